@@ -1,0 +1,277 @@
+"""The benchmark results CSV: its columns and their types, appending rows as they finish, and loading a file back.
+
+One schema serves the harness (which writes), the resume logic (which reads the keys of finished rows) and the app
+(which loads a file a user uploads): a file that does not fit is rejected with one line naming the column and line.
+pandas is imported only by `load_results`, so the command-line path does not pay for it.
+"""
+
+from __future__ import annotations
+
+import csv
+import enum
+import io
+import math
+import os
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Mapping
+
+from analyzers.devices import PeakSource, Precision
+
+if TYPE_CHECKING:
+    import pandas
+
+
+class BenchSchemaError(ValueError):
+    """A results CSV does not match the schema; `str()` is one line saying which column (and line) is wrong."""
+
+
+class MemoryFormat(str, enum.Enum):
+    """The activation layout a benchmark feeds the model."""
+
+    NCHW = "nchw"  # torch.contiguous_format
+    CHANNELS_LAST = "channels_last"  # NHWC in memory, what tensor-core convolutions prefer
+
+
+class Kind(enum.Enum):
+    TEXT = "text"
+    INT = "integer"
+    FLOAT = "number"
+    BOOL = "true/false"
+
+
+_TRUE = {"true", "1", "yes"}
+_FALSE = {"false", "0", "no"}
+STATUS_PATTERN = re.compile(r"ok|oom|error: .+")
+INPUT_SIZE_PATTERN = re.compile(r"\d+x\d+x\d+")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One CSV column: its type, whether it may be blank, and the values or pattern it allows."""
+
+    name: str
+    kind: Kind
+    required: bool = True
+    allowed: tuple[str, ...] = ()
+    pattern: re.Pattern[str] | None = None
+    iso_date: bool = False
+
+    def parse(self, text: str) -> object:
+        """The Python value of a cell, None for a blank optional cell; ValueError says what is wrong with it."""
+        text = text.strip()
+        if not text:
+            if self.required:
+                raise ValueError("is blank")
+            return None
+        if self.kind is Kind.INT:
+            try:
+                return int(text)
+            except ValueError:
+                raise ValueError(f"{text!r} is not an integer") from None
+        if self.kind is Kind.FLOAT:
+            try:
+                value = float(text)
+            except ValueError:
+                raise ValueError(f"{text!r} is not a number") from None
+            if math.isnan(value):
+                return None
+            return value
+        if self.kind is Kind.BOOL:
+            if text.lower() in _TRUE:
+                return True
+            if text.lower() in _FALSE:
+                return False
+            raise ValueError(f"{text!r} is not true/false")
+        if self.allowed and text not in self.allowed:
+            raise ValueError(f"{text!r} is not one of {', '.join(self.allowed)}")
+        if self.pattern is not None and not self.pattern.fullmatch(text):
+            raise ValueError(f"{text!r} does not match {self.pattern.pattern}")
+        if self.iso_date:
+            try:
+                datetime.fromisoformat(text)
+            except ValueError:
+                raise ValueError(f"{text!r} is not an ISO 8601 date") from None
+        return text
+
+    def format(self, value: object) -> str:
+        """The cell text for a Python value (None → blank)."""
+        if value is None:
+            return ""
+        if isinstance(value, enum.Enum):
+            return str(value.value)
+        if self.kind is Kind.BOOL:
+            return "true" if value else "false"
+        if self.kind is Kind.FLOAT:
+            return format(float(value), ".7g")
+        return str(value)
+
+
+def _values(enum_type: type[enum.Enum]) -> tuple[str, ...]:
+    return tuple(str(member.value) for member in enum_type)
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("model", Kind.TEXT),
+    Column("batch", Kind.INT),
+    Column("input_size", Kind.TEXT, pattern=INPUT_SIZE_PATTERN),  # CxHxW, e.g. 3x224x224
+    Column("dtype", Kind.TEXT, allowed=_values(Precision)),
+    Column("memory_format", Kind.TEXT, allowed=_values(MemoryFormat)),
+    Column("compile", Kind.BOOL),
+    Column("device", Kind.TEXT),  # as requested: cpu, cuda, cuda:1
+    Column("device_name", Kind.TEXT),  # as reported: "NVIDIA H200", the CPU model
+    Column("status", Kind.TEXT, pattern=STATUS_PATTERN),
+    Column("latency_ms_p50", Kind.FLOAT, required=False),
+    Column("latency_ms_p95", Kind.FLOAT, required=False),
+    Column("latency_ms_min", Kind.FLOAT, required=False),
+    Column("images_per_s", Kind.FLOAT, required=False),  # batch / p50
+    Column("peak_memory_bytes", Kind.INT, required=False),  # CUDA allocator high-water mark; blank on CPU
+    Column("flops", Kind.INT, required=False),  # counted FLOPs of one forward at this batch (2 × MACs)
+    Column("achieved_tflops", Kind.FLOAT, required=False),  # flops / p50
+    Column("peak_tflops", Kind.FLOAT, required=False),  # the device's peak for this dtype
+    Column("peak_source", Kind.TEXT, allowed=_values(PeakSource)),
+    Column("pct_of_peak", Kind.FLOAT, required=False),
+    Column("roofline_ms", Kind.FLOAT, required=False),  # layer-by-layer lower bound, see analyzers.roofline
+    Column("measured_over_roofline", Kind.FLOAT, required=False),  # p50 / roofline_ms
+    Column("iters", Kind.INT),
+    Column("warmup", Kind.INT),
+    Column("driver", Kind.TEXT, required=False),  # NVIDIA driver version; blank on CPU
+    Column("torch_version", Kind.TEXT),
+    Column("cuda_version", Kind.TEXT, required=False),
+    Column("cudnn_version", Kind.TEXT, required=False),
+    Column("date", Kind.TEXT, iso_date=True),  # when the row finished, UTC
+)
+COLUMN_NAMES: tuple[str, ...] = tuple(column.name for column in COLUMNS)
+_BY_NAME = {column.name: column for column in COLUMNS}
+
+# What identifies a configuration: a row with the same values is not measured again.
+RESUME_KEY: tuple[str, ...] = (
+    "model", "batch", "input_size", "dtype", "memory_format", "compile", "device", "device_name",
+)  # fmt: skip
+# A row with this status must carry these measurements.
+_OK_REQUIRES = ("latency_ms_p50", "latency_ms_p95", "latency_ms_min", "images_per_s")
+
+
+def row_key(values: Mapping[str, object]) -> tuple[str, ...]:
+    """The resume key of a row given as Python values or as CSV text (both normalise to the cell text)."""
+    key = []
+    for name in RESUME_KEY:
+        column = _BY_NAME[name]
+        value = values[name]
+        if isinstance(value, str):
+            value = column.parse(value)
+        key.append(column.format(value))
+    return tuple(key)
+
+
+# --- writing and resuming -------------------------------------------------------------------------------------
+
+
+def append_row(path: str | os.PathLike[str], values: Mapping[str, object]) -> None:
+    """Append one row (Python values keyed by column name) and flush it to disk at once.
+
+    A new or empty file gets the header first; an existing file must have exactly this schema's header.
+    """
+    path = Path(path)
+    missing = [name for name in COLUMN_NAMES if name not in values]
+    if missing:
+        raise BenchSchemaError(f"row lacks column(s): {', '.join(missing)}")
+    new_file = not path.exists() or path.stat().st_size == 0
+    if not new_file:
+        _check_header(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        if new_file:
+            writer.writerow(COLUMN_NAMES)
+        writer.writerow([_BY_NAME[name].format(values[name]) for name in COLUMN_NAMES])
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def completed_keys(path: str | os.PathLike[str]) -> set[tuple[str, ...]]:
+    """Resume keys of the rows already in the results file (empty when it does not exist yet)."""
+    path = Path(path)
+    if not path.exists() or path.stat().st_size == 0:
+        return set()
+    _check_header(path)
+    with open(path, newline="", encoding="utf-8") as source:
+        keys = set()
+        for line, row in enumerate(csv.DictReader(source), start=2):
+            try:
+                keys.add(row_key(row))
+            except (ValueError, TypeError) as exc:
+                raise BenchSchemaError(f"{path}: line {line}: {exc}") from None
+        return keys
+
+
+def _check_header(path: Path) -> None:
+    with open(path, newline="", encoding="utf-8") as source:
+        header = next(csv.reader(source), [])
+    if tuple(header) != COLUMN_NAMES:
+        missing = [name for name in COLUMN_NAMES if name not in header]
+        detail = f"missing column(s) {', '.join(missing)}" if missing else "columns in another order or extra columns"
+        raise BenchSchemaError(f"{path} has another results schema ({detail}); write to a new CSV file")
+
+
+# --- loading for analysis -------------------------------------------------------------------------------------
+
+
+def load_results(source: str | os.PathLike[str] | io.IOBase | bytes) -> pandas.DataFrame:
+    """Read and validate a results CSV (a path, an open file, or raw bytes as a browser upload gives them).
+
+    Returns one row per configuration with typed columns (nullable integers, floats, booleans, text); columns
+    beyond the schema are kept as text. Raises BenchSchemaError with one line naming the first problem.
+    """
+    import pandas as pd
+
+    if isinstance(source, bytes):
+        source = io.BytesIO(source)
+    try:
+        raw = pd.read_csv(source, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise BenchSchemaError(f"the CSV is empty: expected a header with {', '.join(COLUMN_NAMES[:3])}, …") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise BenchSchemaError(f"not a readable CSV: {_first_line(exc)}") from None
+    missing = [name for name in COLUMN_NAMES if name not in raw.columns]
+    if missing:
+        raise BenchSchemaError(f"missing column(s): {', '.join(missing)}")
+    parsed = {column.name: _parse_column(column, raw[column.name]) for column in COLUMNS}
+    _check_ok_rows(parsed)
+    frame = pd.DataFrame(
+        {
+            name: pd.Series(values, dtype=_pandas_dtype(_BY_NAME[name].kind), index=raw.index)
+            for name, values in parsed.items()
+        }
+    )
+    extras = [name for name in raw.columns if name not in _BY_NAME]
+    return pd.concat([frame, raw[extras]], axis=1) if extras else frame
+
+
+def _parse_column(column: Column, cells: Iterable[str]) -> list[object]:
+    values = []
+    for line, text in enumerate(cells, start=2):
+        try:
+            values.append(column.parse(text))
+        except ValueError as exc:
+            raise BenchSchemaError(f"column {column.name!r}, line {line}: {exc}") from None
+    return values
+
+
+def _check_ok_rows(parsed: Mapping[str, list[object]]) -> None:
+    for index, status in enumerate(parsed["status"]):
+        if status != "ok":
+            continue
+        for name in _OK_REQUIRES:
+            if parsed[name][index] is None:
+                raise BenchSchemaError(f"column {name!r}, line {index + 2}: is blank in a row with status ok")
+
+
+def _pandas_dtype(kind: Kind) -> str | None:
+    return {Kind.INT: "Int64", Kind.FLOAT: "float64", Kind.BOOL: "bool", Kind.TEXT: None}[kind]
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -1,0 +1,406 @@
+"""The benchmark harness: time real models honestly and put the counted cost next to the measured time.
+
+Method (the same on every row): eval mode under `torch.inference_mode()`, cuDNN autotuning on, untimed warm-up
+(and an untimed first call that compiles, under `--compile`), then `iters` timed forward passes. On CUDA each
+iteration sits between two CUDA events and the stream is synchronised once at the end, so the timing adds no host
+sync to the loop; on CPU (where ops return when done) each iteration is timed with `perf_counter`.
+
+Peak memory is the CUDA allocator's high-water mark over the timed iterations (weights, input, activations,
+workspaces). On CPU it is left blank: the process's RSS high-water mark never goes down, so after the first config
+it would only report the largest config so far, and a per-call RSS delta misses what malloc returns in between.
+
+The harness never imports `explorer`: models come from a factory `(name, device) -> nn.Module` the caller passes
+(called with the meta device for counting and with the real device for timing), and the counted cost comes from a
+counter `(meta_module, config) -> Analysis`, by default `analyzers.analyze`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import subprocess
+import sys
+import time
+import warnings
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from analyzers.bench_schema import MemoryFormat, append_row, completed_keys, row_key
+from analyzers.devices import DevicePeak, PeakSource, Precision, device_name, peak_for, tf32_math
+from analyzers.records import Analysis
+from analyzers.roofline import measured_over_bound, model_bound
+
+ModelFactory = Callable[[str, torch.device], nn.Module]
+CostCounter = Callable[[nn.Module, "BenchConfig"], Analysis]
+PeakLookup = Callable[[torch.device], DevicePeak]
+
+_META = torch.device("meta")
+
+
+def default_device() -> str:
+    """`cuda` when a GPU is usable, else `cpu`."""
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """One point of a sweep: which model, how it is fed, and how long it is timed."""
+
+    model: str
+    batch: int
+    input_size: tuple[int, int, int]  # C, H, W
+    dtype: Precision = Precision.FP32
+    memory_format: MemoryFormat = MemoryFormat.NCHW
+    compile: bool = False
+    device: str = "cpu"
+    iters: int = 50
+    warmup: int = 10
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "dtype", Precision(self.dtype))
+        object.__setattr__(self, "memory_format", MemoryFormat(self.memory_format))
+        object.__setattr__(self, "input_size", tuple(int(d) for d in self.input_size))
+        if self.batch < 1:
+            raise ValueError(f"batch must be at least 1, got {self.batch}")
+        if len(self.input_size) != 3 or min(self.input_size) < 1:
+            raise ValueError(f"input size must be three positive numbers C×H×W, got {self.input_size}")
+        if self.iters < 1 or self.warmup < 0:
+            raise ValueError(f"need iters ≥ 1 and warmup ≥ 0, got iters={self.iters}, warmup={self.warmup}")
+        kind = torch.device(self.device).type
+        if kind not in ("cpu", "cuda"):
+            raise ValueError(f"device must be cpu or cuda, got {self.device!r}")
+        if self.dtype is Precision.TF32 and kind != "cuda":
+            raise ValueError("tf32 is a CUDA tensor-core mode; on cpu use fp32")
+
+    @property
+    def input_label(self) -> str:
+        """The input as the CSV writes it: '3x224x224'."""
+        return "x".join(str(d) for d in self.input_size)
+
+    @property
+    def torch_memory_format(self) -> torch.memory_format:
+        return torch.channels_last if self.memory_format is MemoryFormat.CHANNELS_LAST else torch.contiguous_format
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    """One row of the results CSV (columns in `analyzers.bench_schema.COLUMNS` order)."""
+
+    model: str
+    batch: int
+    input_size: str
+    dtype: Precision
+    memory_format: MemoryFormat
+    compile: bool
+    device: str
+    device_name: str
+    status: str  # "ok", "oom" or "error: <one line>"
+    latency_ms_p50: float | None
+    latency_ms_p95: float | None
+    latency_ms_min: float | None
+    images_per_s: float | None
+    peak_memory_bytes: int | None
+    flops: int | None
+    achieved_tflops: float | None
+    peak_tflops: float | None
+    peak_source: PeakSource
+    pct_of_peak: float | None
+    roofline_ms: float | None
+    measured_over_roofline: float | None
+    iters: int
+    warmup: int
+    driver: str | None
+    torch_version: str
+    cuda_version: str | None
+    cudnn_version: str | None
+    date: str
+
+
+@dataclass(frozen=True)
+class Environment:
+    """The software and hardware a row was measured on."""
+
+    device_name: str
+    driver: str | None
+    torch_version: str
+    cuda_version: str | None
+    cudnn_version: str | None
+
+
+def describe_environment(device: torch.device | str) -> Environment:
+    device = torch.device(device)
+    on_cuda = device.type == "cuda"
+    cudnn = torch.backends.cudnn.version() if on_cuda else None
+    return Environment(
+        device_name=device_name(device),
+        driver=_nvidia_driver() if on_cuda else None,
+        torch_version=torch.__version__,
+        cuda_version=torch.version.cuda,
+        cudnn_version=str(cudnn) if cudnn else None,
+    )
+
+
+def _nvidia_driver() -> str | None:
+    """The NVIDIA driver version (e.g. '550.54.15'); torch does not expose it, NVML or nvidia-smi do."""
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+        version = pynvml.nvmlSystemGetDriverVersion()
+        return version.decode() if isinstance(version, bytes) else str(version)
+    except Exception:  # pynvml missing or NVML unavailable: fall back to nvidia-smi
+        pass
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+            capture_output=True, text=True, timeout=10, check=True,
+        )  # fmt: skip
+        return out.stdout.strip().splitlines()[0] or None
+    except (OSError, subprocess.SubprocessError, IndexError):
+        return None
+
+
+def count_with_analyzer(meta_model: nn.Module, config: BenchConfig) -> Analysis:
+    """The analyzer's count of one forward at the config's batch, input and dtype (on the meta device)."""
+    from analyzers.analyze import analyze  # imported on first use: timing does not need it
+
+    dtype = config.dtype.torch_dtype
+    return analyze(
+        meta_model.to(dtype),
+        input_size=config.input_size,
+        batch_size=config.batch,
+        dtype=dtype,
+        model_name=config.model,
+    )
+
+
+# --- timing ----------------------------------------------------------------------------------------------------
+
+
+def time_iterations(step: Callable[[], object], device: torch.device, iters: int) -> list[float]:
+    """Milliseconds of each of `iters` calls of `step` (CUDA events on a GPU, perf_counter on CPU)."""
+    if device.type == "cuda":
+        starts = [torch.cuda.Event(enable_timing=True) for _ in range(iters)]
+        ends = [torch.cuda.Event(enable_timing=True) for _ in range(iters)]
+        for start, end in zip(starts, ends):
+            start.record()
+            step()
+            end.record()
+        torch.cuda.synchronize(device)
+        return [start.elapsed_time(end) for start, end in zip(starts, ends)]
+    latencies = []
+    for _ in range(iters):
+        start = time.perf_counter()
+        step()
+        latencies.append((time.perf_counter() - start) * 1e3)
+    return latencies
+
+
+@contextlib.contextmanager
+def _cudnn_benchmark() -> Iterator[None]:
+    saved = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = True
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.benchmark = saved
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+@dataclass(frozen=True)
+class _Measurement:
+    latencies_ms: tuple[float, ...]
+    peak_memory_bytes: int | None
+
+
+def measure(config: BenchConfig, model_factory: ModelFactory) -> _Measurement:
+    """Build the model on the device in the config's dtype and layout, warm it up, and time it."""
+    device = torch.device(config.device)
+    with torch.cuda.device(device) if device.type == "cuda" else contextlib.nullcontext():
+        model = model_factory(config.model, device).eval()
+        model = model.to(dtype=config.dtype.torch_dtype, memory_format=config.torch_memory_format)
+        inputs = torch.randn(config.batch, *config.input_size, device=device, dtype=config.dtype.torch_dtype)
+        inputs = inputs.contiguous(memory_format=config.torch_memory_format)
+        if config.compile:
+            torch._dynamo.reset()  # a fresh cache: recompiling per config would otherwise hit dynamo's limit
+            model = torch.compile(model)
+        with torch.inference_mode(), tf32_math(device, config.dtype is Precision.TF32), _cudnn_benchmark():
+            if config.compile:
+                model(inputs)  # compilation happens here, outside warm-up and timing
+            for _ in range(config.warmup):
+                model(inputs)
+            _synchronize(device)
+            if device.type == "cuda":
+                torch.cuda.reset_peak_memory_stats(device)
+            latencies = time_iterations(lambda: model(inputs), device, config.iters)
+        peak = torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None
+    return _Measurement(tuple(latencies), peak)
+
+
+# --- the sweep -------------------------------------------------------------------------------------------------
+
+
+def run_sweep(
+    configs: Iterable[BenchConfig],
+    model_factory: ModelFactory,
+    csv_path: str | os.PathLike[str],
+    *,
+    counter: CostCounter | None = count_with_analyzer,
+    device_peak: PeakLookup = peak_for,
+    progress: bool = True,
+) -> list[BenchResult]:
+    """Measure every config not already in `csv_path`, appending each row to it as soon as it is done.
+
+    An out-of-memory error becomes an `oom` row, any other exception an `error: …` row, and the sweep goes on.
+    FLOPs come from `counter` (None: leave FLOP columns blank); when counting fails the row is still timed and a
+    warning says why its FLOP columns are blank. `device_peak` gives the ceiling for % of peak and the roofline
+    (spec sheet by default; pass `lambda device: measured` to use a `measure_peak` result).
+    Returns the rows measured in this call (rows skipped because they were present are not returned).
+    """
+    configs = list(configs)
+    done = completed_keys(csv_path)
+    environments: dict[str, Environment] = {}
+    peaks: dict[str, DevicePeak] = {}
+    analyses: dict[tuple[object, ...], Analysis | None] = {}
+    results: list[BenchResult] = []
+    with tqdm(total=len(configs), desc="bench", unit="config", file=sys.stderr, disable=not progress) as bar:
+        for config in configs:
+            if config.device not in environments:
+                environments[config.device] = describe_environment(config.device)
+                peaks[config.device] = device_peak(torch.device(config.device))
+            environment, peak = environments[config.device], peaks[config.device]
+            bar.set_postfix_str(f"{config.model} batch {config.batch}")
+            if _key(config, environment) in done:
+                bar.update(1)
+                continue
+            count_key = (config.model, config.batch, config.input_size, config.dtype)
+            if counter is not None and count_key not in analyses:
+                analyses[count_key] = _count(counter, model_factory, config)
+            analysis = analyses.get(count_key)
+            result = _run_one(config, model_factory, analysis, peak, environment)
+            _free_memory(config)
+            append_row(csv_path, asdict(result))
+            done.add(_key(config, environment))
+            results.append(result)
+            bar.update(1)
+    return results
+
+
+def _key(config: BenchConfig, environment: Environment) -> tuple[str, ...]:
+    return row_key(
+        {
+            "model": config.model,
+            "batch": config.batch,
+            "input_size": config.input_label,
+            "dtype": config.dtype,
+            "memory_format": config.memory_format,
+            "compile": config.compile,
+            "device": config.device,
+            "device_name": environment.device_name,
+        }
+    )
+
+
+def _count(counter: CostCounter, model_factory: ModelFactory, config: BenchConfig) -> Analysis | None:
+    try:
+        return counter(model_factory(config.model, _META), config)
+    except Exception as exc:
+        warnings.warn(f"{config.model}: counting FLOPs failed, FLOP columns left blank: {_one_line(exc)}", stacklevel=3)
+        return None
+
+
+def _run_one(
+    config: BenchConfig,
+    model_factory: ModelFactory,
+    analysis: Analysis | None,
+    peak: DevicePeak,
+    environment: Environment,
+) -> BenchResult:
+    """Measure one config and turn the outcome, success or failure, into a row."""
+    try:
+        measurement = measure(config, model_factory)
+    except (torch.OutOfMemoryError, MemoryError):
+        return _row(config, environment, peak, "oom")
+    except Exception as exc:
+        return _row(config, environment, peak, f"error: {_one_line(exc)}")
+    return _row(config, environment, peak, "ok", measurement, analysis)
+
+
+def _row(
+    config: BenchConfig,
+    environment: Environment,
+    peak: DevicePeak,
+    status: str,
+    measurement: _Measurement | None = None,
+    analysis: Analysis | None = None,
+) -> BenchResult:
+    p50 = p95 = fastest = images_per_s = achieved = pct = roofline_ms = over = None
+    flops = analysis.totals.flops if analysis is not None else None
+    peak_tflops = peak.tflops(config.dtype)
+    if measurement is not None:
+        p50, p95 = (float(v) for v in np.percentile(measurement.latencies_ms, [50, 95]))
+        fastest = min(measurement.latencies_ms)
+        images_per_s = config.batch / (p50 / 1e3)
+        if flops is not None:
+            achieved = flops / (p50 / 1e3) / 1e12
+            if peak_tflops is not None:
+                pct = 100 * achieved / peak_tflops
+        if analysis is not None and peak_tflops is not None and peak.memory_gb_per_s is not None:
+            roofline_ms = model_bound(analysis, peak, config.dtype).bound_ms
+            over = measured_over_bound(p50, roofline_ms) if roofline_ms > 0 else None
+    return BenchResult(
+        model=config.model,
+        batch=config.batch,
+        input_size=config.input_label,
+        dtype=config.dtype,
+        memory_format=config.memory_format,
+        compile=config.compile,
+        device=config.device,
+        device_name=environment.device_name,
+        status=status,
+        latency_ms_p50=p50,
+        latency_ms_p95=p95,
+        latency_ms_min=fastest,
+        images_per_s=images_per_s,
+        peak_memory_bytes=measurement.peak_memory_bytes if measurement is not None else None,
+        flops=flops,
+        achieved_tflops=achieved,
+        peak_tflops=peak_tflops,
+        peak_source=peak.source,
+        pct_of_peak=pct,
+        roofline_ms=roofline_ms,
+        measured_over_roofline=over,
+        iters=config.iters,
+        warmup=config.warmup,
+        driver=environment.driver,
+        torch_version=environment.torch_version,
+        cuda_version=environment.cuda_version,
+        cudnn_version=environment.cudnn_version,
+        date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
+
+
+def _free_memory(config: BenchConfig) -> None:
+    """Drop what the last config left behind (its model, compiled graphs, cached CUDA blocks) before the next."""
+    if config.compile:
+        torch._dynamo.reset()
+    gc.collect()
+    if torch.device(config.device).type == "cuda":
+        torch.cuda.empty_cache()
+
+
+def _one_line(exc: BaseException, limit: int = 200) -> str:
+    lines = str(exc).strip().splitlines()
+    text = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"

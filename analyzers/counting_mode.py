@@ -1,0 +1,124 @@
+"""The dispatch-level counter: every aten op the model runs is costed by its shape-only formula and charged to the
+innermost module that is executing, which forward pre/post hooks keep on a stack.
+
+Counting at the aten level (rather than per module type) is what makes functional calls — `x + identity`,
+`torch.cat`, `F.relu` — land on a layer, and what lets any op without a formula be named instead of silently
+costing zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_leaves
+
+from analyzers.formulas import FORMULAS, cost_of, data_movement
+from analyzers.records import OpCost, Shape
+from analyzers.size_checks import WINDOWED_OPS, check_window_fits
+
+
+@dataclass
+class ModuleRun:
+    """What one module did during the forward pass (mutable while counting, frozen into a record afterwards)."""
+
+    name: str
+    module: nn.Module
+    order: int = -1  # index of its first call; -1 if it never ran
+    calls: int = 0
+    input_shapes: tuple[Shape, ...] = ()
+    output_shapes: tuple[Shape, ...] = ()
+    ops: list[OpCost] = field(default_factory=list)  # ops it ran itself (not its children's)
+    activation_elements: int = 0
+    activation_bytes: int = 0
+    last_result_shape: Shape = ()  # of its own last arithmetic op: what a functional row outputs
+
+
+def _shapes(value: Any) -> tuple[Shape, ...]:
+    return tuple(tuple(int(d) for d in t.shape) for t in tree_leaves(value) if isinstance(t, torch.Tensor))
+
+
+class ModuleTracker:
+    """Keeps the stack of executing modules through hooks; `current` is the run that ops are charged to."""
+
+    def __init__(self, model: nn.Module) -> None:
+        self.runs: dict[int, ModuleRun] = {
+            id(module): ModuleRun(name, module) for name, module in model.named_modules()
+        }
+        self.stack: list[ModuleRun] = [self.runs[id(model)]]
+        self._next_order = 0
+        self._handles: list[Any] = []
+        self._model = model
+
+    @property
+    def current(self) -> ModuleRun:
+        return self.stack[-1]
+
+    def __enter__(self) -> "ModuleTracker":
+        for module in self._model.modules():
+            self._handles.append(module.register_forward_pre_hook(self._pre))
+            self._handles.append(module.register_forward_hook(self._post))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles.clear()
+
+    def _pre(self, module: nn.Module, args: Any) -> None:
+        run = self.runs[id(module)]
+        if run.calls == 0:
+            run.order = self._next_order
+            self._next_order += 1
+            run.input_shapes = _shapes(args)
+        run.calls += 1
+        if run is not self.stack[-1]:
+            self.stack.append(run)
+
+    def _post(self, module: nn.Module, args: Any, output: Any) -> None:
+        run = self.runs[id(module)]
+        if run.calls == 1 and not run.output_shapes:
+            run.output_shapes = _shapes(output)
+        if len(self.stack) > 1 and self.stack[-1] is run:
+            self.stack.pop()
+
+
+class CountingMode(TorchDispatchMode):
+    """Costs each aten op and charges it, with the memory its result allocates, to the tracker's current module."""
+
+    def __init__(self, tracker: ModuleTracker) -> None:
+        super().__init__()
+        self.tracker = tracker
+        self._allocates: dict[Any, bool] = {}
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
+        kwargs = kwargs or {}
+        packet = func.overloadpacket
+        if packet in WINDOWED_OPS:
+            check_window_fits(func, args, self.tracker.current.name)
+        out = func(*args, **kwargs)
+        run = self.tracker.current
+        formula = FORMULAS.get(packet)
+        result = out if isinstance(out, torch.Tensor) else next(
+            (t for t in tree_leaves(out) if isinstance(t, torch.Tensor)), None
+        )
+        if formula is not data_movement:
+            run.ops.append(cost_of(func, args, kwargs, out))
+            if result is not None:
+                run.last_result_shape = tuple(result.shape)
+        if result is not None and self._allocates_result(func):
+            run.activation_elements += result.numel()
+            run.activation_bytes += result.numel() * result.element_size()
+        return out
+
+    def _allocates_result(self, func: Any) -> bool:
+        """True for ops whose (first) result is new memory: not a view, not in-place."""
+        known = self._allocates.get(func)
+        if known is None:
+            returns = func._schema.returns
+            known = bool(returns) and returns[0].alias_info is None and str(returns[0].type) == "Tensor"
+            self._allocates[func] = known
+        return known

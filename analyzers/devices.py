@@ -1,0 +1,240 @@
+"""What a device can do at best: spec-sheet dense peaks per precision and memory bandwidth, or a measured probe.
+
+Achieved TFLOP/s only mean something against a ceiling. The table holds NVIDIA's published *dense* figures (the
+datasheets print tensor-core numbers "with sparsity", i.e. doubled by 2:4 structured sparsity, which a CNN forward
+never uses; we store half of those). GeForce cards are listed with FP32 accumulation, the mode PyTorch's fp16/bf16
+matmuls and convolutions use (their FP16-accumulate figure is twice as high and unreachable from PyTorch).
+A device not in the table gets a peak with every figure `None`: callers leave % of peak blank rather than guess.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import re
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import torch
+
+
+class Precision(str, enum.Enum):
+    """The arithmetic a benchmark runs in. TF32 is fp32 storage with tensor-core matmuls/convolutions (CUDA only)."""
+
+    FP32 = "fp32"
+    TF32 = "tf32"
+    BF16 = "bf16"
+    FP16 = "fp16"
+
+    @property
+    def torch_dtype(self) -> torch.dtype:
+        """The storage dtype of weights and activations."""
+        return {"fp32": torch.float32, "tf32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[self.value]
+
+    @property
+    def element_bytes(self) -> int:
+        return self.torch_dtype.itemsize
+
+
+class PeakSource(str, enum.Enum):
+    SPEC = "spec"  # vendor spec sheet
+    MEASURED = "measured"  # `measure_peak` on this machine
+    UNKNOWN = "unknown"  # not in the table and not measured
+
+
+@dataclass(frozen=True)
+class DevicePeak:
+    """Dense peak throughput per precision (TFLOP/s, 1e12 FLOP/s) and memory bandwidth (GB/s, 1e9 bytes/s)."""
+
+    name: str
+    fp32_tflops: float | None
+    tf32_tflops: float | None
+    bf16_tflops: float | None
+    fp16_tflops: float | None
+    memory_gb_per_s: float | None
+    source: PeakSource
+
+    def tflops(self, precision: Precision | str) -> float | None:
+        """The peak for `precision`, or None when unknown."""
+        return getattr(self, f"{Precision(precision).value}_tflops")
+
+
+def unknown_peak(name: str) -> DevicePeak:
+    return DevicePeak(name, None, None, None, None, None, PeakSource.UNKNOWN)
+
+
+@dataclass(frozen=True)
+class _SpecEntry:
+    """A table row: the tokens a `torch.cuda.get_device_name()` must contain, and the peak it stands for."""
+
+    tokens: tuple[str, ...]
+    peak: DevicePeak
+
+
+def _spec(name: str, tokens: tuple[str, ...], fp32: float, tf32: float, bf16: float, fp16: float, gb_s: float) -> _SpecEntry:
+    return _SpecEntry(tokens, DevicePeak(name, fp32, tf32, bf16, fp16, gb_s, PeakSource.SPEC))
+
+
+# Dense figures; "sparse/2" marks a datasheet tensor-core figure printed with sparsity and halved here.
+_SPEC_TABLE: tuple[_SpecEntry, ...] = (
+    # NVIDIA H200 Tensor Core GPU datasheet (2024): compute as H100 SXM (FP32 67, TF32 989, BF16/FP16 1,979 sparse),
+    # 141 GB HBM3e at 4.8 TB/s. Dense tensor figures as the Hopper whitepaper's H100 SXM5 table: 494.7 / 989.4.
+    _spec("NVIDIA H200 SXM", ("h200",), 66.9, 494.7, 989.4, 989.4, 4800),
+    # H200 datasheet, NVL column: FP32 60, TF32 835, BF16/FP16 1,671 (sparse/2), 4.8 TB/s.
+    _spec("NVIDIA H200 NVL", ("h200", "nvl"), 60.0, 417.5, 835.5, 835.5, 4800),
+    # NVIDIA H100 Tensor Core GPU Architecture whitepaper, table "H100 SXM5": FP32 66.9, TF32 494.7,
+    # BF16/FP16 989.4 dense; H100 datasheet: 80 GB HBM3 at 3.35 TB/s. Reported by torch as "NVIDIA H100 80GB HBM3".
+    _spec("NVIDIA H100 SXM", ("h100",), 66.9, 494.7, 989.4, 989.4, 3350),
+    # H100 datasheet, PCIe column: FP32 51, TF32 756, BF16/FP16 1,513 (sparse/2), 2 TB/s.
+    _spec("NVIDIA H100 PCIe", ("h100", "pcie"), 51.0, 378.0, 756.5, 756.5, 2000),
+    # H100 datasheet, NVL column: FP32 60, TF32 835, BF16/FP16 1,671 (sparse/2), 94 GB at 3.9 TB/s.
+    _spec("NVIDIA H100 NVL", ("h100", "nvl"), 60.0, 417.5, 835.5, 835.5, 3900),
+    # NVIDIA A100 Tensor Core GPU datasheet: FP32 19.5, TF32 156, BF16/FP16 312 dense;
+    # 80 GB HBM2e SXM 2,039 GB/s, 80 GB PCIe 1,935 GB/s, 40 GB (SXM and PCIe) 1,555 GB/s.
+    _spec("NVIDIA A100 SXM 80GB", ("a100", "80gb"), 19.5, 156.0, 312.0, 312.0, 2039),
+    _spec("NVIDIA A100 PCIe 80GB", ("a100", "80gb", "pcie"), 19.5, 156.0, 312.0, 312.0, 1935),
+    _spec("NVIDIA A100 40GB", ("a100", "40gb"), 19.5, 156.0, 312.0, 312.0, 1555),
+    # NVIDIA L4 datasheet: FP32 30.3, TF32 120, BF16/FP16 242 (sparse/2), 300 GB/s.
+    _spec("NVIDIA L4", ("l4",), 30.3, 60.0, 121.0, 121.0, 300),
+    # NVIDIA Ada GPU Architecture whitepaper, appendix "GeForce RTX 4090": FP32 82.6, TF32 82.6,
+    # FP16/BF16 with FP32 accumulate 165.2 dense; 1,008 GB/s GDDR6X.
+    _spec("NVIDIA GeForce RTX 4090", ("rtx", "4090"), 82.6, 82.6, 165.2, 165.2, 1008),
+    # NVIDIA RTX Blackwell GPU Architecture whitepaper, "GeForce RTX 5090": FP32 104.8, TF32 104.8,
+    # FP16/BF16 with FP32 accumulate 209.5 dense; 1,792 GB/s GDDR7.
+    _spec("NVIDIA GeForce RTX 5090", ("rtx", "5090"), 104.8, 104.8, 209.5, 209.5, 1792),
+)
+
+# Cut-down variants share a base name but run lower clocks or fewer SMs (e.g. "RTX 4090 Laptop GPU", "RTX 4090 D");
+# for them the desktop figures would be wrong, so they stay unknown.
+_VARIANT_TOKENS = frozenset({"laptop", "mobile", "max", "d"})
+
+
+def _tokens(device_name: str) -> frozenset[str]:
+    return frozenset(t for t in re.split(r"[^a-z0-9]+", device_name.lower()) if t)
+
+
+def lookup_peak(device_name: str) -> DevicePeak:
+    """The spec-sheet peak for a device name as `torch.cuda.get_device_name()` reports it, else an unknown peak.
+
+    Matching is on whole tokens (so "GH200" is not an "H200", "L40S" not an "L4"); the most specific entry wins
+    ("H100 PCIe" over "H100"). The returned peak keeps the table's model name and the reported name is not lost:
+    callers record `device_name` separately.
+    """
+    tokens = _tokens(device_name)
+    if tokens & _VARIANT_TOKENS:
+        return unknown_peak(device_name)
+    matches = [entry for entry in _SPEC_TABLE if set(entry.tokens) <= tokens]
+    if not matches:
+        return unknown_peak(device_name)
+    return max(matches, key=lambda entry: len(entry.tokens)).peak
+
+
+def device_name(device: torch.device | str) -> str:
+    """A human name for the device: the GPU's marketing name, or the CPU model from /proc/cpuinfo."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    if device.type == "cpu":
+        return _cpu_name()
+    return device.type
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or "cpu"
+
+
+def peak_for(device: torch.device | str) -> DevicePeak:
+    """The spec-sheet peak of `device`; CPUs are not in the table and come back unknown (measure them instead)."""
+    name = device_name(device)
+    if torch.device(device).type != "cuda":
+        return unknown_peak(name)
+    return lookup_peak(name)
+
+
+# --- measured probe -------------------------------------------------------------------------------------------
+
+
+def measure_peak(
+    device: torch.device | str = "cuda",
+    precisions: tuple[Precision, ...] = tuple(Precision),
+    matmul_size: int = 8192,
+    copy_bytes: int = 1 << 30,
+    repeats: int = 10,
+) -> DevicePeak:
+    """Measure what this device actually sustains: a square matmul per precision and a device-to-device copy.
+
+    A matmul of two n×n matrices is 2·n³ FLOPs. A copy of B bytes reads B and writes B, so it moves 2·B bytes
+    (the convention of vendors' bandwidth figures). Each figure is the best of three timed batches of `repeats`,
+    after one untimed call. TF32 is measured only on CUDA (elsewhere it is not a distinct mode) and left None.
+    """
+    device = torch.device(device)
+    figures: dict[Precision, float | None] = {p: None for p in Precision}
+    for precision in precisions:
+        if precision is Precision.TF32 and device.type != "cuda":
+            continue
+        a = torch.randn(matmul_size, matmul_size, device=device, dtype=precision.torch_dtype)
+        b = torch.randn_like(a)
+        with tf32_math(device, enabled=precision is Precision.TF32):
+            seconds = _best_seconds(lambda: torch.mm(a, b), device, repeats)
+        figures[precision] = 2 * matmul_size**3 / seconds / 1e12
+        del a, b
+    source = torch.empty(copy_bytes, dtype=torch.uint8, device=device)
+    target = torch.empty_like(source)
+    copy_seconds = _best_seconds(lambda: target.copy_(source), device, repeats)
+    del source, target
+    return DevicePeak(
+        name=device_name(device),
+        fp32_tflops=figures[Precision.FP32],
+        tf32_tflops=figures[Precision.TF32],
+        bf16_tflops=figures[Precision.BF16],
+        fp16_tflops=figures[Precision.FP16],
+        memory_gb_per_s=2 * copy_bytes / copy_seconds / 1e9,
+        source=PeakSource.MEASURED,
+    )
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _best_seconds(op: Callable[[], object], device: torch.device, repeats: int) -> float:
+    """Seconds per call of `op`: the fastest of three batches of `repeats` calls, after one warm-up call."""
+    op()
+    _synchronize(device)
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        for _ in range(repeats):
+            op()
+        _synchronize(device)
+        best = min(best, (time.perf_counter() - start) / repeats)
+    return best
+
+
+@contextlib.contextmanager
+def tf32_math(device: torch.device | str, enabled: bool) -> Iterator[None]:
+    """TF32 tensor-core math on or off for CUDA matmuls and convolutions, restored on exit (a no-op elsewhere).
+
+    PyTorch leaves cuDNN convolutions on TF32 by default, so an "fp32" run must turn it off explicitly.
+    """
+    if torch.device(device).type != "cuda":
+        yield
+        return
+    saved = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+    torch.backends.cuda.matmul.allow_tf32 = enabled
+    torch.backends.cudnn.allow_tf32 = enabled
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved

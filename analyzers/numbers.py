@@ -1,0 +1,39 @@
+"""Number and shape formatting shared by formulas and reports (the seeds write volumes as H×W×C)."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+
+def n(value: int | float) -> str:
+    """Thousands separators: 120422400 → '120,422,400'."""
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.4g}"
+    return f"{int(value):,}"
+
+
+def dims(shape: Sequence[int]) -> str:
+    """Dimensions joined by '×': (5, 5, 192) → '5×5×192'."""
+    return "×".join(str(int(d)) for d in shape)
+
+
+def volume(shape: Sequence[int]) -> str:
+    """An N,C,*spatial activation shape as the seeds draw it, spatial first and channels last: (1,32,28,28) → '28×28×32'.
+
+    The batch dimension is left out; shapes with fewer than three dims are shown as they are without the batch.
+    """
+    if len(shape) >= 3:
+        return dims([*shape[2:], shape[1]])
+    return dims(shape[1:]) if len(shape) == 2 else dims(shape)
+
+
+def ascii_shape(shape: Sequence[int]) -> str:
+    """A machine-friendly shape for CSV: (1, 3, 224, 224) → '1x3x224x224'."""
+    return "x".join(str(int(d)) for d in shape)
+
+
+def product(values: Sequence[int]) -> int:
+    result = 1
+    for v in values:
+        result *= int(v)
+    return result

@@ -1,0 +1,120 @@
+"""Per-layer reports as pandas DataFrames, with CSV / JSON / Markdown writers and a CSV reader that round-trips.
+
+pandas is imported here only, so an analysis that needs no table never pays for it.
+"""
+
+from __future__ import annotations
+
+import io
+import numbers
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from analyzers.numbers import ascii_shape
+from analyzers.records import Analysis, LayerRecord
+from analyzers.summary import summary_dict
+
+SHAPE_SEPARATOR = "; "
+
+# Column → dtype; the order is the CSV's column order.
+COLUMNS: dict[str, str] = {
+    "name": "string",
+    "type": "string",
+    "depth": "int64",
+    "is_leaf": "bool",
+    "calls": "int64",
+    "input_shape": "string",
+    "output_shape": "string",
+    "params": "int64",
+    "trainable_params": "int64",
+    "param_bytes": "int64",
+    "macs": "int64",
+    "flops": "int64",
+    "elementwise_ops": "int64",
+    "activation_elements": "int64",
+    "activation_bytes": "int64",
+    "formula": "string",
+    "params_formula": "string",
+    "uncounted_ops": "string",
+}
+
+
+def _row(r: LayerRecord) -> dict[str, Any]:
+    return {
+        "name": r.name,
+        "type": r.type,
+        "depth": r.depth,
+        "is_leaf": r.is_leaf,
+        "calls": r.calls,
+        "input_shape": SHAPE_SEPARATOR.join(ascii_shape(s) for s in r.input_shapes),
+        "output_shape": SHAPE_SEPARATOR.join(ascii_shape(s) for s in r.output_shapes),
+        "params": r.params,
+        "trainable_params": r.trainable_params,
+        "param_bytes": r.param_bytes,
+        "macs": r.macs,
+        "flops": r.flops,
+        "elementwise_ops": r.elementwise_ops,
+        "activation_elements": r.activation_elements,
+        "activation_bytes": r.activation_bytes,
+        "formula": r.formula,
+        "params_formula": r.params_formula,
+        "uncounted_ops": SHAPE_SEPARATOR.join(r.uncounted_ops),
+    }
+
+
+def to_dataframe(analysis: Analysis, max_depth: int | None = None) -> pd.DataFrame:
+    """One row per record (execution order); `max_depth` keeps records at or above that depth."""
+    rows = [_row(r) for r in analysis.records if max_depth is None or r.depth <= max_depth]
+    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    return frame.astype(COLUMNS)
+
+
+def to_csv(analysis: Analysis, path: str | Path | None = None, max_depth: int | None = None) -> str | None:
+    """Write the per-layer table as CSV to `path` (or return it as text when `path` is None)."""
+    return to_dataframe(analysis, max_depth).to_csv(path, index=False)
+
+
+def read_csv(source: str | Path | io.StringIO) -> pd.DataFrame:
+    """Read a report CSV back with the same dtypes, so `read_csv(to_csv(a))` equals `to_dataframe(a)`."""
+    frame = pd.read_csv(source, dtype=COLUMNS, keep_default_na=False, na_values=[])
+    missing = [c for c in COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"not a layer report: missing column(s) {', '.join(missing)}")
+    return frame[list(COLUMNS)].astype(COLUMNS)
+
+
+def to_json(analysis: Analysis, path: str | Path | None = None, max_depth: int | None = None) -> str:
+    """Totals plus the per-layer rows as one JSON document."""
+    document = {
+        "summary": summary_dict(analysis),
+        "layers": [_row(r) for r in analysis.records if max_depth is None or r.depth <= max_depth],
+    }
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    if path is not None:
+        Path(path).write_text(text + "\n", encoding="utf-8")
+    return text
+
+
+MARKDOWN_COLUMNS = ("name", "type", "output_shape", "params", "macs", "elementwise_ops", "formula")
+
+
+def to_markdown(analysis: Analysis, max_depth: int | None = None) -> str:
+    """A GitHub-flavoured Markdown table of the main columns, numbers with thousands separators."""
+    frame = to_dataframe(analysis, max_depth)
+    lines = [
+        "| " + " | ".join(MARKDOWN_COLUMNS) + " |",
+        "|" + "|".join("---:" if c in ("params", "macs", "elementwise_ops") else "---" for c in MARKDOWN_COLUMNS) + "|",
+    ]
+    for row in frame.itertuples(index=False):
+        cells = []
+        for column in MARKDOWN_COLUMNS:
+            value = getattr(row, column)
+            text = f"{value:,}" if isinstance(value, numbers.Integral) else str(value)
+            if column == "name":
+                text = "&nbsp;" * 2 * int(row.depth) + (text or "(model)")
+            cells.append(text.replace("|", "\\|"))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -1,0 +1,30 @@
+"""Whole-model totals as a flat, JSON-ready dict: what `summary --json` prints (no pandas needed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from analyzers.numbers import ascii_shape
+from analyzers.records import Analysis
+
+
+def summary_dict(analysis: Analysis) -> dict[str, Any]:
+    t = analysis.totals
+    return {
+        "name": analysis.model_name,
+        "input": ascii_shape(analysis.input_size),
+        "batch": analysis.batch_size,
+        "dtype": analysis.dtype,
+        "params": t.params,
+        "trainable_params": t.trainable_params,
+        "param_bytes": t.param_bytes,
+        "macs": t.macs,
+        "flops": t.flops,
+        "elementwise_ops": t.elementwise_ops,
+        "activation_elements": t.activation_elements,
+        "activation_bytes": t.activation_bytes,
+        "layers": t.layers,
+        "depth": analysis.depth,
+        "uncounted_ops": t.uncounted_ops,
+        "uncounted_by_layer": {name: list(ops) for name, ops in analysis.uncounted.items()},
+    }

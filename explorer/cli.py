@@ -1,0 +1,311 @@
+"""`python -m explorer`: list the zoo, print a model's cost summary or per-layer report, run benchmarks.
+
+Every user error ends in one line on stderr and exit code 2; tracebacks are for our bugs only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """A user error the CLI reports as one line and exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse prints usage over several lines; we print one
+        raise CliError(f"{message} (see `python -m explorer {self.prog.split()[-1]} --help`)"
+                       if " " in self.prog else f"{message} (see `python -m explorer --help`)")
+
+
+# ---------------------------------------------------------------- argument parsing helpers
+
+
+def parse_input_size(text: str) -> tuple[int, ...]:
+    """'3x224x224' (also '3×224×224' or '3,224,224') → (3, 224, 224); channels first, batch excluded."""
+    parts = [p.strip() for p in text.replace("×", "x").replace(",", "x").lower().split("x")]
+    try:
+        size = tuple(int(p) for p in parts)
+    except ValueError:
+        raise CliError(f"--input must look like CxHxW with integers, e.g. 3x224x224; got {text!r}") from None
+    if not 1 <= len(size) <= 4:
+        raise CliError(f"--input must have 1 to 4 dimensions like CxHxW, e.g. 3x224x224; got {text!r}")
+    if any(d <= 0 for d in size):
+        raise CliError(f"--input sizes must be positive, got {text!r}")
+    return size
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer ≥ 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer ≥ 0, got {value}")
+    return value
+
+
+def parse_options(pairs: Sequence[str]) -> dict[str, Any]:
+    """`--set width_mult=0.75 --set aux_logits=true` → {'width_mult': 0.75, 'aux_logits': True}."""
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise CliError(f"--set takes KEY=VALUE, e.g. width_mult=0.75; got {pair!r}")
+        options[key.strip()] = _parse_value(raw.strip())
+    return options
+
+
+def _parse_value(raw: str) -> Any:
+    lowered = raw.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for convert in (int, float):
+        try:
+            return convert(raw)
+        except ValueError:
+            pass
+    return raw
+
+
+# ---------------------------------------------------------------- model resolution
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    name: str
+    module: Any  # nn.Module (kept loose so this file imports no torch at parse time)
+    input_size: tuple[int, ...]
+
+
+def resolve_model(ref: str | None, spec: str | None, options: dict[str, Any],
+                  input_override: tuple[int, ...] | None) -> ResolvedModel:
+    """A zoo name, `--spec FILE`, `torchvision:NAME` / `timm:NAME`, or `package.module:factory` (user code)."""
+    import torch
+
+    if spec is not None:
+        from explorer.spec import load_spec
+
+        try:
+            text = Path(spec).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise CliError(f"cannot read spec file {spec}: {exc.strerror or exc}") from None
+        with torch.device("meta"):
+            built = load_spec(text)
+        return ResolvedModel(built.name or Path(spec).stem, built.module, input_override or built.input_size)
+    assert ref is not None
+    if ":" in ref:
+        if options:
+            raise CliError("--set applies to zoo models only")
+        from explorer.sources import resolve_source
+
+        sourced = resolve_source(ref)
+        size = input_override or sourced.input_size
+        if size is None:
+            raise CliError(f"{ref}: give the input size with --input CxHxW")
+        return ResolvedModel(sourced.name, sourced.module, tuple(size))
+    from explorer.zoo import build_model
+
+    built = build_model(ref, **options)
+    return ResolvedModel(ref, built.module, input_override or built.input_size)
+
+
+# ---------------------------------------------------------------- commands
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from explorer.zoo import list_models
+
+    rows = [(m.name, m.family.value, "x".join(map(str, m.input_size)), m.paper) for m in
+            list_models(family=args.family, name_contains=args.contains)]
+    if args.json:
+        for name, family, size, paper in rows:
+            print(json.dumps({"name": name, "family": family, "input": size, "paper": paper}, ensure_ascii=False))
+        return 0
+    width = max((len(r[0]) for r in rows), default=4)
+    fam_width = max((len(r[1]) for r in rows), default=6)
+    print(f"{'name':<{width}}  {'family':<{fam_width}}  default input")
+    for name, family, size, _ in rows:
+        print(f"{name:<{width}}  {family:<{fam_width}}  {size}")
+    return 0
+
+
+def _analyze(model: ResolvedModel, batch: int):
+    from analyzers import analyze
+
+    return analyze(model.module, model.input_size, batch, model_name=model.name)
+
+
+def _summary_line(model: ResolvedModel, args: argparse.Namespace) -> dict[str, Any]:
+    from analyzers.summary import summary_dict
+
+    analysis = _analyze(model, args.batch)
+    summary = summary_dict(analysis)
+    if args.crosscheck == "fvcore":
+        from analyzers.crosscheck import fvcore_crosscheck
+
+        check = fvcore_crosscheck(model.module, model.input_size, args.batch, analysis)
+        summary.update(fvcore_macs=check.fvcore_macs, fvcore_total=check.fvcore_total,
+                       fvcore_other=check.fvcore_other, crosscheck=check.explanation())
+    return summary
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    options = parse_options(args.set)
+    size = parse_input_size(args.input) if args.input else None
+    if args.all:
+        if args.name or args.spec:
+            raise CliError("summary --all takes no model name")
+        from explorer.zoo import list_models
+
+        for info in list_models(family=args.family):
+            model = resolve_model(info.name, None, {}, size)
+            print(json.dumps(_summary_line(model, args), ensure_ascii=False), flush=True)
+        return 0
+    if not args.name and not args.spec:
+        raise CliError("summary needs a model name, --spec FILE or --all (see `python -m explorer list`)")
+    summary = _summary_line(resolve_model(args.name, args.spec, options, size), args)
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False))
+    else:
+        print(_format_summary(summary))
+    return 0
+
+
+def _format_summary(s: dict[str, Any]) -> str:
+    lines = [
+        f"{s['name']}  input {s['input']}  batch {s['batch']}  {s['dtype']}",
+        f"  params            {s['params']:>18,}  (trainable {s['trainable_params']:,}; {s['param_bytes']:,} bytes)",
+        f"  MACs              {s['macs']:>18,}  (FLOPs = 2 × MACs = {s['flops']:,})",
+        f"  element-wise ops  {s['elementwise_ops']:>18,}  (norms, activations, pooling, adds)",
+        f"  activations       {s['activation_bytes']:>18,}  bytes ({s['activation_elements']:,} elements)",
+        f"  layers            {s['layers']:>18,}  (depth {s['depth']})",
+        f"  uncounted ops     {s['uncounted_ops']:>18,}",
+    ]
+    for layer, ops in s["uncounted_by_layer"].items():
+        lines.append(f"    {layer or '(model)'}: {', '.join(ops)}")
+    if "crosscheck" in s:
+        lines.append(f"  fvcore            {s['fvcore_macs']:>18,}  {s['crosscheck']}")
+    return "\n".join(lines)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    if not args.name and not args.spec:
+        raise CliError("report needs a model name or --spec FILE (see `python -m explorer list`)")
+    size = parse_input_size(args.input) if args.input else None
+    model = resolve_model(args.name, args.spec, parse_options(args.set), size)
+    analysis = _analyze(model, args.batch)
+    wrote = False
+    if args.csv:
+        from analyzers.report import to_csv
+
+        _write(args.csv, lambda path: to_csv(analysis, path, args.depth))
+        wrote = True
+    if args.json:
+        from analyzers.report import to_json
+
+        _write(args.json, lambda path: to_json(analysis, path, args.depth))
+        wrote = True
+    if args.markdown:
+        from analyzers.report import to_markdown
+
+        print(to_markdown(analysis, args.depth))
+    elif not wrote:
+        from explorer.text_table import layer_table
+
+        print(layer_table(analysis, args.depth))
+    return 0
+
+
+def _write(path: str, writer: Any) -> None:
+    target = Path(path)
+    if target.is_dir():
+        raise CliError(f"cannot write {path}: it is a directory")
+    try:
+        writer(target)
+    except OSError as exc:
+        raise CliError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+# ---------------------------------------------------------------- parser and entry point
+
+
+def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", nargs="?", help="zoo name, torchvision:NAME, timm:NAME or package.module:factory")
+    parser.add_argument("--spec", metavar="FILE", help="an architecture spec file instead of a name")
+    parser.add_argument("--input", metavar="CxHxW", help="input size without batch, e.g. 3x224x224")
+    parser.add_argument("--batch", type=_positive_int, default=1, help="batch size (default 1)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="builder option, e.g. width_mult=0.75 (repeatable)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m explorer",
+                     description="Per-layer cost analysis of CNN architectures: params, MACs, memory, formulas.")
+    commands = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+
+    listing = commands.add_parser("list", help="registered model names with family and default input")
+    listing.add_argument("--family", help="only this family (e.g. resnet, inception)")
+    listing.add_argument("--contains", help="only names containing this text")
+    listing.add_argument("--json", action="store_true", help="one JSON object per line")
+    listing.set_defaults(run=cmd_list)
+
+    summary = commands.add_parser("summary", help="whole-model totals")
+    _add_model_arguments(summary)
+    summary.add_argument("--all", action="store_true", help="every registered model, one JSON line each")
+    summary.add_argument("--family", help="with --all: only this family")
+    summary.add_argument("--crosscheck", choices=["fvcore"], help="add fvcore's count and explain the difference")
+    summary.add_argument("--json", action="store_true", help="print one JSON object")
+    summary.set_defaults(run=cmd_summary)
+
+    report = commands.add_parser("report", help="the per-layer table")
+    _add_model_arguments(report)
+    report.add_argument("--depth", type=_non_negative_int, help="show records down to this depth")
+    report.add_argument("--csv", metavar="FILE", help="write the table as CSV")
+    report.add_argument("--json", metavar="FILE", help="write totals and table as JSON")
+    report.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    report.set_defaults(run=cmd_report)
+
+    try:
+        from explorer import cli_bench
+    except ImportError:  # the benchmark command is optional until its module exists
+        cli_bench = None
+    if cli_bench is not None:
+        cli_bench.add_parser(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from explorer.user_errors import USER_ERRORS
+
+    try:
+        args = build_parser().parse_args(argv)
+        if not getattr(args, "command", None):
+            raise CliError("give a command: list, summary, report or bench (see `python -m explorer --help`)")
+        if hasattr(args, "run"):
+            return int(args.run(args) or 0)
+        from explorer import cli_bench
+
+        return int(cli_bench.run(args) or 0)
+    except (CliError, *USER_ERRORS()) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        return 0

@@ -1,0 +1,29 @@
+"""The per-layer report as an aligned plain-text table for the terminal (no pandas needed)."""
+
+from __future__ import annotations
+
+from analyzers.numbers import volume
+from analyzers.records import Analysis
+
+
+def layer_table(analysis: Analysis, max_depth: int | None = None) -> str:
+    rows = [("layer", "type", "output", "params", "MACs", "elementwise", "formula")]
+    for r in analysis.records:
+        if max_depth is not None and r.depth > max_depth:
+            continue
+        name = "  " * r.depth + (r.name.rsplit(".", 1)[-1] if r.depth > 1 and r.is_leaf else r.name or analysis.model_name)
+        if r.name.endswith("(functional)"):
+            name = "  " * r.depth + "(functional)"
+        output = "; ".join(volume(s) for s in r.output_shapes)
+        formula = r.formula if r.is_leaf else ""
+        rows.append((name, r.type, output, f"{r.params:,}", f"{r.macs:,}", f"{r.elementwise_ops:,}", formula))
+    widths = [max(len(row[i]) for row in rows) for i in range(6)]
+    right = {3, 4, 5}
+    lines = []
+    for row in rows:
+        cells = [row[i].rjust(widths[i]) if i in right else row[i].ljust(widths[i]) for i in range(6)]
+        lines.append("  ".join(cells) + "  " + row[6])
+    t = analysis.totals
+    lines.append(f"total: {t.params:,} params, {t.macs:,} MACs ({t.flops:,} FLOPs), {t.elementwise_ops:,} element-wise "
+                 f"ops, {t.activation_bytes:,} activation bytes, {t.uncounted_ops} uncounted ops")
+    return "\n".join(lines)

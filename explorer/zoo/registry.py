@@ -1,0 +1,187 @@
+"""The zoo's registry: named model builders with the metadata users browse by.
+
+Builders are registered with a decorator and looked up by name. A duplicate name fails at import time,
+so two files can never silently shadow each other's model.
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+import torch
+from torch import nn
+
+InputSize = tuple[int, int, int]  # channels, height, width (PyTorch's order; shown H×W×C in the UI)
+
+
+class Family(str, enum.Enum):
+    """Architecture families, in the order the seeds introduce them."""
+
+    LENET = "LeNet-5"
+    ALEXNET = "AlexNet"
+    ZFNET = "ZFNet"
+    VGG = "VGG"
+    RESNET = "ResNet"
+    ONE_BY_ONE = "1×1 convolutions"
+    INCEPTION = "Inception"
+    MOBILENET = "MobileNet"
+    EFFICIENTNET = "EfficientNet"
+    SEED_BLOCK = "Seed examples"
+
+
+class UnknownModelError(KeyError):
+    """Raised for a name that is not registered; the message suggests the closest names."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class BuildOptionError(ValueError):
+    """Raised for a builder option the model does not take, or a value it rejects."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One zoo entry: how to build it and what to tell a user about it."""
+
+    name: str
+    family: Family
+    builder: Callable[..., nn.Module]
+    input_size: InputSize
+    paper: str  # "Authors, year" of the architecture's paper
+    description: str  # our own words, after the seeds
+    top1: float | None = None  # ImageNet top-1 (%) where torchvision publishes one
+    top1_source: str | None = None
+    input_size_fn: Callable[..., InputSize] | None = None  # default input for given options, e.g. EfficientNet(phi)
+
+    @property
+    def options(self) -> tuple[str, ...]:
+        """Keyword options the builder accepts (plus `resolution`, handled by the registry)."""
+        params = inspect.signature(self.builder).parameters
+        names = [p.name for p in params.values() if p.kind is inspect.Parameter.KEYWORD_ONLY]
+        return tuple(dict.fromkeys([*names, "resolution"]))
+
+    def default_input(self, **options: Any) -> InputSize:
+        """Input size for these options: `resolution` overrides H and W, else the entry's own default."""
+        resolution = options.get("resolution")
+        if self.input_size_fn is not None:
+            size = self.input_size_fn(**{k: v for k, v in options.items() if k != "resolution"})
+        else:
+            size = self.input_size
+        if resolution is not None:
+            return (size[0], int(resolution), int(resolution))
+        return size
+
+
+@dataclass(frozen=True)
+class ZooModel:
+    """A built model with the input it is meant for."""
+
+    info: ModelInfo
+    module: nn.Module
+    input_size: InputSize
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+_REGISTRY: dict[str, ModelInfo] = {}
+
+
+def register_model(
+    name: str,
+    *,
+    family: Family,
+    input_size: InputSize,
+    paper: str,
+    description: str,
+    top1: float | None = None,
+    top1_source: str | None = None,
+    input_size_fn: Callable[..., InputSize] | None = None,
+) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
+    """Register a builder under `name`. Builders take keyword-only options and return an `nn.Module`."""
+
+    def decorate(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+        if name in _REGISTRY:
+            raise ValueError(f"model name {name!r} is registered twice")
+        _REGISTRY[name] = ModelInfo(
+            name=name,
+            family=family,
+            builder=builder,
+            input_size=input_size,
+            paper=paper,
+            description=description,
+            top1=top1,
+            top1_source=top1_source,
+            input_size_fn=input_size_fn,
+        )
+        return builder
+
+    return decorate
+
+
+def _ensure_loaded() -> None:
+    # Importing the families registers them; done lazily so `registry` itself stays import-light.
+    from explorer.zoo import families  # noqa: F401
+
+
+def list_models(family: Family | str | None = None, name_contains: str | None = None) -> list[ModelInfo]:
+    """Registered entries in registration order, optionally filtered by family and by a name substring."""
+    _ensure_loaded()
+    wanted = _parse_family(family) if family is not None else None
+    needle = name_contains.lower() if name_contains else None
+    return [
+        info
+        for info in _REGISTRY.values()
+        if (wanted is None or info.family is wanted) and (needle is None or needle in info.name.lower())
+    ]
+
+
+def _parse_family(family: Family | str) -> Family:
+    if isinstance(family, Family):
+        return family
+    for member in Family:
+        if family.lower() in (member.name.lower(), member.value.lower()):
+            return member
+    allowed = ", ".join(m.name.lower() for m in Family)
+    raise BuildOptionError(f"unknown family {family!r}; allowed: {allowed}")
+
+
+def get_model_info(name: str) -> ModelInfo:
+    """The entry for `name`, or an `UnknownModelError` that suggests the closest registered names."""
+    _ensure_loaded()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        close = difflib.get_close_matches(name, list(_REGISTRY), n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; run `python -m explorer list` to see all names"
+        raise UnknownModelError(f"unknown model {name!r}{hint}") from None
+
+
+def build_model(name: str, *, device: torch.device | str = "meta", **options: Any) -> ZooModel:
+    """Build a zoo model, by default on the meta device (no weights allocated).
+
+    `resolution` is understood for every model (it sets the default input's H and W); other options must be
+    keyword-only parameters of the builder.
+    """
+    info = get_model_info(name)
+    accepted = set(info.options)
+    unknown = sorted(set(options) - accepted)
+    if unknown:
+        allowed = ", ".join(sorted(accepted))
+        raise BuildOptionError(f"{name} does not take option(s) {', '.join(unknown)}; allowed: {allowed}")
+    builder_params = inspect.signature(info.builder).parameters
+    builder_options = {k: v for k, v in options.items() if k in builder_params}
+    try:
+        with torch.device(device):
+            module = info.builder(**builder_options)
+    except (TypeError, ValueError) as exc:
+        raise BuildOptionError(f"{name}: {exc}") from None
+    return ZooModel(info=info, module=module.eval(), input_size=info.default_input(**options), options=dict(options))
+
+
+def registered_names() -> Iterable[str]:
+    _ensure_loaded()
+    return tuple(_REGISTRY)
