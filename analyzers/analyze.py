@@ -40,7 +40,8 @@ def analyze(
     size = _validated_size(input_size, batch_size)
     x = torch.empty((batch_size, *size), dtype=dtype, device="meta")
     training_flags = {m: m.training for m in model.modules()}
-    model.eval()
+    for module in training_flags:  # eval mode without `train()`'s recursion over every subtree
+        module.training = False
     tracker = ModuleTracker(model)
     try:
         with tracker, CountingMode(tracker):
@@ -51,7 +52,7 @@ def analyze(
         raise ModelRunError(_failure_message(tracker.current.name, exc)) from exc
     finally:
         for module, training in training_flags.items():
-            module.train(training)
+            module.training = training
     records = _build_records(model, tracker, dtype)
     return Analysis(
         model_name=model_name or type(model).__name__,
