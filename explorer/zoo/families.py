@@ -1,0 +1,15 @@
+"""Imports every family module so that their `@register_model` decorators run (one file per family).
+
+The import order is the listing order: the seeds' order, worked examples first.
+"""
+
+from explorer.zoo import seed_blocks  # noqa: F401
+from explorer.zoo import lenet  # noqa: F401
+from explorer.zoo import alexnet  # noqa: F401
+from explorer.zoo import zfnet  # noqa: F401
+from explorer.zoo import vgg  # noqa: F401
+from explorer.zoo import resnet  # noqa: F401
+from explorer.zoo import network_in_network  # noqa: F401
+from explorer.zoo import inception  # noqa: F401
+from explorer.zoo import mobilenet  # noqa: F401
+from explorer.zoo import efficientnet  # noqa: F401
