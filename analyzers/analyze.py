@@ -49,7 +49,7 @@ def analyze(
     except AnalysisError:
         raise
     except Exception as exc:  # the model's own failure: report where it happened, in one line
-        raise ModelRunError(_failure_message(tracker.current.name, exc)) from exc
+        raise ModelRunError(_failure_message(tracker.current_name, exc)) from exc
     finally:
         for module, training in training_flags.items():
             module.training = training

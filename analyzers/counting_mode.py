@@ -49,14 +49,19 @@ class ModuleTracker:
         self.runs: dict[int, ModuleRun] = {
             id(module): ModuleRun(name, module) for name, module in model.named_modules()
         }
-        self.stack: list[ModuleRun] = [self.runs[id(model)]]
+        self.root = self.runs[id(model)]
+        self.stack: list[ModuleRun] = []  # empty outside the model's forward (e.g. functional_call's set-up)
         self._next_order = 0
         self._handles: list[Any] = []
         self._model = model
 
     @property
-    def current(self) -> ModuleRun:
-        return self.stack[-1]
+    def current(self) -> ModuleRun | None:
+        return self.stack[-1] if self.stack else None
+
+    @property
+    def current_name(self) -> str:
+        return self.stack[-1].name if self.stack else ""
 
     def __enter__(self) -> "ModuleTracker":
         for module in self._model.modules():
@@ -76,14 +81,13 @@ class ModuleTracker:
             self._next_order += 1
             run.input_shapes = _shapes(args)
         run.calls += 1
-        if run is not self.stack[-1]:
-            self.stack.append(run)
+        self.stack.append(run)
 
     def _post(self, module: nn.Module, args: Any, output: Any) -> None:
         run = self.runs[id(module)]
         if run.calls == 1 and not run.output_shapes:
             run.output_shapes = _shapes(output)
-        if len(self.stack) > 1 and self.stack[-1] is run:
+        if self.stack and self.stack[-1] is run:
             self.stack.pop()
 
 
@@ -96,22 +100,23 @@ class CountingMode(TorchDispatchMode):
         # torch._dynamo (~1 s, ~50 MB). Nothing is ever compiled inside an analysis, so the shim buys nothing.
         return False
 
-    def __init__(self, tracker: ModuleTracker, fast_shapes: bool = True) -> None:
+    def __init__(self, tracker: ModuleTracker) -> None:
         super().__init__()
         self.tracker = tracker
-        self.fast_shapes = fast_shapes  # tests turn this off to check the stand-ins against torch's kernels
         self._allocates: dict[Any, bool] = {}
 
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
         kwargs = kwargs or {}
         packet = func.overloadpacket
         if packet in WINDOWED_OPS:
-            check_window_fits(func, args, self.tracker.current.name)
-        fast = FAST_RESULTS.get(packet) if self.fast_shapes else None
+            check_window_fits(func, args, self.tracker.current_name)
+        fast = FAST_RESULTS.get(packet)
         out = fast(args, kwargs) if fast is not None else None
         if out is None:
             out = func(*args, **kwargs)
         run = self.tracker.current
+        if run is None:  # not inside any module's forward: nothing to charge
+            return out
         formula = FORMULAS.get(packet)
         result = out if isinstance(out, torch.Tensor) else next(
             (t for t in tree_leaves(out) if isinstance(t, torch.Tensor)), None

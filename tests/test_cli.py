@@ -1,0 +1,120 @@
+"""`python -m explorer`: outputs and every user-error path (one line on stderr, exit code 2)."""
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from analyzers.report import read_csv
+from explorer.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_list_shows_names_families_and_inputs(capsys):
+    code, out, _ = run(capsys, "list")
+    assert code == 0
+    assert "inception_5x5_naive" in out and "192x28x28" in out and "resnet50" in out
+    code, out, _ = run(capsys, "list", "--family", "inception", "--json")
+    names = [json.loads(line)["name"] for line in out.splitlines()]
+    assert "googlenet" in names and "resnet50" not in names
+
+
+def test_summary_json_has_the_documented_keys(capsys):
+    code, out, _ = run(capsys, "summary", "conv_6x6x3_depthwise_separable", "--json")
+    assert code == 0
+    summary = json.loads(out)
+    for key in ("name", "input", "batch", "params", "trainable_params", "macs", "flops", "activation_bytes",
+                "uncounted_ops"):
+        assert key in summary
+    assert summary["macs"] == 672 and summary["flops"] == 1344 and summary["input"] == "3x6x6"
+
+
+def test_summary_with_input_batch_and_builder_options(capsys):
+    code, out, _ = run(capsys, "summary", "inception_5x5_naive", "--input", "192x14x14", "--batch", "2", "--json")
+    assert json.loads(out)["macs"] == 2 * 14 * 14 * 32 * 5 * 5 * 192
+    _, full, _ = run(capsys, "summary", "mobilenet_v1", "--json")
+    _, slim, _ = run(capsys, "summary", "mobilenet_v1", "--set", "width_mult=0.5", "--json")
+    assert json.loads(slim)["params"] < json.loads(full)["params"]
+
+
+def test_summary_text_and_crosscheck_with_fvcore(capsys):
+    code, out, _ = run(capsys, "summary", "inception_5x5_bottleneck", "--crosscheck", "fvcore", "--json")
+    summary = json.loads(out)
+    assert summary["fvcore_macs"] == summary["macs"] == 12_443_648
+    assert "fused multiply-add" in summary["crosscheck"]
+    code, out, _ = run(capsys, "summary", "lenet5")
+    assert "416,520" in out and "61,706" in out
+
+
+def test_summary_all_prints_one_json_object_per_model(capsys):
+    code, out, _ = run(capsys, "summary", "--all", "--family", "seed_block", "--json")
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [line["name"] for line in lines] == ["inception_5x5_naive", "inception_5x5_bottleneck",
+                                                 "conv_6x6x3_normal", "conv_6x6x3_depthwise_separable"]
+    assert [line["macs"] for line in lines] == [120_422_400, 12_443_648, 2_160, 672]
+
+
+def test_report_prints_a_table_and_writes_csv_and_json(capsys, tmp_path):
+    code, out, _ = run(capsys, "report", "inception_5x5_bottleneck")
+    assert code == 0 and "out 28×28×32 · kernel 5×5×16 = 10,035,200 MACs" in out
+    csv_path, json_path = tmp_path / "r.csv", tmp_path / "r.json"
+    code, _, _ = run(capsys, "report", "lenet5", "--csv", str(csv_path), "--json", str(json_path), "--depth", "1")
+    assert code == 0
+    frame = read_csv(csv_path)
+    for column in ("name", "type", "depth", "input_shape", "output_shape", "params", "macs", "flops",
+                   "elementwise_ops", "activation_bytes", "formula"):
+        assert column in frame.columns
+    assert frame.depth.max() == 1 and frame.loc[frame.is_leaf, "macs"].sum() == 416_520
+    assert json.loads(json_path.read_text())["summary"]["params"] == 61_706
+    code, out, _ = run(capsys, "report", "lenet5", "--markdown")
+    assert out.startswith("| name | type |")
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["summary", "resnet5"], "unknown model 'resnet5'; did you mean resnet50"),
+        (["summary", "lenet5", "--input", "1xax32"], "--input must look like CxHxW with integers"),
+        (["summary", "lenet5", "--input", "1x0x32"], "--input sizes must be positive"),
+        (["summary", "lenet5", "--input", "1x-3x32"], "--input sizes must be positive"),
+        (["summary", "lenet5", "--batch", "-1"], "argument --batch: expected a positive integer, got -1"),
+        (["summary", "alexnet_2012", "--input", "3x4x4"], "conv1: (4 + 2·0 − 11)/4 + 1 < 1"),
+        (["summary", "lenet5", "--set", "width"], "--set takes KEY=VALUE"),
+        (["summary", "lenet5", "--set", "depth=3"], "lenet5 does not take option(s) depth"),
+        (["summary"], "summary needs a model name"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+        (["report", "lenet5", "--csv", "/nonexistent-dir/x.csv"], "cannot write /nonexistent-dir/x.csv"),
+        (["list", "--family", "dinosaurs"], "unknown family 'dinosaurs'"),
+    ],
+)
+def test_bad_input_gets_one_line_and_exit_code_2(capsys, argv, message):
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert message in err
+
+
+def test_report_to_a_directory_is_refused(capsys, tmp_path):
+    code, _, err = run(capsys, "report", "lenet5", "--csv", str(tmp_path))
+    assert code == 2 and "is a directory" in err
+
+
+def test_the_module_entry_point_exits_2_without_a_traceback():
+    result = subprocess.run([sys.executable, "-m", "explorer", "summary", "nope"], capture_output=True, text=True,
+                            cwd=str(__import__("pathlib").Path(__file__).parents[1]))
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: unknown model 'nope'") and "Traceback" not in result.stderr
+
+
+def test_csv_cell_text_matches_the_dataframe_written(tmp_path, capsys):
+    path = tmp_path / "r.csv"
+    run(capsys, "report", "conv_6x6x3_depthwise_separable", "--csv", str(path))
+    raw = pd.read_csv(path)
+    assert list(raw.macs) == [672, 432, 240]
