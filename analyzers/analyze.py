@@ -39,10 +39,11 @@ def analyze(
     """
     size = _validated_size(input_size, batch_size)
     x = torch.empty((batch_size, *size), dtype=dtype, device="meta")
-    training_flags = {m: m.training for m in model.modules()}
+    named_modules = list(model.named_modules())  # one traversal, shared by everything below
+    training_flags = {m: m.training for _, m in named_modules}
     for module in training_flags:  # eval mode without `train()`'s recursion over every subtree
         module.training = False
-    tracker = ModuleTracker(model)
+    tracker = ModuleTracker(model, named_modules)
     try:
         with tracker, CountingMode(tracker):
             _run_on_meta(model, x, dtype)
@@ -53,7 +54,7 @@ def analyze(
     finally:
         for module, training in training_flags.items():
             module.training = training
-    records = _build_records(model, tracker, dtype)
+    records = _build_records(model, named_modules, tracker, dtype)
     return Analysis(
         model_name=model_name or type(model).__name__,
         input_size=size,
@@ -104,11 +105,11 @@ def _failure_message(layer: str, exc: Exception) -> str:
 # ---------------------------------------------------------------- records
 
 
-def _own_parameters(model: nn.Module) -> dict[int, list[nn.Parameter]]:
+def _own_parameters(named_modules: list[tuple[str, nn.Module]]) -> dict[int, list[nn.Parameter]]:
     """Each unique parameter belongs to the first module that holds it, so shared weights count once."""
     seen: set[int] = set()
     owned: dict[int, list[nn.Parameter]] = {}
-    for module in model.modules():
+    for _, module in named_modules:
         mine = []
         for p in module._parameters.values():
             if p is not None and id(p) not in seen:
@@ -118,12 +119,13 @@ def _own_parameters(model: nn.Module) -> dict[int, list[nn.Parameter]]:
     return owned
 
 
-def _build_records(model: nn.Module, tracker: ModuleTracker, dtype: torch.dtype) -> tuple[LayerRecord, ...]:
-    owned = _own_parameters(model)
+def _build_records(model: nn.Module, named_modules: list[tuple[str, nn.Module]], tracker: ModuleTracker,
+                   dtype: torch.dtype) -> tuple[LayerRecord, ...]:
+    owned = _own_parameters(named_modules)
     itemsize = torch.empty((), dtype=dtype, device="meta").element_size()
     children = {
-        id(module): [tracker.runs[id(c)] for c in module.children() if id(c) in tracker.runs]
-        for module in model.modules()
+        id(module): [tracker.runs[id(c)] for c in module._modules.values() if c is not None and id(c) in tracker.runs]
+        for _, module in named_modules
     }
     records: list[LayerRecord] = []
     emitted: set[int] = set()

@@ -45,15 +45,12 @@ def _shapes(value: Any) -> tuple[Shape, ...]:
 class ModuleTracker:
     """Keeps the stack of executing modules through hooks; `current` is the run that ops are charged to."""
 
-    def __init__(self, model: nn.Module) -> None:
-        self.runs: dict[int, ModuleRun] = {
-            id(module): ModuleRun(name, module) for name, module in model.named_modules()
-        }
+    def __init__(self, model: nn.Module, named_modules: list[tuple[str, nn.Module]]) -> None:
+        self.runs: dict[int, ModuleRun] = {id(module): ModuleRun(name, module) for name, module in named_modules}
         self.root = self.runs[id(model)]
         self.stack: list[ModuleRun] = []  # empty outside the model's forward (e.g. functional_call's set-up)
         self._next_order = 0
         self._handles: list[Any] = []
-        self._model = model
 
     @property
     def current(self) -> ModuleRun | None:
@@ -64,7 +61,8 @@ class ModuleTracker:
         return self.stack[-1].name if self.stack else ""
 
     def __enter__(self) -> "ModuleTracker":
-        for module in self._model.modules():
+        for run in self.runs.values():
+            module = run.module
             self._handles.append(module.register_forward_pre_hook(self._pre))
             self._handles.append(module.register_forward_hook(self._post))
         return self
