@@ -171,12 +171,11 @@ def count_with_analyzer(meta_model: nn.Module, config: BenchConfig) -> Analysis:
     """The analyzer's count of one forward at the config's batch, input and dtype (on the meta device)."""
     from analyzers.analyze import analyze  # imported on first use: timing does not need it
 
-    dtype = config.dtype.torch_dtype
     return analyze(
-        meta_model.to(dtype),
+        meta_model,
         input_size=config.input_size,
         batch_size=config.batch,
-        dtype=dtype,
+        dtype=config.dtype.torch_dtype,
         model_name=config.model,
     )
 
@@ -289,7 +288,7 @@ def run_sweep(
                 analyses[count_key] = _count(counter, model_factory, config)
             analysis = analyses.get(count_key)
             result = _run_one(config, model_factory, analysis, peak, environment)
-            _free_memory(config)
+            _free_memory(config, failed=result.status != "ok")
             append_row(csv_path, asdict(result))
             done.add(_key(config, environment))
             results.append(result)
@@ -327,13 +326,13 @@ def _run_one(
     peak: DevicePeak,
     environment: Environment,
 ) -> BenchResult:
-    """Measure one config and turn the outcome, success or failure, into a row."""
+    """Measure one config and turn the outcome, success or failure, into a row (a failed row keeps the count)."""
     try:
         measurement = measure(config, model_factory)
     except (torch.OutOfMemoryError, MemoryError):
-        return _row(config, environment, peak, "oom")
+        return _row(config, environment, peak, "oom", analysis=analysis)
     except Exception as exc:
-        return _row(config, environment, peak, f"error: {_one_line(exc)}")
+        return _row(config, environment, peak, f"error: {_one_line(exc)}", analysis=analysis)
     return _row(config, environment, peak, "ok", measurement, analysis)
 
 
@@ -391,12 +390,19 @@ def _row(
     )
 
 
-def _free_memory(config: BenchConfig) -> None:
-    """Drop what the last config left behind (its model, compiled graphs, cached CUDA blocks) before the next."""
+def _free_memory(config: BenchConfig, failed: bool) -> None:
+    """Drop what the last config left behind (its model, compiled graphs, cached CUDA blocks) before the next.
+
+    A successful eager CPU config is freed by reference counting when `measure` returns; a failure leaves
+    traceback cycles that hold the model, compiled graphs hold more, and on CUDA the next config needs the memory
+    back now, so those pay for a full collection (~0.1 s).
+    """
+    on_cuda = torch.device(config.device).type == "cuda"
     if config.compile:
         torch._dynamo.reset()
-    gc.collect()
-    if torch.device(config.device).type == "cuda":
+    if failed or config.compile or on_cuda:
+        gc.collect()
+    if on_cuda:
         torch.cuda.empty_cache()
 
 

@@ -3,7 +3,7 @@
 Achieved TFLOP/s only mean something against a ceiling. The table holds NVIDIA's published *dense* figures (the
 datasheets print tensor-core numbers "with sparsity", i.e. doubled by 2:4 structured sparsity, which a CNN forward
 never uses; we store half of those). GeForce cards are listed with FP32 accumulation, the mode PyTorch's fp16/bf16
-matmuls and convolutions use (their FP16-accumulate figure is twice as high and unreachable from PyTorch).
+matmuls and convolutions use (their FP16-accumulate figure is twice as high but not what PyTorch's kernels run).
 A device not in the table gets a peak with every figure `None`: callers leave % of peak blank rather than guess.
 """
 
@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import platform
 import re
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import torch
 
@@ -72,7 +73,9 @@ class _SpecEntry:
     peak: DevicePeak
 
 
-def _spec(name: str, tokens: tuple[str, ...], fp32: float, tf32: float, bf16: float, fp16: float, gb_s: float) -> _SpecEntry:
+def _spec(
+    name: str, tokens: tuple[str, ...], fp32: float, tf32: float, bf16: float, fp16: float, gb_s: float
+) -> _SpecEntry:
     return _SpecEntry(tokens, DevicePeak(name, fp32, tf32, bf16, fp16, gb_s, PeakSource.SPEC))
 
 
@@ -148,8 +151,6 @@ def _cpu_name() -> str:
                     return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    import platform
-
     return platform.processor() or "cpu"
 
 
@@ -166,7 +167,7 @@ def peak_for(device: torch.device | str) -> DevicePeak:
 
 def measure_peak(
     device: torch.device | str = "cuda",
-    precisions: tuple[Precision, ...] = tuple(Precision),
+    precisions: Iterable[Precision | str] = tuple(Precision),
     matmul_size: int = 8192,
     copy_bytes: int = 1 << 30,
     repeats: int = 10,
@@ -179,7 +180,7 @@ def measure_peak(
     """
     device = torch.device(device)
     figures: dict[Precision, float | None] = {p: None for p in Precision}
-    for precision in precisions:
+    for precision in map(Precision, precisions):
         if precision is Precision.TF32 and device.type != "cuda":
             continue
         a = torch.randn(matmul_size, matmul_size, device=device, dtype=precision.torch_dtype)

@@ -1,0 +1,180 @@
+"""`python -m explorer bench NAME…`: time zoo models (or torchvision:/timm: models) and append the rows to a CSV.
+
+Every value is checked here, before any model is built, so a typo costs one line on stderr and exit status 2
+instead of a half-run sweep. The sweep itself is `analyzers.benchmark.run_sweep`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+
+import torch
+from torch import nn
+
+from analyzers.bench_schema import BenchSchemaError, MemoryFormat
+from analyzers.benchmark import BenchConfig, BenchResult, default_device, run_sweep
+from analyzers.devices import Precision
+
+SOURCE_PREFIXES = ("torchvision:", "timm:")
+FALLBACK_INPUT = (3, 224, 224)  # ImageNet's eval crop, for a source model that does not say its own
+DEFAULT_CSV = "bench_results.csv"
+
+
+class BenchInputError(ValueError):
+    """A command-line value that cannot be used; `str()` is the one line shown to the user."""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register the `bench` sub-command. Values are parsed in `run` so that every error is one line."""
+    parser = subparsers.add_parser(
+        "bench",
+        help="time models on this machine: latency, throughput, memory, achieved TFLOP/s, roofline",
+        description="Benchmark models and append one row per configuration to a results CSV "
+        "(re-running skips rows already there).",
+    )
+    parser.add_argument("models", nargs="+", metavar="NAME", help="zoo model names, or torchvision:NAME / timm:NAME")
+    parser.add_argument("--batch", default="1", help="batch sizes, comma-separated (default 1), e.g. 1,32,256")
+    parser.add_argument("--input", default=None, help="input C×H×W as CxHxW, e.g. 3x224x224 (default: the model's)")
+    parser.add_argument("--dtype", default="fp32", help="fp32 | tf32 | bf16 | fp16 (default fp32; tf32 on cuda only)")
+    parser.add_argument("--channels-last", action="store_true", help="feed and run the model in channels_last layout")
+    parser.add_argument("--compile", action="store_true", help="run torch.compile(model); compilation is not timed")
+    parser.add_argument("--device", default=None, help="cuda | cpu (default: cuda when available, else cpu)")
+    parser.add_argument("--iters", default="50", help="timed iterations per configuration (default 50)")
+    parser.add_argument("--warmup", default="10", help="untimed warm-up iterations (default 10)")
+    parser.add_argument("--csv", default=DEFAULT_CSV, help=f"results file to append to (default {DEFAULT_CSV})")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the sweep the arguments describe; 2 for bad input, 1 if any row is an error, else 0."""
+    try:
+        configs = build_configs(args)
+        results = run_sweep(configs, build_for_bench, args.csv)
+    except (BenchInputError, BenchSchemaError) as exc:
+        print(f"explorer bench: {exc}", file=sys.stderr)
+        return 2
+    _print_summary(results, skipped=len(configs) - len(results), csv_path=args.csv)
+    return 1 if any(r.status.startswith("error") for r in results) else 0
+
+
+def build_configs(args: argparse.Namespace) -> list[BenchConfig]:
+    """Every (model, batch) configuration the arguments ask for, validated."""
+    batches = parse_batches(args.batch)
+    precision = _parse_precision(args.dtype, "--dtype")
+    device = _parse_device(args.device)
+    iters = _parse_count(args.iters, "--iters", minimum=1)
+    warmup = _parse_count(args.warmup, "--warmup", minimum=0)
+    explicit_input = parse_input_size(args.input) if args.input is not None else None
+    if precision is Precision.TF32 and torch.device(device).type != "cuda":
+        raise BenchInputError("--dtype tf32 is a CUDA tensor-core mode; on cpu use fp32")
+    memory_format = MemoryFormat.CHANNELS_LAST if args.channels_last else MemoryFormat.NCHW
+    configs = []
+    for name in args.models:
+        input_size = explicit_input or default_input_size(name)
+        for batch in batches:
+            configs.append(
+                BenchConfig(
+                    model=name,
+                    batch=batch,
+                    input_size=input_size,
+                    dtype=precision,
+                    memory_format=memory_format,
+                    compile=args.compile,
+                    device=device,
+                    iters=iters,
+                    warmup=warmup,
+                )
+            )
+    return configs
+
+
+def parse_batches(text: str) -> list[int]:
+    """'1,32,256' → [1, 32, 256]; each a positive integer, no repeats."""
+    parts = [p.strip() for p in text.split(",")]
+    if not all(re.fullmatch(r"\d+", p) for p in parts) or any(int(p) < 1 for p in parts):
+        raise BenchInputError(f"--batch {text!r}: expected positive integers separated by commas, e.g. 1,32,256")
+    return list(dict.fromkeys(int(p) for p in parts))
+
+
+def parse_input_size(text: str) -> tuple[int, int, int]:
+    """'3x224x224' → (3, 224, 224)."""
+    match = re.fullmatch(r"\s*(\d+)\s*[x×]\s*(\d+)\s*[x×]\s*(\d+)\s*", text)
+    if match is None or min(int(g) for g in match.groups()) < 1:
+        raise BenchInputError(f"--input {text!r}: expected CxHxW with positive integers, e.g. 3x224x224")
+    c, h, w = (int(g) for g in match.groups())
+    return (c, h, w)
+
+
+def default_input_size(name: str) -> tuple[int, int, int]:
+    """The input a model is meant for; raises BenchInputError for a name that does not resolve."""
+    if name.startswith(SOURCE_PREFIXES):
+        sourced = _resolve_source(name, torch.device("meta"))
+        return tuple(sourced.input_size) if sourced.input_size else FALLBACK_INPUT
+    from explorer.zoo import UnknownModelError, get_model_info
+
+    try:
+        return get_model_info(name).default_input()
+    except UnknownModelError as exc:
+        raise BenchInputError(str(exc)) from None
+
+
+def build_for_bench(name: str, device: torch.device) -> nn.Module:
+    """The model factory the harness calls: real random-init weights on `device` (or meta, for counting)."""
+    if name.startswith(SOURCE_PREFIXES):
+        return _resolve_source(name, device).module
+    from explorer.zoo import build_model
+
+    return build_model(name, device=device).module
+
+
+def _resolve_source(ref: str, device: torch.device):
+    try:
+        from explorer.sources import resolve_source
+
+        with torch.device(device):
+            return resolve_source(ref)
+    except Exception as exc:  # a missing package, an unknown name: all are the user's input to fix
+        lines = str(exc).strip().splitlines()
+        raise BenchInputError(f"{ref}: {lines[0] if lines else type(exc).__name__}") from None
+
+
+def _parse_precision(text: str, flag: str) -> Precision:
+    try:
+        return Precision(text.lower())
+    except ValueError:
+        allowed = " | ".join(member.value for member in Precision)
+        raise BenchInputError(f"{flag} {text!r}: expected one of {allowed}") from None
+
+
+def _parse_device(text: str | None) -> str:
+    if text is None:
+        return default_device()
+    if not re.fullmatch(r"cpu|cuda(:\d+)?", text):
+        raise BenchInputError(f"--device {text!r}: expected cuda or cpu")
+    if text.startswith("cuda") and not torch.cuda.is_available():
+        raise BenchInputError("--device cuda: CUDA is not available on this machine; use --device cpu")
+    if text.startswith("cuda:") and int(text.split(":")[1]) >= torch.cuda.device_count():
+        raise BenchInputError(f"--device {text}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    return text
+
+
+def _parse_count(text: str, flag: str, minimum: int) -> int:
+    if not re.fullmatch(r"\d+", str(text).strip()) or int(text) < minimum:
+        raise BenchInputError(f"{flag} {text!r}: expected an integer ≥ {minimum}")
+    return int(text)
+
+
+def _print_summary(results: list[BenchResult], skipped: int, csv_path: str) -> None:
+    """One line per new row on stdout, then where they went."""
+    width = max([len("model"), *(len(r.model) for r in results)])
+    if results:
+        print(f"{'model':<{width}} {'batch':>5} {'dtype':<5} {'p50 ms':>9} {'images/s':>10} {'% peak':>7}  status")
+    for r in results:
+        p50 = f"{r.latency_ms_p50:9.3f}" if r.latency_ms_p50 is not None else f"{'':>9}"
+        rate = f"{r.images_per_s:10.1f}" if r.images_per_s is not None else f"{'':>10}"
+        pct = f"{r.pct_of_peak:7.1f}" if r.pct_of_peak is not None else f"{'':>7}"
+        print(f"{r.model:<{width}} {r.batch:>5} {r.dtype.value:<5} {p50} {rate} {pct}  {r.status}")
+    note = f", {skipped} already present (skipped)" if skipped else ""
+    print(f"{len(results)} row(s) appended to {csv_path}{note}")
