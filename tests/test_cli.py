@@ -118,3 +118,50 @@ def test_csv_cell_text_matches_the_dataframe_written(tmp_path, capsys):
     run(capsys, "report", "conv_6x6x3_depthwise_separable", "--csv", str(path))
     raw = pd.read_csv(path)
     assert list(raw.macs) == [672, 432, 240]
+
+
+LENET_SPEC = """name LeNet-5
+input 32x32x1
+conv 6 5x5 s1 valid relu
+avgpool 2 s2
+conv 16 5x5 relu
+avgpool 2 s2
+flatten
+fc 120 relu
+fc 84 relu
+fc 10
+"""
+
+
+def test_spec_files_go_through_the_same_analyzer(capsys, tmp_path):
+    spec = tmp_path / "lenet.txt"
+    spec.write_text(LENET_SPEC)
+    code, out, _ = run(capsys, "summary", "--spec", str(spec), "--json")
+    assert code == 0
+    summary = json.loads(out)
+    assert (summary["name"], summary["params"], summary["macs"]) == ("LeNet-5", 61_706, 416_520)
+    csv_path = tmp_path / "lenet.csv"
+    assert run(capsys, "report", "--spec", str(spec), "--csv", str(csv_path))[0] == 0
+    assert read_csv(csv_path).loc[lambda f: f.is_leaf, "macs"].sum() == 416_520
+
+
+def test_spec_errors_name_the_line(capsys, tmp_path):
+    spec = tmp_path / "bad.txt"
+    spec.write_text("input 4x4x3\nconv 8 5x5\n")
+    code, _, err = run(capsys, "summary", "--spec", str(spec))
+    assert code == 2 and err == "error: line 2: 5×5 kernel larger than the 4×4 input\n"
+    code, _, err = run(capsys, "summary", "--spec", str(tmp_path / "missing.txt"))
+    assert code == 2 and "cannot read spec file" in err
+
+
+def test_user_factories_are_imported_on_the_command_line_only(capsys, tmp_path, monkeypatch):
+    package = tmp_path / "my_models.py"
+    package.write_text("from torch import nn\n\ndef build_net():\n"
+                       "    return nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    code, out, _ = run(capsys, "summary", "my_models:build_net", "--input", "3x10x10", "--json")
+    assert code == 0 and json.loads(out)["macs"] == 8 * 8 * 8 * 3 * 3 * 3
+    code, _, err = run(capsys, "summary", "my_models:build_net")
+    assert code == 2 and "give the input size with --input" in err
+    code, _, err = run(capsys, "summary", "my_models:nothing", "--input", "3x10x10")
+    assert code == 2 and err.count("\n") == 1
