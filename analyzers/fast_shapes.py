@@ -12,6 +12,8 @@ from typing import Any, Callable, Sequence
 
 import torch
 
+from analyzers.numbers import per_dim
+
 aten = torch.ops.aten
 
 FastResult = Callable[[tuple, dict], Any]
@@ -27,15 +29,6 @@ def _register(*packets: Any) -> Callable[[FastResult], FastResult]:
     return decorate
 
 
-def _per_dim(value: Any, ndim: int, default: int) -> list[int]:
-    if value is None or (isinstance(value, (list, tuple)) and len(value) == 0):
-        return [default] * ndim
-    if isinstance(value, int):
-        return [value] * ndim
-    values = [int(v) for v in value]
-    return values * ndim if len(values) == 1 else values
-
-
 def _like(x: torch.Tensor, shape: Sequence[int], dtype: torch.dtype | None = None) -> torch.Tensor:
     channels_last = x.dim() == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last)
     fmt = torch.channels_last if channels_last else torch.contiguous_format
@@ -48,7 +41,7 @@ def convolution(args: tuple, kwargs: dict) -> torch.Tensor | None:
     if args[6] or x.dim() != w.dim():  # transposed or unbatched: leave to torch
         return None
     ndim = x.dim() - 2
-    stride, padding, dilation = (_per_dim(args[i], ndim, d) for i, d in ((3, 1), (4, 0), (5, 1)))
+    stride, padding, dilation = (per_dim(args[i], ndim, d) for i, d in ((3, 1), (4, 0), (5, 1)))
     if isinstance(args[4], str):
         return None
     spatial = [
@@ -68,11 +61,11 @@ def _pool_size(size: int, k: int, s: int, p: int, d: int, ceil: bool) -> int:
 
 def _pool_shape(args: tuple, dilation_index: int | None, ceil_index: int) -> list[int]:
     x = args[0]
-    kernel = _per_dim(args[1], 2, 1)
-    stride = _per_dim(args[2] if len(args) > 2 else None, 2, 0)
+    kernel = per_dim(args[1], 2, 1)
+    stride = per_dim(args[2] if len(args) > 2 else None, 2, 0)
     stride = [s or k for s, k in zip(stride, kernel)]
-    padding = _per_dim(args[3] if len(args) > 3 else None, 2, 0)
-    dilation = _per_dim(args[dilation_index] if dilation_index is not None and len(args) > dilation_index else None,
+    padding = per_dim(args[3] if len(args) > 3 else None, 2, 0)
+    dilation = per_dim(args[dilation_index] if dilation_index is not None and len(args) > dilation_index else None,
                         2, 1)
     ceil = bool(args[ceil_index]) if len(args) > ceil_index else False
     spatial = [_pool_size(int(n), k, s, p, d, ceil) for n, k, s, p, d in zip(x.shape[-2:], kernel, stride, padding,

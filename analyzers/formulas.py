@@ -65,7 +65,6 @@ def convolution(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
     x, w = args[0], args[1]
     bias = args[2] if len(args) > 2 else None
     transposed = bool(args[6]) if len(args) > 6 else False
-    groups = int(args[8]) if len(args) > 8 else 1
     batch = int(x.shape[0])
     kernel = _shape(w)[2:]
     y = _first_tensor(out)

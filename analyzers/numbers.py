@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 
 def n(value: int | float) -> str:
@@ -37,3 +37,13 @@ def product(values: Sequence[int]) -> int:
     for v in values:
         result *= int(v)
     return result
+
+
+def per_dim(value: Any, ndim: int, default: int) -> list[int]:
+    """An aten size argument (int, one-element list, per-dim list or empty) as one int per spatial dim."""
+    if value is None or (isinstance(value, (list, tuple)) and len(value) == 0):
+        return [default] * ndim
+    if isinstance(value, int):
+        return [value] * ndim
+    values = [int(v) for v in value]
+    return values * ndim if len(values) == 1 else values

@@ -8,17 +8,9 @@ from typing import Any, Sequence
 import torch
 
 from analyzers.errors import InputTooSmallError
+from analyzers.numbers import per_dim
 
 aten = torch.ops.aten
-
-
-def _expand(value: Any, ndim: int, default: int) -> list[int]:
-    if value is None or (isinstance(value, (list, tuple)) and len(value) == 0):
-        return [default] * ndim
-    if isinstance(value, int):
-        return [value] * ndim
-    values = [int(v) for v in value]
-    return values * ndim if len(values) == 1 else values
 
 
 def _check_window(layer: str, sizes: Sequence[int], kernel: Sequence[int], stride: Sequence[int],
@@ -42,16 +34,16 @@ def check_window_fits(func: Any, args: tuple, layer: str) -> None:
         if len(args) > 6 and args[6]:  # transposed convolutions grow their input
             return
         ndim = x.dim() - 2
-        _check_window(layer, x.shape[2:], w.shape[2:], _expand(args[3], ndim, 1), _expand(args[4], ndim, 0),
-                      _expand(args[5], ndim, 1))
+        _check_window(layer, x.shape[2:], w.shape[2:], per_dim(args[3], ndim, 1), per_dim(args[4], ndim, 0),
+                      per_dim(args[5], ndim, 1))
     elif packet in _POOLS:
         x = args[0]
         ndim = len(args[1]) if len(args[1]) > 1 else x.dim() - 2
-        kernel = _expand(args[1], ndim, 1)
-        stride = _expand(args[2] if len(args) > 2 else None, ndim, 0)
+        kernel = per_dim(args[1], ndim, 1)
+        stride = per_dim(args[2] if len(args) > 2 else None, ndim, 0)
         stride = [s or k for s, k in zip(stride, kernel)]
-        padding = _expand(args[3] if len(args) > 3 else None, ndim, 0)
-        dilation = _expand(args[4] if len(args) > 4 and packet in _MAX_POOLS else None, ndim, 1)
+        padding = per_dim(args[3] if len(args) > 3 else None, ndim, 0)
+        dilation = per_dim(args[4] if len(args) > 4 and packet in _MAX_POOLS else None, ndim, 1)
         _check_window(layer, x.shape[-ndim:], kernel, stride, padding, dilation)
 
 
