@@ -227,7 +227,7 @@ def reduction(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
 
 _DATA_MOVEMENT = (
     aten.view, aten._unsafe_view, aten.reshape, aten._reshape_alias, aten.t, aten.transpose, aten.permute,
-    aten.expand, aten.cat, aten.stack, aten.clone, aten.contiguous, aten.detach, aten.slice, aten.select,
+    aten.expand, aten.clone, aten.contiguous, aten.detach, aten.slice, aten.select,
     aten.split, aten.split_with_sizes, aten.chunk, aten.unsqueeze, aten.squeeze, aten.flatten, aten.unbind,
     aten.empty, aten.empty_like, aten.empty_strided, aten.zeros, aten.zeros_like, aten.ones, aten.ones_like,
     aten.full, aten.full_like, aten.new_empty, aten.new_zeros, aten.new_ones, aten.new_full, aten.new_empty_strided,
@@ -243,6 +243,16 @@ _DATA_MOVEMENT = (
 @register(*_DATA_MOVEMENT)
 def data_movement(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
     return OpCost(str(func), OpKind.DATA)
+
+
+@register(aten.cat, aten.stack)
+def concatenation(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
+    """Zero arithmetic, but worth a line: an Inception module's depth is made here."""
+    parts = [volume(_shape(t)) for t in args[0]]
+    y = _first_tensor(out)
+    name = func.overloadpacket.__name__
+    formula = f"{name} {' + '.join(parts)} → {volume(_shape(y))}: no arithmetic"
+    return OpCost(str(func), OpKind.DATA, formula=formula)
 
 
 def cost_of(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
