@@ -9,13 +9,14 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from typing import Callable
 
 import torch
 from torch import nn
 
 from analyzers.bench_schema import BenchSchemaError, MemoryFormat
 from analyzers.benchmark import BenchConfig, BenchResult, default_device, run_sweep
-from analyzers.devices import Precision
+from analyzers.devices import DevicePeak, Precision, measure_peak, peak_for
 
 SOURCE_PREFIXES = ("torchvision:", "timm:")
 FALLBACK_INPUT = (3, 224, 224)  # ImageNet's eval crop, for a source model that does not say its own
@@ -43,6 +44,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--device", default=None, help="cuda | cpu (default: cuda when available, else cpu)")
     parser.add_argument("--iters", default="50", help="timed iterations per configuration (default 50)")
     parser.add_argument("--warmup", default="10", help="untimed warm-up iterations (default 10)")
+    parser.add_argument("--peak", choices=("spec", "measured"), default="spec",
+                        help="%% of peak and roofline against the spec sheet (default) or a measured matmul/copy probe "
+                        "(the only option for CPUs, which have no spec entry)")
     parser.add_argument("--csv", default=DEFAULT_CSV, help=f"results file to append to (default {DEFAULT_CSV})")
     return parser
 
@@ -51,12 +55,27 @@ def run(args: argparse.Namespace) -> int:
     """Run the sweep the arguments describe; 2 for bad input, 1 if any row is an error, else 0."""
     try:
         configs = build_configs(args)
-        results = run_sweep(configs, build_for_bench, args.csv)
+        lookup = peak_for if args.peak == "spec" else measured_peak(configs[0].dtype)
+        results = run_sweep(configs, build_for_bench, args.csv, device_peak=lookup)
     except (BenchInputError, BenchSchemaError) as exc:
         print(f"explorer bench: {exc}", file=sys.stderr)
         return 2
     _print_summary(results, skipped=len(configs) - len(results), csv_path=args.csv)
     return 1 if any(r.status.startswith("error") for r in results) else 0
+
+
+def measured_peak(precision: Precision) -> Callable[[torch.device], DevicePeak]:
+    """A peak lookup that probes the device once: a square matmul in the sweep's dtype and a device copy.
+
+    Sizes are scaled to the device so the probe takes about a second: 2048² on a CPU, 8192² on a GPU.
+    """
+
+    def probe(device: torch.device) -> DevicePeak:
+        cpu = device.type == "cpu"
+        return measure_peak(device, precisions=(precision,), matmul_size=2048 if cpu else 8192,
+                            copy_bytes=(256 << 20) if cpu else (1 << 30), repeats=3 if cpu else 10)
+
+    return probe
 
 
 def build_configs(args: argparse.Namespace) -> list[BenchConfig]:

@@ -1,0 +1,40 @@
+"""Screenshot every page of the app into `assets/screenshots/<page>.png` (used in the README).
+
+Runs the real app (`streamlit run app.py`) and Debian's headless Chromium, as the browser test does:
+    python bench/screenshots.py [--width 1440] [--height 2200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.app_server import PAGES, chromium, open_page, running_app  # noqa: E402
+
+OUT_DIR = ROOT / "assets" / "screenshots"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--width", type=int, default=1440)
+    parser.add_argument("--height", type=int, default=2200, help="tall enough to show a page's main charts")
+    parser.add_argument("pages", nargs="*", default=list(PAGES))
+    args = parser.parse_args()
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    with running_app() as url, chromium() as browser:
+        page = browser.new_page(viewport={"width": args.width, "height": args.height})
+        for name in args.pages:
+            started = time.perf_counter()
+            open_page(page, url, name)
+            path = OUT_DIR / f"{name}.png"
+            page.screenshot(path=str(path))
+            print(f"{path.relative_to(ROOT)}  ({time.perf_counter() - started:.1f} s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,190 @@
+"""Charts of measured benchmark results (the results CSV of `python -m explorer bench`).
+
+Rows whose status is not `ok` (out of memory, errors) are left out of the charts; the page lists them.
+A *configuration* is everything but the batch: model, dtype, memory format, compile mode and device.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from explorer.figures.theme import MUTED, SERIES, empty_figure, legend_below, log_axes, styled
+
+
+def ok_rows(results: pd.DataFrame) -> pd.DataFrame:
+    """Finished measurements only, each labelled with its configuration."""
+    rows = results[results["status"] == "ok"].copy()
+    several_devices = rows["device_name"].nunique() > 1
+    rows["config"] = [config_label(row, with_device=several_devices) for row in rows.itertuples()]
+    rows["macs"] = rows["flops"] / 2
+    return rows
+
+
+def config_label(row, *, with_device: bool = True) -> str:
+    """'resnet50 · bf16 · channels-last · compiled', plus the device when the results span several."""
+    parts = [str(row.model), str(row.dtype)]
+    if str(row.memory_format) == "channels_last":
+        parts.append("channels-last")
+    if bool(row.compile):
+        parts.append("compiled")
+    if with_device:
+        parts.append(str(row.device_name))
+    return " · ".join(parts)
+
+
+def _none_yet(title: str, missing: str = "finished measurements") -> go.Figure:
+    return empty_figure(f"No {missing} in these results.", title=title)
+
+
+def latency_vs_batch(results: pd.DataFrame) -> go.Figure:
+    """p50 latency against batch size, one line per configuration (log–log: linear scaling is a 45° line)."""
+    rows = ok_rows(results)
+    title = "Latency vs batch size"
+    if rows.empty:
+        return _none_yet(title)
+    fig = go.Figure()
+    for i, (config, part) in enumerate(rows.sort_values("batch").groupby("config", sort=False)):
+        fig.add_trace(
+            go.Scatter(
+                x=part["batch"],
+                y=part["latency_ms_p50"],
+                name=config,
+                mode="lines+markers",
+                line=dict(color=SERIES[i % len(SERIES)], width=2.5),
+                error_y=dict(
+                    type="data",
+                    symmetric=False,
+                    array=part["latency_ms_p95"] - part["latency_ms_p50"],
+                    arrayminus=part["latency_ms_p50"] - part["latency_ms_min"],
+                    thickness=1,
+                    color=MUTED,
+                ),
+                hovertemplate="batch %{x}<br>p50 %{y:.3g} ms<extra>" + config + "</extra>",
+            )
+        )
+    fig.update_xaxes(type="log", title_text="batch size", dtick=0.30103)  # ticks at powers of two
+    log_axes(fig, y=True, y_values=rows["latency_ms_p50"])
+    fig.update_yaxes(title_text="latency p50 (ms)", tickformat="")
+    legend_below(fig)
+    return styled(fig, title=title, height=460)
+
+
+def throughput_by_model(results: pd.DataFrame) -> go.Figure:
+    """Best images/s of each configuration over the batch sizes measured."""
+    rows = ok_rows(results)
+    title = "Throughput by model (best batch)"
+    if rows.empty:
+        return _none_yet(title)
+    best = rows.loc[rows.groupby("config")["images_per_s"].idxmax()].sort_values("images_per_s")
+    fig = go.Figure(
+        go.Bar(
+            y=best["config"],
+            x=best["images_per_s"],
+            orientation="h",
+            marker_color=SERIES[1],
+            text=[f"{v:,.0f} img/s @ batch {b}" for v, b in zip(best["images_per_s"], best["batch"])],
+            textposition="auto",
+            hovertemplate="%{y}<br>%{x:,.0f} images/s<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title_text="images / s")
+    if best["images_per_s"].max() > 100 * best["images_per_s"].min():  # LeNet next to VGG: only a log axis reads
+        log_axes(fig, x=True, x_values=best["images_per_s"])
+    return styled(fig, title=title, height=max(260, 80 + 38 * len(best)))
+
+
+def achieved_vs_peak(results: pd.DataFrame) -> go.Figure:
+    """Achieved TFLOP/s (from our counted FLOPs) as a % of the device's peak for the dtype, per batch."""
+    rows = ok_rows(results)
+    rows = rows[rows["pct_of_peak"].notna()]
+    title = "Achieved vs peak compute"
+    if rows.empty:
+        return _none_yet(title, "peak figures for these devices (no % of peak)")
+    fig = go.Figure()
+    for i, (config, part) in enumerate(rows.sort_values("batch").groupby("config", sort=False)):
+        fig.add_trace(
+            go.Scatter(
+                x=part["batch"],
+                y=part["pct_of_peak"],
+                name=config,
+                mode="lines+markers",
+                line=dict(color=SERIES[i % len(SERIES)], width=2.5),
+                customdata=part[["achieved_tflops", "peak_tflops"]],
+                hovertemplate="batch %{x}<br>%{customdata[0]:.3g} of %{customdata[1]:.3g} TFLOP/s (%{y:.1f}%)<extra>"
+                + config
+                + "</extra>",
+            )
+        )
+    fig.update_xaxes(type="log", title_text="batch size", dtick=0.30103)
+    fig.update_yaxes(title_text="% of peak TFLOP/s", ticksuffix="%", rangemode="tozero")
+    legend_below(fig)
+    return styled(fig, title=title, height=460)
+
+
+def measured_vs_roofline(results: pd.DataFrame) -> go.Figure:
+    """Measured p50 against the roofline lower bound; the dashed diagonal is the bound itself."""
+    rows = ok_rows(results)
+    rows = rows[rows["roofline_ms"].notna() & (rows["roofline_ms"] > 0)]
+    title = "Measured latency vs roofline bound"
+    if rows.empty:
+        return _none_yet(title, "roofline bounds (they need the device's peaks)")
+    fig = go.Figure()
+    for i, (config, part) in enumerate(rows.groupby("config", sort=False)):
+        fig.add_trace(
+            go.Scatter(
+                x=part["roofline_ms"],
+                y=part["latency_ms_p50"],
+                name=config,
+                mode="markers",
+                marker=dict(size=10, color=SERIES[i % len(SERIES)], line=dict(color="white", width=1)),
+                customdata=part[["batch", "measured_over_roofline"]],
+                hovertemplate="batch %{customdata[0]}<br>bound %{x:.3g} ms, measured %{y:.3g} ms "
+                "(%{customdata[1]:.1f}×)<extra>" + config + "</extra>",
+            )
+        )
+    low = float(min(rows["roofline_ms"].min(), rows["latency_ms_p50"].min())) * 0.8
+    high = float(max(rows["roofline_ms"].max(), rows["latency_ms_p50"].max())) * 1.25
+    fig.add_trace(
+        go.Scatter(
+            x=[low, high],
+            y=[low, high],
+            mode="lines",
+            name="bound (measured = roofline)",
+            line=dict(color=MUTED, dash="dash", width=1.5),
+            hoverinfo="skip",
+        )
+    )
+    log_axes(fig, x=True, y=True, x_values=[low, high], y_values=[low, high])
+    fig.update_xaxes(title_text="roofline bound (ms)", tickformat="")
+    fig.update_yaxes(title_text="measured p50 (ms)", tickformat="")
+    legend_below(fig)
+    return styled(fig, title=title, height=460)
+
+
+def macs_vs_latency(results: pd.DataFrame) -> go.Figure:
+    """Counted MACs of one forward against measured p50: how well counted cost predicts time."""
+    rows = ok_rows(results)
+    rows = rows[rows["macs"].notna()]
+    title = "Counted MACs vs measured latency"
+    if rows.empty:
+        return _none_yet(title)
+    rows["setting"] = [f"{r.dtype} · {r.device_name}" for r in rows.itertuples()]
+    fig = go.Figure()
+    for i, (setting, part) in enumerate(rows.groupby("setting", sort=False)):
+        fig.add_trace(
+            go.Scatter(
+                x=part["macs"],
+                y=part["latency_ms_p50"],
+                name=setting,
+                mode="markers",
+                marker=dict(size=10, color=SERIES[i % len(SERIES)], line=dict(color="white", width=1)),
+                text=part["model"],
+                customdata=part["batch"],
+                hovertemplate="%{text} · batch %{customdata}<br>%{x:.3s} MACs → %{y:.3g} ms<extra></extra>",
+            )
+        )
+    log_axes(fig, x=True, y=True, x_values=rows["macs"], y_values=rows["latency_ms_p50"])
+    fig.update_xaxes(title_text="counted MACs per forward (whole batch)")
+    fig.update_yaxes(title_text="measured p50 (ms)", tickformat="")
+    return styled(fig, title=title, height=460)

@@ -1,0 +1,570 @@
+"""The network drawn the way the seeds draw it: volumes as boxes labelled H×W×C, flowing left to right.
+
+Layers that change the volume (conv, pooling, linear) are boxes whose height follows H (or the length of a
+flat vector) and whose width follows C; shape-preserving layers (norms, activations, dropout) are small dots on
+the path. An Inception-style container, whose children all read the same input and whose outputs are
+concatenated, is drawn as parallel branches side by side; a residual block gets its shortcut as an arc over
+the main path into a "+" (with the projection W_s on the arc when there is one). Containers deeper than
+`depth` are collapsed into one box. Every box and dot carries its layer name as `customdata`, so a click
+selects the layer (Streamlit's plotly selection event).
+
+The structure is inferred from the analysis table alone (names, shapes, execution order), which is all the
+analyzer records; it is a drawing aid, the table holds the numbers.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from dataclasses import dataclass, field
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from explorer.figures.shape_text import first_shape, hwc
+from explorer.figures.theme import (
+    CATEGORY_COLORS,
+    HIGHLIGHT,
+    INK,
+    MUTED,
+    LayerCategory,
+    layer_category,
+    styled,
+)
+
+FUNCTIONAL_SUFFIX = "(functional)"
+SHORTCUT_NAMES = {"downsample", "shortcut", "projection", "proj", "skip", "w_s"}
+GAP = 0.45  # between consecutive elements of a sequence
+DOT_WIDTH = 0.3
+# One data unit is drawn UNIT_PX pixels wide on every model (the height follows the drawing), so labels of a
+# fixed pixel size can be budgeted in data units, and a row of ROW_WIDTH units fits a wide-layout page (~980 px).
+UNIT_PX = 44
+ROW_WIDTH = 21.0  # the top-level sequence wraps into a new row past this width
+CHAR_WIDTH = 6.6 / UNIT_PX  # one character of an 11 px label
+GROUP_CHAR_WIDTH = 7.4 / UNIT_PX  # one character of a block's 12 px name
+LABEL_ROOM = 0.55  # above and below a box for its two labels
+GROUP_LABEL_ROOM = 0.4  # above an expanded block (branches, residual) for its name
+REFERENCE_SIDE = 224  # H of an ImageNet input: the tallest box (up to 1.2× for larger inputs)
+REFERENCE_CHANNELS = 1024
+REFERENCE_FEATURES = 4096  # a VGG fully connected layer
+BLOCK_COLOR = "#a5b4fc"  # a collapsed container
+INPUT_COLOR = "#cbd5e1"
+
+
+# ---------------------------------------------------------------- the module tree, from the table
+
+
+@dataclass
+class _Node:
+    name: str
+    type: str
+    depth: int
+    is_leaf: bool
+    input_shape: tuple[int, ...] | None
+    output_shape: tuple[int, ...] | None
+    formula: str
+    children: list[_Node] = field(default_factory=list)
+
+    @property
+    def is_functional(self) -> bool:
+        return self.name.endswith(FUNCTIONAL_SUFFIX)
+
+    @property
+    def short_name(self) -> str:
+        return self.name.rsplit(".", 1)[-1] if self.name else "model"
+
+
+def _parent_name(name: str, known: dict[str, _Node]) -> str:
+    if name.endswith(FUNCTIONAL_SUFFIX):
+        return name[: -len(FUNCTIONAL_SUFFIX)].rstrip(".")
+    while "." in name:
+        name = name.rsplit(".", 1)[0]
+        if name in known:
+            return name
+    return ""
+
+
+def _build_tree(table: pd.DataFrame) -> _Node:
+    nodes: dict[str, _Node] = {}
+    root: _Node | None = None
+    for row in table.itertuples(index=False):
+        node = _Node(
+            name=str(row.name),
+            type=str(row.type),
+            depth=int(row.depth),
+            is_leaf=bool(row.is_leaf),
+            input_shape=first_shape(row.input_shape),
+            output_shape=first_shape(row.output_shape),
+            formula=str(getattr(row, "formula", "") or ""),
+        )
+        if root is None:
+            root = node
+        else:
+            nodes.setdefault(_parent_name(node.name, nodes), root).children.append(node)
+        nodes[node.name] = node
+    if root is None:
+        raise ValueError("the analysis table is empty")
+    return root
+
+
+def _channels(shape: tuple[int, ...] | None) -> int | None:
+    return shape[1] if shape and len(shape) >= 2 else None
+
+
+def _is_parallel(node: _Node) -> bool:
+    """Inception-style: ≥ 2 children all reading the container's input, outputs concatenated along C."""
+    branches = [c for c in node.children if not c.is_functional]
+    if len(branches) < 2 or node.input_shape is None or node.output_shape is None:
+        return False
+    if any(b.input_shape != node.input_shape for b in branches):
+        return False
+    outs = [b.output_shape for b in branches]
+    if any(o is None or len(o) != len(node.output_shape) or o[2:] != node.output_shape[2:] for o in outs):
+        return False
+    return sum(o[1] for o in outs) == node.output_shape[1]  # type: ignore[index]
+
+
+def _is_residual(node: _Node) -> bool:
+    """A block whose own forward adds something (the shortcut) to the main path's output."""
+    functional = [c for c in node.children if c.is_functional]
+    return any("add" in c.formula.lower() or "+" in c.formula for c in functional) and len(node.children) >= 2
+
+
+def _shortcut_child(node: _Node) -> _Node | None:
+    for child in node.children:  # a block may compute its shortcut before or after the main path
+        if child.short_name.lower() in SHORTCUT_NAMES and child.input_shape == node.input_shape:
+            return child
+    return None
+
+
+# ---------------------------------------------------------------- layout: elements with a size, placed later
+
+
+@dataclass
+class _Canvas:
+    rects: list[tuple[float, float, float, float, str, str]] = field(default_factory=list)  # x0,y0,x1,y1,color,name
+    dots: list[tuple[float, float, str, str]] = field(default_factory=list)  # x, y, color, name
+    targets: list[tuple[float, float, str]] = field(default_factory=list)  # click targets at box centres
+    edges_x: list[float | None] = field(default_factory=list)
+    edges_y: list[float | None] = field(default_factory=list)
+    top_labels: list[tuple[float, float, str]] = field(default_factory=list)
+    bottom_labels: list[tuple[float, float, str]] = field(default_factory=list)
+    symbols: list[tuple[float, float, str]] = field(default_factory=list)  # "+", "concat"
+    group_labels: list[tuple[float, float, str]] = field(default_factory=list)  # an expanded block's name
+    hover: dict[str, str] = field(default_factory=dict)
+
+    def edge(self, xs: list[float], ys: list[float]) -> None:
+        self.edges_x += [*xs, None]
+        self.edges_y += [*ys, None]
+
+
+class _Element:
+    width: float
+    up: float  # extent above the centre line
+    down: float  # extent below it
+
+    def place(self, canvas: _Canvas, x: float, y: float) -> None:
+        raise NotImplementedError
+
+
+def _box_size(shape: tuple[int, ...] | None) -> tuple[float, float]:
+    """Width from C, height from H (or a flat vector's length), on one absolute scale for every model: a 28×28×192
+    volume looks the same in the Inception module and in GoogLeNet. Square roots keep the seeds' picture (volumes
+    shrink in H and grow in C) without tiny or huge boxes."""
+    if not shape or len(shape) < 2:
+        return 0.5, 0.8
+    channels = shape[1]
+    if len(shape) < 3:  # a flat vector: tall and thin, like the seeds' FC layers
+        return 0.22, 0.45 + 2.55 * min(math.sqrt(channels / REFERENCE_FEATURES), 1.1)
+    height = 0.45 + 2.55 * min(math.sqrt(shape[2] / REFERENCE_SIDE), 1.2)
+    width = 0.25 + 0.95 * min(math.sqrt(channels / REFERENCE_CHANNELS), 1.3)
+    return width, height
+
+
+def _hover(node: _Node) -> str:
+    shape = hwc(node.output_shape)
+    title = f"<b>{html.escape(node.name or '(model)')}</b> · {html.escape(node.type)}"
+    return f"{title}<br>out {shape}" if shape else title
+
+
+class _Box(_Element):
+    def __init__(self, node: _Node, *, label: str | None = None) -> None:
+        self.node = node
+        self.box_w, self.box_h = _box_size(node.output_shape)
+        self.label = html.escape(label if label is not None else _box_label(node))
+        self.shape_label = hwc(node.output_shape)
+        longest = max(len(self.label), len(self.shape_label))
+        self.width = max(self.box_w, CHAR_WIDTH * longest)  # room for the labels, so neighbours never overlap
+        self.up = self.down = self.box_h / 2 + LABEL_ROOM
+
+    def place(self, canvas: _Canvas, x: float, y: float) -> None:
+        color = CATEGORY_COLORS[layer_category(self.node.type)] if self.node.is_leaf else BLOCK_COLOR
+        if self.node.name == "(input)":
+            color = INPUT_COLOR
+        half = self.box_h / 2
+        centre = x + self.width / 2
+        left = centre - self.box_w / 2
+        canvas.edge([x, x + self.width], [y, y])  # the path runs through the label room; the box covers it
+        canvas.rects.append((left, y - half, left + self.box_w, y + half, color, self.node.name))
+        canvas.targets.append((centre, y, self.node.name))
+        canvas.top_labels.append((centre, y + half + 0.08, self.label))
+        canvas.bottom_labels.append((centre, y - half - 0.08, self.shape_label))
+        canvas.hover[self.node.name] = _hover(self.node)
+
+
+class _Dot(_Element):
+    def __init__(self, node: _Node) -> None:
+        self.node = node
+        self.width = DOT_WIDTH
+        self.up = self.down = 0.3
+
+    def place(self, canvas: _Canvas, x: float, y: float) -> None:
+        canvas.edge([x, x + DOT_WIDTH], [y, y])
+        canvas.dots.append((x + DOT_WIDTH / 2, y, CATEGORY_COLORS[layer_category(self.node.type)], self.node.name))
+        canvas.hover[self.node.name] = _hover(self.node)
+
+
+class _Sequence(_Element):
+    def __init__(self, items: list[_Element]) -> None:
+        # A sequence inside a sequence is just more sequence: flattening lets the top level wrap into rows.
+        self.items = [leaf for item in items for leaf in (item.items if isinstance(item, _Sequence) else [item])]
+        items = self.items
+        self.width = sum(i.width for i in items) + GAP * max(len(items) - 1, 0)
+        self.up = max((i.up for i in items), default=0.3)
+        self.down = max((i.down for i in items), default=0.3)
+
+    def place(self, canvas: _Canvas, x: float, y: float) -> None:
+        for index, item in enumerate(self.items):
+            if index:
+                canvas.edge([x - GAP, x], [y, y])
+            item.place(canvas, x, y)
+            x += item.width + GAP
+
+
+def _group_label(node: _Node) -> str:
+    """'inception3a', 'layer2.0' (a numbered block with its parent), or the model's class for the root."""
+    if not node.name:
+        return node.type
+    parts = node.name.split(".")
+    return ".".join(parts[-2:]) if parts[-1].isdigit() and len(parts) > 1 else node.short_name
+
+
+class _Parallel(_Element):
+    """Branches stacked vertically between a split point and a concat node, under "name → output volume"."""
+
+    MARGIN = 0.6
+    SPACING = 0.25
+
+    def __init__(self, branches: list[_Element], node: _Node) -> None:
+        self.branches = branches
+        self.node = node
+        self.label = f"{_group_label(node)} → {hwc(node.output_shape)}"  # e.g. "inception3a → 28×28×256"
+        self.inner = max(b.width for b in branches) + 2 * self.MARGIN + DOT_WIDTH
+        self.width = max(self.inner, GROUP_CHAR_WIDTH * len(self.label))  # wide enough for its label
+        total = sum(b.up + b.down for b in branches) + self.SPACING * (len(branches) - 1)
+        self.down = total / 2
+        self.up = total / 2 + GROUP_LABEL_ROOM
+
+    def place(self, canvas: _Canvas, x: float, y: float) -> None:
+        top = y + self.up - GROUP_LABEL_ROOM
+        canvas.group_labels.append((x + self.width / 2, top + 0.05, html.escape(self.label)))
+        pad = (self.width - self.inner) / 2
+        canvas.edge([x, x + pad], [y, y])
+        split_x = x + pad
+        join_x = split_x + self.inner - DOT_WIDTH / 2
+        for branch in self.branches:
+            centre = top - branch.up
+            start = split_x + self.MARGIN
+            canvas.edge([split_x, start - 0.15, start], [y, centre, centre])
+            branch.place(canvas, start, centre)
+            end = start + branch.width
+            canvas.edge([end, join_x - 0.15, join_x], [centre, centre, y])
+            top -= branch.up + branch.down + self.SPACING
+        canvas.symbols.append((join_x, y, "⧺"))
+        canvas.edge([join_x, x + self.width], [y, y])
+        canvas.hover.setdefault(self.node.name, _hover(self.node))
+        canvas.targets.append((join_x, y, self.node.name))
+
+
+class _Residual(_Element):
+    """The main path with the shortcut drawn as an arc above it, joining at a "+" node."""
+
+    MARGIN = 0.35
+
+    def __init__(self, body: _Element, shortcut: _Element | None, node: _Node) -> None:
+        self.body = body
+        self.shortcut = shortcut
+        self.node = node
+        self.label = _group_label(node)
+        arc = self.shortcut.up + self.shortcut.down if self.shortcut else 0.0
+        self.inner = body.width + 2 * self.MARGIN + DOT_WIDTH
+        self.width = max(self.inner, GROUP_CHAR_WIDTH * len(self.label))
+        self.up = body.up + 0.35 + arc + GROUP_LABEL_ROOM
+        self.down = body.down
+
+    def place(self, canvas: _Canvas, x: float, y: float) -> None:
+        pad = (self.width - self.inner) / 2
+        canvas.edge([x, x + pad], [y, y])
+        left = x + pad
+        start = left + self.MARGIN
+        canvas.edge([left, start], [y, y])
+        self.body.place(canvas, start, y)
+        plus_x = left + self.inner - DOT_WIDTH / 2
+        canvas.edge([start + self.body.width, plus_x], [y, y])
+        canvas.edge([plus_x, x + self.width], [y, y])
+        arc_y = y + self.body.up + 0.2 + (self.shortcut.down if self.shortcut else 0.0)
+        if self.shortcut is None:
+            canvas.edge([left + 0.1, left + 0.1, plus_x, plus_x], [y, arc_y, arc_y, y])
+        else:
+            mid = left + (self.inner - self.shortcut.width) / 2
+            canvas.edge([left + 0.1, left + 0.1, mid], [y, arc_y, arc_y])
+            self.shortcut.place(canvas, mid, arc_y)
+            canvas.edge([mid + self.shortcut.width, plus_x, plus_x], [arc_y, arc_y, y])
+        label_y = arc_y + (self.shortcut.up if self.shortcut else 0.0) + 0.05
+        canvas.group_labels.append((x + self.width / 2, label_y, html.escape(self.label)))
+        canvas.symbols.append((plus_x, y, "+"))
+        canvas.hover.setdefault(self.node.name, _hover(self.node))
+        canvas.targets.append((plus_x, y, self.node.name))
+
+
+_KERNEL = re.compile(r"kernel (\d+)×(\d+)")
+_WINDOW = re.compile(r"(max|avg|average) pool (\d+×\d+)")
+
+
+def _box_label(node: _Node) -> str:
+    """'conv 5×5', 'max pool 3×3', 'fc', or the container's name: the seeds' way of naming an operation."""
+    if not node.is_leaf:
+        return _group_label(node)
+    kernel = _KERNEL.search(node.formula)
+    if kernel and layer_category(node.type) is LayerCategory.CONV:
+        return f"conv {kernel.group(1)}×{kernel.group(2)}"
+    window = _WINDOW.search(node.formula)
+    if window:
+        return f"{'max' if window.group(1) == 'max' else 'avg'} pool {window.group(2)}"
+    if layer_category(node.type) is LayerCategory.LINEAR:
+        return "fc"
+    return node.type
+
+
+def _is_dot(node: _Node) -> bool:
+    if node.is_functional:
+        return True
+    category = layer_category(node.type)
+    if category in (LayerCategory.NORM, LayerCategory.ACTIVATION):
+        return True
+    return category is LayerCategory.OTHER and node.input_shape == node.output_shape
+
+
+def _element(node: _Node, depth: int) -> _Element:
+    if node.is_leaf:
+        return _Dot(node) if _is_dot(node) else _Box(node)
+    if node.depth >= depth or not node.children:
+        return _Box(node)
+    if _is_parallel(node):
+        branches = [_element(c, depth) for c in node.children if not c.is_functional]
+        return _Parallel(branches, node)
+    if _is_residual(node):
+        shortcut = _shortcut_child(node)
+        main = [c for c in node.children if c is not shortcut and not c.is_functional]
+        body = _Sequence([_element(c, depth) for c in main])
+        return _Residual(body, _element(shortcut, depth) if shortcut else None, node)
+    return _Sequence([_element(c, depth) for c in node.children])
+
+
+def _top_level(root: _Node, depth: int) -> list[_Element]:
+    """The input volume, then the root's elements, flattened into one wrappable sequence."""
+    input_node = _Node("(input)", "input", 0, True, None, root.input_shape, "")
+    items: list[_Element] = [_Box(input_node, label="input")]
+    element = _element(root, max(depth, 1))
+    items += element.items if isinstance(element, _Sequence) else [element]
+    return items
+
+
+def count_elements(table: pd.DataFrame, depth: int) -> int:
+    """How many boxes and dots the diagram draws at `depth` (to choose a readable default)."""
+    canvas = _layout(table, depth)
+    return len(canvas.rects) + len(canvas.dots)
+
+
+def readable_depth(table: pd.DataFrame, max_elements: int = 70) -> int:
+    """The deepest expansion that stays readable (≤ `max_elements` boxes and dots), at least 1."""
+    deepest = int(table["depth"].max()) if len(table) else 1
+    best = 1
+    for depth in range(1, deepest + 1):
+        if count_elements(table, depth) <= max_elements:
+            best = depth
+    return best
+
+
+def _layout(table: pd.DataFrame, depth: int) -> _Canvas:
+    root = _build_tree(table)
+    canvas = _Canvas()
+    x, y = 0.0, 0.0
+    row_up = row_down = 0.0
+    rows: list[list[tuple[_Element, float]]] = [[]]
+    for item in _top_level(root, depth):  # wrap the top level into rows
+        if rows[-1] and x + item.width > ROW_WIDTH:
+            rows.append([])
+            x = 0.0
+        rows[-1].append((item, x))
+        x += item.width + GAP
+    previous_end: tuple[float, float] | None = None
+    row_bottom = 0.0
+    for row in rows:
+        row_up = max(i.up for i, _ in row)
+        row_down = max(i.down for i, _ in row)
+        bend = row_bottom - 0.2  # a wrap runs in the gap between two rows
+        y -= row_up
+        for index, (item, left) in enumerate(row):
+            if previous_end is not None:
+                px, py = previous_end
+                if index == 0:  # wrap: down from the previous row's end and back to the left
+                    canvas.edge([px, px + 0.2, px + 0.2, left - 0.2, left - 0.2, left], [py, py, bend, bend, y, y])
+                else:
+                    canvas.edge([px, left], [py, y])
+            item.place(canvas, left, y)
+            previous_end = (left + item.width, y)
+        row_bottom = y - row_down
+        y -= row_down + 0.4
+    return canvas
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def _rect_path(rects: list[tuple[float, float, float, float, str, str]]) -> tuple[list, list]:
+    xs: list[float | None] = []
+    ys: list[float | None] = []
+    for x0, y0, x1, y1, *_ in rects:
+        xs += [x0, x1, x1, x0, x0, None]
+        ys += [y0, y0, y1, y1, y0, None]
+    return xs, ys
+
+
+def _add_legend(fig: go.Figure, canvas: _Canvas) -> None:
+    """Legend entries for the layer categories drawn, so the colours explain themselves."""
+    colors = {r[4] for r in canvas.rects} | {d[2] for d in canvas.dots}
+    for category, color in CATEGORY_COLORS.items():
+        if color in colors and category is not LayerCategory.OTHER:
+            fig.add_trace(
+                go.Scatter(
+                    x=[None],
+                    y=[None],
+                    mode="markers",
+                    marker=dict(size=11, color=color, symbol="square"),
+                    name=category.value,
+                )
+            )
+
+
+def network_diagram(table: pd.DataFrame, *, depth: int | None = None, selected: str | None = None) -> go.Figure:
+    """The diagram of the analysed network; `selected` (a layer name) is outlined in the highlight colour."""
+    depth = readable_depth(table) if depth is None else depth
+    canvas = _layout(table, depth)
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=canvas.edges_x,
+            y=canvas.edges_y,
+            mode="lines",
+            line=dict(color="#c7ccd4", width=1.5),
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
+    by_color: dict[str, list] = {}
+    for rect in canvas.rects:
+        by_color.setdefault(rect[4], []).append(rect)
+    for color, rects in by_color.items():
+        xs, ys = _rect_path(rects)
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="lines",
+                fill="toself",
+                fillcolor=color,
+                opacity=0.85,
+                line=dict(color=color, width=1),
+                hoverinfo="skip",
+                showlegend=False,
+            )
+        )
+    chosen = [r for r in canvas.rects if r[5] == selected and selected is not None]
+    if chosen:
+        xs, ys = _rect_path(chosen)
+        fig.add_trace(
+            go.Scatter(
+                x=xs, y=ys, mode="lines", line=dict(color=HIGHLIGHT, width=4), hoverinfo="skip", showlegend=False
+            )
+        )
+    for labels, size, color, position in (
+        (canvas.top_labels, 11, MUTED, "top center"),
+        (canvas.bottom_labels, 11, INK, "bottom center"),
+        (canvas.group_labels, 12, INK, "top center"),
+    ):
+        fig.add_trace(
+            go.Scatter(
+                x=[p[0] for p in labels],
+                y=[p[1] for p in labels],
+                text=[p[2] for p in labels],
+                mode="text",
+                textposition=position,
+                textfont=dict(size=size, color=color),
+                hoverinfo="skip",
+                showlegend=False,
+            )
+        )
+    if canvas.symbols:
+        fig.add_trace(
+            go.Scatter(
+                x=[s[0] for s in canvas.symbols],
+                y=[s[1] for s in canvas.symbols],
+                text=[s[2] for s in canvas.symbols],
+                mode="markers+text",
+                marker=dict(size=22, color="white", line=dict(color=MUTED, width=1.5)),
+                textfont=dict(size=13, color=INK),
+                hoverinfo="skip",
+                showlegend=False,
+            )
+        )
+    # Click targets: transparent markers over boxes and joins, plus the visible dots; both carry the layer name.
+    targets = [(x, y, name, "rgba(0,0,0,0)", 26, 0) for x, y, name in canvas.targets]
+    targets += [(x, y, name, color, 13, 3 if name == selected else 1.2) for x, y, color, name in canvas.dots]
+    fig.add_trace(
+        go.Scatter(
+            x=[t[0] for t in targets],
+            y=[t[1] for t in targets],
+            mode="markers",
+            marker=dict(
+                size=[t[4] for t in targets],
+                color=[t[3] for t in targets],
+                line=dict(
+                    color=[HIGHLIGHT if t[2] == selected else "white" for t in targets], width=[t[5] for t in targets]
+                ),
+            ),
+            customdata=[t[2] for t in targets],
+            hovertext=[canvas.hover.get(t[2], t[2]) for t in targets],
+            hovertemplate="%{hovertext}<extra></extra>",
+            unselected=dict(marker=dict(opacity=1)),
+            showlegend=False,
+            name="layers",
+        )
+    )
+    _add_legend(fig, canvas)
+    all_y = [v for v in canvas.edges_y if v is not None] + [r[1] for r in canvas.rects] + [r[3] for r in canvas.rects]
+    all_x = [v for v in canvas.edges_x if v is not None] + [r[2] for r in canvas.rects]
+    y_min, y_max = min(all_y, default=-1) - 0.9, max(all_y, default=1) + 0.9
+    x_max = max(all_x, default=1) + 0.5
+    fig.update_xaxes(visible=False, range=[-0.5, x_max], fixedrange=False)
+    fig.update_yaxes(visible=False, range=[y_min, y_max], scaleanchor="x", scaleratio=1)
+    fig.update_layout(
+        dragmode="pan",
+        margin=dict(l=10, r=10, t=48, b=40),
+        hovermode="closest",
+        clickmode="event+select",
+        legend=dict(orientation="h", yanchor="top", y=-0.01, xanchor="left", x=0),  # below: the toolbar sits top right
+    )
+    height = int(max(240, UNIT_PX * (y_max - y_min) + 90))  # + title and legend
+    return styled(fig, title="Network diagram", height=height)

@@ -1,0 +1,95 @@
+"""Scaling rules against counted cost: EfficientNet's compound scaling and MobileNet's α and ρ.
+
+Each figure takes a table of (setting, counted MACs, predicted MACs) rows the page computes with the analyzer,
+so the chart shows how well the papers' rules of thumb describe the real networks.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from explorer.figures.theme import HIGHLIGHT, SERIES, log_axes, styled
+
+
+def _curves(
+    table: pd.DataFrame,
+    x: str,
+    *,
+    x_title: str,
+    title: str,
+    predictions: dict[str, str],
+    current: float | None,
+    log_y: bool,
+) -> go.Figure:
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=table[x],
+            y=table["counted_macs"],
+            name="counted (analyzer)",
+            mode="lines+markers",
+            line=dict(color=SERIES[0], width=3),
+            marker=dict(size=8),
+            hovertemplate=f"{x_title} %{{x}}<br>%{{y:,}} MACs counted<extra></extra>",
+        )
+    )
+    for i, (column, label) in enumerate(predictions.items(), start=1):
+        fig.add_trace(
+            go.Scatter(
+                x=table[x],
+                y=table[column],
+                name=label,
+                mode="lines",
+                line=dict(color=SERIES[i], width=2, dash="dash"),
+                hovertemplate=f"{x_title} %{{x}}<br>%{{y:,.0f}} MACs predicted<extra></extra>",
+            )
+        )
+    if current is not None:
+        fig.add_vline(x=current, line=dict(color=HIGHLIGHT, width=2, dash="dot"))
+    fig.update_xaxes(title_text=x_title)
+    fig.update_yaxes(title_text="MACs", tickformat="~s")
+    log_axes(fig, y=log_y, y_values=[*table["counted_macs"], *(v for c in predictions for v in table[c])])
+    return styled(fig, title=title, height=400)
+
+
+def compound_scaling(table: pd.DataFrame, *, current_phi: float | None = None) -> go.Figure:
+    """Counted MACs of `efficientnet(phi)` against 2^φ × B0 and (α·β²·γ²)^φ × B0 (columns phi, counted_macs,
+    predicted_macs, rule_macs)."""
+    return _curves(
+        table,
+        "phi",
+        x_title="φ",
+        title="EfficientNet: compound scaling, MACs against φ",
+        predictions={"predicted_macs": "2^φ × B0", "rule_macs": "(α·β²·γ²)^φ × B0"},
+        current=current_phi,
+        log_y=True,
+    )
+
+
+def width_scaling(table: pd.DataFrame, *, current_alpha: float | None = None) -> go.Figure:
+    """MobileNet's width multiplier α: counted MACs against α² × MACs(α = 1) (columns alpha, counted_macs,
+    predicted_macs)."""
+    return _curves(
+        table,
+        "alpha",
+        x_title="width multiplier α",
+        title="MobileNet: cost against width α",
+        predictions={"predicted_macs": "α² × MACs(α=1)"},
+        current=current_alpha,
+        log_y=False,
+    )
+
+
+def resolution_scaling(table: pd.DataFrame, *, current_resolution: int | None = None) -> go.Figure:
+    """MobileNet's resolution ρ: counted MACs against ρ² × MACs(ρ = 1) (columns resolution, counted_macs,
+    predicted_macs)."""
+    return _curves(
+        table,
+        "resolution",
+        x_title="input resolution (ρ·224)",
+        title="MobileNet: cost against resolution ρ",
+        predictions={"predicted_macs": "ρ² × MACs(ρ=1)"},
+        current=current_resolution,
+        log_y=False,
+    )

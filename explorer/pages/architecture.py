@@ -1,0 +1,31 @@
+"""Architecture: one zoo model at a time — its totals, its diagram, its layers and where the cost goes."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from explorer.ui.analysis_view import analysis_view
+from explorer.ui.cached_analysis import analyze_model
+from explorer.ui.crosscheck_panel import crosscheck_panel
+from explorer.ui.model_picker import pick_model
+from explorer.ui.page_setup import show_user_error, user_errors
+
+SCOPE = "arch"
+
+with st.sidebar:
+    choice = pick_model(SCOPE)
+
+info = choice.info
+st.title(info.name)
+st.caption(f"**{info.family.value}** · {info.paper}")
+st.markdown(info.description)
+
+try:
+    with st.spinner("Analysing on the meta device…"):
+        result = analyze_model(choice.request)
+except user_errors() as exc:
+    show_user_error(exc)
+    st.stop()
+
+analysis_view(result, scope=f"{SCOPE}_{info.name}", file_stem=info.name)
+crosscheck_panel(choice.request, result, key=f"{SCOPE}_{info.name}_fvcore")

@@ -1,0 +1,216 @@
+"""Arithmetic: the seeds' conv-layer calculator, every number checked live against the analyzer."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from explorer.conv_arithmetic import (
+    COMPARISONS,
+    PRESETS,
+    Comparison,
+    ConvLayer,
+    Design,
+    LayerArithmeticError,
+    LayerKind,
+    PaddingMode,
+    resolve_padding,
+    separable_cost_ratio,
+)
+from explorer.ui.conv_check import Check, check_design, check_layer
+from explorer.ui.human import exact
+from explorer.ui.page_setup import page_header
+
+CUSTOM = "Custom"
+FIELDS = ("kind", "n", "n_c", "f", "stride", "padding_mode", "padding", "filters", "depthwise", "groups", "bias")
+
+
+def _key(field: str) -> str:
+    return f"arith_{field}"
+
+
+def _load_preset() -> None:
+    """Fill the calculator's widgets from the chosen seed example (a callback: runs before the widgets)."""
+    title = st.session_state[_key("preset")]
+    preset = next((p for p in PRESETS if p.title == title), None)
+    if preset is None:
+        return
+    layer = preset.layer
+    values = {
+        "kind": layer.kind.value,
+        "n": layer.n,
+        "n_c": layer.n_c,
+        "f": layer.f,
+        "stride": layer.stride,
+        "padding_mode": preset.padding_mode.value,
+        "padding": layer.padding,
+        "filters": layer.filters,
+        "depthwise": layer.is_depthwise,
+        "groups": layer.groups,
+        "bias": layer.bias,
+    }
+    for field, value in values.items():
+        st.session_state[_key(field)] = value
+
+
+def _to_custom() -> None:
+    """Editing any field leaves the seed example: the picker says so."""
+    st.session_state[_key("preset")] = CUSTOM
+
+
+def _inputs() -> ConvLayer:
+    """The calculator's controls; raises LayerArithmeticError for a layer that cannot exist."""
+    kind_value = st.segmented_control("Layer", [k.value for k in LayerKind], key=_key("kind"), on_change=_to_custom)
+    kind = LayerKind(kind_value or LayerKind.CONV.value)
+    a, b, c = st.columns(3)
+    n = a.number_input(
+        "n (input height = width)", min_value=1, max_value=4096, step=1, key=_key("n"), on_change=_to_custom
+    )
+    n_c = b.number_input(
+        "n_c (input channels)", min_value=1, max_value=8192, step=1, key=_key("n_c"), on_change=_to_custom
+    )
+    f = c.number_input("f (kernel size)", min_value=1, max_value=512, step=1, key=_key("f"), on_change=_to_custom)
+    conv = kind is LayerKind.CONV
+    depthwise = bool(st.session_state.get(_key("depthwise"))) and conv
+    a, b, c = st.columns(3)
+    stride = a.number_input("s (stride)", min_value=1, max_value=512, step=1, key=_key("stride"), on_change=_to_custom)
+    filters = b.number_input(
+        "n_c' (filters)",
+        min_value=1,
+        max_value=8192,
+        step=1,
+        key=_key("filters"),
+        disabled=not conv or depthwise,
+        on_change=_to_custom,
+    )
+    groups = c.number_input(
+        "groups",
+        min_value=1,
+        max_value=8192,
+        step=1,
+        key=_key("groups"),
+        disabled=not conv or depthwise,
+        on_change=_to_custom,
+    )
+    a, b = st.columns([2, 1])
+    mode = PaddingMode(
+        a.segmented_control("Padding", [m.value for m in PaddingMode], key=_key("padding_mode"), on_change=_to_custom)
+        or PaddingMode.VALID.value
+    )
+    if mode is PaddingMode.NUMBER:
+        number = b.number_input(
+            "p (padding)", min_value=0, max_value=512, step=1, key=_key("padding"), on_change=_to_custom
+        )
+        padding = resolve_padding(mode, int(f), int(number))
+    else:
+        padding = resolve_padding(mode, int(f))
+        b.caption("p (padding)")
+        b.markdown(f"p = **{padding}**" + (" = (f − 1)/2" if mode is PaddingMode.SAME else ""))
+    a, b = st.columns(2)
+    a.toggle("Depthwise (groups = n_c' = n_c)", key=_key("depthwise"), disabled=not conv, on_change=_to_custom)
+    bias = b.toggle("Bias (+1 per filter)", key=_key("bias"), disabled=not conv, on_change=_to_custom)
+    if depthwise:
+        filters = groups = n_c
+    return ConvLayer(
+        n=int(n),
+        n_c=int(n_c),
+        f=int(f),
+        filters=int(filters),
+        stride=int(stride),
+        padding=padding,
+        groups=int(groups),
+        bias=bool(bias),
+        kind=kind,
+    )
+
+
+def _agreement(check: Check, params: int, macs: int, output: tuple[int, ...]) -> None:
+    if check.error:
+        st.warning(f"PyTorch refuses this layer: {check.error}", icon=":material/warning:")
+    elif check.agrees_with(params, macs, output):
+        st.success(
+            f"Agrees with the analyzer running `{check.module_text}` on the meta device: "
+            f"{exact(check.params or 0)} params, {exact(check.macs or 0)} MACs.",
+            icon=":material/check_circle:",
+        )
+    else:
+        st.error(
+            f"The analyzer counts {exact(check.params or 0)} params and {exact(check.macs or 0)} MACs "
+            f"(output {check.output}) for `{check.module_text}`.",
+            icon=":material/cancel:",
+        )
+
+
+def _results(layer: ConvLayer) -> None:
+    out = layer.out_n
+    cols = st.columns(3)
+    cols[0].metric("Output volume", f"{out}×{out}×{layer.out_channels}", border=True)
+    cols[1].metric("Parameters", exact(layer.params), border=True)
+    cols[2].metric("MACs", exact(layer.macs), border=True)
+    st.markdown(
+        f"- **Output size** `⌊(n + 2p − f)/s⌋ + 1` = `{layer.output_size_formula}`\n"
+        f"- **Parameters** `(f·f·n_c/groups + bias)·n_c'` = `{layer.params_formula}`\n"
+        f"- **MACs** `n_out·n_out·n_c' × f·f·n_c/groups` = `{layer.macs_formula}`"
+    )
+    _agreement(check_layer(layer), layer.params, layer.macs, (layer.out_channels, out, out))
+
+
+def _design_column(design: Design) -> None:
+    st.markdown(f"**{design.label}**")
+    for layer in design.layers:
+        st.markdown(f"- {layer.shape_text} (f = {layer.f}, groups = {layer.groups}): `{layer.macs_formula}`")
+    st.metric("MACs", exact(design.macs), border=True)
+    last = design.layers[-1]
+    _agreement(check_design(design), design.params, design.macs, (last.out_channels, last.out_n, last.out_n))
+
+
+def _comparison(comparison: Comparison) -> None:
+    st.markdown(f"#### {comparison.title}")
+    st.caption(comparison.explanation)
+    left, right = st.columns(2)
+    with left:
+        _design_column(comparison.baseline)
+    with right:
+        _design_column(comparison.alternative)
+    ratio = f"{exact(comparison.alternative.macs)} / {exact(comparison.baseline.macs)} = {comparison.ratio:.3f}"
+    pointwise = comparison.alternative.layers[-1]
+    depthwise = comparison.alternative.layers[0]
+    if depthwise.is_depthwise:
+        predicted = separable_cost_ratio(pointwise.filters, depthwise.f)
+        st.info(
+            f"Cost ratio {ratio}; MobileNet's rule 1/n_c' + 1/f² = 1/{pointwise.filters} + 1/{depthwise.f}² = {predicted:.3f}",
+            icon=":material/percent:",
+        )
+    else:
+        st.info(f"Cost ratio {ratio}: about {1 / comparison.ratio:.1f}× cheaper.", icon=":material/percent:")
+
+
+page_header(
+    "Conv arithmetic",
+    "The seeds' formulas with the numbers written out, checked live against our counter running the real PyTorch layer.",
+)
+if _key("preset") not in st.session_state:
+    st.session_state[_key("preset")] = PRESETS[0].title
+    _load_preset()
+
+st.selectbox(
+    "Start from a seed example", [*(p.title for p in PRESETS), CUSTOM], key=_key("preset"), on_change=_load_preset
+)
+preset = next((p for p in PRESETS if p.title == st.session_state[_key("preset")]), None)
+if preset is not None:
+    st.caption(preset.explanation)
+
+controls, results = st.columns([5, 6], gap="large")
+with controls:
+    try:
+        layer = _inputs()
+    except LayerArithmeticError as exc:
+        layer = None
+        st.error(str(exc), icon=":material/error:")
+with results:
+    if layer is not None:
+        _results(layer)
+
+st.divider()
+st.subheader("The seeds' comparisons")
+for comparison in COMPARISONS:
+    _comparison(comparison)

@@ -1,0 +1,103 @@
+"""Compare: several models side by side — totals, the classic cost charts, and measured latency if any."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from explorer.figures.bench_charts import macs_vs_latency, ok_rows
+from explorer.figures.compare import accuracy_vs_macs, params_vs_macs, resolution_stages, stage_cost
+from explorer.ui.bench_results import shipped_results
+from explorer.ui.cached_analysis import ModelRequest, analyze_model
+from explorer.ui.downloads import download_buttons
+from explorer.ui.page_setup import page_header, user_errors
+from explorer.ui.plotly_chart import show_figure
+from explorer.zoo import get_model_info, list_models
+
+CLASSICS = ("lenet5", "alexnet", "vgg16", "googlenet", "resnet18", "resnet50", "mobilenet_v2", "efficientnet_b0",
+            "inception_v3")  # fmt: skip
+
+
+@st.cache_resource(show_spinner=False, max_entries=128)
+def model_summary(name: str) -> tuple[dict, pd.DataFrame]:
+    """One model at its default input: its row of the comparison table and its cost per stage (cached)."""
+    info = get_model_info(name)
+    c, h, w = info.default_input()
+    result = analyze_model(ModelRequest.of(name, (c, h, w)))
+    t = result.analysis.totals
+    row = {
+        "model": name, "family": info.family.value, "input": f"{h}×{w}×{c}", "params": t.params,
+        "macs": t.macs, "flops": t.flops, "activation_bytes": t.activation_bytes, "layers": t.layers,
+        "top1": info.top1, "paper": info.paper,
+    }  # fmt: skip
+    return row, resolution_stages(result.table).assign(model=name)
+
+
+page_header("Compare models", "Each model at its default input, batch 1. MACs count conv, linear and matmul work only.")
+names = [m.name for m in list_models()]
+chosen = st.multiselect(
+    "Models",
+    names,
+    default=[n for n in CLASSICS if n in names],
+    key="compare_models",
+    placeholder="Type to add models…",
+)
+if not chosen:
+    st.info("Pick two or more models to compare.", icon=":material/touch_app:")
+    st.stop()
+
+rows, stages, failed = [], [], []
+with st.spinner("Analysing…"):
+    for name in chosen:
+        try:
+            row, stage = model_summary(name)
+        except user_errors() as exc:
+            failed.append(f"{name}: {exc}")
+            continue
+        rows.append(row)
+        stages.append(stage)
+for problem in failed:
+    st.error(problem, icon=":material/error:")
+if not rows:
+    st.stop()
+
+models = pd.DataFrame(rows)
+st.dataframe(
+    models,
+    hide_index=True,
+    width="stretch",
+    placeholder="—",
+    column_config={
+        "params": st.column_config.NumberColumn("params", format="localized"),
+        "macs": st.column_config.NumberColumn("MACs", format="localized"),
+        "flops": st.column_config.NumberColumn("FLOPs", format="localized"),
+        "activation_bytes": st.column_config.NumberColumn("activation bytes", format="localized"),
+        "top1": st.column_config.NumberColumn("top-1 %", format="%.1f", help="ImageNet top-1 published by torchvision"),
+    },
+)
+download_buttons(models, "model_comparison", key="compare_download")
+
+left, right = st.columns(2)
+with left:
+    show_figure(params_vs_macs(models), key="compare_scatter")
+with right:
+    show_figure(accuracy_vs_macs(models), key="compare_bubble")
+
+share = st.toggle("Show each stage as a share of the model's MACs", key="compare_share")
+show_figure(stage_cost(pd.concat(stages, ignore_index=True), share=share), key="compare_stages")
+
+st.subheader("Measured latency")
+loaded = shipped_results()
+measured = ok_rows(loaded.results) if loaded.results is not None else None
+measured = measured[measured["model"].isin(chosen)] if measured is not None else None
+if measured is None or measured.empty:
+    st.caption(
+        "No benchmark results for these models yet. Measure some with "
+        "`python -m explorer bench resnet50 --batch 1,32 --csv assets/benchmarks/results.csv`; the Benchmarks page "
+        "shows every result."
+    )
+else:
+    latency = measured[["model", "batch", "dtype", "device_name", "latency_ms_p50", "images_per_s", "pct_of_peak"]]
+    st.dataframe(latency, hide_index=True, width="stretch")
+    download_buttons(latency, "measured_latency", key="compare_latency_download")
+    show_figure(macs_vs_latency(measured), key="compare_latency")

@@ -1,0 +1,96 @@
+"""Everything the Architecture and Design pages show for one analysis: metrics, diagram, table and charts.
+
+Figures are cached per (analysis, depth, selection, options): a rerun that changes nothing rebuilds nothing.
+The diagram, the bar charts and the table share one selected layer (see `selection`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from explorer.figures.cost_split import cost_split
+from explorer.figures.cumulative import cumulative_cost
+from explorer.figures.layer_bars import macs_per_layer, params_per_layer
+from explorer.figures.network_diagram import network_diagram, readable_depth
+from explorer.figures.shape_progression import shape_progression
+from explorer.ui.cached_analysis import ModelAnalysis
+from explorer.ui.layer_table import layer_table
+from explorer.ui.plotly_chart import show_figure
+from explorer.ui.selection import chart_key, on_chart_select, selected_layer
+from explorer.ui.summary_metrics import summary_metrics
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _figure(kind: str, key: str, depth: int, selected: str | None, log_scale: bool, _table: pd.DataFrame) -> go.Figure:
+    """One chart of one analysis; `_table` is not hashed (Streamlit skips underscored arguments), `key` names it."""
+    builders: dict[str, Callable[[], go.Figure]] = {
+        "diagram": lambda: network_diagram(_table, depth=depth, selected=selected),
+        "macs": lambda: macs_per_layer(_table, log_scale=log_scale, selected=selected),
+        "params": lambda: params_per_layer(_table, log_scale=log_scale, selected=selected),
+        "shapes": lambda: shape_progression(_table),
+        "split": lambda: cost_split(_table),
+        "cumulative": lambda: cumulative_cost(_table),
+    }
+    return builders[kind]()
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _readable_depth(key: str, _table: pd.DataFrame) -> int:
+    return readable_depth(_table)
+
+
+def _uncounted_warning(result: ModelAnalysis) -> None:
+    uncounted = result.analysis.uncounted
+    if uncounted:
+        ops = sorted({op for ops in uncounted.values() for op in ops})
+        st.warning(
+            f"{len(uncounted)} layer(s) ran ops with no formula, so their cost is not in the totals: {', '.join(ops)}.",
+            icon=":material/warning:",
+        )
+
+
+def analysis_view(result: ModelAnalysis, *, scope: str, file_stem: str) -> None:
+    """Metrics, the network diagram, the per-layer table and the cost charts for one analysis."""
+    table = result.table
+    summary_metrics(result.analysis)
+    _uncounted_warning(result)
+
+    deepest = max(int(table["depth"].max()), 1)
+    default_depth = min(_readable_depth(result.key, table), deepest)
+    st.subheader("Network")
+    depth = default_depth
+    if deepest > 1:
+        depth = st.slider(
+            "Detail depth",
+            min_value=1,
+            max_value=deepest,
+            value=default_depth,
+            key=f"{scope}_{result.key}_depth",
+            help="Containers deeper than this are collapsed into one box in the diagram and one row in the table.",
+        )
+    selected = selected_layer(scope)
+    show_figure(
+        _figure("diagram", result.key, depth, selected, False, table),
+        key=chart_key(scope, "diagram"),
+        on_select=lambda: on_chart_select(scope, "diagram"),
+    )
+    st.caption("Click a box or a dot to select the layer in the table; select a row to outline its box.")
+
+    st.subheader("Layers")
+    layer_table(table, depth, scope=scope, file_stem=file_stem)
+
+    st.subheader("Where the cost goes")
+    log_scale = st.toggle("Log scale for the per-layer bars", value=False, key=f"{scope}_log")
+    tabs = st.tabs(["MACs per layer", "Parameters per layer", "Shape progression", "Cost by layer type", "Cumulative"])
+    for tab, kind in zip(tabs, ("macs", "params", "shapes", "split", "cumulative")):
+        with tab:
+            clickable = kind in ("macs", "params")
+            show_figure(
+                _figure(kind, result.key, 0, selected if clickable else None, log_scale and clickable, table),
+                key=chart_key(scope, kind),
+                on_select=(lambda kind=kind: on_chart_select(scope, kind)) if clickable else None,
+            )

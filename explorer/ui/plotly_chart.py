@@ -1,0 +1,25 @@
+"""How every Plotly figure is put on a page: our own template (not Streamlit's theme), full width, and a
+toolbar reduced to what helps (zoom, pan, reset, PNG download)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import plotly.graph_objects as go
+import streamlit as st
+
+CONFIG = {
+    "displaylogo": False,
+    "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"],
+    "toImageButtonOptions": {"format": "png", "scale": 2},
+}
+
+
+def show_figure(fig: go.Figure, *, key: str, on_select: Callable[[], None] | None = None) -> None:
+    """Draw `fig`; with `on_select`, a click on a point reruns the page through that callback."""
+    if on_select is None:
+        st.plotly_chart(fig, key=key, theme=None, config=CONFIG, width="stretch")
+    else:
+        st.plotly_chart(
+            fig, key=key, theme=None, config=CONFIG, width="stretch", on_select=on_select, selection_mode="points"
+        )

@@ -1,0 +1,31 @@
+"""The headline numbers of one analysis as a row of metric cards, with the exact counts underneath."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analyzers import Analysis
+from explorer.ui.human import binary_bytes, compact, exact
+
+
+def summary_metrics(analysis: Analysis) -> None:
+    """Params, MACs, FLOPs, activation memory, depth and uncounted ops; exact counts in a caption below."""
+    t = analysis.totals
+    memory_value, memory_unit = binary_bytes(t.activation_bytes).split(
+        " "
+    )  # the unit goes in the label: cards are narrow
+    cards = (
+        ("Parameters", compact(t.params), f"{binary_bytes(t.param_bytes)} of weights ({analysis.dtype})"),
+        ("MACs", compact(t.macs), "multiply–accumulates of conv, linear, matmul and attention"),
+        ("FLOPs", compact(t.flops), "2 × MACs"),
+        (f"Activations, {memory_unit}", memory_value, f"{exact(t.activation_elements)} activation elements written"),
+        ("Layers · depth", f"{t.layers} · {analysis.depth}", "leaf layers, and the deepest nesting of modules"),
+        ("Uncounted ops", exact(t.uncounted_ops), "op calls with no formula (reported, never silently zero)"),
+    )
+    for column, (label, value, help_text) in zip(st.columns(len(cards)), cards):
+        column.metric(label, value, help=help_text, border=True)
+    input_text = "×".join(str(d) for d in (*analysis.input_size[1:], analysis.input_size[0]))
+    st.caption(
+        f"Exactly **{exact(t.params)}** parameters · **{exact(t.macs)}** MACs · {exact(t.elementwise_ops)} element-wise ops"
+        f" · input {input_text}, batch {analysis.batch_size}, {analysis.dtype}"
+    )

@@ -1,0 +1,283 @@
+"""Every page under Streamlit's AppTest: change the widgets, read the numbers it renders, and no exception.
+
+Expected numbers come from the seeds (exact) or from running the analyzer directly on the same model.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analyzers import analyze
+from analyzers.bench_schema import append_row
+from explorer.spec import EXAMPLES, load_spec
+from explorer.ui.selection import selected_key, table_key
+from explorer.zoo import build_model
+from tests.bench_rows import bench_row
+
+PAGES = Path(__file__).resolve().parents[1] / "explorer" / "pages"
+TIMEOUT_S = 120
+
+
+def run_page(name: str) -> AppTest:
+    at = AppTest.from_file(str(PAGES / f"{name}.py"), default_timeout=TIMEOUT_S).run()
+    assert_clean(at)
+    return at
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def totals(name: str, **options):
+    model = build_model(name, **options)
+    return analyze(model.module, model.input_size).totals
+
+
+def captions(at: AppTest) -> str:
+    return "\n".join(c.value for c in at.caption)
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def chart_specs(at: AppTest) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+# ---------------------------------------------------------------- Architecture
+
+
+def test_architecture_opens_on_the_inception_module() -> None:
+    at = run_page("architecture")
+    expected = totals("inception_module")
+    assert at.title[0].value == "inception_module"
+    assert f"**{expected.params:,}** parameters · **{expected.macs:,}** MACs" in captions(at)
+    assert len(at.get("plotly_chart")) == 6  # the diagram and five cost charts
+    assert len(at.dataframe) == 1
+
+
+def test_architecture_shows_the_seeds_bottleneck_numbers() -> None:
+    at = run_page("architecture")
+    at.selectbox(key="arch_family").select("Seed examples").run()
+    at.selectbox(key="arch_model").select("inception_5x5_bottleneck").run()
+    assert_clean(at)
+    assert "**15,872** parameters · **12,443,648** MACs" in captions(at)
+    table = at.dataframe[0].value
+    assert list(table["macs"]) == [2_408_448, 10_035_200]
+    assert list(table["output (H×W×C)"]) == ["28×28×16", "28×28×32"]
+
+
+def test_architecture_crosscheck_button_runs_fvcore_on_request() -> None:
+    at = run_page("architecture")
+    at.selectbox(key="arch_family").select("Seed examples").run()
+    at.selectbox(key="arch_model").select("inception_5x5_naive").run()
+    assert not at.success  # fvcore has not run yet
+    at.button(key="arch_inception_5x5_naive_fvcore").click().run()
+    assert_clean(at)
+    assert metrics(at)["fvcore conv/linear/matmul"] == "120,422,400"
+    assert "ours 120,422,400 (equal)" in at.success[0].value
+
+
+def test_architecture_depth_collapses_containers_into_rows_that_add_up() -> None:
+    at = run_page("architecture")
+    at.selectbox(key="arch_model").select("resnet18").run()
+    full = at.dataframe[0].value
+    at.slider(key="arch_resnet18_" + repr_request("resnet18") + "_depth").set_value(1).run()
+    assert_clean(at)
+    collapsed = at.dataframe[0].value
+    assert len(collapsed) < len(full)
+    assert "layer1" in list(collapsed["layer"])
+    expected = totals("resnet18")
+    for table in (full, collapsed):
+        assert table["macs"].sum() == expected.macs
+        assert table["params"].sum() == expected.params
+
+
+def repr_request(name: str) -> str:
+    from explorer.ui.cached_analysis import ModelRequest
+
+    return repr(ModelRequest.of(name, build_model(name).input_size))
+
+
+def test_architecture_input_too_small_is_a_friendly_error() -> None:
+    at = run_page("architecture")
+    at.selectbox(key="arch_model").select("lenet5").run()
+    at.number_input(key="arch_lenet5_32_h").set_value(4).run()
+    assert_clean(at)
+    assert len(at.error) == 1
+    assert "\n" not in at.error[0].value
+
+
+def test_architecture_selected_layer_links_table_and_diagram() -> None:
+    at = run_page("architecture")
+    scope = "arch_inception_module"
+    at.session_state[selected_key(scope)] = "branch2.1.conv"
+    at.run()
+    assert_clean(at)
+    names = list(at.dataframe[0].value["layer"])
+    assert at.session_state[table_key(scope)]["selection"]["rows"] == [names.index("branch2.1.conv")]
+    diagram = chart_specs(at)[0]
+    highlighted = [t for t in diagram["data"] if t.get("mode") == "lines" and t.get("line", {}).get("width") == 4]
+    assert len(highlighted) == 1
+
+
+# ---------------------------------------------------------------- Arithmetic
+
+
+def test_arithmetic_opens_on_the_naive_inception_conv() -> None:
+    at = run_page("arithmetic")
+    shown = metrics(at)
+    assert shown["Output volume"] == "28×28×32"
+    assert shown["Parameters"] == "153,600"
+    assert [m.value for m in at.metric if m.label == "MACs"][:2] == ["120,422,400", "120,422,400"]
+    assert len(at.success) == 5 and not at.error  # the calculator and the four designs compared agree
+
+
+def test_arithmetic_comparisons_show_bottleneck_and_depthwise_separable() -> None:
+    at = run_page("arithmetic")
+    macs = [m.value for m in at.metric if m.label == "MACs"]
+    assert macs[1:] == ["120,422,400", "12,443,648", "2,160", "672"]
+    ratios = [i.value for i in at.info]
+    assert any("1/n_c' + 1/f² = 1/5 + 1/3² = 0.311" in r for r in ratios)
+
+
+@pytest.mark.parametrize(
+    ("preset", "volume", "params", "macs"),
+    [
+        ("AlexNet conv1", "55×55×96", "34,944", "105,415,200"),
+        ("Depthwise 3×3 on 6×6×3", "4×4×3", "27", "432"),
+        ("1×1 conv, 28×28×192 → 32", "28×28×32", "6,144", "4,816,896"),
+        ("AlexNet max pool 3×3, stride 2", "27×27×96", "0", "0"),
+    ],
+)
+def test_arithmetic_presets(preset: str, volume: str, params: str, macs: str) -> None:
+    at = run_page("arithmetic")
+    at.selectbox(key="arith_preset").select(preset).run()
+    assert_clean(at)
+    shown = metrics(at)
+    assert (shown["Output volume"], shown["Parameters"], at.metric[2].value) == (volume, params, macs)
+    assert "Agrees with the analyzer" in at.success[0].value
+
+
+def test_arithmetic_edit_becomes_custom_and_rejects_impossible_layers() -> None:
+    at = run_page("arithmetic")
+    at.number_input(key="arith_f").set_value(3).run()
+    assert at.selectbox(key="arith_preset").value == "Custom"
+    assert at.metric[2].value == f"{28 * 28 * 32 * 3 * 3 * 192:,}"  # same padding now p = 1
+    at.number_input(key="arith_groups").set_value(5).run()
+    assert_clean(at)
+    assert "groups = 5 must divide" in at.error[0].value
+
+
+# ---------------------------------------------------------------- Compare
+
+
+def test_compare_tables_the_chosen_models() -> None:
+    at = run_page("compare")
+    at.multiselect(key="compare_models").set_value(["vgg16", "resnet50", "lenet5"]).run()
+    assert_clean(at)
+    table = at.dataframe[0].value.set_index("model")
+    for name in ("vgg16", "resnet50", "lenet5"):
+        expected = totals(name)
+        assert (table.loc[name, "params"], table.loc[name, "macs"]) == (expected.params, expected.macs)
+    assert table.loc["resnet50", "top1"] == pytest.approx(76.13)
+    assert len(at.get("plotly_chart")) == 3
+
+
+def test_compare_without_models_says_what_to_do() -> None:
+    at = run_page("compare")
+    at.multiselect(key="compare_models").set_value([]).run()
+    assert_clean(at)
+    assert "Pick two or more models" in at.info[0].value
+
+
+# ---------------------------------------------------------------- Scaling
+
+
+def test_scaling_efficientnet_phi_zero_is_b0() -> None:
+    at = run_page("scaling")
+    at.slider(key="scaling_phi").set_value(0.0).run()
+    assert_clean(at)
+    b0 = totals("efficientnet")
+    shown = metrics(at)
+    assert shown["depth × α^φ"] == "1.00" and shown["resolution"] == "224×224"
+    phi_chart = chart_specs(at)[0]
+    counted = phi_chart["data"][0]["y"]
+    assert counted[0] == b0.macs
+    assert counted[3] == totals("efficientnet", phi=3.0).macs
+
+
+def test_scaling_mobilenet_alpha_and_resolution_follow_alpha_squared_rho_squared() -> None:
+    at = run_page("scaling")
+    at.select_slider(key="scaling_alpha").set_value(0.5).run()
+    at.select_slider(key="scaling_resolution").set_value(160).run()
+    assert_clean(at)
+    model = build_model("mobilenet_v1", width_mult=0.5)
+    expected = analyze(model.module, (3, 160, 160)).totals.macs
+    shown = metrics(at)
+    assert shown["counted MACs"] == f"{expected:,}"
+    assert 0.9 < float(shown["counted / predicted"]) < 1.1  # the paper's α²ρ² rule holds within 10 %
+
+
+# ---------------------------------------------------------------- Design
+
+
+def test_design_opens_on_lenet5_with_the_zoo_numbers() -> None:
+    at = run_page("design")
+    expected = totals("lenet5")
+    assert f"**{expected.params:,}** parameters · **{expected.macs:,}** MACs" in captions(at)
+
+
+def test_design_example_inception_module_matches_the_zoo() -> None:
+    at = run_page("design")
+    at.selectbox(key="design_example").select("Inception module").run()
+    assert_clean(at)
+    expected = totals("inception_module")
+    assert f"**{expected.params:,}** parameters · **{expected.macs:,}** MACs" in captions(at)
+
+
+def test_design_spec_errors_name_the_line_and_never_raise() -> None:
+    at = run_page("design")
+    at.text_area(key="design_text").input("input 32x32x1\nconv 5x5\n").run()
+    assert_clean(at)
+    assert at.error[0].value.startswith("line 2")
+    assert not at.get("plotly_chart")
+
+
+def test_design_analyses_typed_text_only_through_the_parser() -> None:
+    text = "input 8x8x3\nconv 4 3x3\nflatten\nfc 2\n"
+    at = run_page("design")
+    at.text_area(key="design_text").input(text).run()
+    assert_clean(at)
+    spec = load_spec(text)
+    expected = analyze(spec.module, spec.input_size).totals
+    assert f"**{expected.macs:,}** MACs" in captions(at)
+    assert EXAMPLES  # the examples the page offers
+
+
+# ---------------------------------------------------------------- Benchmarks
+
+
+def test_benchmarks_empty_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EXPLORER_BENCH_DIR", str(tmp_path))
+    at = run_page("benchmarks")
+    assert "No benchmark results yet" in at.info[0].value
+    assert not at.get("plotly_chart")
+
+
+def test_benchmarks_charts_results_and_skips_bad_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for row in (bench_row("lenet5", 1, 2.0), bench_row("lenet5", 8, 6.0), bench_row("resnet18", 64, 1.0, "oom")):
+        append_row(tmp_path / "cpu.csv", row)
+    (tmp_path / "broken.csv").write_text("model,batch\nlenet5,1\n")
+    monkeypatch.setenv("EXPLORER_BENCH_DIR", str(tmp_path))
+    at = run_page("benchmarks")
+    assert "broken.csv: missing column(s)" in at.warning[0].value
+    shown = metrics(at)
+    assert (shown["Results"], shown["Failed (oom / error)"]) == ("3", "1")
+    assert len(at.get("plotly_chart")) == 5
+    assert list(at.dataframe[0].value["latency_ms_p50"].dropna()) == [2.0, 6.0]
