@@ -15,6 +15,7 @@ import pandas as pd
 
 from analyzers.numbers import ascii_shape
 from analyzers.records import Analysis, LayerRecord
+from analyzers.roofline import ModelBound
 from analyzers.summary import summary_dict
 
 SHAPE_SEPARATOR = "; "
@@ -65,16 +66,27 @@ def _row(r: LayerRecord) -> dict[str, Any]:
     }
 
 
-def to_dataframe(analysis: Analysis, max_depth: int | None = None) -> pd.DataFrame:
-    """One row per record (execution order); `max_depth` keeps records at or above that depth."""
+def to_dataframe(analysis: Analysis, max_depth: int | None = None, roofline: ModelBound | None = None) -> pd.DataFrame:
+    """One row per record (execution order); `max_depth` keeps records at or above that depth.
+
+    With a `roofline`, leaf rows also get `roofline_ms`, `arithmetic_intensity` (FLOP/byte) and `bound_by`.
+    """
     rows = [_row(r) for r in analysis.records if max_depth is None or r.depth <= max_depth]
-    frame = pd.DataFrame(rows, columns=list(COLUMNS))
-    return frame.astype(COLUMNS)
+    frame = pd.DataFrame(rows, columns=list(COLUMNS)).astype(COLUMNS)
+    if roofline is not None:
+        bounds = {b.name: b for b in roofline.layers}
+        frame["roofline_ms"] = frame["name"].map(lambda name: bounds[name].bound_ms if name in bounds else None)
+        frame["arithmetic_intensity"] = frame["name"].map(
+            lambda name: bounds[name].arithmetic_intensity if name in bounds else None)
+        frame["bound_by"] = frame["name"].map(
+            lambda name: ("memory" if bounds[name].memory_bound else "compute") if name in bounds else "")
+    return frame
 
 
-def to_csv(analysis: Analysis, path: str | Path | None = None, max_depth: int | None = None) -> str | None:
+def to_csv(analysis: Analysis, path: str | Path | None = None, max_depth: int | None = None,
+           roofline: ModelBound | None = None) -> str | None:
     """Write the per-layer table as CSV to `path` (or return it as text when `path` is None)."""
-    return to_dataframe(analysis, max_depth).to_csv(path, index=False)
+    return to_dataframe(analysis, max_depth, roofline).to_csv(path, index=False)
 
 
 def read_csv(source: str | Path | io.StringIO) -> pd.DataFrame:

@@ -147,17 +147,40 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _analyze(model: ResolvedModel, batch: int):
+def _analyze(model: ResolvedModel, args: argparse.Namespace):
     from analyzers import analyze
+    from analyzers.devices import Precision
 
-    return analyze(model.module, model.input_size, batch, model_name=model.name)
+    dtype = Precision(args.dtype).torch_dtype
+    return analyze(model.module, model.input_size, args.batch, dtype=dtype, model_name=model.name)
+
+
+def _roofline(analysis: Any, args: argparse.Namespace):
+    """The per-layer roofline on the spec-sheet device named by --roofline, or None without it."""
+    if not args.roofline:
+        return None
+    from analyzers.devices import lookup_peak
+    from analyzers.roofline import model_bound
+
+    peak = lookup_peak(args.roofline)
+    if peak.tflops(args.dtype) is None or peak.memory_gb_per_s is None:
+        raise CliError(f"--roofline {args.roofline!r}: no spec-sheet peak for that device; known: {KNOWN_DEVICES}")
+    return model_bound(analysis, peak, args.dtype)
+
+
+KNOWN_DEVICES = "H200, H100, H100 PCIe, A100 80GB, A100 40GB, L4, RTX 4090, RTX 5090"
 
 
 def _summary_line(model: ResolvedModel, args: argparse.Namespace) -> dict[str, Any]:
     from analyzers.summary import summary_dict
 
-    analysis = _analyze(model, args.batch)
+    analysis = _analyze(model, args)
     summary = summary_dict(analysis)
+    bound = _roofline(analysis, args)
+    if bound is not None:
+        summary.update(roofline_device=args.roofline, roofline_ms=bound.bound_ms,
+                       arithmetic_intensity=bound.arithmetic_intensity,
+                       memory_bound_layers=sum(1 for layer in bound.layers if layer.memory_bound))
     if args.crosscheck == "fvcore":
         from analyzers.crosscheck import fvcore_crosscheck
 
@@ -201,6 +224,10 @@ def _format_summary(s: dict[str, Any]) -> str:
     ]
     for layer, ops in s["uncounted_by_layer"].items():
         lines.append(f"    {layer or '(model)'}: {', '.join(ops)}")
+    if "roofline_ms" in s:
+        lines.append(f"  roofline bound    {s['roofline_ms']:>18.4f}  ms on {s['roofline_device']} "
+                     f"({s['arithmetic_intensity']:.1f} FLOP/byte; {s['memory_bound_layers']} of {s['layers']} "
+                     f"layers memory-bound)")
     if "crosscheck" in s:
         lines.append(f"  fvcore            {s['fvcore_macs']:>18,}  {s['crosscheck']}")
     return "\n".join(lines)
@@ -211,12 +238,13 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise CliError("report needs a model name or --spec FILE (see `python -m explorer list`)")
     size = parse_input_size(args.input) if args.input else None
     model = resolve_model(args.name, args.spec, parse_options(args.set), size)
-    analysis = _analyze(model, args.batch)
+    analysis = _analyze(model, args)
+    bound = _roofline(analysis, args)
     wrote = False
     if args.csv:
         from analyzers.report import to_csv
 
-        _write(args.csv, lambda path: to_csv(analysis, path, args.depth))
+        _write(args.csv, lambda path: to_csv(analysis, path, args.depth, bound))
         wrote = True
     if args.json:
         from analyzers.report import to_json
@@ -230,7 +258,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     elif not wrote:
         from explorer.text_table import layer_table
 
-        print(layer_table(analysis, args.depth))
+        print(layer_table(analysis, args.depth, bound))
     return 0
 
 
@@ -254,6 +282,10 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch", type=_positive_int, default=1, help="batch size (default 1)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="builder option, e.g. width_mult=0.75 (repeatable)")
+    parser.add_argument("--dtype", choices=("fp32", "tf32", "bf16", "fp16"), default="fp32",
+                        help="storage dtype for bytes (counts do not change); default fp32")
+    parser.add_argument("--roofline", metavar="DEVICE",
+                        help="add the roofline lower bound per layer on a spec-sheet GPU, e.g. H200, A100 80GB, L4")
 
 
 def build_parser() -> argparse.ArgumentParser:

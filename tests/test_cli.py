@@ -165,3 +165,30 @@ def test_user_factories_are_imported_on_the_command_line_only(capsys, tmp_path, 
     assert code == 2 and "give the input size with --input" in err
     code, _, err = run(capsys, "summary", "my_models:nothing", "--input", "3x10x10")
     assert code == 2 and err.count("\n") == 1
+
+
+def test_report_adds_a_per_layer_roofline_on_a_spec_sheet_gpu(capsys, tmp_path):
+    path = tmp_path / "r.csv"
+    code, _, _ = run(capsys, "report", "conv_6x6x3_normal", "--roofline", "H200", "--dtype", "bf16", "--csv",
+                     str(path))
+    assert code == 0
+    frame = pd.read_csv(path)
+    conv = frame[frame.type == "Conv2d"].iloc[0]
+    # 2·2,160 FLOPs at 989.4 TFLOP/s vs (weights 135 + input 108 + output 80 elements)·2 bytes at 4,800 GB/s
+    compute_ms = 2 * 2_160 / 989.4e12 * 1e3
+    memory_ms = (135 + 108 + 80) * 2 / 4_800e9 * 1e3
+    assert conv.roofline_ms == pytest.approx(max(compute_ms, memory_ms))
+    assert conv.bound_by == "memory"
+    assert conv.arithmetic_intensity == pytest.approx(2 * 2_160 / ((135 + 108 + 80) * 2))
+    code, out, _ = run(capsys, "summary", "resnet50", "--roofline", "A100 80GB", "--json")
+    assert json.loads(out)["roofline_ms"] > 0
+    code, _, err = run(capsys, "summary", "lenet5", "--roofline", "TPU v9")
+    assert code == 2 and "no spec-sheet peak for that device" in err
+
+
+def test_dtype_changes_bytes_but_not_counts(capsys):
+    _, fp32, _ = run(capsys, "summary", "lenet5", "--json")
+    _, bf16, _ = run(capsys, "summary", "lenet5", "--dtype", "bf16", "--json")
+    fp32, bf16 = json.loads(fp32), json.loads(bf16)
+    assert bf16["macs"] == fp32["macs"] and bf16["param_bytes"] * 2 == fp32["param_bytes"]
+    assert bf16["dtype"] == "bfloat16"
