@@ -177,7 +177,8 @@ def test_arithmetic_edit_becomes_custom_and_rejects_impossible_layers() -> None:
 # ---------------------------------------------------------------- Compare
 
 
-def test_compare_tables_the_chosen_models() -> None:
+def test_compare_tables_the_chosen_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EXPLORER_BENCH_DIR", str(tmp_path))  # no results: no latency chart
     at = run_page("compare")
     at.multiselect(key="compare_models").set_value(["vgg16", "resnet50", "lenet5"]).run()
     assert_clean(at)
@@ -187,6 +188,16 @@ def test_compare_tables_the_chosen_models() -> None:
         assert (table.loc[name, "params"], table.loc[name, "macs"]) == (expected.params, expected.macs)
     assert table.loc["resnet50", "top1"] == pytest.approx(76.13)
     assert len(at.get("plotly_chart")) == 3
+
+
+def test_compare_adds_measured_latency_when_results_exist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    append_row(tmp_path / "cpu.csv", bench_row("lenet5", 1, 2.0))
+    monkeypatch.setenv("EXPLORER_BENCH_DIR", str(tmp_path))
+    at = run_page("compare")
+    at.multiselect(key="compare_models").set_value(["vgg16", "lenet5"]).run()
+    assert_clean(at)
+    assert [chart.key for chart in at.get("plotly_chart")][-1] == "compare_latency"
+    assert list(at.dataframe[1].value["latency_ms_p50"]) == [2.0]
 
 
 def test_compare_without_models_says_what_to_do() -> None:
