@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         lookup = peak_for if args.peak == "spec" else measured_peak(configs[0].dtype)
         results = run_sweep(configs, build_for_bench, args.csv, device_peak=lookup)
     except (BenchInputError, BenchSchemaError) as exc:
-        print(f"explorer bench: {exc}", file=sys.stderr)
+        print(f"error: {exc}", file=sys.stderr)  # the same one-line form as every other command
         return 2
     _print_summary(results, skipped=len(configs) - len(results), csv_path=args.csv)
     return 1 if any(r.status.startswith("error") for r in results) else 0

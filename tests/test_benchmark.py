@@ -555,7 +555,7 @@ def test_cli_bad_input_is_one_line_and_status_2(argv, message, capsys, tmp_path)
     status = cli_bench.run(bench_args(*argv, "--csv", str(tmp_path / "rows.csv")))
     err = capsys.readouterr().err
     assert status == 2
-    assert err.startswith(f"explorer bench: {message}") and err.count("\n") == 1
+    assert err.startswith(f"error: {message}") and err.count("\n") == 1
     assert not (tmp_path / "rows.csv").exists()
 
 
