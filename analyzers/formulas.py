@@ -223,6 +223,14 @@ def reduction(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
     return OpCost(str(func), OpKind.ELEMENTWISE, elementwise_ops=ops, formula=formula)
 
 
+@register(aten.upsample_linear1d, aten.upsample_bilinear2d, aten.upsample_trilinear3d, aten.upsample_bicubic2d)
+def interpolation(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
+    """A weighted sum of the 2, 4, 8 (linear, bilinear, trilinear) or 16 (bicubic) nearest inputs per output."""
+    name = func.overloadpacket.__name__
+    taps = {"upsample_linear1d": 2, "upsample_bilinear2d": 4, "upsample_trilinear3d": 8}.get(name, 16)
+    return _elementwise(func, name.removeprefix("upsample_"), taps, _shape(_first_tensor(out)))
+
+
 # ---------------------------------------------------------------- data movement: zero arithmetic
 
 _DATA_MOVEMENT = (
@@ -236,7 +244,8 @@ _DATA_MOVEMENT = (
     aten.arange, aten.channel_shuffle, aten.pixel_shuffle, aten.pixel_unshuffle, aten.unfold, aten.col2im, aten.im2col,
     aten.squeeze_, aten.unsqueeze_, aten.t_, aten.transpose_, aten.scalar_tensor, aten._local_scalar_dense,
     aten.resize_, aten.set_, aten.sym_size, aten.sym_stride, aten.sym_numel, aten.is_same_size, aten.dropout,
-    aten.upsample_nearest2d, aten.view_as_real, aten.view_as_complex, aten.real, aten.imag,
+    aten.upsample_nearest1d, aten.upsample_nearest2d, aten.upsample_nearest3d, aten.unsafe_split,
+    aten.unsafe_split_with_sizes, aten.unsafe_chunk, aten.view_as_real, aten.view_as_complex, aten.real, aten.imag,
 )
 
 

@@ -226,3 +226,19 @@ def test_a_forward_that_fails_reports_the_layer_in_one_line():
         analyze(model, (3, 4, 4))
     message = str(err.value)
     assert message.startswith("1: forward failed on the meta device:") and "\n" not in message
+
+
+def test_bilinear_upsampling_is_four_ops_per_output_and_nearest_is_a_copy():
+    bilinear = one_leaf(nn.Upsample(scale_factor=2, mode="bilinear"), (3, 4, 4))
+    assert bilinear.elementwise_ops == 4 * 3 * 8 * 8 and not bilinear.uncounted_ops
+    nearest = one_leaf(nn.Upsample(scale_factor=2, mode="nearest"), (3, 4, 4))
+    assert nearest.elementwise_ops == 0 and not nearest.uncounted_ops
+
+
+def test_a_transformer_layer_is_fully_counted():
+    layer = nn.TransformerEncoderLayer(16, 4, 32, batch_first=True)
+    a = analyze(layer, (6, 16), batch_size=2)
+    qkv, attention, out_proj, feed_forward = 2 * 6 * 16 * 48, 2 * 4 * (6 * 4 * 6 + 6 * 6 * 4), 2 * 6 * 16 * 16, 2 * (
+        2 * 6 * 16 * 32)
+    assert a.totals.macs == qkv + attention + out_proj + feed_forward == 26_880
+    assert a.totals.uncounted_ops == 0
