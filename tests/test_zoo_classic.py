@@ -14,6 +14,7 @@ from torch import nn
 
 from analyzers import analyze
 from explorer.zoo import Family, build_model, get_model_info
+from tests.zoo_helpers import output_shapes, params
 from explorer.zoo.lenet import C3_CONNECTIONS
 
 CLASSIC_MODELS = (
@@ -50,27 +51,8 @@ TORCHVISION = {
 }
 
 
-def params(module: nn.Module, trainable_only: bool = False) -> int:
-    return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
-
-
 def conv_params(k: int, c_in: int, c_out: int, groups: int = 1) -> int:
     return (k * k * c_in // groups + 1) * c_out
-
-
-def output_shapes(name: str, **options: object) -> dict[str, tuple[int, ...]]:
-    """Run the zoo model once on the meta device and return every named module's output shape (batch 1)."""
-    model = build_model(name, **options)
-    shapes: dict[str, tuple[int, ...]] = {}
-    handles = [
-        module.register_forward_hook(lambda _m, _i, out, key=key: shapes.__setitem__(key, tuple(out.shape)))
-        for key, module in model.module.named_modules()
-        if key
-    ]
-    model.module(torch.empty(1, *model.input_size, device="meta"))
-    for handle in handles:
-        handle.remove()
-    return shapes
 
 
 def spatial(shapes: dict[str, tuple[int, ...]], *names: str) -> list[int]:

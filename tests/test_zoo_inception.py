@@ -8,6 +8,7 @@ from torch import nn
 
 from analyzers import analyze
 from explorer.zoo import Family, build_model, get_model_info
+from tests.zoo_helpers import output_shapes, params
 from explorer.zoo.inception import GOOGLENET_MODULES, AuxOutputs
 
 INCEPTION_MODELS = ("inception_module_naive", "inception_module", "googlenet", "googlenet_2014", "inception_v3")
@@ -19,25 +20,6 @@ TORCHVISION = {
     "googlenet": (6_624_904, 1.498, 69.778),
     "inception_v3": (27_161_264, 5.713, 77.294),
 }
-
-
-def params(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
-
-
-def output_shapes(name: str, **options: object) -> dict[str, tuple[int, ...]]:
-    """Run the zoo model once on the meta device and return every named module's output shape (batch 1)."""
-    model = build_model(name, **options)
-    shapes: dict[str, tuple[int, ...]] = {}
-    handles = [
-        module.register_forward_hook(lambda _m, _i, out, key=key: shapes.__setitem__(key, tuple(out.shape)))
-        for key, module in model.module.named_modules()
-        if key
-    ]
-    model.module(torch.empty(1, *model.input_size, device="meta"))
-    for handle in handles:
-        handle.remove()
-    return shapes
 
 
 def aux_head_params(in_channels: int, classes: int = 1000, conv_extra: int = 128) -> int:

@@ -61,6 +61,19 @@ class AlexNet(nn.Sequential):
         )
 
 
+def classifier_2012(in_features: int, num_classes: int, dropout: float) -> dict[str, nn.Module]:
+    """The 2012 paper's head, shared by ZFNet: fc6 and fc7 of 4096 units with ReLU and dropout, then fc8."""
+    return dict(
+        fc6=nn.Linear(in_features, 4096),
+        relu6=nn.ReLU(inplace=True),
+        drop6=nn.Dropout(p=dropout),
+        fc7=nn.Linear(4096, 4096),
+        relu7=nn.ReLU(inplace=True),
+        drop7=nn.Dropout(p=dropout),
+        fc8=nn.Linear(4096, num_classes),
+    )
+
+
 class AlexNet2012(nn.Sequential):
     """The 2012 paper's AlexNet at the seeds' 227×227×3 input: 227 → 55 → 27 → 13 → 6, then 9216 → 4096 → 4096.
 
@@ -89,13 +102,7 @@ class AlexNet2012(nn.Sequential):
                 relu5=nn.ReLU(inplace=True),
                 pool5=nn.MaxPool2d(kernel_size=3, stride=2),  # 6
                 flatten=nn.Flatten(),  # 6·6·256 = 9216
-                fc6=nn.Linear(9216, 4096),
-                relu6=nn.ReLU(inplace=True),
-                drop6=nn.Dropout(p=dropout),
-                fc7=nn.Linear(4096, 4096),
-                relu7=nn.ReLU(inplace=True),
-                drop7=nn.Dropout(p=dropout),
-                fc8=nn.Linear(4096, num_classes),
+                **classifier_2012(9216, num_classes, dropout),
             )
         )
 

@@ -14,6 +14,7 @@ from collections import OrderedDict
 
 from torch import nn
 
+from explorer.zoo.alexnet import classifier_2012
 from explorer.zoo.registry import Family, register_model
 
 
@@ -46,13 +47,7 @@ class ZFNet(nn.Sequential):
                 relu5=nn.ReLU(inplace=True),
                 pool5=nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True),  # 13 → 6
                 flatten=nn.Flatten(),
-                fc6=nn.Linear(6 * 6 * c5, 4096),
-                relu6=nn.ReLU(inplace=True),
-                drop6=nn.Dropout(p=dropout),
-                fc7=nn.Linear(4096, 4096),
-                relu7=nn.ReLU(inplace=True),
-                drop7=nn.Dropout(p=dropout),
-                fc8=nn.Linear(4096, num_classes),
+                **classifier_2012(6 * 6 * c5, num_classes, dropout),
             )
         )
 
