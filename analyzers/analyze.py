@@ -43,7 +43,7 @@ def analyze(
     training_flags = {m: m.training for _, m in named_modules}
     for module in training_flags:  # eval mode without `train()`'s recursion over every subtree
         module.training = False
-    tracker = ModuleTracker(model, named_modules)
+    tracker = ModuleTracker(named_modules)
     try:
         with tracker, CountingMode(tracker):
             _run_on_meta(model, x, dtype)

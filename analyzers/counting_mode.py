@@ -45,9 +45,8 @@ def _shapes(value: Any) -> tuple[Shape, ...]:
 class ModuleTracker:
     """Keeps the stack of executing modules through hooks; `current` is the run that ops are charged to."""
 
-    def __init__(self, model: nn.Module, named_modules: list[tuple[str, nn.Module]]) -> None:
+    def __init__(self, named_modules: list[tuple[str, nn.Module]]) -> None:
         self.runs: dict[int, ModuleRun] = {id(module): ModuleRun(name, module) for name, module in named_modules}
-        self.root = self.runs[id(model)]
         self.stack: list[ModuleRun] = []  # empty outside the model's forward (e.g. functional_call's set-up)
         self._next_order = 0
         self._handles: list[Any] = []
