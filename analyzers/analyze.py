@@ -46,7 +46,7 @@ def analyze(
     tracker = ModuleTracker(named_modules)
     try:
         with tracker, CountingMode(tracker):
-            _run_on_meta(model, x, dtype)
+            _run_on_meta(model, named_modules, x, dtype)
     except AnalysisError:
         raise
     except Exception as exc:  # the model's own failure: report where it happened, in one line
@@ -84,8 +84,9 @@ def _validated_size(input_size: Sequence[int], batch_size: int) -> tuple[int, ..
     return size
 
 
-def _run_on_meta(model: nn.Module, x: torch.Tensor, dtype: torch.dtype) -> None:
-    tensors = [*model.parameters(), *model.buffers()]
+def _run_on_meta(model: nn.Module, named_modules: list[tuple[str, nn.Module]], x: torch.Tensor,
+                 dtype: torch.dtype) -> None:
+    tensors = (t for _, m in named_modules for t in (*m._parameters.values(), *m._buffers.values()) if t is not None)
     if all(t.is_meta and (t.dtype == dtype or not t.is_floating_point()) for t in tensors):
         model(x)
         return

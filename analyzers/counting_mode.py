@@ -39,7 +39,12 @@ class ModuleRun:
 
 
 def _shapes(value: Any) -> tuple[Shape, ...]:
-    return tuple(tuple(int(d) for d in t.shape) for t in tree_leaves(value) if isinstance(t, torch.Tensor))
+    """Shapes of the tensors in a forward's arguments or output; the common one-tensor cases skip pytree."""
+    if isinstance(value, torch.Tensor):
+        return (tuple(value.shape),)
+    if isinstance(value, tuple) and len(value) == 1 and isinstance(value[0], torch.Tensor):
+        return (tuple(value[0].shape),)
+    return tuple(tuple(t.shape) for t in tree_leaves(value) if isinstance(t, torch.Tensor))
 
 
 class ModuleTracker:
