@@ -128,6 +128,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("latency_ms_min", Kind.FLOAT, required=False),
     Column("images_per_s", Kind.FLOAT, required=False),  # batch / p50
     Column("peak_memory_bytes", Kind.INT, required=False),  # CUDA allocator high-water mark; blank on CPU
+    Column("estimated_memory_bytes", Kind.INT, required=False),  # analyzer: weights + every activation, this batch
+    Column("memory_over_estimate", Kind.FLOAT, required=False),  # peak_memory_bytes / estimated_memory_bytes
     Column("flops", Kind.INT, required=False),  # counted FLOPs of one forward at this batch (2 × MACs)
     Column("achieved_tflops", Kind.FLOAT, required=False),  # flops / p50
     Column("peak_tflops", Kind.FLOAT, required=False),  # the device's peak for this dtype
@@ -144,6 +146,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("date", Kind.TEXT, iso_date=True),  # when the row finished, UTC
 )
 COLUMN_NAMES: tuple[str, ...] = tuple(column.name for column in COLUMNS)
+ADDED_LATER: tuple[str, ...] = ("estimated_memory_bytes", "memory_over_estimate")
 _BY_NAME = {column.name: column for column in COLUMNS}
 
 # What identifies a configuration: a row with the same values is not measured again.
@@ -235,9 +238,12 @@ def load_results(source: str | os.PathLike[str] | io.IOBase | bytes) -> pandas.D
         raise BenchSchemaError(f"the CSV is empty: expected a header with {', '.join(COLUMN_NAMES[:3])}, …") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise BenchSchemaError(f"not a readable CSV: {_first_line(exc)}") from None
-    missing = [name for name in COLUMN_NAMES if name not in raw.columns]
+    missing = [name for name in COLUMN_NAMES if name not in raw.columns and name not in ADDED_LATER]
     if missing:
         raise BenchSchemaError(f"missing column(s): {', '.join(missing)}")
+    for name in ADDED_LATER:  # a file written before these columns existed reads them as blank
+        if name not in raw.columns:
+            raw[name] = ""
     parsed = {column.name: _parse_column(column, raw[column.name]) for column in COLUMNS}
     _check_ok_rows(parsed)
     frame = pd.DataFrame(

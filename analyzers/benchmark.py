@@ -107,6 +107,8 @@ class BenchResult:
     latency_ms_min: float | None
     images_per_s: float | None
     peak_memory_bytes: int | None
+    estimated_memory_bytes: int | None
+    memory_over_estimate: float | None
     flops: int | None
     achieved_tflops: float | None
     peak_tflops: float | None
@@ -346,6 +348,9 @@ def _row(
 ) -> BenchResult:
     p50 = p95 = fastest = images_per_s = achieved = pct = roofline_ms = over = None
     flops = analysis.totals.flops if analysis is not None else None
+    # An upper bound for inference: weights plus every activation alive at once (eager frees most of them early).
+    estimate = analysis.totals.param_bytes + analysis.totals.activation_bytes if analysis is not None else None
+    peak_memory = measurement.peak_memory_bytes if measurement is not None else None
     peak_tflops = peak.tflops(config.dtype)
     if measurement is not None:
         p50, p95 = (float(v) for v in np.percentile(measurement.latencies_ms, [50, 95]))
@@ -372,7 +377,9 @@ def _row(
         latency_ms_p95=p95,
         latency_ms_min=fastest,
         images_per_s=images_per_s,
-        peak_memory_bytes=measurement.peak_memory_bytes if measurement is not None else None,
+        peak_memory_bytes=peak_memory,
+        estimated_memory_bytes=estimate,
+        memory_over_estimate=peak_memory / estimate if peak_memory and estimate else None,
         flops=flops,
         achieved_tflops=achieved,
         peak_tflops=peak_tflops,

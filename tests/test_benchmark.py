@@ -11,6 +11,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Callable
 
+import pandas as pd
 import pytest
 import torch
 from torch import nn
@@ -33,6 +34,7 @@ from analyzers.devices import (
     peak_for,
 )
 from analyzers.records import Analysis, LayerRecord, Totals
+from tests.bench_rows import bench_row
 from analyzers.roofline import (
     element_bytes,
     layer_bound,
@@ -599,3 +601,23 @@ def test_cli_measured_peak_fills_percent_of_peak_and_roofline_on_cpu(capsys, tmp
     assert row["peak_source"] == "measured" and row["peak_tflops"] == 0.5
     assert row["pct_of_peak"] == pytest.approx(100 * row["achieved_tflops"] / 0.5)
     assert row["roofline_ms"] > 0
+
+
+def test_rows_carry_the_analyzers_memory_estimate(capsys, tmp_path):
+    csv_path = tmp_path / "rows.csv"
+    argv = ["conv_6x6x3_normal", "--batch", "2", "--iters", "2", "--warmup", "0", "--device", "cpu"]
+    assert cli_bench.run(bench_args(*argv, "--csv", str(csv_path))) == 0
+    row = load_results(csv_path).iloc[0]
+    weights = 3 * 3 * 3 * 5 * 4  # 135 fp32 weights, no bias
+    activations = 2 * 4 * 4 * 5 * 4  # batch 2 of 4×4×5 fp32 outputs
+    assert row["estimated_memory_bytes"] == weights + activations == 1_180
+    assert pd.isna(row["memory_over_estimate"])  # no allocator high-water mark on a CPU
+
+
+def test_results_from_before_the_memory_estimate_still_load(tmp_path):
+    path = tmp_path / "old.csv"
+    append_row(path, bench_row("lenet5", 1, 2.0))
+    frame = pd.read_csv(path).drop(columns=["estimated_memory_bytes", "memory_over_estimate"])
+    frame.to_csv(path, index=False)
+    loaded = load_results(path)
+    assert loaded["estimated_memory_bytes"].isna().all() and list(loaded["latency_ms_p50"]) == [2.0]
