@@ -190,9 +190,13 @@ _ONE_OP_PER_OUTPUT = (
 )
 
 
+_LABELS = {"hardtanh": "ReLU6/hardtanh clamp", "_prelu_kernel": "prelu"}  # what users know these ops as
+
+
 @register(*_ONE_OP_PER_OUTPUT)
 def one_op_per_output(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
-    return _elementwise(func, func.overloadpacket.__name__.rstrip("_"), 1, _shape(_first_tensor(out)))
+    name = func.overloadpacket.__name__.rstrip("_")
+    return _elementwise(func, _LABELS.get(name, name), 1, _shape(_first_tensor(out)))
 
 
 # ---------------------------------------------------------------- pooling and reductions
