@@ -108,8 +108,8 @@ def resolve_model(ref: str | None, spec: str | None, options: dict[str, Any],
         except OSError as exc:
             raise CliError(f"cannot read spec file {spec}: {exc.strerror or exc}") from None
         with torch.device("meta"):
-            built = load_spec(text)
-        return ResolvedModel(built.name or Path(spec).stem, built.module, input_override or built.input_size)
+            built = load_spec(text, default_name=Path(spec).stem)
+        return ResolvedModel(built.name, built.module, input_override or built.input_size)
     assert ref is not None
     if ":" in ref:
         if options:
