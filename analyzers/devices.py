@@ -165,6 +165,21 @@ def peak_for(device: torch.device | str) -> DevicePeak:
 # --- measured probe -------------------------------------------------------------------------------------------
 
 
+def _matmul_seconds(device: torch.device, precision: Precision, size: int, repeats: int) -> float:
+    """Best time of one size×size matmul; the operands are freed when this returns."""
+    a = torch.randn(size, size, device=device, dtype=precision.torch_dtype)
+    b = torch.randn_like(a)
+    with tf32_math(device, enabled=precision is Precision.TF32):
+        return _best_seconds(lambda: torch.mm(a, b), device, repeats)
+
+
+def _copy_seconds(device: torch.device, size_bytes: int, repeats: int) -> float:
+    """Best time of one device-to-device copy of `size_bytes`."""
+    source = torch.empty(size_bytes, dtype=torch.uint8, device=device)
+    target = torch.empty_like(source)
+    return _best_seconds(lambda: target.copy_(source), device, repeats)
+
+
 def measure_peak(
     device: torch.device | str = "cuda",
     precisions: Iterable[Precision | str] = tuple(Precision),
@@ -183,16 +198,8 @@ def measure_peak(
     for precision in map(Precision, precisions):
         if precision is Precision.TF32 and device.type != "cuda":
             continue
-        a = torch.randn(matmul_size, matmul_size, device=device, dtype=precision.torch_dtype)
-        b = torch.randn_like(a)
-        with tf32_math(device, enabled=precision is Precision.TF32):
-            seconds = _best_seconds(lambda: torch.mm(a, b), device, repeats)
-        figures[precision] = 2 * matmul_size**3 / seconds / 1e12
-        del a, b
-    source = torch.empty(copy_bytes, dtype=torch.uint8, device=device)
-    target = torch.empty_like(source)
-    copy_seconds = _best_seconds(lambda: target.copy_(source), device, repeats)
-    del source, target
+        figures[precision] = 2 * matmul_size**3 / _matmul_seconds(device, precision, matmul_size, repeats) / 1e12
+    copy_seconds = _copy_seconds(device, copy_bytes, repeats)
     return DevicePeak(
         name=device_name(device),
         fp32_tflops=figures[Precision.FP32],
