@@ -117,6 +117,11 @@ def _tokens(device_name: str) -> frozenset[str]:
     return frozenset(t for t in re.split(r"[^a-z0-9]+", device_name.lower()) if t)
 
 
+def spec_devices() -> tuple[DevicePeak, ...]:
+    """Every spec-sheet device in the table, for pickers that offer a roofline without a GPU at hand."""
+    return tuple(entry.peak for entry in _SPEC_TABLE)
+
+
 def lookup_peak(device_name: str) -> DevicePeak:
     """The spec-sheet peak for a device name as `torch.cuda.get_device_name()` reports it, else an unknown peak.
 

@@ -86,24 +86,25 @@ def element_bytes(dtype: str) -> int:
     return value.itemsize
 
 
-def layer_bytes_moved(record: LayerRecord, bytes_per_element: int) -> int:
+def layer_bytes_moved(record: LayerRecord, bytes_per_element: int, scale: float = 1.0) -> int:
     """Weights + inputs + new output activations of one layer, in bytes.
 
     `param_bytes` and `activation_bytes` come from the record (the analysis dtype); inputs are its input shapes
     times `bytes_per_element`. Weights and inputs are read once per call (`input_shapes` describe one call);
-    `activation_bytes` already covers every call.
+    `activation_bytes` already covers every call. `scale` converts to another storage dtype (0.5: fp32 → bf16).
     """
     input_elements = sum(product(shape) for shape in record.input_shapes)
     calls = max(record.calls, 1)
-    return calls * (record.param_bytes + input_elements * bytes_per_element) + record.activation_bytes
+    moved = calls * (record.param_bytes + input_elements * bytes_per_element) + record.activation_bytes
+    return moved if scale == 1.0 else round(moved * scale)
 
 
 def layer_bound(
-    record: LayerRecord, peak_tflops: float, memory_gb_per_s: float, bytes_per_element: int
+    record: LayerRecord, peak_tflops: float, memory_gb_per_s: float, bytes_per_element: int, scale: float = 1.0
 ) -> LayerBound:
     """The roofline of one layer on a device with these peaks."""
     _check_positive(peak_tflops, memory_gb_per_s)
-    moved = layer_bytes_moved(record, bytes_per_element)
+    moved = layer_bytes_moved(record, bytes_per_element, scale)
     return LayerBound(
         name=record.name,
         type=record.type,
@@ -114,9 +115,12 @@ def layer_bound(
     )
 
 
-def model_bound(analysis: Analysis, peak: DevicePeak, precision: Precision | str) -> ModelBound:
+def model_bound(analysis: Analysis, peak: DevicePeak, precision: Precision | str,
+                *, in_precision_storage: bool = False) -> ModelBound:
     """The roofline of every leaf layer of `analysis` and their sum, against `peak` for `precision`.
 
+    Bytes are those of the analysis dtype; with `in_precision_storage`, they are rescaled to the precision's
+    storage (an fp32 analysis read as bf16 moves half the bytes), so one analysis serves every dtype.
     Raises ValueError when the peak lacks the figure for this precision or the bandwidth.
     """
     precision = Precision(precision)
@@ -124,8 +128,9 @@ def model_bound(analysis: Analysis, peak: DevicePeak, precision: Precision | str
     if peak_tflops is None or peak.memory_gb_per_s is None:
         raise ValueError(f"no {precision.value} peak or bandwidth known for {peak.name!r}")
     per_element = element_bytes(analysis.dtype)
+    scale = precision.element_bytes / per_element if in_precision_storage else 1.0
     layers = tuple(
-        layer_bound(record, peak_tflops, peak.memory_gb_per_s, per_element) for record in analysis.leaves()
+        layer_bound(record, peak_tflops, peak.memory_gb_per_s, per_element, scale) for record in analysis.leaves()
     )
     return ModelBound(analysis.model_name, peak_tflops, peak.memory_gb_per_s, layers)
 

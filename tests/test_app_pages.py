@@ -57,7 +57,7 @@ def test_architecture_opens_on_the_inception_module() -> None:
     expected = totals("inception_module")
     assert at.title[0].value == "inception_module"
     assert f"**{expected.params:,}** parameters · **{expected.macs:,}** MACs" in captions(at)
-    assert len(at.get("plotly_chart")) == 6  # the diagram and five cost charts
+    assert len(at.get("plotly_chart")) == 7  # the diagram, five cost charts and the roofline
     assert len(at.dataframe) == 1
 
 
@@ -81,6 +81,22 @@ def test_architecture_crosscheck_button_runs_fvcore_on_request() -> None:
     assert_clean(at)
     assert metrics(at)["fvcore conv/linear/matmul"] == "120,422,400"
     assert "ours 120,422,400 (equal)" in at.success[0].value
+
+
+def test_architecture_roofline_tab_follows_the_device_and_precision() -> None:
+    from analyzers.devices import lookup_peak
+    from analyzers.roofline import model_bound
+
+    at = run_page("architecture")
+    at.selectbox(key="arch_inception_module_roofline_device").select("NVIDIA A100 SXM 80GB").run()
+    at.selectbox(key="arch_inception_module_roofline_dtype").select("fp16").run()
+    assert_clean(at)
+    model = build_model("inception_module")
+    expected = model_bound(analyze(model.module, model.input_size), lookup_peak("NVIDIA A100-SXM4-80GB"), "fp16",
+                           in_precision_storage=True)
+    (spec,) = [s for s in chart_specs(at) if "Roofline" in s["layout"]["title"]["text"]]
+    assert spec["layout"]["title"]["text"].startswith(
+        f"Roofline on NVIDIA A100 SXM 80GB, fp16: bound {expected.bound_ms:.3g} ms")
 
 
 def test_architecture_depth_collapses_containers_into_rows_that_add_up() -> None:

@@ -44,6 +44,7 @@ from analyzers.roofline import (
     ridge_point,
 )
 from explorer import cli_bench
+from analyzers import analyze
 from explorer.zoo import build_model
 
 # A made-up device with round numbers, so that expected times can be written down by hand.
@@ -621,3 +622,15 @@ def test_results_from_before_the_memory_estimate_still_load(tmp_path):
     frame.to_csv(path, index=False)
     loaded = load_results(path)
     assert loaded["estimated_memory_bytes"].isna().all() and list(loaded["latency_ms_p50"]) == [2.0]
+
+
+def test_an_fp32_analysis_read_in_bf16_storage_moves_half_the_bytes():
+    model = build_model("conv_6x6x3_normal")
+    fp32 = analyze(model.module, model.input_size)
+    bf16 = analyze(model.module, model.input_size, dtype=torch.bfloat16)
+    peak = lookup_peak("NVIDIA H200")
+    rescaled = model_bound(fp32, peak, "bf16", in_precision_storage=True)
+    direct = model_bound(bf16, peak, "bf16")
+    assert [b.bytes_moved for b in rescaled.layers] == [b.bytes_moved for b in direct.layers] == [
+        (135 + 108 + 80) * 2]
+    assert rescaled.bound_ms == pytest.approx(direct.bound_ms)

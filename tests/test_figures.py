@@ -202,3 +202,20 @@ def test_bench_charts_plot_the_finished_rows(results: pd.DataFrame) -> None:
 def test_bench_charts_have_an_empty_state(results: pd.DataFrame) -> None:
     failed = results[results["status"] != "ok"]
     assert "No finished measurements" in latency_vs_batch(failed).layout.annotations[0].text
+
+
+def test_roofline_chart_puts_layers_with_macs_on_the_roof():
+    from analyzers.devices import lookup_peak
+    from analyzers.roofline import model_bound
+    from explorer.figures.roofline_chart import roofline_chart
+
+    model = build_model("conv_6x6x3_depthwise_separable")
+    bound = model_bound(analyze(model.module, model.input_size), lookup_peak("NVIDIA H200"), "bf16",
+                        in_precision_storage=True)
+    fig = roofline_chart(bound, device="H200", precision="bf16")
+    points = [t for t in fig.data if t.mode == "markers"]
+    assert sum(len(t.x) for t in points) == 2  # the depthwise and the pointwise conv
+    for trace in points:
+        for x, y in zip(trace.x, trace.y):  # on the roof: min(peak, bandwidth × intensity)
+            assert y == pytest.approx(min(bound.peak_tflops, bound.memory_gb_per_s * x / 1e3))
+    assert fig.layout.title.text.startswith(f"Roofline on H200, bf16: bound {bound.bound_ms:.3g} ms")

@@ -20,6 +20,7 @@ from explorer.figures.shape_progression import shape_progression
 from explorer.ui.cached_analysis import ModelAnalysis
 from explorer.ui.layer_table import layer_table
 from explorer.ui.plotly_chart import show_figure
+from explorer.ui.roofline_tab import roofline_tab
 from explorer.ui.selection import chart_key, on_chart_select, selected_layer
 from explorer.ui.summary_metrics import summary_metrics
 
@@ -85,7 +86,10 @@ def analysis_view(result: ModelAnalysis, *, scope: str, file_stem: str) -> None:
 
     st.subheader("Where the cost goes")
     log_scale = st.toggle("Log scale for the per-layer bars", value=False, key=f"{scope}_log")
-    tabs = st.tabs(["MACs per layer", "Parameters per layer", "Shape progression", "Cost by layer type", "Cumulative"])
+    tabs = st.tabs(["MACs per layer", "Parameters per layer", "Shape progression", "Cost by layer type", "Cumulative",
+                    "Roofline"])
+    with tabs[-1]:
+        roofline_tab(result, scope=scope)
     for tab, kind in zip(tabs, ("macs", "params", "shapes", "split", "cumulative")):
         with tab:
             clickable = kind in ("macs", "params")
