@@ -159,16 +159,14 @@ def _roofline(analysis: Any, args: argparse.Namespace):
     """The per-layer roofline on the spec-sheet device named by --roofline, or None without it."""
     if not args.roofline:
         return None
-    from analyzers.devices import lookup_peak
+    from analyzers.devices import lookup_peak, spec_devices
     from analyzers.roofline import model_bound
 
     peak = lookup_peak(args.roofline)
     if peak.tflops(args.dtype) is None or peak.memory_gb_per_s is None:
-        raise CliError(f"--roofline {args.roofline!r}: no spec-sheet peak for that device; known: {KNOWN_DEVICES}")
+        known = ", ".join(device.name.removeprefix("NVIDIA ") for device in spec_devices())
+        raise CliError(f"--roofline {args.roofline!r}: no spec-sheet peak for that device; known: {known}")
     return model_bound(analysis, peak, args.dtype)
-
-
-KNOWN_DEVICES = "H200, H100, H100 PCIe, A100 80GB, A100 40GB, L4, RTX 4090, RTX 5090"
 
 
 def _summary_line(model: ResolvedModel, args: argparse.Namespace) -> dict[str, Any]:

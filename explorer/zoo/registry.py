@@ -10,7 +10,7 @@ import difflib
 import enum
 import inspect
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 import torch
 from torch import nn
@@ -180,8 +180,3 @@ def build_model(name: str, *, device: torch.device | str = "meta", **options: An
     except (TypeError, ValueError) as exc:
         raise BuildOptionError(f"{name}: {exc}") from None
     return ZooModel(info=info, module=module.eval(), input_size=info.default_input(**options), options=dict(options))
-
-
-def registered_names() -> Iterable[str]:
-    _ensure_loaded()
-    return tuple(_REGISTRY)
