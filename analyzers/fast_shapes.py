@@ -12,7 +12,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from analyzers.numbers import per_dim
+from analyzers.numbers import per_dim, pool_window
 
 aten = torch.ops.aten
 
@@ -61,12 +61,7 @@ def _pool_size(size: int, k: int, s: int, p: int, d: int, ceil: bool) -> int:
 
 def _pool_shape(args: tuple, dilation_index: int | None, ceil_index: int) -> list[int]:
     x = args[0]
-    kernel = per_dim(args[1], 2, 1)
-    stride = per_dim(args[2] if len(args) > 2 else None, 2, 0)
-    stride = [s or k for s, k in zip(stride, kernel)]
-    padding = per_dim(args[3] if len(args) > 3 else None, 2, 0)
-    dilation = per_dim(args[dilation_index] if dilation_index is not None and len(args) > dilation_index else None,
-                        2, 1)
+    kernel, stride, padding, dilation = pool_window(args, 2, dilation_index)
     ceil = bool(args[ceil_index]) if len(args) > ceil_index else False
     spatial = [_pool_size(int(n), k, s, p, d, ceil) for n, k, s, p, d in zip(x.shape[-2:], kernel, stride, padding,
                                                                               dilation)]

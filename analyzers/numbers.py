@@ -47,3 +47,16 @@ def per_dim(value: Any, ndim: int, default: int) -> list[int]:
         return [value] * ndim
     values = [int(v) for v in value]
     return values * ndim if len(values) == 1 else values
+
+
+def pool_window(args: tuple, ndim: int, dilation_index: int | None) -> tuple[list[int], ...]:
+    """Kernel, stride (default: the kernel), padding and dilation of an aten pooling call, one int per dim.
+
+    Max pools carry dilation at `dilation_index` (4); average pools have none (pass None).
+    """
+    kernel = per_dim(args[1], ndim, 1)
+    stride = [s or k for s, k in zip(per_dim(args[2] if len(args) > 2 else None, ndim, 0), kernel)]
+    padding = per_dim(args[3] if len(args) > 3 else None, ndim, 0)
+    has_dilation = dilation_index is not None and len(args) > dilation_index
+    dilation = per_dim(args[dilation_index] if has_dilation else None, ndim, 1)
+    return kernel, stride, padding, dilation

@@ -8,7 +8,7 @@ from typing import Any, Sequence
 import torch
 
 from analyzers.errors import InputTooSmallError
-from analyzers.numbers import per_dim
+from analyzers.numbers import per_dim, pool_window
 
 aten = torch.ops.aten
 
@@ -39,12 +39,8 @@ def check_window_fits(func: Any, args: tuple, layer: str) -> None:
     elif packet in _POOLS:
         x = args[0]
         ndim = len(args[1]) if len(args[1]) > 1 else x.dim() - 2
-        kernel = per_dim(args[1], ndim, 1)
-        stride = per_dim(args[2] if len(args) > 2 else None, ndim, 0)
-        stride = [s or k for s, k in zip(stride, kernel)]
-        padding = per_dim(args[3] if len(args) > 3 else None, ndim, 0)
-        dilation = per_dim(args[4] if len(args) > 4 and packet in _MAX_POOLS else None, ndim, 1)
-        _check_window(layer, x.shape[-ndim:], kernel, stride, padding, dilation)
+        window = pool_window(args, ndim, dilation_index=4 if packet in _MAX_POOLS else None)
+        _check_window(layer, x.shape[-ndim:], *window)
 
 
 _MAX_POOLS = frozenset({aten.max_pool2d_with_indices, aten.max_pool2d, aten.max_pool3d_with_indices, aten.max_pool1d})
