@@ -17,7 +17,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
 from analyzers.fast_shapes import FAST_RESULTS
-from analyzers.formulas import FORMULAS, cost_of, data_movement
+from analyzers.formulas import FORMULAS, data_movement, uncounted
 from analyzers.records import OpCost, Shape
 from analyzers.size_checks import WINDOWED_OPS, check_window_fits
 
@@ -124,7 +124,7 @@ class CountingMode(TorchDispatchMode):
             (t for t in tree_leaves(out) if isinstance(t, torch.Tensor)), None
         )
         if formula is not data_movement:
-            run.ops.append(cost_of(func, args, kwargs, out))
+            run.ops.append(formula(func, args, kwargs, out) if formula is not None else uncounted(func))
             if result is not None:
                 run.last_result_shape = tuple(result.shape)
         if result is not None and self._allocates_result(func):
