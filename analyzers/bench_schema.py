@@ -7,6 +7,8 @@ pandas is imported only by `load_results`, so the command-line path does not pay
 
 from __future__ import annotations
 
+from analyzers.errors import UserError
+
 import csv
 import enum
 import io
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
     import pandas
 
 
-class BenchSchemaError(ValueError):
+class BenchSchemaError(UserError):
     """A results CSV does not match the schema; `str()` is one line saying which column (and line) is wrong."""
 
 

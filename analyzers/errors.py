@@ -1,8 +1,16 @@
-"""Errors the analyzer raises on purpose: each carries one line that says what was wrong and what is allowed."""
+"""Errors raised on purpose: each carries one line that says what was wrong and what is allowed.
+
+`UserError` is the one base class of everything a user's input can cause, in the engine and in the explorer: the
+CLI prints its message and exits 2, the app shows it as text. Anything else is a bug and keeps its traceback.
+"""
 
 
-class AnalysisError(ValueError):
-    """Base class: the model or its input cannot be analysed; `str()` is a one-line message for the user."""
+class UserError(ValueError):
+    """Base class: the user asked for something we cannot do; `str()` is a one-line message for the user."""
+
+
+class AnalysisError(UserError):
+    """The model or its input cannot be analysed."""
 
 
 class InputSizeError(AnalysisError):
@@ -13,5 +21,15 @@ class InputTooSmallError(AnalysisError):
     """The input collapses to nothing inside the network; the message names the layer and shows the arithmetic."""
 
 
+class InputMismatchError(AnalysisError):
+    """An input does not fit a layer (e.g. wrong channel count): the message names the layer, what it expected and
+    what it got, as PyTorch would refuse it."""
+
+
 class ModelRunError(AnalysisError):
     """The model's forward failed on the meta device (an op that needs real data, a shape mismatch, …)."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first non-blank line of an exception's message (its type name when it has none): errors are one line."""
+    return next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)

@@ -5,6 +5,8 @@ Every user error ends in one line on stderr and exit code 2; tracebacks are for 
 
 from __future__ import annotations
 
+from analyzers.errors import UserError
+
 import argparse
 import json
 import sys
@@ -15,7 +17,7 @@ from typing import Any, Sequence
 EXIT_USAGE = 2
 
 
-class CliError(Exception):
+class CliError(UserError):
     """A user error the CLI reports as one line and exit code 2."""
 
 

@@ -6,6 +6,8 @@ instead of a half-run sweep. The sweep itself is `analyzers.benchmark.run_sweep`
 
 from __future__ import annotations
 
+from analyzers.errors import UserError
+
 import argparse
 import re
 import sys
@@ -23,7 +25,7 @@ FALLBACK_INPUT = (3, 224, 224)  # ImageNet's eval crop, for a source model that 
 DEFAULT_CSV = "bench_results.csv"
 
 
-class BenchInputError(ValueError):
+class BenchInputError(UserError):
     """A command-line value that cannot be used; `str()` is the one line shown to the user."""
 
 

@@ -7,6 +7,8 @@ checked against the analyzer running the real PyTorch layer. Square inputs and k
 
 from __future__ import annotations
 
+from analyzers.errors import UserError
+
 import enum
 from dataclasses import dataclass
 
@@ -25,7 +27,7 @@ class LayerKind(str, enum.Enum):
     AVG_POOL = "avg pool"
 
 
-class LayerArithmeticError(ValueError):
+class LayerArithmeticError(UserError):
     """A layer that cannot exist (kernel larger than the padded input, groups not dividing channels...)."""
 
 

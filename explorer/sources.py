@@ -7,6 +7,8 @@ module. Every failure becomes a one-line `SourceError` that says what to fix. Mo
 
 from __future__ import annotations
 
+from analyzers.errors import UserError
+
 import difflib
 import importlib
 import re
@@ -22,7 +24,7 @@ _FACTORY_REF = re.compile(r"(?P<module>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*):(?P<attr
 _FORMS = "'package.module:factory', 'torchvision:NAME' or 'timm:NAME'"
 
 
-class SourceError(ValueError):
+class SourceError(UserError):
     """A model reference that cannot be resolved; the message is one line that says why."""
 
 

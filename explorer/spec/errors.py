@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from analyzers.errors import UserError
 
-class SpecError(ValueError):
+
+class SpecError(UserError):
     """A spec that cannot be read or built, with the place to look and what was expected there.
 
     `line` and `column` are 1-based; `column` is None for errors about a whole line (shapes, limits),

@@ -6,6 +6,7 @@ so two files can never silently shadow each other's model.
 
 from __future__ import annotations
 
+from analyzers.errors import UserError
 import difflib
 import enum
 import inspect
@@ -33,14 +34,11 @@ class Family(str, enum.Enum):
     SEED_BLOCK = "Seed examples"
 
 
-class UnknownModelError(KeyError):
+class UnknownModelError(UserError):
     """Raised for a name that is not registered; the message suggests the closest names."""
 
-    def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0])
 
-
-class BuildOptionError(ValueError):
+class BuildOptionError(UserError):
     """Raised for a builder option the model does not take, or a value it rejects."""
 
 
