@@ -13,6 +13,7 @@ from analyzers import analyze
 from explorer.spec import EXAMPLES, SYNTAX_HELP, SpecError, SpecLimits, load_spec, parse_spec
 from explorer.spec.builder import Branches, Residual, build_spec
 from explorer.spec.examples import ZOO_TWINS
+from explorer.spec.module_count import module_count
 from explorer.spec.parser import Activation, Conv, Padding, PadMode, Pool, PoolKind
 from explorer.zoo import build_model
 
@@ -370,7 +371,9 @@ def test_error_messages(text: str, message: str) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("input 8x8x8\nresidual x200\n conv 8 1x1 relu x20\nadd\n", "line 3: the model grows past 2,000 layers, the "
+        # one copy of the residual: the block, its body's Sequential, 20 × (conv + relu), the identity shortcut = 43
+        # modules; after the root Sequential, 46 copies make 1 + 46·43 = 1,979; the 47th passes 2,000 at line 3
+        ("input 8x8x8\nresidual x200\n conv 8 1x1 relu x20\nadd\n", "line 3: the model grows past 2,000 modules, the "
          "limit for a spec"),
         ("input 1024x1024x1024\nconv 1024 3x3 same\n", "line 2: the model grows past 1,000,000,000,000 "
          "multiply-accumulates here (9,895,604,649,984), the limit for a spec"),
@@ -390,6 +393,54 @@ def test_error_messages(text: str, message: str) -> None:
 )
 def test_limits(text: str, message: str) -> None:
     assert error_of(text) == message
+
+
+# 5,055 characters: 256 residuals, each around a branch of 1,000 empty paths (each one an nn.Identity)
+IDENTITY_BOMB = "input 1x1x1\nresidual x256\nbranch\n" + "path\n" * 1000 + "concat\nconv 1 1x1\nadd\n"
+
+
+def test_empty_paths_count_against_the_module_limit_before_anything_is_built() -> None:
+    # one residual copy: the block 1 + body Sequential 1 + (branch 1 + 1,000 Identity paths) + conv 1 + identity
+    # shortcut 1 = 1,005 modules; 256 copies and the root make 257,281. Counted from the parsed tree, so the
+    # builder never starts: the first copy fits (1 + 1,005), the second's branch passes 2,000 in its paths (line 3).
+    assert len(IDENTITY_BOMB) == 5_055
+    spec = parse_spec(IDENTITY_BOMB)
+    assert module_count(spec) == 1 + 256 * 1_005
+    calls = []
+    original = nn.Identity.__init__
+    nn.Identity.__init__ = lambda self, *a, **k: (calls.append(1), original(self, *a, **k))[1]
+    try:
+        assert error_of(IDENTITY_BOMB) == "line 3: the model grows past 2,000 modules, the limit for a spec"
+    finally:
+        nn.Identity.__init__ = original
+    assert calls == []  # refused before the first module was made
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        *EXAMPLES.values(),
+        "input 8x8x4\nresidual x3\n conv 4 3x3 same bn relu x2\nadd relu\nbranch x2\n path\n path\n  conv 2 1x1 x3\n"
+        "concat relu\nflatten\nfc 10 bn softmax\n",
+        "input 8x8x4\nresidual\n residual x2\n  branch\n   path\n  concat\n  conv 4 1x1\n add\nshortcut\n maxpool 1\n"
+        "add\n",
+    ],
+)
+def test_module_count_is_what_the_builder_creates(text: str) -> None:
+    assert module_count(parse_spec(text)) == len(list(load_meta(text).module.modules()))
+
+
+def test_module_limit_is_exact() -> None:
+    text = "input 8x8x1\nconv 1 1x1 relu x4\n"  # root + 4 × (conv + relu) = 9 modules
+    assert load_meta(text, limits=SpecLimits(max_modules=9)).module is not None
+    assert error_of(text, limits=SpecLimits(max_modules=8)) == "line 2: the model grows past 8 modules, the limit " \
+        "for a spec"
+    # a residual's closing activation is the last of its modules: it is the closer's line that passes the limit
+    block = "input 8x8x1\nresidual\n conv 1 1x1\nadd relu\n"  # root, block, body Sequential, conv, Identity, relu
+    assert error_of(block, limits=SpecLimits(max_modules=5)) == "line 4: the model grows past 5 modules, the limit " \
+        "for a spec"
+    assert error_of(block, limits=SpecLimits(max_modules=4)) == "line 2: the model grows past 4 modules, the limit " \
+        "for a spec"
 
 
 def test_text_size_limits() -> None:

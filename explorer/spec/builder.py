@@ -16,6 +16,7 @@ from torch import nn
 
 from explorer.spec.errors import SpecError
 from explorer.spec.limits import DEFAULT_LIMITS, Budget, SpecLimits
+from explorer.spec.module_count import check_module_count
 from explorer.spec.parser import (
     Activation,
     ActivationLayer,
@@ -430,6 +431,7 @@ class BuiltSpec:
 
 def build_spec(spec: Spec, limits: SpecLimits = DEFAULT_LIMITS) -> BuiltSpec:
     """Build `spec` into an `nn.Sequential` (in eval mode), or raise a `SpecError` naming the offending line."""
+    check_module_count(spec, limits.max_modules)  # before any work: repeats multiply what is inside them
     builder = _Builder(limits)
     source = Volume(spec.input.channels, spec.input.height, spec.input.width)
     if source.elements > limits.max_tensor_elements:

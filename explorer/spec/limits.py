@@ -1,8 +1,9 @@
 """Caps on what a spec may ask for, so that no text can exhaust memory or time.
 
-Text size is checked before parsing; layers, parameters, multiply–accumulates and tensor sizes are tallied
-by the builder as it infers shapes, *before* it creates each module, so a spec over a limit fails at the
-line that crosses it and never allocates what it asked for.
+Text size is checked before parsing; the number of modules is counted from the parsed tree before anything
+is built (`module_count`); parameters, multiply–accumulates and tensor sizes are tallied by the builder as it
+infers shapes, *before* it creates each module. A spec over a limit fails at the line that crosses it and never
+allocates, or spends time on, what it asked for.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ class SpecLimits:
     max_lines: int = 5_000
     max_nesting: int = 8  # branch/residual blocks inside each other
     max_repeat: int = 256  # the N of `xN`
-    max_layers: int = 2_000  # modules created, after repeats are expanded
+    max_modules: int = 2_000  # every module created (containers too), after repeats are expanded
     max_side: int = 4_096  # any height, width, kernel, stride, padding or dilation
     max_channels: int = 65_536  # any channel or feature count
     max_tensor_elements: int = 2**30  # elements of one layer's output, batch 1
@@ -36,18 +37,14 @@ class Budget:
 
     def __init__(self, limits: SpecLimits = DEFAULT_LIMITS) -> None:
         self.limits = limits
-        self.layers = 0
         self.params = 0
         self.macs = 0
 
-    def charge(self, line: int, *, layers: int = 1, params: int = 0, macs: int = 0, output_elements: int = 0) -> None:
+    def charge(self, line: int, *, params: int = 0, macs: int = 0, output_elements: int = 0) -> None:
         """Count one module about to be created; call it before creating the module."""
         limits = self.limits
-        self.layers += layers
         self.params += params
         self.macs += macs
-        if self.layers > limits.max_layers:
-            raise SpecError(f"the model grows past {limits.max_layers:,} layers, the limit for a spec", line)
         if output_elements > limits.max_tensor_elements:
             raise SpecError(
                 f"this layer's output has {output_elements:,} elements, over the limit of "
