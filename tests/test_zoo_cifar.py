@@ -103,8 +103,15 @@ def test_metadata_names_the_paper() -> None:
 
 @pytest.mark.parametrize(
     "options, message",
-    [({"depth": 21}, "6n\\+2"), ({"shortcut": "D"}, "A, B or C"), ({"plain": True, "shortcut": "B"}, "no shortcuts")],
+    [({"depth": 21}, "6n\\+2"), ({"shortcut": "D"}, "one of a, b, c"), ({"plain": True, "shortcut": "B"}, "no shortcuts")],
 )
 def test_bad_options_say_what_is_allowed(options: dict, message: str) -> None:
     with pytest.raises(BuildOptionError, match=message):
         build_model("cifar_resnet", **options)
+
+
+def test_shortcut_option_is_a_choice_and_plain_takes_only_the_default() -> None:
+    info = get_model_info("cifar_resnet")
+    shortcut = next(option for option in info.options if option.name == "shortcut")
+    assert shortcut.choices == ("a", "b", "c") and shortcut.default == "a"
+    assert params(build_model("cifar_resnet", depth="56", plain="true").module) == paper_params_option_a(9)

@@ -11,10 +11,12 @@ the pair the notes use to show a deeper plain net training worse.
 from __future__ import annotations
 
 import enum
+from typing import Literal
 
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from explorer.zoo.build_options import Bounds
 from explorer.zoo.registry import Family, register_model
 from explorer.zoo.resnet import PlainBlock, projection
 
@@ -23,6 +25,14 @@ CIFAR_INPUT = (3, 32, 32)
 CIFAR_WIDTHS = (16, 32, 64)
 CIFAR_CLASSES = 10
 PAPER_DEPTHS = (20, 32, 44, 56, 110, 1202)  # He et al. 2015, Table 6
+ShortcutOption = Literal["a", "b", "c"]
+SHORTCUT_BOUNDS = Bounds("shortcut where the shape changes: a zero-padded identity, b projection there, c projections everywhere")
+# 1,202 layers is the paper's deepest net; it builds on the meta device in well under a second.
+CIFAR_BOUNDS = {
+    "depth": Bounds("weight layers, 6n+2 (20, 32, 44, 56, 110, 1202 in the paper)", 8, 1202),
+    "shortcut": SHORTCUT_BOUNDS,
+    "plain": Bounds("drop every shortcut: the paper's plain baseline"),
+}
 
 
 class Shortcut(str, enum.Enum):
@@ -124,12 +134,12 @@ class CifarResNet(nn.Module):
         return self.fc(self.flatten(self.avgpool(x)))
 
 
-def build_cifar_resnet(depth: int, *, plain: bool = False, shortcut: str | None = None, num_classes: int = 10) -> nn.Module:
-    """One builder behind every name: `plain` drops the shortcuts (and then takes no shortcut option)."""
-    if plain and shortcut is not None:
-        raise ValueError("a plain net has no shortcuts; leave out the shortcut option or set plain=false")
-    kind = None if plain else Shortcut.parse(shortcut if shortcut is not None else Shortcut.A)
-    return CifarResNet(depth, shortcut=kind, num_classes=num_classes)
+def build_cifar_resnet(depth: int, *, plain: bool = False, shortcut: str = "a", num_classes: int = 10) -> nn.Module:
+    """One builder behind every name: `plain` drops the shortcuts (so only the default option A goes with it)."""
+    kind = Shortcut.parse(shortcut)
+    if plain and kind is not Shortcut.A:
+        raise ValueError(f"a plain net has no shortcuts, so shortcut={shortcut} does not apply; drop one of the two")
+    return CifarResNet(depth, shortcut=None if plain else kind, num_classes=num_classes)
 
 
 @register_model(
@@ -140,15 +150,18 @@ def build_cifar_resnet(depth: int, *, plain: bool = False, shortcut: str | None 
     description="The CIFAR-10 ResNet of §4.2 with every knob: depth 6n+2 (20 … 1202), shortcut option A "
     "(zero-padded identity), B (projections where the shape changes) or C (all projections), and plain=true "
     "for the same stack without shortcuts.",
+    bounds=CIFAR_BOUNDS,
 )
-def cifar_resnet(*, depth: int = 20, shortcut: str | None = None, plain: bool = False, num_classes: int = 10) -> nn.Module:
+def cifar_resnet(
+    *, depth: int = 20, shortcut: ShortcutOption = "a", plain: bool = False, num_classes: int = 10
+) -> nn.Module:
     return build_cifar_resnet(depth, plain=plain, shortcut=shortcut, num_classes=num_classes)
 
 
 def _register_depth(depth: int) -> None:
     n = blocks_per_stage(depth)
 
-    def residual(*, shortcut: str = "A", num_classes: int = 10) -> nn.Module:
+    def residual(*, shortcut: ShortcutOption = "a", num_classes: int = 10) -> nn.Module:
         return build_cifar_resnet(depth, shortcut=shortcut, num_classes=num_classes)
 
     def plain(*, num_classes: int = 10) -> nn.Module:
@@ -164,6 +177,7 @@ def _register_depth(depth: int) -> None:
         description=f"The paper's {depth}-layer CIFAR-10 ResNet (n = {n}): {3 * n} basic blocks on 32×32, 16×16 "
         "and 8×8 maps with 16, 32 and 64 filters; shortcut option A by default (zero-padded identity, no "
         "parameters), B or C via the shortcut option.",
+        bounds={"shortcut": SHORTCUT_BOUNDS},
     )(residual)
     register_model(
         plain.__name__,
