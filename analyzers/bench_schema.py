@@ -15,7 +15,7 @@ import io
 import math
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Mapping
@@ -108,7 +108,7 @@ class Column:
             return "true" if value else "false"
         if self.kind is Kind.FLOAT:
             return format(float(value), ".7g")
-        return str(value)
+        return " ".join(str(value).split()) if self.kind is Kind.TEXT else str(value)  # a row is one line
 
 
 def _values(enum_type: type[enum.Enum]) -> tuple[str, ...]:
@@ -151,74 +151,82 @@ COLUMN_NAMES: tuple[str, ...] = tuple(column.name for column in COLUMNS)
 ADDED_LATER: tuple[str, ...] = ("estimated_memory_bytes", "memory_over_estimate")
 _BY_NAME = {column.name: column for column in COLUMNS}
 
-# What identifies a configuration: a row with the same values is not measured again.
-RESUME_KEY: tuple[str, ...] = (
-    "model", "batch", "input_size", "dtype", "memory_format", "compile", "device", "device_name",
-)  # fmt: skip
-# A row with this status must carry these measurements.
-_OK_REQUIRES = ("latency_ms_p50", "latency_ms_p95", "latency_ms_min", "images_per_s")
+_OK_REQUIRES = ("latency_ms_p50", "latency_ms_p95", "latency_ms_min", "images_per_s")  # a row with status ok has these
 
 
-def row_key(values: Mapping[str, object]) -> tuple[str, ...]:
-    """The resume key of a row given as Python values or as CSV text (both normalise to the cell text)."""
-    key = []
-    for name in RESUME_KEY:
-        column = _BY_NAME[name]
-        value = values[name]
-        if isinstance(value, str):
-            value = column.parse(value)
-        key.append(column.format(value))
-    return tuple(key)
+@dataclass(frozen=True)
+class ConfigKey:
+    """What identifies a configuration: a row with the same values is not measured again.
 
-
-# --- writing and resuming -------------------------------------------------------------------------------------
-
-
-def append_row(path: str | os.PathLike[str], values: Mapping[str, object]) -> None:
-    """Append one row (Python values keyed by column name) and flush it to disk at once.
-
-    A new or empty file gets the header first; an existing file must have exactly this schema's header.
+    Iterations and warm-up are how a row was measured, not which configuration it is, so they are not part of it.
     """
-    path = Path(path)
+
+    model: str
+    batch: int
+    input_size: str  # CxHxW, as the CSV writes it
+    dtype: Precision
+    memory_format: MemoryFormat
+    compile: bool
+    device: str
+    device_name: str
+
+    @classmethod
+    def from_cells(cls, cells: Mapping[str, str]) -> ConfigKey:
+        """The key of a CSV row given as its cell text; ValueError names the column that does not parse."""
+        values = {}
+        for name in RESUME_KEY:
+            try:
+                values[name] = _BY_NAME[name].parse(cells[name])
+            except ValueError as exc:
+                raise ValueError(f"column {name!r}: {exc}") from None
+        values["dtype"] = Precision(values["dtype"])
+        values["memory_format"] = MemoryFormat(values["memory_format"])
+        return cls(**values)
+
+
+RESUME_KEY: tuple[str, ...] = tuple(field.name for field in fields(ConfigKey))
+
+
+def format_row(values: Mapping[str, object]) -> list[str]:
+    """The cells of one row (Python values keyed by column name), in column order; a row must have every column."""
     missing = [name for name in COLUMN_NAMES if name not in values]
     if missing:
         raise BenchSchemaError(f"row lacks column(s): {', '.join(missing)}")
-    new_file = not path.exists() or path.stat().st_size == 0
-    if not new_file:
-        _check_header(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", newline="", encoding="utf-8") as out:
-        writer = csv.writer(out)
-        if new_file:
-            writer.writerow(COLUMN_NAMES)
-        writer.writerow([_BY_NAME[name].format(values[name]) for name in COLUMN_NAMES])
-        out.flush()
-        os.fsync(out.fileno())
+    return [_BY_NAME[name].format(values[name]) for name in COLUMN_NAMES]
 
 
-def completed_keys(path: str | os.PathLike[str]) -> set[tuple[str, ...]]:
+def header_problem(header: list[str]) -> str | None:
+    """Why a file's header is not this schema's (None when it is): appending to it would mislabel the columns."""
+    if tuple(header) == COLUMN_NAMES:
+        return None
+    missing = [name for name in COLUMN_NAMES if name not in header]
+    return f"missing column(s) {', '.join(missing)}" if missing else "columns in another order or extra columns"
+
+
+# --- writing and resuming (the file itself is `analyzers.results_file.ResultsFile`) ------------------------------
+
+
+def append_row(path: str | os.PathLike[str], values: Mapping[str, object]) -> bool:
+    """Append one row (Python values keyed by column name) under the file's lock, on disk before it returns.
+
+    A new or empty file gets the header first; an existing file must have exactly this schema's header. False
+    when the file already holds a row of this configuration (nothing is written).
+    """
+    from analyzers.results_file import ResultsFile
+
+    cells = dict(zip(COLUMN_NAMES, format_row(values)))
+    with ResultsFile(path) as results:
+        return results.append(ConfigKey.from_cells(cells), values)
+
+
+def completed_keys(path: str | os.PathLike[str]) -> set[ConfigKey]:
     """Resume keys of the rows already in the results file (empty when it does not exist yet)."""
-    path = Path(path)
-    if not path.exists() or path.stat().st_size == 0:
+    from analyzers.results_file import ResultsFile
+
+    if not Path(path).exists():
         return set()
-    _check_header(path)
-    with open(path, newline="", encoding="utf-8") as source:
-        keys = set()
-        for line, row in enumerate(csv.DictReader(source), start=2):
-            try:
-                keys.add(row_key(row))
-            except (ValueError, TypeError) as exc:
-                raise BenchSchemaError(f"{path}: line {line}: {exc}") from None
-        return keys
-
-
-def _check_header(path: Path) -> None:
-    with open(path, newline="", encoding="utf-8") as source:
-        header = next(csv.reader(source), [])
-    if tuple(header) != COLUMN_NAMES:
-        missing = [name for name in COLUMN_NAMES if name not in header]
-        detail = f"missing column(s) {', '.join(missing)}" if missing else "columns in another order or extra columns"
-        raise BenchSchemaError(f"{path} has another results schema ({detail}); write to a new CSV file")
+    with ResultsFile(path) as results:
+        return results.keys()
 
 
 # --- loading for analysis -------------------------------------------------------------------------------------

@@ -32,9 +32,10 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from analyzers.bench_schema import MemoryFormat, append_row, completed_keys, row_key
+from analyzers.bench_schema import ConfigKey, MemoryFormat
 from analyzers.devices import DevicePeak, PeakSource, Precision, device_name, peak_for, tf32_math
 from analyzers.records import Analysis
+from analyzers.results_file import ResultsFile
 from analyzers.roofline import measured_over_bound, model_bound
 
 ModelFactory = Callable[[str, torch.device], nn.Module]
@@ -267,22 +268,29 @@ def run_sweep(
     FLOPs come from `counter` (None: leave FLOP columns blank); when counting fails the row is still timed and a
     warning says why its FLOP columns are blank. `device_peak` gives the ceiling for % of peak and the roofline
     (spec sheet by default; pass `lambda device: measured` to use a `measure_peak` result).
-    Returns the rows measured in this call (rows skipped because they were present are not returned).
+    Returns the rows this call wrote (rows already present are skipped, not returned).
+
+    The file is checked before anything is measured (a `ResultsFileError` or `BenchSchemaError` when it cannot be
+    used). Several sweeps may share it: each re-reads it before a config and under its lock before writing, so
+    every configuration is written once (two sweeps that start the same config at the same moment both measure
+    it, and only the first row is kept). A torn last line left by a killed run is dropped, with a line on stderr.
     """
     configs = list(configs)
-    done = completed_keys(csv_path)
     environments: dict[str, Environment] = {}
     peaks: dict[str, DevicePeak] = {}
     analyses: dict[tuple[object, ...], Analysis | None] = {}
     results: list[BenchResult] = []
-    with tqdm(total=len(configs), desc="bench", unit="config", file=sys.stderr, disable=not progress) as bar:
+    with ResultsFile(csv_path) as results_file, tqdm(
+        total=len(configs), desc="bench", unit="config", file=sys.stderr, disable=not progress
+    ) as bar:
         for config in configs:
             if config.device not in environments:
                 environments[config.device] = describe_environment(config.device)
                 peaks[config.device] = device_peak(torch.device(config.device))
             environment, peak = environments[config.device], peaks[config.device]
             bar.set_postfix_str(f"{config.model} batch {config.batch}")
-            if _key(config, environment) in done:
+            key = _key(config, environment)
+            if key in results_file:  # re-read each time: another sweep may have finished it meanwhile
                 bar.update(1)
                 continue
             count_key = (config.model, config.batch, config.input_size, config.dtype)
@@ -291,25 +299,22 @@ def run_sweep(
             analysis = analyses.get(count_key)
             result = _run_one(config, model_factory, analysis, peak, environment)
             _free_memory(config, failed=result.status != "ok")
-            append_row(csv_path, asdict(result))
-            done.add(_key(config, environment))
-            results.append(result)
+            if results_file.append(key, asdict(result)):  # False: a concurrent sweep wrote this config first
+                results.append(result)
             bar.update(1)
     return results
 
 
-def _key(config: BenchConfig, environment: Environment) -> tuple[str, ...]:
-    return row_key(
-        {
-            "model": config.model,
-            "batch": config.batch,
-            "input_size": config.input_label,
-            "dtype": config.dtype,
-            "memory_format": config.memory_format,
-            "compile": config.compile,
-            "device": config.device,
-            "device_name": environment.device_name,
-        }
+def _key(config: BenchConfig, environment: Environment) -> ConfigKey:
+    return ConfigKey(
+        model=config.model,
+        batch=config.batch,
+        input_size=config.input_label,
+        dtype=config.dtype,
+        memory_format=config.memory_format,
+        compile=config.compile,
+        device=config.device,
+        device_name=environment.device_name,
     )
 
 
@@ -331,9 +336,9 @@ def _run_one(
     """Measure one config and turn the outcome, success or failure, into a row (a failed row keeps the count)."""
     try:
         measurement = measure(config, model_factory)
-    except (torch.OutOfMemoryError, MemoryError):
-        return _row(config, environment, peak, "oom", analysis=analysis)
     except Exception as exc:
+        if is_out_of_memory(exc):
+            return _row(config, environment, peak, "oom", analysis=analysis)
         return _row(config, environment, peak, f"error: {_one_line(exc)}", analysis=analysis)
     return _row(config, environment, peak, "ok", measurement, analysis)
 
@@ -395,6 +400,19 @@ def _row(
         cudnn_version=environment.cudnn_version,
         date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
+
+
+# How the CPU allocator words a failed allocation: c10's DefaultCPUAllocator raises a RuntimeError (Linux: "can't
+# allocate memory", Windows: "not enough memory"), not torch.OutOfMemoryError, which only CUDA raises.
+_CPU_ALLOCATION_FAILURES = ("DefaultCPUAllocator: can't allocate memory", "DefaultCPUAllocator: not enough memory")
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Whether a failed run ran out of memory, on a GPU (torch.OutOfMemoryError), in Python (MemoryError) or in
+    the CPU allocator (a RuntimeError naming DefaultCPUAllocator)."""
+    if isinstance(exc, (torch.OutOfMemoryError, MemoryError)):
+        return True
+    return isinstance(exc, RuntimeError) and any(text in str(exc) for text in _CPU_ALLOCATION_FAILURES)
 
 
 def _free_memory(config: BenchConfig, failed: bool) -> None:

@@ -6,8 +6,6 @@ instead of a half-run sweep. The sweep itself is `analyzers.benchmark.run_sweep`
 
 from __future__ import annotations
 
-from analyzers.errors import UserError
-
 import argparse
 import re
 import sys
@@ -16,9 +14,10 @@ from typing import Callable
 import torch
 from torch import nn
 
-from analyzers.bench_schema import BenchSchemaError, MemoryFormat
+from analyzers.bench_schema import MemoryFormat
 from analyzers.benchmark import BenchConfig, BenchResult, default_device, run_sweep
 from analyzers.devices import DevicePeak, Precision, measure_peak, peak_for
+from analyzers.errors import UserError, first_line
 
 SOURCE_PREFIXES = ("torchvision:", "timm:")
 FALLBACK_INPUT = (3, 224, 224)  # ImageNet's eval crop, for a source model that does not say its own
@@ -59,8 +58,8 @@ def run(args: argparse.Namespace) -> int:
         configs = build_configs(args)
         lookup = peak_for if args.peak == "spec" else measured_peak(configs[0].dtype)
         results = run_sweep(configs, build_for_bench, args.csv, device_peak=lookup)
-    except (BenchInputError, BenchSchemaError) as exc:
-        print(f"error: {exc}", file=sys.stderr)  # the same one-line form as every other command
+    except UserError as exc:  # bad values, a results file that cannot be used or written (ResultsFileError)
+        print(f"error: {first_line(exc)}", file=sys.stderr)  # the same one-line form as every other command
         return 2
     _print_summary(results, skipped=len(configs) - len(results), csv_path=args.csv)
     return 1 if any(r.status.startswith("error") for r in results) else 0
