@@ -115,3 +115,62 @@ def test_shortcut_option_is_a_choice_and_plain_takes_only_the_default() -> None:
     shortcut = next(option for option in info.options if option.name == "shortcut")
     assert shortcut.choices == ("a", "b", "c") and shortcut.default == "a"
     assert params(build_model("cifar_resnet", depth="56", plain="true").module) == paper_params_option_a(9)
+
+
+# --- Zagoruyko & Komodakis 2016: WRN-d-k -----------------------------------------------------------------------
+#
+# conv1 3×3 3→16 (432), then three groups of N = (d−4)/6 pre-activation blocks B(3,3) of width w = 16k, 32k, 64k:
+#   first block of a group (input c):  BN(c) 2c + 3×3 c→w 9cw + BN(w) 2w + 3×3 w→w 9w² + 1×1 shortcut cw (c ≠ w)
+#   each other block:                  BN(w) 2w + 9w² + BN(w) 2w + 9w²
+# then the final BN(64k) and the fc 64k→10 with bias.
+def wrn_params(depth: int, k: int) -> int:
+    n = (depth - 4) // 6
+    total, c = 432, 16
+    for w in (16 * k, 32 * k, 64 * k):
+        shortcut = c * w if c != w else 0
+        total += 2 * c + 9 * c * w + 2 * w + 9 * w * w + shortcut + (n - 1) * (4 * w + 18 * w * w)
+        c = w
+    return total + 2 * c + 10 * c + 10
+
+
+# The paper's tables (Table 4: WRN-28-10 36.5M, WRN-40-4 8.9M, WRN-16-8 11.0M).
+WRN_PAPER_PARAMS_M = {(28, 10): 36.5, (40, 4): 8.9, (16, 8): 11.0}
+
+
+@pytest.mark.parametrize("depth, k", sorted(WRN_PAPER_PARAMS_M))
+def test_wide_resnets_have_the_papers_parameter_counts(depth: int, k: int) -> None:
+    counted = params(build_model(f"wide_resnet{depth}_{k}_cifar").module)
+    assert counted == wrn_params(depth, k)
+    assert round(counted / 1e6, 1) == WRN_PAPER_PARAMS_M[(depth, k)]
+
+
+def test_wrn_28_10_exact_count() -> None:
+    # group 1: 256,352 + 3·461,440; group 2: 1,434,560 + 3·1,844,480; group 3: 5,736,320 + 3·7,375,360;
+    # plus 432 (conv1), 1,280 (final BN) and 6,410 (fc).
+    assert wrn_params(28, 10) == 36_479_194
+    assert params(build_model("wide_resnet_cifar").module) == 36_479_194
+
+
+def test_wrn_options_and_macs() -> None:
+    # WRN-16-1 at k = 1 has no shortcut conv in group 1 (16 → 16); widening by k multiplies the 3×3 MACs by k².
+    thin = build_model("wide_resnet_cifar", depth=16, widen_factor=1)
+    wide = build_model("wide_resnet_cifar", depth=16, widen_factor=2)
+    assert params(thin.module) == wrn_params(16, 1)
+    assert params(wide.module) == wrn_params(16, 2)
+    # conv MACs of WRN-16-k at 32×32 (N = 2): group 1 at 32·32, group 2 at 16·16, group 3 at 8·8 outputs.
+    def macs(k: int) -> int:
+        w1, w2, w3 = 16 * k, 32 * k, 64 * k
+        g1 = 32 * 32 * (9 * 16 * w1 + 9 * w1 * w1 + (16 * w1 if k > 1 else 0) + 2 * 9 * w1 * w1)
+        g2 = 16 * 16 * (9 * w1 * w2 + 9 * w2 * w2 + w1 * w2 + 2 * 9 * w2 * w2)
+        g3 = 8 * 8 * (9 * w2 * w3 + 9 * w3 * w3 + w2 * w3 + 2 * 9 * w3 * w3)
+        return 32 * 32 * 16 * 27 + g1 + g2 + g3 + w3 * 10
+
+    assert analyze(thin.module, thin.input_size).totals.macs == macs(1)
+    assert analyze(wide.module, wide.input_size).totals.macs == macs(2)
+
+
+def test_wrn_depth_must_be_6n_plus_4() -> None:
+    with pytest.raises(BuildOptionError, match="6N\\+4"):
+        build_model("wide_resnet_cifar", depth=20)
+    with pytest.raises(BuildOptionError, match="widen_factor"):
+        build_model("wide_resnet_cifar", widen_factor=0)

@@ -11,6 +11,7 @@ from explorer.zoo import vgg  # noqa: F401
 from explorer.zoo import resnet  # noqa: F401
 from explorer.zoo import cifar_resnet  # noqa: F401
 from explorer.zoo import preact_resnet  # noqa: F401
+from explorer.zoo import wide_resnet  # noqa: F401
 from explorer.zoo import network_in_network  # noqa: F401
 from explorer.zoo import inception  # noqa: F401
 from explorer.zoo import mobilenet  # noqa: F401
