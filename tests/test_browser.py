@@ -144,3 +144,40 @@ def test_design_page_loads_an_uploaded_spec_and_never_runs_it(page, app_url: str
     assert not marker.exists()
     assert page.locator(EXCEPTION).count() == 0
     assert page.console_errors == []
+
+
+def _luminance(css_rgb: str) -> float:
+    """WCAG relative luminance of 'rgb(r, g, b)'."""
+    channels = [int(v) / 255 for v in css_rgb[css_rgb.index("(") + 1 : css_rgb.index(")")].split(",")[:3]]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast_ratio(foreground: str, background: str) -> float:
+    light, dark = sorted((_luminance(foreground), _luminance(background)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def hover_label_colours(page, chart, point_selector: str) -> tuple[str, str]:
+    """Hover the middle of the first visible point of `chart`; the tooltip's (text fill, box fill)."""
+    points = chart.locator(point_selector)
+    box = next(b for b in (points.nth(i).bounding_box() for i in range(points.count())) if b and b["width"] > 2)
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    label = page.locator(".hoverlayer .hovertext").first
+    label.wait_for(timeout=5_000)
+    text = label.locator("text").first.evaluate("node => getComputedStyle(node).fill")
+    background = label.locator("path").first.evaluate("node => getComputedStyle(node).fill")
+    page.mouse.move(1, 1)
+    return text, background
+
+
+def test_hover_tooltips_are_readable(page, app_url: str) -> None:
+    """Dark text on the white tooltip (WCAG AA, ≥ 4.5:1) on the diagram and on a per-layer bar chart."""
+    open_page(page, app_url, "architecture")
+    charts = page.locator('[data-testid="stPlotlyChart"]')
+    diagram_colours = hover_label_colours(page, charts.first, ".scatterlayer .trace path.point")
+    bars = page.locator('[data-testid="stPlotlyChart"]:has(.barlayer)').first
+    bars.scroll_into_view_if_needed()
+    bar_colours = hover_label_colours(page, bars, ".barlayer .point path")
+    for text, background in (diagram_colours, bar_colours):
+        assert contrast_ratio(text, background) >= 4.5, (text, background)

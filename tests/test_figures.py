@@ -219,3 +219,13 @@ def test_roofline_chart_puts_layers_with_macs_on_the_roof():
         for x, y in zip(trace.x, trace.y):  # on the roof: min(peak, bandwidth × intensity)
             assert y == pytest.approx(min(bound.peak_tflops, bound.memory_gb_per_s * x / 1e3))
     assert fig.layout.title.text.startswith(f"Roofline on H200, bf16: bound {bound.bound_ms:.3g} ms")
+
+
+def test_tooltips_have_dark_text_on_white() -> None:
+    """Plotly draws hover text in the border colour unless the font has one: the template sets both."""
+    import plotly.io as pio
+
+    from explorer.figures.theme import INK, TEMPLATE_NAME
+
+    label = pio.templates[TEMPLATE_NAME].layout.hoverlabel
+    assert (label.font.color, label.bgcolor) == (INK, "white")

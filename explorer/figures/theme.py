@@ -18,6 +18,7 @@ MUTED = "#6b7280"  # secondary text, axes
 GRID = "#eceff3"
 PAPER = "rgba(0,0,0,0)"  # transparent: the page background shows through
 HIGHLIGHT = "#f59f00"  # the selected layer, on every chart
+HOVER_BORDER = "#9ca3af"  # a tooltip's frame: visible on white, quieter than the text
 
 # A restrained qualitative palette (after Tailwind's 600 shades), in the order series are drawn.
 SERIES = ("#4f46e5", "#0d9488", "#e11d48", "#d97706", "#7c3aed", "#0284c7", "#65a30d", "#db2777", "#475569")
@@ -89,7 +90,10 @@ def _template() -> go.layout.Template:
             plot_bgcolor=PAPER,
             xaxis=axis,
             yaxis=axis,
-            hoverlabel=dict(font=dict(family=FONT_FAMILY, size=12), bgcolor="white", bordercolor=GRID),
+            # Every colour set: Plotly draws hover text in the border colour when the font has none.
+            hoverlabel=dict(
+                font=dict(family=FONT_FAMILY, size=12, color=INK), bgcolor="white", bordercolor=HOVER_BORDER, align="left"
+            ),
             legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1, title_text=""),
             margin=dict(l=60, r=20, t=56, b=48),
             bargap=0.25,
