@@ -30,11 +30,31 @@ class BenchSchemaError(UserError):
     """A results CSV does not match the schema; `str()` is one line saying which column (and line) is wrong."""
 
 
-class MemoryFormat(str, enum.Enum):
+class MemoryFormat(enum.StrEnum):
     """The activation layout a benchmark feeds the model."""
 
     NCHW = "nchw"  # torch.contiguous_format
     CHANNELS_LAST = "channels_last"  # NHWC in memory, what tensor-core convolutions prefer
+
+
+class BenchStatus(enum.StrEnum):
+    """How a configuration ended; an error's one-line reason is in the row's `error_message`."""
+
+    OK = "ok"
+    OOM = "oom"  # out of memory: CUDA, the CPU allocator or Python
+    ERROR = "error"  # anything else
+
+    @staticmethod
+    def parse(text: str) -> tuple[BenchStatus, str | None]:
+        """The status and error message of a status cell; files written before `error_message` existed put the
+        message in the status itself ("error: RuntimeError: …"), which maps to ERROR and that message."""
+        text = text.strip()
+        if text.startswith(LEGACY_ERROR_PREFIX):
+            return BenchStatus.ERROR, text.removeprefix(LEGACY_ERROR_PREFIX).strip() or None
+        return BenchStatus(text), None
+
+
+LEGACY_ERROR_PREFIX = "error:"
 
 
 class Kind(enum.Enum):
@@ -46,7 +66,6 @@ class Kind(enum.Enum):
 
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
-STATUS_PATTERN = re.compile(r"ok|oom|error: .+")
 INPUT_SIZE_PATTERN = re.compile(r"\d+x\d+x\d+")
 
 
@@ -124,7 +143,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("compile", Kind.BOOL),
     Column("device", Kind.TEXT),  # as requested: cpu, cuda, cuda:1
     Column("device_name", Kind.TEXT),  # as reported: "NVIDIA H200", the CPU model
-    Column("status", Kind.TEXT, pattern=STATUS_PATTERN),
+    Column("status", Kind.TEXT, allowed=_values(BenchStatus)),  # older files: "error: <message>", see BenchStatus
+    Column("error_message", Kind.TEXT, required=False),  # why a row with status error failed, one line
     Column("latency_ms_p50", Kind.FLOAT, required=False),
     Column("latency_ms_p95", Kind.FLOAT, required=False),
     Column("latency_ms_min", Kind.FLOAT, required=False),
@@ -148,7 +168,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("date", Kind.TEXT, iso_date=True),  # when the row finished, UTC
 )
 COLUMN_NAMES: tuple[str, ...] = tuple(column.name for column in COLUMNS)
-ADDED_LATER: tuple[str, ...] = ("estimated_memory_bytes", "memory_over_estimate")
+ADDED_LATER: tuple[str, ...] = ("error_message", "estimated_memory_bytes", "memory_over_estimate")
 _BY_NAME = {column.name: column for column in COLUMNS}
 
 _OK_REQUIRES = ("latency_ms_p50", "latency_ms_p95", "latency_ms_min", "images_per_s")  # a row with status ok has these
@@ -254,6 +274,7 @@ def load_results(source: str | os.PathLike[str] | io.IOBase | bytes) -> pandas.D
     for name in ADDED_LATER:  # a file written before these columns existed reads them as blank
         if name not in raw.columns:
             raw[name] = ""
+    _split_legacy_errors(raw)
     parsed = {column.name: _parse_column(column, raw[column.name]) for column in COLUMNS}
     _check_ok_rows(parsed)
     frame = pd.DataFrame(
@@ -264,6 +285,17 @@ def load_results(source: str | os.PathLike[str] | io.IOBase | bytes) -> pandas.D
     )
     extras = [name for name in raw.columns if name not in _BY_NAME]
     return pd.concat([frame, raw[extras]], axis=1) if extras else frame
+
+
+def _split_legacy_errors(raw: pandas.DataFrame) -> None:
+    """Rows of older files say "error: <message>" in `status`: move the message to `error_message`."""
+    legacy = raw["status"].str.strip().str.startswith(LEGACY_ERROR_PREFIX)
+    if not legacy.any():
+        return
+    messages = raw.loc[legacy, "status"].str.strip().str.removeprefix(LEGACY_ERROR_PREFIX).str.strip()
+    blank = raw.loc[legacy, "error_message"].str.strip() == ""
+    raw.loc[legacy & blank.reindex(raw.index, fill_value=False), "error_message"] = messages
+    raw.loc[legacy, "status"] = str(BenchStatus.ERROR)
 
 
 def _parse_column(column: Column, cells: Iterable[str]) -> list[object]:
@@ -278,7 +310,7 @@ def _parse_column(column: Column, cells: Iterable[str]) -> list[object]:
 
 def _check_ok_rows(parsed: Mapping[str, list[object]]) -> None:
     for index, status in enumerate(parsed["status"]):
-        if status != "ok":
+        if status != BenchStatus.OK:
             continue
         for name in _OK_REQUIRES:
             if parsed[name][index] is None:

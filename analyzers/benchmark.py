@@ -32,7 +32,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from analyzers.bench_schema import ConfigKey, MemoryFormat
+from analyzers.bench_schema import BenchStatus, ConfigKey, MemoryFormat
 from analyzers.devices import DevicePeak, PeakSource, Precision, device_name, peak_for, tf32_math
 from analyzers.records import Analysis
 from analyzers.results_file import ResultsFile
@@ -102,7 +102,8 @@ class BenchResult:
     compile: bool
     device: str
     device_name: str
-    status: str  # "ok", "oom" or "error: <one line>"
+    status: BenchStatus
+    error_message: str | None  # the exception's type and first line, for status error
     latency_ms_p50: float | None
     latency_ms_p95: float | None
     latency_ms_min: float | None
@@ -264,7 +265,7 @@ def run_sweep(
 ) -> list[BenchResult]:
     """Measure every config not already in `csv_path`, appending each row to it as soon as it is done.
 
-    An out-of-memory error becomes an `oom` row, any other exception an `error: …` row, and the sweep goes on.
+    An out-of-memory error becomes an `oom` row, any other exception an `error` row with its message, and the sweep goes on.
     FLOPs come from `counter` (None: leave FLOP columns blank); when counting fails the row is still timed and a
     warning says why its FLOP columns are blank. `device_peak` gives the ceiling for % of peak and the roofline
     (spec sheet by default; pass `lambda device: measured` to use a `measure_peak` result).
@@ -298,7 +299,7 @@ def run_sweep(
                 analyses[count_key] = _count(counter, model_factory, config)
             analysis = analyses.get(count_key)
             result = _run_one(config, model_factory, analysis, peak, environment)
-            _free_memory(config, failed=result.status != "ok")
+            _free_memory(config, failed=result.status is not BenchStatus.OK)
             if results_file.append(key, asdict(result)):  # False: a concurrent sweep wrote this config first
                 results.append(result)
             bar.update(1)
@@ -338,18 +339,19 @@ def _run_one(
         measurement = measure(config, model_factory)
     except Exception as exc:
         if is_out_of_memory(exc):
-            return _row(config, environment, peak, "oom", analysis=analysis)
-        return _row(config, environment, peak, f"error: {_one_line(exc)}", analysis=analysis)
-    return _row(config, environment, peak, "ok", measurement, analysis)
+            return _row(config, environment, peak, BenchStatus.OOM, analysis=analysis)
+        return _row(config, environment, peak, BenchStatus.ERROR, analysis=analysis, error_message=_one_line(exc))
+    return _row(config, environment, peak, BenchStatus.OK, measurement, analysis)
 
 
 def _row(
     config: BenchConfig,
     environment: Environment,
     peak: DevicePeak,
-    status: str,
+    status: BenchStatus,
     measurement: _Measurement | None = None,
     analysis: Analysis | None = None,
+    error_message: str | None = None,
 ) -> BenchResult:
     p50 = p95 = fastest = images_per_s = achieved = pct = roofline_ms = over = None
     flops = analysis.totals.flops if analysis is not None else None
@@ -378,6 +380,7 @@ def _row(
         device=config.device,
         device_name=environment.device_name,
         status=status,
+        error_message=error_message,
         latency_ms_p50=p50,
         latency_ms_p95=p95,
         latency_ms_min=fastest,

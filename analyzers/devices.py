@@ -20,7 +20,7 @@ from typing import Callable, Iterable, Iterator
 import torch
 
 
-class Precision(str, enum.Enum):
+class Precision(enum.StrEnum):
     """The arithmetic a benchmark runs in. TF32 is fp32 storage with tensor-core matmuls/convolutions (CUDA only)."""
 
     FP32 = "fp32"
@@ -38,7 +38,7 @@ class Precision(str, enum.Enum):
         return self.torch_dtype.itemsize
 
 
-class PeakSource(str, enum.Enum):
+class PeakSource(enum.StrEnum):
     SPEC = "spec"  # vendor spec sheet
     MEASURED = "measured"  # `measure_peak` on this machine
     UNKNOWN = "unknown"  # not in the table and not measured

@@ -9,6 +9,7 @@ FLOPs are the MAC FLOPs (2 × MACs); element-wise work does not enter the comput
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
 import torch
@@ -16,6 +17,13 @@ import torch
 from analyzers.devices import DevicePeak, Precision
 from analyzers.numbers import product
 from analyzers.records import Analysis, LayerRecord
+
+
+class Limit(enum.StrEnum):
+    """Which roof a layer sits under: its bytes at peak bandwidth or its FLOPs at peak compute."""
+
+    MEMORY = "memory"
+    COMPUTE = "compute"
 
 
 @dataclass(frozen=True)
@@ -39,8 +47,13 @@ class LayerBound:
         return self.flops / self.bytes_moved if self.bytes_moved else 0.0
 
     @property
+    def limit(self) -> Limit:
+        """MEMORY when moving the bytes takes longer than the arithmetic (a tie counts as compute)."""
+        return Limit.MEMORY if self.memory_ms > self.compute_ms else Limit.COMPUTE
+
+    @property
     def memory_bound(self) -> bool:
-        return self.memory_ms > self.compute_ms
+        return self.limit is Limit.MEMORY
 
 
 @dataclass(frozen=True)
@@ -74,13 +87,15 @@ class ModelBound:
         return ridge_point(self.peak_tflops, self.memory_gb_per_s)
 
 
-def element_bytes(dtype: str) -> int:
-    """Bytes per element of an analysis dtype written as "float32", "torch.bfloat16", or a precision ("bf16")."""
+def element_bytes(dtype: torch.dtype | Precision | str) -> int:
+    """Bytes per element of a torch dtype, a precision, or an analysis dtype written as "float32"/"torch.bfloat16"."""
+    if isinstance(dtype, torch.dtype):
+        return dtype.itemsize
     try:
         return Precision(dtype).element_bytes
     except ValueError:
         pass
-    value = getattr(torch, dtype.removeprefix("torch."), None)
+    value = getattr(torch, str(dtype).removeprefix("torch."), None)
     if not isinstance(value, torch.dtype):
         raise ValueError(f"unknown dtype {dtype!r}: expected a torch dtype name such as 'float32'")
     return value.itemsize

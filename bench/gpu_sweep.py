@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from analyzers.bench_schema import MemoryFormat  # noqa: E402
+from analyzers.bench_schema import BenchStatus, MemoryFormat  # noqa: E402
 from analyzers.benchmark import BenchConfig, run_sweep  # noqa: E402
 from analyzers.devices import Precision  # noqa: E402
 from explorer.cli_bench import build_for_bench, default_input_size  # noqa: E402
@@ -65,10 +65,10 @@ def main() -> None:
     if args.smoke:
         configs = configs[:2]
     results = run_sweep(configs, build_for_bench, args.csv)
-    failed = [r for r in results if r.status != "ok"]
+    failed = [r for r in results if r.status is not BenchStatus.OK]
     print(f"{len(results)} row(s) appended to {args.csv}; {len(failed)} not ok")
     for r in failed:
-        print(f"  {r.model} batch {r.batch}: {r.status}")
+        print(f"  {r.model} batch {r.batch}: {r.status}" + (f": {r.error_message}" if r.error_message else ""))
 
 
 if __name__ == "__main__":

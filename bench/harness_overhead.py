@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
+from analyzers.bench_schema import BenchStatus  # noqa: E402
 from analyzers.benchmark import BenchConfig, default_device, run_sweep  # noqa: E402
 from analyzers.devices import Precision, tf32_math  # noqa: E402
 from explorer.zoo import build_model  # noqa: E402
@@ -37,8 +38,8 @@ def harness_ms(config: BenchConfig) -> tuple[float, float]:
     """Median and fastest iteration of one harness run, in ms."""
     with tempfile.TemporaryDirectory() as folder:
         (row,) = run_sweep([config], build, Path(folder) / "rows.csv", counter=None, progress=False)
-    if row.status != "ok":
-        raise SystemExit(f"harness run failed: {row.status}")
+    if row.status is not BenchStatus.OK:
+        raise SystemExit(f"harness run failed: {row.status} {row.error_message or ''}".rstrip())
     return row.latency_ms_p50, row.latency_ms_min
 
 

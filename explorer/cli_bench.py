@@ -14,7 +14,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from analyzers.bench_schema import MemoryFormat
+from analyzers.bench_schema import BenchStatus, MemoryFormat
 from analyzers.benchmark import BenchConfig, BenchResult, default_device, run_sweep
 from analyzers.devices import DevicePeak, Precision, measure_peak, peak_for
 from analyzers.errors import UserError, first_line
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {first_line(exc)}", file=sys.stderr)  # the same one-line form as every other command
         return 2
     _print_summary(results, skipped=len(configs) - len(results), csv_path=args.csv)
-    return 1 if any(r.status.startswith("error") for r in results) else 0
+    return 1 if any(r.status is BenchStatus.ERROR for r in results) else 0
 
 
 def measured_peak(precision: Precision) -> Callable[[torch.device], DevicePeak]:
@@ -195,6 +195,7 @@ def _print_summary(results: list[BenchResult], skipped: int, csv_path: str) -> N
         p50 = f"{r.latency_ms_p50:9.3f}" if r.latency_ms_p50 is not None else f"{'':>9}"
         rate = f"{r.images_per_s:10.1f}" if r.images_per_s is not None else f"{'':>10}"
         pct = f"{r.pct_of_peak:7.1f}" if r.pct_of_peak is not None else f"{'':>7}"
-        print(f"{r.model:<{width}} {r.batch:>5} {r.dtype.value:<5} {p50} {rate} {pct}  {r.status}")
+        status = f"{r.status}: {r.error_message}" if r.error_message else r.status
+        print(f"{r.model:<{width}} {r.batch:>5} {r.dtype:<5} {p50} {rate} {pct}  {status}")
     note = f", {skipped} already present (skipped)" if skipped else ""
     print(f"{len(results)} row(s) appended to {csv_path}{note}")

@@ -4,12 +4,13 @@ expected numbers can be computed from the inputs."""
 from __future__ import annotations
 
 
-def bench_row(model: str, batch: int, latency_ms: float, status: str = "ok") -> dict:
+def bench_row(model: str, batch: int, latency_ms: float, status: str = "ok", error_message: str | None = None) -> dict:
     done = status == "ok"
     flops = 2_000_000 * batch
     return {
         "model": model, "batch": batch, "input_size": "3x32x32", "dtype": "fp32", "memory_format": "nchw",
         "compile": False, "device": "cpu", "device_name": "test cpu", "status": status,
+        "error_message": error_message,
         "latency_ms_p50": latency_ms if done else None, "latency_ms_p95": latency_ms * 1.1 if done else None,
         "latency_ms_min": latency_ms * 0.9 if done else None, "images_per_s": 1000 * batch / latency_ms if done else None,
         "peak_memory_bytes": None, "estimated_memory_bytes": 4_000_000, "memory_over_estimate": None, "flops": flops, "achieved_tflops": flops / (latency_ms / 1000) / 1e12 if done else None,

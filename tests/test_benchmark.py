@@ -19,6 +19,7 @@ from torch import nn
 from analyzers.bench_schema import (
     COLUMN_NAMES,
     BenchSchemaError,
+    BenchStatus,
     MemoryFormat,
     append_row,
     completed_keys,
@@ -36,6 +37,7 @@ from analyzers.devices import (
 from analyzers.records import Analysis, LayerRecord, Totals
 from tests.bench_rows import bench_row
 from analyzers.roofline import (
+    Limit,
     element_bytes,
     layer_bound,
     layer_bytes_moved,
@@ -320,16 +322,50 @@ def test_oom_and_errors_are_recorded_and_the_sweep_goes_on(tmp_path):
         progress=False,
     )
     statuses = [r.status for r in results]
-    assert statuses == ["ok", "oom", "error: RuntimeError: shape mismatch somewhere", "ok", "oom"]
+    assert statuses == [BenchStatus.OK, BenchStatus.OOM, BenchStatus.ERROR, BenchStatus.OK, BenchStatus.OOM]
+    assert [r.error_message for r in results] == [None, None, "RuntimeError: shape mismatch somewhere", None, None]
     for r in results:
-        if r.status != "ok":
+        if r.status is not BenchStatus.OK:
             measured = (r.latency_ms_p50, r.latency_ms_p95, r.latency_ms_min, r.images_per_s, r.achieved_tflops)
             assert measured == (None,) * 5 and r.roofline_ms is None
             assert r.flops == 4320 * r.batch  # the count does not depend on the run
     gc.collect()
     assert all(ref() is None for ref in built)  # nothing of a failed config is kept alive
-    assert [row["status"] for row in read_rows(csv_path)] == statuses
-    assert load_results(csv_path)["status"].tolist() == statuses
+    assert [row["status"] for row in read_rows(csv_path)] == ["ok", "oom", "error", "ok", "oom"]
+    assert read_rows(csv_path)[2]["error_message"] == "RuntimeError: shape mismatch somewhere"
+    loaded = load_results(csv_path)
+    assert loaded["status"].tolist() == statuses
+    assert loaded["error_message"].tolist()[2] == "RuntimeError: shape mismatch somewhere"
+
+
+def test_older_files_with_the_message_in_the_status_still_load(tmp_path):
+    """Before `error_message` existed a failed row said "error: <message>" in `status` (and had no such column)."""
+    path = tmp_path / "old.csv"
+    append_row(path, bench_row("lenet5", 1, 2.0))
+    append_row(path, bench_row("lenet5", 2, 2.0, status="error", error_message="x"))
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False).drop(columns=["error_message"])
+    frame.loc[1, "status"] = "error: RuntimeError: shape mismatch"
+    frame.to_csv(path, index=False)
+    loaded = load_results(path)
+    assert loaded["status"].tolist() == ["ok", "error"]
+    assert loaded["error_message"].isna().tolist() == [True, False]
+    assert loaded["error_message"][1] == "RuntimeError: shape mismatch"
+
+
+def test_the_shipped_results_still_load():
+    (shipped,) = sorted((Path(__file__).resolve().parents[1] / "assets" / "benchmarks").glob("cpu-2core*.csv"))
+    frame = load_results(shipped)
+    assert len(frame) == 18 and set(frame["status"]) == {BenchStatus.OK}  # 19 lines: a header and 18 rows
+    assert frame["error_message"].isna().all() and frame["estimated_memory_bytes"].isna().all()
+
+
+def test_enums_read_as_their_csv_text():
+    assert [str(Precision.BF16), str(MemoryFormat.CHANNELS_LAST), str(PeakSource.SPEC)] == [
+        "bf16", "channels_last", "spec"]
+    assert (BenchStatus.parse("oom"), BenchStatus.parse("error: MemoryError")) == (
+        (BenchStatus.OOM, None), (BenchStatus.ERROR, "MemoryError"))
+    with pytest.raises(ValueError):
+        BenchStatus.parse("fine")
 
 
 def test_config_validation():
@@ -393,7 +429,7 @@ def test_load_results_keeps_extra_columns(good_csv):
         (lambda rows: [{k: v for k, v in r.items() if k != "latency_ms_p50"} for r in rows],
          "missing column(s): latency_ms_p50"),
         (lambda rows: rows[1].update(batch="abc"), "column 'batch', line 3: 'abc' is not an integer"),
-        (lambda rows: rows[0].update(status="fine"), "column 'status', line 2: 'fine' does not match"),
+        (lambda rows: rows[0].update(status="fine"), "column 'status', line 2: 'fine' is not one of ok, oom, error"),
         (lambda rows: rows[0].update(dtype="fp64"), "column 'dtype', line 2: 'fp64' is not one of fp32, tf32"),
         (lambda rows: rows[0].update(compile="maybe"), "column 'compile', line 2: 'maybe' is not true/false"),
         (lambda rows: rows[1].update(latency_ms_p95="fast"), "column 'latency_ms_p95', line 3: 'fast' is not a number"),
@@ -446,11 +482,11 @@ def test_roofline_of_the_seed_convolution_by_hand():
     assert bound.flops == 4320
     assert bound.compute_ms == pytest.approx(4320 / 1e12 * 1e3, rel=1e-12)  # 4.32e-6 ms
     assert bound.memory_ms == pytest.approx(1292 / 1e9 * 1e3, rel=1e-12)  # 1.292e-3 ms
-    assert bound.bound_ms == bound.memory_ms and bound.memory_bound
+    assert bound.bound_ms == bound.memory_ms and bound.limit is Limit.MEMORY and bound.memory_bound
     assert bound.arithmetic_intensity == pytest.approx(4320 / 1292)
     # at 1e-6 TFLOP/s (1 MFLOP/s) the same layer is compute-bound: 4320 FLOPs take 4.32 ms
     slow = layer_bound(conv, peak_tflops=1e-6, memory_gb_per_s=1.0, bytes_per_element=4)
-    assert slow.bound_ms == pytest.approx(4.32, rel=1e-12) and not slow.memory_bound
+    assert slow.bound_ms == pytest.approx(4.32, rel=1e-12) and slow.limit is Limit.COMPUTE and not slow.memory_bound
 
 
 def test_model_roofline_sums_its_leaves():
@@ -485,6 +521,7 @@ def test_roofline_helpers():
     with pytest.raises(ValueError):
         measured_over_bound(1.0, 0.0)
     assert (element_bytes("float32"), element_bytes("torch.bfloat16"), element_bytes("fp16")) == (4, 2, 2)
+    assert (element_bytes(torch.float16), element_bytes(Precision.FP32)) == (2, 4)
     with pytest.raises(ValueError, match="unknown dtype"):
         element_bytes("float99")
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from analyzers.bench_schema import BenchStatus
 from explorer.figures.theme import MUTED, SERIES, empty_figure, legend_below, log_axes, styled
 
 
 def ok_rows(results: pd.DataFrame) -> pd.DataFrame:
     """Finished measurements only, each labelled with its configuration."""
-    rows = results[results["status"] == "ok"].copy()
+    rows = results[results["status"] == BenchStatus.OK].copy()
     several_devices = rows["device_name"].nunique() > 1
     rows["config"] = [config_label(row, with_device=several_devices) for row in rows.itertuples()]
     rows["macs"] = rows["flops"] / 2

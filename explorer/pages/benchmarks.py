@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analyzers.bench_schema import COLUMN_NAMES, BenchSchemaError, load_results
+from analyzers.bench_schema import COLUMN_NAMES, BenchSchemaError, BenchStatus, load_results
 from explorer.figures.bench_charts import (
     achieved_vs_peak,
     latency_vs_batch,
@@ -20,7 +20,7 @@ from explorer.ui.plotly_chart import show_figure
 
 MAX_UPLOAD_BYTES = 20_000_000
 SHOWN_COLUMNS = [
-    "model", "batch", "dtype", "memory_format", "compile", "device_name", "status", "latency_ms_p50", "latency_ms_p95",
+    "model", "batch", "dtype", "memory_format", "compile", "device_name", "status", "error_message", "latency_ms_p50", "latency_ms_p95",
     "images_per_s", "peak_memory_bytes", "achieved_tflops", "pct_of_peak", "roofline_ms", "measured_over_roofline",
     "source",
 ]  # fmt: skip
@@ -75,7 +75,7 @@ if results.empty:
     st.info("Pick at least one model.", icon=":material/touch_app:")
     st.stop()
 
-failed = results[results["status"] != "ok"]
+failed = results[results["status"] != BenchStatus.OK]
 cols = st.columns(4)
 cols[0].metric("Results", f"{len(results):,}", border=True)
 cols[1].metric("Models", f"{results['model'].nunique()}", border=True)
@@ -108,5 +108,8 @@ st.dataframe(
 )
 download_buttons(results, "benchmark_results", key="bench_download")
 if not failed.empty:
-    unfinished = "; ".join(f"{r.model} batch {r.batch}: {r.status}" for r in failed.itertuples())
+    unfinished = "; ".join(
+        f"{r.model} batch {r.batch}: {r.status}" + (f" ({r.error_message})" if isinstance(r.error_message, str) else "")
+        for r in failed.itertuples()
+    )
     st.caption("Configurations that did not finish: " + escape_markdown(unfinished))
