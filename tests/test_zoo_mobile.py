@@ -17,7 +17,8 @@ from explorer.zoo.efficientnet import (
     MBConv,
     SqueezeExcitation,
 )
-from explorer.zoo.mobilenet import InvertedResidual, make_divisible
+from explorer.zoo.layers import make_divisible
+from explorer.zoo.mobilenet import InvertedResidual
 
 
 def _params(module: nn.Module) -> int:

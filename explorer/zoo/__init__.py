@@ -1,4 +1,8 @@
-"""The model zoo: every architecture in the seeds, registered by name (see `registry`)."""
+"""The model zoo: every architecture in the seeds, registered by name (see `registry`).
+
+Importing the package imports `families`, which imports each family module, which registers its entries in
+`registry`: the dependency runs one way only (registry imports no family module).
+"""
 
 from explorer.zoo.registry import (
     BuildOptionError,
@@ -11,6 +15,7 @@ from explorer.zoo.registry import (
     list_models,
     register_model,
 )
+from explorer.zoo import families  # noqa: F401  (registers every entry; families → registry, never back)
 
 __all__ = [
     "BuildOptionError",

@@ -15,7 +15,7 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
-from explorer.zoo.mobilenet import ConvNormActivation, NormFactory, make_divisible
+from explorer.zoo.layers import ConvNormActivation, NormFactory, make_divisible
 from explorer.zoo.registry import Family, InputSize, register_model
 
 _TAN_LE_2019 = "Tan, Le, 2019"

@@ -7,66 +7,14 @@ resolution (the registry's `resolution`) its ρ. MobileNet v2 is torchvision's e
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
 
 from torch import Tensor, nn
 
+from explorer.zoo.layers import ConvNormActivation, make_divisible
 from explorer.zoo.registry import Family, register_model
-
-NormFactory = Callable[[int], nn.Module]
-ActivationFactory = Callable[..., nn.Module]  # called with inplace=True
 
 _HOWARD_2017 = "Howard et al., 2017"
 _SANDLER_2018 = "Sandler et al., 2018"
-
-
-def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
-    """Round a scaled channel count to the nearest multiple of `divisor`, never more than 10% below `value`.
-
-    The rounding rule of the MobileNet/EfficientNet reference code (and torchvision's `_make_divisible`), which
-    decides the exact channel counts, and so the parameter counts, of every width-scaled variant.
-    """
-    floor = divisor if min_value is None else min_value
-    rounded = max(floor, int(value + divisor / 2) // divisor * divisor)
-    return rounded + divisor if rounded < 0.9 * value else rounded
-
-
-class ConvNormActivation(nn.Sequential):
-    """Convolution (no bias) → batch norm → optional in-place activation, as rows `0`, `1`, `2`.
-
-    torchvision's `Conv2dNormActivation` layout, in-place activation included: that decides which outputs are new
-    activation memory.
-    """
-
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: int = 3,
-        stride: int = 1,
-        *,
-        groups: int = 1,
-        padding: int | None = None,
-        norm: NormFactory = nn.BatchNorm2d,
-        activation: ActivationFactory | None = nn.ReLU,
-    ) -> None:
-        same = (kernel_size - 1) // 2
-        layers: list[nn.Module] = [
-            nn.Conv2d(
-                in_channels,
-                out_channels,
-                kernel_size,
-                stride=stride,
-                padding=same if padding is None else padding,
-                groups=groups,
-                bias=False,
-            ),
-            norm(out_channels),
-        ]
-        if activation is not None:
-            layers.append(activation(inplace=True))
-        super().__init__(*layers)
-        self.out_channels = out_channels
 
 
 def _check_width(width_mult: float) -> float:

@@ -15,17 +15,10 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
+from explorer.zoo.layers import conv1x1, conv3x3
 from explorer.zoo.registry import Family, register_model
 
 _HE_2016 = "He, Zhang, Ren, Sun, 2016"
-
-
-def _conv3x3(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
-    return nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
-
-
-def _conv1x1(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
-    return nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False)
 
 
 class PreActBlock(nn.Module):
@@ -43,10 +36,10 @@ class PreActBlock(nn.Module):
         out_channels = planes * self.expansion
         self.bn1 = nn.BatchNorm2d(in_channels) if preactivate else None
         self.relu = nn.ReLU(inplace=True)
-        self.conv1 = _conv3x3(in_channels, planes, stride)
+        self.conv1 = conv3x3(in_channels, planes, stride)
         self.bn2 = nn.BatchNorm2d(planes)
         self.dropout = nn.Dropout(dropout) if dropout > 0 else None
-        self.conv2 = _conv3x3(planes, out_channels)
+        self.conv2 = conv3x3(planes, out_channels)
         self.shortcut = _projection(in_channels, out_channels, stride)
 
     def residual(self, activated: Tensor) -> Tensor:
@@ -71,11 +64,11 @@ class PreActBottleneck(nn.Module):
         out_channels = planes * self.expansion
         self.bn1 = nn.BatchNorm2d(in_channels) if preactivate else None
         self.relu = nn.ReLU(inplace=True)
-        self.conv1 = _conv1x1(in_channels, planes)
+        self.conv1 = conv1x1(in_channels, planes)
         self.bn2 = nn.BatchNorm2d(planes)
-        self.conv2 = _conv3x3(planes, planes, stride)
+        self.conv2 = conv3x3(planes, planes, stride)
         self.bn3 = nn.BatchNorm2d(planes)
-        self.conv3 = _conv1x1(planes, out_channels)
+        self.conv3 = conv1x1(planes, out_channels)
         self.shortcut = _projection(in_channels, out_channels, stride)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -90,7 +83,7 @@ class PreActBottleneck(nn.Module):
 def _projection(in_channels: int, out_channels: int, stride: int) -> nn.Conv2d | None:
     if stride == 1 and in_channels == out_channels:
         return None
-    return _conv1x1(in_channels, out_channels, stride)
+    return conv1x1(in_channels, out_channels, stride)
 
 
 class BlockKind(enum.Enum):
@@ -128,7 +121,7 @@ class PreActResNet(nn.Module):
         block_type = PreActBottleneck if config.block is BlockKind.BOTTLENECK else PreActBlock
         if config.stem is Stem.CIFAR:
             channels = 16
-            self.stem = nn.Sequential(_conv3x3(3, channels))
+            self.stem = nn.Sequential(conv3x3(3, channels))
         else:
             channels = 64
             self.stem = nn.Sequential(

@@ -120,14 +120,8 @@ def register_model(
     return decorate
 
 
-def _ensure_loaded() -> None:
-    # Importing the families registers them; done lazily so `registry` itself stays import-light.
-    from explorer.zoo import families  # noqa: F401
-
-
 def list_models(family: Family | str | None = None, name_contains: str | None = None) -> list[ModelInfo]:
     """Registered entries in registration order, optionally filtered by family and by a name substring."""
-    _ensure_loaded()
     wanted = _parse_family(family) if family is not None else None
     needle = name_contains.lower() if name_contains else None
     return [
@@ -149,7 +143,6 @@ def _parse_family(family: Family | str) -> Family:
 
 def get_model_info(name: str) -> ModelInfo:
     """The entry for `name`, or an `UnknownModelError` that suggests the closest registered names."""
-    _ensure_loaded()
     try:
         return _REGISTRY[name]
     except KeyError:

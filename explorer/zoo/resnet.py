@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
+from explorer.zoo.layers import conv1x1, conv3x3
 from explorer.zoo.registry import Family, register_model
 
 _HE_2015 = "He, Zhang, Ren, Sun, 2015"
@@ -61,19 +62,11 @@ WIDE_RESNET50_2 = ResNetConfig(BlockKind.BOTTLENECK, four_stages(3, 4, 6, 3), wi
 RESNEXT50_32X4D = ResNetConfig(BlockKind.BOTTLENECK, four_stages(3, 4, 6, 3), groups=32, width_per_group=4)
 
 
-def _conv3x3(in_channels: int, out_channels: int, stride: int = 1, groups: int = 1) -> nn.Conv2d:
-    return nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, groups=groups, bias=False)
-
-
-def _conv1x1(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
-    return nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False)
-
-
 def projection(in_channels: int, out_channels: int, stride: int) -> nn.Sequential | None:
     """The shortcut's W_s: a strided 1×1 convolution (+BN) where the block changes shape, else none (identity)."""
     if stride == 1 and in_channels == out_channels:
         return None
-    return nn.Sequential(_conv1x1(in_channels, out_channels, stride), nn.BatchNorm2d(out_channels))
+    return nn.Sequential(conv1x1(in_channels, out_channels, stride), nn.BatchNorm2d(out_channels))
 
 
 class PlainBlock(nn.Module):
@@ -83,10 +76,10 @@ class PlainBlock(nn.Module):
 
     def __init__(self, in_channels: int, planes: int, stride: int = 1) -> None:
         super().__init__()
-        self.conv1 = _conv3x3(in_channels, planes, stride)
+        self.conv1 = conv3x3(in_channels, planes, stride)
         self.bn1 = nn.BatchNorm2d(planes)
         self.relu = nn.ReLU(inplace=True)
-        self.conv2 = _conv3x3(planes, planes)
+        self.conv2 = conv3x3(planes, planes)
         self.bn2 = nn.BatchNorm2d(planes)
 
     def residual(self, x: Tensor) -> Tensor:
@@ -133,11 +126,11 @@ class Bottleneck(nn.Module):
         super().__init__()
         width = int(planes * (width_per_group / 64.0)) * groups
         out_channels = planes * self.expansion
-        self.conv1 = _conv1x1(in_channels, width, stride if stride_on_1x1 else 1)
+        self.conv1 = conv1x1(in_channels, width, stride if stride_on_1x1 else 1)
         self.bn1 = nn.BatchNorm2d(width)
-        self.conv2 = _conv3x3(width, width, 1 if stride_on_1x1 else stride, groups)
+        self.conv2 = conv3x3(width, width, 1 if stride_on_1x1 else stride, groups)
         self.bn2 = nn.BatchNorm2d(width)
-        self.conv3 = _conv1x1(width, out_channels)
+        self.conv3 = conv1x1(width, out_channels)
         self.bn3 = nn.BatchNorm2d(out_channels)
         self.relu = nn.ReLU(inplace=True)
         self.downsample = projection(in_channels, out_channels, stride)
