@@ -308,3 +308,35 @@ def test_benchmarks_charts_results_and_skips_bad_files(tmp_path: Path, monkeypat
     assert (shown["Results"], shown["Failed (oom / error)"]) == ("3", "1")
     assert len(at.get("plotly_chart")) == 5
     assert list(at.dataframe[0].value["latency_ms_p50"].dropna()) == [2.0, 6.0]
+
+
+# ---------------------------------------------------------------- Architecture, as people use it (issue 14)
+
+
+def plotly_array(value) -> list:
+    """A data array of a figure's JSON: a list, or Plotly's typed array {'dtype': 'i1', 'bdata': base64}."""
+    if isinstance(value, dict) and "bdata" in value:
+        import base64
+
+        import numpy as np
+
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).tolist()
+    return list(value)
+
+
+def chart_spec(at: AppTest, title: str) -> dict:
+    (spec,) = [s for s in chart_specs(at) if s["layout"].get("title", {}).get("text", "").startswith(title)]
+    return spec
+
+
+def test_architecture_bars_one_per_table_row() -> None:
+    """LeNet-5's bars: one trace, one bar per table row (12 leaves), each in its own slot."""
+    at = run_page("architecture")
+    at.selectbox(key="arch_model").select("lenet5").run()
+    assert_clean(at)
+    layers = list(at.dataframe[0].value["layer"])
+    for title in ("MACs per layer", "Parameters per layer"):
+        bars = [t for t in chart_spec(at, title)["data"] if t["type"] == "bar"]
+        assert len(bars) == 1
+        assert plotly_array(bars[0]["customdata"]) == layers
+        assert plotly_array(bars[0]["x"]) == list(range(1, len(layers) + 1))

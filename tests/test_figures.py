@@ -72,8 +72,35 @@ def test_macs_and_params_bars_add_up_to_the_totals() -> None:
 def test_selected_layer_is_outlined_in_the_bars() -> None:
     _, table = analysed("inception_5x5_bottleneck")
     fig = macs_per_layer(table, selected="1")
-    outlines = {name: color for t in fig.data for name, color in zip(t.customdata, t.marker.line.color)}
+    bars = fig.data[0]
+    outlines = dict(zip(bars.customdata, bars.marker.line.color))
     assert outlines["1"] == HIGHLIGHT and outlines["0"] != HIGHLIGHT
+
+
+def test_each_layer_gets_one_bar_in_its_own_slot() -> None:
+    """LeNet-5 has 12 leaves: one bar trace, x = 1…12 in execution order, so conv2 (the 4th leaf) sits between
+    pool1 and relu2 instead of spanning them."""
+    _, table = analysed("lenet5")
+    fig = macs_per_layer(table)
+    bars = [t for t in fig.data if t.type == "bar"]
+    assert len(bars) == 1
+    assert list(bars[0].x) == list(range(1, 13))
+    assert list(bars[0].customdata[2:5]) == ["pool1", "conv2", "relu2"]
+    legend = {t.name for t in fig.data if t.type == "scatter"}
+    assert legend == {"conv", "linear"}  # the categories with MACs (pooling and ReLU cost none)
+
+
+def test_bars_follow_the_tables_depth() -> None:
+    """At depth 1 ResNet-18 is conv1, bn1, relu, maxpool, layer1…layer4, avgpool, flatten, fc: 11 bars adding up to the
+    totals, the four stages coloured as blocks; a selected leaf outlines its stage."""
+    analysis, table = analysed("resnet18")
+    fig = macs_per_layer(table, depth=1, selected="layer2.0.conv1")
+    bars = fig.data[0]
+    assert list(bars.customdata) == ["conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4",
+                                     "avgpool", "flatten", "fc"]  # fmt: skip
+    assert sum(bars.y) == analysis.totals.macs
+    assert [c for n, c in zip(bars.customdata, bars.marker.line.color) if c == HIGHLIGHT] == [HIGHLIGHT]
+    assert list(bars.marker.line.color).index(HIGHLIGHT) == 5
 
 
 def test_shape_progression_follows_lenet_32_28_14_10_5() -> None:

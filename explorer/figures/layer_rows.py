@@ -1,4 +1,5 @@
-"""The per-layer rows every layer chart plots: leaves of the analysis table, in execution order, with labels."""
+"""The per-layer rows every layer chart plots: the analysis table's rows at a depth (leaves by default), in
+execution order, with labels and colours."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import html
 import pandas as pd
 
 from explorer.figures.shape_text import first_shape, hwc
-from explorer.figures.theme import category_color, layer_category
+from explorer.figures.theme import CONTAINER_COLOR, CONTAINER_LABEL, category_color, layer_category
 
 MAX_NAMED_TICKS = 32  # beyond this many layers an axis shows positions, names move to the hover
 
@@ -16,16 +17,48 @@ def display_name(name: str) -> str:
     return name if name else "(model)"
 
 
+def frontier(table: pd.DataFrame, depth: int) -> pd.DataFrame:
+    """Rows at exactly `depth`, plus leaves above it: a partition of the model (every leaf counted once, inside
+    its shown ancestor), so the rows add up to the totals. The table and the per-layer bars both show it."""
+    if len(table) == 1:
+        return table
+    shallower_leaf = (table["depth"] < depth) & table["is_leaf"]
+    return table[(table["depth"] >= 1) & ((table["depth"] == depth) | shallower_leaf)]
+
+
+def shown_row(names: list[str], layer: str | None) -> int | None:
+    """The index in `names` of `layer` itself, else of the collapsed container that holds it."""
+    if layer is None:
+        return None
+    if layer in names:
+        return names.index(layer)
+    for index, name in enumerate(names):
+        if name and layer.startswith(name + "."):
+            return index
+    return None
+
+
+def _with_labels(rows: pd.DataFrame) -> pd.DataFrame:
+    rows = rows.reset_index(drop=True)
+    rows["position"] = range(1, len(rows) + 1)
+    rows["label"] = [display_name(n) for n in rows["name"]]
+    leaf = list(rows["is_leaf"]) if "is_leaf" in rows else [True] * len(rows)
+    rows["category"] = [layer_category(t).value if is_leaf else CONTAINER_LABEL for t, is_leaf in zip(rows["type"], leaf)]
+    rows["color"] = [category_color(t) if is_leaf else CONTAINER_COLOR for t, is_leaf in zip(rows["type"], leaf)]
+    rows["output_hwc"] = [hwc(first_shape(s)) for s in rows["output_shape"]]
+    return rows
+
+
 def leaf_rows(table: pd.DataFrame) -> pd.DataFrame:
     """Leaf rows with `position` (1-based execution order), `label`, `category`, `color` and `output_hwc` added."""
     leaves = table[table["is_leaf"]].copy() if "is_leaf" in table else table.copy()
-    leaves = leaves.reset_index(drop=True)
-    leaves["position"] = range(1, len(leaves) + 1)
-    leaves["label"] = [display_name(n) for n in leaves["name"]]
-    leaves["category"] = [layer_category(t).value for t in leaves["type"]]
-    leaves["color"] = [category_color(t) for t in leaves["type"]]
-    leaves["output_hwc"] = [hwc(first_shape(s)) for s in leaves["output_shape"]]
-    return leaves
+    return _with_labels(leaves)
+
+
+def depth_rows(table: pd.DataFrame, depth: int | None) -> pd.DataFrame:
+    """The rows the layer table shows at `depth` (collapsed containers are one row each), labelled like
+    `leaf_rows`; `None` means every leaf."""
+    return leaf_rows(table) if depth is None else _with_labels(frontier(table, depth).copy())
 
 
 def hover_text(rows: pd.DataFrame) -> list[str]:

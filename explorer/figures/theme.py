@@ -18,6 +18,8 @@ MUTED = "#6b7280"  # secondary text, axes
 GRID = "#eceff3"
 PAPER = "rgba(0,0,0,0)"  # transparent: the page background shows through
 HIGHLIGHT = "#f59f00"  # the selected layer, on every chart
+CONTAINER_COLOR = "#a5b4fc"  # a block drawn or counted as one (its layers collapsed)
+CONTAINER_LABEL = "block"
 HOVER_BORDER = "#9ca3af"  # a tooltip's frame: visible on white, quieter than the text
 
 # A restrained qualitative palette (after Tailwind's 600 shades), in the order series are drawn.

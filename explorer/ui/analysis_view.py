@@ -30,8 +30,8 @@ def _figure(kind: str, key: str, depth: int, selected: str | None, log_scale: bo
     """One chart of one analysis; `_table` is not hashed (Streamlit skips underscored arguments), `key` names it."""
     builders: dict[str, Callable[[], go.Figure]] = {
         "diagram": lambda: network_diagram(_table, depth=depth, selected=selected),
-        "macs": lambda: macs_per_layer(_table, log_scale=log_scale, selected=selected),
-        "params": lambda: params_per_layer(_table, log_scale=log_scale, selected=selected),
+        "macs": lambda: macs_per_layer(_table, log_scale=log_scale, selected=selected, depth=depth),
+        "params": lambda: params_per_layer(_table, log_scale=log_scale, selected=selected, depth=depth),
         "shapes": lambda: shape_progression(_table),
         "split": lambda: cost_split(_table),
         "cumulative": lambda: cumulative_cost(_table),
@@ -94,7 +94,8 @@ def analysis_view(result: ModelAnalysis, *, scope: str, file_stem: str) -> None:
         with tab:
             clickable = kind in ("macs", "params")
             show_figure(
-                _figure(kind, result.key, 0, selected if clickable else None, log_scale and clickable, table),
+                _figure(kind, result.key, depth if clickable else 0, selected if clickable else None,
+                        log_scale and clickable, table),
                 key=chart_key(scope, kind),
                 on_select=(lambda kind=kind: on_chart_select(scope, kind)) if clickable else None,
             )

@@ -9,17 +9,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from explorer.figures.layer_rows import frontier
 from explorer.figures.shape_text import hwc_text
 from explorer.ui.downloads import download_buttons
 from explorer.ui.selection import on_table_select, row_for_layer, rows_key, selected_layer, table_key
-
-
-def frontier(table: pd.DataFrame, depth: int) -> pd.DataFrame:
-    """Rows at exactly `depth`, plus leaves above it: every leaf is counted once, inside its shown ancestor."""
-    if len(table) == 1:
-        return table
-    rows = table[(table["depth"] >= 1) & ((table["depth"] == depth) | ((table["depth"] < depth) & table["is_leaf"]))]
-    return rows
 
 
 def display_table(table: pd.DataFrame, depth: int) -> pd.DataFrame:

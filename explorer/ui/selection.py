@@ -11,6 +11,8 @@ from typing import Any
 
 import streamlit as st
 
+from explorer.figures.layer_rows import shown_row
+
 EMPTY_TABLE_SELECTION: dict[str, Any] = {"selection": {"rows": [], "columns": [], "cells": []}}
 
 
@@ -37,14 +39,7 @@ def selected_layer(scope: str) -> str | None:
 
 def row_for_layer(names: list[str], layer: str | None) -> int | None:
     """The table row showing `layer`: the layer itself, else the collapsed container that holds it."""
-    if layer is None:
-        return None
-    if layer in names:
-        return names.index(layer)
-    for index, name in enumerate(names):
-        if name and layer.startswith(name + "."):
-            return index
-    return None
+    return shown_row(names, layer)
 
 
 def select_layer(scope: str, layer: str | None) -> None:
