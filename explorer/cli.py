@@ -64,27 +64,21 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
-def parse_options(pairs: Sequence[str]) -> dict[str, Any]:
-    """`--set width_mult=0.75 --set aux_logits=true` → {'width_mult': 0.75, 'aux_logits': True}."""
-    options: dict[str, Any] = {}
+def parse_options(pairs: Sequence[str]) -> dict[str, str]:
+    """`--set width_mult=0.75 --set aux_logits=true` → {'width_mult': '0.75', 'aux_logits': 'true'}.
+
+    Values stay text: the zoo checks each against the model's typed, bounded `Option` (`python -m explorer list`).
+    """
+    options: dict[str, str] = {}
     for pair in pairs:
         key, sep, raw = pair.partition("=")
-        if not sep or not key.strip():
+        key = key.strip()
+        if not sep or not key:
             raise CliError(f"--set takes KEY=VALUE, e.g. width_mult=0.75; got {pair!r}")
-        options[key.strip()] = _parse_value(raw.strip())
+        if key in options:
+            raise CliError(f"--set {key} is given twice")
+        options[key] = raw.strip()
     return options
-
-
-def _parse_value(raw: str) -> Any:
-    lowered = raw.lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    for convert in (int, float):
-        try:
-            return convert(raw)
-        except ValueError:
-            pass
-    return raw
 
 
 # ---------------------------------------------------------------- model resolution
@@ -105,6 +99,8 @@ def resolve_model(ref: str | None, spec: str | None, options: dict[str, Any],
     if spec is not None:
         from explorer.spec import load_spec
 
+        if options:
+            raise CliError("--set applies to zoo models only; a spec file states its own sizes")
         try:
             text = Path(spec).read_text(encoding="utf-8")
         except OSError as exc:
@@ -135,17 +131,21 @@ def resolve_model(ref: str | None, spec: str | None, options: dict[str, Any],
 def cmd_list(args: argparse.Namespace) -> int:
     from explorer.zoo import list_models
 
-    rows = [(m.name, m.family.value, "x".join(map(str, m.input_size)), m.paper) for m in
-            list_models(family=args.family, name_contains=args.contains)]
+    models = list_models(family=args.family, name_contains=args.contains)
     if args.json:
-        for name, family, size, paper in rows:
-            print(json.dumps({"name": name, "family": family, "input": size, "paper": paper}, ensure_ascii=False))
+        for m in models:
+            options = [{"name": o.name, "kind": o.kind.value if o.kind else None, "default": o.default,
+                        "minimum": o.minimum, "maximum": o.maximum, "choices": list(o.choices), "help": o.help}
+                       for o in m.options]
+            print(json.dumps({"name": m.name, "family": m.family.value, "input": "x".join(map(str, m.input_size)),
+                              "paper": m.paper, "options": options}, ensure_ascii=False))
         return 0
-    width = max((len(r[0]) for r in rows), default=4)
-    fam_width = max((len(r[1]) for r in rows), default=6)
-    print(f"{'name':<{width}}  {'family':<{fam_width}}  default input")
-    for name, family, size, _ in rows:
-        print(f"{name:<{width}}  {family:<{fam_width}}  {size}")
+    rows = [("name", "family", "default input", "options (--set KEY=VALUE)")]
+    rows += [(m.name, m.family.value, "x".join(map(str, m.input_size)), " ".join(o.summary() for o in m.options))
+             for m in models]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[3])
     return 0
 
 
@@ -281,7 +281,8 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", metavar="CxHxW", help="input size without batch, e.g. 3x224x224")
     parser.add_argument("--batch", type=_positive_int, default=1, help="batch size (default 1)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="builder option, e.g. width_mult=0.75 (repeatable)")
+                        help="zoo builder option, e.g. width_mult=0.75 (repeatable); `python -m explorer list` shows "
+                        "each model's options and their ranges")
     parser.add_argument("--dtype", choices=("fp32", "tf32", "bf16", "fp16"), default="fp32",
                         help="storage dtype for bytes (counts do not change); default fp32")
     parser.add_argument("--roofline", metavar="DEVICE",

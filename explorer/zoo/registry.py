@@ -9,12 +9,13 @@ from __future__ import annotations
 from analyzers.errors import UserError
 import difflib
 import enum
-import inspect
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import torch
 from torch import nn
+
+from explorer.zoo.build_options import BuildOptionError, Bounds, Option, check_options, options_of
 
 InputSize = tuple[int, int, int]  # channels, height, width (PyTorch's order; shown H×W×C in the UI)
 
@@ -27,6 +28,7 @@ class Family(str, enum.Enum):
     ZFNET = "ZFNet"
     VGG = "VGG"
     RESNET = "ResNet"
+    FRACTALNET = "FractalNet"
     ONE_BY_ONE = "1×1 convolutions"
     INCEPTION = "Inception"
     MOBILENET = "MobileNet"
@@ -36,10 +38,6 @@ class Family(str, enum.Enum):
 
 class UnknownModelError(UserError):
     """Raised for a name that is not registered; the message suggests the closest names."""
-
-
-class BuildOptionError(UserError):
-    """Raised for a builder option the model does not take, or a value it rejects."""
 
 
 @dataclass(frozen=True)
@@ -55,16 +53,11 @@ class ModelInfo:
     top1: float | None = None  # ImageNet top-1 (%) where torchvision publishes one
     top1_source: str | None = None
     input_size_fn: Callable[..., InputSize] | None = None  # default input for given options, e.g. EfficientNet(phi)
-
-    @property
-    def options(self) -> tuple[str, ...]:
-        """Keyword options the builder accepts (plus `resolution`, handled by the registry)."""
-        params = inspect.signature(self.builder).parameters
-        names = [p.name for p in params.values() if p.kind is inspect.Parameter.KEYWORD_ONLY]
-        return tuple(dict.fromkeys([*names, "resolution"]))
+    options: tuple[Option, ...] = ()  # the builder's keyword options, typed and bounded, then `resolution`
 
     def default_input(self, **options: Any) -> InputSize:
         """Input size for these options: `resolution` overrides H and W, else the entry's own default."""
+        options = check_options(self.name, self.options, options)
         resolution = options.get("resolution")
         if self.input_size_fn is not None:
             size = self.input_size_fn(**{k: v for k, v in options.items() if k != "resolution"})
@@ -98,12 +91,18 @@ def register_model(
     top1: float | None = None,
     top1_source: str | None = None,
     input_size_fn: Callable[..., InputSize] | None = None,
+    bounds: Mapping[str, Bounds] | None = None,
 ) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
-    """Register a builder under `name`. Builders take keyword-only options and return an `nn.Module`."""
+    """Register a builder under `name`. Builders take keyword-only options and return an `nn.Module`.
+
+    Each option's type and default come from the builder's signature; its range from
+    `build_options.STANDARD_BOUNDS`, or from `bounds` for an option of this builder's own.
+    """
 
     def decorate(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         if name in _REGISTRY:
             raise ValueError(f"model name {name!r} is registered twice")
+        options = options_of(name, builder, bounds)
         _REGISTRY[name] = ModelInfo(
             name=name,
             family=family,
@@ -114,6 +113,7 @@ def register_model(
             top1=top1,
             top1_source=top1_source,
             input_size_fn=input_size_fn,
+            options=options,
         )
         return builder
 
@@ -151,20 +151,21 @@ def get_model_info(name: str) -> ModelInfo:
         raise UnknownModelError(f"unknown model {name!r}{hint}") from None
 
 
+def option_specs(name: str) -> tuple[Option, ...]:
+    """The options `name` takes, with kinds, defaults and ranges: what the CLI checks and the app's fields offer."""
+    return get_model_info(name).options
+
+
 def build_model(name: str, *, device: torch.device | str = "meta", **options: Any) -> ZooModel:
     """Build a zoo model, by default on the meta device (no weights allocated).
 
     `resolution` is understood for every model (it sets the default input's H and W); other options must be
-    keyword-only parameters of the builder.
+    keyword-only parameters of the builder. Values may be text (`"0.75"`, `"true"`) or typed; each is checked
+    against its `Option` before the builder runs.
     """
     info = get_model_info(name)
-    accepted = set(info.options)
-    unknown = sorted(set(options) - accepted)
-    if unknown:
-        allowed = ", ".join(sorted(accepted))
-        raise BuildOptionError(f"{name} does not take option(s) {', '.join(unknown)}; allowed: {allowed}")
-    builder_params = inspect.signature(info.builder).parameters
-    builder_options = {k: v for k, v in options.items() if k in builder_params}
+    options = check_options(name, info.options, options)
+    builder_options = {k: v for k, v in options.items() if k != "resolution"}
     try:
         with torch.device(device):
             module = info.builder(**builder_options)
