@@ -12,6 +12,7 @@ from explorer.zoo import resnet  # noqa: F401
 from explorer.zoo import cifar_resnet  # noqa: F401
 from explorer.zoo import preact_resnet  # noqa: F401
 from explorer.zoo import wide_resnet  # noqa: F401
+from explorer.zoo import fractalnet  # noqa: F401
 from explorer.zoo import network_in_network  # noqa: F401
 from explorer.zoo import inception  # noqa: F401
 from explorer.zoo import mobilenet  # noqa: F401
