@@ -29,7 +29,6 @@ class Family(str, enum.Enum):
     VGG = "VGG"
     RESNET = "ResNet"
     FRACTALNET = "FractalNet"
-    FRACTALNET = "FractalNet"
     ONE_BY_ONE = "1×1 convolutions"
     INCEPTION = "Inception"
     MOBILENET = "MobileNet"
