@@ -9,12 +9,17 @@ from analyzers.errors import UserError
 
 import argparse
 import json
+import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence, TypeVar
+
+T = TypeVar("T")
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
+DEFAULT_TIMEOUT_S = 60
 
 
 class CliError(UserError):
@@ -51,6 +56,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _timeout_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= 86_400:
+        raise argparse.ArgumentTypeError(f"expected seconds from 0 (no limit) to 86400, got {text!r}")
     return value
 
 
@@ -92,8 +107,12 @@ class ResolvedModel:
 
 
 def resolve_model(ref: str | None, spec: str | None, options: dict[str, Any],
-                  input_override: tuple[int, ...] | None) -> ResolvedModel:
-    """A zoo name, `--spec FILE`, `torchvision:NAME` / `timm:NAME`, or `package.module:factory` (user code)."""
+                  input_override: tuple[int, ...] | None, build_device: str = "meta") -> ResolvedModel:
+    """A zoo name, `--spec FILE`, `torchvision:NAME` / `timm:NAME`, or `package.module:factory` (user code).
+
+    Sources and user factories are built under `torch.device(build_device)`: on meta by default, so a factory
+    that asks for billions of parameters allocates nothing (the analysis runs on meta either way).
+    """
     import torch
 
     if spec is not None:
@@ -114,7 +133,8 @@ def resolve_model(ref: str | None, spec: str | None, options: dict[str, Any],
             raise CliError("--set applies to zoo models only")
         from explorer.sources import resolve_source
 
-        sourced = resolve_source(ref)
+        with torch.device(build_device):
+            sourced = resolve_source(ref)
         size = input_override or sourced.input_size
         if size is None:
             raise CliError(f"{ref}: give the input size with --input CxHxW")
@@ -190,6 +210,18 @@ def _summary_line(model: ResolvedModel, args: argparse.Namespace) -> dict[str, A
     return summary
 
 
+def _limited(args: argparse.Namespace, name: str, work: Callable[[], T]) -> T:
+    """`work()` stopped after `--timeout` seconds with a one-line error naming the model."""
+    from explorer.run_limits import TimeLimitExceeded, time_limit
+
+    try:
+        with time_limit(args.timeout):
+            return work()
+    except TimeLimitExceeded as exc:
+        raise CliError(f"{name}: stopped after {exc.seconds:g} s (--timeout); its import, build or forward did not "
+                       "finish") from None
+
+
 def cmd_summary(args: argparse.Namespace) -> int:
     options = parse_options(args.set)
     size = parse_input_size(args.input) if args.input else None
@@ -199,12 +231,13 @@ def cmd_summary(args: argparse.Namespace) -> int:
         from explorer.zoo import list_models
 
         for info in list_models(family=args.family):
-            model = resolve_model(info.name, None, {}, size)
-            print(json.dumps(_summary_line(model, args), ensure_ascii=False), flush=True)
+            summary = _limited(args, info.name, lambda: _summary_line(resolve_model(info.name, None, {}, size), args))
+            print(json.dumps(summary, ensure_ascii=False), flush=True)
         return 0
     if not args.name and not args.spec:
         raise CliError("summary needs a model name, --spec FILE or --all (see `python -m explorer list`)")
-    summary = _summary_line(resolve_model(args.name, args.spec, options, size), args)
+    summary = _limited(args, args.name or args.spec, lambda: _summary_line(
+        resolve_model(args.name, args.spec, options, size, args.build_device), args))
     if args.json:
         print(json.dumps(summary, ensure_ascii=False))
     else:
@@ -237,8 +270,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     if not args.name and not args.spec:
         raise CliError("report needs a model name or --spec FILE (see `python -m explorer list`)")
     size = parse_input_size(args.input) if args.input else None
-    model = resolve_model(args.name, args.spec, parse_options(args.set), size)
-    analysis = _analyze(model, args)
+    options = parse_options(args.set)
+
+    def resolve_and_analyze() -> tuple[ResolvedModel, Any]:
+        model = resolve_model(args.name, args.spec, options, size, args.build_device)
+        return model, _analyze(model, args)
+
+    model, analysis = _limited(args, args.name or args.spec, resolve_and_analyze)
     bound = _roofline(analysis, args)
     wrote = False
     if args.csv:
@@ -287,6 +325,12 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
                         help="storage dtype for bytes (counts do not change); default fp32")
     parser.add_argument("--roofline", metavar="DEVICE",
                         help="add the roofline lower bound per layer on a spec-sheet GPU, e.g. H200, A100 80GB, L4")
+    parser.add_argument("--timeout", type=_timeout_seconds, default=DEFAULT_TIMEOUT_S, metavar="SECONDS",
+                        help=f"stop a model whose import, build or forward runs longer (default {DEFAULT_TIMEOUT_S}; "
+                        "0: no limit)")
+    parser.add_argument("--build-device", choices=("meta", "cpu"), default="meta",
+                        help="device to build torchvision:, timm: and user factories on (default meta: no weights "
+                        "allocated; cpu for a factory that needs real tensors while it builds)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -326,19 +370,38 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from explorer.run_limits import Interrupted, ctrl_c_as_interrupted
     from explorer.user_errors import USER_ERRORS
 
     try:
-        args = build_parser().parse_args(argv)
-        if not getattr(args, "command", None):
-            raise CliError("give a command: list, summary, report or bench (see `python -m explorer --help`)")
+        with ctrl_c_as_interrupted():
+            args = build_parser().parse_args(argv)
+            if not getattr(args, "command", None):
+                raise CliError("give a command: list, summary, report or bench (see `python -m explorer --help`)")
+            return _run_command(args)
+    except (CliError, *USER_ERRORS()) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except Interrupted:
+        print("interrupted: stopped at Ctrl-C; rows already printed or written are kept", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return 0
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    """The command's own exit status; a KeyboardInterrupt or SystemExit that user code raised is a one-line error."""
+    from explorer.run_limits import Interrupted
+
+    try:
         if hasattr(args, "run"):
             return int(args.run(args) or 0)
         from explorer import cli_bench
 
         return int(cli_bench.run(args) or 0)
-    except (CliError, *USER_ERRORS()) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except BrokenPipeError:
-        return 0
+    except Interrupted:
+        raise
+    except KeyboardInterrupt:
+        raise CliError("the model's code raised KeyboardInterrupt") from None
+    except SystemExit as exc:
+        raise CliError(f"the model's code called sys.exit({exc.code!r}); a model must not end the program") from None

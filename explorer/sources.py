@@ -1,8 +1,9 @@
 """Models from outside the zoo, for the command line only: a user's factory, torchvision, timm.
 
 Resolving `package.module:factory` imports and runs the user's code, which is why the web app never calls this
-module. Every failure becomes a one-line `SourceError` that says what to fix. Modules are built on whatever
-`torch.device` context is active, without pretrained weights.
+module. Every failure becomes a one-line `SourceError` that says what to fix, including user code that raises
+KeyboardInterrupt or calls sys.exit (a real Ctrl-C, `Interrupted`, passes through). Modules are built on whatever
+`torch.device` context is active (the CLI uses meta), without pretrained weights.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Callable
 
+import torch
 from torch import nn
+
+from explorer.run_limits import Interrupted
 
 InputSize = tuple[int, int, int]  # channels, height, width
 
@@ -85,7 +89,9 @@ def _import_user_module(module_name: str) -> ModuleType:
                 "contains it, or add that directory to PYTHONPATH)"
             ) from None
         raise SourceError(f"importing '{module_name}' failed: {_one_line(exc)}") from None
-    except Exception as exc:  # the user's module raised while importing
+    except Interrupted:
+        raise
+    except (Exception, KeyboardInterrupt, SystemExit) as exc:  # the user's module raised while importing
         raise SourceError(f"importing '{module_name}' failed: {_one_line(exc)}") from None
 
 
@@ -96,11 +102,18 @@ def _call(ref: str, factory: Callable[[], Any]) -> Any:
         raise SourceError(
             f"calling '{ref}()' failed: {_one_line(exc)}; the factory must work with no arguments"
         ) from None
-    except Exception as exc:  # the user's code raised
-        raise SourceError(f"calling '{ref}()' failed: {_one_line(exc)}") from None
+    except Interrupted:  # a real Ctrl-C: the CLI stops with status 130
+        raise
+    except (Exception, KeyboardInterrupt, SystemExit) as exc:  # the user's code raised (or asked to exit)
+        hint = ""
+        if "meta" in str(exc) and torch.get_default_device().type == "meta":
+            hint = " (it was built on the meta device, which holds no data; try --build-device cpu)"
+        raise SourceError(f"calling '{ref}()' failed: {_one_line(exc)}{hint}") from None
 
 
 def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"it called sys.exit({exc.code!r})"
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 

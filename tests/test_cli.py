@@ -192,3 +192,75 @@ def test_dtype_changes_bytes_but_not_counts(capsys):
     fp32, bf16 = json.loads(fp32), json.loads(bf16)
     assert bf16["macs"] == fp32["macs"] and bf16["param_bytes"] * 2 == fp32["param_bytes"]
     assert bf16["dtype"] == "bfloat16"
+
+
+# --- user code on the command line: built on meta, stopped by --timeout, never ending the program itself --------
+
+ROOT = __import__("pathlib").Path(__file__).parents[1]
+
+USER_CODE = """
+import sys
+import torch
+from torch import nn
+
+def huge():
+    # 100,000 → 215,000 features: 100,000 · 215,000 + 215,000 = 21,500,215,000 parameters (86 GB in fp32)
+    return nn.Linear(100_000, 215_000)
+
+class Forever(nn.Module):
+    def forward(self, x):
+        while True:
+            x = x + 0
+
+class Interrupts(nn.Module):
+    def forward(self, x):
+        raise KeyboardInterrupt
+
+class Exits(nn.Module):
+    def forward(self, x):
+        sys.exit(0)
+"""
+
+
+@pytest.fixture
+def user_code(tmp_path, monkeypatch):
+    (tmp_path / "cli_user_code.py").write_text(USER_CODE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return tmp_path
+
+
+def test_a_factory_is_built_on_meta_so_billions_of_parameters_allocate_nothing(user_code):
+    # in a child process whose address space is capped at 12 GB: building on the CPU would need 86 GB and fail
+    limit = "import resource; resource.setrlimit(resource.RLIMIT_AS, (12 << 30, 12 << 30)); "
+    code = limit + "import sys; from explorer.cli import main; sys.exit(main(sys.argv[1:]))"
+    result = subprocess.run(
+        [sys.executable, "-c", code, "summary", "cli_user_code:huge", "--input", "100000", "--json"],
+        capture_output=True, text=True, cwd=str(ROOT), timeout=120,
+        env={**__import__("os").environ, "PYTHONPATH": f"{user_code}:{ROOT}"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["params"] == 100_000 * 215_000 + 215_000
+
+
+def test_a_forward_that_never_returns_is_stopped_by_the_timeout(capsys, user_code):
+    code, _, err = run(capsys, "summary", "cli_user_code:Forever", "--input", "4", "--timeout", "1")
+    assert code == 2
+    assert err == "error: cli_user_code:Forever: stopped after 1 s (--timeout); its import, build or forward did " \
+        "not finish\n"
+
+
+@pytest.mark.parametrize(
+    ("ref", "message"),
+    [
+        ("cli_user_code:Interrupts", "error: the model's code raised KeyboardInterrupt\n"),
+        ("cli_user_code:Exits", "error: the model's code called sys.exit(0); a model must not end the program\n"),
+    ],
+)
+def test_user_code_that_raises_keyboard_interrupt_or_exits_is_one_line_and_exit_2(capsys, user_code, ref, message):
+    code, out, err = run(capsys, "report", ref, "--input", "4")
+    assert (code, out, err) == (2, "", message)
+
+
+def test_timeout_must_be_a_number_of_seconds(capsys):
+    code, _, err = run(capsys, "summary", "lenet5", "--timeout", "soon")
+    assert code == 2 and "argument --timeout: expected seconds from 0 (no limit) to 86400, got 'soon'" in err

@@ -307,3 +307,56 @@ def test_timm_adapter(fake_packages: None) -> None:
     with pytest.raises(SourceError) as caught:
         resolve_source("timm:broken_cnn")
     assert str(caught.value) == "building timm:broken_cnn failed: RuntimeError: meta tensors cannot be converted"
+
+
+# --- user code that tries to stop the program ------------------------------------------------------------------
+
+STOPPERS = """
+    import sys
+
+    def interrupts():
+        raise KeyboardInterrupt
+
+    def exits_quietly():
+        sys.exit(0)
+
+    def exits_with_status():
+        raise SystemExit(3)
+"""
+
+
+@pytest.mark.parametrize(
+    ("attribute", "message"),
+    [
+        ("interrupts", "calling '{m}:interrupts()' failed: KeyboardInterrupt"),
+        ("exits_quietly", "calling '{m}:exits_quietly()' failed: it called sys.exit(0)"),
+        ("exits_with_status", "calling '{m}:exits_with_status()' failed: it called sys.exit(3)"),
+    ],
+)
+def test_a_factory_that_raises_keyboard_interrupt_or_exits_is_a_source_error(user_module, attribute, message):
+    module = user_module(STOPPERS)
+    with pytest.raises(SourceError) as caught:
+        resolve_source(f"{module}:{attribute}")
+    assert str(caught.value) == message.format(m=module)
+
+
+def test_a_module_that_exits_while_importing_is_a_source_error(user_module) -> None:
+    module = user_module("import sys\nsys.exit(4)\n")
+    with pytest.raises(SourceError) as caught:
+        resolve_source(f"{module}:build")
+    assert str(caught.value) == f"importing '{module}' failed: it called sys.exit(4)"
+
+
+def test_a_real_ctrl_c_is_not_mistaken_for_the_factory_s_own(user_module) -> None:
+    from explorer.run_limits import Interrupted
+
+    module = user_module("from explorer.run_limits import Interrupted\ndef build():\n    raise Interrupted()\n")
+    with pytest.raises(Interrupted):  # what the CLI's SIGINT handler raises passes through, for exit status 130
+        resolve_source(f"{module}:build")
+
+
+def test_a_factory_that_needs_real_data_on_meta_is_told_about_build_device(user_module) -> None:
+    module = user_module("import torch\ndef build():\n    torch.ones(1).item()\n")
+    with torch.device("meta"), pytest.raises(SourceError) as caught:
+        resolve_source(f"{module}:build")
+    assert str(caught.value).endswith("(it was built on the meta device, which holds no data; try --build-device cpu)")
