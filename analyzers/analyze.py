@@ -1,24 +1,27 @@
-"""`analyze(model, input_size)`: run a model once on the meta device and return one cost record per module.
+"""`analyze(model, input_size)`: run a model once on the meta device and return a typed tree of cost records.
 
 The meta device carries shapes and dtypes but no data, so nothing is allocated and nothing is computed: a
 VGG-16 (138M parameters) is analysed in milliseconds. A model built on the CPU is not copied; its parameters and
-buffers are swapped for meta stand-ins for the one call (`torch.func.functional_call`), and its train/eval flags
-are restored afterwards.
+buffers are swapped for meta stand-ins for the one call (`torch.func.functional_call`, shared weights kept tied).
+
+An analysis is an inference pass (`torch.no_grad()`: nothing is kept for backward, wherever the model was built)
+and leaves the model exactly as it found it, whether it succeeds or fails: train/eval flags, parameters, buffers
+and any tensor attributes its forward rewrites (a detection model's cached anchors) are put back.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from typing import Iterable, Sequence
+from typing import Any, Mapping, Sequence
 
 import torch
 from torch import nn
 
 from analyzers.counting_mode import CountingMode, ModuleRun, ModuleTracker
-from analyzers.errors import AnalysisError, InputSizeError, ModelRunError
+from analyzers.errors import AnalysisError, InputSizeError, ModelRunError, first_line
+from analyzers.flow import ATTRIBUTE, input_flow
+from analyzers.formulas import Formula
 from analyzers.numbers import n
-from analyzers.params_formula import params_formula
-from analyzers.records import Analysis, LayerRecord, OpCost, OpKind, Totals
+from analyzers.records import Analysis, LayerRecord, OpKind, ParamTensor, RecordKind, Totals
 
 FUNCTIONAL = "functional"
 MAX_INPUT_ELEMENTS = 2**40  # beyond this even the index arithmetic of the meta kernels overflows
@@ -31,29 +34,32 @@ def analyze(
     *,
     dtype: torch.dtype = torch.float32,
     model_name: str | None = None,
+    formulas: Mapping[Any, Formula] | None = None,
 ) -> Analysis:
     """Count parameters, MACs, element-wise ops and activation memory of `model` for one input of `input_size`.
 
-    `input_size` excludes the batch dimension, e.g. (3, 224, 224). Raises an `AnalysisError` subclass with a
-    one-line message for bad sizes, inputs too small for the network, or a forward that fails on the meta device.
+    `input_size` excludes the batch dimension, e.g. (3, 224, 224). `formulas` adds or overrides op formulas
+    ({torch.ops.aten.op: fn(func, args, kwargs, out) → OpCost or MACs}). Raises an `AnalysisError` subclass with a
+    one-line message for bad sizes, inputs that do not fit the network, or a forward that fails on the meta device.
     """
     size = _validated_size(input_size, batch_size)
     x = torch.empty((batch_size, *size), dtype=dtype, device="meta")
+    setattr(x, ATTRIBUTE, input_flow(x))
     named_modules = list(model.named_modules())  # one traversal, shared by everything below
-    training_flags = {m: m.training for _, m in named_modules}
-    for module in training_flags:  # eval mode without `train()`'s recursion over every subtree
-        module.training = False
+    custom = {getattr(k, "overloadpacket", k): f for k, f in formulas.items()} if formulas else None
     tracker = ModuleTracker(named_modules)
+    snapshot = _ModelSnapshot(named_modules)
     try:
-        with tracker, CountingMode(tracker):
-            _run_on_meta(model, named_modules, x, dtype)
+        for _, module in named_modules:  # eval mode without `train()`'s recursion over every subtree
+            module.training = False
+        with torch.no_grad():
+            _run_on_meta(model, named_modules, x, dtype, tracker, custom)
     except AnalysisError:
         raise
     except Exception as exc:  # the model's own failure: report where it happened, in one line
         raise ModelRunError(_failure_message(tracker.current_name, exc)) from exc
     finally:
-        for module, training in training_flags.items():
-            module.training = training
+        snapshot.restore()
     records = _build_records(model, named_modules, tracker, dtype)
     return Analysis(
         model_name=model_name or type(model).__name__,
@@ -61,7 +67,7 @@ def analyze(
         batch_size=batch_size,
         dtype=str(dtype).removeprefix("torch."),
         records=records,
-        totals=_totals(records),
+        totals=_totals(records, tracker.runs[id(model)].output_depth),
     )
 
 
@@ -84,38 +90,78 @@ def _validated_size(input_size: Sequence[int], batch_size: int) -> tuple[int, ..
     return size
 
 
+class _ModelSnapshot:
+    """Everything a forward (or our swap of its tensors) may change on a module, to be put back afterwards."""
+
+    def __init__(self, named_modules: list[tuple[str, nn.Module]]) -> None:
+        self.modules = []
+        for _, module in named_modules:
+            attributes = {k: v for k, v in vars(module).items() if not k.startswith("_")}
+            contents = {k: (list(v) if isinstance(v, list) else dict(v)) for k, v in attributes.items()
+                        if isinstance(v, (list, dict))}
+            self.modules.append((module, attributes, contents, dict(module._parameters), dict(module._buffers)))
+
+    def restore(self) -> None:
+        for module, attributes, contents, parameters, buffers in self.modules:
+            current = vars(module)
+            for key in [k for k in current if not k.startswith("_") and k not in attributes]:
+                del current[key]
+            current.update(attributes)
+            for key, items in contents.items():
+                value = attributes[key]
+                if isinstance(value, list) and value != items:
+                    value[:] = items
+                elif isinstance(value, dict) and value != items:
+                    value.clear()
+                    value.update(items)
+            if module._parameters != parameters:
+                module._parameters.clear()
+                module._parameters.update(parameters)
+            if module._buffers != buffers:
+                module._buffers.clear()
+                module._buffers.update(buffers)
+
+
 def _run_on_meta(model: nn.Module, named_modules: list[tuple[str, nn.Module]], x: torch.Tensor,
-                 dtype: torch.dtype) -> None:
-    tensors = (t for _, m in named_modules for t in (*m._parameters.values(), *m._buffers.values()) if t is not None)
-    if all(t.is_meta and (t.dtype == dtype or not t.is_floating_point()) for t in tensors):
-        model(x)
+                 dtype: torch.dtype, tracker: ModuleTracker, formulas: dict[Any, Formula] | None) -> None:
+    parameters = [p for _, m in named_modules for p in m._parameters.values() if p is not None]
+    buffers = [b for _, m in named_modules for b in m._buffers.values() if b is not None]
+    if all(t.is_meta and (t.dtype == dtype or not t.is_floating_point()) for t in (*parameters, *buffers)):
+        mode = CountingMode(tracker, formulas, weights={id(p) for p in parameters},
+                            state={id(t) for t in (*parameters, *buffers)})
+        with tracker, mode:
+            model(x)
         return
+    # Stand-ins on meta, one per unique tensor: `tie_weights` makes every name of a shared tensor use the same one.
     state = {
         name: torch.empty(t.shape, dtype=dtype if t.is_floating_point() else t.dtype, device="meta")
-        for name, t in [*model.named_parameters(remove_duplicate=False), *model.named_buffers(remove_duplicate=False)]
+        for name, t in [*model.named_parameters(), *model.named_buffers()]
     }
-    torch.func.functional_call(model, state, (x,), strict=False, tie_weights=True)
+    parameter_names = {name for name, _ in model.named_parameters()}
+    mode = CountingMode(tracker, formulas, weights={id(t) for k, t in state.items() if k in parameter_names},
+                        state={id(t) for t in state.values()})
+    with tracker, mode:
+        torch.func.functional_call(model, state, (x,), strict=False, tie_weights=True)
 
 
 def _failure_message(layer: str, exc: Exception) -> str:
-    first_line = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
     where = layer or "model"
-    return f"{where}: forward failed on the meta device: {first_line}"
+    return f"{where}: forward failed on the meta device: {first_line(exc)}"
 
 
 # ---------------------------------------------------------------- records
 
 
-def _own_parameters(named_modules: list[tuple[str, nn.Module]]) -> dict[int, list[nn.Parameter]]:
+def _own_parameters(named_modules: list[tuple[str, nn.Module]]) -> dict[int, list[tuple[str, nn.Parameter]]]:
     """Each unique parameter belongs to the first module that holds it, so shared weights count once."""
     seen: set[int] = set()
-    owned: dict[int, list[nn.Parameter]] = {}
+    owned: dict[int, list[tuple[str, nn.Parameter]]] = {}
     for _, module in named_modules:
         mine = []
-        for p in module._parameters.values():
+        for name, p in module._parameters.items():
             if p is not None and id(p) not in seen:
                 seen.add(id(p))
-                mine.append(p)
+                mine.append((name, p))
         owned[id(module)] = mine
     return owned
 
@@ -124,27 +170,31 @@ def _build_records(model: nn.Module, named_modules: list[tuple[str, nn.Module]],
                    dtype: torch.dtype) -> tuple[LayerRecord, ...]:
     owned = _own_parameters(named_modules)
     itemsize = torch.empty((), dtype=dtype, device="meta").element_size()
-    children = {
-        id(module): [tracker.runs[id(c)] for c in module._modules.values() if c is not None and id(c) in tracker.runs]
-        for _, module in named_modules
-    }
+    children: dict[int, list[ModuleRun]] = {}
+    for _, module in named_modules:
+        unique = {id(c): c for c in module._modules.values() if c is not None}  # a child registered twice is one
+        children[id(module)] = [tracker.runs[i] for i in unique if i in tracker.runs]
     records: list[LayerRecord] = []
     emitted: set[int] = set()
 
-    def param_stats(params: list[nn.Parameter]) -> tuple[int, int, int]:
-        total = sum(p.numel() for p in params)
-        trainable = sum(p.numel() for p in params if p.requires_grad)
-        size = sum(p.numel() * (itemsize if p.is_floating_point() else p.element_size()) for p in params)
+    def param_stats(params: list[tuple[str, nn.Parameter]]) -> tuple[int, int, int]:
+        total = sum(p.numel() for _, p in params)
+        trainable = sum(p.numel() for _, p in params if p.requires_grad)
+        size = sum(p.numel() * (itemsize if p.is_floating_point() else p.element_size()) for _, p in params)
         return total, trainable, size
 
-    def leaf(run: ModuleRun, name: str, type_name: str, depth: int, params: list[nn.Parameter],
-             param_text: str, functional: bool = False) -> LayerRecord:
+    def leaf(run: ModuleRun, name: str, type_name: str, kind: RecordKind, depth: int, parent: str | None,
+             params: list[tuple[str, nn.Parameter]]) -> LayerRecord:
         total, trainable, size = param_stats(params)
+        functional = kind is RecordKind.FUNCTIONAL
+        flow = run.last_flow if functional else run.output_flow
         return LayerRecord(
             name=name,
             type=type_name,
+            kind=kind,
             depth=depth,
-            is_leaf=True,
+            parent=parent,
+            children=(),
             calls=run.calls,
             input_shapes=() if functional else run.input_shapes,
             output_shapes=((run.last_result_shape,) if run.last_result_shape else ()) if functional
@@ -156,13 +206,14 @@ def _build_records(model: nn.Module, named_modules: list[tuple[str, nn.Module]],
             elementwise_ops=sum(op.elementwise_ops for op in run.ops),
             activation_elements=run.activation_elements,
             activation_bytes=run.activation_bytes,
-            formula=_combined_formula(run.ops),
-            params_formula=param_text,
+            receptive_field=flow.field if flow is not None else None,
+            weight_depth=flow.depth if flow is not None else 0,
             uncounted_ops=tuple(dict.fromkeys(op.op for op in run.ops if op.kind is OpKind.UNCOUNTED)),
             ops=tuple(run.ops),
+            param_tensors=tuple(ParamTensor(pn, tuple(p.shape), p.requires_grad) for pn, p in params),
         )
 
-    def visit(run: ModuleRun, depth: int) -> list[LayerRecord]:
+    def visit(run: ModuleRun, depth: int, parent: str | None) -> list[LayerRecord]:
         """Emit `run`'s subtree in execution order and return the leaf records below it."""
         emitted.add(id(run.module))
         kids = sorted(
@@ -171,67 +222,58 @@ def _build_records(model: nn.Module, named_modules: list[tuple[str, nn.Module]],
         )
         own = owned[id(run.module)]
         if not kids:
-            own_total = sum(p.numel() for p in own)
-            record = leaf(run, run.name, type(run.module).__name__, depth,
-                          own, params_formula(run.module, own_total))
+            record = leaf(run, run.name, type(run.module).__name__, RecordKind.MODULE, depth, parent, own)
             records.append(record)
             return [record]
         position = len(records)
         leaves: list[LayerRecord] = []
+        child_names: list[str] = []
         for kid in kids:
-            leaves.extend(visit(kid, depth + 1))
+            if id(kid.module) in emitted:  # reached through an earlier sibling's subtree
+                continue
+            child_names.append(kid.name)
+            leaves.extend(visit(kid, depth + 1, run.name))
         if any(op.kind is not OpKind.DATA for op in run.ops) or own or run.activation_elements:
             prefix = f"{run.name}." if run.name else ""
-            total = sum(p.numel() for p in own)
-            own_text = " + ".join(f"{pn} {'×'.join(map(str, p.shape))}" for pn, p in
-                                  run.module.named_parameters(recurse=False)) if own else "no parameters"
-            fn = leaf(run, f"{prefix}({FUNCTIONAL})", FUNCTIONAL, depth + 1, own,
-                      f"{own_text} = {n(total)}" if own else own_text, functional=True)
+            fn = leaf(run, f"{prefix}({FUNCTIONAL})", FUNCTIONAL, RecordKind.FUNCTIONAL, depth + 1, run.name, own)
             records.append(fn)
             leaves.append(fn)
-        records.insert(position, _container(run, depth, leaves))
+            child_names.append(fn.name)
+        records.insert(position, _container(run, depth, parent, tuple(child_names), leaves))
         return leaves
 
-    visit(tracker.runs[id(model)], 0)
+    visit(tracker.runs[id(model)], 0, None)
     return tuple(records)
 
 
-def _container(run: ModuleRun, depth: int, leaves: list[LayerRecord]) -> LayerRecord:
-    macs = sum(r.macs for r in leaves)
-    counted = [r for r in leaves if r.macs]
-    if 1 < len(counted) <= 4:
-        formula = f"{' + '.join(n(r.macs) for r in counted)} = {n(macs)} MACs"
-    else:
-        formula = f"Σ {len(leaves)} layers = {n(macs)} MACs"
+def _container(run: ModuleRun, depth: int, parent: str | None, children: tuple[str, ...],
+               leaves: list[LayerRecord]) -> LayerRecord:
+    flow = run.output_flow
     return LayerRecord(
         name=run.name,
         type=type(run.module).__name__,
+        kind=RecordKind.CONTAINER,
         depth=depth,
-        is_leaf=False,
+        parent=parent,
+        children=children,
         calls=run.calls,
         input_shapes=run.input_shapes,
         output_shapes=run.output_shapes,
         params=sum(r.params for r in leaves),
         trainable_params=sum(r.trainable_params for r in leaves),
         param_bytes=sum(r.param_bytes for r in leaves),
-        macs=macs,
+        macs=sum(r.macs for r in leaves),
         elementwise_ops=sum(r.elementwise_ops for r in leaves),
         activation_elements=sum(r.activation_elements for r in leaves),
         activation_bytes=sum(r.activation_bytes for r in leaves),
-        formula=formula,
-        params_formula=f"Σ {len(leaves)} layers = {n(sum(r.params for r in leaves))}",
+        receptive_field=flow.field if flow is not None else None,
+        weight_depth=flow.depth if flow is not None else 0,
         uncounted_ops=tuple(dict.fromkeys(op for r in leaves for op in r.uncounted_ops)),
+        leaf_macs=tuple(r.macs for r in leaves),
     )
 
 
-def _combined_formula(ops: Iterable[OpCost]) -> str:
-    """The formulas of a leaf's ops, MACs first; a formula repeated k times (a reused layer) is written k × (…)."""
-    counts = Counter(op.formula for op in ops if op.formula)
-    ordered = sorted(counts, key=lambda f: 0 if "MACs" in f else 1)
-    return "; ".join(f if counts[f] == 1 else f"{counts[f]} × ({f})" for f in ordered)
-
-
-def _totals(records: tuple[LayerRecord, ...]) -> Totals:
+def _totals(records: tuple[LayerRecord, ...], weight_depth: int) -> Totals:
     leaves = [r for r in records if r.is_leaf]
     return Totals(
         params=sum(r.params for r in leaves),
@@ -243,6 +285,5 @@ def _totals(records: tuple[LayerRecord, ...]) -> Totals:
         activation_bytes=sum(r.activation_bytes for r in leaves),
         uncounted_ops=sum(1 for r in leaves for op in r.ops if op.kind is OpKind.UNCOUNTED),
         layers=len(leaves),
+        weight_depth=weight_depth,
     )
-
-

@@ -8,7 +8,7 @@ costing zero.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -17,8 +17,9 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
 from analyzers.fast_shapes import FAST_RESULTS
-from analyzers.formulas import FORMULAS, data_movement, uncounted
-from analyzers.records import OpCost, Shape
+from analyzers.flow import ATTRIBUTE, WEIGHT, Flow, result_flow
+from analyzers.formulas import FORMULAS, Formula, data_movement, uncounted
+from analyzers.records import OpCategory, OpCost, Shape
 from analyzers.size_checks import WINDOWED_OPS, check_window_fits
 
 
@@ -36,6 +37,9 @@ class ModuleRun:
     activation_elements: int = 0
     activation_bytes: int = 0
     last_result_shape: Shape = ()  # of its own last arithmetic op: what a functional row outputs
+    last_flow: Flow | None = None  # the flow of that result
+    output_flow: Flow | None = None  # the flow of its (first) output, at its first call
+    output_depth: int = 0  # the longest weight-layer path over all its output tensors
 
 
 def _shapes(value: Any) -> tuple[Shape, ...]:
@@ -89,12 +93,19 @@ class ModuleTracker:
         run = self.runs[id(module)]
         if run.calls == 1 and not run.output_shapes:
             run.output_shapes = _shapes(output)
+            tensors = (output,) if isinstance(output, torch.Tensor) else [
+                t for t in tree_leaves(output) if isinstance(t, torch.Tensor)]
+            flows = [f for f in (getattr(t, ATTRIBUTE, None) for t in tensors) if f is not None and f is not WEIGHT]
+            if flows:
+                run.output_flow = flows[0]
+                run.output_depth = max(f.depth for f in flows)
         if self.stack and self.stack[-1] is run:
             self.stack.pop()
 
 
 class CountingMode(TorchDispatchMode):
-    """Costs each aten op and charges it, with the memory its result allocates, to the tracker's current module."""
+    """Costs each aten op and charges it, with the memory its result allocates, to the tracker's current module;
+    derives each result's `Flow` (receptive field, weight depth) from its operands'."""
 
     @classmethod
     def _should_skip_dynamo(cls) -> bool:
@@ -102,10 +113,28 @@ class CountingMode(TorchDispatchMode):
         # torch._dynamo (~1 s, ~50 MB). Nothing is ever compiled inside an analysis, so the shim buys nothing.
         return False
 
-    def __init__(self, tracker: ModuleTracker) -> None:
+    def __init__(self, tracker: ModuleTracker, formulas: dict[Any, Formula] | None = None,
+                 weights: set[int] = frozenset(), state: set[int] = frozenset()) -> None:
         super().__init__()
         self.tracker = tracker
+        self.formulas = {**FORMULAS, **formulas} if formulas else FORMULAS
+        self.custom = set(formulas or ())
+        self.weights = weights  # ids of the parameter tensors the forward uses
+        self.state = state  # ids of every parameter and buffer: never given a flow attribute
         self._allocates: dict[Any, bool] = {}
+
+    def _operand_flows(self, args: tuple) -> list[Flow]:
+        flows = []
+        for a in args:
+            if isinstance(a, torch.Tensor):
+                f = getattr(a, ATTRIBUTE, None)
+                if f is not None:
+                    flows.append(f)
+                elif id(a) in self.weights:
+                    flows.append(WEIGHT)
+            elif isinstance(a, (list, tuple)) and a and isinstance(a[0], torch.Tensor):
+                flows.extend(f for f in (getattr(t, ATTRIBUTE, None) for t in a) if f is not None)
+        return flows
 
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
         kwargs = kwargs or {}
@@ -116,21 +145,50 @@ class CountingMode(TorchDispatchMode):
         out = fast(args, kwargs) if fast is not None else None
         if out is None:
             out = func(*args, **kwargs)
-        run = self.tracker.current
-        if run is None:  # not inside any module's forward: nothing to charge
-            return out
-        formula = FORMULAS.get(packet)
         result = out if isinstance(out, torch.Tensor) else next(
             (t for t in tree_leaves(out) if isinstance(t, torch.Tensor)), None
         )
+        flows = self._operand_flows(args) if result is not None else []
+        flow = result_flow(packet, args, result, flows) if flows else None
+        if flow is not None:
+            self._attach(out, result, flow)
+        run = self.tracker.current
+        if run is None:  # not inside any module's forward: nothing to charge
+            return out
+        formula = self.formulas.get(packet)
         if formula is not data_movement:
-            run.ops.append(formula(func, args, kwargs, out) if formula is not None else uncounted(func))
+            cost = self._cost(formula, func, args, kwargs, out)
+            if cost.category is OpCategory.MATMUL and any(f is WEIGHT for f in flows):
+                cost = replace(cost, category=OpCategory.LINEAR)
+            run.ops.append(cost)
             if result is not None:
                 run.last_result_shape = tuple(result.shape)
+                run.last_flow = flow
         if result is not None and self._allocates_result(func):
             run.activation_elements += result.numel()
             run.activation_bytes += result.numel() * result.element_size()
         return out
+
+    def _cost(self, formula: Formula | None, func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
+        if formula is None:
+            return uncounted(func)
+        cost = formula(func, args, kwargs, out)
+        if isinstance(cost, OpCost):
+            return cost
+        if func.overloadpacket in self.custom and isinstance(cost, int) and not isinstance(cost, bool):
+            return OpCost(str(func), OpCategory.CUSTOM, macs=cost, label=func.overloadpacket.__name__)
+        raise TypeError(f"the formula for {func.overloadpacket} returned {type(cost).__name__}, not an OpCost or int")
+
+    def _attach(self, out: Any, result: torch.Tensor, flow: Flow) -> None:
+        """Give the result (every piece of a split) its flow; the model's own parameters and buffers never get one."""
+        if isinstance(out, (list, tuple)) and len(out) > 1 and all(isinstance(t, torch.Tensor) for t in out) and (
+                all(t.dim() == result.dim() for t in out)):
+            targets = out
+        else:
+            targets = (result,)
+        for t in targets:
+            if id(t) not in self.state:
+                setattr(t, ATTRIBUTE, flow)
 
     def _allocates_result(self, func: Any) -> bool:
         """True for ops whose (first) result is new memory: not a view, not in-place."""

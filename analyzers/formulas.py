@@ -1,13 +1,17 @@
 """Shape-only cost formulas for aten ops, in a registry keyed by op.
 
-Each formula reads only shapes (the analysis runs on the meta device) and returns an `OpCost` whose `formula` string
-writes the arithmetic out with the actual numbers, e.g. `out 28×28×32 · kernel 5×5×192 = 120,422,400 MACs`.
+Each formula reads only shapes and arguments (the analysis runs on the meta device) and returns an `OpCost`: the
+counts, the op's category and its geometry as data. The words users read (`out 28×28×32 · kernel 5×5×192 =
+120,422,400 MACs`) are written from that data by `analyzers.formula_text`.
 
 Conventions (see README): MACs are the multiply–accumulates of conv / linear / matmul / attention; a bias add, a
 norm, an activation, pooling and residual adds are element-wise ops, counted separately. Per output element:
 activations and arithmetic 1, inference batch norm 2 (scale and shift), training batch norm 4, layer/group norm 5
 (mean, variance, normalise, scale, shift), softmax 3 (exp, sum, divide); pooling costs one op per window element.
 An op with no formula here is reported as uncounted by the counting mode, never as zero.
+
+A caller adds or overrides formulas without editing this table: `analyze(model, size, formulas={aten.op: fn})`,
+where `fn(func, args, kwargs, out)` returns an `OpCost` or an int (MACs).
 """
 
 from __future__ import annotations
@@ -16,8 +20,16 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from analyzers.numbers import dims, n, product, volume
-from analyzers.records import OpCost, OpKind
+from analyzers.numbers import per_dim, pool_window, product
+from analyzers.records import (
+    AttentionGeometry,
+    ConcatGeometry,
+    ConvGeometry,
+    MatmulGeometry,
+    OpCategory,
+    OpCost,
+    PoolGeometry,
+)
 
 aten = torch.ops.aten
 
@@ -53,10 +65,6 @@ def _first_tensor(value: Any) -> torch.Tensor:
     raise TypeError("op returned no tensor")
 
 
-def _batch_prefix(batch: int) -> str:
-    return f"batch {batch} · " if batch != 1 else ""
-
-
 # ---------------------------------------------------------------- MACs: convolution, linear, matmul, attention
 
 
@@ -65,39 +73,49 @@ def convolution(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
     x, w = args[0], args[1]
     bias = args[2] if len(args) > 2 else None
     transposed = bool(args[6]) if len(args) > 6 else False
-    batch = int(x.shape[0])
-    kernel = _shape(w)[2:]
+    groups = int(args[8]) if len(args) > 8 else 1
     y = _first_tensor(out)
-    if transposed:
-        # Every input element is scattered through the kernel into C_out/g outputs.
-        c_in, per_group_out = int(w.shape[0]), int(w.shape[1])
-        macs = batch * product(_shape(x)[2:]) * c_in * product(kernel) * per_group_out
-        text = f"{_batch_prefix(batch)}in {volume(_shape(x))} · kernel {dims([*kernel, per_group_out])}"
-        label = "MACs (transposed conv)"
+    x_shape, w_shape, y_shape = _shape(x), _shape(w), _shape(y)
+    kernel = w_shape[2:]
+    ndim = len(kernel)
+    if transposed:  # weight is C_in × C_out/g × k…: every input element is scattered through the kernel
+        in_channels, out_channels = w_shape[0], w_shape[1] * groups
+        macs = product(x_shape) * product(kernel) * w_shape[1]
     else:
-        per_group_in = int(w.shape[1])
-        macs = batch * product(_shape(y)[2:]) * int(w.shape[0]) * product(kernel) * per_group_in
-        text = f"{_batch_prefix(batch)}out {volume(_shape(y))} · kernel {dims([*kernel, per_group_in])}"
-        label = "MACs"
-    formula = f"{text} = {n(macs)} {label}"
+        in_channels, out_channels = w_shape[1] * groups, w_shape[0]
+        macs = y_shape[0] * product(y_shape[2:]) * out_channels * product(kernel) * w_shape[1]
+    padding = args[4]
+    geometry = ConvGeometry(
+        kernel=kernel,
+        stride=tuple(per_dim(args[3], ndim, 1)),
+        padding=tuple(per_dim(padding, ndim, 0)) if not isinstance(padding, str) else tuple(
+            _same_padding(kernel, per_dim(args[5], ndim, 1)) if padding == "same" else [0] * ndim),
+        dilation=tuple(per_dim(args[5], ndim, 1)),
+        groups=groups,
+        in_channels=in_channels,
+        out_channels=out_channels,
+        transposed=transposed,
+        in_shape=x_shape,
+        out_shape=y_shape,
+        has_bias=bias is not None,
+    )
     bias_adds = y.numel() if bias is not None else 0
-    if bias_adds:
-        formula += f"; bias {n(bias_adds)} adds"
-    return OpCost(str(func), OpKind.MAC, macs=macs, elementwise_ops=bias_adds, formula=formula)
+    return OpCost(str(func), OpCategory.CONV, macs=macs, elementwise_ops=bias_adds, bias_adds=bias_adds,
+                  geometry=geometry)
 
 
-def _matmul_cost(func: Any, a_shape: Sequence[int], b_shape: Sequence[int], bias_adds: int, batch: int = 1) -> OpCost:
-    rows, inner = int(a_shape[-2]), int(a_shape[-1])
-    cols = int(b_shape[-1])
+def _same_padding(kernel: Sequence[int], dilation: Sequence[int]) -> list[int]:
+    """The left padding of padding='same' (torch pads the extra pixel of an even window on the right)."""
+    return [d * (k - 1) // 2 for k, d in zip(kernel, dilation)]
+
+
+def _matmul_cost(func: Any, a_shape: Sequence[int], b_shape: Sequence[int], bias_adds: int, batch: int = 1,
+                 batched: bool = False) -> OpCost:
+    rows, inner, cols = int(a_shape[-2]), int(a_shape[-1]), int(b_shape[-1])
     macs = batch * rows * inner * cols
-    if batch != 1:
-        text = f"batch {n(batch)} · {n(rows)}×{n(inner)} @ {n(inner)}×{n(cols)}"
-    else:
-        text = f"rows {n(rows)} · in {n(inner)} · out {n(cols)}"
-    formula = f"{text} = {n(macs)} MACs"
-    if bias_adds:
-        formula += f"; bias {n(bias_adds)} adds"
-    return OpCost(str(func), OpKind.MAC, macs=macs, elementwise_ops=bias_adds, formula=formula)
+    geometry = MatmulGeometry(rows=rows, inner=inner, cols=cols, batch=batch, batched=batched)
+    return OpCost(str(func), OpCategory.MATMUL, macs=macs, elementwise_ops=bias_adds, bias_adds=bias_adds,
+                  geometry=geometry)
 
 
 @register(aten.addmm)
@@ -112,13 +130,15 @@ def mm(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
 
 @register(aten.bmm)
 def bmm(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
-    return _matmul_cost(func, _shape(args[0]), _shape(args[1]), bias_adds=0, batch=int(args[0].shape[0]))
+    return _matmul_cost(func, _shape(args[0]), _shape(args[1]), bias_adds=0, batch=int(args[0].shape[0]),
+                        batched=True)
 
 
 @register(aten.baddbmm)
 def baddbmm(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
     y = _first_tensor(out)
-    return _matmul_cost(func, _shape(args[1]), _shape(args[2]), bias_adds=y.numel(), batch=int(args[1].shape[0]))
+    return _matmul_cost(func, _shape(args[1]), _shape(args[2]), bias_adds=y.numel(), batch=int(args[1].shape[0]),
+                        batched=True)
 
 
 @register(
@@ -133,22 +153,18 @@ def fused_attention(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
     kv_len, v_dim = int(k.shape[-2]), int(v.shape[-1])
     heads = product(lead)
     macs = heads * q_len * kv_len * (head_dim + v_dim)
-    formula = (
-        f"batch·heads {n(heads)} · (QKᵀ {n(q_len)}×{n(head_dim)}×{n(kv_len)} + AV {n(q_len)}×{n(kv_len)}×{n(v_dim)})"
-        f" = {n(macs)} MACs"
-    )
-    return OpCost(str(func), OpKind.MAC, macs=macs, elementwise_ops=3 * heads * q_len * kv_len, formula=formula)
+    geometry = AttentionGeometry(heads=heads, q_len=q_len, kv_len=kv_len, head_dim=head_dim, v_dim=v_dim)
+    return OpCost(str(func), OpCategory.ATTENTION, macs=macs, elementwise_ops=3 * heads * q_len * kv_len,
+                  label="softmax", per_element=3, geometry=geometry)
 
 
 # ---------------------------------------------------------------- element-wise: norms, activations, arithmetic
 
 
-def _elementwise(func: Any, label: str, per_element: int, shape: Sequence[int]) -> OpCost:
-    ops = per_element * product(shape)
-    per = f"{per_element} ops · " if per_element != 1 else ""
-    batch = int(shape[0]) if len(shape) >= 2 else 1
-    formula = f"{label}: {_batch_prefix(batch)}{per}{volume(shape)} = {n(ops)} ops"
-    return OpCost(str(func), OpKind.ELEMENTWISE, elementwise_ops=ops, formula=formula)
+def _elementwise(func: Any, category: OpCategory, label: str, per_element: int, shape: Sequence[int]) -> OpCost:
+    shape = tuple(int(d) for d in shape)
+    return OpCost(str(func), category, elementwise_ops=per_element * product(shape), label=label,
+                  per_element=per_element, shape=shape)
 
 
 @register(aten.native_batch_norm, aten._native_batch_norm_legit, aten._native_batch_norm_legit_no_training)
@@ -156,31 +172,31 @@ def batch_norm(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
     training = func.overloadpacket is aten._native_batch_norm_legit or (
         func.overloadpacket is aten.native_batch_norm and bool(args[5])
     )
-    return _elementwise(func, "batch norm", 4 if training else 2, _shape(args[0]))
+    return _elementwise(func, OpCategory.NORM, "batch norm", 4 if training else 2, _shape(args[0]))
 
 
 @register(aten.native_layer_norm)
 def layer_norm(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
-    return _elementwise(func, "layer norm", 5, _shape(args[0]))
+    return _elementwise(func, OpCategory.NORM, "layer norm", 5, _shape(args[0]))
 
 
 @register(aten.native_group_norm)
 def group_norm(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
-    return _elementwise(func, "group norm", 5, _shape(args[0]))
+    return _elementwise(func, OpCategory.NORM, "group norm", 5, _shape(args[0]))
 
 
 @register(aten._softmax, aten._log_softmax, aten._safe_softmax)
 def softmax(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
-    return _elementwise(func, "softmax", 3, _shape(args[0]))
+    return _elementwise(func, OpCategory.ACTIVATION, "softmax", 3, _shape(args[0]))
 
 
-_ONE_OP_PER_OUTPUT = (
-    # activations
+_ACTIVATIONS = (
     aten.relu, aten.relu_, aten.hardtanh, aten.hardtanh_, aten.gelu, aten.gelu_, aten.silu, aten.silu_,
     aten.sigmoid, aten.sigmoid_, aten.tanh, aten.tanh_, aten.hardswish, aten.hardswish_, aten.hardsigmoid,
     aten.hardsigmoid_, aten.leaky_relu, aten.leaky_relu_, aten.elu, aten.elu_, aten.softplus, aten.mish, aten.mish_,
     aten.prelu, aten._prelu_kernel, aten.threshold, aten.threshold_,
-    # arithmetic and math
+)
+_ARITHMETIC = (
     aten.add, aten.add_, aten.sub, aten.sub_, aten.rsub, aten.mul, aten.mul_, aten.div, aten.div_,
     aten.maximum, aten.minimum, aten.clamp, aten.clamp_, aten.clamp_min, aten.clamp_min_, aten.clamp_max,
     aten.clamp_max_, aten.where, aten.exp, aten.exp_, aten.log, aten.sqrt, aten.rsqrt, aten.neg, aten.abs,
@@ -193,38 +209,51 @@ _ONE_OP_PER_OUTPUT = (
 _LABELS = {"hardtanh": "ReLU6/hardtanh clamp", "_prelu_kernel": "prelu"}  # what users know these ops as
 
 
-@register(*_ONE_OP_PER_OUTPUT)
-def one_op_per_output(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
+@register(*_ACTIVATIONS)
+def activation(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
     name = func.overloadpacket.__name__.rstrip("_")
-    return _elementwise(func, _LABELS.get(name, name), 1, _shape(_first_tensor(out)))
+    return _elementwise(func, OpCategory.ACTIVATION, _LABELS.get(name, name), 1, _shape(_first_tensor(out)))
+
+
+@register(*_ARITHMETIC)
+def arithmetic(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
+    name = func.overloadpacket.__name__.rstrip("_")
+    return _elementwise(func, OpCategory.ELEMENTWISE, name, 1, _shape(_first_tensor(out)))
 
 
 # ---------------------------------------------------------------- pooling and reductions
 
+_MAX_POOLS = (aten.max_pool2d_with_indices, aten.max_pool2d, aten.max_pool3d_with_indices, aten.max_pool1d)
 
-@register(aten.max_pool2d_with_indices, aten.max_pool2d, aten.avg_pool2d, aten.max_pool3d_with_indices, aten.avg_pool3d,
-          aten.max_pool1d, aten.avg_pool1d)
+
+@register(*_MAX_POOLS, aten.avg_pool2d, aten.avg_pool3d, aten.avg_pool1d)
 def pooling(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
-    window = [int(k) for k in args[1]]
     y = _first_tensor(out)
     ndim = len(y.shape) - 2
-    if len(window) == 1 and ndim > 1:
-        window = window * ndim
-    ops = y.numel() * product(window)
-    kind = "max pool" if "max" in func.overloadpacket.__name__ else "avg pool"
-    formula = f"{kind} {dims(window)} window · {_batch_prefix(int(y.shape[0]))}out {volume(_shape(y))} = {n(ops)} ops"
-    return OpCost(str(func), OpKind.ELEMENTWISE, elementwise_ops=ops, formula=formula)
+    is_max = func.overloadpacket in _MAX_POOLS
+    kernel, stride, padding, dilation = pool_window(args, max(ndim, 1), dilation_index=4 if is_max else None)
+    y_shape = _shape(y)
+    geometry = PoolGeometry(reduce="max" if is_max else "avg", window=tuple(kernel), stride=tuple(stride),
+                            padding=tuple(padding), dilation=tuple(dilation), out_shape=y_shape)
+    return OpCost(str(func), OpCategory.POOLING, elementwise_ops=y.numel() * product(kernel),
+                  label="max pool" if is_max else "avg pool", per_element=product(kernel), shape=y_shape,
+                  geometry=geometry)
 
 
-@register(aten._adaptive_avg_pool2d, aten.adaptive_max_pool2d, aten._adaptive_avg_pool3d, aten.mean, aten.sum,
-          aten.amax, aten.var_mean, aten.var, aten.std)
-def reduction(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
+def _reduction(func: Any, category: OpCategory, args: tuple) -> OpCost:
     x = args[0]
-    ops = x.numel()
-    name = func.overloadpacket.__name__.strip("_")
-    batch = int(x.shape[0]) if x.dim() >= 2 else 1
-    formula = f"{name} over {_batch_prefix(batch)}in {volume(_shape(x))} = {n(ops)} ops"
-    return OpCost(str(func), OpKind.ELEMENTWISE, elementwise_ops=ops, formula=formula)
+    return OpCost(str(func), category, elementwise_ops=x.numel(), label=func.overloadpacket.__name__.strip("_"),
+                  per_element=1, shape=_shape(x), reduction=True)
+
+
+@register(aten._adaptive_avg_pool2d, aten.adaptive_max_pool2d, aten._adaptive_avg_pool3d)
+def adaptive_pooling(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
+    return _reduction(func, OpCategory.POOLING, args)
+
+
+@register(aten.mean, aten.sum, aten.amax, aten.var_mean, aten.var, aten.std)
+def reduction(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
+    return _reduction(func, OpCategory.ELEMENTWISE, args)
 
 
 @register(aten.upsample_linear1d, aten.upsample_bilinear2d, aten.upsample_trilinear3d, aten.upsample_bicubic2d)
@@ -232,7 +261,8 @@ def interpolation(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
     """A weighted sum of the 2, 4, 8 (linear, bilinear, trilinear) or 16 (bicubic) nearest inputs per output."""
     name = func.overloadpacket.__name__
     taps = {"upsample_linear1d": 2, "upsample_bilinear2d": 4, "upsample_trilinear3d": 8}.get(name, 16)
-    return _elementwise(func, name.removeprefix("upsample_"), taps, _shape(_first_tensor(out)))
+    return _elementwise(func, OpCategory.ELEMENTWISE, name.removeprefix("upsample_"), taps,
+                        _shape(_first_tensor(out)))
 
 
 # ---------------------------------------------------------------- data movement: zero arithmetic
@@ -255,19 +285,16 @@ _DATA_MOVEMENT = (
 
 @register(*_DATA_MOVEMENT)
 def data_movement(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
-    return OpCost(str(func), OpKind.DATA)
+    return OpCost(str(func), OpCategory.DATA_MOVEMENT)
 
 
 @register(aten.cat, aten.stack)
 def concatenation(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
     """Zero arithmetic, but worth a line: an Inception module's depth is made here."""
-    parts = [volume(_shape(t)) for t in args[0]]
-    y = _first_tensor(out)
-    name = func.overloadpacket.__name__
-    formula = f"{name} {' + '.join(parts)} → {volume(_shape(y))}: no arithmetic"
-    return OpCost(str(func), OpKind.DATA, formula=formula)
+    geometry = ConcatGeometry(parts=tuple(_shape(t) for t in args[0]), out_shape=_shape(_first_tensor(out)))
+    return OpCost(str(func), OpCategory.DATA_MOVEMENT, label=func.overloadpacket.__name__, geometry=geometry)
 
 
 def uncounted(func: Any) -> OpCost:
     """An op without a formula: named and marked, never silently zero."""
-    return OpCost(str(func), OpKind.UNCOUNTED, formula=f"{func.overloadpacket.__name__}: no formula, not counted")
+    return OpCost(str(func), OpCategory.UNCOUNTED, label=func.overloadpacket.__name__)

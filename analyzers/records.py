@@ -1,51 +1,226 @@
-"""Per-layer cost records and the whole-model analysis: frozen dataclasses, one record per module.
+"""The typed result of an analysis: a tree of layer records, each holding its ops as data.
 
 Units are in the field names: `macs` are multiply–accumulates, `flops` = 2 × `macs`, `*_bytes` are bytes,
 `elementwise_ops` counts the non-MAC arithmetic (norms, activations, pooling, adds) and is never mixed into MACs.
+
+Records carry structure (kinds, op categories, geometry, shapes as tuples, parent/children links); the words users
+read are made from it in one place, `analyzers.formula_text`, so figures and pages never parse text back.
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Iterator
+from fractions import Fraction
+from functools import cached_property
+from typing import Iterator, Union
 
 Shape = tuple[int, ...]
 
 
-class OpKind(str, enum.Enum):
-    """What an aten op contributes: MACs, element-wise work, nothing (data movement), or unknown (uncounted)."""
+class RecordKind(str, enum.Enum):
+    """What a record stands for in the module tree."""
 
-    MAC = "mac"  # conv / linear / matmul / attention
-    ELEMENTWISE = "elementwise"  # norms, activations, pooling, adds
-    DATA = "data"  # views, copies, concat: zero arithmetic
+    MODULE = "module"  # a module without children: a leaf
+    CONTAINER = "container"  # a module with children; its numbers are sums over its leaves
+    FUNCTIONAL = "functional"  # the ops a container's own forward runs (a residual add, torch.cat): a leaf
+
+
+class OpCategory(str, enum.Enum):
+    """What an aten op does, as a user would name it."""
+
+    CONV = "conv"
+    LINEAR = "linear"  # a matrix product with a parameter operand (nn.Linear, a 1×1 projection written as matmul)
+    MATMUL = "matmul"  # a matrix product of two activations
+    ATTENTION = "attention"  # fused scaled-dot-product attention
+    NORM = "norm"
+    ACTIVATION = "activation"
+    POOLING = "pooling"
+    ELEMENTWISE = "elementwise"  # arithmetic, reductions, resampling, dropout
+    DATA_MOVEMENT = "data movement"  # views, copies, concat: zero arithmetic
+    CUSTOM = "custom"  # counted by a formula the caller passed to `analyze(formulas=…)`
     UNCOUNTED = "uncounted"  # no formula registered: reported, never silently zero
+
+
+class OpKind(str, enum.Enum):
+    """Which column an op's cost lands in: MACs, element-wise work, nothing (data movement), or unknown."""
+
+    MAC = "mac"
+    ELEMENTWISE = "elementwise"
+    DATA = "data"
+    UNCOUNTED = "uncounted"
+
+
+_MAC_CATEGORIES = frozenset({OpCategory.CONV, OpCategory.LINEAR, OpCategory.MATMUL, OpCategory.ATTENTION})
+WEIGHT_LAYER_CATEGORIES = frozenset({OpCategory.CONV, OpCategory.LINEAR})  # what papers count as "layers"
+
+# A leaf's category is the most telling of the ops it ran, in this order.
+_CATEGORY_PRIORITY = (
+    OpCategory.CONV, OpCategory.LINEAR, OpCategory.ATTENTION, OpCategory.MATMUL, OpCategory.NORM,
+    OpCategory.POOLING, OpCategory.ACTIVATION, OpCategory.ELEMENTWISE, OpCategory.CUSTOM, OpCategory.UNCOUNTED,
+    OpCategory.DATA_MOVEMENT,
+)
+
+
+# ---------------------------------------------------------------- op geometry
+
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    """A convolution as the aten op ran it: per spatial dim kernel, stride, padding, dilation; channels; groups."""
+
+    kernel: Shape
+    stride: Shape
+    padding: Shape
+    dilation: Shape
+    groups: int
+    in_channels: int
+    out_channels: int
+    transposed: bool
+    in_shape: Shape
+    out_shape: Shape
+    has_bias: bool
+
+    @property
+    def batch(self) -> int:
+        return self.in_shape[0]
+
+    @property
+    def in_per_group(self) -> int:
+        return self.in_channels // self.groups
+
+    @property
+    def out_per_group(self) -> int:
+        return self.out_channels // self.groups
+
+
+@dataclass(frozen=True)
+class MatmulGeometry:
+    """`batch` independent products of a rows×inner and an inner×cols matrix."""
+
+    rows: int
+    inner: int
+    cols: int
+    batch: int = 1
+    batched: bool = False  # a bmm (written with its batch even when it is 1)
+
+
+@dataclass(frozen=True)
+class AttentionGeometry:
+    """Scaled dot-product attention: QKᵀ (q_len×head_dim×kv_len) and AV (q_len×kv_len×v_dim) per head."""
+
+    heads: int  # batch × heads
+    q_len: int
+    kv_len: int
+    head_dim: int
+    v_dim: int
+
+
+@dataclass(frozen=True)
+class PoolGeometry:
+    """A pooling window (max or average) over the trailing spatial dims."""
+
+    reduce: str  # "max" or "avg"
+    window: Shape
+    stride: Shape
+    padding: Shape
+    dilation: Shape
+    out_shape: Shape
+
+
+@dataclass(frozen=True)
+class ConcatGeometry:
+    parts: tuple[Shape, ...]
+    out_shape: Shape
+
+
+Geometry = Union[ConvGeometry, MatmulGeometry, AttentionGeometry, PoolGeometry, ConcatGeometry]
 
 
 @dataclass(frozen=True)
 class OpCost:
-    """The cost of one aten op call, with the arithmetic written out with its numbers."""
+    """The cost of one aten op call, as numbers and geometry; `analyzers.formula_text` writes it out in words.
+
+    `label` is the name users know the op by ("batch norm", "max pool"); element-wise work is `per_element` ops
+    over `shape` (plus `bias_adds` for a conv/linear bias), or a reduction over its input `shape`.
+    """
 
     op: str  # aten overload name, e.g. "aten.convolution.default"
-    kind: OpKind
+    category: OpCategory
     macs: int = 0
     elementwise_ops: int = 0
-    formula: str = ""
+    label: str = ""
+    per_element: int = 0
+    shape: Shape = ()
+    bias_adds: int = 0
+    reduction: bool = False  # the element-wise count is one op per *input* element (mean, sum, adaptive pool)
+    geometry: Geometry | None = None
+    text: str = ""  # only for custom formulas, whose arithmetic we cannot write out ourselves
+
+    @property
+    def kind(self) -> OpKind:
+        if self.category in _MAC_CATEGORIES:
+            return OpKind.MAC
+        if self.category is OpCategory.UNCOUNTED:
+            return OpKind.UNCOUNTED
+        if self.category is OpCategory.DATA_MOVEMENT:
+            return OpKind.DATA
+        if self.category is OpCategory.CUSTOM:
+            return OpKind.MAC if self.macs else OpKind.ELEMENTWISE
+        return OpKind.ELEMENTWISE
+
+    @property
+    def formula(self) -> str:
+        from analyzers.formula_text import op_formula
+
+        return op_formula(self)
+
+
+# ---------------------------------------------------------------- per-layer quantities
+
+
+@dataclass(frozen=True)
+class ReceptiveField:
+    """Which input pixels one output position of a layer sees (per spatial dim, in input pixels).
+
+    `size` is the field's extent, `jump` the distance in input pixels between neighbouring outputs (the effective
+    stride), `start` the centre of the first output's field (the first input pixel's centre is 0; negative means
+    it lies in the padding). `covers_input` means every output sees the whole input (global pooling, a fully
+    connected layer after a flatten, attention over all positions); the other fields are then empty.
+    """
+
+    size: tuple[int, ...] = ()
+    jump: tuple[Fraction, ...] = ()
+    start: tuple[Fraction, ...] = ()
+    covers_input: bool = False
+
+    @property
+    def is_square(self) -> bool:
+        return len(set(self.size)) <= 1 and len(set(self.jump)) <= 1 and len(set(self.start)) <= 1
+
+
+@dataclass(frozen=True)
+class ParamTensor:
+    name: str  # the module's own name for it: "weight", "bias"
+    shape: Shape
+    trainable: bool
 
 
 @dataclass(frozen=True)
 class LayerRecord:
     """One module of the model (or the functional ops a container runs itself), after one analysis.
 
-    `macs`, `elementwise_ops`, the op counts and `activation_*` of a container include its children; parameters of a
-    container are the unique parameters of its subtree. A leaf is a module without children, or the synthetic
-    `<container>.(functional)` row holding the ops a container's own `forward` runs (e.g. a residual `x + identity`).
+    `macs`, `elementwise_ops`, the op counts and `activation_*` of a container are sums over its leaves; parameters
+    of a container are the unique parameters of its subtree. Leaves are modules without children and the synthetic
+    `<container>.(functional)` records holding the ops a container's own `forward` runs (e.g. `x + identity`).
     """
 
     name: str  # qualified module name; "" is the whole model
     type: str  # module class name, or "functional"
+    kind: RecordKind
     depth: int  # 0 for the model itself
-    is_leaf: bool
+    parent: str | None  # the parent record's name; None for the model
+    children: tuple[str, ...]  # child record names in execution order
     calls: int  # forward calls (a reused module runs more than once)
     input_shapes: tuple[Shape, ...]
     output_shapes: tuple[Shape, ...]
@@ -56,15 +231,55 @@ class LayerRecord:
     elementwise_ops: int
     activation_elements: int  # newly allocated output elements (in-place results and views are not new memory)
     activation_bytes: int
-    formula: str  # MAC / element-wise arithmetic with the numbers substituted
-    params_formula: str  # parameter arithmetic, e.g. "(5·5·192+1)·32 = 153,632"
+    receptive_field: ReceptiveField | None  # None: the output is not a spatial map reached from the input
+    weight_depth: int  # conv/linear layers on the longest input → this layer's output path (itself included)
     uncounted_ops: tuple[str, ...] = ()  # aten ops that ran here with no formula
     ops: tuple[OpCost, ...] = field(default=(), repr=False)  # this record's own op calls (leaves only)
+    param_tensors: tuple[ParamTensor, ...] = field(default=(), repr=False)  # its own parameters (leaves only)
+    leaf_macs: tuple[int, ...] = field(default=(), repr=False)  # containers: MACs of each leaf below, in order
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.kind is not RecordKind.CONTAINER
 
     @property
     def flops(self) -> int:
         """FLOPs = 2 × MACs (one multiply and one add per MAC); element-wise work is separate."""
         return 2 * self.macs
+
+    @property
+    def short_name(self) -> str:
+        return self.name.rsplit(".", 1)[-1] if self.name else ""
+
+    @cached_property
+    def category(self) -> OpCategory | None:
+        """The layer's category, from the ops it ran (so a user's own class names work); None for containers and
+        layers that ran no op."""
+        present = {op.category for op in self.ops}
+        return next((c for c in _CATEGORY_PRIORITY if c in present), None)
+
+    @cached_property
+    def conv(self) -> ConvGeometry | None:
+        """The geometry of the first convolution this layer ran, if any."""
+        return next((op.geometry for op in self.ops if isinstance(op.geometry, ConvGeometry)), None)
+
+    @cached_property
+    def pool(self) -> PoolGeometry | None:
+        return next((op.geometry for op in self.ops if isinstance(op.geometry, PoolGeometry)), None)
+
+    @property
+    def formula(self) -> str:
+        """MAC / element-wise arithmetic with the numbers substituted (rendered by `analyzers.formula_text`)."""
+        from analyzers.formula_text import layer_formula
+
+        return layer_formula(self)
+
+    @property
+    def params_formula(self) -> str:
+        """Parameter arithmetic, e.g. "(5·5·192+1)·32 = 153,632"."""
+        from analyzers.formula_text import params_formula
+
+        return params_formula(self)
 
 
 @dataclass(frozen=True)
@@ -80,6 +295,7 @@ class Totals:
     activation_bytes: int
     uncounted_ops: int  # number of op calls with no formula, over the whole model
     layers: int  # leaf records
+    weight_depth: int  # conv/linear layers on the longest input → output path: the "layers" papers count
 
     @property
     def flops(self) -> int:
@@ -88,7 +304,8 @@ class Totals:
 
 @dataclass(frozen=True)
 class Analysis:
-    """The result of `analyze`: every record in execution order (model first), plus totals."""
+    """The result of `analyze`: every record in execution order (model first, each container before its
+    children), plus totals. Walk it as a tree with `root`, `children_of` and `parent_of`."""
 
     model_name: str
     input_size: Shape  # without the batch dimension
@@ -97,14 +314,43 @@ class Analysis:
     records: tuple[LayerRecord, ...]
     totals: Totals
 
+    @cached_property
+    def _by_name(self) -> dict[str, LayerRecord]:
+        return {r.name: r for r in self.records}
+
+    @property
+    def root(self) -> LayerRecord:
+        return self.records[0]
+
     def leaves(self) -> Iterator[LayerRecord]:
         return (r for r in self.records if r.is_leaf)
 
     def record(self, name: str) -> LayerRecord:
-        for r in self.records:
-            if r.name == name:
-                return r
-        raise KeyError(name)
+        return self._by_name[name]
+
+    def children_of(self, record: LayerRecord) -> tuple[LayerRecord, ...]:
+        return tuple(self._by_name[c] for c in record.children)
+
+    def parent_of(self, record: LayerRecord) -> LayerRecord | None:
+        return None if record.parent is None else self._by_name[record.parent]
+
+    def walk(self, record: LayerRecord | None = None) -> Iterator[LayerRecord]:
+        """Records of a subtree, depth first in execution order (the same order as `records`)."""
+        start = record or self.root
+        yield start
+        for child in self.children_of(start):
+            yield from self.walk(child)
+
+    def by_operator(self) -> dict[str, tuple[int, int, int]]:
+        """aten op → (calls, MACs, element-wise ops) over the whole model."""
+        table: dict[str, list[int]] = {}
+        for r in self.leaves():
+            for op in r.ops:
+                row = table.setdefault(op.op, [0, 0, 0])
+                row[0] += 1
+                row[1] += op.macs
+                row[2] += op.elementwise_ops
+        return {op: (calls, macs, ew) for op, (calls, macs, ew) in table.items()}
 
     @property
     def uncounted(self) -> dict[str, tuple[str, ...]]:
@@ -113,4 +359,5 @@ class Analysis:
 
     @property
     def depth(self) -> int:
+        """The module tree's depth (nesting of containers), not the paper's layer count: see `weight_depth`."""
         return max((r.depth for r in self.records), default=0)
