@@ -6,6 +6,7 @@ Expected numbers come from the seeds (exact) or from running the analyzer direct
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -340,3 +341,51 @@ def test_architecture_bars_one_per_table_row() -> None:
         assert len(bars) == 1
         assert plotly_array(bars[0]["customdata"]) == layers
         assert plotly_array(bars[0]["x"]) == list(range(1, len(layers) + 1))
+
+
+def marker_colors(spec: dict) -> dict[str, str]:
+    """Model name → its marker colour in a Compare scatter (one trace per model)."""
+    return {t["name"]: t["marker"]["color"] for t in spec["data"] if t.get("mode", "").startswith("markers")}
+
+
+def test_compare_colours_are_the_models_own_whatever_is_chosen(tmp_path: Path, monkeypatch) -> None:
+    """vgg16 keeps its colour when the selection around it changes, on both scatters; ten models, ten colours."""
+    monkeypatch.setenv("EXPLORER_BENCH_DIR", str(tmp_path))
+    at = run_page("compare")
+    colours = []
+    for chosen in (["vgg16", "resnet50"], ["lenet5", "alexnet", "resnet18", "vgg16"]):
+        at.multiselect(key="compare_models").set_value(chosen).run()
+        assert_clean(at)
+        for title in ("Parameters vs MACs", "Accuracy vs MACs"):
+            colours.append(marker_colors(chart_spec(at, title))["vgg16"])
+    assert len(set(colours)) == 1
+    ten = ["lenet5", "alexnet", "zfnet", "vgg16", "vgg19", "resnet18", "resnet50", "googlenet", "mobilenet_v2",
+           "efficientnet_b0"]  # fmt: skip
+    at.multiselect(key="compare_models").set_value(ten).run()
+    assert len(set(marker_colors(chart_spec(at, "Parameters vs MACs")).values())) == 10
+
+
+def test_compare_single_model_axes_have_several_ticks(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("EXPLORER_BENCH_DIR", str(tmp_path))
+    at = run_page("compare")
+    at.multiselect(key="compare_models").set_value(["resnet50"]).run()
+    assert_clean(at)
+    layout = chart_spec(at, "Parameters vs MACs")["layout"]
+    for axis in ("xaxis", "yaxis"):
+        low, high = layout[axis]["range"]
+        shown = [t for t in plotly_array(layout[axis]["tickvals"]) if low <= math.log10(t) <= high]
+        assert len(shown) >= 3, (axis, shown)
+
+
+def test_compare_latency_points_are_named_and_coloured_by_model(tmp_path: Path, monkeypatch) -> None:
+    for model, ms in (("lenet5", 2.0), ("vgg16", 300.0)):
+        append_row(tmp_path / "cpu.csv", bench_row(model, 1, ms))
+    monkeypatch.setenv("EXPLORER_BENCH_DIR", str(tmp_path))
+    at = run_page("compare")
+    at.multiselect(key="compare_models").set_value(["vgg16", "lenet5"]).run()
+    assert_clean(at)
+    points = [t for t in chart_spec(at, "Counted MACs vs measured latency")["data"] if t.get("x")]
+    names = [text for t in points for text in t["text"]]
+    colours = [c for t in points for c in t["marker"]["color"]]
+    assert sorted(names) == ["lenet5 ×1", "vgg16 ×1"]
+    assert len(set(colours)) == 2

@@ -10,7 +10,11 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from analyzers.bench_schema import BenchStatus
+from explorer.figures.identity_colors import model_color
+from explorer.figures.point_labels import label_positions, padded_range
 from explorer.figures.theme import MUTED, SERIES, empty_figure, legend_below, log_axes, styled
+
+SYMBOLS = ("circle", "diamond", "square", "triangle-up", "x")
 
 
 def ok_rows(results: pd.DataFrame) -> pd.DataFrame:
@@ -171,6 +175,13 @@ def macs_vs_latency(results: pd.DataFrame) -> go.Figure:
     if rows.empty:
         return _none_yet(title)
     rows["setting"] = [f"{r.dtype} · {r.device_name}" for r in rows.itertuples()]
+    rows["point"] = [f"{r.model} ×{r.batch}" for r in rows.itertuples()]
+    # Each model in its own colour (the app-wide one) and named beside its points; settings differ by symbol.
+    x_range = padded_range(rows["macs"], log=True)
+    y_range = padded_range(rows["latency_ms_p50"], log=True, fraction=0.15)
+    positions = dict(zip(rows.index, label_positions(rows["macs"], rows["latency_ms_p50"], list(rows["point"]),
+                                                     x_range=x_range, y_range=y_range, log_x=True, log_y=True,
+                                                     width_px=1150, height_px=320)))
     fig = go.Figure()
     for i, (setting, part) in enumerate(rows.groupby("setting", sort=False)):
         fig.add_trace(
@@ -178,14 +189,19 @@ def macs_vs_latency(results: pd.DataFrame) -> go.Figure:
                 x=part["macs"],
                 y=part["latency_ms_p50"],
                 name=setting,
-                mode="markers",
-                marker=dict(size=10, color=SERIES[i % len(SERIES)], line=dict(color="white", width=1)),
-                text=part["model"],
+                mode="markers+text",
+                marker=dict(size=11, color=[model_color(m) for m in part["model"]], line=dict(color="white", width=1),
+                            symbol=SYMBOLS[i % len(SYMBOLS)]),
+                text=part["point"],
+                textposition=[positions[j] for j in part.index],
+                textfont=dict(size=11),
+                cliponaxis=False,
                 customdata=part["batch"],
-                hovertemplate="%{text} · batch %{customdata}<br>%{x:.3s} MACs → %{y:.3g} ms<extra></extra>",
+                hovertemplate="%{text} (batch %{customdata})<br>%{x:.3s} MACs → %{y:.3g} ms<extra></extra>",
             )
         )
-    log_axes(fig, x=True, y=True, x_values=rows["macs"], y_values=rows["latency_ms_p50"])
-    fig.update_xaxes(title_text="counted MACs per forward (whole batch)")
-    fig.update_yaxes(title_text="measured p50 (ms)", tickformat="")
-    return styled(fig, title=title, height=460)
+    log_axes(fig, x=True, y=True, x_values=rows["macs"], y_values=rows["latency_ms_p50"], keep_range=True)
+    fig.update_xaxes(title_text="counted MACs per forward (whole batch)", range=x_range)
+    fig.update_yaxes(title_text="measured p50 (ms)", tickformat="", range=y_range)
+    legend_below(fig)
+    return styled(fig, title=title, height=500)

@@ -1,7 +1,7 @@
 """Several models side by side: parameters against MACs, accuracy against MACs, and cost per stage.
 
 Inputs are plain tables (one row per model, or one row per model and stage), so the figures know nothing of
-the zoo; colours follow the `family` column, the same mapping on every chart of a page.
+the zoo; each model keeps its own colour (and its family's ring) on every chart, whatever else is chosen.
 """
 
 from __future__ import annotations
@@ -13,15 +13,13 @@ import plotly.graph_objects as go
 
 from explorer.figures.layer_rows import leaf_rows
 from explorer.figures.shape_text import first_shape
-from explorer.figures.theme import SERIES, empty_figure, legend_right, log_axes, styled
+from explorer.figures.identity_colors import family_color, model_color
+from explorer.figures.point_labels import label_positions, padded_range
+from explorer.figures.theme import INK, empty_figure, legend_right, log_axes, styled
 
+HALF_PLOT_PX = (360.0, 330.0)  # the plot area of a half-width chart with its legend beside it
 FLAT_STAGE = "1×1 & FC"  # globally pooled maps and flat vectors
 FULL_STAGE = "full"
-
-
-def family_colors(families: pd.Series) -> dict[str, str]:
-    """A colour per family, in order of first appearance, so two charts of one table agree."""
-    return {family: SERIES[i % len(SERIES)] for i, family in enumerate(dict.fromkeys(families))}
 
 
 def _hover(models: pd.DataFrame) -> list[str]:
@@ -32,32 +30,66 @@ def _hover(models: pd.DataFrame) -> list[str]:
     ]
 
 
+def _model_points(
+    fig: go.Figure, models: pd.DataFrame, y_column: str, *, log_y: bool, marker_size=None, sizeref: float = 1.0
+) -> None:
+    """One trace per model in its own colour (the same on every page), grouped in the legend under its family's
+    name in the family's colour, each point named beside it where the name has room."""
+    x_range = padded_range(models["macs"], log=True)
+    y_range = padded_range(models[y_column], log=log_y, fraction=0.15)
+    positions = label_positions(models["macs"], models[y_column], list(models["model"]), x_range=x_range,
+                                y_range=y_range, log_x=True, log_y=log_y, width_px=HALF_PLOT_PX[0],
+                                height_px=HALF_PLOT_PX[1])  # fmt: skip
+    hover = _hover(models)
+    for index, row in enumerate(models.itertuples()):
+        size = 13 if marker_size is None else max(float(getattr(row, marker_size)), 0.0)
+        fig.add_trace(
+            go.Scatter(
+                x=[row.macs],
+                y=[getattr(row, y_column)],
+                name=str(row.model),
+                legendgroup=str(row.family),
+                legendgrouptitle=dict(text=str(row.family), font=dict(color=family_color(str(row.family)))),
+                mode="markers+text",
+                text=[row.model],
+                textposition=positions[index],
+                textfont=dict(size=11, color=INK),
+                cliponaxis=False,
+                marker=dict(
+                    size=[size],
+                    sizemode="area" if marker_size else "diameter",
+                    sizeref=sizeref,
+                    sizemin=5,
+                    color=model_color(str(row.model)),
+                    opacity=0.85,
+                    line=dict(color="white", width=1),
+                ),
+                hovertext=[hover[index]],
+                hovertemplate="%{hovertext}<extra></extra>",
+            )
+        )
+    fig.update_xaxes(range=x_range)
+    fig.update_yaxes(range=y_range)
+
+
+def _by_family(models: pd.DataFrame) -> pd.DataFrame:
+    """Rows grouped by family (in first-seen order) so the legend's groups each list their models together."""
+    order = {family: i for i, family in enumerate(dict.fromkeys(models["family"]))}
+    return models.sort_values("family", key=lambda f: f.map(order), kind="stable").reset_index(drop=True)
+
+
 def params_vs_macs(models: pd.DataFrame) -> go.Figure:
     """Each model as a point on log–log axes: cheap-and-small bottom left, VGG's 138M parameters top right."""
     if models.empty:
         return empty_figure("Pick models to compare.", title="Parameters vs MACs")
-    colors = family_colors(models["family"])
     fig = go.Figure()
-    for family, part in models.groupby("family", sort=False):
-        fig.add_trace(
-            go.Scatter(
-                x=part["macs"],
-                y=part["params"],
-                name=str(family),
-                mode="markers+text",
-                text=part["model"],
-                textposition="top center",
-                textfont=dict(size=11),
-                marker=dict(size=12, color=colors[family], line=dict(color="white", width=1)),
-                hovertext=_hover(part),
-                hovertemplate="%{hovertext}<extra></extra>",
-            )
-        )
-    log_axes(fig, x=True, y=True)
+    _model_points(fig, _by_family(models), "params", log_y=True)
+    log_axes(fig, x=True, y=True, x_values=models["macs"], y_values=models["params"], keep_range=True)
     fig.update_xaxes(title_text="MACs (batch 1)")
     fig.update_yaxes(title_text="parameters")
     legend_right(fig)
-    return styled(fig, title="Parameters vs MACs", height=440)
+    fig.update_layout(legend_tracegroupgap=4)
+    return styled(fig, title="Parameters vs MACs", height=500)
 
 
 def accuracy_vs_macs(models: pd.DataFrame) -> go.Figure:
@@ -65,37 +97,15 @@ def accuracy_vs_macs(models: pd.DataFrame) -> go.Figure:
     rated = models[models["top1"].notna()] if "top1" in models else models.iloc[0:0]
     if rated.empty:
         return empty_figure("None of these models has a published ImageNet top-1.", title="Accuracy vs MACs")
-    colors = family_colors(models["family"])
     sizeref = 2.0 * float(rated["params"].max()) / (60.0**2)  # the largest bubble is 60 px across
     fig = go.Figure()
-    for family, part in rated.groupby("family", sort=False):
-        fig.add_trace(
-            go.Scatter(
-                x=part["macs"],
-                y=part["top1"],
-                name=str(family),
-                mode="markers+text",
-                text=part["model"],
-                textposition="top center",
-                textfont=dict(size=11),
-                marker=dict(
-                    size=part["params"],
-                    sizemode="area",
-                    sizeref=sizeref,
-                    sizemin=4,
-                    color=colors[family],
-                    opacity=0.75,
-                    line=dict(color="white", width=1),
-                ),
-                hovertext=_hover(part),
-                hovertemplate="%{hovertext}<extra></extra>",
-            )
-        )
-    log_axes(fig, x=True)
+    _model_points(fig, _by_family(rated), "top1", log_y=False, marker_size="params", sizeref=sizeref)
+    log_axes(fig, x=True, x_values=rated["macs"], keep_range=True)
     fig.update_xaxes(title_text="MACs (batch 1)")
     fig.update_yaxes(title_text="ImageNet top-1 (%)", ticksuffix="%")
     legend_right(fig)
-    return styled(fig, title="Accuracy vs MACs (bubble area = parameters)", height=440)
+    fig.update_layout(legend_tracegroupgap=4)
+    return styled(fig, title="Accuracy vs MACs (bubble area = parameters)", height=500)
 
 
 def stage_name(output_shape: str, input_height: int | None) -> str:

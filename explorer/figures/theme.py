@@ -107,12 +107,25 @@ TEMPLATE_NAME = "explorer"
 pio.templates[TEMPLATE_NAME] = _template()
 
 
-def log_ticks(values) -> list[float] | None:
-    """1-2-5 ticks for data spanning under three decades (dtick=1 would label only one or two powers of ten)."""
+def _log_window(values) -> tuple[float, float] | None:
+    """The data's extent, widened to at least a factor 10 round its geometric centre (one model, one batch)."""
     positive = [float(v) for v in values if v is not None and float(v) > 0]
     if not positive:
         return None
     low, high = min(positive), max(positive)
+    if high / low < 10:
+        centre = math.sqrt(low * high)
+        low, high = centre / math.sqrt(10), centre * math.sqrt(10)
+    return low, high
+
+
+def log_ticks(values) -> list[float] | None:
+    """1-2-5 ticks for data spanning under three decades (dtick=1 would label only one or two powers of ten);
+    a single value still gets several ticks round it."""
+    window = _log_window(values)
+    if window is None:
+        return None
+    low, high = window
     if high / low >= 1000:
         return None
     ticks = []
@@ -123,14 +136,22 @@ def log_ticks(values) -> list[float] | None:
     return ticks
 
 
-def log_axes(fig: go.Figure, *, x: bool = False, y: bool = False, x_values=None, y_values=None) -> None:
-    """Log axes labelled 1k, 10k, 1M … (or 1-2-5 steps when the data spans few decades), no cluttered minor labels."""
+def log_axes(
+    fig: go.Figure, *, x: bool = False, y: bool = False, x_values=None, y_values=None, keep_range: bool = False
+) -> None:
+    """Log axes labelled 1k, 10k, 1M … (or 1-2-5 steps when the data spans few decades), no cluttered minor labels.
+    Data spanning under a decade gets a decade-wide range, so the axis shows more than one tick; `keep_range`
+    leaves a range the caller set."""
     for enabled, values, update in ((x, x_values, fig.update_xaxes), (y, y_values, fig.update_yaxes)):
         if not enabled:
             continue
         ticks = log_ticks(values) if values is not None else None
         if ticks:
             update(type="log", tickvals=ticks, tickformat="~s")
+            positive = [float(v) for v in values if v is not None and float(v) > 0]
+            low, high = _log_window(values)  # type: ignore[misc]
+            if not keep_range and max(positive) / min(positive) < 10:
+                update(range=[math.log10(low / 1.3), math.log10(high * 1.3)])
         else:
             update(type="log", dtick=1, tickformat="~s")
 
@@ -141,8 +162,13 @@ def legend_right(fig: go.Figure) -> None:
 
 
 def legend_below(fig: go.Figure) -> None:
-    """A horizontal legend under the plot, for half-width charts whose entries are long."""
-    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0))
+    """A horizontal legend at the foot of the figure, for half-width charts whose entries are long: anchored to
+    the container's bottom edge (not the plot's), with the bottom margin grown for it, so it never sits on the
+    x axis's title."""
+    fig.update_layout(
+        legend=dict(orientation="h", yref="container", yanchor="bottom", y=0.01, xanchor="left", x=0),
+        margin=dict(b=120),
+    )
 
 
 def styled(fig: go.Figure, *, title: str, height: int = 380) -> go.Figure:
