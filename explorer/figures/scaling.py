@@ -93,3 +93,27 @@ def resolution_scaling(table: pd.DataFrame, *, current_resolution: int | None = 
         current=current_resolution,
         log_y=False,
     )
+
+
+def knob_scaling(table: pd.DataFrame, *, current: str | None = None) -> go.Figure:
+    """EfficientNet scaled one dimension at a time: the counted MACs factor over B0 beside the paper's d·w²·r²,
+    one pair of bars per setting (columns setting, predicted_macs_factor, counted_macs_factor); the row labelled
+    `current` is outlined."""
+    fig = go.Figure()
+    outline = [3 if label == current else 0 for label in table["setting"]]
+    for i, (column, name) in enumerate(
+        (("predicted_macs_factor", "predicted d·w²·r²"), ("counted_macs_factor", "counted (analyzer)"))
+    ):
+        fig.add_trace(
+            go.Bar(
+                x=table["setting"].tolist(),
+                y=table[column].tolist(),
+                name=name,
+                marker=dict(color=SERIES[i], line=dict(color=HIGHLIGHT, width=outline)),
+                hovertemplate="%{x}<br>× %{y:.2f} B0's MACs<extra>" + name + "</extra>",
+            )
+        )
+    fig.update_layout(barmode="group")
+    fig.update_xaxes(title_text="setting")
+    fig.update_yaxes(title_text="MACs ÷ B0's MACs")
+    return styled(fig, title="EfficientNet: each dimension alone, counted against d·w²·r²", height=420)

@@ -5,13 +5,21 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from explorer.figures.scaling import compound_scaling, resolution_scaling, width_scaling
+from explorer.figures.scaling import compound_scaling, knob_scaling, resolution_scaling, width_scaling
 from explorer.ui.cached_analysis import ModelRequest, analyze_model
 from explorer.ui.downloads import download_buttons
 from explorer.ui.human import compact, exact
 from explorer.ui.page_setup import page_header, show_user_error, user_errors
 from explorer.ui.plotly_chart import show_figure
-from explorer.zoo.efficientnet import DEPTH_COEFFICIENT, RESOLUTION_COEFFICIENT, WIDTH_COEFFICIENT, Scaling
+from explorer.zoo.efficientnet import (
+    BASE_RESOLUTION,
+    DEPTH_COEFFICIENT,
+    NOTES_PRESETS,
+    RESOLUTION_COEFFICIENT,
+    WIDTH_COEFFICIENT,
+    KnobSetting,
+    Scaling,
+)
 
 PHI_CURVE = (0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0)
 ALPHAS = (0.25, 0.5, 0.75, 1.0)  # MobileNet v1, Table 6
@@ -79,6 +87,74 @@ def _efficientnet_section() -> None:
     download_buttons(table, "efficientnet_compound_scaling", key="scaling_phi_download")
 
 
+def knob_totals(setting: KnobSetting) -> tuple[int, int]:
+    """(MACs, params) of B0 scaled by the setting's depth, width and resolution, each alone."""
+    options = {k: v for k, v in (("depth_mult", setting.depth_mult), ("width_mult", setting.width_mult)) if v != 1.0}
+    size = (3, setting.resolution, setting.resolution)
+    totals = analyze_model(ModelRequest.of("efficientnet", size, **options)).analysis.totals
+    return totals.macs, totals.params
+
+
+def knob_table(settings: list[KnobSetting]) -> pd.DataFrame:
+    """Counted against predicted cost factors over B0: MACs ∝ d·w²·r², params ∝ d·w² (resolution adds none)."""
+    base_macs, base_params = knob_totals(NOTES_PRESETS[0])
+    counted = [knob_totals(s) for s in settings]
+    return pd.DataFrame(
+        {
+            "setting": [s.label for s in settings],
+            "depth_mult": [s.depth_mult for s in settings],
+            "width_mult": [s.width_mult for s in settings],
+            "resolution": [s.resolution for s in settings],
+            "predicted_macs_factor": [s.predicted_macs_factor() for s in settings],
+            "counted_macs_factor": [macs / base_macs for macs, _ in counted],
+            "predicted_params_factor": [s.depth_mult * s.width_mult**2 for s in settings],
+            "counted_params_factor": [params / base_params for _, params in counted],
+            "counted_macs": [macs for macs, _ in counted],
+            "counted_params": [params for _, params in counted],
+        }
+    )
+
+
+_PRESETS_BY_LABEL = {preset.label: preset for preset in NOTES_PRESETS}
+
+
+def _apply_preset() -> None:
+    preset = _PRESETS_BY_LABEL[st.session_state["scaling_knob_preset"]]
+    st.session_state["scaling_depth"] = preset.depth_mult
+    st.session_state["scaling_width"] = preset.width_mult
+    st.session_state["scaling_knob_resolution"] = preset.resolution
+
+
+def _knob_section() -> None:
+    st.subheader("EfficientNet: one dimension at a time")
+    st.caption(
+        "Move depth, width and resolution separately. Tan & Le (§3.3): a ConvNet's cost grows as d·w²·r², so "
+        "doubling the depth doubles the MACs while doubling the width or the resolution quadruples them; the "
+        "parameters grow as d·w² and not at all with resolution. The presets are the notes' questions: double the "
+        "resolution, double the depth, or raise resolution 10 %, depth 50 % and width 20 %. Block counts round up "
+        "and channels round to multiples of 8, so the counted factor can sit well off the rule."
+    )
+    for key, value in (("scaling_depth", 1.0), ("scaling_width", 1.0), ("scaling_knob_resolution", BASE_RESOLUTION)):
+        st.session_state.setdefault(key, value)
+    st.selectbox("preset", list(_PRESETS_BY_LABEL), key="scaling_knob_preset", on_change=_apply_preset)
+    left, middle, right = st.columns(3)
+    depth = left.slider("depth multiplier d", 0.5, 4.0, step=0.1, key="scaling_depth")
+    width = middle.slider("width multiplier w", 0.5, 2.0, step=0.05, key="scaling_width")
+    resolution = right.slider("resolution (pixels)", 112, 672, step=2, key="scaling_knob_resolution")
+    current = KnobSetting("current setting", float(depth), float(width), int(resolution))
+    table = knob_table([*NOTES_PRESETS, current])
+    row = table.iloc[-1]
+    cols = st.columns(4)
+    cols[0].metric("predicted d·w²·r²", f"× {row['predicted_macs_factor']:.2f}", border=True)
+    cols[1].metric("MACs counted", compact(row["counted_macs"]), f"× {row['counted_macs_factor']:.2f} B0",
+                   delta_color="off", delta_arrow="off", border=True)
+    cols[2].metric("predicted params d·w²", f"× {row['predicted_params_factor']:.2f}", border=True)
+    cols[3].metric("params counted", compact(row["counted_params"]), f"× {row['counted_params_factor']:.2f} B0",
+                   delta_color="off", delta_arrow="off", border=True)
+    show_figure(knob_scaling(table, current="current setting"), key="scaling_knob_chart")
+    download_buttons(table, "efficientnet_one_knob_scaling", key="scaling_knob_download")
+
+
 def _mobilenet_section() -> None:
     st.subheader("MobileNet v1: width α and resolution ρ")
     st.caption(
@@ -127,6 +203,8 @@ page_header(
 try:
     with st.spinner("Analysing the scaled networks…"):
         _efficientnet_section()
+        st.divider()
+        _knob_section()
         st.divider()
         _mobilenet_section()
 except user_errors() as exc:

@@ -2,7 +2,9 @@
 
 Every variant is B0's stage table with channels scaled by a width multiplier (rounded to multiples of 8), block
 counts by a depth multiplier (rounded up), and a larger input. B1–B7 use the multipliers the authors published;
-`efficientnet(phi)` derives them from the paper's coefficients for any φ ≥ 0, so the app can scale continuously.
+`efficientnet(phi)` derives them from the paper's coefficients for any φ ≥ 0, so the app can scale continuously;
+its `depth_mult`, `width_mult` and `resolution` options move one dimension alone, to set each against the paper's
+FLOPs ∝ d·w²·r².
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
+from explorer.zoo.build_options import Bounds
 from explorer.zoo.layers import ConvNormActivation, NormFactory, make_divisible
 from explorer.zoo.registry import Family, InputSize, register_model
 
@@ -77,14 +80,53 @@ class Scaling:
     bn_momentum: float = 0.1
 
     @staticmethod
-    def compound(phi: float) -> Scaling:
-        """The paper's rule for any φ: width β^φ, depth α^φ, resolution round(224·γ^φ)."""
+    def compound(phi: float, *, depth_mult: float = 1.0, width_mult: float = 1.0) -> Scaling:
+        """The paper's rule for any φ: width β^φ, depth α^φ, resolution round(224·γ^φ).
+
+        `depth_mult` and `width_mult` scale further, one knob at a time (φ = 0: B0 scaled by those alone).
+        """
         return Scaling(
-            width_mult=WIDTH_COEFFICIENT**phi,
-            depth_mult=DEPTH_COEFFICIENT**phi,
+            width_mult=WIDTH_COEFFICIENT**phi * width_mult,
+            depth_mult=DEPTH_COEFFICIENT**phi * depth_mult,
             resolution=round(BASE_RESOLUTION * RESOLUTION_COEFFICIENT**phi),
             dropout=0.2,  # B0's; dropout is inactive at inference and never changes the cost
         )
+
+
+@dataclass(frozen=True)
+class KnobSetting:
+    """One dimension-by-dimension scaling of B0: depth and width multipliers and an input resolution in pixels."""
+
+    label: str
+    depth_mult: float
+    width_mult: float
+    resolution: int
+
+    @property
+    def resolution_factor(self) -> float:
+        return self.resolution / BASE_RESOLUTION
+
+    def predicted_macs_factor(self) -> float:
+        return predicted_cost_factor(self.depth_mult, self.width_mult, self.resolution_factor)
+
+
+# The choices the notes (seed 001, EfficientNet) ask about, and φ = 1 of the compound rule for comparison.
+NOTES_PRESETS: tuple[KnobSetting, ...] = (
+    KnobSetting("B0 (no scaling)", 1.0, 1.0, BASE_RESOLUTION),
+    KnobSetting("double the depth", 2.0, 1.0, BASE_RESOLUTION),
+    KnobSetting("double the resolution", 1.0, 1.0, 2 * BASE_RESOLUTION),
+    KnobSetting("resolution +10%, depth +50%, width +20%", 1.5, 1.2, round(1.1 * BASE_RESOLUTION)),
+    KnobSetting("compound φ = 1 (α = 1.2, β = 1.1, γ = 1.15)", DEPTH_COEFFICIENT, WIDTH_COEFFICIENT,
+                round(BASE_RESOLUTION * RESOLUTION_COEFFICIENT)),
+)
+
+
+def predicted_cost_factor(depth: float, width: float, resolution: float) -> float:
+    """Tan & Le 2019, §3.3: a ConvNet's FLOPs are proportional to d·w²·r² (depth, width and resolution factors).
+
+    With the compound rule d = α^φ, w = β^φ, r = γ^φ this is (α·β²·γ²)^φ ≈ 2^φ.
+    """
+    return depth * width**2 * resolution**2
 
 
 class SqueezeExcitation(nn.Module):
@@ -280,14 +322,34 @@ def _check_phi(phi: float) -> float:
     return phi
 
 
+def _check_multiplier(name: str, value: float) -> float:
+    value = float(value)
+    if not (value > 0 and math.isfinite(value)):
+        raise ValueError(f"{name} must be a positive number, got {value}")
+    return value
+
+
+# depth_mult multiplies every stage's block count (rounded up): 6 is about twice B7's 3.1, still quick on meta.
+DEPTH_MULT_BOUNDS = {"depth_mult": Bounds("depth multiplier d: blocks per stage × d, rounded up (B7 uses 3.1)", 0.1, 6.0)}
+
+
 @register_model(
     "efficientnet",
     family=Family.EFFICIENTNET,
     input_size=(3, BASE_RESOLUTION, BASE_RESOLUTION),
     paper=_TAN_LE_2019,
     description="Compound scaling as a dial: φ scales B0's depth by 1.2^φ, width by 1.1^φ and input resolution "
-    "by 1.15^φ, so the MACs grow about 2^φ. φ = 0 is B0; the published B1–B7 use hand-rounded multipliers instead.",
+    "by 1.15^φ, so the MACs grow about 2^φ. φ = 0 is B0; the published B1–B7 use hand-rounded multipliers instead. "
+    "depth_mult, width_mult and resolution move one dimension at a time (on top of φ when both are given).",
     input_size_fn=compound_input_size,
+    bounds=DEPTH_MULT_BOUNDS,
 )
-def efficientnet(*, phi: float = 0.0, num_classes: int = 1000) -> nn.Module:
-    return EfficientNet(Scaling.compound(_check_phi(phi)), num_classes=num_classes)
+def efficientnet(
+    *, phi: float = 0.0, depth_mult: float = 1.0, width_mult: float = 1.0, num_classes: int = 1000
+) -> nn.Module:
+    scaling = Scaling.compound(
+        _check_phi(phi),
+        depth_mult=_check_multiplier("depth_mult", depth_mult),
+        width_mult=_check_multiplier("width_mult", width_mult),
+    )
+    return EfficientNet(scaling, num_classes=num_classes)
