@@ -6,6 +6,7 @@ Every user error ends in one line on stderr and exit code 2; tracebacks are for 
 from __future__ import annotations
 
 from analyzers.errors import UserError
+from explorer.terminal_text import printable
 
 import argparse
 import json
@@ -120,12 +121,8 @@ def resolve_model(ref: str | None, spec: str | None, options: dict[str, Any],
 
         if options:
             raise CliError("--set applies to zoo models only; a spec file states its own sizes")
-        try:
-            text = Path(spec).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise CliError(f"cannot read spec file {spec}: {exc.strerror or exc}") from None
         with torch.device("meta"):
-            built = load_spec(text, default_name=Path(spec).stem)
+            built = load_spec(_read_spec_file(spec), default_name=printable(Path(spec).stem))
         return ResolvedModel(built.name, built.module, input_override or built.input_size)
     assert ref is not None
     if ":" in ref:
@@ -143,6 +140,26 @@ def resolve_model(ref: str | None, spec: str | None, options: dict[str, Any],
 
     built = build_model(ref, **options)
     return ResolvedModel(ref, built.module, input_override or built.input_size)
+
+
+def _read_spec_file(path: str) -> str:
+    """The file's text, or one line saying why not: unreadable, too large for a spec, or not UTF-8 text."""
+    from explorer.spec import DEFAULT_LIMITS
+
+    most = 4 * DEFAULT_LIMITS.max_chars  # UTF-8 takes at most 4 bytes a character: any larger file is over the limit
+    try:
+        with open(path, "rb") as file:
+            data = file.read(most + 1)
+    except OSError as exc:
+        raise CliError(f"cannot read spec file {printable(path)}: {exc.strerror or exc}") from None
+    if len(data) > most:
+        raise CliError(f"spec file {printable(path)} is over {most:,} bytes; a spec has at most "
+                       f"{DEFAULT_LIMITS.max_chars:,} characters")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CliError(f"spec file {printable(path)} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
+                       f"{exc.start:,}); a spec is plain text") from None
 
 
 # ---------------------------------------------------------------- commands
@@ -247,7 +264,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 def _format_summary(s: dict[str, Any]) -> str:
     lines = [
-        f"{s['name']}  input {s['input']}  batch {s['batch']}  {s['dtype']}",
+        f"{printable(s['name'])}  input {s['input']}  batch {s['batch']}  {s['dtype']}",
         f"  params            {s['params']:>18,}  (trainable {s['trainable_params']:,}; {s['param_bytes']:,} bytes)",
         f"  MACs              {s['macs']:>18,}  (FLOPs = 2 × MACs = {s['flops']:,})",
         f"  element-wise ops  {s['elementwise_ops']:>18,}  (norms, activations, pooling, adds)",
@@ -256,7 +273,7 @@ def _format_summary(s: dict[str, Any]) -> str:
         f"  uncounted ops     {s['uncounted_ops']:>18,}",
     ]
     for layer, ops in s["uncounted_by_layer"].items():
-        lines.append(f"    {layer or '(model)'}: {', '.join(ops)}")
+        lines.append(f"    {printable(layer) if layer else '(model)'}: {', '.join(ops)}")
     if "roofline_ms" in s:
         lines.append(f"  roofline bound    {s['roofline_ms']:>18.4f}  ms on {s['roofline_device']} "
                      f"({s['arithmetic_intensity']:.1f} FLOP/byte; {s['memory_bound_layers']} of {s['layers']} "
@@ -380,7 +397,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise CliError("give a command: list, summary, report or bench (see `python -m explorer --help`)")
             return _run_command(args)
     except (CliError, *USER_ERRORS()) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {printable(str(exc))}", file=sys.stderr)  # one line, whatever user text it quotes
         return EXIT_USAGE
     except Interrupted:
         print("interrupted: stopped at Ctrl-C; rows already printed or written are kept", file=sys.stderr)

@@ -1,10 +1,14 @@
-"""The per-layer report as an aligned plain-text table for the terminal (no pandas needed)."""
+"""The per-layer report as an aligned plain-text table for the terminal (no pandas needed).
+
+Names and types can come from a user's factory, so control characters in them are printed as escapes.
+"""
 
 from __future__ import annotations
 
 from analyzers.numbers import volume
 from analyzers.records import Analysis
 from analyzers.roofline import ModelBound
+from explorer.terminal_text import printable
 
 
 def layer_table(analysis: Analysis, max_depth: int | None = None, roofline: ModelBound | None = None) -> str:
@@ -23,7 +27,7 @@ def layer_table(analysis: Analysis, max_depth: int | None = None, roofline: Mode
             b = bounds[r.name]
             limit = "memory" if b.memory_bound else "compute"
             formula = f"[{b.bound_ms:.4f} ms, {b.arithmetic_intensity:.1f} FLOP/B, {limit}-bound] {formula}"
-        rows.append((name, r.type, output, f"{r.params:,}", f"{r.macs:,}", f"{r.elementwise_ops:,}", formula))
+        rows.append((printable(name), printable(r.type), output, f"{r.params:,}", f"{r.macs:,}", f"{r.elementwise_ops:,}", formula))
     widths = [max(len(row[i]) for row in rows) for i in range(6)]
     right = {3, 4, 5}
     lines = []

@@ -264,3 +264,37 @@ def test_user_code_that_raises_keyboard_interrupt_or_exits_is_one_line_and_exit_
 def test_timeout_must_be_a_number_of_seconds(capsys):
     code, _, err = run(capsys, "summary", "lenet5", "--timeout", "soon")
     assert code == 2 and "argument --timeout: expected seconds from 0 (no limit) to 86400, got 'soon'" in err
+
+
+def test_a_spec_file_that_is_not_utf8_text_is_one_line(capsys, tmp_path):
+    binary = tmp_path / "model.bin"
+    binary.write_bytes(b"input 8x8x1\n\xff\xfe conv 2 3x3\n")
+    code, _, err = run(capsys, "summary", "--spec", str(binary))
+    assert (code, err) == (2, f"error: spec file {binary} is not UTF-8 text (byte 0xff at offset 12); a spec is "
+                              "plain text\n")
+    code, _, err = run(capsys, "summary", "--spec", "/bin/ls")  # a real binary: one line, no traceback
+    assert code == 2 and err.startswith("error: spec file /bin/ls is ") and err.count("\n") == 1
+
+
+def test_a_spec_file_too_large_for_a_spec_is_refused_before_reading_it_all(capsys, tmp_path):
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"#" * 400_001)  # 4 bytes × 100,000 characters is the most a spec can take in UTF-8
+    code, _, err = run(capsys, "summary", "--spec", str(big))
+    assert (code, err) == (2, f"error: spec file {big} is over 400,000 bytes; a spec has at most 100,000 "
+                              "characters\n")
+
+
+def test_control_characters_in_a_spec_file_name_are_escaped(capsys, tmp_path):
+    spec = tmp_path / "red\x1b[31m.txt"
+    spec.write_text("input 8x8x1\nconv 2 3x3\n")
+    code, out, _ = run(capsys, "summary", "--spec", str(spec))
+    assert code == 0 and out.startswith("red\\x1b[31m  input 1x8x8") and "\x1b" not in out
+
+
+def test_module_names_from_user_code_are_printed_escaped(capsys, tmp_path, monkeypatch):
+    (tmp_path / "escape_names.py").write_text(
+        "from collections import OrderedDict\nfrom torch import nn\n\n"
+        "def build():\n    return nn.Sequential(OrderedDict([('clear\\x1b[2J', nn.ReLU())]))\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    code, out, _ = run(capsys, "report", "escape_names:build", "--input", "4")
+    assert code == 0 and "clear\\x1b[2J" in out and "\x1b" not in out

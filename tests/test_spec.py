@@ -455,3 +455,33 @@ def test_limits_are_checked_before_allocating() -> None:
     assert error_of(text).startswith("line 5: the model grows past 1,000,000,000 parameters")
     with pytest.raises(SpecError):
         load_spec(text)  # on the CPU: fails fast instead of allocating
+
+
+# --- line ends and control characters ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("separator", ["\f", "\v", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"])
+def test_only_newlines_end_a_line_or_a_comment(separator: str) -> None:
+    # str.splitlines() ends a line at each of these: the comment would stop early and 'conv 4 9x9' (too large for
+    # 8×8) would become line 3. Here it stays inside line 2's comment, so the error is at the real line 3.
+    text = f"input 8x8x1\nconv 2 3x3 # a comment{separator}conv 4 9x9\nconv 2 7x7\n"
+    assert error_of(text) == "line 3: 7×7 kernel larger than the 6×6 input"
+
+
+def test_crlf_and_a_missing_final_newline_read_the_same() -> None:
+    assert error_of("input 8x8x1\r\nconv 2 3x3\r\nconv 2 7x7") == "line 3: 7×7 kernel larger than the 6×6 input"
+    assert error_of("\n" * 3 + "input 1x1x1", limits=SpecLimits(max_lines=3)) == "the spec has 4 lines, over the " \
+        "limit of 3"
+
+
+@pytest.mark.parametrize("control", ["\x1b[31m", "\x07", "\x9b", "\u202e", "\x00"])
+def test_a_name_with_control_characters_is_refused(control: str) -> None:
+    assert error_of(f"name Le{control}Net\ninput 8x8x1\nconv 2 3x3\n") == (
+        f"line 1, column 8: the name may not contain control characters, got U+{ord(control[0]):04X}"
+    )
+
+
+def test_control_characters_quoted_in_an_error_are_escaped() -> None:
+    message = error_of("input 8x8x1\nconv 2 3x3 \x1b[2J\n")
+    assert message == "line 2, column 12: conv does not understand '\\x1b[2J'; its options are sN, same|valid|pN, " \
+        "dN, groups=G, depthwise, nobias, bn, an activation (relu, relu6, tanh, sigmoid, silu, gelu, softmax), xN"

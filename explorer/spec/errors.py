@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from analyzers.errors import UserError
+from explorer.terminal_text import printable
 
 
 class SpecError(UserError):
     """A spec that cannot be read or built, with the place to look and what was expected there.
 
     `line` and `column` are 1-based; `column` is None for errors about a whole line (shapes, limits),
-    and both are None for errors about the whole text (e.g. an empty spec).
+    and both are None for errors about the whole text (e.g. an empty spec). Control characters that the message
+    quotes from the text are shown as escapes, so the message stays one line and cannot drive a terminal.
     """
 
     def __init__(self, message: str, line: int | None = None, column: int | None = None) -> None:
+        message = printable(message)
         super().__init__(message, line, column)  # all three in args, so the error pickles and compares
         self.message = message
         self.line = line

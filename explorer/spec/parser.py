@@ -1,7 +1,8 @@
 """## Architecture specs
 
 One layer per line, in the notation of the course notes: sizes are written **H×W×C** (`x` or `×`), kernels
-**H×W**. Keywords are lowercase; `#` starts a comment; blank lines and indentation are ignored.
+**H×W**. Keywords are lowercase; `#` starts a comment; blank lines and indentation are ignored. Lines end at a
+newline (`\n` or `\r\n`) only; the name may not contain control characters.
 
 ```
 name LeNet-5              # optional
@@ -78,6 +79,7 @@ from typing import Union
 
 from explorer.spec.errors import SpecError
 from explorer.spec.limits import DEFAULT_LIMITS, SpecLimits
+from explorer.terminal_text import is_unsafe
 
 SYNTAX_HELP = (__doc__ or "").strip()  # the docstring above is the user-facing grammar
 
@@ -253,6 +255,15 @@ _CLOSER = {"branch": "concat", "residual": "add"}
 _EXAMPLE = {"conv": "conv 16 5x5", "maxpool": "maxpool 2 s2", "avgpool": "avgpool 2 s2", "fc": "fc 120"}
 
 
+def spec_lines(text: str) -> list[str]:
+    """The text's lines: only \n and \r\n end one, so that a form feed, U+2028 or U+0085 cannot end a line or a
+    `#` comment early and shift every line number after it (`str.splitlines` ends lines at all of those)."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the newline that ends the last line does not start another
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
 def _tokens(line_text: str, line: int) -> list[_Token]:
     code = line_text.split("#", 1)[0]
     return [_Token(m.group().lower(), m.group(), line, m.start() + 1) for m in re.finditer(r"\S+", code)]
@@ -370,7 +381,7 @@ class _Parser:
         limits = self.limits
         if len(text) > limits.max_chars:
             raise SpecError(f"the spec has {len(text):,} characters, over the limit of {limits.max_chars:,}")
-        lines = text.splitlines()
+        lines = spec_lines(text)
         if len(lines) > limits.max_lines:
             raise SpecError(f"the spec has {len(lines):,} lines, over the limit of {limits.max_lines:,}")
         for number, line_text in enumerate(lines, start=1):
@@ -418,6 +429,14 @@ class _Parser:
             raise keyword.error("name needs a text, e.g. 'name LeNet-5'")
         if self.name is not None:
             raise keyword.error("name is given twice")
+        for token in args:
+            for offset, char in enumerate(token.raw):
+                if is_unsafe(char):
+                    raise SpecError(
+                        f"the name may not contain control characters, got U+{ord(char):04X}",
+                        token.line,
+                        token.column + offset,
+                    )
         self.name = " ".join(token.raw for token in args)
 
     def _input(self, keyword: _Token, args: list[_Token]) -> None:
