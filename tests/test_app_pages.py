@@ -389,3 +389,34 @@ def test_compare_latency_points_are_named_and_coloured_by_model(tmp_path: Path, 
     colours = [c for t in points for c in t["marker"]["color"]]
     assert sorted(names) == ["lenet5 ×1", "vgg16 ×1"]
     assert len(set(colours)) == 2
+
+
+@pytest.mark.parametrize(("field", "value", "shown"), [("h", 0, "H = 0"), ("h", 5000, "H = 5,000"),
+                                                       ("batch", 0, "batch = 0"), ("batch", 100_000, "batch = 100,000")])
+def test_architecture_out_of_range_input_says_what_is_allowed_and_shows_no_numbers(field, value, shown) -> None:
+    at = run_page("architecture")
+    at.selectbox(key="arch_model").select("lenet5").run()
+    assert at.metric  # numbers for the valid input
+    key = "arch_batch" if field == "batch" else "arch_lenet5_32_h"
+    at.number_input(key=key).set_value(value).run()
+    assert_clean(at)
+    messages = [e.value for e in at.error]
+    assert any(m.startswith(f"{shown} is out of range: allowed are H, W and C 1–4,096; batch 1–4,096") for m in messages)
+    assert not at.metric and not at.dataframe and not at.get("plotly_chart")  # nothing stale under the new input
+    assert "allowed: H, W and C 1–4,096; batch 1–4,096" in captions(at)  # the range is visible before any error
+
+
+def test_architecture_metric_cards_use_prefixes_up_to_exa_with_the_exact_number_in_the_tooltip() -> None:
+    """VGG-16 at 4096×4096, batch 4096 does ~2e16 MACs: '21.1 P' (not '2.11e+04 T'), the exact count in the help."""
+    at = run_page("architecture")
+    at.selectbox(key="arch_model").select("vgg16").run()
+    at.number_input(key="arch_vgg16_224_h").set_value(4096).run()
+    at.number_input(key="arch_vgg16_224_w").set_value(4096).run()
+    at.number_input(key="arch_batch").set_value(4096).run()
+    assert_clean(at)
+    model = build_model("vgg16", device="meta")
+    expected = analyze(model.module, (3, 4096, 4096), 4096).totals.macs
+    (card,) = [m for m in at.metric if m.label == "MACs"]
+    scale, prefix = (1e18, "E") if expected >= 1e18 else (1e15, "P")
+    assert card.value == f"{expected / scale:.1f} {prefix}".replace(".0 ", " ")
+    assert f"{expected:,}" in card.proto.help

@@ -20,6 +20,10 @@ st.title(info.name)
 st.caption(f"**{info.family.value}** · {info.paper}")
 st.markdown(info.description)
 
+if choice.input_problem is not None:  # never leave numbers on screen that were for another input
+    st.error(choice.input_problem, icon=":material/error:")
+    st.stop()
+
 try:
     with st.spinner("Analysing on the meta device…"):
         result = analyze_model(choice.request)

@@ -15,10 +15,28 @@ ALL_FAMILIES = "All families"
 PREFERRED_START = ("inception_module", "lenet5", "inception_5x5_bottleneck")  # what the app opens on
 
 
+MAX_SIDE = 4096  # H, W and C a user may ask for (the meta-device analysis costs the same at any size)
+MAX_BATCH = 4096
+RANGE_TEXT = f"H, W and C 1–{MAX_SIDE:,}; batch 1–{MAX_BATCH:,}"
+
+
 @dataclass(frozen=True)
 class ModelChoice:
+    """The chosen model and its request; `input_problem` says why the input cannot be analysed (None: it can)."""
+
     info: ModelInfo
     request: ModelRequest
+    input_problem: str | None = None
+
+
+def input_problem(sizes: dict[str, int], batch: int) -> str | None:
+    """One line naming every field outside its range and what is allowed, or None when all are in range."""
+    wrong = [f"{name} = {value:,}" for name, value in sizes.items() if not 1 <= value <= MAX_SIDE]
+    if not 1 <= batch <= MAX_BATCH:
+        wrong.append(f"batch = {batch:,}")
+    if not wrong:
+        return None
+    return f"{', '.join(wrong)} is out of range: allowed are {RANGE_TEXT}. Nothing is analysed until it is."
 
 
 def start_model() -> str:
@@ -96,11 +114,20 @@ def pick_model(scope: str = "arch") -> ModelChoice:
     options = {k: v for k, v in options.items() if v != defaults[k]}  # defaults stay implicit: one cache entry
 
     c, h, w = info.default_input(**options)
-    st.caption("Input (H×W×C) and batch")
+    # No min/max on the widgets: the browser would keep an out-of-range entry to itself (a red field, the old
+    # numbers still shown as if for it); we take every entry and say plainly what is allowed instead.
+    st.caption(f"Input (H×W×C) and batch · allowed: {RANGE_TEXT}")
     cols = st.columns(3)
-    height = cols[0].number_input("H", min_value=1, max_value=4096, value=h, step=1, key=f"{scope}_{name}_{h}_h")
-    width = cols[1].number_input("W", min_value=1, max_value=4096, value=w, step=1, key=f"{scope}_{name}_{w}_w")
-    channels = cols[2].number_input("C", min_value=1, max_value=4096, value=c, step=1, key=f"{scope}_{name}_{c}_c")
-    batch = st.number_input("Batch", min_value=1, max_value=4096, value=1, step=1, key=f"{scope}_batch")
-    request = ModelRequest.of(name, (int(channels), int(height), int(width)), int(batch), **options)
-    return ModelChoice(info, request)
+    side_help = f"1 to {MAX_SIDE:,}"
+    height = cols[0].number_input("H", value=h, step=1, key=f"{scope}_{name}_{h}_h", help=f"Input height, {side_help}")
+    width = cols[1].number_input("W", value=w, step=1, key=f"{scope}_{name}_{w}_w", help=f"Input width, {side_help}")
+    channels = cols[2].number_input("C", value=c, step=1, key=f"{scope}_{name}_{c}_c",
+                                    help=f"Input channels, {side_help}")  # fmt: skip
+    batch = st.number_input("Batch", value=1, step=1, key=f"{scope}_batch", help=f"Images per forward, 1 to {MAX_BATCH:,}")
+    sizes = {"H": int(height), "W": int(width), "C": int(channels)}
+    problem = input_problem(sizes, int(batch))
+    if problem is not None:
+        st.error(problem, icon=":material/error:")
+    safe = tuple(min(max(v, 1), MAX_SIDE) for v in (sizes["C"], sizes["H"], sizes["W"]))
+    request = ModelRequest.of(name, safe, min(max(int(batch), 1), MAX_BATCH), **options)
+    return ModelChoice(info, request, problem)

@@ -9,17 +9,23 @@ from explorer.ui.human import binary_bytes, compact, exact
 
 
 def summary_metrics(analysis: Analysis) -> None:
-    """Params, MACs, FLOPs, activation memory, depth and uncounted ops; exact counts in a caption below."""
+    """Params, MACs, FLOPs, activation memory, depth and uncounted ops (K, M, G, T, P, E prefixes, never an
+    exponent); the exact counts in each card's tooltip and in a caption below."""
     t = analysis.totals
     memory_value, memory_unit = binary_bytes(t.activation_bytes).split(
         " "
     )  # the unit goes in the label: cards are narrow
     cards = (
-        ("Parameters", compact(t.params), f"{binary_bytes(t.param_bytes)} of weights ({analysis.dtype})"),
-        ("MACs", compact(t.macs), "multiply–accumulates of conv, linear, matmul and attention"),
-        ("FLOPs", compact(t.flops), "2 × MACs"),
-        (f"Activations, {memory_unit}", memory_value, f"{exact(t.activation_elements)} activation elements written"),
-        ("Layers · depth", f"{t.layers} · {analysis.depth}", "leaf layers, and the deepest nesting of modules"),
+        ("Parameters", compact(t.params),
+         f"{exact(t.params)} parameters: {binary_bytes(t.param_bytes)} of weights ({analysis.dtype})"),
+        ("MACs", compact(t.macs), f"{exact(t.macs)} multiply–accumulates of conv, linear, matmul and attention"),
+        ("FLOPs", compact(t.flops), f"{exact(t.flops)} FLOPs = 2 × MACs"),
+        (f"Activations, {memory_unit}", memory_value,
+         f"{exact(t.activation_bytes)} bytes: {exact(t.activation_elements)} activation elements written"),
+        ("Weight layers", exact(t.weight_depth), "conv and linear layers on the longest input → output path: the "
+         "depth papers state (VGG-16: 16, ResNet-50: 50)"),
+        ("Leaf modules", exact(t.layers), f"modules without children, plus containers' own ops; modules nest "
+         f"{analysis.depth} deep"),
         ("Uncounted ops", exact(t.uncounted_ops), "op calls with no formula (reported, never silently zero)"),
     )
     for column, (label, value, help_text) in zip(st.columns(len(cards)), cards):
