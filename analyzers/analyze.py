@@ -109,17 +109,15 @@ class _ModelSnapshot:
             current.update(attributes)
             for key, items in contents.items():
                 value = attributes[key]
-                if isinstance(value, list) and value != items:
+                if isinstance(value, list):
                     value[:] = items
-                elif isinstance(value, dict) and value != items:
+                else:
                     value.clear()
                     value.update(items)
-            if module._parameters != parameters:
-                module._parameters.clear()
-                module._parameters.update(parameters)
-            if module._buffers != buffers:
-                module._buffers.clear()
-                module._buffers.update(buffers)
+            for live, saved in ((module._parameters, parameters), (module._buffers, buffers)):
+                if live.keys() != saved.keys() or any(live[k] is not saved[k] for k in saved):
+                    live.clear()
+                    live.update(saved)
 
 
 def _run_on_meta(model: nn.Module, named_modules: list[tuple[str, nn.Module]], x: torch.Tensor,

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from analyzers.formula_text import jump_text, receptive_field_text, start_text
 from analyzers.numbers import ascii_shape
 from analyzers.records import Analysis, LayerRecord
 from analyzers.roofline import ModelBound
@@ -24,6 +25,8 @@ SHAPE_SEPARATOR = "; "
 COLUMNS: dict[str, str] = {
     "name": "string",
     "type": "string",
+    "kind": "string",
+    "category": "string",
     "depth": "int64",
     "is_leaf": "bool",
     "calls": "int64",
@@ -37,6 +40,10 @@ COLUMNS: dict[str, str] = {
     "elementwise_ops": "int64",
     "activation_elements": "int64",
     "activation_bytes": "int64",
+    "receptive_field": "string",
+    "rf_jump": "string",
+    "rf_start": "string",
+    "weight_depth": "int64",
     "formula": "string",
     "params_formula": "string",
     "uncounted_ops": "string",
@@ -47,6 +54,8 @@ def _row(r: LayerRecord) -> dict[str, Any]:
     return {
         "name": r.name,
         "type": r.type,
+        "kind": r.kind.value,
+        "category": r.category.value if r.category is not None else "",
         "depth": r.depth,
         "is_leaf": r.is_leaf,
         "calls": r.calls,
@@ -60,6 +69,10 @@ def _row(r: LayerRecord) -> dict[str, Any]:
         "elementwise_ops": r.elementwise_ops,
         "activation_elements": r.activation_elements,
         "activation_bytes": r.activation_bytes,
+        "receptive_field": receptive_field_text(r.receptive_field),
+        "rf_jump": jump_text(r.receptive_field),
+        "rf_start": start_text(r.receptive_field),
+        "weight_depth": r.weight_depth,
         "formula": r.formula,
         "params_formula": r.params_formula,
         "uncounted_ops": SHAPE_SEPARATOR.join(r.uncounted_ops),

@@ -24,6 +24,7 @@ def summary_dict(analysis: Analysis) -> dict[str, Any]:
         "activation_elements": t.activation_elements,
         "activation_bytes": t.activation_bytes,
         "layers": t.layers,
+        "weight_depth": t.weight_depth,
         "depth": analysis.depth,
         "uncounted_ops": t.uncounted_ops,
         "uncounted_by_layer": {name: list(ops) for name, ops in analysis.uncounted.items()},

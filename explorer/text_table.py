@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from analyzers.numbers import volume
 from analyzers.records import Analysis
+from analyzers.formula_text import receptive_field_text
 from analyzers.roofline import ModelBound
 from explorer.terminal_text import printable
 
@@ -14,7 +15,7 @@ from explorer.terminal_text import printable
 def layer_table(analysis: Analysis, max_depth: int | None = None, roofline: ModelBound | None = None) -> str:
     """Indented records with their numbers and formulas; with a roofline, each leaf's bound and what limits it."""
     bounds = {b.name: b for b in roofline.layers} if roofline else {}
-    rows = [("layer", "type", "output", "params", "MACs", "elementwise", "formula")]
+    rows = [("layer", "type", "output", "params", "MACs", "elementwise", "RF", "formula")]
     for r in analysis.records:
         if max_depth is not None and r.depth > max_depth:
             continue
@@ -27,13 +28,14 @@ def layer_table(analysis: Analysis, max_depth: int | None = None, roofline: Mode
             b = bounds[r.name]
             limit = "memory" if b.memory_bound else "compute"
             formula = f"[{b.bound_ms:.4f} ms, {b.arithmetic_intensity:.1f} FLOP/B, {limit}-bound] {formula}"
-        rows.append((printable(name), printable(r.type), output, f"{r.params:,}", f"{r.macs:,}", f"{r.elementwise_ops:,}", formula))
-    widths = [max(len(row[i]) for row in rows) for i in range(6)]
-    right = {3, 4, 5}
+        rows.append((printable(name), printable(r.type), output, f"{r.params:,}", f"{r.macs:,}", f"{r.elementwise_ops:,}",
+                     receptive_field_text(r.receptive_field), formula))
+    widths = [max(len(row[i]) for row in rows) for i in range(7)]
+    right = {3, 4, 5, 6}
     lines = []
     for row in rows:
-        cells = [row[i].rjust(widths[i]) if i in right else row[i].ljust(widths[i]) for i in range(6)]
-        lines.append("  ".join(cells) + "  " + row[6])
+        cells = [row[i].rjust(widths[i]) if i in right else row[i].ljust(widths[i]) for i in range(7)]
+        lines.append("  ".join(cells) + "  " + row[7])
     t = analysis.totals
     if roofline is not None:
         lines.append(f"roofline bound: {roofline.bound_ms:.4f} ms ({roofline.peak_tflops:g} TFLOP/s, "
