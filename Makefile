@@ -1,5 +1,5 @@
 # Two entry points for a fresh machine (see README): `make app` and `make test`.
-# Both create/reuse .venv and install requirements.txt (torch pinned to the CPU 2.13.0 wheel).
+# Both create/reuse .venv and install requirements.txt (torch, torchvision, timm and transformers pinned together).
 
 PYTHON ?= python3
 VENV := .venv
