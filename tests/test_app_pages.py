@@ -420,3 +420,16 @@ def test_architecture_metric_cards_use_prefixes_up_to_exa_with_the_exact_number_
     scale, prefix = (1e18, "E") if expected >= 1e18 else (1e15, "P")
     assert card.value == f"{expected / scale:.1f} {prefix}".replace(".0 ", " ")
     assert f"{expected:,}" in card.proto.help
+
+
+def test_architecture_crosscheck_is_refused_for_a_huge_real_run() -> None:
+    """resnet18 at 2048×2048 × batch 4 (33 s and 2.8 GB in the server before): the button is off, with the limit."""
+    at = run_page("architecture")
+    at.selectbox(key="arch_model").select("resnet18").run()
+    at.number_input(key="arch_resnet18_224_h").set_value(2048).run()
+    at.number_input(key="arch_resnet18_224_w").set_value(2048).run()
+    at.number_input(key="arch_batch").set_value(4).run()
+    assert_clean(at)
+    assert at.button(key="arch_resnet18_fvcore").disabled
+    assert any("50,331,648 input elements" in i.value and "over its limit of 3,145,728" in i.value for i in at.info)
+
