@@ -433,3 +433,31 @@ def test_architecture_crosscheck_is_refused_for_a_huge_real_run() -> None:
     assert at.button(key="arch_resnet18_fvcore").disabled
     assert any("50,331,648 input elements" in i.value and "over its limit of 3,145,728" in i.value for i in at.info)
 
+
+def test_roofline_offers_the_measured_cpu_of_the_shipped_benchmarks() -> None:
+    """The CPU device carries the shipped CSV's measured fp32 peak; only fp32 is offered for it; its chart's
+    TFLOP/s axis prints plain numbers (0.1, not SI's '100m')."""
+    at = run_page("architecture")
+    scope = "arch_" + at.title[0].value
+    devices = at.selectbox(key=f"{scope}_roofline_device").options
+    (cpu,) = [d for d in devices if "CPU (measured here: 0.183 TFLOP/s fp32" in d]
+    at.selectbox(key=f"{scope}_roofline_device").select(cpu).run()
+    assert_clean(at)
+    assert at.selectbox(key=f"{scope}_roofline_dtype").options == ["fp32"]
+    spec = chart_spec(at, f"Roofline on {cpu}, fp32")
+    assert spec["layout"]["yaxis"]["tickformat"] == "~g"
+
+
+def test_measured_cpu_bandwidth_read_back_reproduces_the_other_rows() -> None:
+    """One bandwidth, read back from the most memory-bound row (lenet5, batch 1), gives the harness's recorded
+    bound for other rows of the same run to 0.5 % (alexnet and resnet18 at batches 1 and 4)."""
+    from analyzers.roofline import model_bound
+    from explorer.ui.bench_results import shipped_results
+    from explorer.ui.measured_devices import _peaks
+
+    results = shipped_results().results
+    (peak,) = _peaks(results)
+    for row in results[results["model"].isin(["alexnet", "resnet18"])].itertuples():
+        model = build_model(row.model, device="meta")
+        bound = model_bound(analyze(model.module, (3, 224, 224), int(row.batch)), peak, "fp32").bound_ms
+        assert bound == pytest.approx(row.roofline_ms, rel=5e-3)

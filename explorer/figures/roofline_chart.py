@@ -56,6 +56,6 @@ def roofline_chart(bound: ModelBound, *, device: str, precision: str) -> go.Figu
     ))
     log_axes(fig, x=True, y=True)
     fig.update_xaxes(title_text="arithmetic intensity (FLOP / byte moved)")
-    fig.update_yaxes(title_text="attainable TFLOP/s")
+    fig.update_yaxes(title_text="attainable TFLOP/s", tickformat="~g")  # 0.1, not SI's "100m" TFLOP/s
     legend_below(fig)
     return styled(fig, title=title, height=440)
