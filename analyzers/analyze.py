@@ -11,40 +11,69 @@ and any tensor attributes its forward rewrites (a detection model's cached ancho
 
 from __future__ import annotations
 
+import math
 from typing import Any, Mapping, Sequence
 
 import torch
 from torch import nn
+from torch.utils._pytree import tree_leaves
 
 from analyzers.counting_mode import CountingMode, ModuleRun, ModuleTracker
-from analyzers.errors import AnalysisError, InputSizeError, ModelRunError, first_line
-from analyzers.flow import ATTRIBUTE, input_flow
+from analyzers.errors import (AnalysisError, DataDependentError, InputMismatchError, InputSizeError, ModelRunError,
+                              first_line)
+from analyzers.flow import ATTRIBUTE, Flow, input_flow
 from analyzers.formulas import Formula
+from analyzers.inputs import InputSpec, Inputs, as_call, check_fits, describe, materialize, positional_names, \
+    signature_text
 from analyzers.numbers import n
 from analyzers.records import Analysis, LayerRecord, OpKind, ParamTensor, RecordKind, Totals
 
 FUNCTIONAL = "functional"
 MAX_INPUT_ELEMENTS = 2**40  # beyond this even the index arithmetic of the meta kernels overflows
+DEVICES = ("meta", "cpu")  # where the one forward runs: shapes alone, or real (random) data
 
 
 def analyze(
     model: nn.Module,
-    input_size: Sequence[int],
+    input_size: Sequence[int] | None = None,
     batch_size: int = 1,
     *,
     dtype: torch.dtype = torch.float32,
+    inputs: Inputs | None = None,
+    device: str = "meta",
     model_name: str | None = None,
     formulas: Mapping[Any, Formula] | None = None,
 ) -> Analysis:
     """Count parameters, MACs, element-wise ops and activation memory of `model` for one input of `input_size`.
 
-    `input_size` excludes the batch dimension, e.g. (3, 224, 224). `formulas` adds or overrides op formulas
+    `input_size` excludes the batch dimension, e.g. (3, 224, 224). Instead of it, `inputs` gives several inputs
+    with their dtypes (see `analyzers.inputs`): `{"input_ids": InputSpec((1, 128), torch.int64)}` passes keywords,
+    a tuple passes positional arguments, `([InputSpec((3, 320, 320))],)` a detection model's list of images.
+    `dtype` is the weights' and float inputs' dtype; integer inputs keep theirs. `device="cpu"` runs the model
+    once on random data instead of the meta device, for forwards that depend on their data (`nonzero`, masks,
+    `.item()`): the result is labelled `data_dependent`. `formulas` adds or overrides op formulas
     ({torch.ops.aten.op: fn(func, args, kwargs, out) → OpCost or MACs}). Raises an `AnalysisError` subclass with a
-    one-line message for bad sizes, inputs that do not fit the network, or a forward that fails on the meta device.
+    one-line message for bad sizes, inputs that do not fit the network, or a forward that fails.
     """
-    size = _validated_size(input_size, batch_size)
-    x = torch.empty((batch_size, *size), dtype=dtype, device="meta")
-    setattr(x, ATTRIBUTE, input_flow(x))
+    if device not in DEVICES:
+        raise InputSizeError(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
+    float_dtype = dtype if dtype.is_floating_point else torch.float32  # an int64 `dtype` never converts weights
+    if inputs is None:
+        if input_size is None:
+            raise InputSizeError("give an input_size like (3, 224, 224) or inputs={name: InputSpec(shape, dtype)}")
+        size = _validated_size(input_size, batch_size)
+        inputs = InputSpec((batch_size, *size), None if dtype.is_floating_point else dtype)
+    elif input_size is not None:
+        raise InputSizeError("give either input_size or inputs, not both")
+    args, kwargs = as_call(inputs)
+    described = tuple(describe(args, kwargs, positional_names(model), float_dtype))
+    if not described:
+        raise InputSizeError("inputs holds no InputSpec: give at least one input tensor")
+    check_fits(model, args, kwargs)
+    generator = torch.Generator().manual_seed(0) if device != "meta" else None
+    call_args = materialize(args, float_dtype, device, generator)
+    call_kwargs = materialize(kwargs, float_dtype, device, generator)
+    _attach_input_flows(call_args, call_kwargs)
     named_modules = list(model.named_modules())  # one traversal, shared by everything below
     custom = {getattr(k, "overloadpacket", k): f for k, f in formulas.items()} if formulas else None
     tracker = ModuleTracker(named_modules)
@@ -53,22 +82,36 @@ def analyze(
         for _, module in named_modules:  # eval mode without `train()`'s recursion over every subtree
             module.training = False
         with torch.no_grad():
-            _run_on_meta(model, named_modules, x, dtype, tracker, custom)
+            _run(model, named_modules, call_args, call_kwargs, float_dtype, device, tracker, custom, generator)
     except AnalysisError:
         raise
     except Exception as exc:  # the model's own failure: report where it happened, in one line
-        raise ModelRunError(_failure_message(tracker.current_name, exc)) from exc
+        current = tracker.current
+        at_entry = current is None or current.order <= 1  # the model itself or the first module it ran
+        raise _run_error(model, tracker.current_name, exc, device, at_entry) from exc
     finally:
         snapshot.restore()
-    records = _build_records(model, named_modules, tracker, dtype)
+    records = _build_records(model, named_modules, tracker, float_dtype)
+    first = described[0]
     return Analysis(
         model_name=model_name or type(model).__name__,
-        input_size=size,
-        batch_size=batch_size,
-        dtype=str(dtype).removeprefix("torch."),
+        input_size=first.shape[1:],
+        batch_size=first.shape[0] if len(first.shape) > 1 else 1,
+        dtype=str(float_dtype).removeprefix("torch."),
         records=records,
         totals=_totals(records, tracker.runs[id(model)].output_depth),
+        inputs=described,
+        measured_on=device,
     )
+
+
+def _attach_input_flows(args: Any, kwargs: Any) -> None:
+    """Receptive fields start at float image inputs (C×H×W and up); token ids, masks and vectors only carry the
+    weight depth."""
+    for t in tree_leaves((args, kwargs)):
+        if isinstance(t, torch.Tensor):
+            image = t.is_floating_point() and t.dim() >= 3
+            setattr(t, ATTRIBUTE, input_flow(t) if image else Flow(None, None, None, (), 0))
 
 
 def _validated_size(input_size: Sequence[int], batch_size: int) -> tuple[int, ...]:
@@ -120,31 +163,67 @@ class _ModelSnapshot:
                     live.update(saved)
 
 
-def _run_on_meta(model: nn.Module, named_modules: list[tuple[str, nn.Module]], x: torch.Tensor,
-                 dtype: torch.dtype, tracker: ModuleTracker, formulas: dict[Any, Formula] | None) -> None:
+def _run(model: nn.Module, named_modules: list[tuple[str, nn.Module]], args: tuple, kwargs: dict,
+         dtype: torch.dtype, device: str, tracker: ModuleTracker, formulas: dict[Any, Formula] | None,
+         generator: torch.Generator | None) -> None:
     parameters = [p for _, m in named_modules for p in m._parameters.values() if p is not None]
     buffers = [b for _, m in named_modules for b in m._buffers.values() if b is not None]
-    if all(t.is_meta and (t.dtype == dtype or not t.is_floating_point()) for t in (*parameters, *buffers)):
+    if all(t.device.type == device and (t.dtype == dtype or not t.is_floating_point())
+           for t in (*parameters, *buffers)):
         mode = CountingMode(tracker, formulas, weights={id(p) for p in parameters},
                             state={id(t) for t in (*parameters, *buffers)})
         with tracker, mode:
-            model(x)
+            model(*args, **kwargs)
         return
-    # Stand-ins on meta, one per unique tensor: `tie_weights` makes every name of a shared tensor use the same one.
+    # Stand-ins, one per unique tensor (`tie_weights` makes every name of a shared tensor use the same one): empty
+    # on meta; on a real device the model's own values when it has them, else random ones of a usual scale.
     state = {
-        name: torch.empty(t.shape, dtype=dtype if t.is_floating_point() else t.dtype, device="meta")
+        name: _stand_in(name, t, dtype, device, generator)
         for name, t in [*model.named_parameters(), *model.named_buffers()]
     }
     parameter_names = {name for name, _ in model.named_parameters()}
     mode = CountingMode(tracker, formulas, weights={id(t) for k, t in state.items() if k in parameter_names},
                         state={id(t) for t in state.values()})
     with tracker, mode:
-        torch.func.functional_call(model, state, (x,), strict=False, tie_weights=True)
+        torch.func.functional_call(model, state, args, kwargs, strict=False, tie_weights=True)
 
 
-def _failure_message(layer: str, exc: Exception) -> str:
+def _stand_in(name: str, t: torch.Tensor, dtype: torch.dtype, device: str,
+              generator: torch.Generator | None) -> torch.Tensor:
+    kind = dtype if t.is_floating_point() else t.dtype
+    if device == "meta":
+        return torch.empty(t.shape, dtype=kind, device="meta")
+    if not t.is_meta:
+        return t.detach().to(device=device, dtype=kind)
+    leaf = name.rsplit(".", 1)[-1]
+    if not t.is_floating_point():
+        return torch.zeros(t.shape, dtype=kind, device=device)
+    if leaf in ("running_var", "weight") and t.dim() <= 1:  # norms start as the identity: scale 1
+        return torch.ones(t.shape, dtype=kind, device=device)
+    if t.dim() <= 1:  # biases, running means, shifts
+        return torch.zeros(t.shape, dtype=kind, device=device)
+    fan_in = t[0].numel()  # weights: uniform in ±1/√fan_in, as nn.Linear and nn.Conv2d initialise
+    values = (torch.rand(t.shape, generator=generator) * 2 - 1) / math.sqrt(fan_in)
+    return values.to(device=device, dtype=kind)
+
+
+_DATA_DEPENDENT_SIGNS = ("data-independent", "data-dependent", "cannot be called on meta", "out of meta tensor",
+                         "_local_scalar_dense", "nonzero", "item()")
+
+
+def _run_error(model: nn.Module, layer: str, exc: Exception, device: str, at_entry: bool) -> AnalysisError:
+    """One line: where the forward failed and why; a data-dependent op on meta says how to run it on the CPU; a
+    failure where the input enters (or a dtype complaint) names the forward's parameters."""
     where = layer or "model"
-    return f"{where}: forward failed on the meta device: {first_line(exc)}"
+    text = first_line(exc)
+    if device == "meta" and any(sign in str(exc) for sign in _DATA_DEPENDENT_SIGNS):
+        return DataDependentError(
+            f"{where}: the forward depends on its data, which the meta device does not hold ({text[:160]}); run it "
+            "once on random data on the CPU: --device cpu, or analyze(..., device='cpu')")
+    if at_entry or any(sign in text for sign in ("scalar type", "dtype", "Expected tensor for argument")):
+        return InputMismatchError(f"{where}: forward failed on the {device} device: {text} (does the input fit "
+                                  f"{signature_text(model)}?)")
+    return ModelRunError(f"{where}: forward failed on the {device} device: {text}")
 
 
 # ---------------------------------------------------------------- records

@@ -30,6 +30,10 @@ class ModelRunError(AnalysisError):
     """The model's forward failed on the meta device (an op that needs real data, a shape mismatch, …)."""
 
 
+class DataDependentError(ModelRunError):
+    """The forward needs real data (`nonzero`, boolean masks, `.item()`), which the meta device does not hold."""
+
+
 def first_line(exc: BaseException) -> str:
     """The first non-blank line of an exception's message (its type name when it has none): errors are one line."""
     return next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)

@@ -15,6 +15,8 @@ from fractions import Fraction
 from functools import cached_property
 from typing import Iterator, Union
 
+import torch
+
 Shape = tuple[int, ...]
 
 
@@ -303,16 +305,40 @@ class Totals:
 
 
 @dataclass(frozen=True)
+class InputDescription:
+    """One input tensor of an analysis: its name (`x`, `input_ids`, `images[0]`), shape with batch, dtype."""
+
+    name: str
+    shape: Shape
+    dtype: str
+
+
+DATA_DEPENDENT = "data-dependent: measured on one random input"
+
+
+@dataclass(frozen=True)
 class Analysis:
     """The result of `analyze`: every record in execution order (model first, each container before its
     children), plus totals. Walk it as a tree with `root`, `children_of` and `parent_of`."""
 
     model_name: str
-    input_size: Shape  # without the batch dimension
+    input_size: Shape  # without the batch dimension (of the first input when there are several)
     batch_size: int
     dtype: str
     records: tuple[LayerRecord, ...]
     totals: Totals
+    inputs: tuple[InputDescription, ...] = ()  # every input tensor the forward was given
+    measured_on: str = "meta"  # "meta": shapes alone; otherwise the device of one run on random data
+
+    @property
+    def data_dependent(self) -> bool:
+        """True when the numbers come from one run on random data (a model whose work depends on its input)."""
+        return self.measured_on != "meta"
+
+    @property
+    def caveat(self) -> str | None:
+        """The label every number of a data-dependent analysis carries; None for a meta-device analysis."""
+        return DATA_DEPENDENT if self.data_dependent else None
 
     @cached_property
     def _by_name(self) -> dict[str, LayerRecord]:

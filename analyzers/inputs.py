@@ -1,0 +1,191 @@
+"""A model's inputs beyond one float tensor: several named tensors with their own dtypes, lists and dicts of them.
+
+Why: text models take `input_ids` (int64) and an `attention_mask`, detection models a list of images, optical flow
+two images. An `InputSpec` is the shape (batch included) and dtype of one tensor; `Inputs` nests them the way the
+forward takes them: a mapping passes keyword arguments, a tuple passes positional arguments, and inside either a
+list or dict is handed to the forward as that list or dict. Integer inputs keep their dtype; float inputs without
+one take the analysis dtype, which is also the weights' (so int64 token ids never turn the weights into int64).
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from dataclasses import dataclass
+from typing import Any, Iterator, Mapping, Sequence, Union
+
+import torch
+from torch import nn
+
+from analyzers.errors import InputMismatchError, InputSizeError
+from analyzers.numbers import ascii_shape
+from analyzers.records import InputDescription
+
+Shape = tuple[int, ...]
+
+# The dtype names accepted in text (`int64:1x128`), as torch spells them plus the usual short forms.
+DTYPES: dict[str, torch.dtype] = {
+    "float32": torch.float32, "fp32": torch.float32, "float": torch.float32,
+    "float16": torch.float16, "fp16": torch.float16, "half": torch.float16,
+    "bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "float64": torch.float64,
+    "int64": torch.int64, "long": torch.int64, "int32": torch.int32, "int": torch.int32,
+    "int16": torch.int16, "int8": torch.int8, "uint8": torch.uint8, "bool": torch.bool,
+}  # fmt: skip
+MAX_ELEMENTS = 2**40  # beyond this even the index arithmetic of the meta kernels overflows
+_NAME = re.compile(r"[A-Za-z_]\w*")
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One input tensor: its full shape (batch included) and dtype (None: the analysis' float dtype)."""
+
+    shape: Shape
+    dtype: torch.dtype | None = None
+
+    def __post_init__(self) -> None:
+        try:
+            shape = tuple(int(d) for d in self.shape)
+        except (TypeError, ValueError):
+            raise InputSizeError(f"an input shape must be integers like 1x128, got {self.shape!r}") from None
+        if not shape or any(d <= 0 for d in shape):
+            raise InputSizeError(f"input sizes must be positive, got {ascii_shape(shape) or 'an empty shape'}")
+        elements = 1
+        for d in shape:
+            elements *= d
+        if elements > MAX_ELEMENTS:
+            raise InputSizeError(f"an input of {elements:,} elements is too large; at most {MAX_ELEMENTS:,}")
+        object.__setattr__(self, "shape", shape)
+
+    @property
+    def is_integer(self) -> bool:
+        return self.dtype is not None and not self.dtype.is_floating_point
+
+
+Inputs = Union[InputSpec, Sequence["Inputs"], Mapping[str, "Inputs"]]
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+def parse_dtype(text: str) -> torch.dtype:
+    key = text.strip().lower().removeprefix("torch.")
+    if key not in DTYPES:
+        raise InputSizeError(f"unknown dtype {text!r}; allowed: {', '.join(sorted(set(DTYPES)))}")
+    return DTYPES[key]
+
+
+def parse_input_spec(text: str) -> tuple[str | None, InputSpec]:
+    """`input_ids=int64:1x128` → ("input_ids", InputSpec((1, 128), int64)); the name and the dtype are optional
+    (`1x3x224x224`, `float16:1x3x224x224`); the shape includes the batch."""
+    name, sep, rest = text.partition("=")
+    if not sep:
+        name, rest = "", text
+    name = name.strip()
+    if sep and not _NAME.fullmatch(name):
+        raise InputSizeError(f"input name {name!r} is not a Python name (in {text!r}); write NAME=DTYPE:SHAPE")
+    dtype_text, colon, shape_text = rest.rpartition(":")
+    dtype = parse_dtype(dtype_text) if colon else None
+    parts = [p.strip() for p in shape_text.replace("×", "x").replace(",", "x").lower().split("x")]
+    try:
+        shape = tuple(int(p) for p in parts)
+    except ValueError:
+        raise InputSizeError(f"an input must look like NAME=DTYPE:SHAPE with the batch in the shape, e.g. "
+                             f"input_ids=int64:1x128; got {text!r}") from None
+    return (name or None), InputSpec(shape, dtype)
+
+
+def as_call(inputs: Inputs) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """Positional and keyword arguments from `inputs`: a mapping is keywords, a tuple positions, anything else
+    one positional argument."""
+    if isinstance(inputs, Mapping):
+        return (), dict(inputs)
+    if isinstance(inputs, tuple):
+        return inputs, {}
+    return (inputs,), {}
+
+
+def describe(args: tuple[Any, ...], kwargs: Mapping[str, Any], names: Sequence[str],
+             float_dtype: torch.dtype) -> list[InputDescription]:
+    """Every InputSpec in the call, named after the forward's parameters (`images[0]`, `input_ids`)."""
+    found: list[InputDescription] = []
+    for i, value in enumerate(args):
+        found.extend(_walk(value, names[i] if i < len(names) else f"arg{i}", float_dtype))
+    for key, value in kwargs.items():
+        found.extend(_walk(value, key, float_dtype))
+    return found
+
+
+def _walk(value: Any, name: str, float_dtype: torch.dtype) -> Iterator[InputDescription]:
+    if isinstance(value, InputSpec):
+        yield InputDescription(name, value.shape, dtype_name(value.dtype or float_dtype))
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _walk(item, f"{name}[{key!r}]", float_dtype)
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            yield from _walk(item, f"{name}[{i}]", float_dtype)
+    else:
+        raise InputSizeError(f"input {name} must be an InputSpec (or a list / dict of them), got "
+                             f"{type(value).__name__}")
+
+
+def materialize(value: Any, float_dtype: torch.dtype, device: str, generator: torch.Generator | None) -> Any:
+    """The same structure with each InputSpec made a tensor: empty on meta; random on a real device (floats
+    uniform in [0, 1) like a normalised image, integers 0 or 1: valid token ids and attention masks alike)."""
+    if isinstance(value, InputSpec):
+        dtype = value.dtype or float_dtype
+        if device == "meta":
+            return torch.empty(value.shape, dtype=dtype, device="meta")
+        if dtype.is_floating_point:
+            return torch.rand(value.shape, generator=generator).to(dtype)
+        if dtype is torch.bool:
+            return torch.ones(value.shape, dtype=torch.bool)
+        return torch.randint(0, 2, value.shape, generator=generator, dtype=dtype)
+    if isinstance(value, Mapping):
+        return {k: materialize(v, float_dtype, device, generator) for k, v in value.items()}
+    if isinstance(value, list):
+        return [materialize(v, float_dtype, device, generator) for v in value]
+    if isinstance(value, tuple):
+        return tuple(materialize(v, float_dtype, device, generator) for v in value)
+    raise InputSizeError(f"an input must be an InputSpec (or a list / dict of them), got {type(value).__name__}")
+
+
+def forward_parameters(model: nn.Module) -> list[inspect.Parameter]:
+    """The forward's parameters as a caller sees them (no `self`); empty when torch hides the signature."""
+    try:
+        return list(inspect.signature(model.forward).parameters.values())
+    except (TypeError, ValueError):
+        return []
+
+
+def signature_text(model: nn.Module, most: int = 8) -> str:
+    """`forward(input_ids, attention_mask=None, …)`: what a user must match, in one short line."""
+    shown = []
+    for p in forward_parameters(model)[:most]:
+        if p.kind is p.VAR_POSITIONAL:
+            shown.append(f"*{p.name}")
+        elif p.kind is p.VAR_KEYWORD:
+            shown.append(f"**{p.name}")
+        else:
+            shown.append(p.name if p.default is p.empty else f"{p.name}=…")
+    more = ", …" if len(forward_parameters(model)) > most else ""
+    return f"{type(model).__name__}.forward({', '.join(shown)}{more})"
+
+
+def check_fits(model: nn.Module, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
+    """Refuse, naming the forward's parameters, a call the forward's signature cannot take."""
+    params = forward_parameters(model)
+    if not params:
+        return
+    try:
+        inspect.Signature(params).bind(*args, **kwargs)
+    except TypeError as exc:
+        given = [f"{len(args)} positional"] if args else []
+        given += [f"{k}=" for k in kwargs]
+        raise InputMismatchError(
+            f"the inputs ({', '.join(given) or 'none'}) do not fit {signature_text(model)}: {exc}") from None
+
+
+def positional_names(model: nn.Module) -> list[str]:
+    return [p.name for p in forward_parameters(model) if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
