@@ -253,7 +253,11 @@ def adaptive_pooling(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
 
 @register(aten.mean, aten.sum, aten.amax, aten.var_mean, aten.var, aten.std)
 def reduction(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
-    return _reduction(func, OpCategory.ELEMENTWISE, args)
+    """A reduction over the spatial dims only (H and W of N×C×H×W) is global pooling; others are element-wise."""
+    x = args[0]
+    dims = args[1] if len(args) > 1 else None
+    spatial = isinstance(dims, (list, tuple)) and dims and x.dim() >= 3 and all(int(d) % x.dim() >= 2 for d in dims)
+    return _reduction(func, OpCategory.POOLING if spatial else OpCategory.ELEMENTWISE, args)
 
 
 @register(aten.upsample_linear1d, aten.upsample_bilinear2d, aten.upsample_trilinear3d, aten.upsample_bicubic2d)

@@ -15,6 +15,7 @@ import streamlit as st
 from explorer.figures.cost_split import cost_split
 from explorer.figures.cumulative import cumulative_cost
 from explorer.figures.layer_bars import macs_per_layer, params_per_layer
+from explorer.figures.receptive_field import receptive_field_chart
 from explorer.figures.network_diagram import network_diagram, readable_depth
 from explorer.figures.shape_progression import shape_progression
 from explorer.ui.cached_analysis import ModelAnalysis
@@ -87,9 +88,14 @@ def analysis_view(result: ModelAnalysis, *, scope: str, file_stem: str) -> None:
     st.subheader("Where the cost goes")
     log_scale = st.toggle("Log scale for the per-layer bars", value=False, key=f"{scope}_log")
     tabs = st.tabs(["MACs per layer", "Parameters per layer", "Shape progression", "Cost by layer type", "Cumulative",
-                    "Roofline"])
+                    "Receptive field", "Roofline"])
     with tabs[-1]:
         roofline_tab(result, scope=scope)
+    with tabs[-2]:
+        show_figure(receptive_field_chart(result.analysis), key=chart_key(scope, "receptive_field"))
+        st.caption("How many input pixels each conv and pooling layer sees, against its depth in weight layers "
+                   f"(the model has {result.analysis.totals.weight_depth} on its longest path): stacked 3×3 "
+                   "convolutions grow it by 2 × the jump each; strides and pools multiply the jump.")
     for tab, kind in zip(tabs, ("macs", "params", "shapes", "split", "cumulative")):
         with tab:
             clickable = kind in ("macs", "params")

@@ -31,6 +31,8 @@ def display_table(table: pd.DataFrame, depth: int) -> pd.DataFrame:
             "macs_pct": _share(rows["macs"], total["macs"]),
             "elementwise_ops": rows["elementwise_ops"].astype("int64"),
             "activation_bytes": rows["activation_bytes"].astype("int64"),
+            "receptive_field": rows["receptive_field"],
+            "weight_depth": rows["weight_depth"].astype("int64"),
             "formula": rows["formula"],
             "params_formula": rows["params_formula"],
         }
@@ -53,6 +55,10 @@ COLUMN_CONFIG = {
     "macs_pct": st.column_config.ProgressColumn("% MACs", format="%.1f%%", min_value=0, max_value=100, width="small"),
     "elementwise_ops": st.column_config.NumberColumn("element-wise ops", format="localized"),
     "activation_bytes": st.column_config.NumberColumn("activation bytes", format="localized"),
+    "receptive_field": st.column_config.TextColumn(
+        "RF (px)", width="small", help="receptive field: input pixels one output position sees"),
+    "weight_depth": st.column_config.NumberColumn(
+        "weight depth", width="small", help="conv/linear layers on the longest path from the input to here"),
     "formula": st.column_config.TextColumn("formula", width="large"),
     "params_formula": st.column_config.TextColumn("params formula", width="medium"),
 }
