@@ -50,13 +50,27 @@ def per_dim(value: Any, ndim: int, default: int) -> list[int]:
 
 
 def pool_window(args: tuple, ndim: int, dilation_index: int | None) -> tuple[list[int], ...]:
-    """Kernel, stride (default: the kernel), padding and dilation of an aten pooling call, one int per dim.
+    """Kernel, stride (default, when empty or None: the kernel), padding and dilation of an aten pooling call, one int per dim.
 
     Max pools carry dilation at `dilation_index` (4); average pools have none (pass None).
     """
     kernel = per_dim(args[1], ndim, 1)
-    stride = [s or k for s, k in zip(per_dim(args[2] if len(args) > 2 else None, ndim, 0), kernel)]
+    stride_arg = args[2] if len(args) > 2 else None
+    stride = kernel if stride_arg is None or stride_arg == [] or stride_arg == () else per_dim(stride_arg, ndim, 1)
     padding = per_dim(args[3] if len(args) > 3 else None, ndim, 0)
     has_dilation = dilation_index is not None and len(args) > dilation_index
     dilation = per_dim(args[dilation_index] if has_dilation else None, ndim, 1)
     return kernel, stride, padding, dilation
+
+
+def pool_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool) -> int:
+    """torch's `pooling_output_shape` for one dim: ⌊(size + 2p − d·(k − 1) − 1)/s⌋ + 1, rounded up in ceil mode,
+    where the last window must still start inside the input or its left padding (else it is dropped).
+
+    E.g. size 2, kernel 3, stride 2, ceil mode: ⌈(2 − 3)/2⌉ + 1 = 1 (the window hangs over the right edge).
+    """
+    numerator = size + 2 * padding - dilation * (kernel - 1) - 1 + (stride - 1 if ceil_mode else 0)
+    out = numerator // stride + 1
+    if ceil_mode and (out - 1) * stride >= size + padding:
+        out -= 1
+    return out

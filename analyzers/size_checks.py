@@ -1,5 +1,15 @@
-"""Checks that a convolution or pooling window fits its input, run before the op, so an input that is too small
-gets the layer's name and the arithmetic (`conv1: (4 + 2·0 − 11)/4 + 1 < 1`) instead of a kernel's stack trace."""
+"""Checks run before a convolution or pooling op, so an input that does not fit gets the layer's name and the
+reason in one line instead of a kernel's stack trace:
+
+- a window larger than its (padded) input: `conv1: (4 + 2·0 − 11)/4 + 1 < 1: …` (pooling by torch's exact
+  output-size rule, ceil mode included);
+- a wrong channel count: `features.0: expected an input with 3 channels (weight 64×3×3×3, groups 1), got 1`;
+- a convolution whose bias or dtypes do not match its weight, which torch's CPU kernel refuses but its meta kernel
+  lets through.
+
+Each check raises only where torch itself would refuse the call; arguments torch would refuse for other reasons
+(a zero stride, too much padding) are left to torch.
+"""
 
 from __future__ import annotations
 
@@ -7,42 +17,128 @@ from typing import Any, Sequence
 
 import torch
 
-from analyzers.errors import InputTooSmallError
-from analyzers.numbers import per_dim, pool_window
+from analyzers.errors import InputMismatchError, InputTooSmallError, ModelRunError
+from analyzers.numbers import dims, per_dim, pool_output_size, pool_window
 
 aten = torch.ops.aten
 
 
-def _check_window(layer: str, sizes: Sequence[int], kernel: Sequence[int], stride: Sequence[int],
-                  padding: Sequence[int], dilation: Sequence[int]) -> None:
-    for size, f, s, p, d in zip(sizes, kernel, stride, padding, dilation):
-        span = d * (f - 1) + 1
-        if size + 2 * p - span < 0:
-            kernel_text = f"{f}" if d == 1 else f"{d}·({f} − 1) + 1"
-            where = layer or "model"
-            raise InputTooSmallError(
-                f"{where}: ({size} + 2·{p} − {kernel_text})/{s} + 1 < 1: the {size}-pixel input is smaller than the "
-                f"{span}-pixel window; use a larger input"
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _sizes(value: Any, ndim: int, default: int, may_be_empty: bool = True) -> list[int] | None:
+    """An aten size argument as one int per spatial dim, or None if torch would not read it that way."""
+    if _is_int(value):
+        return [value] * ndim
+    if not isinstance(value, (list, tuple)) or not all(_is_int(v) for v in value):
+        return None
+    if len(value) not in ((0, 1, ndim) if may_be_empty else (1, ndim)):
+        return None
+    return per_dim(value, ndim, default)
+
+
+def _too_small(layer: str, size: int, kernel: int, stride: int, padding: int, dilation: int, ceil: bool) -> None:
+    span = dilation * (kernel - 1) + 1
+    kernel_text = f"{kernel}" if dilation == 1 else f"{dilation}·({kernel} − 1) + 1"
+    fraction = f"({size} + 2·{padding} − {kernel_text})/{stride}"
+    rounded = f"⌈{fraction}⌉" if ceil else fraction
+    raise InputTooSmallError(
+        f"{layer or 'model'}: {rounded} + 1 < 1: the {size}-pixel input is smaller than the {span}-pixel window; "
+        f"use a larger input"
+    )
+
+
+def _check_conv_window(layer: str, sizes: Sequence[int], kernel: Sequence[int], stride: Sequence[int],
+                       padding: Sequence[int], dilation: Sequence[int]) -> None:
+    if min(stride) <= 0 or min(padding) < 0 or min(dilation) <= 0:
+        return  # torch refuses these itself
+    for size, k, s, p, d in zip(sizes, kernel, stride, padding, dilation):
+        if size + 2 * p - d * (k - 1) - 1 < 0:
+            _too_small(layer, size, k, s, p, d, ceil=False)
+
+
+def _check_convolution(args: tuple, layer: str) -> None:
+    x, w, bias = args[0], args[1], args[2]
+    transposed, groups = bool(args[6]), args[8]
+    if not isinstance(w, torch.Tensor) or x.dim() not in (w.dim(), w.dim() - 1) or w.dim() < 3:
+        return
+    where = layer or "model"
+    if _is_int(groups) and groups > 0:
+        expected = int(w.shape[0]) if transposed else int(w.shape[1]) * groups
+        channels = int(x.shape[1] if x.dim() == w.dim() else x.shape[0])
+        if channels != expected:
+            kind = "transposed weight" if transposed else "weight"
+            raise InputMismatchError(
+                f"{where}: expected an input with {expected} channels ({kind} {dims(w.shape)}, groups {groups}), "
+                f"got {channels}"
             )
+        out_channels = int(w.shape[1]) * groups if transposed else int(w.shape[0])
+        if isinstance(bias, torch.Tensor) and (bias.dim() != 1 or bias.shape[0] != out_channels):
+            raise ModelRunError(
+                f"{where}: expected a bias of {out_channels} elements for weight {dims(w.shape)}, "
+                f"got one of shape {dims(bias.shape) or '()'}"
+            )
+    for other, what in ((w, "weight"), (bias, "bias")):
+        if isinstance(other, torch.Tensor) and other.dtype != x.dtype:
+            raise ModelRunError(
+                f"{where}: the input is {str(x.dtype).removeprefix('torch.')} but the {what} is "
+                f"{str(other.dtype).removeprefix('torch.')}; torch refuses mixed dtypes in a convolution"
+            )
+    ndim = w.dim() - 2
+    if transposed:  # transposed convolutions grow their input; torch's meta kernel skips this CPU check
+        stride, output_padding, dilation = (_sizes(args[i], ndim, d, may_be_empty=False) for i, d in (
+            (3, 1), (7, 0), (5, 1)))
+        if stride and output_padding and dilation and any(
+                op >= s and op >= d for op, s, d in zip(output_padding, stride, dilation)):
+            raise ModelRunError(
+                f"{where}: output padding {dims(output_padding)} must be smaller than the stride "
+                f"{dims(stride)} or the dilation {dims(dilation)}"
+            )
+        return
+    window = [_sizes(args[i], ndim, default, may_be_empty=False) for i, default in ((3, 1), (4, 0), (5, 1))]
+    if any(v is None for v in window) or isinstance(args[4], str):
+        return
+    _check_conv_window(layer, x.shape[-ndim:], w.shape[2:], *window)
+
+
+def _check_pool(packet: Any, args: tuple, layer: str) -> None:
+    ndim = _POOL_DIMS[packet]
+    x = args[0]
+    if len(args) < 2 or x.dim() not in (ndim + 1, ndim + 2) or 0 in x.shape[1:]:
+        return
+    is_max = packet in _MAX_POOLS
+    ceil_index = 5 if is_max else 4
+    ceil = args[ceil_index] if len(args) > ceil_index else False
+    sizes = [_sizes(args[1], ndim, 1, may_be_empty=False),
+             _sizes(args[2] if len(args) > 2 else None, ndim, 0),
+             _sizes(args[3] if len(args) > 3 else 0, ndim, 0, may_be_empty=False),
+             _sizes(args[4] if is_max and len(args) > 4 else 1, ndim, 1, may_be_empty=False)]
+    if any(v is None for v in sizes) or not isinstance(ceil, bool):
+        return
+    kernel, stride, padding, dilation = pool_window(args, ndim, dilation_index=4 if is_max else None)
+    if min(kernel) <= 0 or min(stride) <= 0 or min(dilation) <= 0 or min(padding) < 0:
+        return
+    if any(p > k // 2 for p, k in zip(padding, kernel)):
+        return  # torch: "pad should be at most half of kernel size"
+    for size, k, s, p, d in zip(x.shape[-ndim:], kernel, stride, padding, dilation):
+        if pool_output_size(int(size), k, s, p, d, ceil) < 1:
+            _too_small(layer, int(size), k, s, p, d, ceil)
 
 
 def check_window_fits(func: Any, args: tuple, layer: str) -> None:
-    """Raise `InputTooSmallError` if a conv/pool op's window does not fit its (padded) input."""
+    """Raise `InputTooSmallError` if a conv/pool window does not fit its (padded) input, `InputMismatchError` if a
+    convolution's input has the wrong channel count, `ModelRunError` if its bias or dtypes do not fit its weight."""
     packet = func.overloadpacket
     if packet is aten.convolution or packet is aten._convolution:
-        x, w = args[0], args[1]
-        if len(args) > 6 and args[6]:  # transposed convolutions grow their input
-            return
-        ndim = x.dim() - 2
-        _check_window(layer, x.shape[2:], w.shape[2:], per_dim(args[3], ndim, 1), per_dim(args[4], ndim, 0),
-                      per_dim(args[5], ndim, 1))
-    elif packet in _POOLS:
-        x = args[0]
-        ndim = len(args[1]) if len(args[1]) > 1 else x.dim() - 2
-        window = pool_window(args, ndim, dilation_index=4 if packet in _MAX_POOLS else None)
-        _check_window(layer, x.shape[-ndim:], *window)
+        if len(args) >= 9 and isinstance(args[0], torch.Tensor):
+            _check_convolution(args, layer)
+    elif packet in _POOL_DIMS and args and isinstance(args[0], torch.Tensor):
+        _check_pool(packet, args, layer)
 
 
-_MAX_POOLS = frozenset({aten.max_pool2d_with_indices, aten.max_pool2d, aten.max_pool3d_with_indices, aten.max_pool1d})
-_POOLS = _MAX_POOLS | frozenset({aten.avg_pool2d, aten.avg_pool3d, aten.avg_pool1d})
-WINDOWED_OPS = frozenset({aten.convolution, aten._convolution}) | _POOLS
+_MAX_POOLS = frozenset({aten.max_pool1d, aten.max_pool2d, aten.max_pool2d_with_indices, aten.max_pool3d,
+                        aten.max_pool3d_with_indices})
+_POOL_DIMS = {aten.max_pool1d: 1, aten.avg_pool1d: 1, aten.max_pool2d: 2, aten.max_pool2d_with_indices: 2,
+              aten.avg_pool2d: 2, aten.max_pool3d: 3, aten.max_pool3d_with_indices: 3, aten.avg_pool3d: 3}
+WINDOWED_OPS = frozenset({aten.convolution, aten._convolution, *_POOL_DIMS})
