@@ -1,9 +1,15 @@
 """Result stand-ins for the most common ops, computed from shapes alone.
 
 Why: torch's own meta kernels for convolution and pooling import sympy on first use, and those for activations
-import torch._dynamo — together ~1.5 s and ~80 MB once per process, more than the whole analysis of a ResNet-50.
-For these few ops the output shape is textbook arithmetic, so the counting mode builds the empty meta result
-itself. Everything else runs torch's real meta kernel, and tests check these stand-ins against it.
+import torch._dynamo — together ~1.5 s and ~80 MB once per process, more than the whole analysis of a ResNet-50 —
+and on torch 2.14 every pointwise op on meta runs a Python reference (~130 µs a call). For these ops the output
+shape is textbook arithmetic, so the counting mode builds the empty meta result itself.
+
+A stand-in must never be silently wrong: it answers only when every tensor operand is on the meta device and the
+call is one it fully understands, with the shape, dtype and strides (memory format) that torch's CPU kernel gives.
+Anything else — an argument torch would refuse, an unusual layout, type promotion — returns None, and torch's real
+kernel runs (and raises where it should). `tests/test_fast_shapes_differential.py` holds every stand-in to that
+against torch's meta and CPU kernels.
 """
 
 from __future__ import annotations
@@ -12,138 +18,413 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from analyzers.numbers import per_dim, pool_window
+from analyzers.numbers import per_dim, pool_output_size, pool_window
 
 aten = torch.ops.aten
 
 FastResult = Callable[[tuple, dict], Any]
 FAST_RESULTS: dict[Any, FastResult] = {}
 
+_FLOATS = frozenset({torch.float32, torch.float64, torch.float16, torch.bfloat16})
+_CONTIGUOUS = torch.contiguous_format
+
+
+def _all_meta(values: Sequence[Any]) -> bool:
+    """True if every tensor among `values` (and inside list arguments such as cat's) lives on the meta device."""
+    for value in values:
+        if isinstance(value, torch.Tensor):
+            if not value.is_meta:
+                return False
+        elif isinstance(value, (list, tuple)):
+            if not all(v.is_meta for v in value if isinstance(v, torch.Tensor)):
+                return False
+    return True
+
 
 def _register(*packets: Any) -> Callable[[FastResult], FastResult]:
+    """Register a stand-in for `packets`; it is consulted only when all tensor operands are meta tensors (CPU
+    operands, e.g. index arithmetic a model does on the side, must get real values from torch)."""
+
     def decorate(fn: FastResult) -> FastResult:
+        def meta_only(args: tuple, kwargs: dict) -> Any:
+            if not _all_meta(args) or (kwargs and not _all_meta(tuple(kwargs.values()))):
+                return None
+            return fn(args, kwargs)
+
+        meta_only.__name__ = meta_only.__qualname__ = fn.__name__
+        meta_only.__doc__ = fn.__doc__
         for packet in packets:
-            FAST_RESULTS[packet] = fn
-        return fn
+            FAST_RESULTS[packet] = meta_only
+        return meta_only
 
     return decorate
 
 
-def _like(x: torch.Tensor, shape: Sequence[int], dtype: torch.dtype | None = None) -> torch.Tensor:
-    channels_last = x.dim() == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last)
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
-    return torch.empty(tuple(shape), dtype=dtype or x.dtype, device="meta", memory_format=fmt)
+# ---------------------------------------------------------------- layouts, as c10 decides them
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _strides_like_channels_last(shape: Sequence[int], strides: Sequence[int]) -> bool:
+    """c10's `is_channels_last_strides_2d/3d`: the heuristic behind `suggest_memory_format`, including its
+    tie-breaks for size-1 dimensions (ambiguous layouts count as contiguous)."""
+    order = (1, 3, 2, 0) if len(shape) == 4 else (1, 4, 3, 2, 0) if len(shape) == 5 else ()
+    if not order or strides[1] == 0:
+        return False
+    minimum = 0
+    for d in order:
+        if shape[d] == 0 or strides[d] < minimum:
+            return False
+        if d == 0 and minimum == strides[1]:
+            return False
+        minimum = strides[d] * shape[d] if shape[d] > 1 else strides[d]
+    return True
+
+
+def _suggested_format(x: torch.Tensor) -> torch.memory_format:
+    """`Tensor::suggest_memory_format()`: channels-last for 4-d/5-d tensors whose strides look like it."""
+    if x.dim() in (4, 5) and _strides_like_channels_last(x.shape, x.stride()):
+        return torch.channels_last if x.dim() == 4 else torch.channels_last_3d
+    return _CONTIGUOUS
+
+
+def _non_overlapping_and_dense(x: torch.Tensor) -> bool:
+    """c10's `compute_non_overlapping_and_dense`: the elements tile one block of memory exactly once."""
+    if x.is_contiguous():
+        return True
+    dims = sorted((stride, size) for size, stride in zip(x.shape, x.stride()) if size >= 2)
+    expected = 1
+    for stride, size in dims:
+        if stride != expected:
+            return False
+        expected *= size
+    return True
+
+
+def _empty(shape: Sequence[int], dtype: torch.dtype, memory_format: torch.memory_format = _CONTIGUOUS
+           ) -> torch.Tensor:
+    return torch.empty(tuple(shape), dtype=dtype, device="meta", memory_format=memory_format)
+
+
+def _contiguous_strides(shape: Sequence[int]) -> tuple[int, ...]:
+    strides, step = [], 1
+    for size in reversed(shape):
+        strides.append(step)
+        step *= max(int(size), 1)
+    return tuple(reversed(strides))
+
+
+def _pointwise_result(operands: Sequence[torch.Tensor], shape: tuple[int, ...], dtype: torch.dtype,
+                      with_scalar: bool = False) -> torch.Tensor | None:
+    """The output TensorIterator allocates for `operands` (None where its stride rules need torch itself).
+
+    Same-shape tensor operands take its fast set-up: all contiguous → contiguous; all channels-last (2-d) →
+    channels-last; all dense with one stride pattern → those strides. Otherwise (broadcasting, or a Python number
+    among the operands) it orders the dims by the operands' strides; we answer only when every operand has exactly
+    the contiguous strides, which gives a contiguous output.
+    """
+    if not with_scalar and all(tuple(t.shape) == shape for t in operands):
+        if all(t.is_contiguous() for t in operands):
+            return _empty(shape, dtype)
+        if len(shape) == 4 and all(_suggested_format(t) is torch.channels_last for t in operands):
+            return _empty(shape, dtype, torch.channels_last)
+        strides = operands[0].stride()
+        if all(t.stride() == strides for t in operands) and _non_overlapping_and_dense(operands[0]):
+            return torch.empty_strided(shape, strides, dtype=dtype, device="meta")
+        return None
+    if all(t.stride() == _contiguous_strides(t.shape) for t in operands):
+        return _empty(shape, dtype)
+    return None
+
+
+# ---------------------------------------------------------------- convolution
+
+
+def _conv_output_format(x: torch.Tensor, w: torch.Tensor) -> torch.memory_format:
+    """The CPU kernels return channels-last (3-d) when the input or the weight suggests it; torch's meta kernel
+    always returns contiguous (it cannot know the backend), and we follow the CPU."""
+    wanted = torch.channels_last if x.dim() == 4 else torch.channels_last_3d if x.dim() == 5 else None
+    if wanted is not None and (_suggested_format(x) is wanted or _suggested_format(w) is wanted):
+        return wanted
+    return _CONTIGUOUS
+
+
+def _conv_params(value: Any, ndim: int, default: int) -> list[int] | None:
+    """A conv size argument as one int per spatial dim, or None if it is not one torch accepts."""
+    if isinstance(value, (list, tuple)) and len(value) not in (1, ndim):
+        return None
+    if isinstance(value, (list, tuple)) and not all(_is_int(v) for v in value):
+        return None
+    return per_dim(value, ndim, default)
 
 
 @_register(aten.convolution)
 def convolution(args: tuple, kwargs: dict) -> torch.Tensor | None:
-    x, w = args[0], args[1]
-    if args[6] or x.dim() != w.dim():  # transposed or unbatched: leave to torch
+    """aten.convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups), batched
+    1-d/2-d/3-d, plain or transposed."""
+    if kwargs or len(args) != 9:
+        return None
+    x, w, bias, stride, padding, dilation, transposed, output_padding, groups = args
+    if not isinstance(w, torch.Tensor) or x.dim() not in (3, 4, 5) or w.dim() != x.dim() or not _is_int(groups):
         return None
     ndim = x.dim() - 2
-    stride, padding, dilation = (per_dim(args[i], ndim, d) for i, d in ((3, 1), (4, 0), (5, 1)))
-    if isinstance(args[4], str):
+    stride, padding, dilation, output_padding = (_conv_params(v, ndim, d) for v, d in (
+        (stride, 1), (padding, 0), (dilation, 1), (output_padding, 0)))
+    if stride is None or padding is None or dilation is None or output_padding is None:
         return None
-    spatial = [
-        (size + 2 * p - d * (k - 1) - 1) // s + 1
-        for size, k, s, p, d in zip(x.shape[2:], w.shape[2:], stride, padding, dilation)
-    ]
-    return _like(x, [x.shape[0], w.shape[0], *spatial])
+    if (groups <= 0 or min(stride) <= 0 or min(padding) < 0 or min(dilation) <= 0 or min(output_padding) < 0
+            or x.dtype not in _FLOATS or w.dtype != x.dtype or 0 in x.shape or 0 in w.shape):
+        return None
+    out_channels = w.shape[1] * groups if transposed else w.shape[0]
+    in_channels = w.shape[0] if transposed else w.shape[1] * groups
+    if x.shape[1] != in_channels or w.shape[0] % groups:
+        return None
+    if bias is not None and (not isinstance(bias, torch.Tensor) or bias.dim() != 1
+                             or bias.shape[0] != out_channels or bias.dtype != x.dtype):
+        return None
+    if transposed:
+        if any(op >= s and op >= d for op, s, d in zip(output_padding, stride, dilation)):
+            return None
+        spatial = [(size - 1) * s - 2 * p + d * (k - 1) + op + 1 for size, k, s, p, d, op in zip(
+            x.shape[2:], w.shape[2:], stride, padding, dilation, output_padding)]
+    else:
+        spatial = [(size + 2 * p - d * (k - 1) - 1) // s + 1 for size, k, s, p, d in zip(
+            x.shape[2:], w.shape[2:], stride, padding, dilation)]
+    if min(spatial) <= 0:
+        return None
+    return _empty([x.shape[0], out_channels, *spatial], x.dtype, _conv_output_format(x, w))
 
 
-def _pool_size(size: int, k: int, s: int, p: int, d: int, ceil: bool) -> int:
-    numerator = size + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil else 0)
-    out = numerator // s + 1
-    if ceil and (out - 1) * s >= size + p:
-        out -= 1
-    return out
+# ---------------------------------------------------------------- pooling
 
 
-def _pool_shape(args: tuple, dilation_index: int | None, ceil_index: int) -> list[int]:
+def _pool_args_valid(args: tuple, dilation_index: int | None) -> bool:
+    """The argument lists of an aten 2-d pool have 1 or 2 ints (stride may be empty: the kernel)."""
+    lists = [(1, args[1], False)]
+    if len(args) > 2:
+        lists.append((2, args[2], True))
+    if len(args) > 3:
+        lists.append((3, args[3], False))
+    if dilation_index is not None and len(args) > dilation_index:
+        lists.append((dilation_index, args[dilation_index], False))
+    for _, value, may_be_empty in lists:
+        if _is_int(value):
+            continue
+        if not isinstance(value, (list, tuple)) or not all(_is_int(v) for v in value):
+            return False
+        if len(value) not in ((0, 1, 2) if may_be_empty else (1, 2)):
+            return False
+    return True
+
+
+def _pool2d_result_shape(args: tuple, dilation_index: int | None, ceil_index: int) -> list[int] | None:
+    """Output shape of a 2-d max/avg pool by torch's `pool2d_shape_check` rules, or None where torch refuses."""
     x = args[0]
+    if x.dim() not in (3, 4) or 0 in x.shape or x.dtype not in _FLOATS or not _pool_args_valid(args, dilation_index):
+        return None
+    ceil = args[ceil_index] if len(args) > ceil_index else False
+    if not isinstance(ceil, bool):
+        return None
     kernel, stride, padding, dilation = pool_window(args, 2, dilation_index)
-    ceil = bool(args[ceil_index]) if len(args) > ceil_index else False
-    spatial = [_pool_size(int(n), k, s, p, d, ceil) for n, k, s, p, d in zip(x.shape[-2:], kernel, stride, padding,
-                                                                              dilation)]
+    if min(kernel) <= 0 or min(stride) <= 0 or min(dilation) <= 0 or min(padding) < 0:
+        return None
+    if any(p > k // 2 for p, k in zip(padding, kernel)):
+        return None
+    spatial = [pool_output_size(int(size), k, s, p, d, ceil)
+               for size, k, s, p, d in zip(x.shape[-2:], kernel, stride, padding, dilation)]
+    if min(spatial) < 1:
+        return None
     return [*x.shape[:-2], *spatial]
+
+
+def _pool_format(x: torch.Tensor) -> torch.memory_format:
+    return _suggested_format(x) if x.dim() == 4 else _CONTIGUOUS
 
 
 @_register(aten.max_pool2d_with_indices)
 def max_pool2d_with_indices(args: tuple, kwargs: dict) -> tuple[torch.Tensor, torch.Tensor] | None:
-    if kwargs or args[0].dim() != 4:
+    """aten.max_pool2d_with_indices(input, kernel, stride=[], padding=0, dilation=1, ceil_mode=False)."""
+    if kwargs or len(args) > 6:
         return None
-    shape = _pool_shape(args, dilation_index=4, ceil_index=5)
-    return _like(args[0], shape), _like(args[0], shape, torch.int64)
+    shape = _pool2d_result_shape(args, dilation_index=4, ceil_index=5)
+    if shape is None:
+        return None
+    fmt = _pool_format(args[0])
+    return _empty(shape, args[0].dtype, fmt), _empty(shape, torch.int64, fmt)
 
 
 @_register(aten.avg_pool2d)
 def avg_pool2d(args: tuple, kwargs: dict) -> torch.Tensor | None:
-    if kwargs or args[0].dim() != 4:
+    """aten.avg_pool2d(input, kernel, stride=[], padding=0, ceil_mode=False, count_include_pad=True,
+    divisor_override=None)."""
+    if kwargs or len(args) > 7:
         return None
-    return _like(args[0], _pool_shape(args, dilation_index=None, ceil_index=4))
-
-
-_UNARY_OUT_OF_PLACE = (aten.relu, aten.hardtanh, aten.gelu, aten.silu, aten.sigmoid, aten.tanh, aten.hardswish,
-                       aten.hardsigmoid, aten.leaky_relu, aten.elu, aten.mish)
-_UNARY_IN_PLACE = (aten.relu_, aten.hardtanh_, aten.silu_, aten.sigmoid_, aten.tanh_, aten.hardswish_,
-                   aten.hardsigmoid_, aten.leaky_relu_, aten.elu_, aten.mish_, aten.gelu_)
-
-
-@_register(*_UNARY_OUT_OF_PLACE)
-def unary(args: tuple, kwargs: dict) -> torch.Tensor | None:
-    x = args[0]
-    return _like(x, x.shape) if x.is_contiguous() else None
-
-
-@_register(*_UNARY_IN_PLACE)
-def unary_in_place(args: tuple, kwargs: dict) -> torch.Tensor:
-    return args[0]
+    if len(args) > 5 and not isinstance(args[5], bool):
+        return None
+    if len(args) > 6 and args[6] is not None and (not _is_int(args[6]) or args[6] == 0):
+        return None
+    shape = _pool2d_result_shape(args, dilation_index=None, ceil_index=4)
+    return None if shape is None else _empty(shape, args[0].dtype, _pool_format(args[0]))
 
 
 @_register(aten._adaptive_avg_pool2d)
 def adaptive_avg_pool2d(args: tuple, kwargs: dict) -> torch.Tensor | None:
-    x, size = args[0], [int(s) for s in args[1]]
-    if kwargs or x.dim() != 4 or len(size) != 2:
+    """aten._adaptive_avg_pool2d(input, output_size): a 4-d input pooled to the given (H, W)."""
+    if kwargs or len(args) != 2:
         return None
-    return _like(x, [*x.shape[:2], *size])
-
-
-def _matrix_product(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor | None:
-    if a.dtype != b.dtype or a.shape[-1] != b.shape[-2]:
-        return None  # let torch raise its own error
-    return torch.empty((*a.shape[:-1], b.shape[-1]), dtype=a.dtype, device="meta")
-
-
-@_register(aten.addmm)
-def addmm(args: tuple, kwargs: dict) -> torch.Tensor | None:
-    if kwargs or args[1].dim() != 2 or args[2].dim() != 2:
+    x, size = args
+    if x.dim() != 4 or 0 in x.shape or x.dtype not in _FLOATS or not isinstance(size, (list, tuple)):
         return None
-    return _matrix_product(args[1], args[2])
+    if len(size) != 2 or not all(_is_int(s) and s > 0 for s in size):
+        return None
+    return _empty([*x.shape[:2], *size], x.dtype, _suggested_format(x))
+
+
+# ---------------------------------------------------------------- activations
+
+
+_UNARY_OUT_OF_PLACE = (aten.relu, aten.gelu, aten.silu, aten.sigmoid, aten.tanh, aten.hardswish,
+                       aten.hardsigmoid, aten.mish)
+_UNARY_IN_PLACE = (aten.relu_, aten.silu_, aten.sigmoid_, aten.tanh_, aten.hardswish_, aten.hardsigmoid_,
+                   aten.mish_, aten.gelu_)
+_UNARY_WITH_NUMBERS_OUT_OF_PLACE = (aten.hardtanh, aten.leaky_relu, aten.elu)
+_UNARY_WITH_NUMBERS_IN_PLACE = (aten.hardtanh_, aten.leaky_relu_, aten.elu_)
+_MAX_NUMBERS = {aten.hardtanh: 2, aten.hardtanh_: 2, aten.leaky_relu: 1, aten.leaky_relu_: 1, aten.elu: 3,
+                aten.elu_: 3}
+
+
+def _unary_args_understood(args: tuple, kwargs: dict, most_numbers: int) -> bool:
+    """One floating tensor, then at most `most_numbers` plain numbers (gelu: its `approximate` mode)."""
+    if not args or not isinstance(args[0], torch.Tensor) or args[0].dtype not in _FLOATS:
+        return False
+    rest = args[1:]
+    if most_numbers < 0:  # gelu
+        approximate = rest[0] if rest else kwargs.get("approximate", "none")
+        return len(rest) <= 1 and set(kwargs) <= ({"approximate"} if not rest else set()) and approximate in (
+            "none", "tanh")
+    return not kwargs and len(rest) <= most_numbers and all(_is_number(v) for v in rest)
+
+
+def _numbers_allowed(packet: Any) -> int:
+    if packet is aten.gelu or packet is aten.gelu_:
+        return -1
+    return _MAX_NUMBERS.get(packet, 0)
+
+
+def _unary_stand_in(packet: Any, in_place: bool) -> FastResult:
+    allowed = _numbers_allowed(packet)
+
+    def stand_in(args: tuple, kwargs: dict) -> torch.Tensor | None:
+        if not _unary_args_understood(args, kwargs, allowed):
+            return None
+        x = args[0]
+        if in_place:
+            return x if _non_overlapping_and_dense(x) else None
+        return _pointwise_result((x,), tuple(x.shape), x.dtype)
+
+    stand_in.__name__ = f"{packet.__name__}_stand_in"
+    return stand_in
+
+
+for _packet in (*_UNARY_OUT_OF_PLACE, *_UNARY_WITH_NUMBERS_OUT_OF_PLACE):
+    _register(_packet)(_unary_stand_in(_packet, in_place=False))
+for _packet in (*_UNARY_IN_PLACE, *_UNARY_WITH_NUMBERS_IN_PLACE):
+    _register(_packet)(_unary_stand_in(_packet, in_place=True))
+
+
+# ---------------------------------------------------------------- matrix products
+
+
+def _matrix_operands_ok(*tensors: torch.Tensor) -> bool:
+    first = tensors[0]
+    return first.dtype in _FLOATS and all(isinstance(t, torch.Tensor) and t.dtype == first.dtype for t in tensors)
 
 
 @_register(aten.mm)
 def mm(args: tuple, kwargs: dict) -> torch.Tensor | None:
-    if kwargs or args[0].dim() != 2 or args[1].dim() != 2:
+    """aten.mm(a, b): (n, k) @ (k, p) → (n, p), contiguous."""
+    if kwargs or len(args) != 2 or not _matrix_operands_ok(*args):
         return None
-    return _matrix_product(args[0], args[1])
+    a, b = args
+    if a.dim() != 2 or b.dim() != 2 or a.shape[1] != b.shape[0]:
+        return None
+    return _empty((a.shape[0], b.shape[1]), a.dtype)
+
+
+@_register(aten.addmm)
+def addmm(args: tuple, kwargs: dict) -> torch.Tensor | None:
+    """aten.addmm(bias, a, b, *, beta=1, alpha=1): the bias must broadcast to (n, p)."""
+    if len(args) != 3 or set(kwargs) - {"beta", "alpha"} or not all(_is_number(v) for v in kwargs.values()):
+        return None
+    bias, a, b = args
+    if not _matrix_operands_ok(a, b, bias) or a.dim() != 2 or b.dim() != 2 or a.shape[1] != b.shape[0]:
+        return None
+    shape = (int(a.shape[0]), int(b.shape[1]))
+    if bias.dim() > 2 or _broadcast(tuple(bias.shape), shape) != shape:
+        return None
+    return _empty(shape, a.dtype)
 
 
 @_register(aten.bmm)
 def bmm(args: tuple, kwargs: dict) -> torch.Tensor | None:
-    a, b = args[0], args[1]
-    if kwargs or a.dim() != 3 or b.dim() != 3 or a.shape[0] != b.shape[0]:
+    """aten.bmm(a, b): (B, n, k) @ (B, k, p) → (B, n, p), contiguous."""
+    if kwargs or len(args) != 2 or not _matrix_operands_ok(*args):
         return None
-    return _matrix_product(a, b)
+    a, b = args
+    if a.dim() != 3 or b.dim() != 3 or a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
+        return None
+    return _empty((a.shape[0], a.shape[1], b.shape[2]), a.dtype)
 
 
-@_register(aten.native_batch_norm, aten._native_batch_norm_legit_no_training)
-def batch_norm(args: tuple, kwargs: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
-    x = args[0]
-    if kwargs or x.dim() < 2:
+# ---------------------------------------------------------------- normalisation
+
+
+def _is_channel_vector(t: Any, channels: int, dtype: torch.dtype) -> bool:
+    return t is None or (isinstance(t, torch.Tensor) and t.dim() == 1 and t.shape[0] == channels
+                         and t.dtype == dtype)
+
+
+def _batch_norm_result(x: torch.Tensor, stats: tuple, training: bool) -> tuple[torch.Tensor, ...] | None:
+    if x.dim() < 2 or 0 in x.shape or x.dtype not in _FLOATS:
         return None
-    stats = (int(x.shape[1]),)
-    return _like(x, x.shape), torch.empty(stats, dtype=x.dtype, device="meta"), torch.empty(
-        stats, dtype=x.dtype, device="meta")
+    channels = int(x.shape[1])
+    if not all(_is_channel_vector(t, channels, x.dtype) for t in stats):
+        return None
+    running_mean, running_var = stats[2], stats[3]
+    if (running_mean is None) != (running_var is None) or (not training and running_mean is None):
+        return None
+    if training and x.numel() <= channels:  # one value per channel: no variance to update the statistics with
+        return None
+    out = _empty(x.shape, x.dtype, _suggested_format(x) if x.dim() in (4, 5) else _CONTIGUOUS)
+    # The CPU kernel saves no statistics in eval mode: it returns two empty (0,) tensors. (torch's meta kernel
+    # returns (C,)-shaped ones; we follow the CPU.)
+    saved = (channels,) if training else (0,)
+    return out, _empty(saved, x.dtype), _empty(saved, x.dtype)
+
+
+@_register(aten.native_batch_norm)
+def native_batch_norm(args: tuple, kwargs: dict) -> tuple[torch.Tensor, ...] | None:
+    """aten.native_batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps)."""
+    if kwargs or len(args) != 8 or not isinstance(args[5], bool) or not all(_is_number(v) for v in args[6:]):
+        return None
+    return _batch_norm_result(args[0], args[1:5], training=args[5])
+
+
+@_register(aten._native_batch_norm_legit_no_training)
+def native_batch_norm_no_training(args: tuple, kwargs: dict) -> tuple[torch.Tensor, ...] | None:
+    """aten._native_batch_norm_legit_no_training(input, weight, bias, running_mean, running_var, momentum, eps)."""
+    if kwargs or len(args) != 7 or not all(_is_number(v) for v in args[5:]):
+        return None
+    return _batch_norm_result(args[0], args[1:5], training=False)
+
+
+# ---------------------------------------------------------------- broadcasting arithmetic
 
 
 def _broadcast(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...] | None:
@@ -154,65 +435,105 @@ def _broadcast(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...] | None
     for x, y in zip(a, b):
         if x != y and 1 not in (x, y):
             return None
-        result.append(max(x, y) if 0 not in (x, y) else 0)
+        result.append(y if x == 1 else x)
     return tuple(result)
 
 
-def _same_dtype_operands(args: tuple) -> torch.Tensor | None:
-    """The result of a broadcasting binary op when both operands are tensors of one dtype, or a float tensor and a
-    Python number; None where type promotion needs torch's own rules."""
-    a, b = args[0], args[1]
-    if not isinstance(a, torch.Tensor):
+def _binary_operands(args: tuple, kwargs: dict, packet: Any) -> tuple[torch.Tensor, Any] | None:
+    """(self, other) of an add/sub/mul/div/pow call we understand: a floating tensor with a tensor of its dtype
+    or a plain Python number (no type promotion), `alpha` (a number) only for add/sub."""
+    if len(args) != 2:
+        return None
+    if kwargs:
+        if packet not in _TAKES_ALPHA or set(kwargs) != {"alpha"} or not _is_number(kwargs["alpha"]):
+            return None
+    a, b = args
+    if not isinstance(a, torch.Tensor) or a.dtype not in _FLOATS:
         return None
     if isinstance(b, torch.Tensor):
-        if b.dtype != a.dtype:
+        return (a, b) if b.dtype == a.dtype else None
+    return (a, b) if _is_number(b) else None
+
+
+_TAKES_ALPHA = frozenset({aten.add, aten.sub, aten.add_, aten.sub_})
+
+
+def _binary_stand_in(packet: Any, in_place: bool) -> FastResult:
+    def stand_in(args: tuple, kwargs: dict) -> torch.Tensor | None:
+        operands = _binary_operands(args, kwargs, packet)
+        if operands is None:
             return None
-        shape = _broadcast(tuple(a.shape), tuple(b.shape))
-        if shape is None or not (a.is_contiguous() and b.is_contiguous()):
+        a, b = operands
+        shape = _broadcast(tuple(a.shape), tuple(b.shape)) if isinstance(b, torch.Tensor) else tuple(a.shape)
+        if in_place:  # the result is `a` itself: `b` must broadcast to it, and `a` must not overlap itself
+            return a if shape == tuple(a.shape) and _non_overlapping_and_dense(a) else None
+        if shape is None:
             return None
-        return torch.empty(shape, dtype=a.dtype, device="meta")
-    if isinstance(b, (int, float)) and not isinstance(b, bool) and a.is_floating_point() and a.is_contiguous():
-        return _like(a, a.shape)
-    return None
+        if isinstance(b, torch.Tensor):
+            return _pointwise_result((a, b), shape, a.dtype)
+        return _pointwise_result((a,), shape, a.dtype, with_scalar=True)
+
+    stand_in.__name__ = f"{packet.__name__}_stand_in"
+    return stand_in
 
 
-@_register(aten.add, aten.sub, aten.mul, aten.div, aten.pow)
-def binary(args: tuple, kwargs: dict) -> torch.Tensor | None:
-    if len(args) != 2 or any(k != "alpha" for k in kwargs):
+for _packet in (aten.add, aten.sub, aten.mul, aten.div, aten.pow):
+    _register(_packet)(_binary_stand_in(_packet, in_place=False))
+for _packet in (aten.add_, aten.sub_, aten.mul_, aten.div_):
+    _register(_packet)(_binary_stand_in(_packet, in_place=True))
+
+
+# ---------------------------------------------------------------- reductions and concatenation
+
+
+def _reduced_dims(x: torch.Tensor, dims: Any) -> set[int] | None:
+    """The dims a mean/sum reduces (None or [] = all of them), or None where torch would refuse them."""
+    if dims is None or (isinstance(dims, (list, tuple)) and len(dims) == 0):
+        return set(range(x.dim()))
+    if _is_int(dims):
+        dims = [dims]
+    if not isinstance(dims, (list, tuple)) or not all(_is_int(d) and -x.dim() <= d < x.dim() for d in dims):
         return None
-    return _same_dtype_operands(args)
-
-
-@_register(aten.add_, aten.sub_, aten.mul_, aten.div_)
-def binary_in_place(args: tuple, kwargs: dict) -> torch.Tensor | None:
-    if len(args) != 2 or any(k != "alpha" for k in kwargs):
-        return None
-    result = _same_dtype_operands(args)
-    return args[0] if result is not None and tuple(result.shape) == tuple(args[0].shape) else None
+    reduced = {d % x.dim() for d in dims}
+    return reduced if len(reduced) == len(dims) else None
 
 
 @_register(aten.mean, aten.sum)
-def mean(args: tuple, kwargs: dict) -> torch.Tensor | None:
-    x = args[0]
-    if kwargs or len(args) < 2 or not x.is_floating_point() or args[1] is None:
+def mean_or_sum(args: tuple, kwargs: dict) -> torch.Tensor | None:
+    """aten.mean/sum(input, dim=None, keepdim=False) of a floating tensor: always a contiguous result."""
+    if kwargs or not 1 <= len(args) <= 3 or not isinstance(args[0], torch.Tensor):
         return None
-    keepdim = bool(args[2]) if len(args) > 2 else False
-    reduced = {d % x.dim() for d in args[1]}
-    shape = [1 if i in reduced else s for i, s in enumerate(x.shape)] if keepdim else [
-        s for i, s in enumerate(x.shape) if i not in reduced]
-    return torch.empty(shape, dtype=x.dtype, device="meta")
+    x = args[0]
+    keepdim = args[2] if len(args) > 2 else False
+    if x.dim() == 0 or x.dtype not in _FLOATS or not isinstance(keepdim, bool):
+        return None
+    reduced = _reduced_dims(x, args[1] if len(args) > 1 else None)
+    if reduced is None:
+        return None
+    if keepdim:
+        shape = [1 if i in reduced else s for i, s in enumerate(x.shape)]
+    else:
+        shape = [s for i, s in enumerate(x.shape) if i not in reduced]
+    return _empty(shape, x.dtype)
 
 
 @_register(aten.cat)
 def cat(args: tuple, kwargs: dict) -> torch.Tensor | None:
-    tensors = list(args[0])
-    dim = int(args[1]) if len(args) > 1 else 0
-    if kwargs or not tensors or any(t.dim() != tensors[0].dim() or t.dtype != tensors[0].dtype for t in tensors):
+    """aten.cat(tensors, dim=0) of same-dtype, same-rank tensors; the result keeps their common memory format."""
+    if kwargs or not 1 <= len(args) <= 2 or not isinstance(args[0], (list, tuple)) or not args[0]:
+        return None
+    tensors = args[0]
+    dim = args[1] if len(args) > 1 else 0
+    if not all(isinstance(t, torch.Tensor) for t in tensors) or not _is_int(dim):
         return None
     first = tensors[0]
-    dim %= first.dim()
+    rank = first.dim()
+    if rank == 0 or not -rank <= dim < rank or any(t.dim() != rank or t.dtype != first.dtype for t in tensors):
+        return None
+    dim %= rank
     if any(t.shape[:dim] != first.shape[:dim] or t.shape[dim + 1:] != first.shape[dim + 1:] for t in tensors):
         return None
     shape = list(first.shape)
     shape[dim] = sum(int(t.shape[dim]) for t in tensors)
-    return _like(first, shape)
+    formats = {_suggested_format(t) for t in tensors}
+    return _empty(shape, first.dtype, formats.pop() if len(formats) == 1 else _CONTIGUOUS)
