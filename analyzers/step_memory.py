@@ -1,0 +1,228 @@
+"""Memory of one training step: what lives for the whole step, what autograd saves, and the live bytes over time.
+
+Why measured rather than guessed from layer outputs: what autograd keeps for backward depends on the op (a ReLU
+saves its output, a conv its input, batch norm its input and two per-channel statistics, dropout a boolean mask,
+an in-place op shares its input's storage). `SavedTensors` records exactly what autograd hands to
+`torch.autograd.graph.saved_tensors_hooks`, de-duplicated by storage, parameters excluded; `LiveMemory` follows every
+tensor the step allocates on the meta device until the last reference to its storage dies, which gives the timeline
+and its peak.
+
+Included (steady state: the step after the first, `zero_grad(set_to_none=True)`, PyTorch's default):
+- parameters, the input batch, optimizer state (SGD none; SGD with momentum one buffer; Adam/AdamW two moments) in
+  fp32, and fp32 master weights when the model computes in fp16/bf16 (mixed precision): live all step;
+- activations, saved tensors and gradients as the forward and backward allocate and free them (parameter gradients
+  stay until the optimizer step);
+- the optimizer step's temporaries: Adam's multi-tensor (foreach) update, PyTorch's default on GPUs, builds one
+  parameter-sized buffer (√v) before dividing.
+Not included: the CUDA context, allocator rounding and cache, cuDNN/cuBLAS workspaces, the loss function.
+"""
+
+from __future__ import annotations
+
+import enum
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from analyzers.errors import UserError
+
+
+class Optimizer(enum.StrEnum):
+    SGD = "sgd"
+    MOMENTUM = "momentum"  # SGD with momentum
+    ADAM = "adam"
+    ADAMW = "adamw"
+
+    @property
+    def state_copies(self) -> int:
+        """fp32 tensors of parameter size the optimizer keeps per trainable parameter."""
+        return {"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}[self.value]
+
+    @property
+    def step_temporaries(self) -> int:
+        """Parameter-sized fp32 buffers its (foreach) step allocates while updating."""
+        return {"sgd": 0, "momentum": 0, "adam": 1, "adamw": 1}[self.value]
+
+    @classmethod
+    def parse(cls, text: str | "Optimizer") -> "Optimizer":
+        try:
+            return cls(str(text).lower())
+        except ValueError:
+            raise UserError(f"unknown optimizer {text!r}; choose one of {', '.join(o.value for o in cls)}") from None
+
+
+class Phase(enum.StrEnum):
+    FORWARD = "forward"
+    BACKWARD = "backward"
+    OPTIMIZER = "optimizer step"
+
+
+@dataclass(frozen=True)
+class TimelinePoint:
+    """Live dynamic bytes (activations, saved tensors, gradients) while one layer's forward or backward runs."""
+
+    index: int  # position in the step
+    phase: Phase
+    layer: str  # the module the ops were charged to ("" outside any module)
+    live_bytes: int  # at the end of this segment, static bytes included
+    peak_bytes: int  # the highest point within the segment, static bytes included
+
+
+@dataclass(frozen=True)
+class StepMemory:
+    """Bytes of one training step; every field is bytes."""
+
+    parameter_bytes: int
+    gradient_bytes: int  # trainable parameters' gradients
+    optimizer_state_bytes: int
+    master_weight_bytes: int  # fp32 copies under mixed precision, else 0
+    input_bytes: int
+    saved_activation_bytes: int  # what autograd saves for backward (unique storages, parameters excluded)
+    saved_tensors: int  # their number
+    optimizer_step_bytes: int  # the step's temporaries
+    peak_bytes: int  # the highest live total over forward, backward and the optimizer step
+    peak_phase: Phase
+    peak_layer: str
+    timeline: tuple[TimelinePoint, ...]
+
+    @property
+    def static_bytes(self) -> int:
+        """Live for the whole step: parameters, optimizer state, master weights, the input batch."""
+        return self.parameter_bytes + self.optimizer_state_bytes + self.master_weight_bytes + self.input_bytes
+
+
+def optimizer_state_bytes(optimizer: Optimizer, trainable_elements: int) -> int:
+    return optimizer.state_copies * trainable_elements * 4
+
+
+def _storage_key(t: torch.Tensor) -> int:
+    return t.untyped_storage()._cdata
+
+
+class SavedTensors:
+    """A `saved_tensors_hooks` pack hook that records each saved storage once, charged to the module running."""
+
+    def __init__(self, excluded_storages: set[int], where: Any) -> None:
+        self.excluded = excluded_storages  # parameters' storages: they are memory anyway, not activations
+        self.where = where  # () → the key saved bytes are charged to
+        self.storages: dict[int, int] = {}
+        self.by_owner: dict[Any, int] = {}
+
+    def pack(self, t: torch.Tensor) -> torch.Tensor:
+        key = _storage_key(t)
+        if key not in self.excluded and key not in self.storages:
+            size = t.untyped_storage().nbytes()
+            self.storages[key] = size
+            owner = self.where()
+            self.by_owner[owner] = self.by_owner.get(owner, 0) + size
+        return t
+
+    @staticmethod
+    def unpack(t: torch.Tensor) -> torch.Tensor:
+        return t
+
+    def hooks(self) -> torch.autograd.graph.saved_tensors_hooks:
+        return torch.autograd.graph.saved_tensors_hooks(self.pack, self.unpack)
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(self.storages.values())
+
+
+class LiveMemory:
+    """Follows each storage a step allocates until every tensor on it is gone (weakref finalizers: PyTorch keeps a
+    tensor's Python object alive while C++ — the autograd graph, a `.grad` — still holds it)."""
+
+    def __init__(self) -> None:
+        self.live = 0
+        self._storages: dict[int, list[int]] = {}  # storage key → [tensor count, bytes]
+        self._allocates: dict[Any, tuple[bool, ...]] = {}
+        self.points: list[TimelinePoint] = []
+        self._segment: tuple[Phase, str] | None = None
+        self._segment_peak = 0
+
+    def _release(self, key: int) -> None:
+        entry = self._storages.get(key)
+        if entry is None:
+            return
+        entry[0] -= 1
+        if entry[0] == 0:
+            self.live -= entry[1]
+            del self._storages[key]
+
+    def _returns_new_memory(self, func: Any) -> tuple[bool, ...]:
+        known = self._allocates.get(func)
+        if known is None:
+            known = tuple(r.alias_info is None for r in func._schema.returns)
+            self._allocates[func] = known
+        return known
+
+    def observe(self, func: Any, out: Any, phase: Phase, layer: str) -> None:
+        """Account for an op's results: new storages add their bytes, views of tracked storages keep them alive."""
+        self.mark(phase, layer)  # a new segment closes the previous one before this op's results count
+        results = out if isinstance(out, (tuple, list)) else (out,)
+        fresh = self._returns_new_memory(func)
+        for i, t in enumerate(results):
+            if not isinstance(t, torch.Tensor):
+                continue
+            key = _storage_key(t)
+            entry = self._storages.get(key)
+            if entry is None:
+                if not (fresh[i] if i < len(fresh) else False):
+                    continue  # a view or in-place result of memory we do not track (parameters, the input)
+                entry = self._storages[key] = [0, t.untyped_storage().nbytes()]
+                self.live += entry[1]
+            entry[0] += 1
+            weakref.finalize(t, self._release, key)
+        self._segment_peak = max(self._segment_peak, self.live)
+
+    def mark(self, phase: Phase, layer: str) -> None:
+        segment = (phase, layer)
+        if segment != self._segment:
+            self._close_segment()
+            self._segment = segment
+            self._segment_peak = self.live
+        else:
+            self._segment_peak = max(self._segment_peak, self.live)
+
+    def _close_segment(self) -> None:
+        if self._segment is not None:
+            phase, layer = self._segment
+            self.points.append(TimelinePoint(len(self.points), phase, layer, self.live, self._segment_peak))
+
+    def finish(self) -> list[TimelinePoint]:
+        self._close_segment()
+        self._segment = None
+        return self.points
+
+
+def step_memory(*, parameter_bytes: int, trainable_elements: int, gradient_itemsize: int, optimizer: Optimizer,
+                mixed_precision: bool, input_bytes: int, saved: SavedTensors,
+                points: list[TimelinePoint]) -> StepMemory:
+    """Put static and measured bytes together; the optimizer step runs after the backward with every gradient live."""
+    state = optimizer_state_bytes(optimizer, trainable_elements)
+    master = trainable_elements * 4 if mixed_precision else 0
+    static = parameter_bytes + state + master + input_bytes
+    step_temporaries = optimizer.step_temporaries * trainable_elements * 4
+    timeline = [TimelinePoint(p.index, p.phase, p.layer, p.live_bytes + static, p.peak_bytes + static)
+                for p in points]
+    after_backward = timeline[-1].live_bytes if timeline else static
+    timeline.append(TimelinePoint(len(timeline), Phase.OPTIMIZER, "", after_backward,
+                                  after_backward + step_temporaries))
+    top = max(timeline, key=lambda p: p.peak_bytes)
+    return StepMemory(
+        parameter_bytes=parameter_bytes,
+        gradient_bytes=trainable_elements * gradient_itemsize,
+        optimizer_state_bytes=state,
+        master_weight_bytes=master,
+        input_bytes=input_bytes,
+        saved_activation_bytes=saved.total_bytes,
+        saved_tensors=len(saved.storages),
+        optimizer_step_bytes=step_temporaries,
+        peak_bytes=top.peak_bytes,
+        peak_phase=top.phase,
+        peak_layer=top.layer,
+        timeline=tuple(timeline),
+    )

@@ -1,0 +1,475 @@
+"""`analyze_training(model, input_size, …)`: the cost of one training step — forward, backward, optimizer — on meta.
+
+The forward runs in train mode (batch norm with batch statistics, dropout masks, in-place activations as the model
+wrote them) with gradients on, under the same counting mode as `analyze`; then autograd runs the backward on the
+meta device and every backward aten op is costed by its own formula (`analyzers.backward_formulas`).
+
+Charging a backward op to the module whose forward created it: autograd nodes are claimed by modules during the
+forward (when a module starts, every still-unclaimed node behind its inputs belongs to the module around it; when it
+ends, every unclaimed node behind its outputs is its own), and during the backward `torch._C._current_autograd_node`
+names the node each op belongs to.
+
+Freezing is what PyTorch does with `requires_grad=False`: a frozen layer computes no weight gradient, and before
+the first trainable layer autograd records nothing, so no input gradients and no saved activations there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+import torch
+from torch import nn
+from torch.overrides import TorchFunctionMode
+from torch.utils._pytree import tree_leaves
+
+from analyzers.analyze import _build_records, _ModelSnapshot, _totals, _validated_size
+from analyzers.backward_formulas import BackwardCost, backward_cost
+from analyzers.backward_shapes import backward_result
+from analyzers.counting_mode import CountingMode, ModuleRun, ModuleTracker
+from analyzers.devices import Precision
+from analyzers.errors import AnalysisError, ModelRunError, UserError, first_line
+from analyzers.flow import ATTRIBUTE, input_flow
+from analyzers.records import Analysis, OpKind, RecordKind
+from analyzers.step_memory import LiveMemory, Optimizer, Phase, SavedTensors, StepMemory, step_memory
+
+IMAGENET_TRAIN_IMAGES = 1_281_167  # ILSVRC-2012 training set
+
+
+class FreezeError(UserError):
+    """A freeze point that names no module of the model, or more stages than it has."""
+
+
+# ---------------------------------------------------------------- freezing
+
+
+def stage_names(model: nn.Module) -> list[str]:
+    """The model's stages, in order: the blocks of its `features` Sequential (torchvision's MobileNets,
+    EfficientNets, VGG, …) or its top-level children that hold parameters (ResNet's stem layers and layer1–4)."""
+    features = getattr(model, "features", None)
+    if isinstance(features, nn.Sequential) and len(features) > 1:
+        return [f"features.{name}" for name, child in features.named_children()
+                if any(True for _ in child.parameters())]
+    return [name for name, child in model.named_children() if any(True for _ in child.parameters())]
+
+
+def freeze_point(model: nn.Module, *, freeze: str | None = None, freeze_stages: int | None = None) -> str | None:
+    """The module name up to which (inclusive) parameters are frozen, from a name or a stage count."""
+    if freeze is not None and freeze_stages is not None:
+        raise FreezeError("give either a module to freeze up to or a number of stages, not both")
+    if freeze_stages is not None:
+        stages = stage_names(model)
+        if isinstance(freeze_stages, bool) or not isinstance(freeze_stages, int) or not (
+                0 <= freeze_stages <= len(stages)):
+            raise FreezeError(f"--freeze-stages must be 0 to {len(stages)} for this model, got {freeze_stages!r}")
+        return stages[freeze_stages - 1] if freeze_stages else None
+    if freeze is None or freeze == "":
+        return None
+    names = {name for name, _ in model.named_modules()}
+    if freeze not in names:
+        sample = ", ".join(sorted(stage_names(model))[:6])
+        raise FreezeError(f"no module named {freeze!r} to freeze up to; stages of this model: {sample}")
+    return freeze
+
+
+def frozen_parameter_names(model: nn.Module, point: str | None) -> set[str]:
+    """Every parameter of modules defined before `point` and of `point` itself (definition order)."""
+    if point is None:
+        return set()
+    names = [name for name, _ in model.named_parameters()]
+    inside = [i for i, name in enumerate(names) if name.startswith(f"{point}.") or point == ""]
+    if not inside:  # a module without parameters: freeze what comes before it
+        modules = [name for name, _ in model.named_modules()]
+        before = set(modules[: modules.index(point) + 1])
+        return {p for p in names if p.rsplit(".", 1)[0] in before}
+    return set(names[: inside[-1] + 1])
+
+
+# ---------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class TrainingLayer:
+    """One record of the module tree with its training costs (MACs, element-wise ops, bytes)."""
+
+    name: str
+    type: str
+    kind: RecordKind
+    depth: int
+    params: int
+    trainable_params: int
+    forward_macs: int
+    forward_elementwise_ops: int
+    backward_input_macs: int
+    backward_weight_macs: int
+    backward_elementwise_ops: int
+    saved_activation_bytes: int
+    backward_uncounted_ops: tuple[str, ...] = ()
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.kind is not RecordKind.CONTAINER
+
+    @property
+    def backward_macs(self) -> int:
+        return self.backward_input_macs + self.backward_weight_macs
+
+    @property
+    def backward_to_forward(self) -> float | None:
+        """Backward MACs ÷ forward MACs; None for a layer without forward MACs."""
+        return self.backward_macs / self.forward_macs if self.forward_macs else None
+
+
+@dataclass(frozen=True)
+class TrainingTotals:
+    params: int
+    trainable_params: int
+    forward_macs: int
+    forward_elementwise_ops: int
+    backward_input_macs: int
+    backward_weight_macs: int
+    backward_elementwise_ops: int
+    backward_uncounted_ops: int
+
+    @property
+    def backward_macs(self) -> int:
+        return self.backward_input_macs + self.backward_weight_macs
+
+    @property
+    def step_macs(self) -> int:
+        return self.forward_macs + self.backward_macs
+
+    @property
+    def backward_to_forward(self) -> float | None:
+        return self.backward_macs / self.forward_macs if self.forward_macs else None
+
+
+@dataclass(frozen=True)
+class TrainingAnalysis:
+    """One training step of `batch_size` inputs: the forward analysis (train mode), per-layer backward costs in the
+    same order as `forward.records`, totals and the step's memory."""
+
+    forward: Analysis
+    layers: tuple[TrainingLayer, ...]
+    totals: TrainingTotals
+    memory: StepMemory
+    optimizer: Optimizer
+    precision: Precision
+    frozen_through: str | None  # the module up to which parameters are frozen; None: nothing frozen
+    frozen_params: int
+
+    @property
+    def batch_size(self) -> int:
+        return self.forward.batch_size
+
+    def leaves(self) -> list[TrainingLayer]:
+        return [layer for layer in self.layers if layer.is_leaf]
+
+    def layer(self, name: str) -> TrainingLayer:
+        return next(layer for layer in self.layers if layer.name == name)
+
+
+# ---------------------------------------------------------------- counting
+
+
+@dataclass
+class _BackwardTally:
+    input_macs: int = 0
+    weight_macs: int = 0
+    elementwise_ops: int = 0
+    uncounted: list[str] = field(default_factory=list)
+
+    def add(self, cost: BackwardCost) -> None:
+        self.input_macs += cost.input_macs
+        self.weight_macs += cost.weight_macs
+        self.elementwise_ops += cost.elementwise_ops
+        if cost.kind is OpKind.UNCOUNTED:
+            self.uncounted.append(cost.op)
+
+
+class _NodeClaims(ModuleTracker):
+    """The module tracker, plus: every autograd node the forward creates is claimed by one module run."""
+
+    def __init__(self, named_modules: list[tuple[str, nn.Module]]) -> None:
+        super().__init__(named_modules)
+        self.node_runs: dict[Any, ModuleRun] = {}
+
+    def claim(self, value: Any, run: ModuleRun | None) -> None:
+        if run is None:
+            return
+        tensors = (value,) if isinstance(value, torch.Tensor) else tree_leaves(value)
+        pending = [t.grad_fn for t in tensors if isinstance(t, torch.Tensor) and t.grad_fn is not None]
+        claimed = self.node_runs
+        while pending:
+            node = pending.pop()
+            if node in claimed:
+                continue
+            claimed[node] = run
+            pending.extend(n for n, _ in node.next_functions if n is not None and n not in claimed)
+
+    def _pre(self, module: nn.Module, args: Any) -> None:
+        self.claim(args, self.current)  # what feeds this module was made by the module around it
+        super()._pre(module, args)
+
+    def _post(self, module: nn.Module, args: Any, output: Any) -> None:
+        self.claim(output, self.runs[id(module)])
+        super()._post(module, args, output)
+
+
+_VIEW_NODES = ("TBackward0", "ViewBackward0", "PermuteBackward0", "TransposeBackward0", "ExpandBackward0",
+               "UnsafeViewBackward0", "ReshapeAliasBackward0", "ToCopyBackward0")
+
+
+def _reaches_parameter(node: Any, depth: int = 3) -> bool:
+    """True when one of the node's inputs is a trainable parameter (directly or through views): its matrix products
+    that do not involve a parameter compute that parameter's gradient."""
+    for child, _ in node.next_functions:
+        if child is None:
+            continue
+        name = child.name()
+        if name == "torch::autograd::AccumulateGrad":
+            return True
+        if depth > 1 and name in _VIEW_NODES and _reaches_parameter(child, depth - 1):
+            return True
+    return False
+
+
+class _TrainingMode(CountingMode):
+    """The forward counting mode, which in the backward phase costs ops with the backward formulas and charges
+    them to the run that claimed the executing autograd node; every allocation goes to the live-memory tracker."""
+
+    def __init__(self, tracker: _NodeClaims, weights: set[int], state: set[int], parameter_storages: set[int],
+                 memory: LiveMemory) -> None:
+        super().__init__(tracker, None, weights=weights, state=state)
+        self.claims = tracker
+        self.phase = Phase.FORWARD
+        self.parameter_storages = parameter_storages
+        self.memory = memory
+        self.tallies: dict[int, _BackwardTally] = {}  # id(module) → its backward costs
+        self.unclaimed = _BackwardTally()
+        self._weight_nodes: dict[Any, bool] = {}
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
+        if self.phase is Phase.FORWARD:
+            out = super().__torch_dispatch__(func, types, args, kwargs)
+            self.memory.observe(func, out, Phase.FORWARD, self.tracker.current_name)
+            return out
+        kwargs = kwargs or {}
+        out = backward_result(func, args, kwargs)
+        node = torch._C._current_autograd_node()
+        run = self.claims.node_runs.get(node) if node is not None else None
+        self.memory.observe(func, out, Phase.BACKWARD, run.name if run is not None else "")
+        cost = backward_cost(func, args, kwargs, out)
+        if cost.kind is OpKind.DATA:
+            return out
+        if cost.splittable and node is not None and self._makes_weight_gradient(node, args):
+            cost = cost.as_weight_gradient()
+        if run is None:
+            self.unclaimed.add(cost)
+        else:
+            self.tallies.setdefault(id(run.module), _BackwardTally()).add(cost)
+        return out
+
+    def _makes_weight_gradient(self, node: Any, args: tuple) -> bool:
+        """A product in the backward of a layer with a trainable weight, not itself using that weight."""
+        if any(isinstance(a, torch.Tensor) and a.untyped_storage()._cdata in self.parameter_storages for a in args):
+            return False  # grad_output · W: the input's gradient
+        known = self._weight_nodes.get(node)
+        if known is None:
+            known = self._weight_nodes[node] = _reaches_parameter(node)
+        return known
+
+
+class _FusedAttention(TorchFunctionMode):
+    """On the meta device `scaled_dot_product_attention` falls back to the unfused math (softmax matrices saved for
+    backward); on a CPU or GPU with gradients on, PyTorch runs a fused kernel that saves only the output and the
+    log-sum-exp. Route it to that kernel (`_scaled_dot_product_flash_attention_for_cpu`) so the step is the real one."""
+
+    def __torch_function__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
+        kwargs = kwargs or {}
+        if func is torch.nn.functional.scaled_dot_product_attention and _fusable(args, kwargs):
+            q, k, v = args[:3]
+            dropout = kwargs.get("dropout_p", args[4] if len(args) > 4 else 0.0)
+            causal = kwargs.get("is_causal", args[5] if len(args) > 5 else False)
+            mask = kwargs.get("attn_mask", args[3] if len(args) > 3 else None)
+            return torch.ops.aten._scaled_dot_product_flash_attention_for_cpu(
+                q, k, v, dropout, causal, attn_mask=mask, scale=kwargs.get("scale"))[0]
+        return func(*args, **kwargs)
+
+
+def _fusable(args: tuple, kwargs: dict) -> bool:
+    q, k, v = args[:3]
+    return (q.is_meta and q.dim() == 4 and k.dim() == 4 and v.dim() == 4 and q.shape[1] == k.shape[1]
+            and not kwargs.get("enable_gqa", False) and q.dtype in (torch.float32, torch.bfloat16, torch.float16))
+
+
+def analyze_training(
+    model: nn.Module,
+    input_size: Sequence[int],
+    batch_size: int = 1,
+    *,
+    optimizer: Optimizer | str = Optimizer.SGD,
+    freeze: str | None = None,
+    freeze_stages: int | None = None,
+    precision: Precision | str = Precision.FP32,
+    model_name: str | None = None,
+) -> TrainingAnalysis:
+    """Count one training step of `model` on a batch of `input_size` inputs (without the batch dimension).
+
+    `freeze` names a module: it and every module defined before it are frozen; `freeze_stages` freezes the first K
+    of `stage_names(model)`. `precision` fp16/bf16 means mixed precision: the model computes and stores in that
+    dtype and the optimizer keeps fp32 master weights. The model is left exactly as it was found.
+    """
+    optimizer = Optimizer.parse(optimizer)
+    try:
+        precision = Precision(str(precision).lower())
+    except ValueError:
+        raise UserError(f"unknown precision {precision!r}; choose one of {', '.join(p.value for p in Precision)}")
+    dtype = precision.torch_dtype
+    size = _validated_size(input_size, batch_size)
+    point = freeze_point(model, freeze=freeze, freeze_stages=freeze_stages)
+    frozen = frozen_parameter_names(model, point)
+
+    named_modules = list(model.named_modules())
+    snapshot = _ModelSnapshot(named_modules)
+    tracker = _NodeClaims(named_modules)
+    parameters = dict(model.named_parameters())
+    state: dict[str, torch.Tensor] = {}
+    for name, t in [*parameters.items(), *model.named_buffers()]:
+        floating = t.is_floating_point()
+        stand_in = torch.empty(t.shape, dtype=dtype if floating else t.dtype, device="meta")
+        if name in parameters and floating and name not in frozen:
+            stand_in.requires_grad_(True)
+        state[name] = stand_in
+    stand_in_params = [state[name] for name in parameters]
+    parameter_storages = {p.untyped_storage()._cdata for p in stand_in_params}
+    memory = LiveMemory()
+    mode = _TrainingMode(tracker, weights={id(p) for p in stand_in_params}, state={id(t) for t in state.values()},
+                         parameter_storages=parameter_storages, memory=memory)
+    saved = SavedTensors(parameter_storages, where=lambda: id(tracker.current.module) if tracker.current else None)
+    x = torch.empty((batch_size, *size), dtype=dtype, device="meta")
+    setattr(x, ATTRIBUTE, input_flow(x))
+    try:
+        for _, module in named_modules:
+            module.training = True
+        with torch.enable_grad(), tracker, mode, _FusedAttention():
+            with saved.hooks():
+                output = torch.func.functional_call(model, state, (x,), strict=False, tie_weights=True)
+            tracker.claim(output, tracker.runs[id(model)])
+            mode.phase = Phase.BACKWARD
+            roots = [t for t in tree_leaves(output) if isinstance(t, torch.Tensor) and t.requires_grad]
+            if roots:
+                torch.autograd.backward(roots, [torch.empty_like(t) for t in roots])
+            del output, roots
+            tracker.node_runs.clear()
+    except AnalysisError:
+        raise
+    except Exception as exc:
+        where = tracker.current_name or "model"
+        raise ModelRunError(f"{where}: training step failed on the meta device: {first_line(exc)}") from exc
+    finally:
+        snapshot.restore()
+    points = memory.finish()
+
+    records = _build_records(model, named_modules, tracker, dtype)
+    forward = Analysis(
+        model_name=model_name or type(model).__name__,
+        input_size=size,
+        batch_size=batch_size,
+        dtype=str(dtype).removeprefix("torch."),
+        records=records,
+        totals=_totals(records, tracker.runs[id(model)].output_depth),
+    )
+    layers = _training_layers(forward, tracker, mode.tallies, saved.by_owner, named_modules, frozen)
+    trainable_elements = sum(p.numel() for name, p in parameters.items() if name not in frozen
+                             and p.is_floating_point())
+    itemsize = torch.empty((), dtype=dtype).element_size()
+    parameter_bytes = sum(t.numel() * t.element_size() for t in stand_in_params)
+    memory_result = step_memory(
+        parameter_bytes=parameter_bytes, trainable_elements=trainable_elements, gradient_itemsize=itemsize,
+        optimizer=optimizer, mixed_precision=precision in (Precision.FP16, Precision.BF16),
+        input_bytes=x.numel() * itemsize, saved=saved, points=points)
+    leaves = [layer for layer in layers if layer.is_leaf]
+    unclaimed = mode.unclaimed
+    totals = TrainingTotals(
+        params=forward.totals.params,
+        trainable_params=sum(layer.trainable_params for layer in leaves),
+        forward_macs=forward.totals.macs,
+        forward_elementwise_ops=forward.totals.elementwise_ops,
+        backward_input_macs=sum(t.input_macs for t in mode.tallies.values()) + unclaimed.input_macs,
+        backward_weight_macs=sum(t.weight_macs for t in mode.tallies.values()) + unclaimed.weight_macs,
+        backward_elementwise_ops=sum(t.elementwise_ops for t in mode.tallies.values()) + unclaimed.elementwise_ops,
+        backward_uncounted_ops=sum(len(t.uncounted) for t in mode.tallies.values()) + len(unclaimed.uncounted),
+    )
+    return TrainingAnalysis(forward=forward, layers=layers, totals=totals, memory=memory_result,
+                            optimizer=optimizer, precision=precision, frozen_through=point,
+                            frozen_params=sum(parameters[n].numel() for n in frozen))
+
+
+def _training_layers(forward: Analysis, tracker: ModuleTracker, tallies: dict[int, _BackwardTally],
+                     saved_by_owner: dict[Any, int], named_modules: list[tuple[str, nn.Module]],
+                     frozen: set[str]) -> tuple[TrainingLayer, ...]:
+    """One `TrainingLayer` per forward record: a leaf (or a container's functional row) gets its run's own costs;
+    a container sums every run in its subtree."""
+    by_name = {run.name: run for run in tracker.runs.values()}
+    trainable_by_module: dict[str, int] = {}
+    seen: set[int] = set()
+    for name, module in named_modules:
+        count = 0
+        for pname, p in module._parameters.items():
+            if p is not None and id(p) not in seen:
+                seen.add(id(p))
+                full = f"{name}.{pname}" if name else pname
+                count += 0 if full in frozen else p.numel()
+        trainable_by_module[name] = count
+    empty = _BackwardTally()
+
+    def own(run_name: str) -> tuple[_BackwardTally, int, int]:
+        run = by_name.get(run_name)
+        if run is None:
+            return empty, 0, 0
+        key = id(run.module)
+        return tallies.get(key, empty), saved_by_owner.get(key, 0), trainable_by_module.get(run_name, 0)
+
+    layers = []
+    for record in forward.records:
+        if record.kind is RecordKind.CONTAINER:
+            prefix = f"{record.name}." if record.name else ""
+            names = [r for r in by_name if r == record.name or r.startswith(prefix)]
+            parts = [own(r) for r in names]
+            trainable = sum(p[2] for p in parts)
+        else:
+            owner = record.parent if record.kind is RecordKind.FUNCTIONAL else record.name
+            parts = [own(owner)]
+            trainable = record.trainable_params if record.kind is RecordKind.FUNCTIONAL else parts[0][2]
+            if record.kind is RecordKind.FUNCTIONAL:
+                trainable = trainable_by_module.get(owner or "", 0)
+        layers.append(TrainingLayer(
+            name=record.name, type=record.type, kind=record.kind, depth=record.depth, params=record.params,
+            trainable_params=trainable,
+            forward_macs=record.macs, forward_elementwise_ops=record.elementwise_ops,
+            backward_input_macs=sum(t.input_macs for t, _, _ in parts),
+            backward_weight_macs=sum(t.weight_macs for t, _, _ in parts),
+            backward_elementwise_ops=sum(t.elementwise_ops for t, _, _ in parts),
+            saved_activation_bytes=sum(s for _, s, _ in parts),
+            backward_uncounted_ops=tuple(dict.fromkeys(op for t, _, _ in parts for op in t.uncounted)),
+        ))
+    return tuple(layers)
+
+
+def precomputed_feature_bytes(analysis: Analysis, cut: str, images: int = IMAGENET_TRAIN_IMAGES) -> tuple[int, int]:
+    """(bytes per image, bytes for `images`) of the activation a frozen trunk outputs at module `cut`, stored in the
+    analysis dtype: the notes' "pre-compute that layer's activations … save them to disk"."""
+    record = analysis.record(cut)
+    if not record.output_shapes:
+        raise FreezeError(f"module {cut!r} has no tensor output to cache")
+    shape = record.output_shapes[0]
+    per_image = 1
+    for d in shape[1:]:
+        per_image *= d
+    itemsize = torch.empty((), dtype=getattr(torch, analysis.dtype)).element_size()
+    return per_image * itemsize, per_image * itemsize * images
+
+
+def trainable_modules(layers: Iterable[TrainingLayer]) -> list[str]:
+    return [layer.name for layer in layers if layer.is_leaf and layer.trainable_params]
