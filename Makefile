@@ -1,10 +1,12 @@
 # Two entry points for a fresh machine (see README): `make app` and `make test`.
-# Both create/reuse .venv and install requirements.txt (torch, torchvision, timm and transformers pinned together).
+# Both create/reuse .venv and install requirements.txt (torch, torchvision, timm and transformers pinned together);
+# `make test` also installs requirements-dev.txt (the peers that bench/peers.py measures and its test runs).
 
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 
 .PHONY: app test browser clean
 
@@ -13,6 +15,10 @@ $(STAMP): requirements.txt
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $(STAMP)
+
+$(DEV_STAMP): $(STAMP) requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(DEV_STAMP)
 
 app: $(STAMP)
 	STREAMLIT_BROWSER_GATHER_USAGE_STATS=false $(VENV)/bin/streamlit run app.py --server.headless true
@@ -25,7 +31,7 @@ browser:
 		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	fi
 
-test: $(STAMP) browser
+test: $(DEV_STAMP) browser
 	$(PY) -m pytest -q
 
 clean:
