@@ -383,9 +383,10 @@ def build_parser() -> argparse.ArgumentParser:
         cli_bench = None
     if cli_bench is not None:
         cli_bench.add_parser(commands)
-    from explorer import cli_gradients
+    from explorer import cli_ensemble, cli_gradients
 
     cli_gradients.add_parser(commands)
+    cli_ensemble.add_parser(commands)
     return parser
 
 
