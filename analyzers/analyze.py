@@ -134,33 +134,28 @@ def _validated_size(input_size: Sequence[int], batch_size: int) -> tuple[int, ..
 
 
 class _ModelSnapshot:
-    """Everything a forward (or our swap of its tensors) may change on a module, to be put back afterwards."""
+    """Everything a forward (or our swap of its tensors) may change on a module, to be put back afterwards: its
+    attributes (`vars`), and the contents of the lists and dicts among them (`_parameters`, `_buffers`,
+    `_modules` and the forward's own caches). Copies are shallow and made in C: this runs on every analysis."""
 
     def __init__(self, named_modules: list[tuple[str, nn.Module]]) -> None:
-        self.modules = []
-        for _, module in named_modules:
-            attributes = {k: v for k, v in vars(module).items() if not k.startswith("_")}
-            contents = {k: (list(v) if isinstance(v, list) else dict(v)) for k, v in attributes.items()
-                        if isinstance(v, (list, dict))}
-            self.modules.append((module, attributes, contents, dict(module._parameters), dict(module._buffers)))
+        self.modules = [(module, vars(module).copy()) for _, module in named_modules]
+        self.contents = [(value, value.copy()) for _, saved in self.modules for value in saved.values()
+                         if type(value) is list or type(value) is dict]
 
     def restore(self) -> None:
-        for module, attributes, contents, parameters, buffers in self.modules:
+        for module, saved in self.modules:
             current = vars(module)
-            for key in [k for k in current if not k.startswith("_") and k not in attributes]:
-                del current[key]
-            current.update(attributes)
-            for key, items in contents.items():
-                value = attributes[key]
-                if isinstance(value, list):
-                    value[:] = items
-                else:
-                    value.clear()
-                    value.update(items)
-            for live, saved in ((module._parameters, parameters), (module._buffers, buffers)):
-                if live.keys() != saved.keys() or any(live[k] is not saved[k] for k in saved):
-                    live.clear()
-                    live.update(saved)
+            if current.keys() != saved.keys():
+                for key in current.keys() - saved.keys():
+                    del current[key]
+            current.update(saved)
+        for value, items in self.contents:
+            if type(value) is list:
+                value[:] = items
+            else:
+                value.clear()
+                value.update(items)
 
 
 def _run(model: nn.Module, named_modules: list[tuple[str, nn.Module]], args: tuple, kwargs: dict,
