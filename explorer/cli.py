@@ -5,7 +5,7 @@ Every user error ends in one line on stderr and exit code 2; tracebacks are for 
 
 from __future__ import annotations
 
-from analyzers.errors import UserError
+from analyzers.errors import UserError, first_line
 from explorer.terminal_text import printable
 
 import argparse
@@ -19,6 +19,7 @@ from typing import Any, Callable, Sequence, TypeVar
 T = TypeVar("T")
 
 EXIT_USAGE = 2
+EXIT_SOME_FAILED = 1  # summary --all: some models could not be analysed, the others were
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 DEFAULT_TIMEOUT_S = 60
 
@@ -247,10 +248,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
             raise CliError("summary --all takes no model name")
         from explorer.zoo import list_models
 
-        for info in list_models(family=args.family):
-            summary = _limited(args, info.name, lambda: _summary_line(resolve_model(info.name, None, {}, size), args))
-            print(json.dumps(summary, ensure_ascii=False), flush=True)
-        return 0
+        return _summary_all(args, size)
     if not args.name and not args.spec:
         raise CliError("summary needs a model name, --spec FILE or --all (see `python -m explorer list`)")
     summary = _limited(args, args.name or args.spec, lambda: _summary_line(
@@ -262,6 +260,38 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _summary_all(args: argparse.Namespace, size: tuple[int, ...] | None) -> int:
+    """One JSON line per zoo model on stdout; a model that fails (e.g. cannot take --input) gets one line on stderr,
+    naming it and why, and the sweep goes on. Exit status 1 when any failed (2 stays for a bad command line)."""
+    from explorer.user_errors import USER_ERRORS
+    from explorer.zoo import list_models
+
+    models = list_models(family=args.family)
+    failed = 0
+    for info in models:
+        try:
+            summary = _limited(args, info.name, lambda: _summary_line(resolve_model(info.name, None, {}, size), args))
+        except (CliError, *USER_ERRORS()) as exc:
+            failed += 1
+            reason = first_line(exc)
+            if not reason.startswith(f"{info.name}: "):  # e.g. a timeout names the model already
+                reason = f"{info.name}: {reason}"
+            print(f"error: {printable(reason)}", file=sys.stderr, flush=True)
+            continue
+        _print_line(json.dumps(summary, ensure_ascii=False))
+    if failed:
+        print(f"error: {failed} of {len(models)} models could not be analysed (each named above); the others were",
+              file=sys.stderr)
+        return EXIT_SOME_FAILED
+    return 0
+
+
+def _print_line(text: str) -> None:
+    """One write and a flush per line, so a Ctrl-C between lines never leaves half a line on stdout."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
 def _format_summary(s: dict[str, Any]) -> str:
     lines = [
         f"{printable(s['name'])}  input {s['input']}  batch {s['batch']}  {s['dtype']}",
@@ -269,7 +299,8 @@ def _format_summary(s: dict[str, Any]) -> str:
         f"  MACs              {s['macs']:>18,}  (FLOPs = 2 × MACs = {s['flops']:,})",
         f"  element-wise ops  {s['elementwise_ops']:>18,}  (norms, activations, pooling, adds)",
         f"  activations       {s['activation_bytes']:>18,}  bytes ({s['activation_elements']:,} elements)",
-        f"  layers            {s['layers']:>18,}  (depth {s['depth']})",
+        f"  weight depth      {s['weight_depth']:>18,}  (conv/linear layers on the longest path, as papers count)",
+        f"  leaf modules      {s['layers']:>18,}  (module nesting depth {s['depth']})",
         f"  uncounted ops     {s['uncounted_ops']:>18,}",
     ]
     for layer, ops in s["uncounted_by_layer"].items():

@@ -298,3 +298,21 @@ def test_module_names_from_user_code_are_printed_escaped(capsys, tmp_path, monke
     monkeypatch.syspath_prepend(str(tmp_path))
     code, out, _ = run(capsys, "report", "escape_names:build", "--input", "4")
     assert code == 0 and "clear\\x1b[2J" in out and "\x1b" not in out
+
+
+def test_summary_all_names_each_model_that_cannot_take_the_input_and_goes_on(capsys):
+    from explorer.zoo import list_models
+
+    family = [m.name for m in list_models(family="seed_block")]
+    code, out, err = run(capsys, "summary", "--all", "--family", "seed_block", "--input", "3x6x6")
+    assert code == 1  # some failed: not 0, and not 2 (the command line itself was fine)
+    done = {line["name"]: line for line in map(json.loads, out.splitlines())}
+    # the notes' 6×6×3 example: 5 filters of 3×3×3 on a 4×4 output = 4·4·5·27 = 2,160 MACs
+    assert done["conv_6x6x3_normal"]["macs"] == 2_160 and done["conv_6x6x3_depthwise_separable"]["macs"] == 672
+    *failures, last = err.splitlines()
+    failed = [line.removeprefix("error: ").split(": ", 1)[0] for line in failures]
+    assert sorted([*done, *failed]) == sorted(family)  # every model reported once, in one place or the other
+    assert "error: inception_5x5_naive: 0: expected an input with 192 channels (weight 32×192×5×5, groups 1), " \
+        "got 3" in failures
+    assert last == f"error: {len(failed)} of {len(family)} models could not be analysed (each named above); the " \
+        "others were"
