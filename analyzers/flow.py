@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any, Sequence
 
 import torch
@@ -51,7 +50,7 @@ def input_flow(x: torch.Tensor) -> Flow:
     if x.dim() < 3:
         return Flow(None, None, None, (), 0)
     k = x.dim() - 2
-    field = ReceptiveField(size=(1,) * k, jump=(Fraction(1),) * k, start=(Fraction(0),) * k)
+    field = ReceptiveField(size=(1,) * k, jump=(1.0,) * k, start=(0.0,) * k)
     return Flow(field, tuple(range(2, x.dim())), None, tuple(int(d) for d in x.shape[2:]), 0)
 
 
@@ -108,13 +107,13 @@ def _through_window(src: Flow, out: torch.Tensor, kernel: Sequence[int], stride:
     for r, j, s0, k, s, p, d in zip(field.size, field.jump, field.start, kernel, stride, padding, dilation):
         span = d * (k - 1) + 1
         size.append(r + (span - 1) * j)
-        start.append(s0 + (Fraction(span - 1, 2) - p) * j)
+        start.append(s0 + ((span - 1) / 2 - p) * j)
         jump.append(j * s)
     new = ReceptiveField(size=tuple(_whole(v) for v in size), jump=tuple(jump), start=tuple(start))
     return Flow(new, src.dims, None, tuple(int(v) for v in out.shape[2:]), depth)
 
 
-def _whole(value: Fraction | int) -> int:
+def _whole(value: float) -> int:
     return math.ceil(value)
 
 
@@ -137,9 +136,9 @@ def _conv(args: tuple, out: torch.Tensor, src: Flow, depth: int) -> Flow:
         size, jump, start = [], [], []
         for r, j, s0, k, s, p, d in zip(field.size, field.jump, field.start, kernel, stride, padding, dilation):
             span = d * (k - 1) + 1
-            size.append(_whole(r + (math.ceil(Fraction(span, s)) - 1) * j))
-            start.append(s0 + (p - Fraction(span - 1, 2)) / s * j)
-            jump.append(Fraction(j) / s)
+            size.append(_whole(r + (math.ceil(span / s) - 1) * j))
+            start.append(s0 + (p - (span - 1) / 2) / s * j)
+            jump.append(j / s)
         new = ReceptiveField(size=tuple(size), jump=tuple(jump), start=tuple(start))
         return Flow(new, src.dims, None, tuple(int(v) for v in out.shape[2:]), depth)
     return _through_window(src, out, kernel, stride, padding, dilation, depth)
@@ -161,8 +160,8 @@ def _adaptive_pool(args: tuple, out: torch.Tensor, src: Flow) -> Flow:
     if all(o == 1 for o in outs):
         return _covering(src.depth) if src.field is not None else _untracked(src.depth)
     # torch's windows run from ⌊i·in/out⌋ to ⌈(i+1)·in/out⌉: the largest one, stepping in/out (exact when in % out == 0)
-    kernel = [math.ceil(Fraction(i, o)) + (1 if i % o else 0) for i, o in zip(ins, outs)]
-    stride = [Fraction(i, o) for i, o in zip(ins, outs)]
+    kernel = [-(-i // o) + (1 if i % o else 0) for i, o in zip(ins, outs)]
+    stride = [i / o for i, o in zip(ins, outs)]
     return _through_window(src, out, kernel, stride, [0] * ndim, [1] * ndim, src.depth)
 
 

@@ -8,7 +8,6 @@ records (`OpCost`, `LayerRecord`); nothing else in the project writes formula te
 from __future__ import annotations
 
 from collections import Counter
-from fractions import Fraction
 
 from analyzers.numbers import dims, n, product, volume
 from analyzers.records import (
@@ -154,12 +153,12 @@ def params_formula(record: LayerRecord) -> str:
 # ---------------------------------------------------------------- receptive fields
 
 
-def _number(value: Fraction) -> str:
-    return str(value.numerator) if value.denominator == 1 else f"{float(value):g}"
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 def _per_dim(values: tuple) -> str:
-    texts = [_number(Fraction(v)) for v in values]
+    texts = [_number(v) for v in values]
     return texts[0] if len(set(texts)) == 1 else "×".join(texts)
 
 

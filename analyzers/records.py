@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from fractions import Fraction
 from functools import cached_property
 from typing import Iterator, Union
 
@@ -192,8 +191,8 @@ class ReceptiveField:
     """
 
     size: tuple[int, ...] = ()
-    jump: tuple[Fraction, ...] = ()
-    start: tuple[Fraction, ...] = ()
+    jump: tuple[float, ...] = ()  # exact for integer strides (and their halves); float for resampling
+    start: tuple[float, ...] = ()
     covers_input: bool = False
 
     @property
