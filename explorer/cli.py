@@ -105,7 +105,8 @@ def parse_options(pairs: Sequence[str]) -> dict[str, str]:
 class ResolvedModel:
     name: str
     module: Any  # nn.Module (kept loose so this file imports no torch at parse time)
-    input_size: tuple[int, ...]
+    input_size: tuple[int, ...] | None
+    inputs: Any = None  # analyzers.inputs.Inputs with batch 1, for models that take more than one image
 
 
 def resolve_model(ref: str | None, spec: str | None, options: dict[str, Any],
@@ -126,6 +127,15 @@ def resolve_model(ref: str | None, spec: str | None, options: dict[str, Any],
             built = load_spec(_read_spec_file(spec), default_name=printable(Path(spec).stem))
         return ResolvedModel(built.name, built.module, input_override or built.input_size)
     assert ref is not None
+    if ref.partition(":")[0] in ("torchvision", "timm", "hf"):  # the libraries' catalogues: explorer.catalogue
+        if options:
+            raise CliError("--set applies to zoo models only")
+        from explorer.catalogue import build, inputs_at
+
+        built = build(ref)
+        if built.input_size is not None and not isinstance(built.inputs, dict):  # one image or clip
+            return ResolvedModel(built.ref, built.module, input_override or built.input_size)
+        return ResolvedModel(built.ref, built.module, None, inputs_at(built, input_override))
     if ":" in ref:
         if options:
             raise CliError("--set applies to zoo models only")
@@ -134,9 +144,7 @@ def resolve_model(ref: str | None, spec: str | None, options: dict[str, Any],
         with torch.device(build_device):
             sourced = resolve_source(ref)
         size = input_override or sourced.input_size
-        if size is None:
-            raise CliError(f"{ref}: give the input size with --input CxHxW")
-        return ResolvedModel(sourced.name, sourced.module, tuple(size))
+        return ResolvedModel(sourced.name, sourced.module, tuple(size) if size else None)
     from explorer.zoo import build_model
 
     built = build_model(ref, **options)
@@ -191,8 +199,22 @@ def _analyze(model: ResolvedModel, args: argparse.Namespace):
     from analyzers import analyze
     from analyzers.devices import Precision
 
+    from analyzers.inputs import with_batch
+    from explorer.cli_inputs import parse_input_options
+
     dtype = Precision(args.dtype).torch_dtype
-    return analyze(model.module, model.input_size, args.batch, dtype=dtype, model_name=model.name)
+    device = getattr(args, "device", "meta")
+    given = parse_input_options(getattr(args, "inputs", None), parse_input_size).inputs
+    if given is not None:
+        if args.batch != 1:
+            raise CliError("with NAME=DTYPE:SHAPE inputs the batch is in each shape; leave out --batch")
+        return analyze(model.module, inputs=given, dtype=dtype, model_name=model.name, device=device)
+    if model.inputs is not None:
+        return analyze(model.module, inputs=with_batch(model.inputs, args.batch), dtype=dtype,
+                       model_name=model.name, device=device)
+    if model.input_size is None:
+        raise CliError(f"{model.name}: give the input size with --input CxHxW")
+    return analyze(model.module, model.input_size, args.batch, dtype=dtype, model_name=model.name, device=device)
 
 
 def _roofline(analysis: Any, args: argparse.Namespace):
@@ -303,6 +325,8 @@ def _format_summary(s: dict[str, Any]) -> str:
         f"  leaf modules      {s['layers']:>18,}  (module nesting depth {s['depth']})",
         f"  uncounted ops     {s['uncounted_ops']:>18,}",
     ]
+    if s.get("caveat"):
+        lines.insert(1, f"  {s['caveat']} (on the {s['measured_on']}; another input may cost differently)")
     for layer, ops in s["uncounted_by_layer"].items():
         lines.append(f"    {printable(layer) if layer else '(model)'}: {', '.join(ops)}")
     if "roofline_ms" in s:
@@ -364,7 +388,14 @@ def _write(path: str, writer: Any) -> None:
 def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", nargs="?", help="zoo name, torchvision:NAME, timm:NAME or package.module:factory")
     parser.add_argument("--spec", metavar="FILE", help="an architecture spec file instead of a name")
-    parser.add_argument("--input", metavar="CxHxW", help="input size without batch, e.g. 3x224x224")
+    from explorer.cli_inputs import InputAction
+
+    parser.add_argument("--input", metavar="CxHxW", action=InputAction,
+                        help="input size without batch, e.g. 3x224x224; or, repeated, named inputs with their dtype "
+                        "and batch: --input input_ids=int64:1x128 --input attention_mask=int64:1x128")
+    parser.add_argument("--device", choices=("meta", "cpu"), default="meta",
+                        help="meta (default): count from shapes alone; cpu: run once on random data, for models "
+                        "whose work depends on it (detection); every number is then labelled data-dependent")
     parser.add_argument("--batch", type=_positive_int, default=1, help="batch size (default 1)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="zoo builder option, e.g. width_mult=0.75 (repeatable); `python -m explorer list` shows "
@@ -430,6 +461,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args = build_parser().parse_args(argv)
             if not getattr(args, "command", None):
                 raise CliError("give a command: list, summary, report or bench (see `python -m explorer --help`)")
+            _refuse_empty_values(args)
             return _run_command(args)
     except (CliError, *USER_ERRORS()) as exc:
         print(f"error: {printable(str(exc))}", file=sys.stderr)  # one line, whatever user text it quotes
@@ -439,6 +471,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return 0
+
+
+def _refuse_empty_values(args: argparse.Namespace) -> None:
+    """`--csv ''` or `--input ''` would otherwise read as "not given" and be ignored without a word."""
+    for dest, value in vars(args).items():
+        values = value if isinstance(value, list) else [value]
+        if any(isinstance(v, str) and not v.strip() for v in values):
+            what = "the model name" if dest in ("name", "models") else "--" + dest.replace("_", "-")
+            raise CliError(f"{what} needs a value, got an empty string")
 
 
 def _run_command(args: argparse.Namespace) -> int:

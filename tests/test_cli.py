@@ -55,10 +55,13 @@ def test_summary_text_and_crosscheck_with_fvcore(capsys):
 
 def test_summary_all_prints_one_json_object_per_model(capsys):
     code, out, _ = run(capsys, "summary", "--all", "--family", "seed_block", "--json")
+    from explorer.zoo import list_models
+
     lines = [json.loads(line) for line in out.splitlines()]
-    assert [line["name"] for line in lines] == ["inception_5x5_naive", "inception_5x5_bottleneck",
-                                                 "conv_6x6x3_normal", "conv_6x6x3_depthwise_separable"]
-    assert [line["macs"] for line in lines] == [120_422_400, 12_443_648, 2_160, 672]
+    assert [line["name"] for line in lines] == [m.name for m in list_models(family="seed_block")]
+    macs = {line["name"]: line["macs"] for line in lines}
+    assert [macs[name] for name in ("inception_5x5_naive", "inception_5x5_bottleneck", "conv_6x6x3_normal",
+                                    "conv_6x6x3_depthwise_separable")] == [120_422_400, 12_443_648, 2_160, 672]
 
 
 def test_report_prints_a_table_and_writes_csv_and_json(capsys, tmp_path):
@@ -316,3 +319,22 @@ def test_summary_all_names_each_model_that_cannot_take_the_input_and_goes_on(cap
         "got 3" in failures
     assert last == f"error: {len(failed)} of {len(family)} models could not be analysed (each named above); the " \
         "others were"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["summary", "lenet5", "--input", ""], "error: --input needs a value, got an empty string\n"),
+        (["summary", "lenet5", "--input", "  "], "error: --input needs a value, got an empty string\n"),
+        (["report", "lenet5", "--csv", ""], "error: --csv needs a value, got an empty string\n"),
+        (["report", "lenet5", "--json", ""], "error: --json needs a value, got an empty string\n"),
+        (["summary", "lenet5", "--roofline", ""], "error: --roofline needs a value, got an empty string\n"),
+        (["summary", "--spec", ""], "error: --spec needs a value, got an empty string\n"),
+        (["summary", "lenet5", "--set", ""], "error: --set needs a value, got an empty string\n"),
+        (["summary", ""], "error: the model name needs a value, got an empty string\n"),
+        (["bench", "lenet5", "--csv", ""], "error: --csv needs a value, got an empty string\n"),
+    ],
+)
+def test_an_empty_value_is_refused_not_ignored(capsys, argv, message):
+    code, out, err = run(capsys, *argv)
+    assert (code, out, err) == (2, "", message)
