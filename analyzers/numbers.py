@@ -63,14 +63,19 @@ def pool_window(args: tuple, ndim: int, dilation_index: int | None) -> tuple[lis
     return kernel, stride, padding, dilation
 
 
+def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
+    """The output side of a convolution or (floor-mode) pooling window: ⌊(n + 2p − d·(k − 1) − 1)/s⌋ + 1, the one
+    home of this arithmetic (the seeds write it ⌊(n + 2p − f)/s⌋ + 1 with d = 1). May be ≤ 0: callers refuse that."""
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
 def pool_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool) -> int:
     """torch's `pooling_output_shape` for one dim: ⌊(size + 2p − d·(k − 1) − 1)/s⌋ + 1, rounded up in ceil mode,
     where the last window must still start inside the input or its left padding (else it is dropped).
 
     E.g. size 2, kernel 3, stride 2, ceil mode: ⌈(2 − 3)/2⌉ + 1 = 1 (the window hangs over the right edge).
     """
-    numerator = size + 2 * padding - dilation * (kernel - 1) - 1 + (stride - 1 if ceil_mode else 0)
-    out = numerator // stride + 1
+    out = conv_output_size(size + (stride - 1 if ceil_mode else 0), kernel, stride, padding, dilation)
     if ceil_mode and (out - 1) * stride >= size + padding:
         out -= 1
     return out

@@ -8,6 +8,7 @@ checked against the analyzer running the real PyTorch layer. Square inputs and k
 from __future__ import annotations
 
 from analyzers.errors import UserError
+from analyzers.numbers import conv_output_size
 
 import enum
 from dataclasses import dataclass
@@ -50,7 +51,7 @@ def output_size(n: int, f: int, stride: int = 1, padding: int = 0) -> int:
         raise LayerArithmeticError("n, f and s must be ≥ 1 and p ≥ 0")
     if f > n + 2 * padding:
         raise LayerArithmeticError(f"{f}×{f} kernel larger than the {n + 2 * padding}×{n + 2 * padding} padded input")
-    return (n + 2 * padding - f) // stride + 1
+    return conv_output_size(n, f, stride, padding)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from typing import Callable, Union
 import torch
 from torch import nn
 
+from analyzers.numbers import conv_output_size
 from explorer.spec.errors import SpecError
 from explorer.spec.limits import DEFAULT_LIMITS, Budget, SpecLimits
 from explorer.spec.module_count import check_module_count
@@ -166,7 +167,7 @@ def _pair(value: Pair) -> str:
 
 def _output_side(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
     # PyTorch's Conv2d / MaxPool2d / AvgPool2d formula (floor mode)
-    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+    return conv_output_size(size, kernel, stride, padding, dilation)
 
 
 class _Builder:
