@@ -6,6 +6,7 @@ Every user error ends in one line on stderr and exit code 2; tracebacks are for 
 from __future__ import annotations
 
 from analyzers.errors import UserError, first_line
+from explorer.input_size import parse_input_size
 from explorer.terminal_text import printable
 
 import argparse
@@ -35,20 +36,6 @@ class _Parser(argparse.ArgumentParser):
 
 
 # ---------------------------------------------------------------- argument parsing helpers
-
-
-def parse_input_size(text: str) -> tuple[int, ...]:
-    """'3x224x224' (also '3×224×224' or '3,224,224') → (3, 224, 224); channels first, batch excluded."""
-    parts = [p.strip() for p in text.replace("×", "x").replace(",", "x").lower().split("x")]
-    try:
-        size = tuple(int(p) for p in parts)
-    except ValueError:
-        raise CliError(f"--input must look like CxHxW with integers, e.g. 3x224x224; got {text!r}") from None
-    if not 1 <= len(size) <= 4:
-        raise CliError(f"--input must have 1 to 4 dimensions like CxHxW, e.g. 3x224x224; got {text!r}")
-    if any(d <= 0 for d in size):
-        raise CliError(f"--input sizes must be positive, got {text!r}")
-    return size
 
 
 def _positive_int(text: str) -> int:

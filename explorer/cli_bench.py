@@ -119,11 +119,13 @@ def parse_batches(text: str) -> list[int]:
 
 
 def parse_input_size(text: str) -> tuple[int, int, int]:
-    """'3x224x224' → (3, 224, 224)."""
-    match = re.fullmatch(r"\s*(\d+)\s*[x×]\s*(\d+)\s*[x×]\s*(\d+)\s*", text)
-    if match is None or min(int(g) for g in match.groups()) < 1:
-        raise BenchInputError(f"--input {text!r}: expected CxHxW with positive integers, e.g. 3x224x224")
-    c, h, w = (int(g) for g in match.groups())
+    """'3x224x224' → (3, 224, 224): the shared parser (explorer.input_size), held to the three sizes of an image."""
+    from explorer.input_size import parse_input_size as parse
+
+    try:
+        c, h, w = parse(text, dimensions=(3, 3))
+    except UserError as exc:
+        raise BenchInputError(str(exc)) from None
     return (c, h, w)
 
 

@@ -7,6 +7,7 @@ import sys
 import pandas as pd
 import pytest
 
+from analyzers.errors import UserError
 from analyzers.report import read_csv
 from explorer.cli import main
 
@@ -84,9 +85,14 @@ def test_report_prints_a_table_and_writes_csv_and_json(capsys, tmp_path):
     "argv, message",
     [
         (["summary", "resnet5"], "unknown model 'resnet5'; did you mean resnet50"),
-        (["summary", "lenet5", "--input", "1xax32"], "--input must look like CxHxW with integers"),
-        (["summary", "lenet5", "--input", "1x0x32"], "--input sizes must be positive"),
-        (["summary", "lenet5", "--input", "1x-3x32"], "--input sizes must be positive"),
+        (["summary", "lenet5", "--input", "1xax32"], "--input '1xax32': expected CxHxW (1 to 4 sizes) with positive "
+         "integers, e.g. 3x224x224"),
+        (["summary", "lenet5", "--input", "1x0x32"], "--input '1x0x32': expected CxHxW (1 to 4 sizes) with positive "
+         "integers, e.g. 3x224x224; got a 0"),
+        (["summary", "lenet5", "--input", "1x-3x32"], "--input '1x-3x32': expected CxHxW (1 to 4 sizes) with positive "
+         "integers"),
+        (["summary", "lenet5", "--input", "1x2x3x4x5"], "--input '1x2x3x4x5': expected CxHxW (1 to 4 sizes) with "
+         "positive integers, e.g. 3x224x224; got 5 sizes"),
         (["summary", "lenet5", "--batch", "-1"], "argument --batch: expected a positive integer, got -1"),
         (["summary", "alexnet_2012", "--input", "3x4x4"], "conv1: (4 + 2·0 − 11)/4 + 1 < 1"),
         (["summary", "lenet5", "--set", "width"], "--set takes KEY=VALUE"),
@@ -338,3 +344,18 @@ def test_summary_all_names_each_model_that_cannot_take_the_input_and_goes_on(cap
 def test_an_empty_value_is_refused_not_ignored(capsys, argv, message):
     code, out, err = run(capsys, *argv)
     assert (code, out, err) == (2, "", message)
+
+
+def test_one_input_size_parser_for_every_command():
+    # summary/report and bench read --input with the same grammar (x, ×, commas, spaces around them); bench holds it
+    # to the three sizes of an image
+    from explorer import cli_bench
+    from explorer.input_size import parse_input_size
+
+    assert parse_input_size(" 3 × 224, 224 ") == (3, 224, 224) == cli_bench.parse_input_size("3x224x224")
+    assert parse_input_size("128") == (128,)
+    with pytest.raises(cli_bench.BenchInputError, match="expected CxHxW with positive integers, e.g. 3x224x224; got 1 "
+                                                        "size$"):
+        cli_bench.parse_input_size("128")
+    with pytest.raises(UserError, match="expected CxHxW"):
+        parse_input_size("9" * 40)  # a digit string longer than any size: refused before int()

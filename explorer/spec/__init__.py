@@ -9,13 +9,13 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from explorer.input_size import InputSize  # channels, height, width (PyTorch's order; the spec writes H×W×C)
 from explorer.spec.builder import build_spec
 from explorer.spec.errors import SpecError
 from explorer.spec.examples import EXAMPLES
 from explorer.spec.limits import DEFAULT_LIMITS, SpecLimits
 from explorer.spec.parser import SYNTAX_HELP, Spec, parse_spec
 
-InputSize = tuple[int, int, int]  # channels, height, width (PyTorch's order; the spec writes H×W×C)
 
 
 @dataclass(frozen=True)

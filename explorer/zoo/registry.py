@@ -17,7 +17,7 @@ from torch import nn
 
 from explorer.zoo.build_options import BuildOptionError, Bounds, Option, check_options, options_of
 
-InputSize = tuple[int, int, int]  # channels, height, width (PyTorch's order; shown H×W×C in the UI)
+from explorer.input_size import InputSize  # channels, height, width (re-exported: zoo files import it from here)
 
 
 class Family(str, enum.Enum):
