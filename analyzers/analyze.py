@@ -12,6 +12,7 @@ and any tensor attributes its forward rewrites (a detection model's cached ancho
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, Mapping, Sequence
 
 import torch
@@ -93,10 +94,13 @@ def analyze(
         snapshot.restore()
     records = _build_records(model, named_modules, tracker, float_dtype)
     first = described[0]
+    listed = first.name.endswith("[0]")  # a list of images (detection): each without a batch dim
+    batch = sum(1 for d in described if d.name.rpartition("[")[0] == first.name[:-3]) if listed else (
+        first.shape[0] if len(first.shape) > 1 else 1)
     return Analysis(
         model_name=model_name or type(model).__name__,
-        input_size=first.shape[1:],
-        batch_size=first.shape[0] if len(first.shape) > 1 else 1,
+        input_size=first.shape if listed else first.shape[1:],
+        batch_size=batch,
         dtype=str(float_dtype).removeprefix("torch."),
         records=records,
         totals=_totals(records, tracker.runs[id(model)].output_depth),
@@ -212,9 +216,11 @@ def _run_error(model: nn.Module, layer: str, exc: Exception, device: str, at_ent
     where = layer or "model"
     text = first_line(exc)
     if device == "meta" and any(sign in str(exc) for sign in _DATA_DEPENDENT_SIGNS):
+        op = re.search(r"(torch\.\w+\(\)|aten\.\w+|\.item\(\)|\.tolist\(\))", str(exc))
+        why = op.group(1) if op else text[:80]
         return DataDependentError(
-            f"{where}: the forward depends on its data, which the meta device does not hold ({text[:160]}); run it "
-            "once on random data on the CPU: --device cpu, or analyze(..., device='cpu')")
+            f"{where}: the forward depends on its data ({why}), which the meta device does not hold; run it once on "
+            "random data on the CPU: --device cpu, or analyze(..., device='cpu')")
     if at_entry or any(sign in text for sign in ("scalar type", "dtype", "Expected tensor for argument")):
         return InputMismatchError(f"{where}: forward failed on the {device} device: {text} (does the input fit "
                                   f"{signature_text(model)}?)")

@@ -189,3 +189,18 @@ def check_fits(model: nn.Module, args: tuple[Any, ...], kwargs: Mapping[str, Any
 
 def positional_names(model: nn.Module) -> list[str]:
     return [p.name for p in forward_parameters(model) if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
+def with_batch(inputs: Inputs, batch: int) -> Inputs:
+    """Default inputs (batch 1) for a batch of `batch`: each tensor's leading dim set, a list of images repeated."""
+    if batch == 1:
+        return inputs
+    if isinstance(inputs, InputSpec):
+        return InputSpec((batch, *inputs.shape[1:]), inputs.dtype)
+    if isinstance(inputs, Mapping):
+        return {k: with_batch(v, batch) for k, v in inputs.items()}
+    if isinstance(inputs, list):  # one image per list entry, each without a batch dim
+        return list(inputs) * batch
+    if isinstance(inputs, tuple):
+        return tuple(with_batch(v, batch) for v in inputs)
+    raise InputSizeError(f"an input must be an InputSpec (or a list / dict of them), got {type(inputs).__name__}")

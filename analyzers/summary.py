@@ -28,4 +28,7 @@ def summary_dict(analysis: Analysis) -> dict[str, Any]:
         "depth": analysis.depth,
         "uncounted_ops": t.uncounted_ops,
         "uncounted_by_layer": {name: list(ops) for name, ops in analysis.uncounted.items()},
+        "inputs": [{"name": i.name, "shape": ascii_shape(i.shape), "dtype": i.dtype} for i in analysis.inputs],
+        "measured_on": analysis.measured_on,
+        "caveat": analysis.caveat,  # "data-dependent: measured on one random input", or None
     }

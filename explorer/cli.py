@@ -425,6 +425,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--json", metavar="FILE", help="write totals and table as JSON")
     report.add_argument("--markdown", action="store_true", help="print a Markdown table")
     report.set_defaults(run=cmd_report)
+    from explorer import cli_training
+
+    cli_training.install(summary, report)  # --train [--optimizer] [--freeze] [--freeze-stages]
 
     try:
         from explorer import cli_bench

@@ -1,0 +1,341 @@
+"""The libraries' own model catalogues: every torchvision and timm name they list, and Hugging Face configs.
+
+Each model is built on the meta device as its default weights describe it, without the weights: torchvision's
+classification crop, segmentation resize, video clip (C×T×H×W, 16 frames), ViT image size, GoogLeNet without the
+aux heads its weights drop, detection backbones with the frozen batch norms the weights use (no backbone weights
+fetched); timm's `pretrained_cfg` input size; a transformers config's image size or a sequence length. The app
+builds only names these libraries list, so it never runs code a user typed; `hf:` is for the command line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import enum
+import importlib
+import inspect
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable, Iterator
+
+import torch
+from torch import nn
+
+from analyzers.errors import UserError
+from analyzers.inputs import InputSpec, Inputs
+
+DEFAULT_SEQUENCE_LENGTH = 128
+VIDEO_FRAMES = 16  # torchvision's video `_ops` are for 16-frame clips (r3d_18 40.697 G at 3×16×112×112)
+RAFT_SIZE = (368, 496)  # RAFT's FlyingChairs training crop (torchvision publishes no evaluation size)
+_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
+
+
+class CatalogueError(UserError):
+    """A catalogue name that cannot be built: unknown, the library missing, or its builder failing."""
+
+
+class Catalogue(str, enum.Enum):
+    TORCHVISION = "torchvision"
+    TIMM = "timm"
+    HF = "hf"
+
+
+class Task(str, enum.Enum):
+    """What the model does, which decides its input: one image, a list of images, a clip, two frames, tokens."""
+
+    CLASSIFICATION = "classification"
+    SEGMENTATION = "segmentation"
+    DETECTION = "detection"
+    VIDEO = "video"
+    OPTICAL_FLOW = "optical flow"
+    TEXT = "text"
+
+
+@dataclass(frozen=True)
+class Published:
+    """What the library publishes beside the model (None where it publishes nothing)."""
+
+    params: int | None = None
+    gflops: float | None = None  # torchvision `_ops`: conv + linear MACs in G (it calls them GFLOPS)
+    top1: float | None = None
+
+
+@dataclass(frozen=True)
+class CatalogueModel:
+    """A built catalogue model (on meta, no weights) with its default inputs."""
+
+    ref: str  # "timm:resnet50"
+    family: str
+    task: Task
+    module: nn.Module
+    inputs: Inputs  # full shapes, batch 1
+    input_size: tuple[int, ...] | None  # C×H×W (C×T×H×W) when the input is one image or clip, else None
+    published: Published = field(default_factory=Published)
+
+    @property
+    def data_dependent(self) -> bool:
+        """Detection models select boxes by score (`nonzero`): only a run on data can count them."""
+        return self.task is Task.DETECTION
+
+
+def parse_ref(ref: str) -> tuple[Catalogue, str]:
+    source, sep, name = ref.strip().partition(":")
+    try:
+        catalogue = Catalogue(source)
+    except ValueError:
+        raise CatalogueError(f"'{ref}': the catalogues are {', '.join(c.value + ':' for c in Catalogue)}") from None
+    if not sep or not name or (catalogue is not Catalogue.HF and not _NAME.fullmatch(name)):
+        raise CatalogueError(f"'{ref}' needs a model name after '{source}:', e.g. '{source}:resnet50'")
+    return catalogue, name
+
+
+def build(ref: str, *, sequence_length: int = DEFAULT_SEQUENCE_LENGTH) -> CatalogueModel:
+    """Build `torchvision:NAME`, `timm:NAME` or `hf:ID_OR_PATH` on the meta device, with its default inputs."""
+    catalogue, name = parse_ref(ref)
+    if catalogue is Catalogue.TORCHVISION:
+        return _torchvision(name)
+    if catalogue is Catalogue.TIMM:
+        return _timm(name)
+    return _hf(name, sequence_length)
+
+
+def on_meta(factory: Callable[[], nn.Module]) -> nn.Module:
+    """`factory()` with its parameters and buffers on the meta device: built there directly, or — for a builder
+    that computes its layer sizes with tensors and reads them back (RegNet's widths) — built on the CPU with
+    every initialiser skipped (untouched memory is never paged in) and then moved to meta."""
+    try:
+        with torch.device("meta"):
+            return factory()
+    except NotImplementedError as exc:
+        if "meta" not in str(exc):
+            raise
+    with _initialisers_skipped():
+        module = factory()
+    return module.to("meta")
+
+
+@contextlib.contextmanager
+def _initialisers_skipped() -> Iterator[None]:
+    saved = {name: getattr(nn.init, name) for name in _INITIALISERS if hasattr(nn.init, name)}
+    try:
+        for name in saved:
+            setattr(nn.init, name, lambda tensor, *args, **kwargs: tensor)
+        yield
+    finally:
+        for name, fn in saved.items():
+            setattr(nn.init, name, fn)
+
+
+_INITIALISERS = ("uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "eye_", "dirac_",
+                 "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_",
+                 "sparse_")
+
+
+def names(catalogue: Catalogue) -> list[str]:
+    """Every name the library lists (torchvision.models.list_models(), timm.list_models())."""
+    if catalogue is Catalogue.TORCHVISION:
+        return list(_library("torchvision").models.list_models())
+    if catalogue is Catalogue.TIMM:
+        return list(_library("timm").list_models())
+    raise CatalogueError("Hugging Face has no closed list of models: give hf:ID_OR_PATH")
+
+
+def family(catalogue: Catalogue, name: str) -> str:
+    """The module that defines the architecture: torchvision `resnet`, `detection.faster_rcnn`; timm `resnet`."""
+    if catalogue is Catalogue.TORCHVISION:
+        module = _library("torchvision").models.get_model_builder(name).__module__
+        return module.removeprefix("torchvision.models.")
+    if catalogue is Catalogue.TIMM:
+        return _timm_families().get(name, "other")
+    return "transformers"
+
+
+@lru_cache(maxsize=1)
+def _timm_families() -> dict[str, str]:
+    from timm.models import _registry
+
+    return {model: module.removeprefix("timm.models.") for model, module in _registry._model_to_module.items()}
+
+
+def _library(package: str) -> ModuleType:
+    try:
+        return importlib.import_module(package)
+    except Exception as exc:  # torchvision fails in more ways than ImportError beside a mismatched torch
+        raise CatalogueError(f"{package} is not installed or not usable here ({_one_line(exc)}); install the "
+                             "pinned requirements.txt") from None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _unknown(catalogue: Catalogue, name: str, known: list[str]) -> CatalogueError:
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    return CatalogueError(f"{catalogue.value} has no model '{name}'{hint}")
+
+
+# ---------------------------------------------------------------- torchvision
+
+_TORCHVISION_TASKS = {"detection": Task.DETECTION, "segmentation": Task.SEGMENTATION, "video": Task.VIDEO,
+                      "optical_flow": Task.OPTICAL_FLOW}
+
+
+def _torchvision(name: str) -> CatalogueModel:
+    models = _library("torchvision").models
+    known = list(models.list_models())
+    if name not in known:
+        raise _unknown(Catalogue.TORCHVISION, name, known)
+    arch = family(Catalogue.TORCHVISION, name)
+    task = _TORCHVISION_TASKS.get(arch.split(".")[0], Task.CLASSIFICATION)
+    weights = models.get_model_weights(name).DEFAULT
+    kwargs = _as_weights_describe(models.get_model_builder(name), name, weights, task)
+    try:
+        module = on_meta(lambda: models.get_model(name, weights=None, **kwargs))
+    except Exception as exc:
+        raise CatalogueError(f"building torchvision:{name} failed: {_one_line(exc)}") from None
+    if task is Task.DETECTION and not name.endswith("_v2") and not name.startswith("ssd"):
+        _freeze_batch_norms(module.backbone.body)
+    inputs, size = _torchvision_inputs(module, weights, task)
+    top1 = weights.meta.get("_metrics", {}).get("ImageNet-1K", {}).get("acc@1")
+    published = Published(weights.meta.get("num_params"), weights.meta.get("_ops"), top1)
+    return CatalogueModel(f"torchvision:{name}", arch, task, module, inputs, size, published)
+
+
+def _as_weights_describe(builder: Any, name: str, weights: Any, task: Task) -> dict[str, Any]:
+    """Keyword arguments that make the weight-less model the one its default weights were trained as."""
+    accepted = inspect.signature(builder).parameters
+    kwargs: dict[str, Any] = {}
+    if "weights_backbone" in accepted:
+        kwargs["weights_backbone"] = None  # never download a backbone
+    if name in ("googlenet", "quantized_googlenet"):
+        kwargs.update(aux_logits=False, init_weights=False)  # its weights drop the aux heads: 6,624,904 params
+    if name.startswith("vit_"):
+        kwargs["image_size"] = weights.meta["min_size"][0]  # vit_h_14's SWAG weights are for 518×518
+    if task is Task.SEGMENTATION and "aux_loss" in accepted:
+        kwargs["aux_loss"] = True  # the COCO weights carry the auxiliary classifier
+    if name.startswith("quantized_"):
+        kwargs["quantize"] = False  # the float model the quantized weights come from
+    return kwargs
+
+
+def _freeze_batch_norms(module: nn.Module) -> None:
+    """Detection backbones trained from weights use FrozenBatchNorm2d (statistics and affine as buffers, not
+    parameters); weight-less builders use BatchNorm2d, which would count those as parameters."""
+    from torchvision.ops.misc import FrozenBatchNorm2d
+
+    for parent in list(module.modules()):
+        for child_name, child in list(parent.named_children()):
+            if type(child) is nn.BatchNorm2d:
+                with torch.device("meta"):
+                    setattr(parent, child_name, FrozenBatchNorm2d(child.num_features, eps=child.eps))
+
+
+def _torchvision_inputs(module: nn.Module, weights: Any, task: Task) -> tuple[Inputs, tuple[int, ...] | None]:
+    preset = weights.transforms.keywords if hasattr(weights.transforms, "keywords") else {}
+    if task is Task.DETECTION:
+        side = int(module.transform.min_size[0])  # the size its transform resizes to
+        return ([InputSpec((3, side, side))],), None
+    if task is Task.OPTICAL_FLOW:
+        return (InputSpec((1, 3, *RAFT_SIZE)), InputSpec((1, 3, *RAFT_SIZE))), None
+    if task is Task.SEGMENTATION:
+        side = _side(preset["resize_size"])
+        size: tuple[int, ...] = (3, side, side)
+    elif task is Task.VIDEO:
+        size = (3, VIDEO_FRAMES, *(int(d) for d in preset["crop_size"]))
+    else:
+        side = _side(preset["crop_size"])
+        size = (3, side, side)
+    return InputSpec((1, *size)), size
+
+
+def _side(value: Any) -> int:
+    return int(value[0] if isinstance(value, (list, tuple)) else value)
+
+
+# ---------------------------------------------------------------- timm
+
+
+def _timm(name: str) -> CatalogueModel:
+    timm = _library("timm")
+    if not timm.is_model(name):
+        raise _unknown(Catalogue.TIMM, name, list(timm.list_models()))
+    try:
+        module = on_meta(lambda: timm.create_model(name, pretrained=False))
+    except Exception as exc:
+        raise CatalogueError(f"building timm:{name} failed: {_one_line(exc)}") from None
+    config = getattr(module, "pretrained_cfg", None) or {}
+    size = tuple(int(d) for d in config.get("input_size") or (3, 224, 224))
+    params = None  # timm publishes counts per pretrained tag in its results tables (see explorer.atlas)
+    return CatalogueModel(f"timm:{name}", family(Catalogue.TIMM, name), Task.CLASSIFICATION, module,
+                          InputSpec((1, *size)), size, Published(params))
+
+
+# ---------------------------------------------------------------- Hugging Face transformers
+
+
+def _hf(id_or_path: str, sequence_length: int) -> CatalogueModel:
+    transformers = _library("transformers")
+    config = _hf_config(transformers, id_or_path)
+    try:
+        module = on_meta(lambda: transformers.AutoModel.from_config(config))
+    except Exception as exc:
+        raise CatalogueError(f"building hf:{id_or_path} from its config failed: {_one_line(exc)}") from None
+    inputs, size = _hf_inputs(config, sequence_length)
+    task = Task.CLASSIFICATION if size is not None else Task.TEXT
+    return CatalogueModel(f"hf:{id_or_path}", getattr(config, "model_type", "transformers"), task, module,
+                          inputs, size)
+
+
+def _hf_config(transformers: ModuleType, id_or_path: str) -> Any:
+    """A local folder with config.json, a config JSON file, or a hub id (needs the network): never weights."""
+    path = Path(id_or_path)
+    try:
+        if path.is_file():
+            values = json.loads(path.read_text(encoding="utf-8"))
+            model_type = values.pop("model_type", None)
+            if not model_type:
+                raise CatalogueError(f"{id_or_path}: a transformers config needs a 'model_type'")
+            return transformers.AutoConfig.for_model(model_type, **values)
+        return transformers.AutoConfig.from_pretrained(id_or_path)
+    except CatalogueError:
+        raise
+    except Exception as exc:
+        where = "a folder or file with config.json" if path.exists() else "a local config or a hub id (the hub " \
+            "needs the network)"
+        raise CatalogueError(f"hf:{id_or_path}: cannot read a transformers config ({_one_line(exc)}); give "
+                             f"{where}") from None
+
+
+def _hf_inputs(config: Any, sequence_length: int) -> tuple[Inputs, tuple[int, ...] | None]:
+    vision = getattr(config, "vision_config", None) or config
+    image_size = getattr(vision, "image_size", None)
+    if image_size is not None and getattr(config, "vocab_size", None) is None:
+        side = _side(image_size)
+        channels = int(getattr(vision, "num_channels", 3))
+        return {"pixel_values": InputSpec((1, channels, side, side))}, (channels, side, side)
+    tokens = InputSpec((1, sequence_length), torch.int64)
+    if getattr(config, "is_encoder_decoder", False):
+        return {"input_ids": tokens, "decoder_input_ids": tokens}, None
+    return {"input_ids": tokens}, None
+
+
+def inputs_at(model: CatalogueModel, size: tuple[int, ...] | None) -> Inputs:
+    """The model's inputs with each image (or clip) of `size` (C×H×W or C×T×H×W, no batch); None: its defaults."""
+    if size is None:
+        return model.inputs
+    size = tuple(int(d) for d in size)
+    if model.task is Task.DETECTION:
+        return ([InputSpec(size)],)
+    if model.task is Task.OPTICAL_FLOW:
+        return (InputSpec((1, *size)), InputSpec((1, *size)))
+    if model.task is Task.TEXT:
+        raise CatalogueError(f"{model.ref} takes token ids, not an image: give --input input_ids=int64:1xLENGTH")
+    if isinstance(model.inputs, dict):  # a transformers vision model: pixel_values
+        return {"pixel_values": InputSpec((1, *size))}
+    return InputSpec((1, *size))
