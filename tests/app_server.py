@@ -32,7 +32,7 @@ CHROMIUM_ARGS = [
 PAGES = ("architecture", "compare", "arithmetic", "scaling", "design", "benchmarks")  # url paths; the first is "/"
 NAV_TITLES = {page: page.capitalize() for page in PAGES}  # the top navigation's link texts
 HEADINGS = {
-    "architecture": "inception_module",  # the model the app opens on
+    "architecture": "resnet50",  # the model the app opens on
     "compare": "Compare models",
     "arithmetic": "Conv arithmetic",
     "scaling": "Scaling rules",
@@ -115,11 +115,23 @@ def open_page(page, url: str, name: str) -> None:
     if not page.url.startswith(url):
         page.goto(url)
         wait_until_rendered(page, charts=False)
-    if name != PAGES[0] or page.url.rstrip("/") != url:
+    target = f"{url}/{'' if name == PAGES[0] else name}".rstrip("/")
+
+    def at_target(address: str) -> bool:  # the query string (`?model=…`, written by the page) does not matter
+        return address.split("?")[0].rstrip("/") == target
+
+    if not at_target(page.url):
         page.get_by_role("link", name=NAV_TITLES[name]).click()
-        page.wait_for_url(f"{url}/{'' if name == PAGES[0] else name}")
+        page.wait_for_url(at_target)
     page.get_by_role("heading", name=HEADINGS[name]).first.wait_for(timeout=60_000)
     wait_until_rendered(page, charts=name in PAGES_WITH_CHARTS)
+
+
+def open_model(page, url: str, model: str) -> None:
+    """Open the Architecture page on `model` through the address (`?model=`), as a shared link does."""
+    page.goto(f"{url}/?model={model}")
+    page.get_by_role("heading", name=model).first.wait_for(timeout=60_000)
+    wait_until_rendered(page)
 
 
 def wait_until_rendered(page, *, charts: bool = True, timeout_ms: int = 60_000) -> None:

@@ -23,8 +23,11 @@ PAGES = Path(__file__).resolve().parents[1] / "explorer" / "pages"
 TIMEOUT_S = 120
 
 
-def run_page(name: str) -> AppTest:
-    at = AppTest.from_file(str(PAGES / f"{name}.py"), default_timeout=TIMEOUT_S).run()
+def run_page(name: str, **query: str) -> AppTest:
+    """Run a page once; `query` is the address's query string (`model="lenet5"` for `?model=lenet5`)."""
+    at = AppTest.from_file(str(PAGES / f"{name}.py"), default_timeout=TIMEOUT_S)
+    at.query_params.update(query)
+    at.run()
     assert_clean(at)
     return at
 
@@ -53,13 +56,22 @@ def chart_specs(at: AppTest) -> list[dict]:
 # ---------------------------------------------------------------- Architecture
 
 
-def test_architecture_opens_on_the_inception_module() -> None:
+def test_architecture_opens_on_a_whole_network_and_writes_it_to_the_address() -> None:
     at = run_page("architecture")
-    expected = totals("inception_module")
-    assert at.title[0].value == "inception_module"
+    expected = totals("resnet50")
+    assert at.title[0].value == "resnet50"
     assert f"**{expected.params:,}** parameters · **{expected.macs:,}** MACs" in captions(at)
-    assert len(at.get("plotly_chart")) == 7  # the diagram, five cost charts and the roofline
+    keys = {chart.key for chart in at.get("plotly_chart")}
+    assert {f"arch_resnet50_{k}_chart" for k in ("diagram", "macs", "params", "cumulative", "roofline")} <= keys
     assert len(at.dataframe) == 1
+    assert at.query_params["model"] == "resnet50"
+    at.selectbox(key="arch_model").select("vgg16").run()
+    assert at.query_params["model"] == "vgg16"  # a view can be shared: the address names it
+
+
+def test_architecture_reads_the_model_from_the_address() -> None:
+    at = run_page("architecture", model="inception_module")
+    assert at.title[0].value == "inception_module"
 
 
 def test_architecture_shows_the_seeds_bottleneck_numbers() -> None:
@@ -88,7 +100,7 @@ def test_architecture_roofline_tab_follows_the_device_and_precision() -> None:
     from analyzers.devices import lookup_peak
     from analyzers.roofline import model_bound
 
-    at = run_page("architecture")
+    at = run_page("architecture", model="inception_module")
     at.selectbox(key="arch_inception_module_roofline_device").select("NVIDIA A100 SXM 80GB").run()
     at.selectbox(key="arch_inception_module_roofline_dtype").select("fp16").run()
     assert_clean(at)
@@ -131,7 +143,7 @@ def test_architecture_input_too_small_is_a_friendly_error() -> None:
 
 
 def test_architecture_selected_layer_links_table_and_diagram() -> None:
-    at = run_page("architecture")
+    at = run_page("architecture", model="inception_module")
     scope = "arch_inception_module"
     at.session_state[selected_key(scope)] = "branch2.1.conv"
     at.run()

@@ -21,6 +21,7 @@ from tests.app_server import (
     PLOTLY_RENDERED,
     SCRIPT_DONE,
     chromium,
+    open_model,
     open_page,
     running_app,
 )
@@ -87,10 +88,11 @@ def test_page_renders_without_errors(page, app_url: str, name: str) -> None:
     assert page.console_errors == []
 
 
-def test_opening_the_app_shows_a_model_at_once(page, app_url: str) -> None:
+def test_opening_the_app_shows_a_network_at_once_and_names_it_in_the_address(page, app_url: str) -> None:
     open_page(page, app_url, "architecture")
-    assert page.get_by_role("heading", name="inception_module").count() == 1
-    assert page.locator('[data-testid="glide-cell-1-0"]').text_content() == "branch1.conv"
+    assert page.get_by_role("heading", name="resnet50").count() == 1
+    assert page.locator('[data-testid="glide-cell-1-0"]').text_content() == "conv1"
+    page.wait_for_function("() => location.search === '?model=resnet50'", timeout=10_000)  # shareable view
 
 
 def selected_rows(page) -> list[str]:
@@ -105,7 +107,7 @@ def wait_for_rerun(page) -> None:
 
 
 def test_table_row_and_diagram_box_select_each_other(page, app_url: str) -> None:
-    open_page(page, app_url, "architecture")
+    open_model(page, app_url, "inception_module")
     assert page.locator(HIGHLIGHT_STROKE).count() == 0
 
     # A row's selection box → the diagram outlines that layer (branch2.1.conv is the fifth row).
@@ -181,3 +183,4 @@ def test_hover_tooltips_are_readable(page, app_url: str) -> None:
     bar_colours = hover_label_colours(page, bars, ".barlayer .point path")
     for text, background in (diagram_colours, bar_colours):
         assert contrast_ratio(text, background) >= 4.5, (text, background)
+

@@ -12,7 +12,7 @@ from explorer.ui.cached_analysis import ModelRequest
 from explorer.zoo import Family, ModelInfo, get_model_info, list_models
 
 ALL_FAMILIES = "All families"
-PREFERRED_START = ("inception_module", "lenet5", "inception_5x5_bottleneck")  # what the app opens on
+PREFERRED_START = ("resnet50", "vgg16", "lenet5")  # what the app opens on: a whole network, not one block
 
 
 MAX_SIDE = 4096  # H, W and C a user may ask for (the meta-device analysis costs the same at any size)
@@ -40,7 +40,7 @@ def input_problem(sizes: dict[str, int], batch: int) -> str | None:
 
 
 def start_model() -> str:
-    """The model shown on first load: `?model=NAME` in the address, else the first seed model registered."""
+    """The model shown on first load: `?model=NAME` in the address, else the first of PREFERRED_START registered."""
     names = [m.name for m in list_models()]
     wanted = st.query_params.get("model")
     if wanted in names:
@@ -104,6 +104,8 @@ def pick_model(scope: str = "arch") -> ModelChoice:
         help="Type to search.",
     )
     info = get_model_info(name)
+    if st.query_params.get("model") != name:  # the address names the view, so it can be shared or bookmarked
+        st.query_params["model"] = name
 
     options: dict[str, Any] = {}
     defaults = builder_defaults(info)
