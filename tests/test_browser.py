@@ -184,3 +184,12 @@ def test_hover_tooltips_are_readable(page, app_url: str) -> None:
     for text, background in (diagram_colours, bar_colours):
         assert contrast_ratio(text, background) >= 4.5, (text, background)
 
+
+def test_arithmetic_layer_choice_cannot_be_clicked_away(page, app_url: str) -> None:
+    """Clicking the chosen 'conv' again keeps it chosen (it used to leave no option shown while conv was computed)."""
+    open_page(page, app_url, "arithmetic")
+    layer = page.get_by_role("radiogroup", name="Layer")
+    layer.get_by_role("radio", name="conv").click()
+    wait_for_rerun(page)
+    assert layer.locator('[role="radio"][aria-checked="true"]').count() == 1
+    assert page.locator(EXCEPTION).count() == 0

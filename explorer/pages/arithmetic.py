@@ -59,7 +59,9 @@ def _to_custom() -> None:
 
 def _inputs() -> ConvLayer:
     """The calculator's controls; raises LayerArithmeticError for a layer that cannot exist."""
-    kind_value = st.segmented_control("Layer", [k.value for k in LayerKind], key=_key("kind"), on_change=_to_custom)
+    # required: a click on the chosen option keeps it (otherwise nothing would look chosen while conv is computed)
+    kind_value = st.segmented_control("Layer", [k.value for k in LayerKind], key=_key("kind"), on_change=_to_custom,
+                                      required=True)  # fmt: skip
     kind = LayerKind(kind_value or LayerKind.CONV.value)
     a, b, c = st.columns(3)
     n = a.number_input(
@@ -93,7 +95,8 @@ def _inputs() -> ConvLayer:
     )
     a, b = st.columns([2, 1])
     mode = PaddingMode(
-        a.segmented_control("Padding", [m.value for m in PaddingMode], key=_key("padding_mode"), on_change=_to_custom)
+        a.segmented_control("Padding", [m.value for m in PaddingMode], key=_key("padding_mode"), on_change=_to_custom,
+                            required=True)
         or PaddingMode.VALID.value
     )
     if mode is PaddingMode.NUMBER:
