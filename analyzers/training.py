@@ -67,7 +67,7 @@ def freeze_point(model: nn.Module, *, freeze: str | None = None, freeze_stages: 
         return None
     names = {name for name, _ in model.named_modules()}
     if freeze not in names:
-        sample = ", ".join(sorted(stage_names(model))[:6])
+        sample = ", ".join(stage_names(model)[:8])
         raise FreezeError(f"no module named {freeze!r} to freeze up to; stages of this model: {sample}")
     return freeze
 

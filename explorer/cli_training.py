@@ -1,0 +1,153 @@
+"""`summary/report NAME --train`: the cost of one training step on the command line.
+
+`install(summary, report)` adds the flags (--train, --optimizer, --freeze, --freeze-stages) to both sub-commands and
+routes `--train` runs here; without `--train` the commands run as before. `--batch`, `--input`, `--set` and
+`--dtype` keep their meaning (fp16/bf16: mixed precision with fp32 master weights).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any, Callable
+
+from explorer.ui.human import binary_bytes, compact
+
+OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
+_TRAIN_FLAGS = ("optimizer", "freeze", "freeze_stages")
+
+
+def install(*parsers: argparse.ArgumentParser) -> None:
+    """Add the training flags to each parser and wrap its command so `--train` runs the training analysis."""
+    for parser in parsers:
+        group = parser.add_argument_group("training step (--train)")
+        group.add_argument("--train", action="store_true",
+                           help="cost one training step: forward + backward + optimizer, and its memory")
+        group.add_argument("--optimizer", choices=OPTIMIZERS, default=None,
+                           help="with --train: sgd (default), momentum (SGD with momentum), adam, adamw")
+        group.add_argument("--freeze", metavar="MODULE", default=None,
+                           help="with --train: freeze MODULE and every module before it (e.g. layer3)")
+        group.add_argument("--freeze-stages", metavar="K", type=int, default=None,
+                           help="with --train: freeze the model's first K stages (ResNet: conv1 … layer4; "
+                           "MobileNet/EfficientNet: features.0 …)")
+        plain = parser.get_default("run")
+        parser.set_defaults(run=_routed(plain, _COMMANDS[plain.__name__]))
+
+
+def _routed(plain: Callable[[argparse.Namespace], int],
+            training: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        if args.train:
+            return training(args)
+        given = [f"--{flag.replace('_', '-')}" for flag in _TRAIN_FLAGS if getattr(args, flag) is not None]
+        if given:
+            from explorer.cli import CliError
+
+            raise CliError(f"{given[0]} needs --train")
+        return plain(args)
+
+    run.__name__ = plain.__name__
+    return run
+
+
+def _training_analysis(args: argparse.Namespace):
+    from analyzers.training import analyze_training
+    from explorer.cli import CliError, _limited, parse_input_size, parse_options, resolve_model
+
+    if getattr(args, "device", "meta") != "meta":
+        raise CliError("--train counts on the meta device; leave out --device")
+    if getattr(args, "roofline", None) or getattr(args, "crosscheck", None):
+        raise CliError("--roofline and --crosscheck describe an inference pass; leave them out with --train")
+    options = parse_options(args.set)
+    size = parse_input_size(args.input) if isinstance(args.input, str) else None
+
+    def work():
+        model = resolve_model(args.name, args.spec, options, size, args.build_device)
+        if model.input_size is None:
+            raise CliError(f"{model.name}: give the input size with --input CxHxW")
+        return analyze_training(model.module, model.input_size, args.batch, optimizer=args.optimizer or "sgd",
+                                freeze=args.freeze, freeze_stages=args.freeze_stages, precision=args.dtype,
+                                model_name=model.name)
+
+    if not args.name and not args.spec:
+        raise CliError("--train needs a model name or --spec FILE")
+    return _limited(args, args.name or args.spec, work)
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    from analyzers.training_report import training_summary
+    from explorer.cli import CliError
+
+    if getattr(args, "all", False):
+        raise CliError("--train analyses one model; leave out --all")
+    summary = training_summary(_training_analysis(args))
+    print(json.dumps(summary, ensure_ascii=False) if args.json else format_summary(summary))
+    return 0
+
+
+def format_summary(s: dict[str, Any]) -> str:
+    frozen = f", frozen through {s['frozen_through']}" if s["frozen_through"] else ""
+    ratio = f"{s['backward_to_forward']:.2f}× forward" if s["backward_to_forward"] is not None else "—"
+    lines = [
+        f"{s['model']}  input {s['input']}  batch {s['batch']}  {s['optimizer']}  {s['precision']}{frozen}",
+        f"  params            {s['params']:,} ({s['trainable_params']:,} trainable)",
+        f"  forward           {s['forward_macs']:,} MACs ({compact(s['forward_macs'])})",
+        f"  backward          {s['backward_macs']:,} MACs ({compact(s['backward_macs'])}, {ratio}): "
+        f"input grads {s['backward_input_macs']:,}, weight grads {s['backward_weight_macs']:,}",
+        f"  element-wise      forward {s['forward_elementwise_ops']:,} ops, backward "
+        f"{s['backward_elementwise_ops']:,} ops",
+        f"  step memory peak  {binary_bytes(s['peak_bytes'])} ({s['peak_bytes']:,} B) during {s['peak_phase']}"
+        + (f" of {s['peak_layer']}" if s["peak_layer"] else ""),
+        f"    parameters {binary_bytes(s['parameter_bytes'])}, gradients {binary_bytes(s['gradient_bytes'])}, "
+        f"optimizer state {binary_bytes(s['optimizer_state_bytes'])}"
+        + (f", fp32 master weights {binary_bytes(s['master_weight_bytes'])}" if s["master_weight_bytes"] else "")
+        + f", input {binary_bytes(s['input_bytes'])}",
+        f"    saved for backward {binary_bytes(s['saved_activation_bytes'])} in {s['saved_tensors']:,} tensors",
+    ]
+    if s["backward_uncounted_ops"]:
+        lines.append(f"  uncounted backward ops: {s['backward_uncounted_ops']}")
+    return "\n".join(lines)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from analyzers.training_report import layer_rows, to_csv, to_json
+    from explorer.cli import CliError, _write
+
+    if args.markdown:
+        raise CliError("--markdown is not available with --train; use --csv or --json")
+    analysis = _training_analysis(args)
+    wrote = False
+    if args.csv:
+        _write(args.csv, lambda path: to_csv(analysis, path, args.depth))
+        wrote = True
+    if args.json:
+        _write(args.json, lambda path: to_json(analysis, path, args.depth))
+        wrote = True
+    if not wrote:
+        print(format_table(layer_rows(analysis, args.depth)))
+    return 0
+
+
+_COLUMNS = (("layer", "name"), ("type", "type"), ("fwd MACs", "forward_macs"), ("bwd input", "backward_input_macs"),
+            ("bwd weight", "backward_weight_macs"), ("bwd/fwd", "backward_to_forward"),
+            ("bwd elem ops", "backward_elementwise_ops"), ("saved", "saved_activation_bytes"),
+            ("trainable", "trainable_params"))
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    def cell(key: str, value: Any) -> str:
+        if value is None:
+            return "—"
+        if key == "saved_activation_bytes":
+            return binary_bytes(value)
+        if key == "backward_to_forward":
+            return f"{value:.2f}"
+        return f"{value:,}" if isinstance(value, int) else str(value)
+
+    table = [[title for title, _ in _COLUMNS]] + [[cell(k, row[k]) for _, k in _COLUMNS] for row in rows]
+    widths = [max(len(r[i]) for r in table) for i in range(len(_COLUMNS))]
+    return "\n".join("  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+                     for r in table)
+
+
+_COMMANDS = {"cmd_summary": cmd_summary, "cmd_report": cmd_report}

@@ -1,0 +1,45 @@
+"""`summary/report NAME --train`: totals, CSV/JSON columns with units, and one-line errors with exit status 2."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+from explorer.cli import main
+
+
+def test_summary_train_json_has_the_step_totals(capsys):
+    """resnet18 at 3×64×64, batch 2, Adam: 11,689,512 parameters, Adam's two fp32 moments 8 B each."""
+    assert main(["summary", "resnet18", "--input", "3x64x64", "--batch", "2", "--train", "--optimizer", "adam",
+                 "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["trainable_params"] == summary["params"] == 11_689_512
+    assert summary["optimizer_state_bytes"] == 8 * 11_689_512
+    assert summary["backward_macs"] == summary["backward_input_macs"] + summary["backward_weight_macs"]
+    # every conv/linear computes its weight gradient at its forward count
+    assert summary["backward_weight_macs"] == summary["forward_macs"]
+    assert summary["peak_bytes"] > summary["parameter_bytes"] + summary["optimizer_state_bytes"]
+
+
+def test_report_train_csv_with_freezing(tmp_path, capsys):
+    path = tmp_path / "train.csv"
+    assert main(["report", "resnet18", "--input", "3x64x64", "--train", "--freeze", "layer3", "--csv",
+                 str(path)]) == 0
+    rows = list(csv.DictReader(path.open()))
+    by_name = {row["name"]: row for row in rows}
+    assert by_name["conv1"]["backward_weight_macs"] == "0"
+    assert by_name["layer4.0.conv1"]["backward_input_macs"] == "0"  # its input comes from the frozen trunk
+    assert by_name["layer4.0.conv1"]["backward_weight_macs"] == by_name["layer4.0.conv1"]["forward_macs"]
+    assert sum(int(r["trainable_params"]) for r in rows) == 8_393_728 + 513_000
+
+
+def test_training_flags_errors_are_one_line(capsys):
+    assert main(["summary", "resnet18", "--freeze", "layer3"]) == 2
+    assert capsys.readouterr().err.strip() == "error: --freeze needs --train"
+    assert main(["summary", "resnet18", "--train", "--freeze", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: no module named 'nope'") and err.count("\n") == 1
+    assert main(["summary", "resnet18", "--train", "--freeze-stages", "42"]) == 2
+    assert "--freeze-stages must be 0 to" in capsys.readouterr().err
+    assert main(["summary", "resnet18", "--train", "--optimizer", "lbfgs"]) == 2
+    assert "invalid choice" in capsys.readouterr().err
