@@ -20,6 +20,7 @@ from analyzers.roofline import ModelBound
 from analyzers.summary import summary_dict
 
 SHAPE_SEPARATOR = "; "
+_INT64_MAX = 2**63 - 1
 
 # Column → dtype; the order is the CSV's column order.
 COLUMNS: dict[str, str] = {
@@ -85,7 +86,10 @@ def to_dataframe(analysis: Analysis, max_depth: int | None = None, roofline: Mod
     With a `roofline`, leaf rows also get `roofline_ms`, `arithmetic_intensity` (FLOP/byte) and `bound_by`.
     """
     rows = [_row(r) for r in analysis.records if max_depth is None or r.depth <= max_depth]
-    frame = pd.DataFrame(rows, columns=list(COLUMNS)).astype(COLUMNS)
+    # a count past int64 (e.g. 2**63 parameters from a user's factory) stays a Python int in an object column
+    dtypes = {c: "object" if t == "int64" and any(abs(row[c]) > _INT64_MAX for row in rows) else t
+              for c, t in COLUMNS.items()}
+    frame = pd.DataFrame(rows, columns=list(COLUMNS)).astype(dtypes)
     if roofline is not None:
         bounds = {b.name: b for b in roofline.layers}
         frame["roofline_ms"] = frame["name"].map(lambda name: bounds[name].bound_ms if name in bounds else None)

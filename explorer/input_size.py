@@ -13,7 +13,7 @@ from analyzers.errors import InputSizeError
 InputSize = tuple[int, int, int]  # channels, height, width
 
 _SEPARATOR = re.compile(r"\s*[x×,]\s*")
-_MAX_DIGITS = 9  # a side of a billion is already past every element limit; longer digit strings are not sizes
+_MAX_DIGITS = 13  # the analyzer takes at most 2**40 elements (13 digits); longer digit strings are not sizes
 
 
 def parse_input_size(text: str, *, flag: str = "--input", dimensions: tuple[int, int] = (1, 4)) -> tuple[int, ...]:

@@ -359,3 +359,19 @@ def test_one_input_size_parser_for_every_command():
         cli_bench.parse_input_size("128")
     with pytest.raises(UserError, match="expected CxHxW"):
         parse_input_size("9" * 40)  # a digit string longer than any size: refused before int()
+
+
+def test_counts_past_int64_are_written_exactly_to_csv_and_markdown(capsys, tmp_path, monkeypatch):
+    # 8 bias-free linear layers of 2^30 → 2^30: each has 2^30 · 2^30 = 2^60 weights, all 8 make 2^63 — one more
+    # than int64 holds (2^63 − 1). On batch 1 each layer does 2^60 MACs, so the model's FLOPs are 2 · 2^63 = 2^64.
+    (tmp_path / "past_int64.py").write_text(
+        "from torch import nn\n\ndef build():\n"
+        "    return nn.Sequential(*[nn.Linear(1 << 30, 1 << 30, bias=False) for _ in range(8)])\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    csv_path = tmp_path / "r.csv"
+    code, _, err = run(capsys, "report", "past_int64:build", "--input", str(1 << 30), "--csv", str(csv_path))
+    assert (code, err) == (0, "")
+    model_row = pd.read_csv(csv_path, dtype=str).iloc[0]
+    assert int(model_row.params) == 2**63 and int(model_row.flops) == 2**64
+    code, out, _ = run(capsys, "report", "past_int64:build", "--input", str(1 << 30), "--markdown")
+    assert code == 0 and "| 9,223,372,036,854,775,808 | 9,223,372,036,854,775,808 |" in out
