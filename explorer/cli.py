@@ -429,6 +429,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_training.install(summary, report)  # --train [--optimizer] [--freeze] [--freeze-stages]
 
+    from explorer import cli_atlas
+
+    cli_atlas.add_parser(commands)
     try:
         from explorer import cli_bench
     except ImportError:  # the benchmark command is optional until its module exists
