@@ -49,11 +49,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         help="%% of peak and roofline against the spec sheet (default) or a measured matmul/copy probe "
                         "(the only option for CPUs, which have no spec entry)")
     parser.add_argument("--csv", default=DEFAULT_CSV, help=f"results file to append to (default {DEFAULT_CSV})")
+    from explorer.cli_training import add_bench_arguments
+
+    add_bench_arguments(parser)  # --train [--optimizer]: a timed training step, measured peak beside the estimate
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the sweep the arguments describe; 2 for bad input, 1 if any row is an error, else 0."""
+    if getattr(args, "train", False):
+        from explorer.cli_training import run_bench
+
+        return run_bench(args)
     try:
         configs = build_configs(args)
         lookup = peak_for if args.peak == "spec" else measured_peak(configs[0].dtype)

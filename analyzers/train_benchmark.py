@@ -1,0 +1,100 @@
+"""`bench --train`: time a real training step (forward + backward + optimizer step) and measure its peak memory
+beside the meta-device estimate of `analyze_training`.
+
+The step is the steady state the estimate describes: after warm-up (so the optimizer's state exists), gradients
+set to None before each step (`zero_grad()`'s default), the output's gradient a tensor of ones (no loss function).
+On CUDA the measured peak is `torch.cuda.max_memory_allocated` over one step (what PyTorch's allocator handed out,
+so the CUDA context and cached-but-free blocks are not in it); on a CPU no allocator statistic exists and the
+measured peak is left empty.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import torch
+from torch import nn
+
+from analyzers.step_memory import Optimizer
+from analyzers.training import analyze_training
+
+
+@dataclass(frozen=True)
+class TrainBenchResult:
+    model: str
+    batch: int
+    input_size: tuple[int, ...]
+    device: str
+    optimizer: str
+    step_ms_p50: float
+    images_per_s: float
+    measured_peak_bytes: int | None  # CUDA only
+    estimated_peak_bytes: int
+    estimated_saved_bytes: int
+
+    @property
+    def estimate_error(self) -> float | None:
+        """(estimate − measured) ÷ measured, or None without a measurement."""
+        if not self.measured_peak_bytes:
+            return None
+        return (self.estimated_peak_bytes - self.measured_peak_bytes) / self.measured_peak_bytes
+
+
+def make_optimizer(kind: Optimizer, params: Sequence[nn.Parameter]) -> torch.optim.Optimizer:
+    if kind is Optimizer.SGD:
+        return torch.optim.SGD(params, lr=1e-3)
+    if kind is Optimizer.MOMENTUM:
+        return torch.optim.SGD(params, lr=1e-3, momentum=0.9)
+    if kind is Optimizer.ADAM:
+        return torch.optim.Adam(params, lr=1e-4)
+    return torch.optim.AdamW(params, lr=1e-4)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def bench_training_step(name: str, build: Callable[[str, torch.device], nn.Module], input_size: tuple[int, ...],
+                        batch: int, device: str, optimizer: Optimizer | str = Optimizer.SGD, iters: int = 10,
+                        warmup: int = 3) -> TrainBenchResult:
+    kind = Optimizer.parse(optimizer)
+    estimate = analyze_training(build(name, torch.device("meta")), input_size, batch, optimizer=kind,
+                                model_name=name)
+    target = torch.device(device)
+    model = build(name, target).train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = make_optimizer(kind, params)
+    x = torch.randn(batch, *input_size, device=target)
+
+    def step() -> None:
+        opt.zero_grad(set_to_none=True)
+        out = model(x)
+        out = out if isinstance(out, torch.Tensor) else out[0]
+        out.backward(torch.ones_like(out))
+        opt.step()
+
+    for _ in range(max(warmup, 1)):  # at least one: the optimizer's state must exist, as in the estimate
+        step()
+    _sync(target)
+    measured = None
+    if target.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(target)
+        step()
+        _sync(target)
+        measured = torch.cuda.max_memory_allocated(target)
+    times = []
+    for _ in range(iters):
+        start = time.perf_counter()
+        step()
+        _sync(target)
+        times.append(time.perf_counter() - start)
+    p50 = statistics.median(times)
+    return TrainBenchResult(
+        model=name, batch=batch, input_size=tuple(input_size), device=str(target), optimizer=kind.value,
+        step_ms_p50=p50 * 1000, images_per_s=batch / p50, measured_peak_bytes=measured,
+        estimated_peak_bytes=estimate.memory.peak_bytes, estimated_saved_bytes=estimate.memory.saved_activation_bytes,
+    )
