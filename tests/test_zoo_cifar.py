@@ -174,3 +174,11 @@ def test_wrn_depth_must_be_6n_plus_4() -> None:
         build_model("wide_resnet_cifar", depth=20)
     with pytest.raises(BuildOptionError, match="widen_factor"):
         build_model("wide_resnet_cifar", widen_factor=0)
+
+
+def test_plain_twins_exist_up_to_110_and_a_plain_1202_only_on_request() -> None:
+    from explorer.zoo import list_models
+
+    names = {m.name for m in list_models()}
+    assert {f"plain{d}_cifar" for d in (20, 32, 44, 56, 110)} <= names and "plain1202_cifar" not in names
+    assert params(build_model("cifar_resnet", depth=1202, plain=True).module) == paper_params_option_a(200)

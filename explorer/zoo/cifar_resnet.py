@@ -25,6 +25,9 @@ CIFAR_INPUT = (3, 32, 32)
 CIFAR_WIDTHS = (16, 32, 64)
 CIFAR_CLASSES = 10
 PAPER_DEPTHS = (20, 32, 44, 56, 110, 1202)  # He et al. 2015, Table 6
+# Plain twins for the depths the paper's plain-vs-residual comparison needs (Fig. 6 trains plain 20–56); no plain
+# 1202, which the paper never builds (`cifar_resnet` with depth=1202, plain=true makes one on request).
+PLAIN_DEPTHS = (20, 32, 44, 56, 110)
 ShortcutOption = Literal["a", "b", "c"]
 SHORTCUT_BOUNDS = Bounds("shortcut where the shape changes: a zero-padded identity, b projection there, c projections everywhere")
 # 1,202 layers is the paper's deepest net; it builds on the meta device in well under a second.
@@ -179,6 +182,8 @@ def _register_depth(depth: int) -> None:
         "parameters), B or C via the shortcut option.",
         bounds={"shortcut": SHORTCUT_BOUNDS},
     )(residual)
+    if depth not in PLAIN_DEPTHS:
+        return
     register_model(
         plain.__name__,
         family=Family.RESNET,
