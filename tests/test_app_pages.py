@@ -473,3 +473,20 @@ def test_measured_cpu_bandwidth_read_back_reproduces_the_other_rows() -> None:
         model = build_model(row.model, device="meta")
         bound = model_bound(analyze(model.module, (3, 224, 224), int(row.batch)), peak, "fp32").bound_ms
         assert bound == pytest.approx(row.roofline_ms, rel=5e-3)
+
+
+def test_inception_v3_draws_the_never_run_aux_head_apart_and_the_legend_names_every_colour() -> None:
+    """In eval mode Inception v3 never calls AuxLogits (calls = 0): greyed in a row of its own, under everything
+    else and with no path into it, not after `fc`. The legend names blocks and 'other' layers too."""
+    from explorer.figures.network_diagram import UNUSED_COLOR, UNUSED_LABEL
+
+    at = run_page("architecture", model="inception_v3")
+    diagram = chart_spec(at, "Network diagram")
+    texts = [t for trace in diagram["data"] for t in (trace.get("text") or [])]
+    assert UNUSED_LABEL in texts
+    (unused,) = [t for t in diagram["data"] if t.get("fillcolor") == UNUSED_COLOR]
+    path = diagram["data"][0]  # the edges
+    lowest_edge = min(y for y in plotly_array(path["y"]) if y is not None)
+    assert max(y for y in plotly_array(unused["y"]) if y is not None) < lowest_edge  # below the whole path
+    legend = {t["name"] for t in diagram["data"] if t.get("showlegend") is not False and t.get("name")}
+    assert {"block (collapsed)", "other (flatten, dropout, …)", "not run (calls = 0)"} <= legend

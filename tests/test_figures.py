@@ -256,3 +256,15 @@ def test_tooltips_have_dark_text_on_white() -> None:
 
     label = pio.templates[TEMPLATE_NAME].layout.hoverlabel
     assert (label.font.color, label.bgcolor) == (INK, "white")
+
+
+def test_the_selection_outline_stands_out_on_every_category_colour() -> None:
+    """The amber outline must not melt into a box's fill (pool boxes were amber-orange: RGB distance 49)."""
+    from explorer.figures.theme import CATEGORY_COLORS, CONTAINER_COLOR
+
+    def rgb(color: str) -> tuple[int, ...]:
+        return tuple(int(color[i : i + 2], 16) for i in (1, 3, 5))
+
+    for fill in (*CATEGORY_COLORS.values(), CONTAINER_COLOR):
+        distance = sum((a - b) ** 2 for a, b in zip(rgb(fill), rgb(HIGHLIGHT))) ** 0.5
+        assert distance >= 100, (fill, distance)

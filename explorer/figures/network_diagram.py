@@ -25,6 +25,7 @@ import plotly.graph_objects as go
 from explorer.figures.shape_text import first_shape, hwc
 from explorer.figures.theme import (
     CATEGORY_COLORS,
+    CONTAINER_COLOR,
     HIGHLIGHT,
     INK,
     MUTED,
@@ -48,8 +49,11 @@ GROUP_LABEL_ROOM = 0.4  # above an expanded block (branches, residual) for its n
 REFERENCE_SIDE = 224  # H of an ImageNet input: the tallest box (up to 1.2× for larger inputs)
 REFERENCE_CHANNELS = 1024
 REFERENCE_FEATURES = 4096  # a VGG fully connected layer
-BLOCK_COLOR = "#a5b4fc"  # a collapsed container
+BLOCK_COLOR = CONTAINER_COLOR  # a collapsed container
 INPUT_COLOR = "#cbd5e1"
+UNUSED_COLOR = "#e5e7eb"  # a module the forward never called (Inception v3's AuxLogits in eval mode)
+UNUSED_LABEL = "not run in this forward (calls = 0)"
+LEGEND_LABELS = {BLOCK_COLOR: "block (collapsed)", UNUSED_COLOR: "not run (calls = 0)"}
 
 
 # ---------------------------------------------------------------- the module tree, from the table
@@ -64,6 +68,7 @@ class _Node:
     input_shape: tuple[int, ...] | None
     output_shape: tuple[int, ...] | None
     formula: str
+    calls: int = 1
     children: list[_Node] = field(default_factory=list)
 
     @property
@@ -97,6 +102,7 @@ def _build_tree(table: pd.DataFrame) -> _Node:
             input_shape=first_shape(row.input_shape),
             output_shape=first_shape(row.output_shape),
             formula=str(getattr(row, "formula", "") or ""),
+            calls=int(getattr(row, "calls", 1)),
         )
         if root is None:
             root = node
@@ -185,6 +191,8 @@ def _box_size(shape: tuple[int, ...] | None) -> tuple[float, float]:
 def _hover(node: _Node) -> str:
     shape = hwc(node.output_shape)
     title = f"<b>{html.escape(node.name or '(model)')}</b> · {html.escape(node.type)}"
+    if node.calls == 0:
+        return f"{title}<br>never called by this forward: no cost counted"
     return f"{title}<br>out {shape}" if shape else title
 
 
@@ -202,10 +210,13 @@ class _Box(_Element):
         color = CATEGORY_COLORS[layer_category(self.node.type)] if self.node.is_leaf else BLOCK_COLOR
         if self.node.name == "(input)":
             color = INPUT_COLOR
+        if self.node.calls == 0:
+            color = UNUSED_COLOR
         half = self.box_h / 2
         centre = x + self.width / 2
         left = centre - self.box_w / 2
-        canvas.edge([x, x + self.width], [y, y])  # the path runs through the label room; the box covers it
+        if self.node.calls != 0:  # the path runs through the label room (the box covers it); none to an unrun module
+            canvas.edge([x, x + self.width], [y, y])
         canvas.rects.append((left, y - half, left + self.box_w, y + half, color, self.node.name))
         canvas.targets.append((centre, y, self.node.name))
         canvas.top_labels.append((centre, y + half + 0.08, self.label))
@@ -356,20 +367,31 @@ def _is_dot(node: _Node) -> bool:
     return category is LayerCategory.OTHER and node.input_shape == node.output_shape
 
 
+def _called(nodes: list[_Node]) -> list[_Node]:
+    return [n for n in nodes if n.calls != 0]
+
+
 def _element(node: _Node, depth: int) -> _Element:
     if node.is_leaf:
         return _Dot(node) if _is_dot(node) else _Box(node)
     if node.depth >= depth or not node.children:
         return _Box(node)
     if _is_parallel(node):
-        branches = [_element(c, depth) for c in node.children if not c.is_functional]
+        branches = [_element(c, depth) for c in _called(node.children) if not c.is_functional]
         return _Parallel(branches, node)
     if _is_residual(node):
         shortcut = _shortcut_child(node)
-        main = [c for c in node.children if c is not shortcut and not c.is_functional]
+        main = [c for c in _called(node.children) if c is not shortcut and not c.is_functional]
         body = _Sequence([_element(c, depth) for c in main])
         return _Residual(body, _element(shortcut, depth) if shortcut else None, node)
-    return _Sequence([_element(c, depth) for c in node.children])
+    return _Sequence([_element(c, depth) for c in _called(node.children)])
+
+
+def _never_called(node: _Node) -> list[_Node]:
+    """The outermost modules the forward never called, in table order: drawn apart, greyed, off the path."""
+    if node.calls == 0 and node.name:
+        return [node]
+    return [found for child in node.children for found in _never_called(child)]
 
 
 def _top_level(root: _Node, depth: int) -> list[_Element]:
@@ -427,6 +449,15 @@ def _layout(table: pd.DataFrame, depth: int) -> _Canvas:
             previous_end = (left + item.width, y)
         row_bottom = y - row_down
         y -= row_down + 0.4
+    unused = [_Box(n) for n in _never_called(root)]
+    if unused:  # a row of their own under the network, with no edge into the path
+        y -= GROUP_LABEL_ROOM + max(b.up for b in unused)
+        canvas.group_labels.append((GROUP_CHAR_WIDTH * len(UNUSED_LABEL) / 2, y + max(b.up for b in unused) + 0.05,
+                                    UNUSED_LABEL))
+        x = 0.0
+        for box in unused:
+            box.place(canvas, x, y)
+            x += box.width + GAP
     return canvas
 
 
@@ -443,17 +474,21 @@ def _rect_path(rects: list[tuple[float, float, float, float, str, str]]) -> tupl
 
 
 def _add_legend(fig: go.Figure, canvas: _Canvas) -> None:
-    """Legend entries for the layer categories drawn, so the colours explain themselves."""
+    """A legend entry for every colour drawn (layer categories, collapsed blocks, modules never run), so the
+    colours explain themselves."""
     colors = {r[4] for r in canvas.rects} | {d[2] for d in canvas.dots}
-    for category, color in CATEGORY_COLORS.items():
-        if color in colors and category is not LayerCategory.OTHER:
+    labels = {color: category.value for category, color in CATEGORY_COLORS.items()}
+    labels[CATEGORY_COLORS[LayerCategory.OTHER]] = "other (flatten, dropout, …)"
+    labels.update(LEGEND_LABELS)
+    for color, label in labels.items():
+        if color in colors:
             fig.add_trace(
                 go.Scatter(
                     x=[None],
                     y=[None],
                     mode="markers",
-                    marker=dict(size=11, color=color, symbol="square"),
-                    name=category.value,
+                    marker=dict(size=11, color=color, symbol="square", line=dict(color=MUTED, width=0.5)),
+                    name=label,
                 )
             )
 

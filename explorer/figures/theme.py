@@ -43,7 +43,7 @@ CATEGORY_COLORS: dict[LayerCategory, str] = {
     LayerCategory.LINEAR: "#e11d48",
     LayerCategory.NORM: "#0d9488",
     LayerCategory.ACTIVATION: "#94a3b8",
-    LayerCategory.POOL: "#d97706",
+    LayerCategory.POOL: "#65a30d",  # green, not amber: the selection's amber outline must show on a pool box
     LayerCategory.ATTENTION: "#7c3aed",
     LayerCategory.OTHER: "#64748b",
 }
