@@ -12,7 +12,7 @@ from torch import nn
 from analyzers import analyze
 from explorer.spec import EXAMPLES, SYNTAX_HELP, SpecError, SpecLimits, load_spec, parse_spec
 from explorer.spec.builder import Branches, Residual, build_spec
-from explorer.spec.examples import ZOO_TWINS
+from explorer.spec.examples import ZOO_TWIN_OPTIONS, ZOO_TWINS
 from explorer.spec.module_count import module_count
 from explorer.spec.parser import Activation, Conv, Padding, PadMode, Pool, PoolKind
 from explorer.zoo import build_model
@@ -45,7 +45,7 @@ def mac_layers(analysis) -> list[tuple]:
 @pytest.mark.parametrize("example", list(EXAMPLES))
 def test_example_reproduces_its_zoo_twin(example: str) -> None:
     model = load_meta(EXAMPLES[example])
-    twin = build_model(ZOO_TWINS[example])
+    twin = build_model(ZOO_TWINS[example], **ZOO_TWIN_OPTIONS.get(example, {}))
     assert model.input_size == twin.input_size
     ours = analyze(model.module, model.input_size)
     theirs = analyze(twin.module, twin.input_size)
@@ -59,13 +59,13 @@ def test_example_reproduces_its_zoo_twin(example: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "example", ["Inception module", "Residual block", "Residual block with projection", "Depthwise-separable block",
-                "MobileNet v2 bottleneck"],
+    "example", ["AlexNet (2012)", "Inception module", "Residual block", "Residual block with projection",
+                "Depthwise-separable block", "MobileNet v2 bottleneck", "FractalNet block"],
 )  # fmt: skip
 def test_example_element_wise_work_matches_too(example: str) -> None:
     # LeNet-5 and VGG-16 differ on purpose: the spec adds the notes' softmax, and the zoo's VGG has an adaptive pool
     model = load_meta(EXAMPLES[example])
-    twin = build_model(ZOO_TWINS[example])
+    twin = build_model(ZOO_TWINS[example], **ZOO_TWIN_OPTIONS.get(example, {}))
     ours = analyze(model.module, model.input_size)
     theirs = analyze(twin.module, twin.input_size)
     assert ours.totals.elementwise_ops == theirs.totals.elementwise_ops
@@ -76,7 +76,7 @@ def test_example_activation_memory_matches_torchvision_style_twins(example: str)
     # In-place ReLUs and residual adds, as in torchvision, allocate nothing new. (The zoo's MobileNet blocks use
     # out-of-place ReLU6 and adds, so their activation memory is not compared.)
     model = load_meta(EXAMPLES[example])
-    twin = build_model(ZOO_TWINS[example])
+    twin = build_model(ZOO_TWINS[example], **ZOO_TWIN_OPTIONS.get(example, {}))
     ours = analyze(model.module, model.input_size)
     theirs = analyze(twin.module, twin.input_size)
     assert ours.totals.activation_elements == theirs.totals.activation_elements
@@ -349,11 +349,36 @@ def test_error_carries_line_and_column() -> None:
         ("input 8x8x8\nbranch\n path\n  flatten\n path\nconcat\n", "line 6: cannot concatenate flat and H×W×C paths: "
          "path 1 gives 512 features, path 2 gives 8×8×8"),
         ("input 8x8x8\nbranch\n path\n  conv 4 1x1\n", "line 2, column 1: 'branch' is never closed; end it with "
-         "'concat'"),
+         "'concat' or 'mean'"),
         ("input 8x8x8\nresidual\n  conv 8 1x1\n", "line 2, column 1: 'residual' is never closed; end it with 'add'"),
         ("input 8x8x8\nbranch\n path\n  conv 4 1x1\nadd\n", "line 5, column 1: 'add' belongs to a 'residual', but the "
-         "innermost open block is the 'branch' from line 2; close it with 'concat' first"),
+         "innermost open block is the 'branch' from line 2; close it with 'concat' or 'mean' first"),
         ("input 8x8x8\nconcat\n", "line 2, column 1: 'concat' without an open 'branch'"),
+        ("input 8x8x8\nmean\n", "line 2, column 1: 'mean' without an open 'branch'"),
+        # mean joins
+        ("input 8x8x8\nbranch\n path\n  conv 4 1x1\n path\n  conv 8 1x1\nmean\n", "line 7: cannot average paths of "
+         "different shapes: path 1 gives 8×8×4, path 2 gives 8×8×8"),
+        ("input 8x8x8\nbranch\n path\n  conv 8 3x3\n path\nmean\n", "line 6: cannot average paths of different "
+         "shapes: path 1 gives 6×6×8, path 2 gives 8×8×8"),
+        ("input 8x8x8\nbranch\n path\n  flatten\n path\n  conv 8 1x1\nmean\n", "line 7: cannot average paths of "
+         "different shapes: path 1 gives 512 features, path 2 gives 8×8×8"),
+        ("input 8x8x8\nbranch\n path\n  conv 8 1x1\nmean\n", "line 5: a mean join averages two or more paths; this "
+         "branch has one"),
+        # local response normalization
+        ("input 8x8x8\nflatten\nlrn\n", "line 3: lrn needs an H×W×C volume, but the input here is flat (512 "
+         "features); put it before 'flatten' and 'fc'"),
+        ("input 8x8x8\nlrn 5 alpha=x\n", "line 2, column 7: alpha needs a number from 0 to 1e+06, e.g. "
+         "'alpha=0.75', got 'alpha=x'"),
+        ("input 8x8x8\nlrn beta=-1\n", "line 2, column 5: beta needs a number from 0 to 1e+06, e.g. 'beta=0.75', "
+         "got 'beta=-1'"),
+        ("input 8x8x8\nlrn k=1e999\n", "line 2, column 5: k needs a number from 0 to 1e+06, e.g. 'k=0.75', got "
+         "'k=1e999'"),
+        ("input 8x8x8\nlrn 0\n", "line 2, column 5: lrn size must be at least 1, got 0"),
+        ("input 8x8x8\nlrn s2\n", "line 2, column 5: lrn does not understand 's2'; its options are alpha=A, beta=B, "
+         "k=K"),
+        ("input 8x8x8\nconv 8 1x1 alpha=1\n", "line 2, column 12: conv does not understand 'alpha=1'; its options "
+         "are sN, same|valid|pN, dN, groups=G, depthwise, nobias, bn, an activation (relu, relu6, tanh, sigmoid, "
+         "silu, gelu, softmax), xN"),
         ("input 8x8x8\nshortcut\n", "line 2, column 1: 'shortcut' without an open 'residual'"),
         ("input 8x8x8\nbranch\n conv 4 1x1\nconcat\n", "line 3, column 2: inside 'branch', start each sequence of "
          "layers with 'path'"),
@@ -485,3 +510,49 @@ def test_control_characters_quoted_in_an_error_are_escaped() -> None:
     message = error_of("input 8x8x1\nconv 2 3x3 \x1b[2J\n")
     assert message == "line 2, column 12: conv does not understand '\\x1b[2J'; its options are sN, same|valid|pN, " \
         "dN, groups=G, depthwise, nobias, bn, an activation (relu, relu6, tanh, sigmoid, silu, gelu, softmax), xN"
+
+
+# --- lrn and the mean join (issue 15) ------------------------------------------------------------------------------
+
+
+def test_alexnet_2012_by_hand() -> None:
+    analysis = analyze(load_meta(EXAMPLES["AlexNet (2012)"]).module, (3, 227, 227))
+    # weights + biases: conv1 (11·11·3+1)·96, conv2 (5·5·96+1)·256, conv3 (3·3·256+1)·384, conv4 (3·3·384+1)·384,
+    # conv5 (3·3·384+1)·256, fc6 (9,216+1)·4,096, fc7 (4,096+1)·4,096, fc8 (4,096+1)·1,000; LRN has no parameters
+    assert analysis.totals.params == (34_944 + 614_656 + 885_120 + 1_327_488 + 884_992 + 37_752_832 + 16_781_312
+                                      + 4_097_000) == 62_378_344
+    # output positions × weights per output: 55²·96·363, 27²·256·2,400, 13²·384·2,304, 13²·384·3,456,
+    # 13²·256·3,456, then 9,216·4,096, 4,096·4,096, 4,096·1,000
+    assert analysis.totals.macs == (105_415_200 + 447_897_600 + 149_520_384 + 224_280_576 + 149_520_384
+                                    + 37_748_736 + 16_777_216 + 4_096_000) == 1_135_256_096
+
+
+def test_lrn_maps_the_paper_s_alpha_to_pytorch_s() -> None:
+    # the paper divides by (k + α·Σa²)^β; PyTorch by (k + alpha/n · Σa²)^β, so alpha = α·n
+    spec = parse_spec("input 8x8x16\nlrn\nlrn 3 alpha=2e-3 beta=0.5 k=1\n")
+    assert [(l.size, l.alpha, l.beta, l.k) for l in spec.layers] == [(5, 1e-4, 0.75, 2.0), (3, 2e-3, 0.5, 1.0)]
+    default, custom = load_meta("input 8x8x16\nlrn\nlrn 3 alpha=2e-3 beta=0.5 k=1\n").module
+    assert (default.size, default.alpha, default.beta, default.k) == (5, pytest.approx(5e-4), 0.75, 2.0)
+    assert (custom.size, custom.alpha, custom.beta, custom.k) == (3, pytest.approx(6e-3), 0.5, 1.0)
+    twin = build_model("alexnet_2012", device="meta").module.norm1
+    assert (twin.size, twin.alpha, twin.beta, twin.k) == (default.size, pytest.approx(default.alpha), default.beta,
+                                                          default.k)
+
+
+def test_a_mean_join_averages_its_paths_element_wise() -> None:
+    # path 1 passes x through, path 2 is a 1×1 conv whose one weight is 3: (x + 3x) / 2 = 2x, then the ReLU
+    model = load_spec("input 2x2x1\nbranch\n path\n path\n  conv 1 1x1 nobias\nmean relu\n")
+    branch = model.module[0]
+    with torch.no_grad():
+        branch.path2[0].weight.fill_(3.0)
+    x = torch.tensor([[[[1.0, -2.0], [0.5, 4.0]]]])
+    assert torch.equal(model.module(x), torch.relu(2 * x))
+    assert model.output_shape == (1, 2, 2)
+
+
+def test_the_mean_join_costs_what_the_zoo_s_fractalnet_join_costs() -> None:
+    # three paths of 8×8×4: two additions and one division per element = 3 · 256 element-wise ops at the join
+    model = load_meta("input 8x8x4\nbranch\n path\n path\n path\nmean\n")
+    join = analyze(model.module, model.input_size).record("l2_branch")
+    assert join.elementwise_ops == 3 * 8 * 8 * 4
+    assert "mean" in SYNTAX_HELP and "lrn" in SYNTAX_HELP

@@ -38,7 +38,7 @@ def keeping_shape(c: int) -> list[str]:
     """Lines that keep an H×W×c volume as it is: what residual bodies and branch paths are mostly made of."""
     lines = [f"conv {c} 3x3 same", f"conv {c} 1x1 relu", f"conv {c} 3x3 same depthwise nobias", "bn", "relu",
              f"conv {c} 5x5 same relu6", "maxpool 3 s1 same", "avgpool 3x3 s1 same", "dropout", "sigmoid",
-             f"conv {c} 1x1 s1 valid", f"conv {c} 3x3 p1 d1 tanh"]  # fmt: skip
+             f"conv {c} 1x1 s1 valid", f"conv {c} 3x3 p1 d1 tanh", "lrn", "lrn 3 alpha=1e-3 beta=0.5 k=1"]  # fmt: skip
     return lines + ([f"conv {c} 3x3 same g=2 relu"] if c % 2 == 0 else [])
 
 
@@ -63,8 +63,9 @@ def sequence(draw: st.DrawFn, c: int, depth: int, keep_shape: bool) -> tuple[lis
             paths = [draw(sequence(c, depth + 1, keep_shape=True)) for _ in range(draw(st.integers(1, 2)))]
             paths += [([], c)] if draw(st.integers(0, 4)) == 0 else []  # an identity path
             lines += ["branch", *(line for path, _ in paths for line in ["path", *path])]
-            lines.append(draw(st.sampled_from(["concat", "concat relu"])))
-            c = sum(channels for _, channels in paths)
+            join = draw(st.sampled_from(["concat", "concat relu", "mean", "mean relu"]))
+            lines.append(join)
+            c = sum(channels for _, channels in paths) if join.startswith("concat") else paths[0][1]
         else:
             body, body_c = draw(sequence(c, depth + 1, keep_shape=True))
             lines += [draw(st.sampled_from(["residual", "residual x2"])), *body]
@@ -92,7 +93,8 @@ def well_formed(draw: st.DrawFn) -> str:
 
 TOKENS = [
     "input", "name", "conv", "maxpool", "avgpool", "globalavgpool", "globalmaxpool", "fc", "bn", "dropout",
-    "flatten", "branch", "path", "concat", "residual", "shortcut", "add", *ACTIVATIONS,
+    "flatten", "branch", "path", "concat", "mean", "residual", "shortcut", "add", "lrn", *ACTIVATIONS,
+    "alpha=1e-4", "beta=0.75", "k=2", "k=", "alpha=1e999",
     "same", "valid", "p0", "p1", "p9", "s0", "s1", "s2", "d0", "d1", "d3", "g=0", "g=1", "g=4", "groups=2",
     "depthwise", "nobias", "x0", "x1", "x2", "×2", "1x1", "3x3", "5×5", "0x3", "8x8x3", "32x32x1", "1x1x1",
     "0", "1", "2", "7", "16", "0.5", "1.5", ".3", "-1", "1e3", "nan", "4096", "65537", "9" * 30, "#", "=",

@@ -27,8 +27,10 @@ from explorer.spec.parser import (
     Dropout,
     Flatten,
     GlobalPool,
+    Join,
     Layer,
     Linear,
+    LocalResponseNorm,
     Padding,
     PadMode,
     Pair,
@@ -92,6 +94,28 @@ class Branches(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = torch.cat([getattr(self, name)(x) for name in self.path_names], dim=1)
+        return out if self.activation is None else self.activation(out)
+
+
+class MeanOfPaths(nn.Module):
+    """FractalNet's join: every path sees the input; their outputs (all one shape) are averaged element-wise.
+
+    k − 1 additions and one division per element, as the zoo's FractalNet join computes it (no stacked copy).
+    """
+
+    def __init__(self, paths: list[nn.Module], activation: nn.Module | None = None) -> None:
+        super().__init__()
+        self.path_names = [f"path{i}" for i in range(1, len(paths) + 1)]
+        for name, path in zip(self.path_names, paths):
+            self.add_module(name, path)
+        self.activation = activation
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outputs = [getattr(self, name)(x) for name in self.path_names]
+        total = outputs[0]
+        for out in outputs[1:]:
+            total = total + out
+        out = total / len(outputs)
         return out if self.activation is None else self.activation(out)
 
 
@@ -201,6 +225,12 @@ class _Builder:
                 return self.linear(layer, shape, suffix)
             case BatchNorm():
                 return [self.batchnorm(layer.line, shape, suffix)], shape
+            case LocalResponseNorm():
+                volume = self.volume(layer.line, shape, "lrn")
+                self.budget.charge(layer.line, output_elements=volume.elements)
+                # the paper's α multiplies the sum of squares; PyTorch's alpha is divided by the size first
+                module = nn.LocalResponseNorm(layer.size, alpha=layer.alpha * layer.size, beta=layer.beta, k=layer.k)
+                return [(f"l{layer.line}_lrn{suffix}", module)], shape
             case ActivationLayer():
                 return [self.activation(layer.line, layer.activation, shape, suffix)], shape
             case Dropout():
@@ -365,10 +395,24 @@ class _Builder:
             path, out, _ = self.sequence(layers, shape) if layers else (nn.Identity(), shape, False)
             paths.append(path)
             outputs.append(out)
-        out = self.concatenated(spec.end_line, outputs)
+        if spec.join is Join.MEAN:
+            out = self.averaged(spec.end_line, outputs)
+        else:
+            out = self.concatenated(spec.end_line, outputs)
         self.budget.charge(spec.end_line, output_elements=out.elements)
         activation = self.block_activation(spec.end_line, spec.activation, out)
-        return [(f"l{spec.line}_branch{suffix}", Branches(paths, activation))], out
+        block = MeanOfPaths if spec.join is Join.MEAN else Branches
+        return [(f"l{spec.line}_branch{suffix}", block(paths, activation))], out
+
+    @staticmethod
+    def averaged(line: int, outputs: list[Shape]) -> Shape:
+        """The shape a mean join gives: every path's, which must be one and the same (at least two paths)."""
+        if len(outputs) < 2:
+            raise SpecError("a mean join averages two or more paths; this branch has one", line)
+        if len(set(outputs)) > 1:
+            listing = ", ".join(f"path {i} gives {out}" for i, out in enumerate(outputs, start=1))
+            raise SpecError(f"cannot average paths of different shapes: {listing}", line)
+        return outputs[0]
 
     def concatenated(self, line: int, outputs: list[Shape]) -> Shape:
         listing = ", ".join(f"path {i} gives {out}" for i, out in enumerate(outputs, start=1))

@@ -20,6 +20,29 @@ fc 84 relu
 fc 10 softmax
 """
 
+ALEXNET_2012 = """\
+name AlexNet (2012)
+# the paper's network on one GPU at the seeds' 227×227×3 (zoo: alexnet_2012), with local response
+# normalization after the first two convolutions (§3.3: n = 5, α = 1e-4, β = 0.75, k = 2)
+input 227x227x3
+conv 96 11x11 s4 relu          # (227 − 11)/4 + 1 = 55
+lrn 5 alpha=1e-4 beta=0.75 k=2
+maxpool 3 s2                   # (55 − 3)/2 + 1 = 27
+conv 256 5x5 same relu
+lrn
+maxpool 3 s2                   # 27 → 13
+conv 384 3x3 same relu
+conv 384 3x3 same relu
+conv 256 3x3 same relu
+maxpool 3 s2                   # 13 → 6
+flatten                        # 6·6·256 = 9,216
+fc 4096 relu
+dropout 0.5
+fc 4096 relu
+dropout 0.5
+fc 1000
+"""
+
 VGG16 = """\
 name VGG-16
 # 3×3 same convolutions and 2×2 max pools throughout (zoo: vgg16); CONV64 ×2 is written x2
@@ -102,23 +125,47 @@ residual
 add
 """
 
+FRACTAL_BLOCK = """\
+name FractalNet block
+# the expansion rule once, f_2(z) = join(conv(conv(z)), conv(z)), with the join an element-wise mean
+# (zoo: fractalnet with columns=2 blocks=1)
+input 32x32x3
+branch
+  path                                # the deep column: two 3×3 conv–BN–ReLU
+    conv 64 3x3 same nobias bn relu
+    conv 64 3x3 same nobias bn relu
+  path                                # the shallow column: one
+    conv 64 3x3 same nobias bn relu
+mean                                  # (deep + shallow) / 2: both paths give 32×32×64
+maxpool 2 s2                          # 32 → 16
+globalavgpool
+flatten
+fc 10
+"""
+
 EXAMPLES: dict[str, str] = {
     "LeNet-5": LENET5,
+    "AlexNet (2012)": ALEXNET_2012,
     "VGG-16": VGG16,
     "Inception module": INCEPTION_MODULE,
     "Residual block": RESIDUAL_BLOCK,
     "Residual block with projection": RESIDUAL_BLOCK_PROJECTION,
     "Depthwise-separable block": DEPTHWISE_SEPARABLE,
     "MobileNet v2 bottleneck": MOBILENET_V2_BOTTLENECK,
+    "FractalNet block": FRACTAL_BLOCK,
 }
 
 # The zoo entry each example reproduces (checked by tests/test_spec.py).
 ZOO_TWINS: dict[str, str] = {
     "LeNet-5": "lenet5",
+    "AlexNet (2012)": "alexnet_2012",
     "VGG-16": "vgg16",
     "Inception module": "inception_module",
     "Residual block": "residual_block",
     "Residual block with projection": "residual_block_projection",
     "Depthwise-separable block": "depthwise_separable_block",
     "MobileNet v2 bottleneck": "mobilenet_v2_block",
+    "FractalNet block": "fractalnet",
 }
+# Options for a twin built away from its defaults.
+ZOO_TWIN_OPTIONS: dict[str, dict[str, int]] = {"FractalNet block": {"columns": 2, "blocks": 1}}

@@ -20,6 +20,7 @@ from explorer.spec.parser import (
     GlobalPool,
     Layer,
     Linear,
+    LocalResponseNorm,
     Pool,
     Residual,
     Spec,
@@ -33,7 +34,7 @@ def one_copy(layer: Layer) -> int:
             return 1 + layer.batchnorm + (layer.activation is not None)
         case Pool():
             return 1 + (layer.activation is not None)
-        case GlobalPool() | BatchNorm() | ActivationLayer() | Dropout() | Flatten():
+        case GlobalPool() | BatchNorm() | ActivationLayer() | Dropout() | Flatten() | LocalResponseNorm():
             return 1
         case Branch():
             return 1 + sum(section(path) for path in layer.paths) + (layer.activation is not None)

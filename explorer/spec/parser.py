@@ -24,6 +24,7 @@ fc 10 softmax
 | `globalavgpool`, `globalmaxpool` | pool each channel to 1×1 |
 | `fc N [options]` | fully connected layer with `N` outputs; needs a flat input (`flatten` first) |
 | `bn` | batch norm (2-d on volumes, 1-d on flat inputs) |
+| `lrn [N] [alpha=A] [beta=B] [k=K]` | local response normalization over `N` neighbouring channels (AlexNet 2012, §3.3): `b = a / (k + α·Σa²)^β`; defaults are the paper's `N = 5, α = 1e-4, β = 0.75, k = 2` (α multiplies the sum, as in the paper; PyTorch's `alpha` is α·N) |
 | `relu`, `relu6`, `tanh`, `sigmoid`, `silu`, `gelu`, `softmax` | activation |
 | `dropout [P]` | dropout with probability `P` (default 0.5) |
 | `flatten` | volume H×W×C → H·W·C features |
@@ -39,7 +40,7 @@ Options, in any order after the sizes:
 | `depthwise` | conv | one group per input channel (filters a multiple of the input channels) |
 | `nobias` | conv, fc | no bias term |
 | `bn` | conv, fc | batch norm after the layer |
-| an activation | conv, fc, pools, `concat`, `add` | applied after the layer (and after `bn`) |
+| an activation | conv, fc, pools, `concat`, `mean`, `add` | applied after the layer (and after `bn`) |
 | `xN` or `×N` | conv, fc, pools, `branch`, `residual` | repeat the line (or block) `N` times, as in CONV64 ×2 |
 
 Blocks, closed by a keyword (nesting allowed):
@@ -53,6 +54,14 @@ branch                    # Inception-style: each path sees the same input,
     conv 128 3x3 same
   path                    # an empty path passes its input through
 concat
+
+branch                    # FractalNet's join: close with 'mean' instead of 'concat'
+  path                    # to average the paths element-wise; every path
+    conv 64 3x3 same      # must give the same shape
+    conv 64 3x3 same
+  path
+    conv 64 3x3 same
+mean relu
 
 residual                  # body, then an optional shortcut, then add
   conv 128 3x3 s2 same
@@ -92,6 +101,13 @@ class Activation(str, enum.Enum):
     SILU = "silu"
     GELU = "gelu"
     SOFTMAX = "softmax"
+
+
+class Join(str, enum.Enum):
+    """How a branch combines its paths: concatenated on channels (Inception) or averaged (FractalNet)."""
+
+    CONCAT = "concat"
+    MEAN = "mean"
 
 
 class PoolKind(str, enum.Enum):
@@ -171,6 +187,17 @@ class BatchNorm:
 
 
 @dataclass(frozen=True)
+class LocalResponseNorm:
+    """AlexNet's normalization across `size` neighbouring channels, with the paper's α (it multiplies the sum)."""
+
+    line: int
+    size: int = 5
+    alpha: float = 1e-4
+    beta: float = 0.75
+    k: float = 2.0
+
+
+@dataclass(frozen=True)
 class ActivationLayer:
     line: int
     activation: Activation
@@ -189,13 +216,14 @@ class Flatten:
 
 @dataclass(frozen=True)
 class Branch:
-    """Paths that all see the block's input; their outputs are concatenated on channels at `end_line`."""
+    """Paths that all see the block's input; at `end_line` their outputs are concatenated on channels, or averaged."""
 
     line: int
     end_line: int
     paths: tuple[tuple["Layer", ...], ...]
     activation: Activation | None = None
     repeat: int = 1
+    join: Join = Join.CONCAT
 
 
 @dataclass(frozen=True)
@@ -210,7 +238,9 @@ class Residual:
     repeat: int = 1
 
 
-Layer = Union[Conv, Pool, GlobalPool, Linear, BatchNorm, ActivationLayer, Dropout, Flatten, Branch, Residual]
+Layer = Union[
+    Conv, Pool, GlobalPool, Linear, BatchNorm, LocalResponseNorm, ActivationLayer, Dropout, Flatten, Branch, Residual
+]
 
 
 @dataclass(frozen=True)
@@ -243,15 +273,23 @@ _PAD = re.compile(r"p([0-9]+)", re.ASCII)
 _DILATION = re.compile(r"d([0-9]+)", re.ASCII)
 _GROUPS = re.compile(r"(?:groups|g)=([0-9]+)", re.ASCII)
 _PROBABILITY = re.compile(r"[0-9]{1,6}(?:\.[0-9]{0,12})?|\.[0-9]{1,12}", re.ASCII)
+_LRN_PARAMETER = re.compile(r"(alpha|beta|k)=(.*)", re.ASCII | re.DOTALL)
+_REAL = re.compile(r"(?:[0-9]{1,12}(?:\.[0-9]{0,12})?|\.[0-9]{1,12})(?:e[-+]?[0-9]{1,3})?", re.ASCII)
+_MAX_REAL = 1e6  # no normalization constant needs more; keeps every value finite
 _MAX_DIGITS = 12  # longer numbers are rejected before int() (which refuses very long ones with a ValueError)
 
 _LAYER_KEYWORDS = (
-    "conv", "maxpool", "avgpool", "globalavgpool", "globalmaxpool", "fc", "bn", "dropout", "flatten",
+    "conv", "maxpool", "avgpool", "globalavgpool", "globalmaxpool", "fc", "bn", "lrn", "dropout", "flatten",
     *(a.value for a in Activation),
 )  # fmt: skip
-_BLOCK_KEYWORDS = ("branch", "path", "concat", "residual", "shortcut", "add")
+_BLOCK_KEYWORDS = ("branch", "path", "concat", "mean", "residual", "shortcut", "add")
 _KEYWORDS = ("input", "name", *_LAYER_KEYWORDS, *_BLOCK_KEYWORDS)
-_CLOSER = {"branch": "concat", "residual": "add"}
+_CLOSERS = {"branch": ("concat", "mean"), "residual": ("add",)}
+
+
+def _closers(opener: str) -> str:
+    """The keywords that close `opener`, quoted for a message: 'concat' or 'mean'."""
+    return " or ".join(f"'{word}'" for word in _CLOSERS[opener])
 _EXAMPLE = {"conv": "conv 16 5x5", "maxpool": "maxpool 2 s2", "avgpool": "avgpool 2 s2", "fc": "fc 120"}
 
 
@@ -280,6 +318,14 @@ def _int(token: _Token, digits: str, what: str, maximum: int) -> int:
     return value
 
 
+def _real(token: _Token, text: str, what: str) -> float:
+    """A non-negative decimal like 1e-4 or 0.75, at most 1e6."""
+    value = float(text) if _REAL.fullmatch(text) else None
+    if value is None or not value <= _MAX_REAL:
+        raise token.error(f"{what} needs a number from 0 to {_MAX_REAL:g}, e.g. '{what}=0.75', got '{token.raw}'")
+    return value
+
+
 def _end_column(tokens: list[_Token]) -> int:
     """Where a missing token would go: one space after the last token."""
     last = tokens[-1]
@@ -302,6 +348,9 @@ class _Options:
         "bn": "bn",
         "activation": "an activation (" + ", ".join(a.value for a in Activation) + ")",
         "repeat": "xN",
+        "alpha": "alpha=A",
+        "beta": "beta=B",
+        "k": "k=K",
     }
 
     def __init__(self, keyword: _Token, tokens: list[_Token], allowed: tuple[str, ...], limits: SpecLimits) -> None:
@@ -340,6 +389,8 @@ class _Options:
             return "groups", _int(token, m[1], "groups", limits.max_channels)
         if m := _REPEAT.fullmatch(text):
             return "repeat", _int(token, m[1], "repeat count", limits.max_repeat)
+        if m := _LRN_PARAMETER.fullmatch(text):
+            return m[1], token  # read as a number by the layer that takes it, after the option is known to apply
         if _PAIR.fullmatch(text):
             return "kernel", None  # a second size where only options may follow
         return "unknown", None
@@ -390,7 +441,7 @@ class _Parser:
                 self._statement(tokens)
         if self.blocks:
             block = self.blocks[-1]
-            raise block.opener.error(f"'{block.keyword}' is never closed; end it with '{_CLOSER[block.keyword]}'")
+            raise block.opener.error(f"'{block.keyword}' is never closed; end it with {_closers(block.keyword)}")
         if self.input is None:
             raise SpecError("the spec is empty; start it with the input size, e.g. 'input 32x32x1' (H×W×C)")
         if not self.root:
@@ -483,8 +534,8 @@ class _Parser:
                     raise keyword.error("the residual needs at least one layer in its body before 'shortcut'")
             block.sections.append([])
             return
-        # concat / add
-        owner = "branch" if word == "concat" else "residual"
+        # concat / mean / add
+        owner = "residual" if word == "add" else "branch"
         block = self._open_block(keyword, owner)
         options = _Options(keyword, args, ("activation",), self.limits)
         activation = options.get("activation")
@@ -493,7 +544,7 @@ class _Parser:
             if not block.sections:
                 raise keyword.error("the branch has no paths; start each with 'path'")
             layer: Layer = Branch(
-                block.opener.line, keyword.line, tuple(map(tuple, block.sections)), activation, block.repeat
+                block.opener.line, keyword.line, tuple(map(tuple, block.sections)), activation, block.repeat, Join(word)
             )
         else:
             if not block.sections[0]:
@@ -512,7 +563,7 @@ class _Parser:
         if block.keyword != owner:
             raise keyword.error(
                 f"'{keyword.text}' belongs to a '{owner}', but the innermost open block is the '{block.keyword}' "
-                f"from line {block.opener.line}; close it with '{_CLOSER[block.keyword]}' first"
+                f"from line {block.opener.line}; close it with {_closers(block.keyword)} first"
             )
         return block
 
@@ -528,6 +579,8 @@ class _Parser:
             return self._fc(keyword, args)
         if word == "dropout":
             return self._dropout(keyword, args)
+        if word == "lrn":
+            return self._lrn(keyword, args)
         _Options(keyword, args, (), self.limits)
         if word == "bn":
             return BatchNorm(line)
@@ -611,6 +664,28 @@ class _Parser:
             activation=options.get("activation"),  # type: ignore[arg-type]
             repeat=int(options.get("repeat", 1)),
         )
+
+    def _lrn(self, keyword: _Token, args: list[_Token]) -> LocalResponseNorm:
+        size = 5
+        if args and _NUMBER.fullmatch(args[0].text):
+            size = _int(args[0], args[0].text, "lrn size", self.limits.max_channels)
+            args = args[1:]
+        options = _Options(keyword, args, ("alpha", "beta", "k"), self.limits)
+        defaults = LocalResponseNorm(keyword.line)
+        return LocalResponseNorm(
+            keyword.line,
+            size,
+            *(self._lrn_number(options, name, default) for name, default in
+              (("alpha", defaults.alpha), ("beta", defaults.beta), ("k", defaults.k))),
+        )
+
+    @staticmethod
+    def _lrn_number(options: _Options, name: str, default: float) -> float:
+        token = options.get(name)
+        if token is None:
+            return default
+        assert isinstance(token, _Token)
+        return _real(token, token.text.partition("=")[2], name)
 
     def _dropout(self, keyword: _Token, args: list[_Token]) -> Dropout:
         if not args:
