@@ -1,4 +1,4 @@
-"""Scaling rules against counted cost: EfficientNet's compound scaling and MobileNet's α and ρ.
+"""Scaling rules against counted cost: EfficientNet's compound scaling and single knobs, MobileNet's α and ρ.
 
 Each figure takes a table of (setting, counted MACs, predicted MACs) rows the page computes with the analyzer,
 so the chart shows how well the papers' rules of thumb describe the real networks.

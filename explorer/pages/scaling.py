@@ -1,4 +1,5 @@
-"""Scaling: the papers' rules of thumb against counted cost — EfficientNet's φ and MobileNet's α and ρ."""
+"""Scaling: the papers' rules of thumb against counted cost — EfficientNet's φ, its depth, width and resolution one
+at a time (against d·w²·r², with the notes' presets), and MobileNet's α and ρ."""
 
 from __future__ import annotations
 
