@@ -404,9 +404,10 @@ def write_out(path: Path, results: list[Measurement], env: dict[str, object], re
 def _selection(text: str, known: dict, what: str) -> list:
     keys = [k.strip() for k in text.split(",") if k.strip()]
     unknown = [k for k in keys if k not in known]
-    if unknown or not keys:
-        raise ValueError(f"unknown {what} {', '.join(map(repr, unknown)) or '(none given)'}; "
-                         f"choose from {', '.join(known)}")
+    if not keys:
+        raise ValueError(f"no {what} given; choose from {', '.join(known)}")
+    if unknown:
+        raise ValueError(f"unknown {what} {', '.join(map(repr, unknown))}; choose from {', '.join(known)}")
     return [known[k] for k in keys]
 
 
