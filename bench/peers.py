@@ -10,7 +10,9 @@ built on the CPU with random weights (torchvision `weights=None`, timm `pretrain
 called as its README shows, with its defaults, the model in eval mode and nothing wrapped around the call (no
 `torch.no_grad()` added: torchinfo adds one itself). Every tool's count is printed with the convention the tool
 uses and normalised to MACs (multiply-accumulates); a tool that fails on a model is recorded with its one-line
-error. Prints Markdown tables (peer warm time ÷ ours, counts) and writes the raw figures to `--out` (.json or .csv).
+error. Prints Markdown tables (peer warm time ÷ ours, counts) and writes the raw figures to `--out` (.json or .csv),
+rewritten after every pair so that a stopped run keeps what it measured; `--tables-from A.json B.json` prints the
+tables again from such files (merged: a later file's pair replaces an earlier one's).
 `--threads` sets torch's intra-op threads in every child (default: torch's own, one per core). On a loaded machine
 use 1: OpenMP threads that spin on a busy core slow the real-compute peers several-fold (ResNet-50's CPU forward
 took 1.8-2.4 s with 2 threads and 0.4 s with 1 at a load average of 11 on 2 cores), which would flatter ours.
@@ -401,6 +403,32 @@ def write_out(path: Path, results: list[Measurement], env: dict[str, object], re
             writer.writerows(rows)
 
 
+def load_results(paths: Sequence[Path]) -> tuple[dict[tuple[str, str], Measurement], list[dict[str, object]]]:
+    """Measurements and environments from `--out` JSON files; a later file's (model, tool) replaces an earlier one's."""
+    results: dict[tuple[str, str], Measurement] = {}
+    environments = []
+    for path in paths:
+        data = json.loads(path.read_text())
+        environments.append(data["environment"])
+        for row in data["results"]:
+            results[row["model"], row["tool"]] = Measurement(**row)
+    return results, environments
+
+
+def print_saved_tables(paths: Sequence[Path]) -> None:
+    results, environments = load_results(paths)
+    models = [m for m in MODELS.values() if any(key[0] == m.key for key in results)]
+    tools = [t for t in TOOLS.values() if any(key[1] == t.key for key in results)]
+    missing = [(m, t) for m in models for t in tools if (m.key, t.key) not in results]
+    for m, t in missing:
+        results[m.key, t.key] = Measurement(m.key, t.key, t.convention.text, error="not measured")
+    print(markdown_tables(results, models, tools))
+    for env in environments:
+        print(f"\nMeasured {env['started_utc']} – {env['finished_utc']} (UTC) on {env['cpus']} CPUs, load average "
+              f"before {env['load_average_1_5_15_min_before']}, after {env['load_average_1_5_15_min_after']}; "
+              f"torch threads: {env['torch_threads']}")
+
+
 def _selection(text: str, known: dict, what: str) -> list:
     keys = [k.strip() for k in text.split(",") if k.strip()]
     unknown = [k for k in keys if k not in known]
@@ -419,6 +447,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, help="torch intra-op threads in each child (default: torch's own)")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds per (model, tool) process")
     parser.add_argument("--out", type=Path, help="write the raw figures to this .json or .csv file")
+    parser.add_argument("--tables-from", nargs="+", type=Path, metavar="JSON",
+                        help="print the tables from earlier --out .json files instead of measuring")
     parser.add_argument("--child", nargs=2, metavar=("MODEL", "TOOL"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     try:
@@ -438,6 +468,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         child_main(args.child[0], args.child[1], args.repeats, args.threads)
         return 0
+    if args.tables_from:
+        try:
+            print_saved_tables(args.tables_from)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            print(f"error: --tables-from needs this script's --out .json files: {exc}", file=sys.stderr)
+            return 2
+        return 0
 
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     load_before = os.getloadavg()
@@ -448,16 +485,17 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[tuple[str, str], Measurement] = {}
     for m in models:
         for t in tools:
-            print(f"{m.label} / {t.label} …", file=sys.stderr, flush=True)
+            print(f"{time.strftime('%H:%M:%S')} {m.label} / {t.label} …", file=sys.stderr, flush=True)
             results[m.key, t.key] = measure(m, t, args.repeats, args.threads, args.timeout)
+            if args.out is not None:
+                write_out(args.out, list(results.values()), environment(tools, started, load_before, args.threads),
+                          args.repeats)
     env = environment(tools, started, load_before, args.threads)
     print(markdown_tables(results, models, tools))
     print(f"\nMeasured {started} – {env['finished_utc']} (UTC) on {env['cpus']} CPUs, load average before "
           f"{', '.join(f'{x:.1f}' for x in load_before)}, after "
           f"{', '.join(f'{x:.1f}' for x in env['load_average_1_5_15_min_after'])} (1, 5, 15 min); warm median of "
           f"{args.repeats} after a warm-up; torch threads: {env['torch_threads']}; " + ", ".join(f"{d} {v}" for d, v in env["versions"].items()))
-    if args.out is not None:
-        write_out(args.out, list(results.values()), env, args.repeats)
     return 0
 
 
