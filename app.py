@@ -13,6 +13,7 @@ pages = [
     st.Page(PAGES_DIR / "compare.py", title="Compare", icon=":material/compare_arrows:"),
     st.Page(PAGES_DIR / "arithmetic.py", title="Arithmetic", icon=":material/calculate:"),
     st.Page(PAGES_DIR / "scaling.py", title="Scaling", icon=":material/open_in_full:"),
+    st.Page(PAGES_DIR / "transfer.py", title="Transfer", icon=":material/move_down:"),
     st.Page(PAGES_DIR / "gradients.py", title="Gradients", icon=":material/trending_down:"),
     st.Page(PAGES_DIR / "design.py", title="Design", icon=":material/edit_note:"),
     st.Page(PAGES_DIR / "benchmarks.py", title="Benchmarks", icon=":material/speed:"),

@@ -473,3 +473,25 @@ def precomputed_feature_bytes(analysis: Analysis, cut: str, images: int = IMAGEN
 
 def trainable_modules(layers: Iterable[TrainingLayer]) -> list[str]:
     return [layer.name for layer in layers if layer.is_leaf and layer.trainable_params]
+
+
+@dataclass(frozen=True)
+class RemainingCost:
+    """What one training step still costs per batch once the trunk's features at the cut are read from disk."""
+
+    forward_macs: int
+    backward_macs: int
+
+    @property
+    def step_macs(self) -> int:
+        return self.forward_macs + self.backward_macs
+
+
+def cost_after_cut(analysis: TrainingAnalysis, cut: str) -> RemainingCost:
+    """Forward and backward MACs of the leaves that run after module `cut` (the trunk up to it is precomputed)."""
+    leaves = analysis.leaves()
+    inside = [i for i, layer in enumerate(leaves) if layer.name == cut or layer.name.startswith(f"{cut}.")]
+    if not inside:
+        raise FreezeError(f"module {cut!r} ran no layer to cut after")
+    rest = leaves[inside[-1] + 1:]
+    return RemainingCost(sum(layer.forward_macs for layer in rest), sum(layer.backward_macs for layer in rest))

@@ -33,3 +33,9 @@ except user_errors() as exc:
 
 analysis_view(result, scope=f"{SCOPE}_{info.name}", file_stem=info.name)
 crosscheck_panel(choice.request, result, key=f"{SCOPE}_{info.name}_fvcore")
+
+st.subheader("Training")  # one training step: backward MACs, step memory, the batch that fits a GPU
+if st.toggle("Analyse one training step (forward + backward + optimizer)", key=f"{SCOPE}_{info.name}_train"):
+    from explorer.ui.training_view import training_view
+
+    training_view(choice.request, scope=f"{SCOPE}_{info.name}")

@@ -1,0 +1,114 @@
+"""Transfer learning: freeze an ImageNet model up to a cut, train a new head, and see what the step then costs —
+trainable parameters, backward MACs, step memory — and what precomputing the trunk's features would take on disk.
+
+The course notes' example (001, "Transfer Learning"): a cat detector for Tigger, Misty or neither — a 3-class
+softmax on a network trained on ImageNet, every earlier layer frozen; with a small training set, "pre-compute that
+layer's activations … and save them to disk", then train only the head on them.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analyzers.step_memory import Optimizer
+from analyzers.training import IMAGENET_TRAIN_IMAGES, cost_after_cut, precomputed_feature_bytes, stage_names
+from explorer.figures.training import forward_backward_bars, freezing_comparison
+from explorer.ui.cached_analysis import ModelRequest
+from explorer.ui.human import binary_bytes, compact
+from explorer.ui.page_setup import show_user_error, user_errors
+from explorer.ui.plotly_chart import show_figure
+from explorer.ui.training_view import OPTIMIZER_LABELS, training_analysis
+from explorer.zoo import build_model, get_model_info
+from explorer.zoo.registry import option_specs
+
+SCOPE = "transfer"
+MODELS = ("resnet18", "resnet34", "resnet50", "resnet101", "mobilenet_v2", "efficientnet_b0", "efficientnet_b3",
+          "vgg16", "vgg16_bn", "googlenet", "inception_v3")
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _stages(request: ModelRequest) -> list[str]:
+    return stage_names(build_model(request.name, device="meta", **dict(request.options)).module)
+
+
+st.title("Transfer learning")
+st.markdown("Freeze a pretrained network up to a cut and train only what comes after it: the notes' 3-class head "
+            "(Tigger, Misty, neither) on an ImageNet model. Frozen layers compute no weight gradient, and before the "
+            "first trainable layer autograd records nothing — no input gradients, no saved activations.")
+
+with st.sidebar:
+    name = st.selectbox("Model", MODELS, index=MODELS.index("resnet50"), key=f"{SCOPE}_model")
+    has_classes = any(o.name == "num_classes" for o in option_specs(name))
+    classes = st.number_input("Classes of the new head", min_value=1, max_value=100_000, value=3,
+                              key=f"{SCOPE}_classes", disabled=not has_classes,
+                              help="3: Tigger, Misty or neither")
+    batch = st.number_input("Batch", min_value=1, max_value=4096, value=32, key=f"{SCOPE}_batch")
+    optimizer = st.selectbox("Optimizer", list(Optimizer), format_func=OPTIMIZER_LABELS.get, index=2,
+                             key=f"{SCOPE}_optimizer")
+    images = st.number_input("Training images", min_value=1, max_value=10**10, value=IMAGENET_TRAIN_IMAGES,
+                             key=f"{SCOPE}_images", help="default: ImageNet's 1,281,167")
+
+options = {"num_classes": int(classes)} if has_classes else {}
+request = ModelRequest.of(name, get_model_info(name).default_input(), 1, **options)
+try:
+    stages = _stages(request)
+except user_errors() as exc:
+    show_user_error(exc)
+    st.stop()
+if not stages:
+    st.info("This model has no stages to cut at.")
+    st.stop()
+
+cut = st.select_slider("Freeze everything up to and including", options=stages, value=stages[-2] if len(
+    stages) > 1 else stages[-1], key=f"{SCOPE}_{name}_cut",
+    help="stages: a `features` block each (MobileNet, EfficientNet, VGG) or the top-level layers (ResNet's "
+    "conv1 … layer4, fc)")
+
+try:
+    with st.spinner("Two training steps on the meta device (everything trained, and frozen at the cut)…"):
+        full = training_analysis(request, int(batch), optimizer.value, "fp32", None)
+        frozen = training_analysis(request, int(batch), optimizer.value, "fp32", cut)
+except user_errors() as exc:
+    show_user_error(exc)
+    st.stop()
+
+
+def _delta(new: int, old: int) -> str:
+    return f"{100 * (new - old) / old:+.1f}%" if old else ""
+
+
+cols = st.columns(4)
+cols[0].metric("Trainable params", compact(frozen.totals.trainable_params),
+               _delta(frozen.totals.trainable_params, full.totals.trainable_params), delta_color="inverse",
+               help=f"{frozen.totals.trainable_params:,} of {full.totals.params:,}")
+cols[1].metric("Backward MACs", compact(frozen.totals.backward_macs),
+               _delta(frozen.totals.backward_macs, full.totals.backward_macs), delta_color="inverse",
+               help=f"{frozen.totals.backward_macs:,}; training everything: {full.totals.backward_macs:,}")
+cols[2].metric("Step MACs", compact(frozen.totals.step_macs), _delta(frozen.totals.step_macs, full.totals.step_macs),
+               delta_color="inverse", help="forward + backward, per batch")
+cols[3].metric("Peak step memory", binary_bytes(frozen.memory.peak_bytes),
+               _delta(frozen.memory.peak_bytes, full.memory.peak_bytes), delta_color="inverse",
+               help=f"training everything: {binary_bytes(full.memory.peak_bytes)}")
+show_figure(freezing_comparison(full, frozen), key=f"{SCOPE}_comparison")
+
+st.subheader("Precomputing the features at the cut")
+try:
+    per_image, total = precomputed_feature_bytes(frozen.forward, cut, int(images))
+    remaining = cost_after_cut(frozen, cut)
+except user_errors() as exc:
+    show_user_error(exc)
+    st.stop()
+shape = frozen.forward.record(cut).output_shapes[0][1:]
+cols = st.columns(3)
+cols[0].metric("Cached activation per image", binary_bytes(per_image),
+               help=f"{' × '.join(map(str, shape))} values, fp32: {per_image:,} bytes")
+cols[1].metric(f"On disk for {int(images):,} images", binary_bytes(total), help=f"{total:,} bytes")
+cols[2].metric("Step MACs that remain", compact(remaining.step_macs),
+               _delta(remaining.step_macs, full.totals.step_macs), delta_color="inverse",
+               help=f"forward {remaining.forward_macs:,} + backward {remaining.backward_macs:,} per batch of "
+               f"{int(batch)}: only the layers after the cut run, on the cached features")
+st.caption("Every epoch then reads the cached features instead of running the frozen trunk; the trunk runs once, "
+           "forward only, when the features are computed. Stored as fp32; fp16 halves the disk bytes.")
+
+with st.expander("Per layer, frozen at the cut"):
+    show_figure(forward_backward_bars(frozen.leaves()), key=f"{SCOPE}_bars")

@@ -1,0 +1,99 @@
+"""The Training view of a zoo model: one training step's MACs (forward vs backward per layer), its memory over
+time, and the largest batch that fits a datasheet GPU. Shared by the Architecture page and the Transfer page.
+
+Analyses are cached per (model, options, input, batch, optimizer, precision, freeze point): moving a widget back
+costs nothing.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analyzers.gpu_memory import CAPACITY_GIB, capacity_bytes, largest_batch
+from analyzers.step_memory import Optimizer
+from analyzers.training import TrainingAnalysis, analyze_training
+from explorer.figures.training import forward_backward_bars, memory_timeline
+from explorer.ui.cached_analysis import ModelRequest
+from explorer.ui.human import binary_bytes, compact
+from explorer.ui.page_setup import show_user_error, user_errors
+from explorer.ui.plotly_chart import show_figure
+from explorer.zoo import build_model
+
+OPTIMIZER_LABELS = {Optimizer.SGD: "SGD", Optimizer.MOMENTUM: "SGD + momentum", Optimizer.ADAM: "Adam",
+                    Optimizer.ADAMW: "AdamW"}
+PRECISIONS = {"fp32": "fp32", "bf16": "bf16 mixed (fp32 master weights)", "fp16": "fp16 mixed (fp32 master weights)"}
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def training_analysis(request: ModelRequest, batch: int, optimizer: str, precision: str,
+                      freeze: str | None) -> TrainingAnalysis:
+    model = build_model(request.name, device="meta", **dict(request.options))
+    return analyze_training(model.module, request.input_size, batch, optimizer=optimizer, precision=precision,
+                            freeze=freeze, model_name=request.name)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def largest_fitting_batch(request: ModelRequest, optimizer: str, precision: str, freeze: str | None,
+                          device: str) -> int:
+    return largest_batch(
+        lambda b: training_analysis(request, b, optimizer, precision, freeze).memory.peak_bytes,
+        capacity_bytes(device))
+
+
+def step_metrics(analysis: TrainingAnalysis) -> None:
+    t, m = analysis.totals, analysis.memory
+    ratio = t.backward_to_forward
+    cols = st.columns(4)
+    cols[0].metric("Trainable params", compact(t.trainable_params), help=f"{t.trainable_params:,} of {t.params:,}")
+    cols[1].metric("Forward MACs", compact(t.forward_macs), help=f"{t.forward_macs:,}")
+    cols[2].metric("Backward MACs", compact(t.backward_macs),
+                   delta=f"{ratio:.2f}× forward" if ratio is not None else None, delta_color="off",
+                   help=f"input gradients {t.backward_input_macs:,} + weight gradients {t.backward_weight_macs:,}")
+    cols[3].metric("Peak step memory", binary_bytes(m.peak_bytes),
+                   help=f"{m.peak_bytes:,} bytes, during the {m.peak_phase.value}"
+                   + (f" of {m.peak_layer}" if m.peak_layer else ""))
+
+
+def memory_breakdown(analysis: TrainingAnalysis) -> None:
+    m = analysis.memory
+    parts = [("parameters", m.parameter_bytes), ("gradients", m.gradient_bytes),
+             ("optimizer state", m.optimizer_state_bytes), ("fp32 master weights", m.master_weight_bytes),
+             ("input batch", m.input_bytes), ("saved for backward", m.saved_activation_bytes),
+             ("optimizer step temporaries", m.optimizer_step_bytes)]
+    st.markdown(" · ".join(f"**{label}** {binary_bytes(value)}" for label, value in parts if value))
+    st.caption(f"Saved for backward: {m.saved_tensors:,} tensors as autograd keeps them (unique storages, "
+               "parameters excluded). The peak is the highest live total over the forward, the backward and the "
+               "optimizer step; not included: the CUDA context, allocator caching, cuDNN workspaces.")
+
+
+def training_view(request: ModelRequest, *, scope: str) -> None:
+    """Controls, metrics and charts of one training step of the chosen model."""
+    cols = st.columns(4)
+    batch = cols[0].number_input("Batch", min_value=1, max_value=4096, value=max(request.batch_size, 32),
+                                 key=f"{scope}_train_batch")
+    optimizer = cols[1].selectbox("Optimizer", list(Optimizer), format_func=OPTIMIZER_LABELS.get, index=2,
+                                  key=f"{scope}_train_optimizer")
+    precision = cols[2].selectbox("Precision", list(PRECISIONS), format_func=PRECISIONS.get,
+                                  key=f"{scope}_train_precision")
+    devices = list(CAPACITY_GIB)
+    device = cols[3].selectbox("GPU", devices, index=devices.index("NVIDIA A100 40GB"),
+                               format_func=lambda d: f"{d.removeprefix('NVIDIA ')} ({CAPACITY_GIB[d]} GiB)",
+                               key=f"{scope}_train_gpu")
+    try:
+        with st.spinner("Running forward and backward on the meta device…"):
+            analysis = training_analysis(request, int(batch), optimizer.value, precision, None)
+            fits = largest_fitting_batch(request, optimizer.value, precision, None, device)
+    except user_errors() as exc:
+        show_user_error(exc)
+        return
+    step_metrics(analysis)
+    verdict = (f"Largest batch that fits a {device.removeprefix('NVIDIA ')} ({CAPACITY_GIB[device]} GiB): "
+               f"**{fits:,}**" if fits else f"Not even a batch of 1 fits a {device.removeprefix('NVIDIA ')}.")
+    st.markdown(verdict)
+    memory_breakdown(analysis)
+    log_scale = st.toggle("Log scale", value=False, key=f"{scope}_train_log")
+    show_figure(forward_backward_bars(analysis.leaves(), log_scale=log_scale), key=f"{scope}_train_bars")
+    show_figure(memory_timeline(analysis.memory, limit_bytes=capacity_bytes(device)), key=f"{scope}_train_memory")
+    if analysis.totals.backward_uncounted_ops:
+        st.warning(f"{analysis.totals.backward_uncounted_ops} backward op call(s) had no formula and are not in the "
+                   "backward totals.", icon=":material/warning:")

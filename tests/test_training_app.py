@@ -1,0 +1,50 @@
+"""The Training view and the Transfer-learning page under Streamlit's AppTest: the numbers they render are the
+engine's, the notes' 3-class head is the default, and no exception reaches the page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torchvision
+from streamlit.testing.v1 import AppTest
+
+from analyzers.gpu_memory import capacity_bytes, largest_batch
+from analyzers.training import analyze_training
+
+PAGES = Path(__file__).resolve().parents[1] / "explorer" / "pages"
+TIMEOUT_S = 240
+
+
+def _training_view_page() -> None:
+    from explorer.ui.cached_analysis import ModelRequest
+    from explorer.ui.training_view import training_view
+
+    training_view(ModelRequest.of("resnet18", (3, 64, 64)), scope="test")
+
+
+def test_training_view_renders_metrics_charts_and_the_batch_that_fits():
+    at = AppTest.from_function(_training_view_page, default_timeout=TIMEOUT_S)
+    at.run()
+    assert not at.exception
+    metrics = {m.label: m for m in at.metric}
+    assert metrics["Trainable params"].value == "11.7 M"  # resnet18: 11,689,512
+    assert len(at.get("plotly_chart")) == 2  # forward vs backward bars, memory timeline
+    expected = largest_batch(
+        lambda b: analyze_training(torchvision.models.resnet18(), (3, 64, 64), b, optimizer="adam").memory.peak_bytes,
+        capacity_bytes("NVIDIA A100 40GB"))
+    assert any(f"**{expected:,}**" in md.value for md in at.markdown)
+
+
+def test_transfer_page_defaults_to_a_three_class_head_frozen_before_it():
+    """resnet50 with a 3-class head, frozen through layer4: trainable = fc, 2048·3 + 3 = 6,147 parameters; the
+    cached activation is layer4's 2048×7×7 fp32 output, 401,408 B = 392 KiB per image."""
+    at = AppTest.from_file(str(PAGES / "transfer.py"), default_timeout=TIMEOUT_S)
+    at.run()
+    assert not at.exception
+    metrics = {m.label: m for m in at.metric}
+    assert metrics["Trainable params"].value == "6.15 K"
+    assert metrics["Cached activation per image"].value == "392 KiB"
+    assert metrics["On disk for 1,281,167 images"].value == "479 GiB"  # 401,408 × 1,281,167 B
+    at.select_slider[0].set_value("layer3").run()
+    assert not at.exception
+    assert {m.label: m for m in at.metric}["Cached activation per image"].value == "784 KiB"  # 1024×14×14×4
