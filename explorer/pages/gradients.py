@@ -15,7 +15,8 @@ from explorer.ui.plotly_chart import show_figure
 from explorer.zoo import build_model, list_models
 
 DEFAULT_MODELS = ["plain56_cifar", "resnet56_cifar"]
-# The probe runs real convolutions on the CPU; small inputs keep each model within about a second.
+# The probe runs real convolutions on the CPU: a 56-layer CIFAR net takes well under a second of CPU time, the
+# largest small-input entries (resnet1202_cifar, WRN-28-10, FractalNet-40) a few seconds.
 MAX_INPUT_PIXELS = 64 * 64
 COLUMNS = ("model", "order", "layer", "type", "params", "grad_norm", "weight_norm")
 
@@ -81,7 +82,9 @@ st.markdown(
     "layer after it, so its size drifts by orders of magnitude across depth: the notes' vanishing and exploding "
     "gradients. With batch norm in training mode and He initialisation, the 56-layer plain net's gradients *grow* "
     "towards the input (the first layer's is about a thousand times the classifier's), while the ResNet's shortcuts "
-    "keep every layer within about one order of magnitude of the others.\n\n"
+    "keep every layer within about one order of magnitude of the others. The drift grows with depth (plain 20, 56 and "
+    "110 layers span about 1, 4 and 8 decades at seed 0); FractalNet, without residuals but with a one-conv path "
+    "through every block, stays within one.\n\n"
     "**What it does not show.** One step at initialisation is not training: it says nothing about the accuracy a "
     "network reaches, how its gradients change once it learns, or the optimiser. The ResNet paper itself argues "
     "its deep plain nets (trained with batch norm) fail through optimisation difficulty rather than vanishing "
