@@ -69,9 +69,14 @@ _FALSE = {"false", "0", "no"}
 INPUT_SIZE_PATTERN = re.compile(r"\d+x\d+x\d+")
 
 
+INT64_RANGE = range(-(2**63), 2**63)  # what a pandas Int64 column (and any sane count of bytes or FLOPs) holds
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_SHORT_INTEGER = r"[+-]?[0-9]{1,18}"  # certainly inside INT64_RANGE
+
+
 @dataclass(frozen=True)
 class Column:
-    """One CSV column: its type, whether it may be blank, and the values or pattern it allows."""
+    """One CSV column: its type, whether it may be blank, and the values, pattern or range it allows."""
 
     name: str
     kind: Kind
@@ -79,6 +84,8 @@ class Column:
     allowed: tuple[str, ...] = ()
     pattern: re.Pattern[str] | None = None
     iso_date: bool = False
+    minimum: float | None = None  # numbers: the smallest value allowed
+    positive: bool = False  # numbers: must be above zero (a latency, a peak)
 
     def parse(self, text: str) -> object:
         """The Python value of a cell, None for a blank optional cell; ValueError says what is wrong with it."""
@@ -88,10 +95,12 @@ class Column:
                 raise ValueError("is blank")
             return None
         if self.kind is Kind.INT:
-            try:
-                return int(text)
-            except ValueError:
-                raise ValueError(f"{text!r} is not an integer") from None
+            if not _INTEGER.fullmatch(text):
+                raise ValueError(f"{text!r} is not an integer")
+            value = int(text)
+            if value not in INT64_RANGE:
+                raise ValueError(f"{text} is out of range: integers here must fit in 64 bits (|n| < 2**63)")
+            return self._check_range(value, text)
         if self.kind is Kind.FLOAT:
             try:
                 value = float(text)
@@ -99,7 +108,9 @@ class Column:
                 raise ValueError(f"{text!r} is not a number") from None
             if math.isnan(value):
                 return None
-            return value
+            if math.isinf(value):
+                raise ValueError(f"{text!r} is not a finite number")
+            return self._check_range(value, text)
         if self.kind is Kind.BOOL:
             if text.lower() in _TRUE:
                 return True
@@ -110,12 +121,65 @@ class Column:
             raise ValueError(f"{text!r} is not one of {', '.join(self.allowed)}")
         if self.pattern is not None and not self.pattern.fullmatch(text):
             raise ValueError(f"{text!r} does not match {self.pattern.pattern}")
-        if self.iso_date:
-            try:
-                datetime.fromisoformat(text)
-            except ValueError:
-                raise ValueError(f"{text!r} is not an ISO 8601 date") from None
+        if self.iso_date and not _is_iso_date(text):
+            raise ValueError(f"{text!r} is not an ISO 8601 date")
         return text
+
+    def _check_range(self, value: float, text: str) -> float:
+        if self.positive and not value > 0:
+            raise ValueError(f"{text} is not above zero")
+        if self.minimum is not None and value < self.minimum:
+            raise ValueError(f"{text} is below the smallest allowed value, {self.minimum:g}")
+        return value
+
+    def parse_cells(self, cells: pandas.Series) -> pandas.Series:
+        """The whole column at once, the fast path for big uploads: vectorised checks accept the usual cells and
+        every other cell goes through `parse`, which gives its value or the exact message (with its line)."""
+        text = cells.str.strip()
+        values, accepted = self._parse_vectorised(text)
+        if not accepted.all():
+            values = values.astype(object)
+            for index in accepted.index[~accepted.to_numpy()]:
+                try:
+                    values[index] = self.parse(text[index])
+                except ValueError as exc:
+                    raise BenchSchemaError(f"column {self.name!r}, line {index + 2}: {exc}") from None
+        return values.astype(_pandas_dtype(self.kind)) if self.kind is not Kind.TEXT else values
+
+    def _parse_vectorised(self, text: pandas.Series) -> tuple[pandas.Series, pandas.Series]:
+        """(values, accepted): the parsed column and which cells the vectorised checks vouch for."""
+        import pandas as pd
+
+        blank = text == ""
+        accepted_blank = blank & (not self.required)
+        if self.kind is Kind.INT:
+            fits = text.str.fullmatch(_SHORT_INTEGER)
+            values = _numbers(text.where(fits, "0"), "int64").astype("Int64").where(fits)
+            return values, (fits & self._in_range(values)) | accepted_blank
+        if self.kind is Kind.FLOAT:
+            values = _numbers(text.where(~blank, "nan"), "float64")
+            finite = values.notna() & (values.abs() != math.inf)
+            return values, (finite & self._in_range(values)) | accepted_blank
+        if self.kind is Kind.BOOL:
+            lower = text.str.lower()
+            return lower.isin(_TRUE), lower.isin(_TRUE | _FALSE)
+        accepted = ~blank
+        if self.allowed:
+            accepted &= text.isin(self.allowed)
+        if self.pattern is not None:
+            accepted &= text.str.fullmatch(self.pattern.pattern)
+        if self.iso_date:
+            valid = {value: _is_iso_date(value) for value in text.unique()}
+            accepted &= text.map(valid).astype(bool)
+        return text.where(~blank), accepted | accepted_blank
+
+    def _in_range(self, values: pandas.Series) -> pandas.Series:
+        within = values.notna()
+        if self.positive:
+            within &= values > 0
+        if self.minimum is not None:
+            within &= values >= self.minimum
+        return within.fillna(False).astype(bool)
 
     def format(self, value: object) -> str:
         """The cell text for a Python value (None → blank)."""
@@ -130,13 +194,31 @@ class Column:
         return " ".join(str(value).split()) if self.kind is Kind.TEXT else str(value)  # a row is one line
 
 
+def _numbers(text: pandas.Series, dtype: str) -> pandas.Series:
+    """Text to numbers: one cast when every cell is a number (the usual case), else per cell, NaN where not."""
+    import pandas as pd
+
+    try:
+        return text.astype(dtype)
+    except (ValueError, TypeError, OverflowError):
+        return pd.to_numeric(text, errors="coerce")
+
+
+def _is_iso_date(text: str) -> bool:
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _values(enum_type: type[enum.Enum]) -> tuple[str, ...]:
     return tuple(str(member.value) for member in enum_type)
 
 
 COLUMNS: tuple[Column, ...] = (
     Column("model", Kind.TEXT),
-    Column("batch", Kind.INT),
+    Column("batch", Kind.INT, minimum=1),
     Column("input_size", Kind.TEXT, pattern=INPUT_SIZE_PATTERN),  # CxHxW, e.g. 3x224x224
     Column("dtype", Kind.TEXT, allowed=_values(Precision)),
     Column("memory_format", Kind.TEXT, allowed=_values(MemoryFormat)),
@@ -145,22 +227,22 @@ COLUMNS: tuple[Column, ...] = (
     Column("device_name", Kind.TEXT),  # as reported: "NVIDIA H200", the CPU model
     Column("status", Kind.TEXT, allowed=_values(BenchStatus)),  # older files: "error: <message>", see BenchStatus
     Column("error_message", Kind.TEXT, required=False),  # why a row with status error failed, one line
-    Column("latency_ms_p50", Kind.FLOAT, required=False),
-    Column("latency_ms_p95", Kind.FLOAT, required=False),
-    Column("latency_ms_min", Kind.FLOAT, required=False),
-    Column("images_per_s", Kind.FLOAT, required=False),  # batch / p50
-    Column("peak_memory_bytes", Kind.INT, required=False),  # CUDA allocator high-water mark; blank on CPU
-    Column("estimated_memory_bytes", Kind.INT, required=False),  # analyzer: weights + every activation, this batch
-    Column("memory_over_estimate", Kind.FLOAT, required=False),  # peak_memory_bytes / estimated_memory_bytes
-    Column("flops", Kind.INT, required=False),  # counted FLOPs of one forward at this batch (2 × MACs)
-    Column("achieved_tflops", Kind.FLOAT, required=False),  # flops / p50
-    Column("peak_tflops", Kind.FLOAT, required=False),  # the device's peak for this dtype
+    Column("latency_ms_p50", Kind.FLOAT, required=False, positive=True),
+    Column("latency_ms_p95", Kind.FLOAT, required=False, positive=True),
+    Column("latency_ms_min", Kind.FLOAT, required=False, positive=True),
+    Column("images_per_s", Kind.FLOAT, required=False, positive=True),  # batch / p50
+    Column("peak_memory_bytes", Kind.INT, required=False, minimum=0),  # CUDA allocator high-water mark; blank on CPU
+    Column("estimated_memory_bytes", Kind.INT, required=False, minimum=0),  # analyzer: weights + all activations
+    Column("memory_over_estimate", Kind.FLOAT, required=False, minimum=0),  # peak_memory_bytes / estimated
+    Column("flops", Kind.INT, required=False, minimum=0),  # counted FLOPs of one forward at this batch (2 × MACs)
+    Column("achieved_tflops", Kind.FLOAT, required=False, minimum=0),  # flops / p50
+    Column("peak_tflops", Kind.FLOAT, required=False, positive=True),  # the device's peak for this dtype
     Column("peak_source", Kind.TEXT, allowed=_values(PeakSource)),
-    Column("pct_of_peak", Kind.FLOAT, required=False),
-    Column("roofline_ms", Kind.FLOAT, required=False),  # layer-by-layer lower bound, see analyzers.roofline
-    Column("measured_over_roofline", Kind.FLOAT, required=False),  # p50 / roofline_ms
-    Column("iters", Kind.INT),
-    Column("warmup", Kind.INT),
+    Column("pct_of_peak", Kind.FLOAT, required=False, minimum=0),
+    Column("roofline_ms", Kind.FLOAT, required=False, minimum=0),  # layer-by-layer lower bound, analyzers.roofline
+    Column("measured_over_roofline", Kind.FLOAT, required=False, minimum=0),  # p50 / roofline_ms
+    Column("iters", Kind.INT, minimum=1),
+    Column("warmup", Kind.INT, minimum=0),
     Column("driver", Kind.TEXT, required=False),  # NVIDIA driver version; blank on CPU
     Column("torch_version", Kind.TEXT),
     Column("cuda_version", Kind.TEXT, required=False),
@@ -256,7 +338,9 @@ def load_results(source: str | os.PathLike[str] | io.IOBase | bytes) -> pandas.D
     """Read and validate a results CSV (a path, an open file, or raw bytes as a browser upload gives them).
 
     Returns one row per configuration with typed columns (nullable integers, floats, booleans, text); columns
-    beyond the schema are kept as text. Raises BenchSchemaError with one line naming the first problem.
+    beyond the schema are kept as text. Raises BenchSchemaError with one line naming the first problem: a file
+    with no rows, a cell of the wrong type or range (negative, infinite, beyond 64 bits), an ok row without its
+    measurements, or a configuration that appears twice.
     """
     import pandas as pd
 
@@ -271,50 +355,56 @@ def load_results(source: str | os.PathLike[str] | io.IOBase | bytes) -> pandas.D
     missing = [name for name in COLUMN_NAMES if name not in raw.columns and name not in ADDED_LATER]
     if missing:
         raise BenchSchemaError(f"missing column(s): {', '.join(missing)}")
+    if raw.empty:
+        raise BenchSchemaError("the CSV has a header but no rows: nothing was measured in it")
+    raw = raw.reset_index(drop=True)
     for name in ADDED_LATER:  # a file written before these columns existed reads them as blank
         if name not in raw.columns:
             raw[name] = ""
     _split_legacy_errors(raw)
-    parsed = {column.name: _parse_column(column, raw[column.name]) for column in COLUMNS}
-    _check_ok_rows(parsed)
-    frame = pd.DataFrame(
-        {
-            name: pd.Series(values, dtype=_pandas_dtype(_BY_NAME[name].kind), index=raw.index)
-            for name, values in parsed.items()
-        }
-    )
+    frame = pd.DataFrame({column.name: column.parse_cells(raw[column.name]) for column in COLUMNS})
+    _check_ok_rows(frame)
+    _check_unique_configurations(frame)
     extras = [name for name in raw.columns if name not in _BY_NAME]
     return pd.concat([frame, raw[extras]], axis=1) if extras else frame
 
 
 def _split_legacy_errors(raw: pandas.DataFrame) -> None:
     """Rows of older files say "error: <message>" in `status`: move the message to `error_message`."""
-    legacy = raw["status"].str.strip().str.startswith(LEGACY_ERROR_PREFIX)
+    status = raw["status"].str.strip()
+    legacy = status.str.startswith(LEGACY_ERROR_PREFIX)
     if not legacy.any():
         return
-    messages = raw.loc[legacy, "status"].str.strip().str.removeprefix(LEGACY_ERROR_PREFIX).str.strip()
-    blank = raw.loc[legacy, "error_message"].str.strip() == ""
-    raw.loc[legacy & blank.reindex(raw.index, fill_value=False), "error_message"] = messages
+    messages = status.str.removeprefix(LEGACY_ERROR_PREFIX).str.strip()
+    blank = raw["error_message"].str.strip() == ""
+    raw.loc[legacy & blank, "error_message"] = messages[legacy & blank]
     raw.loc[legacy, "status"] = str(BenchStatus.ERROR)
 
 
-def _parse_column(column: Column, cells: Iterable[str]) -> list[object]:
-    values = []
-    for line, text in enumerate(cells, start=2):
-        try:
-            values.append(column.parse(text))
-        except ValueError as exc:
-            raise BenchSchemaError(f"column {column.name!r}, line {line}: {exc}") from None
-    return values
+def _check_ok_rows(frame: pandas.DataFrame) -> None:
+    ok = (frame["status"] == BenchStatus.OK).to_numpy()
+    for name in _OK_REQUIRES:
+        blank = ok & frame[name].isna().to_numpy()
+        if blank.any():
+            line = int(blank.argmax()) + 2
+            raise BenchSchemaError(f"column {name!r}, line {line}: is blank in a row with status ok")
 
 
-def _check_ok_rows(parsed: Mapping[str, list[object]]) -> None:
-    for index, status in enumerate(parsed["status"]):
-        if status != BenchStatus.OK:
-            continue
-        for name in _OK_REQUIRES:
-            if parsed[name][index] is None:
-                raise BenchSchemaError(f"column {name!r}, line {index + 2}: is blank in a row with status ok")
+def _check_unique_configurations(frame: pandas.DataFrame) -> None:
+    """Each configuration once: a repeat is a merged or re-run file, and charts would silently count it twice."""
+    keys = frame[list(RESUME_KEY)].astype(str)
+    repeats = keys.duplicated(keep="first").to_numpy()
+    if not repeats.any():
+        return
+    second = int(repeats.argmax())
+    first = int((keys == keys.iloc[second]).all(axis=1).to_numpy().argmax())
+    row = frame.iloc[second]
+    setting = f"{row['model']}, batch {row['batch']}, {row['dtype']}, {row['memory_format']}"
+    setting += ", compiled" if row["compile"] else ""
+    raise BenchSchemaError(
+        f"line {second + 2} repeats the configuration of line {first + 2} ({setting}, {row['device_name']}); "
+        f"each configuration may appear once ({int(repeats.sum()):,} repeated row(s))"
+    )
 
 
 def _pandas_dtype(kind: Kind) -> str | None:

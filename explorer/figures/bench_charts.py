@@ -2,9 +2,15 @@
 
 Rows whose status is not `ok` (out of memory, errors) are left out of the charts; the page lists them.
 A *configuration* is everything but the batch: model, dtype, memory format, compile mode and device.
+Names come from uploaded files, so they are HTML-escaped (Plotly reads `<a href>` in trace names as a link) and
+never put inside a hover template (where `%{…}` would be read as a field): templates name a trace by
+`%{fullData.name}`. Charts draw at most `MAX_CONFIGURATIONS` configurations, the fastest, so that a large
+upload stays readable and quick.
 """
 
 from __future__ import annotations
+
+import html
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -17,25 +23,62 @@ from explorer.figures.theme import MUTED, SERIES, empty_figure, legend_below, lo
 SYMBOLS = ("circle", "diamond", "square", "triangle-up", "x")
 
 
+MAX_CONFIGURATIONS = 24  # per chart: more is unreadable, and thousands of traces freeze the browser
+MAX_POINTS = 1_500  # per chart: a configuration measured at hundreds of batch sizes is thinned to fit
+MAX_LABELLED_POINTS = 80  # named beside the point (the placement compares every label with every other)
+_TRACE_NAME = "<extra>%{fullData.name}</extra>"
+
+
 def ok_rows(results: pd.DataFrame) -> pd.DataFrame:
-    """Finished measurements only, each labelled with its configuration."""
+    """Finished measurements only, each labelled with its configuration (escaped for Plotly)."""
     rows = results[results["status"] == BenchStatus.OK].copy()
-    several_devices = rows["device_name"].nunique() > 1
-    rows["config"] = [config_label(row, with_device=several_devices) for row in rows.itertuples()]
+    rows["config"] = config_labels(rows, with_device=rows["device_name"].nunique() > 1)
     rows["macs"] = rows["flops"] / 2
     return rows
 
 
-def config_label(row, *, with_device: bool = True) -> str:
-    """'resnet50 · bf16 · channels-last · compiled', plus the device when the results span several."""
-    parts = [str(row.model), str(row.dtype)]
-    if str(row.memory_format) == "channels_last":
-        parts.append("channels-last")
-    if bool(row.compile):
-        parts.append("compiled")
+def config_labels(rows: pd.DataFrame, *, with_device: bool = True) -> pd.Series:
+    """'resnet50 · bf16 · channels-last · compiled', plus the device when the results span several; one label per
+    row, built column-wise (an upload may have tens of thousands of rows) and HTML-escaped."""
+    label = rows["model"].astype(str) + " · " + rows["dtype"].astype(str)
+    label = label.where(rows["memory_format"].astype(str) != "channels_last", label + " · channels-last")
+    label = label.where(~rows["compile"].astype(bool), label + " · compiled")
     if with_device:
-        parts.append(str(row.device_name))
-    return " · ".join(parts)
+        label = label + " · " + rows["device_name"].astype(str)
+    return escaped(label)
+
+
+def escaped(text: pd.Series) -> pd.Series:
+    """`html.escape` of every cell, column-wise (Plotly decodes these entities and reads no tag in the result)."""
+    text = text.astype(str)
+    for char in ("&", "<", ">", '"', "'"):  # "&" first: the entities themselves contain it
+        text = text.str.replace(char, html.escape(char), regex=False)
+    return text
+
+
+def fastest_configurations(rows: pd.DataFrame, limit: int = MAX_CONFIGURATIONS) -> pd.DataFrame:
+    """The rows of the `limit` configurations with the best throughput (all of them when there are fewer), each
+    thinned to evenly spaced batch sizes (the smallest and largest kept) when they exceed `MAX_POINTS` together."""
+    best = rows.groupby("config")["images_per_s"].max()
+    if len(best) > limit:
+        rows = rows[rows["config"].isin(best.nlargest(limit).index)]
+    per_config = max(2, MAX_POINTS // max(1, rows["config"].nunique()))
+    if len(rows) <= MAX_POINTS:
+        return rows
+    rows = rows.sort_values(["config", "batch"])
+    position = rows.groupby("config").cumcount()
+    count = rows.groupby("config")["batch"].transform("size")
+    step = (count - 1) / (per_config - 1)
+    keep = (count <= per_config) | (position == count - 1) | ((position % step.clip(lower=1)) < 1)
+    return rows[keep.to_numpy()]
+
+
+def _title(title: str, rows: pd.DataFrame, shown: pd.DataFrame) -> str:
+    total, drawn = rows["config"].nunique(), shown["config"].nunique()
+    parts = [f"the {drawn} fastest of {total:,} configurations"] if drawn < total else []
+    if len(shown) < len(rows[rows["config"].isin(shown["config"])]):
+        parts.append(f"{len(shown):,} of their {len(rows[rows['config'].isin(shown['config'])]):,} points")
+    return f"{title}: {', '.join(parts)}" if parts else title
 
 
 def _none_yet(title: str, missing: str = "finished measurements") -> go.Figure:
@@ -48,6 +91,8 @@ def latency_vs_batch(results: pd.DataFrame) -> go.Figure:
     title = "Latency vs batch size"
     if rows.empty:
         return _none_yet(title)
+    rows = fastest_configurations(all_rows := rows)
+    title = _title(title, all_rows, rows)
     fig = go.Figure()
     for i, (config, part) in enumerate(rows.sort_values("batch").groupby("config", sort=False)):
         fig.add_trace(
@@ -65,7 +110,7 @@ def latency_vs_batch(results: pd.DataFrame) -> go.Figure:
                     thickness=1,
                     color=MUTED,
                 ),
-                hovertemplate="batch %{x}<br>p50 %{y:.3g} ms<extra>" + config + "</extra>",
+                hovertemplate="batch %{x}<br>p50 %{y:.3g} ms" + _TRACE_NAME,
             )
         )
     fig.update_xaxes(type="log", title_text="batch size", dtick=0.30103)  # ticks at powers of two
@@ -82,6 +127,9 @@ def throughput_by_model(results: pd.DataFrame) -> go.Figure:
     if rows.empty:
         return _none_yet(title)
     best = rows.loc[rows.groupby("config")["images_per_s"].idxmax()].sort_values("images_per_s")
+    if len(best) > MAX_CONFIGURATIONS:
+        title = f"{title}: the {MAX_CONFIGURATIONS} fastest of {len(best):,} configurations"
+        best = best.tail(MAX_CONFIGURATIONS)
     fig = go.Figure(
         go.Bar(
             y=best["config"],
@@ -106,6 +154,8 @@ def achieved_vs_peak(results: pd.DataFrame) -> go.Figure:
     title = "Achieved vs peak compute"
     if rows.empty:
         return _none_yet(title, "peak figures for these devices (no % of peak)")
+    rows = fastest_configurations(all_rows := rows)
+    title = _title(title, all_rows, rows)
     fig = go.Figure()
     for i, (config, part) in enumerate(rows.sort_values("batch").groupby("config", sort=False)):
         fig.add_trace(
@@ -116,9 +166,8 @@ def achieved_vs_peak(results: pd.DataFrame) -> go.Figure:
                 mode="lines+markers",
                 line=dict(color=SERIES[i % len(SERIES)], width=2.5),
                 customdata=part[["achieved_tflops", "peak_tflops"]],
-                hovertemplate="batch %{x}<br>%{customdata[0]:.3g} of %{customdata[1]:.3g} TFLOP/s (%{y:.1f}%)<extra>"
-                + config
-                + "</extra>",
+                hovertemplate="batch %{x}<br>%{customdata[0]:.3g} of %{customdata[1]:.3g} TFLOP/s (%{y:.1f}%)"
+                + _TRACE_NAME,
             )
         )
     fig.update_xaxes(type="log", title_text="batch size", dtick=0.30103)
@@ -134,6 +183,8 @@ def measured_vs_roofline(results: pd.DataFrame) -> go.Figure:
     title = "Measured latency vs roofline bound"
     if rows.empty:
         return _none_yet(title, "roofline bounds (they need the device's peaks)")
+    rows = fastest_configurations(all_rows := rows)
+    title = _title(title, all_rows, rows)
     fig = go.Figure()
     for i, (config, part) in enumerate(rows.groupby("config", sort=False)):
         fig.add_trace(
@@ -145,7 +196,7 @@ def measured_vs_roofline(results: pd.DataFrame) -> go.Figure:
                 marker=dict(size=10, color=SERIES[i % len(SERIES)], line=dict(color="white", width=1)),
                 customdata=part[["batch", "measured_over_roofline"]],
                 hovertemplate="batch %{customdata[0]}<br>bound %{x:.3g} ms, measured %{y:.3g} ms "
-                "(%{customdata[1]:.1f}×)<extra>" + config + "</extra>",
+                "(%{customdata[1]:.1f}×)" + _TRACE_NAME,
             )
         )
     low = float(min(rows["roofline_ms"].min(), rows["latency_ms_p50"].min())) * 0.8
@@ -174,14 +225,17 @@ def macs_vs_latency(results: pd.DataFrame) -> go.Figure:
     title = "Counted MACs vs measured latency"
     if rows.empty:
         return _none_yet(title)
-    rows["setting"] = [f"{r.dtype} · {r.device_name}" for r in rows.itertuples()]
-    rows["point"] = [f"{r.model} ×{r.batch}" for r in rows.itertuples()]
+    rows = fastest_configurations(all_rows := rows)
+    title = _title(title, all_rows, rows)
+    rows["setting"] = escaped(rows["dtype"].astype(str) + " · " + rows["device_name"].astype(str))
+    rows["point"] = escaped(rows["model"].astype(str) + " ×" + rows["batch"].astype(str))
     # Each model in its own colour (the app-wide one) and named beside its points; settings differ by symbol.
     x_range = padded_range(rows["macs"], log=True)
     y_range = padded_range(rows["latency_ms_p50"], log=True, fraction=0.15)
+    labelled = len(rows) <= MAX_LABELLED_POINTS
     positions = dict(zip(rows.index, label_positions(rows["macs"], rows["latency_ms_p50"], list(rows["point"]),
                                                      x_range=x_range, y_range=y_range, log_x=True, log_y=True,
-                                                     width_px=1150, height_px=320)))
+                                                     width_px=1150, height_px=320))) if labelled else {}
     fig = go.Figure()
     for i, (setting, part) in enumerate(rows.groupby("setting", sort=False)):
         fig.add_trace(
@@ -189,11 +243,11 @@ def macs_vs_latency(results: pd.DataFrame) -> go.Figure:
                 x=part["macs"],
                 y=part["latency_ms_p50"],
                 name=setting,
-                mode="markers+text",
+                mode="markers+text" if labelled else "markers",
                 marker=dict(size=11, color=[model_color(m) for m in part["model"]], line=dict(color="white", width=1),
                             symbol=SYMBOLS[i % len(SYMBOLS)]),
                 text=part["point"],
-                textposition=[positions[j] for j in part.index],
+                textposition=[positions[j] for j in part.index] if labelled else None,
                 textfont=dict(size=11),
                 cliponaxis=False,
                 customdata=part["batch"],

@@ -13,33 +13,58 @@ from explorer.figures.bench_charts import (
     measured_vs_roofline,
     throughput_by_model,
 )
-from explorer.ui.bench_results import shipped_results
+from explorer.ui.bench_results import parse_upload, shipped_results
 from explorer.ui.downloads import download_buttons
 from explorer.ui.page_setup import escape_markdown, page_header
 from explorer.ui.plotly_chart import show_figure
 
-MAX_UPLOAD_BYTES = 20_000_000
+MAX_UPLOAD_MB = 5  # the uploader refuses bigger files in the browser; the page checks again (AppTest, old clients)
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024  # Streamlit's megabyte is 2**20 bytes
+MODELS_KEY = "bench_models"
+MAX_LISTED_FAILURES = 20
+OFFERED_KEY = "bench_models_offered"  # the models the multiselect offered last run: a new one is selected
 SHOWN_COLUMNS = [
-    "model", "batch", "dtype", "memory_format", "compile", "device_name", "status", "error_message", "latency_ms_p50", "latency_ms_p95",
-    "images_per_s", "peak_memory_bytes", "achieved_tflops", "pct_of_peak", "roofline_ms", "measured_over_roofline",
-    "source",
+    "model", "batch", "dtype", "memory_format", "compile", "device_name", "status", "error_message", "latency_ms_p50",
+    "latency_ms_p95", "images_per_s", "peak_memory_bytes", "achieved_tflops", "pct_of_peak", "roofline_ms",
+    "measured_over_roofline", "source",
 ]  # fmt: skip
 
 
 def _uploaded() -> pd.DataFrame | None:
-    upload = st.file_uploader("Add a results CSV", type=["csv"], key="bench_upload")
+    upload = st.file_uploader(
+        "Add a results CSV",
+        type=["csv"],
+        key="bench_upload",
+        max_upload_size=MAX_UPLOAD_MB,
+        help=f"A CSV written by `python -m explorer bench`, at most {MAX_UPLOAD_MB} MB.",
+    )
     if upload is None:
         return None
     name = escape_markdown(upload.name)
     data = upload.getvalue()
     if len(data) > MAX_UPLOAD_BYTES:
-        st.error(f"{name} is larger than {MAX_UPLOAD_BYTES // 1_000_000} MB.", icon=":material/error:")
+        st.error(f"{name} is {len(data) / 2**20:.1f} MB; a results file may have at most {MAX_UPLOAD_MB} MB.",
+                 icon=":material/error:")  # fmt: skip
         return None
-    try:
-        return load_results(data).assign(source=upload.name)
-    except BenchSchemaError as exc:
-        st.error(f"{name} is not a benchmark results file: {escape_markdown(str(exc))}", icon=":material/error:")
+    parsed = parse_upload(data)
+    if parsed.results is None:
+        st.error(f"{name} is not a benchmark results file: {escape_markdown(parsed.problem)}", icon=":material/error:")
         return None
+    st.success(f"Added {len(parsed.results):,} result(s) from {name}.", icon=":material/upload_file:")
+    return parsed.results.assign(source=upload.name)
+
+
+def _chosen_models(models: list[str]) -> list[str]:
+    """The models multiselect. A model that was not offered before (a new upload) is selected; the user's own
+    removals stay removed, and models that are gone (an upload cleared) drop out of the selection."""
+    offered = st.session_state.get(OFFERED_KEY)
+    if MODELS_KEY not in st.session_state:
+        st.session_state[MODELS_KEY] = models
+    elif offered is not None and offered != models:
+        kept = [m for m in st.session_state[MODELS_KEY] if m in models]
+        st.session_state[MODELS_KEY] = kept + [m for m in models if m not in offered]
+    st.session_state[OFFERED_KEY] = models
+    return st.multiselect("Models", models, key=MODELS_KEY)
 
 
 def _empty_state() -> None:
@@ -61,7 +86,7 @@ page_header(
 )
 shipped = shipped_results()
 for problem in shipped.problems:
-    st.warning(f"Skipped {problem}", icon=":material/warning:")
+    st.warning(f"Skipped {escape_markdown(problem)}", icon=":material/warning:")
 frames = [f for f in (shipped.results, _uploaded()) if f is not None]
 if not frames:
     _empty_state()
@@ -69,7 +94,7 @@ if not frames:
 
 results = pd.concat(frames, ignore_index=True)
 models = sorted(results["model"].unique())
-chosen = st.multiselect("Models", models, default=models, key="bench_models")
+chosen = _chosen_models(models)
 results = results[results["model"].isin(chosen)]
 if results.empty:
     st.info("Pick at least one model.", icon=":material/touch_app:")
@@ -108,8 +133,10 @@ st.dataframe(
 )
 download_buttons(results, "benchmark_results", key="bench_download")
 if not failed.empty:
+    listed = failed.head(MAX_LISTED_FAILURES)
     unfinished = "; ".join(
         f"{r.model} batch {r.batch}: {r.status}" + (f" ({r.error_message})" if isinstance(r.error_message, str) else "")
-        for r in failed.itertuples()
+        for r in listed.itertuples()
     )
-    st.caption("Configurations that did not finish: " + escape_markdown(unfinished))
+    more = f"; and {len(failed) - len(listed):,} more (see the table)" if len(failed) > len(listed) else ""
+    st.caption("Configurations that did not finish: " + escape_markdown(unfinished + more))

@@ -1,7 +1,12 @@
-"""Benchmark results shipped with the app (`assets/benchmarks/*.csv`), validated by the results schema."""
+"""Benchmark results shipped with the app (`assets/benchmarks/*.csv`) and uploaded ones, validated by the schema.
+
+An upload is parsed once: the result is cached under the SHA-256 of its bytes, so a rerun (a widget change) or
+the same file chosen again costs a hash, not a parse (a 5 MB file takes about a second to validate).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,3 +58,24 @@ def shipped_results(directory: Path | None = None) -> LoadedResults:
     if not directory.is_dir():
         return LoadedResults(None, (), ())
     return _load(str(directory), _signature(directory))
+
+
+@dataclass(frozen=True)
+class ParsedUpload:
+    """An uploaded file's validated rows, or the one line saying why it was refused."""
+
+    results: pd.DataFrame | None
+    problem: str | None
+
+
+@st.cache_data(show_spinner="Reading the results file…", max_entries=4)
+def _parse(digest: str, _data: bytes) -> ParsedUpload:  # `_data` is not hashed: the digest stands for it
+    try:
+        return ParsedUpload(load_results(_data), None)
+    except BenchSchemaError as exc:
+        return ParsedUpload(None, str(exc))
+
+
+def parse_upload(data: bytes) -> ParsedUpload:
+    """The rows of an uploaded results CSV, parsed once per distinct content."""
+    return _parse(hashlib.sha256(data).hexdigest(), data)
