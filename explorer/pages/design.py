@@ -32,14 +32,14 @@ def _load_upload() -> None:
     data = upload.getvalue()
     if len(data) > MAX_UPLOAD_BYTES:
         st.session_state["design_upload_error"] = (
-            f"{upload.name} is {len(data):,} bytes; a spec may have at most {MAX_UPLOAD_BYTES:,}."
+            f"{escape_markdown(upload.name)} is {len(data):,} bytes; a spec may have at most {MAX_UPLOAD_BYTES:,}."
         )
         return
     try:
         st.session_state[TEXT_KEY] = data.decode("utf-8")
         st.session_state.pop("design_upload_error", None)
     except UnicodeDecodeError:
-        st.session_state["design_upload_error"] = f"{upload.name} is not UTF-8 text."
+        st.session_state["design_upload_error"] = f"{escape_markdown(upload.name)} is not UTF-8 text."
 
 
 page_header(

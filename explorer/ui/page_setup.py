@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import string
+
 import streamlit as st
 
+from analyzers.errors import first_line
 from explorer.figures import theme  # noqa: F401  (registers the Plotly template)
 from explorer.user_errors import USER_ERRORS
 
@@ -19,9 +22,20 @@ def user_errors() -> tuple[type[Exception], ...]:
 
 
 def show_user_error(exc: Exception) -> None:
-    st.error(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, icon=":material/error:")
+    """The first line of a user error, shown as text: a spec line, a file name or a cell quoted in it may hold
+    Markdown (`![i](http://…)` would make the browser fetch that URL, `[click](http://…)` would be a live link)."""
+    st.error(escape_markdown(first_line(exc)), icon=":material/error:")
 
 
 def escape_markdown(text: str) -> str:
-    """A user's text shown literally in a Markdown element (no links, images, emphasis or HTML)."""
-    return "".join("\\" + ch if ch in "\\`*_{}[]()<>#+-.!|~:$" else ch for ch in text)
+    """A user's text shown literally in a Markdown element, on one line.
+
+    Every ASCII punctuation character is backslash-escaped (CommonMark allows that for each of them and renders
+    the character itself): no link, image, autolink (`http://`, `www.`, `a@b.c` lose their `:`, `.` and `@`), HTML,
+    emphasis, code, math, heading, list or Streamlit directive (`:red[…]`, `:material/…:`) can form.
+    """
+    one_line = " ".join(text.split())
+    return "".join("\\" + ch if ch in _ASCII_PUNCTUATION else ch for ch in one_line)
+
+
+_ASCII_PUNCTUATION = frozenset(string.punctuation)
