@@ -19,7 +19,8 @@ Conventions (see README, "Training"):
   1 (a compare-and-select), sigmoid/tanh/hardswish/ELU 2 (derivative, multiply), SiLU/softplus 3, GELU/mish 4,
   dropout 2 (mask, scale), softmax 4 (y·dy, row sum, subtract, scale by y), log-softmax 3, batch/layer/group norm 7
   (Σdy, Σdy·x̂ with x̂ recomputed, then dx = γ·σ⁻¹·(dy − Σdy/N − x̂·Σdy·x̂/N)); max pool 1 per grad_output element
-  (a scatter), avg pool one per window element per grad_output element, adaptive avg pool 1 per input element.
+  (a scatter), avg pool one per window element per grad_output element, adaptive avg pool 1 per input element,
+  index_add (an index_select's gradient) 1 per source element.
 - Other ops autograd runs (add, mul, sum, …) use the forward table's formula; views, `*_backward` scatters of
   slices/selects and zero-fills are data movement. Anything else is reported as uncounted, never as zero.
 """
@@ -186,6 +187,12 @@ register(aten._adaptive_avg_pool2d_backward, aten._adaptive_avg_pool3d_backward,
 register(aten.embedding_dense_backward)(_per_element(OpCategory.ELEMENTWISE, "embedding backward", 1, of="grad"))
 
 
+@register(aten.index_add)
+def index_add(func: Any, args: tuple, kwargs: dict, out: Any) -> BackwardCost:
+    """The gradient of an index_select: one add per source element scattered back."""
+    return BackwardCost(str(func), OpCategory.ELEMENTWISE, elementwise_ops=_numel(args[3]), label="index add")
+
+
 @register(aten.avg_pool2d_backward, aten.avg_pool3d_backward)
 def avg_pool_backward(func: Any, args: tuple, kwargs: dict, out: Any) -> BackwardCost:
     grad_output = args[0]
@@ -209,7 +216,6 @@ _DATA_BACKWARD = (
     else aten.as_strided, aten.index_put, aten.index_put_, aten.new_zeros, aten.upsample_nearest2d_backward,
     aten.upsample_nearest1d_backward, aten.upsample_nearest3d_backward, aten.unfold_backward, aten.diagonal_backward,
     aten.index_select_backward if hasattr(aten, "index_select_backward") else aten.index_select,
-    aten.scatter, aten.scatter_add, aten.masked_scatter,
 )
 
 
