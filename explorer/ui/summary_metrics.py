@@ -8,6 +8,9 @@ from analyzers import Analysis
 from explorer.ui.human import binary_bytes, compact, exact
 
 
+CARDS_PER_ROW = 4
+
+
 def summary_metrics(analysis: Analysis) -> None:
     """Params, MACs, FLOPs, activation memory, depth and uncounted ops (K, M, G, T, P, E prefixes, never an
     exponent); the exact counts in each card's tooltip and in a caption below."""
@@ -28,8 +31,10 @@ def summary_metrics(analysis: Analysis) -> None:
          f"{analysis.depth} deep"),
         ("Uncounted ops", exact(t.uncounted_ops), "op calls with no formula (reported, never silently zero)"),
     )
-    for column, (label, value, help_text) in zip(st.columns(len(cards)), cards):
-        column.metric(label, value, help=help_text, border=True)
+    for start in range(0, len(cards), CARDS_PER_ROW):  # rows of four: seven cards in one row truncate "25.6 M"
+        row = cards[start : start + CARDS_PER_ROW]
+        for column, (label, value, help_text) in zip(st.columns(CARDS_PER_ROW), row):
+            column.metric(label, value, help=help_text, border=True)
     input_text = "×".join(str(d) for d in (*analysis.input_size[1:], analysis.input_size[0]))
     st.caption(
         f"Exactly **{exact(t.params)}** parameters · **{exact(t.macs)}** MACs · {exact(t.elementwise_ops)} element-wise ops"
