@@ -112,17 +112,25 @@ def test_architecture_roofline_tab_follows_the_device_and_precision() -> None:
         f"Roofline on NVIDIA A100 SXM 80GB, fp16: bound {expected.bound_ms:.3g} ms")
 
 
-def test_architecture_depth_collapses_containers_into_rows_that_add_up() -> None:
-    at = run_page("architecture")
-    at.selectbox(key="arch_model").select("resnet18").run()
+def test_architecture_blocks_collapse_and_expand_one_by_one_and_rows_add_up() -> None:
+    """ResNet-18: 'Collapse all' leaves conv1 … fc with layer1…layer4 as single rows; selecting layer2 and
+    expanding it opens only that block (its two BasicBlocks as rows, then their layers when opened too); the rows
+    always add up to the totals."""
+    at = run_page("architecture", model="resnet18")
     full = at.dataframe[0].value
-    at.slider(key="arch_resnet18_" + repr_request("resnet18") + "_depth").set_value(1).run()
+    at.button(key="arch_resnet18_collapse_all").click().run()
     assert_clean(at)
     collapsed = at.dataframe[0].value
-    assert len(collapsed) < len(full)
-    assert "layer1" in list(collapsed["layer"])
+    assert list(collapsed["layer"]) == ["conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4",
+                                        "avgpool", "flatten", "fc"]  # fmt: skip
+    at.session_state[selected_key("arch_resnet18")] = "layer2"
+    at.run()
+    at.button(key="arch_resnet18_toggle_block").click().run()  # the panel's "Expand this block"
+    assert_clean(at)
+    one_open = list(at.dataframe[0].value["layer"])
+    assert one_open[4:7] == ["layer1", "layer2.0", "layer2.1"] and "layer3" in one_open
     expected = totals("resnet18")
-    for table in (full, collapsed):
+    for table in (full, collapsed, at.dataframe[0].value):
         assert table["macs"].sum() == expected.macs
         assert table["params"].sum() == expected.params
 
@@ -490,3 +498,23 @@ def test_inception_v3_draws_the_never_run_aux_head_apart_and_the_legend_names_ev
     assert max(y for y in plotly_array(unused["y"]) if y is not None) < lowest_edge  # below the whole path
     legend = {t["name"] for t in diagram["data"] if t.get("showlegend") is not False and t.get("name")}
     assert {"block (collapsed)", "other (flatten, dropout, …)", "not run (calls = 0)"} <= legend
+
+
+def test_resnet50_folds_identical_blocks_and_the_panel_explains_the_selected_layer() -> None:
+    """ResNet-50 has 3, 4, 6, 3 bottlenecks per stage; each stage's first one has the downsample projection, the
+    rest are identical: drawn as layer1.1 ×2, layer2.1 ×3, layer3.1 ×5, layer4.1 ×2. The diagram fits in view
+    (at most 760 px). layer1.0.conv1 is a 1×1 conv, 64 → 64 channels on 56×56: 56·56·64·64 = 12,845,056 MACs,
+    4,096 weights; its receptive field is conv1's 7, plus (3 − 1)·2 for the stride-2 max pool = 11 pixels."""
+    at = run_page("architecture")
+    diagram = chart_spec(at, "Network diagram")
+    texts = [t for trace in diagram["data"] for t in (trace.get("text") or [])]
+    assert [t for t in texts if "×" in t and t.startswith("layer")] == ["layer1.1 ×2", "layer2.1 ×3", "layer3.1 ×5",
+                                                                      "layer4.1 ×2"]  # fmt: skip
+    assert diagram["layout"]["height"] <= 760
+    at.session_state[selected_key("arch_resnet50")] = "layer1.0.conv1"
+    at.run()
+    assert_clean(at)
+    panel = (captions(at) + "\n".join(m.value for m in at.markdown)).replace("\\", "")  # markdown escapes
+    assert "out 56×56×64 · kernel 1×1×64 = 12,845,056 MACs" in panel
+    assert "1·1·64·64 = 4,096" in panel
+    assert "Receptive field: **11×11 input pixels, jump 4**" in panel

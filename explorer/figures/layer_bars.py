@@ -23,8 +23,9 @@ def _bars(
     log_scale: bool,
     selected: str | None,
     depth: int | None,
+    expanded: frozenset[str] | None = None,
 ) -> go.Figure:
-    rows = depth_rows(table, depth)
+    rows = depth_rows(table, depth, expanded)
     chosen = shown_row(list(rows["name"]), selected)
     fig = go.Figure(
         go.Bar(
@@ -57,16 +58,27 @@ def _bars(
 
 
 def macs_per_layer(
-    table: pd.DataFrame, *, log_scale: bool = False, selected: str | None = None, depth: int | None = None
+    table: pd.DataFrame,
+    *,
+    log_scale: bool = False,
+    selected: str | None = None,
+    depth: int | None = None,
+    expanded: frozenset[str] | None = None,
 ) -> go.Figure:
-    """MACs of each layer at `depth` (every leaf by default): convolutions dominate, pooling and activations are free."""
+    """MACs of each layer the table shows (blocks in `expanded` open, or at `depth`; every leaf by default):
+    convolutions dominate, pooling and activations are free."""
     return _bars(table, "macs", title="MACs per layer", unit="MACs", log_scale=log_scale, selected=selected,
-                 depth=depth)  # fmt: skip
+                 depth=depth, expanded=expanded)  # fmt: skip
 
 
 def params_per_layer(
-    table: pd.DataFrame, *, log_scale: bool = False, selected: str | None = None, depth: int | None = None
+    table: pd.DataFrame,
+    *,
+    log_scale: bool = False,
+    selected: str | None = None,
+    depth: int | None = None,
+    expanded: frozenset[str] | None = None,
 ) -> go.Figure:
-    """Parameters of each layer at `depth`; a log axis shows the small conv layers next to huge FC layers."""
+    """Parameters of each layer the table shows; a log axis shows the small conv layers next to huge FC layers."""
     return _bars(table, "params", title="Parameters per layer", unit="parameters", log_scale=log_scale,
-                 selected=selected, depth=depth)  # fmt: skip
+                 selected=selected, depth=depth, expanded=expanded)  # fmt: skip

@@ -26,6 +26,28 @@ def frontier(table: pd.DataFrame, depth: int) -> pd.DataFrame:
     return table[(table["depth"] >= 1) & ((table["depth"] == depth) | shallower_leaf)]
 
 
+def ancestors(name: str) -> list[str]:
+    """'layer1.0.conv1' → ['layer1', 'layer1.0'] (a functional record's container is its prefix too)."""
+    parts = name.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts))]
+
+
+def open_frontier(table: pd.DataFrame, expanded: frozenset[str]) -> pd.DataFrame:
+    """The rows shown when the containers in `expanded` are open and every other one is collapsed: a partition
+    of the model like `frontier` (each leaf counted once, in the outermost collapsed block holding it)."""
+    if len(table) == 1:
+        return table
+    names = [str(n) for n in table["name"]]
+    known = set(names)
+    keep = [
+        depth >= 1
+        and all(a in expanded for a in ancestors(name) if a in known)
+        and (bool(is_leaf) or name not in expanded)
+        for name, depth, is_leaf in zip(names, table["depth"], table["is_leaf"])
+    ]
+    return table[keep]
+
+
 def shown_row(names: list[str], layer: str | None) -> int | None:
     """The index in `names` of `layer` itself, else of the collapsed container that holds it."""
     if layer is None:
@@ -55,9 +77,11 @@ def leaf_rows(table: pd.DataFrame) -> pd.DataFrame:
     return _with_labels(leaves)
 
 
-def depth_rows(table: pd.DataFrame, depth: int | None) -> pd.DataFrame:
-    """The rows the layer table shows at `depth` (collapsed containers are one row each), labelled like
-    `leaf_rows`; `None` means every leaf."""
+def depth_rows(table: pd.DataFrame, depth: int | None, expanded: frozenset[str] | None = None) -> pd.DataFrame:
+    """The rows the layer table shows (collapsed containers are one row each) — with the blocks in `expanded`
+    open, else at `depth` — labelled like `leaf_rows`; neither means every leaf."""
+    if expanded is not None:
+        return _with_labels(open_frontier(table, expanded).copy())
     return leaf_rows(table) if depth is None else _with_labels(frontier(table, depth).copy())
 
 

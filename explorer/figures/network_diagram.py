@@ -5,8 +5,11 @@ flat vector) and whose width follows C; shape-preserving layers (norms, activati
 the path. An Inception-style container, whose children all read the same input and whose outputs are
 concatenated, is drawn as parallel branches side by side; a residual block gets its shortcut as an arc over
 the main path into a "+" (with the projection W_s on the arc when there is one). Containers deeper than
-`depth` are collapsed into one box. Every box and dot carries its layer name as `customdata`, so a click
-selects the layer (Streamlit's plotly selection event).
+`depth` — or, block by block, every container not in `expanded` — is collapsed into one box, and a run of
+identical collapsed blocks (same type, shapes, parameters and MACs: ResNet-50's layer3.1 … layer3.5) is folded
+into one box marked ×N, as the seeds write `CONV64 ×2`. Every box and dot carries its layer name as
+`customdata`, so a click selects the layer (Streamlit's plotly selection event); a selected layer inside a
+collapsed block outlines that block.
 
 The structure is inferred from the analysis table alone (names, shapes, execution order), which is all the
 analyzer records; it is a drawing aid, the table holds the numbers.
@@ -17,6 +20,7 @@ from __future__ import annotations
 import html
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -69,6 +73,8 @@ class _Node:
     output_shape: tuple[int, ...] | None
     formula: str
     calls: int = 1
+    params: int = 0
+    macs: int = 0
     children: list[_Node] = field(default_factory=list)
 
     @property
@@ -103,6 +109,8 @@ def _build_tree(table: pd.DataFrame) -> _Node:
             output_shape=first_shape(row.output_shape),
             formula=str(getattr(row, "formula", "") or ""),
             calls=int(getattr(row, "calls", 1)),
+            params=int(getattr(row, "params", 0)),
+            macs=int(getattr(row, "macs", 0)),
         )
         if root is None:
             root = node
@@ -197,10 +205,12 @@ def _hover(node: _Node) -> str:
 
 
 class _Box(_Element):
-    def __init__(self, node: _Node, *, label: str | None = None) -> None:
+    def __init__(self, node: _Node, *, label: str | None = None, repeats: int = 1) -> None:
         self.node = node
+        self.repeats = repeats
         self.box_w, self.box_h = _box_size(node.output_shape)
-        self.label = html.escape(label if label is not None else _box_label(node))
+        text = label if label is not None else _box_label(node)
+        self.label = html.escape(f"{text} ×{repeats}" if repeats > 1 else text)
         self.shape_label = hwc(node.output_shape)
         longest = max(len(self.label), len(self.shape_label))
         self.width = max(self.box_w, CHAR_WIDTH * longest)  # room for the labels, so neighbours never overlap
@@ -221,7 +231,10 @@ class _Box(_Element):
         canvas.targets.append((centre, y, self.node.name))
         canvas.top_labels.append((centre, y + half + 0.08, self.label))
         canvas.bottom_labels.append((centre, y - half - 0.08, self.shape_label))
-        canvas.hover[self.node.name] = _hover(self.node)
+        hover = _hover(self.node)
+        if self.repeats > 1:
+            hover += f"<br>×{self.repeats}: {self.repeats} identical blocks in a row (the first is named)"
+        canvas.hover[self.node.name] = hover
 
 
 class _Dot(_Element):
@@ -371,41 +384,78 @@ def _called(nodes: list[_Node]) -> list[_Node]:
     return [n for n in nodes if n.calls != 0]
 
 
-def _element(node: _Node, depth: int) -> _Element:
+Opening = Callable[[_Node], bool]  # is this container drawn expanded?
+
+
+def _signature(node: _Node) -> tuple:
+    return (node.type, node.input_shape, node.output_shape, node.params, node.macs, len(node.children))
+
+
+def _sequence(children: list[_Node], is_open: Opening) -> list[_Element]:
+    """The elements of consecutive children, a run of identical collapsed blocks folded into one ×N box."""
+    elements: list[_Element] = []
+    index = 0
+    while index < len(children):
+        child = children[index]
+        run = 1
+        if child.children and not is_open(child):
+            while (index + run < len(children) and not is_open(children[index + run])
+                   and _signature(children[index + run]) == _signature(child)):  # fmt: skip
+                run += 1
+        elements.append(_Box(child, repeats=run) if run > 1 else _element(child, is_open))
+        index += run
+    return elements
+
+
+def _element(node: _Node, is_open: Opening) -> _Element:
     if node.is_leaf:
         return _Dot(node) if _is_dot(node) else _Box(node)
-    if node.depth >= depth or not node.children:
+    if not node.children or not is_open(node):
         return _Box(node)
     if _is_parallel(node):
-        branches = [_element(c, depth) for c in _called(node.children) if not c.is_functional]
+        branches = [_element(c, is_open) for c in _called(node.children) if not c.is_functional]
         return _Parallel(branches, node)
     if _is_residual(node):
         shortcut = _shortcut_child(node)
         main = [c for c in _called(node.children) if c is not shortcut and not c.is_functional]
-        body = _Sequence([_element(c, depth) for c in main])
-        return _Residual(body, _element(shortcut, depth) if shortcut else None, node)
-    return _Sequence([_element(c, depth) for c in _called(node.children)])
+        body = _Sequence(_sequence(main, is_open))
+        return _Residual(body, _element(shortcut, is_open) if shortcut else None, node)
+    return _Sequence(_sequence(_called(node.children), is_open))
 
 
-def _never_called(node: _Node) -> list[_Node]:
-    """The outermost modules the forward never called, in table order: drawn apart, greyed, off the path."""
+def _never_called(node: _Node, is_open: Opening) -> list[_Node]:
+    """The outermost modules the forward never called, inside the blocks drawn open (a collapsed block keeps
+    its own), in table order: drawn apart, greyed, off the path."""
     if node.calls == 0 and node.name:
         return [node]
-    return [found for child in node.children for found in _never_called(child)]
+    if node.name and not is_open(node):
+        return []
+    return [found for child in node.children for found in _never_called(child, is_open)]
 
 
-def _top_level(root: _Node, depth: int) -> list[_Element]:
+def _top_level(root: _Node, is_open: Opening) -> list[_Element]:
     """The input volume, then the root's elements, flattened into one wrappable sequence."""
     input_node = _Node("(input)", "input", 0, True, None, root.input_shape, "")
     items: list[_Element] = [_Box(input_node, label="input")]
-    element = _element(root, max(depth, 1))
+    element = _element(root, lambda node: not node.name or is_open(node))  # the model itself is always open
     items += element.items if isinstance(element, _Sequence) else [element]
     return items
 
 
+def opened_to_depth(table: pd.DataFrame, depth: int) -> frozenset[str]:
+    """The containers drawn expanded when every block shallower than `depth` is open."""
+    containers = table[~table["is_leaf"] & (table["depth"] < depth)]
+    return frozenset(str(n) for n in containers["name"])
+
+
+def containers(table: pd.DataFrame) -> list[str]:
+    """Every container that can be expanded or collapsed (the model itself excluded), in table order."""
+    return [str(n) for n in table[~table["is_leaf"] & (table["depth"] >= 1)]["name"]]
+
+
 def count_elements(table: pd.DataFrame, depth: int) -> int:
     """How many boxes and dots the diagram draws at `depth` (to choose a readable default)."""
-    canvas = _layout(table, depth)
+    canvas = _layout(table, opened_to_depth(table, depth))
     return len(canvas.rects) + len(canvas.dots)
 
 
@@ -419,13 +469,14 @@ def readable_depth(table: pd.DataFrame, max_elements: int = 70) -> int:
     return best
 
 
-def _layout(table: pd.DataFrame, depth: int) -> _Canvas:
+def _layout(table: pd.DataFrame, expanded: frozenset[str]) -> _Canvas:
     root = _build_tree(table)
+    is_open: Opening = lambda node: node.name in expanded  # noqa: E731
     canvas = _Canvas()
     x, y = 0.0, 0.0
     row_up = row_down = 0.0
     rows: list[list[tuple[_Element, float]]] = [[]]
-    for item in _top_level(root, depth):  # wrap the top level into rows
+    for item in _top_level(root, is_open):  # wrap the top level into rows
         if rows[-1] and x + item.width > ROW_WIDTH:
             rows.append([])
             x = 0.0
@@ -449,7 +500,7 @@ def _layout(table: pd.DataFrame, depth: int) -> _Canvas:
             previous_end = (left + item.width, y)
         row_bottom = y - row_down
         y -= row_down + 0.4
-    unused = [_Box(n) for n in _never_called(root)]
+    unused = [_Box(n) for n in _never_called(root, is_open)]
     if unused:  # a row of their own under the network, with no edge into the path
         y -= GROUP_LABEL_ROOM + max(b.up for b in unused)
         canvas.group_labels.append((GROUP_CHAR_WIDTH * len(UNUSED_LABEL) / 2, y + max(b.up for b in unused) + 0.05,
@@ -493,10 +544,34 @@ def _add_legend(fig: go.Figure, canvas: _Canvas) -> None:
             )
 
 
-def network_diagram(table: pd.DataFrame, *, depth: int | None = None, selected: str | None = None) -> go.Figure:
-    """The diagram of the analysed network; `selected` (a layer name) is outlined in the highlight colour."""
-    depth = readable_depth(table) if depth is None else depth
-    canvas = _layout(table, depth)
+def _drawn_as(canvas: _Canvas, layer: str | None) -> str | None:
+    """The element that shows `layer`: itself, else the nearest collapsed (or folded) block holding it."""
+    if layer is None:
+        return None
+    drawn = {r[5] for r in canvas.rects} | {d[3] for d in canvas.dots} | {t[2] for t in canvas.targets}
+    name = layer
+    while name not in drawn and "." in name:
+        name = name.rsplit(".", 1)[0]
+    return name if name in drawn else None
+
+
+def network_diagram(
+    table: pd.DataFrame,
+    *,
+    depth: int | None = None,
+    expanded: frozenset[str] | None = None,
+    selected: str | None = None,
+    fit_height: int | None = None,
+) -> go.Figure:
+    """The diagram of the analysed network; `selected` (a layer name) is outlined in the highlight colour.
+
+    `expanded` names the containers drawn open (the rest are boxes); without it, every container shallower than
+    `depth` (default: the deepest readable depth) is open. `fit_height` caps the figure's height: the whole
+    network is scaled into view (zoom in with the toolbar or the mouse wheel)."""
+    if expanded is None:
+        expanded = opened_to_depth(table, readable_depth(table) if depth is None else depth)
+    canvas = _layout(table, frozenset(expanded))
+    selected = _drawn_as(canvas, selected)
     fig = go.Figure()
     fig.add_trace(
         go.Scatter(
@@ -602,4 +677,6 @@ def network_diagram(table: pd.DataFrame, *, depth: int | None = None, selected: 
         legend=dict(orientation="h", yanchor="top", y=-0.01, xanchor="left", x=0),  # below: the toolbar sits top right
     )
     height = int(max(240, UNIT_PX * (y_max - y_min) + 90))  # + title and legend
+    if fit_height is not None and height > fit_height:
+        height = fit_height  # equal x and y scales: Plotly widens the x range, so the whole drawing shows smaller
     return styled(fig, title="Network diagram", height=height)

@@ -19,6 +19,8 @@ from explorer.figures.receptive_field import receptive_field_chart
 from explorer.figures.network_diagram import network_diagram, readable_depth
 from explorer.figures.shape_progression import shape_progression
 from explorer.ui.cached_analysis import ModelAnalysis
+from explorer.ui.expansion import close_all, expanded_blocks, open_all
+from explorer.ui.layer_details import layer_details
 from explorer.ui.layer_table import layer_table
 from explorer.ui.plotly_chart import show_figure
 from explorer.ui.roofline_tab import roofline_tab
@@ -26,13 +28,25 @@ from explorer.ui.selection import chart_key, on_chart_select, selected_layer
 from explorer.ui.summary_metrics import summary_metrics
 
 
+FIT_HEIGHT_PX = 760  # "fit the network in view": the tallest the diagram may be drawn
+
+
 @st.cache_resource(show_spinner=False, max_entries=256)
-def _figure(kind: str, key: str, depth: int, selected: str | None, log_scale: bool, _table: pd.DataFrame) -> go.Figure:
+def _figure(
+    kind: str,
+    key: str,
+    expanded: frozenset[str],
+    selected: str | None,
+    log_scale: bool,
+    fit: bool,
+    _table: pd.DataFrame,
+) -> go.Figure:
     """One chart of one analysis; `_table` is not hashed (Streamlit skips underscored arguments), `key` names it."""
+    fit_height = FIT_HEIGHT_PX if fit else None
     builders: dict[str, Callable[[], go.Figure]] = {
-        "diagram": lambda: network_diagram(_table, depth=depth, selected=selected),
-        "macs": lambda: macs_per_layer(_table, log_scale=log_scale, selected=selected, depth=depth),
-        "params": lambda: params_per_layer(_table, log_scale=log_scale, selected=selected, depth=depth),
+        "diagram": lambda: network_diagram(_table, expanded=expanded, selected=selected, fit_height=fit_height),
+        "macs": lambda: macs_per_layer(_table, log_scale=log_scale, selected=selected, expanded=expanded),
+        "params": lambda: params_per_layer(_table, log_scale=log_scale, selected=selected, expanded=expanded),
         "shapes": lambda: shape_progression(_table),
         "split": lambda: cost_split(_table),
         "cumulative": lambda: cumulative_cost(_table),
@@ -63,27 +77,32 @@ def analysis_view(result: ModelAnalysis, *, scope: str, file_stem: str) -> None:
 
     deepest = max(int(table["depth"].max()), 1)
     default_depth = min(_readable_depth(result.key, table), deepest)
+    expanded = expanded_blocks(scope, result.key, table, default_depth)
     st.subheader("Network")
-    depth = default_depth
-    if deepest > 1:
-        depth = st.slider(
-            "Detail depth",
-            min_value=1,
-            max_value=deepest,
-            value=default_depth,
-            key=f"{scope}_{result.key}_depth",
-            help="Containers deeper than this are collapsed into one box in the diagram and one row in the table.",
-        )
+    controls = st.columns([1, 1, 2, 3])
+    controls[0].button("Expand all", key=f"{scope}_expand_all", icon=":material/unfold_more:",
+                       on_click=open_all, args=(scope, result.key, table), disabled=deepest <= 1)  # fmt: skip
+    controls[1].button("Collapse all", key=f"{scope}_collapse_all", icon=":material/unfold_less:",
+                       on_click=close_all, args=(scope, result.key), disabled=deepest <= 1)  # fmt: skip
+    fit = controls[2].toggle("Fit the network in view", value=True, key=f"{scope}_fit",
+                             help=f"Draw the whole network at most {FIT_HEIGHT_PX} px tall; zoom with the toolbar "
+                                  "or the mouse wheel. Off: full size, scroll the page.")  # fmt: skip
     selected = selected_layer(scope)
-    show_figure(
-        _figure("diagram", result.key, depth, selected, False, table),
-        key=chart_key(scope, "diagram"),
-        on_select=lambda: on_chart_select(scope, "diagram"),
-    )
-    st.caption("Click a box or a dot to select the layer in the table; select a row to outline its box.")
+    drawing, panel = st.columns([3, 1])
+    with drawing:
+        show_figure(
+            _figure("diagram", result.key, expanded, selected, False, fit, table),
+            key=chart_key(scope, "diagram"),
+            on_select=lambda: on_chart_select(scope, "diagram"),
+            scroll_zoom=True,
+        )
+        st.caption("Click a box or a dot to select the layer; select a row of the table to outline its box. "
+                   "Open or close a block from the panel beside the diagram; ×N marks N identical blocks in a row.")
+    with panel:
+        layer_details(table, selected, expanded, scope=scope, key=result.key)
 
     st.subheader("Layers")
-    layer_table(table, depth, scope=scope, file_stem=file_stem)
+    layer_table(table, expanded, scope=scope, file_stem=file_stem)
 
     st.subheader("Where the cost goes")
     log_scale = st.toggle("Log scale for the per-layer bars", value=False, key=f"{scope}_log")
@@ -100,8 +119,8 @@ def analysis_view(result: ModelAnalysis, *, scope: str, file_stem: str) -> None:
         with tab:
             clickable = kind in ("macs", "params")
             show_figure(
-                _figure(kind, result.key, depth if clickable else 0, selected if clickable else None,
-                        log_scale and clickable, table),
+                _figure(kind, result.key, expanded if clickable else frozenset(), selected if clickable else None,
+                        log_scale and clickable, False, table),
                 key=chart_key(scope, kind),
                 on_select=(lambda kind=kind: on_chart_select(scope, kind)) if clickable else None,
             )

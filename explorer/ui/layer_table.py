@@ -1,7 +1,7 @@
 """The per-layer table as the seeds would write it: shapes H×W×C, params, MACs, % of total and the formula.
 
-`depth` collapses containers: the table shows the modules at that depth plus the shallower leaves, a partition
-of the model, so the rows always add up to the totals (and the percentages to 100 %).
+The blocks open in the diagram are open here: a collapsed container is one row, a partition of the model, so the
+rows always add up to the totals (and the percentages to 100 %).
 """
 
 from __future__ import annotations
@@ -9,15 +9,15 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from explorer.figures.layer_rows import frontier
+from explorer.figures.layer_rows import open_frontier
 from explorer.figures.shape_text import hwc_text
 from explorer.ui.downloads import download_buttons
 from explorer.ui.selection import on_table_select, row_for_layer, rows_key, selected_layer, table_key
 
 
-def display_table(table: pd.DataFrame, depth: int) -> pd.DataFrame:
+def display_table(table: pd.DataFrame, expanded: frozenset[str]) -> pd.DataFrame:
     """The rows to show, with the seeds' shape notation and each row's share of the model's totals."""
-    rows = frontier(table, depth)
+    rows = open_frontier(table, expanded)
     total = table.iloc[0]
     shown = pd.DataFrame(
         {
@@ -46,7 +46,7 @@ def _share(values: pd.Series, total: int) -> pd.Series:
 
 COLUMN_CONFIG = {
     "layer": st.column_config.TextColumn("layer", width="medium"),
-    "type": st.column_config.TextColumn("type", width="small"),
+    "type": st.column_config.TextColumn("type", width=150),  # BatchNorm2d, AdaptiveAvgPool2d in full
     "params": st.column_config.NumberColumn("params", format="localized"),
     "params_pct": st.column_config.ProgressColumn(
         "% params", format="%.1f%%", min_value=0, max_value=100, width="small"
@@ -59,20 +59,20 @@ COLUMN_CONFIG = {
         "RF (px)", width="small", help="receptive field: input pixels one output position sees"),
     "weight_depth": st.column_config.NumberColumn(
         "weight depth", width="small", help="conv/linear layers on the longest path from the input to here"),
-    "formula": st.column_config.TextColumn("formula", width="large"),
-    "params_formula": st.column_config.TextColumn("params formula", width="medium"),
+    "formula": st.column_config.TextColumn("formula", width=560),  # wide enough for a conv's whole formula
+    "params_formula": st.column_config.TextColumn("params formula", width=260),
 }
 
 
-def layer_table(table: pd.DataFrame, depth: int, *, scope: str, file_stem: str) -> pd.DataFrame:
+def layer_table(table: pd.DataFrame, expanded: frozenset[str], *, scope: str, file_stem: str) -> pd.DataFrame:
     """Show the table with single-row selection linked to the charts, and CSV/JSON downloads; returns it."""
-    shown = display_table(table, depth)
-    names = list(frontier(table, depth)["name"])
+    shown = display_table(table, expanded)
+    names = list(open_frontier(table, expanded)["name"])
     st.session_state[rows_key(scope)] = names
     key = table_key(scope)
     row = row_for_layer(names, selected_layer(scope))
-    # Point the row selection at the selected layer before the table is drawn: a click on a chart, or a new
-    # depth (which renumbers the rows), then shows up in the table.
+    # Point the row selection at the selected layer before the table is drawn: a click on a chart, or a block
+    # opened or closed (which renumbers the rows), then shows up in the table.
     st.session_state[key] = {"selection": {"rows": [row] if row is not None else [], "columns": [], "cells": []}}
     st.dataframe(
         shown,
@@ -84,5 +84,5 @@ def layer_table(table: pd.DataFrame, depth: int, *, scope: str, file_stem: str) 
         height=min(560, 38 + 35 * len(shown)),
         width="stretch",
     )
-    download_buttons(shown, f"{file_stem}_layers_depth{depth}", key=f"{scope}_table_download")
+    download_buttons(shown, f"{file_stem}_layers", key=f"{scope}_table_download")
     return shown

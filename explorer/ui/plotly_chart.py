@@ -15,11 +15,15 @@ CONFIG = {
 }
 
 
-def show_figure(fig: go.Figure, *, key: str, on_select: Callable[[], None] | None = None) -> None:
-    """Draw `fig`; with `on_select`, a click on a point reruns the page through that callback."""
+def show_figure(
+    fig: go.Figure, *, key: str, on_select: Callable[[], None] | None = None, scroll_zoom: bool = False
+) -> None:
+    """Draw `fig`; with `on_select`, a click on a point reruns the page through that callback; `scroll_zoom`
+    lets the mouse wheel zoom (the network diagram, drawn to fit)."""
+    config = {**CONFIG, "scrollZoom": True} if scroll_zoom else CONFIG
     if on_select is None:
-        st.plotly_chart(fig, key=key, theme=None, config=CONFIG, width="stretch")
+        st.plotly_chart(fig, key=key, theme=None, config=config, width="stretch")
     else:
         st.plotly_chart(
-            fig, key=key, theme=None, config=CONFIG, width="stretch", on_select=on_select, selection_mode="points"
+            fig, key=key, theme=None, config=config, width="stretch", on_select=on_select, selection_mode="points"
         )
