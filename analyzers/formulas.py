@@ -16,6 +16,7 @@ where `fn(func, args, kwargs, out)` returns an `OpCost` or an int (MACs).
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, Sequence
 
 import torch
@@ -302,3 +303,164 @@ def concatenation(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
 def uncounted(func: Any) -> OpCost:
     """An op without a formula: named and marked, never silently zero."""
     return OpCost(str(func), OpCategory.UNCOUNTED, label=func.overloadpacket.__name__)
+
+
+# ---------------------------------------------------------------- catalogue ops (timm, torchvision, transformers)
+# The ops real catalogues run beyond the classic CNN set. Gathers, masks, padding copies and in-place views move
+# data; norms, scans, reductions and antialiased resampling do arithmetic, counted per element as above.
+
+
+@register(aten.embedding, aten._embedding_bag)
+def embedding(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
+    """A table lookup: one row gathered per index. No MACs, no arithmetic: data movement."""
+    return OpCost(str(func), OpCategory.DATA_MOVEMENT, label="embedding gather", shape=_shape(_first_tensor(out)))
+
+
+_MOVES = (
+    aten.tril, aten.triu, aten.tril_, aten.triu_, aten.as_strided_, aten.reflection_pad1d, aten.reflection_pad2d,
+    aten.reflection_pad3d, aten.replication_pad1d, aten.replication_pad2d, aten.replication_pad3d,
+    aten._upsample_nearest_exact1d, aten._upsample_nearest_exact2d, aten._upsample_nearest_exact3d, aten.eye,
+    aten.linspace, aten.logspace, aten.nonzero, aten.index_put, aten.index_put_, aten._unique2, aten.unique_dim,
+    aten.masked_select, aten.masked_scatter, aten.masked_scatter_, aten.scatter, aten.scatter_, aten.index_copy,
+    aten.index_copy_, aten.select_scatter, aten.slice_scatter, aten.diagonal, aten.diag_embed, aten.tile,
+    aten.repeat_interleave, aten.movedim, aten.swapaxes, aten.unflatten, aten.view_as, aten.expand_as,
+    aten.randperm, aten.rand, aten.randn, aten.randint, aten.rand_like, aten.randn_like, aten.normal, aten.uniform_,
+    aten.normal_, aten.bucketize, aten.searchsorted, aten.lift_fresh_copy, aten.empty_permuted, aten.take_along_dim,
+)
+
+
+@register(*_MOVES)
+def moves_data(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
+    """Padding by reflection or replication, triangle masks, in-place restrides, index building: copies, no
+    arithmetic."""
+    return OpCost(str(func), OpCategory.DATA_MOVEMENT, label=func.overloadpacket.__name__.strip("_"))
+
+
+_MORE_ARITHMETIC = (
+    aten.bitwise_not, aten.bitwise_and, aten.bitwise_or, aten.bitwise_xor, aten.logical_not, aten.logical_and,
+    aten.logical_or, aten.logical_xor, aten.log2, aten.log10, aten.log1p, aten.expm1, aten.exp2, aten.round,
+    aten.floor, aten.ceil, aten.trunc, aten.frac, aten.sign, aten.sgn, aten.tan, aten.atan, aten.atan2, aten.asin,
+    aten.acos, aten.sinh, aten.cosh, aten.fmod, aten.remainder, aten.floor_divide, aten.square, aten.isnan,
+    aten.isinf, aten.erfinv, aten.nan_to_num, aten.copysign, aten.hypot, aten.log_sigmoid_forward, aten.glu,
+    aten.logit, aten.xlogy, aten.heaviside, aten.sigmoid_backward, aten.relu6, aten.celu, aten.selu, aten.rrelu,
+    aten.softshrink, aten.hardshrink, aten.silu_backward, aten.sqrt_, aten.rsqrt_, aten.neg_, aten.abs_,
+    aten.log_, aten.reciprocal_, aten.sign_, aten.floor_, aten.round_, aten.erf_, aten.sin_, aten.cos_,
+    aten.lerp_, aten.addcmul_, aten.addcdiv_, aten.logical_not_, aten.tanh_backward,
+)
+
+
+@register(*_MORE_ARITHMETIC)
+def more_arithmetic(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
+    """One operation per output element, like add or mul."""
+    name = func.overloadpacket.__name__.rstrip("_")
+    return _elementwise(func, OpCategory.ELEMENTWISE, name, 1, _shape(_first_tensor(out)))
+
+
+@register(aten.cumsum, aten.cumprod, aten.cumsum_, aten.logcumsumexp, aten.cummax, aten.cummin)
+def scan(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
+    """A running sum (product, max): one op per element."""
+    return _elementwise(func, OpCategory.ELEMENTWISE, func.overloadpacket.__name__.strip("_"), 1, _shape(args[0]))
+
+
+@register(aten.linalg_vector_norm, aten.norm, aten.frobenius_norm)
+def vector_norm(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
+    """‖x‖: a power (square) and an add per input element; the root per output is left out like a mean's divide."""
+    x = args[0]
+    return OpCost(str(func), OpCategory.NORM, elementwise_ops=2 * x.numel(), label="vector norm (2 ops per input)",
+                  per_element=2, shape=_shape(x), reduction=True)
+
+
+@register(aten.max, aten.min)
+def max_or_min(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
+    """`max(x, y)` compares element by element; `max(x)` and `max(x, dim)` compare every input element once."""
+    if len(args) > 1 and isinstance(args[1], torch.Tensor):
+        return _elementwise(func, OpCategory.ELEMENTWISE, func.overloadpacket.__name__, 1, _shape(_first_tensor(out)))
+    return _reduction(func, OpCategory.ELEMENTWISE, args)
+
+
+@register(aten.amin, aten.argmax, aten.argmin, aten.aminmax, aten.prod, aten.any, aten.all, aten.logsumexp,
+          aten.topk, aten.kthvalue, aten.median, aten.nansum, aten.std_mean, aten.count_nonzero, aten.sort,
+          aten.argsort, aten.mode)
+def more_reductions(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
+    """Reductions and selections (top-k, sort counted as one comparison per input element, a lower bound)."""
+    return _reduction(func, OpCategory.ELEMENTWISE, args)
+
+
+@register(aten.scatter_add, aten.scatter_add_, aten.index_add, aten.index_add_, aten.scatter_reduce,
+          aten.scatter_reduce_, aten.index_reduce)
+def scatter_add(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
+    """One add per source element scattered into the result."""
+    source = args[-1] if isinstance(args[-1], torch.Tensor) else next(
+        (a for a in reversed(args) if isinstance(a, torch.Tensor)), args[0])
+    return _elementwise(func, OpCategory.ELEMENTWISE, func.overloadpacket.__name__.strip("_"), 1, _shape(source))
+
+
+_ANTIALIAS_SUPPORT = {"_upsample_bilinear2d_aa": 1.0, "_upsample_bicubic2d_aa": 2.0}
+
+
+@register(aten._upsample_bilinear2d_aa, aten._upsample_bicubic2d_aa)
+def antialiased_interpolation(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
+    """Resampling with an antialias filter: when shrinking by a factor s, the filter widens by s, so each output
+    is a weighted sum of ⌈2·support·max(s, 1)⌉ inputs per spatial dim (bilinear support 1, bicubic 2), the
+    product over H and W: 4 and 16 taps when not shrinking, as without antialias."""
+    x, y = args[0], _first_tensor(out)
+    support = _ANTIALIAS_SUPPORT[func.overloadpacket.__name__]
+    taps = 1
+    for size_in, size_out in zip(x.shape[2:], y.shape[2:]):
+        scale = max(int(size_in) / int(size_out), 1.0)
+        taps *= math.ceil(2 * support * scale)
+    name = func.overloadpacket.__name__.strip("_").removeprefix("upsample_").removesuffix("_aa")
+    return _elementwise(func, OpCategory.ELEMENTWISE, f"{name} antialiased ({taps} taps)", taps, _shape(y))
+
+
+@register(aten.grid_sampler_2d, aten.grid_sampler_3d)
+def grid_sample(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
+    """Bilinear sampling at arbitrary points: a weighted sum of 4 (2-D) or 8 (3-D) inputs per output element."""
+    taps = 4 if func.overloadpacket is aten.grid_sampler_2d else 8
+    return _elementwise(func, OpCategory.ELEMENTWISE, "grid sample", taps, _shape(_first_tensor(out)))
+
+
+@register(aten._native_multi_head_attention)
+def native_multi_head_attention(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
+    """The CPU's fused nn.MultiheadAttention (taken under no_grad on a real device): the q/k/v projections
+    (3 · L · E · E per batch element, or L·E·E for q plus S·E·E for each of k and v), QKᵀ and AV
+    (2 · L · S · E), and the output projection (L · E · E)."""
+    query, key = args[0], args[1]
+    embed = int(args[3])
+    batch, q_len = (int(query.shape[0]), int(query.shape[1])) if query.dim() == 3 else (1, int(query.shape[0]))
+    kv_len = int(key.shape[-2])
+    macs = batch * ((q_len + 2 * kv_len) * embed * embed + 2 * q_len * kv_len * embed + q_len * embed * embed)
+    heads = int(args[4])
+    return OpCost(str(func), OpCategory.ATTENTION, macs=macs, elementwise_ops=3 * batch * heads * q_len * kv_len,
+                  label="fused multi-head attention (projections, QKᵀ, AV, output)", per_element=3)
+
+
+def roi_align(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
+    """Each output bin averages sampling_ratio² bilinear samples of 4 inputs each (sampling_ratio ≤ 0: adaptive,
+    counted as 2, torchvision's detection default)."""
+    ratio = int(args[5]) if len(args) > 5 and int(args[5]) > 0 else 2
+    per = 4 * ratio * ratio
+    return _elementwise(func, OpCategory.POOLING, f"RoI align ({ratio}×{ratio} samples · 4 taps)", per,
+                        _shape(_first_tensor(out)))
+
+
+def nms(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
+    """Non-maximum suppression of N boxes: at most one IoU test per pair, N·N (an upper bound)."""
+    boxes = int(args[0].shape[0])
+    return OpCost(str(func), OpCategory.ELEMENTWISE, elementwise_ops=boxes * boxes, label="NMS IoU tests (N·N)",
+                  per_element=boxes, shape=(boxes,))
+
+
+def register_torchvision_ops() -> None:
+    """torchvision's ops (`torch.ops.torchvision.*`) exist once torchvision is imported: register their formulas
+    then (idempotent; the catalogue calls it when it builds a torchvision model)."""
+    try:
+        vision = torch.ops.torchvision
+        packets = {vision.roi_align: roi_align, vision.nms: nms}
+    except (AttributeError, RuntimeError):
+        return
+    for packet, formula in packets.items():
+        FORMULAS.setdefault(packet, formula)
+
+
+register_torchvision_ops()
