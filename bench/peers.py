@@ -243,12 +243,16 @@ class Measurement:
         return self.error is None
 
 
+def _first_line(exc: BaseException) -> str:
+    """As analyzers.errors.first_line, kept here so that a peer's process never imports our engine."""
+    return next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+
+
 def measure_here(model: Model, tool: Tool, repeats: int, threads: int | None) -> Measurement:
     """Runs in the child process: the warm-up call, then `repeats` timed calls."""
     import resource
 
     import torch
-    from analyzers.errors import first_line
     if threads is not None:
         torch.set_num_threads(threads)
     result = Measurement(model.key, tool.key, tool.convention.text)
@@ -264,7 +268,7 @@ def measure_here(model: Model, tool: Tool, repeats: int, threads: int | None) ->
             counts.append(count())
             warm.append(time.perf_counter() - start)
     except Exception as exc:  # a peer failing is a result, never a crash of the run
-        result.error = f"{type(exc).__name__}: {first_line(exc)}"
+        result.error = f"{type(exc).__name__}: {_first_line(exc)}"
         return result
     result.reported = float(reported)
     result.macs = round(float(reported) / tool.convention.per_mac)
@@ -375,11 +379,21 @@ def _version(distribution: str) -> str:
         return "not installed"
 
 
+def engine_revision() -> dict[str, object]:
+    """Which analyzer 'ours' was: the commit, and the engine files that differed from it (a shared checkout)."""
+    def git(*argv: str) -> str:
+        done = subprocess.run(["git", *argv], capture_output=True, text=True, cwd=ROOT)
+        return done.stdout.strip() if done.returncode == 0 else "unknown"
+    return {"git_head": git("rev-parse", "--short", "HEAD"),
+            "engine_files_changed_since_head": git("status", "--porcelain", "--", "analyzers").splitlines()}
+
+
 def environment(tools: list[Tool], started: str, load_before: tuple[float, ...], threads: int | None
                 ) -> dict[str, object]:
     """When and where it was measured: the load average matters on a shared machine."""
     return {
         "torch_threads": threads if threads is not None else "torch's default",
+        **engine_revision(),
         "started_utc": started,
         "finished_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "python": platform.python_version(),
@@ -415,18 +429,21 @@ def load_results(paths: Sequence[Path]) -> tuple[dict[tuple[str, str], Measureme
     return results, environments
 
 
-def print_saved_tables(paths: Sequence[Path]) -> None:
-    results, environments = load_results(paths)
+def _loads(values: Sequence[float]) -> str:
+    return ", ".join(f"{x:.1f}" for x in values)
+
+
+def saved_tables(results: dict[tuple[str, str], Measurement], environments: list[dict[str, object]]) -> str:
+    """The tables of saved measurements; a pair that no file holds shows as failed ("not measured")."""
     models = [m for m in MODELS.values() if any(key[0] == m.key for key in results)]
     tools = [t for t in TOOLS.values() if any(key[1] == t.key for key in results)]
     missing = [(m, t) for m in models for t in tools if (m.key, t.key) not in results]
     for m, t in missing:
         results[m.key, t.key] = Measurement(m.key, t.key, t.convention.text, error="not measured")
-    print(markdown_tables(results, models, tools))
-    for env in environments:
-        print(f"\nMeasured {env['started_utc']} – {env['finished_utc']} (UTC) on {env['cpus']} CPUs, load average "
-              f"before {env['load_average_1_5_15_min_before']}, after {env['load_average_1_5_15_min_after']}; "
-              f"torch threads: {env['torch_threads']}")
+    return markdown_tables(results, models, tools) + "".join(
+        f"\n\nMeasured {env['started_utc']} – {env['finished_utc']} (UTC) on {env['cpus']} CPUs, load average "
+        f"before {_loads(env['load_average_1_5_15_min_before'])}, after {_loads(env['load_average_1_5_15_min_after'])}"
+        f" (1, 5, 15 min); torch threads: {env.get('torch_threads', '?')}" for env in environments)
 
 
 def _selection(text: str, known: dict, what: str) -> list:
@@ -470,10 +487,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.tables_from:
         try:
-            print_saved_tables(args.tables_from)
+            saved = load_results(args.tables_from)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             print(f"error: --tables-from needs this script's --out .json files: {exc}", file=sys.stderr)
             return 2
+        print(saved_tables(*saved))
         return 0
 
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
@@ -493,8 +511,7 @@ def main(argv: list[str] | None = None) -> int:
     env = environment(tools, started, load_before, args.threads)
     print(markdown_tables(results, models, tools))
     print(f"\nMeasured {started} – {env['finished_utc']} (UTC) on {env['cpus']} CPUs, load average before "
-          f"{', '.join(f'{x:.1f}' for x in load_before)}, after "
-          f"{', '.join(f'{x:.1f}' for x in env['load_average_1_5_15_min_after'])} (1, 5, 15 min); warm median of "
+          f"{_loads(load_before)}, after {_loads(env['load_average_1_5_15_min_after'])} (1, 5, 15 min); warm median of "
           f"{args.repeats} after a warm-up; torch threads: {env['torch_threads']}; " + ", ".join(f"{d} {v}" for d, v in env["versions"].items()))
     return 0
 

@@ -163,3 +163,23 @@ def test_end_to_end_mobilenet_v2_ours_and_two_peers(tmp_path: Path) -> None:
     assert {round(r["macs"] / 1e9, 3) for r in results.values()} == {published}
     assert results["ours"]["macs"] == results["flopcounter_meta"]["reported"] // 2
     assert "| mobilenet_v2 |" in done.stdout and "| **median** |" in done.stdout
+
+
+def test_tables_from_saved_files_merge_later_over_earlier(tmp_path: Path) -> None:
+    results = _results()
+    env = {"started_utc": "s", "finished_utc": "f", "cpus": 2, "load_average_1_5_15_min_before": [9.64, 9.5, 7.0],
+           "load_average_1_5_15_min_after": [12.6, 11.6, 8.8], "torch_threads": 1}
+    peers.write_out(tmp_path / "first.json", list(results.values()), env, repeats=5)
+    # A rerun of vgg16/thop alone: 0.040 s against ours' 0.020 s is 2.00×, and thop is then vgg16's fastest peer.
+    peers.write_out(tmp_path / "rerun.json", [_ok("vgg16", "thop", 0.040, 16e9)], env, repeats=5)
+    text = peers.saved_tables(*peers.load_results([tmp_path / "first.json", tmp_path / "rerun.json"]))
+    assert "| vgg16 | 0.020 | 2.50× | 2.00× | thop | 2.00× |" in text.splitlines()
+    # thop's median over resnet50's 2.50× and vgg16's 2.00× is 2.25×.
+    assert "| **median** | | 2.75× | 2.25× | | 2.25× |" in text.splitlines()
+    assert "load average before 9.6, 9.5, 7.0, after 12.6, 11.6, 8.8 (1, 5, 15 min); torch threads: 1" in text
+
+
+def test_tables_from_a_file_that_is_not_ours_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "other.json").write_text('{"rows": []}')
+    assert peers.main(["--tables-from", str(tmp_path / "other.json")]) == 2
+    assert capsys.readouterr().err == "error: --tables-from needs this script's --out .json files: 'environment'\n"
