@@ -44,13 +44,23 @@ class FreezeError(UserError):
 
 
 def stage_names(model: nn.Module) -> list[str]:
-    """The model's stages, in order: the blocks of its `features` Sequential (torchvision's MobileNets,
-    EfficientNets, VGG, …) or its top-level children that hold parameters (ResNet's stem layers and layer1–4)."""
+    """The model's stages, in order: the blocks of its `features` Sequential that hold parameters (torchvision's
+    MobileNets, EfficientNets, VGG, …), else its top-level blocks with parameters (ResNet's layer1–layer4; the stem
+    before layer1 freezes with it), else its top-level layers with parameters. The head is never a stage: freezing
+    every stage leaves the classifier to train, the notes' "train only the softmax"."""
     features = getattr(model, "features", None)
     if isinstance(features, nn.Sequential) and len(features) > 1:
-        return [f"features.{name}" for name, child in features.named_children()
-                if any(True for _ in child.parameters())]
-    return [name for name, child in model.named_children() if any(True for _ in child.parameters())]
+        return [f"features.{name}" for name, child in features.named_children() if _has_parameters(child)]
+    with_parameters = [(name, child) for name, child in model.named_children()
+                       if _has_parameters(child) and not name.lower().startswith("aux")]  # side heads are no stage
+    blocks = [name for name, child in with_parameters if any(True for _ in child.children())]
+    if blocks:
+        return blocks
+    return [name for name, _ in with_parameters[:-1]]  # plain layers (LeNet): all but the last, the head
+
+
+def _has_parameters(module: nn.Module) -> bool:
+    return any(True for _ in module.parameters())
 
 
 def freeze_point(model: nn.Module, *, freeze: str | None = None, freeze_stages: int | None = None) -> str | None:

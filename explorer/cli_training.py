@@ -28,8 +28,8 @@ def install(*parsers: argparse.ArgumentParser) -> None:
         group.add_argument("--freeze", metavar="MODULE", default=None,
                            help="with --train: freeze MODULE and every module before it (e.g. layer3)")
         group.add_argument("--freeze-stages", metavar="K", type=int, default=None,
-                           help="with --train: freeze the model's first K stages (ResNet: conv1 … layer4; "
-                           "MobileNet/EfficientNet: features.0 …)")
+                           help="with --train: freeze the model's first K stages (ResNet: layer1 … layer4, the stem "
+                           "with layer1; MobileNet/EfficientNet/VGG: features.0 …); all of them leaves the head")
         plain = parser.get_default("run")
         parser.set_defaults(run=_routed(plain, _COMMANDS[plain.__name__]))
 

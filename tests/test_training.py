@@ -202,8 +202,10 @@ def test_freezing_resnet18_up_to_layer3():
 
 def test_freeze_stages_of_a_staged_model():
     model = torchvision.models.resnet18()
-    assert stage_names(model)[-3:] == ["layer3", "layer4", "fc"]
-    assert freeze_point(model, freeze_stages=2) == "bn1"
+    assert stage_names(model) == ["layer1", "layer2", "layer3", "layer4"]  # the stem freezes with layer1
+    assert freeze_point(model, freeze_stages=2) == "layer2"
+    head_only = analyze_training(model, (3, 64, 64), freeze_stages=4)
+    assert head_only.totals.trainable_params == 512 * 1000 + 1000  # the notes' "train only the softmax"
     mobilenet = torchvision.models.mobilenet_v2()
     assert stage_names(mobilenet)[:2] == ["features.0", "features.1"]
     assert len(stage_names(mobilenet)) == 19  # features.0 … features.18 (the last 1×1 conv to 1280)

@@ -59,10 +59,10 @@ if not stages:
     st.info("This model has no stages to cut at.")
     st.stop()
 
-cut = st.select_slider("Freeze everything up to and including", options=stages, value=stages[-2] if len(
-    stages) > 1 else stages[-1], key=f"{SCOPE}_{name}_cut",
-    help="stages: a `features` block each (MobileNet, EfficientNet, VGG) or the top-level layers (ResNet's "
-    "conv1 … layer4, fc)")
+cut = st.select_slider("Freeze everything up to and including", options=stages, value=stages[-1],
+                       key=f"{SCOPE}_{name}_cut",
+                       help="stages: a `features` block each (MobileNet, EfficientNet, VGG) or the top-level blocks "
+                       "(ResNet's layer1 … layer4, the stem freezing with layer1); the last one leaves only the head")
 
 try:
     with st.spinner("Two training steps on the meta device (everything trained, and frozen at the cut)…"):
