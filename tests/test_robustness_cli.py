@@ -27,6 +27,144 @@ def start(*argv: str, cwd: Path = ROOT) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
+# --- the table of bad inputs ------------------------------------------------------------------------------------
+# Each row: the arguments ({tmp} is a folder holding the files below, on sys.path) and the one line expected on
+# stderr. Every row must exit 2 with nothing on stdout, within TIME_LIMIT_S, however hostile the input.
+
+TIME_LIMIT_S = 30  # the slowest row (a 1 s --timeout on user code) takes ~2 s on an idle 2-core machine
+
+FILES = {
+    # 256 residuals around a branch of 1,000 empty paths: 257,281 modules if it were built
+    "bomb.spec": "input 1x1x1\nresidual x256\nbranch\n" + "path\n" * 1000 + "concat\nconv 1 1x1\nadd\n",
+    "ansi.spec": "name \x1b[2J\x1b[31mRed\ninput 8x8x1\nconv 2 3x3\n",
+    "nul.spec": "input 8x8x1\nconv 2 3x3 \x00\n",
+    "shifted.spec": "input 8x8x1\nconv 2 3x3 # ends here only at the newline\x0cconv 2 9x9\nconv 2 7x7\n",
+    "robust_user_code.py": (
+        "import sys\nfrom torch import nn\n\n"
+        "class Forever(nn.Module):\n    def forward(self, x):\n        while True:\n            x = x + 0\n\n"
+        "def interrupts():\n    raise KeyboardInterrupt\n\n"
+        "def exits():\n    sys.exit(0)\n\n"
+        "class ExitsInForward(nn.Module):\n    def forward(self, x):\n        raise SystemExit(7)\n\n"
+        "def loops_while_building():\n    while True:\n        pass\n"
+    ),
+}
+
+BAD_INPUTS = [
+    # the spec language
+    (["summary", "--spec", "{tmp}/bomb.spec"], "error: line 3: the model grows past 2,000 modules, the limit for a spec"),
+    (["summary", "--spec", "{tmp}/ansi.spec"], "error: line 1, column 6: the name may not contain control characters, "
+     "got U+001B"),
+    (["report", "--spec", "{tmp}/nul.spec"], "error: line 2, column 12: conv does not understand '\\x00'; its options "
+     "are sN, same|valid|pN, dN, groups=G, depthwise, nobias, bn, an activation (relu, relu6, tanh, sigmoid, silu, "
+     "gelu, softmax), xN"),
+    (["summary", "--spec", "{tmp}/shifted.spec"], "error: line 3: 7×7 kernel larger than the 6×6 input"),
+    (["summary", "--spec", "/bin/ls"], "error: spec file /bin/ls is "),
+    (["summary", "--spec", "{tmp}"], "error: cannot read spec file {tmp}: Is a directory"),
+    (["summary", "--spec", "{tmp}/missing.spec"], "error: cannot read spec file {tmp}/missing.spec: No such file or "
+     "directory"),
+    (["summary", "--spec", "{tmp}/bomb.spec", "--set", "phi=1"], "error: --set applies to zoo models only; a spec "
+     "file states its own sizes"),
+    # builder options
+    (["summary", "efficientnet", "--set", "phi=100"], "error: efficientnet: phi must be a number from 0 to 7, got "
+     "'100'"),
+    (["summary", "efficientnet", "--set", "phi=1e308"], "error: efficientnet: phi must be a number from 0 to 7, got "
+     "'1e308'"),
+    (["summary", "mobilenet_v1", "--set", "width_mult=inf"], "error: mobilenet_v1: width_mult must be a number from "
+     "0.05 to 4, got 'inf'"),
+    (["summary", "mobilenet_v1", "--set", "width_mult=1e308"], "error: mobilenet_v1: width_mult must be a number "
+     "from 0.05 to 4, got '1e308'"),
+    (["summary", "mobilenet_v1", "--set", "width_mult=true"], "error: mobilenet_v1: width_mult must be a number from "
+     "0.05 to 4, got 'true'"),
+    (["summary", "vgg16", "--set", "resolution=abc"], "error: vgg16: resolution must be a whole number from 1 to "
+     "2,048, got 'abc'"),
+    (["summary", "vgg16", "--set", "resolution=nan"], "error: vgg16: resolution must be a whole number from 1 to "
+     "2,048, got 'nan'"),
+    (["summary", "vgg16", "--set", "resolution=1.5"], "error: vgg16: resolution must be a whole number from 1 to "
+     "2,048, got '1.5'"),
+    (["summary", "vgg16", "--set", "num_classes=99999999999999999999999"], "error: vgg16: num_classes must be a whole "
+     "number from 1 to 100,000, got '99999999999999999999999'"),
+    (["summary", "googlenet", "--set", "aux_logits=maybe"], "error: googlenet: aux_logits must be true or false, got "
+     "'maybe'"),
+    (["summary", "lenet5", "--set", "\x1b[31m=1"], "error: lenet5 does not take option(s) '\\x1b[31m'; allowed: "
+     "num_classes, resolution"),
+    (["summary", "lenet5", "--set", "num_classes=1", "--set", "num_classes=2"], "error: --set num_classes is given "
+     "twice"),
+    # empty values
+    (["summary", "lenet5", "--input", ""], "error: --input needs a value, got an empty string"),
+    (["report", "lenet5", "--csv", ""], "error: --csv needs a value, got an empty string"),
+    (["summary", "lenet5", "--roofline", ""], "error: --roofline needs a value, got an empty string"),
+    # sizes and numbers
+    (["summary", "lenet5", "--input", "9" * 50], "error: --input '" + "9" * 37 + "'…: expected CxHxW (1 to 4 sizes) "
+     "with positive integers, e.g. 3x224x224"),
+    (["summary", "lenet5", "--batch", "1" + "0" * 30], "error: input of 1,024,000,000,000,000,000,000,000,000,000,000 "
+     "elements is too large; at most 1,099,511,627,776"),
+    (["summary", "lenet5", "--timeout", "-1"], "error: argument --timeout: expected seconds from 0 (no limit) to "
+     "86400, got '-1'"),
+    (["report", "lenet5", "--csv", "/dev/full"], "error: cannot write /dev/full: No space left on device"),
+    (["bench", "lenet5", "--input", "3x0x6"], "error: --input '3x0x6': expected CxHxW with positive integers, e.g. "
+     "3x224x224; got a 0"),
+    # user code
+    (["summary", "robust_user_code:Forever", "--input", "4", "--timeout", "1"], "error: robust_user_code:Forever: "
+     "stopped after 1 s (--timeout); its import, build or forward did not finish"),
+    (["summary", "robust_user_code:loops_while_building", "--input", "4", "--timeout", "1"],
+     "error: robust_user_code:loops_while_building: stopped after 1 s (--timeout); its import, build or forward did "
+     "not finish"),
+    (["summary", "robust_user_code:interrupts", "--input", "4"], "error: calling 'robust_user_code:interrupts()' "
+     "failed: KeyboardInterrupt"),
+    (["summary", "robust_user_code:exits", "--input", "4"], "error: calling 'robust_user_code:exits()' failed: it "
+     "called sys.exit(0)"),
+    (["report", "robust_user_code:ExitsInForward", "--input", "4"], "error: the model's code called sys.exit(7); a "
+     "model must not end the program"),
+]
+
+
+@pytest.fixture
+def hostile_files(tmp_path, monkeypatch):
+    for name, text in FILES.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return tmp_path
+
+
+def _filled(argv: list[str], tmp: Path) -> list[str]:
+    return [arg.replace("{tmp}", str(tmp)) for arg in argv]
+
+
+@pytest.mark.parametrize(("argv", "line"), BAD_INPUTS, ids=[" ".join(argv)[:60] for argv, _ in BAD_INPUTS])
+def test_bad_input_is_one_line_exit_2_and_quick(capsys, hostile_files, argv, line):
+    from explorer.cli import main
+
+    started = time.monotonic()
+    code = main(_filled(argv, hostile_files))
+    elapsed = time.monotonic() - started
+    out, err = capsys.readouterr()
+    assert (code, out) == (2, "")
+    assert err.count("\n") == 1 and err.startswith(line.replace("{tmp}", str(hostile_files))), err
+    assert "Traceback" not in err and "\x1b" not in err
+    assert elapsed < TIME_LIMIT_S
+
+
+# The same through the real entry point, for the rows where the process itself matters: a signal handler, a C++
+# error, or an interpreter that user code could end.
+_IN_A_PROCESS = ("{tmp}/bomb.spec", "/bin/ls", "{tmp}/ansi.spec", "phi=100", "num_classes=99999999999999999999999",
+                 "robust_user_code:Forever", "robust_user_code:interrupts", "robust_user_code:exits",
+                 "robust_user_code:ExitsInForward")
+PROCESS_ROWS = [row for row in BAD_INPUTS if any(arg in _IN_A_PROCESS for arg in row[0])]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("argv", "line"), PROCESS_ROWS, ids=[" ".join(argv)[:60] for argv, _ in PROCESS_ROWS])
+def test_bad_input_through_python_m_explorer(hostile_files, argv, line):
+    env = {**os.environ, "PYTHONPATH": f"{hostile_files}{os.pathsep}{ROOT}"}
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "explorer", *_filled(argv, hostile_files)], cwd=str(ROOT), env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith(line.replace("{tmp}", str(hostile_files)))
+    assert "Traceback" not in result.stderr
+    assert time.monotonic() - started < TIME_LIMIT_S + 30  # plus the interpreter's and torch's start
+
+
 # --- Ctrl-C ----------------------------------------------------------------------------------------------------
 
 
