@@ -103,6 +103,25 @@ class ModuleTracker:
             self.stack.pop()
 
 
+@dataclass(frozen=True)
+class _Plan:
+    packet: Any
+    windowed: bool  # a conv / pool whose window must fit (checked before the op, with the layer's name)
+    fast: Any  # the shape stand-in, or None
+    formula: Formula | None
+    counted: bool  # False for pure data movement (views, copies): nothing to record
+    allocates: bool  # the first result is new memory (not a view, not in-place)
+
+
+_SHARED_PLANS: dict[Any, _Plan] = {}  # op overload → plan, for analyses with the standard formulas
+
+
+def _first_tensor(out: Any) -> torch.Tensor | None:
+    if isinstance(out, (tuple, list)):
+        return next((t for t in out if isinstance(t, torch.Tensor)), None)
+    return next((t for t in tree_leaves(out) if isinstance(t, torch.Tensor)), None)
+
+
 class CountingMode(TorchDispatchMode):
     """Costs each aten op and charges it, with the memory its result allocates, to the tracker's current module;
     derives each result's `Flow` (receptive field, weight depth) from its operands'."""
@@ -121,7 +140,7 @@ class CountingMode(TorchDispatchMode):
         self.custom = set(formulas or ())
         self.weights = weights  # ids of the parameter tensors the forward uses
         self.state = state  # ids of every parameter and buffer: never given a flow attribute
-        self._allocates: dict[Any, bool] = {}
+        self._plans: dict[Any, _Plan] = _SHARED_PLANS if not formulas else {}
 
     def _operand_flows(self, args: tuple) -> list[Flow]:
         flows = []
@@ -136,37 +155,51 @@ class CountingMode(TorchDispatchMode):
                 flows.extend(f for f in (getattr(t, ATTRIBUTE, None) for t in a) if f is not None)
         return flows
 
+    def _plan(self, func: Any) -> _Plan:
+        """What to do for `func`, worked out once per op overload (per analysis only with custom formulas)."""
+        packet = func.overloadpacket
+        formula = self.formulas.get(packet)
+        returns = func._schema.returns
+        plan = _Plan(
+            packet=packet,
+            windowed=packet in WINDOWED_OPS,
+            fast=FAST_RESULTS.get(packet),
+            formula=formula,
+            counted=formula is not data_movement,
+            allocates=bool(returns) and returns[0].alias_info is None and str(returns[0].type) == "Tensor",
+        )
+        self._plans[func] = plan
+        return plan
+
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
         kwargs = kwargs or {}
-        packet = func.overloadpacket
-        if packet in WINDOWED_OPS:
+        plan = self._plans.get(func) or self._plan(func)
+        if plan.windowed:
             check_window_fits(func, args, self.tracker.current_name)
-        fast = FAST_RESULTS.get(packet)
-        out = fast(args, kwargs) if fast is not None else None
+        out = plan.fast(args, kwargs) if plan.fast is not None else None
         if out is None:
             out = func(*args, **kwargs)
-        result = out if isinstance(out, torch.Tensor) else next(
-            (t for t in tree_leaves(out) if isinstance(t, torch.Tensor)), None
-        )
+        result = out if isinstance(out, torch.Tensor) else _first_tensor(out)
         flows = self._operand_flows(args) if result is not None else []
-        flow = result_flow(packet, args, result, flows) if flows else None
+        flow = result_flow(plan.packet, args, result, flows) if flows else None
         if flow is not None:
             self._attach(out, result, flow)
-        run = self.tracker.current
-        if run is None:  # not inside any module's forward: nothing to charge
+        stack = self.tracker.stack
+        if not stack:  # not inside any module's forward: nothing to charge
             return out
-        formula = self.formulas.get(packet)
-        if formula is not data_movement:
-            cost = self._cost(formula, func, args, kwargs, out)
+        run = stack[-1]
+        if plan.counted:
+            cost = self._cost(plan.formula, func, args, kwargs, out)
             if cost.category is OpCategory.MATMUL and any(f is WEIGHT for f in flows):
                 cost = replace(cost, category=OpCategory.LINEAR)
             run.ops.append(cost)
             if result is not None:
                 run.last_result_shape = tuple(result.shape)
                 run.last_flow = flow
-        if result is not None and self._allocates_result(func):
-            run.activation_elements += result.numel()
-            run.activation_bytes += result.numel() * result.element_size()
+        if result is not None and plan.allocates:
+            elements = result.numel()
+            run.activation_elements += elements
+            run.activation_bytes += elements * result.element_size()
         return out
 
     def _cost(self, formula: Formula | None, func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
@@ -189,12 +222,3 @@ class CountingMode(TorchDispatchMode):
         for t in targets:
             if id(t) not in self.state:
                 setattr(t, ATTRIBUTE, flow)
-
-    def _allocates_result(self, func: Any) -> bool:
-        """True for ops whose (first) result is new memory: not a view, not in-place."""
-        known = self._allocates.get(func)
-        if known is None:
-            returns = func._schema.returns
-            known = bool(returns) and returns[0].alias_info is None and str(returns[0].type) == "Tensor"
-            self._allocates[func] = known
-        return known
