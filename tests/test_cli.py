@@ -375,3 +375,15 @@ def test_counts_past_int64_are_written_exactly_to_csv_and_markdown(capsys, tmp_p
     assert int(model_row.params) == 2**63 and int(model_row.flops) == 2**64
     code, out, _ = run(capsys, "report", "past_int64:build", "--input", str(1 << 30), "--markdown")
     assert code == 0 and "| 9,223,372,036,854,775,808 | 9,223,372,036,854,775,808 |" in out
+
+
+def test_list_shows_each_model_s_options_with_their_ranges(capsys):
+    code, out, _ = run(capsys, "list", "--contains", "efficientnet")
+    header, *rows = out.splitlines()
+    assert code == 0 and header.rstrip().endswith("options (--set KEY=VALUE)")
+    row = next(r for r in rows if r.split()[0] == "efficientnet")
+    assert "phi=0..7 " in row and row.rstrip().endswith("num_classes=1..100,000 resolution=1..2,048")
+    code, out, _ = run(capsys, "list", "--contains", "googlenet", "--json")
+    googlenet = next(entry for entry in map(json.loads, out.splitlines()) if entry["name"] == "googlenet")
+    assert next(o for o in googlenet["options"] if o["name"] == "aux_logits") == {"name": "aux_logits", "kind": "bool", "default": False, "minimum": None,
+                                       "maximum": None, "choices": [], "help": "add the auxiliary classifier heads"}
