@@ -445,15 +445,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command_names(parser: argparse.ArgumentParser) -> list[str]:
+    """The subcommands, as registered (each command module adds its own)."""
+    return [name for action in parser._subparsers._group_actions for name in action.choices]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from explorer.run_limits import Interrupted, ctrl_c_as_interrupted
     from explorer.user_errors import USER_ERRORS
 
     try:
         with ctrl_c_as_interrupted():
-            args = build_parser().parse_args(argv)
+            parser = build_parser()
+            args = parser.parse_args(argv)
             if not getattr(args, "command", None):
-                raise CliError("give a command: list, summary, report or bench (see `python -m explorer --help`)")
+                raise CliError(f"give a command: {', '.join(_command_names(parser))} "
+                               "(see `python -m explorer --help`)")
             _refuse_empty_values(args)
             return _run_command(args)
     except (CliError, *USER_ERRORS()) as exc:
