@@ -294,7 +294,7 @@ def test_design_spec_errors_name_the_line_and_never_raise() -> None:
     at.text_area(key="design_text").input("input 32x32x1\nconv 5x5\n").run()
     assert_clean(at)
     assert at.error[0].value.startswith("line 2")
-    assert not at.get("plotly_chart")
+    assert at.header[0].value.startswith("Previous analysis: ")  # the last good analysis stays, labelled
 
 
 def test_design_analyses_typed_text_only_through_the_parser() -> None:

@@ -69,7 +69,7 @@ def test_design_spec_error_with_markdown_is_text() -> None:
 
 def test_design_upload_names_are_text() -> None:
     at = AppTest.from_file(str(PAGES / "design.py"), default_timeout=120).run()
-    at.file_uploader(key="design_upload").upload(f"{IMAGE}.txt", b"\xff\xfe not utf-8", "text/plain").run()
+    at.file_uploader[0].upload(f"{IMAGE}.txt", b"\xff\xfe not utf-8", "text/plain").run()
     assert not at.exception
     (error,) = at.error
     assert "not UTF-8 text" in error.value
