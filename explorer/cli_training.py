@@ -80,9 +80,31 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
     if getattr(args, "all", False):
         raise CliError("--train analyses one model; leave out --all")
-    summary = training_summary(_training_analysis(args))
+    analysis = _training_analysis(args)
+    summary = training_summary(analysis)
+    if analysis.frozen_through is not None:
+        summary.update(_freezing_effect(args, analysis))
     print(json.dumps(summary, ensure_ascii=False) if args.json else format_summary(summary))
     return 0
+
+
+def _freezing_effect(args: argparse.Namespace, frozen) -> dict[str, Any]:
+    """The same step without freezing, and the features a frozen trunk would cache at its cut."""
+    from analyzers.training import IMAGENET_TRAIN_IMAGES, cost_after_cut, precomputed_feature_bytes
+
+    unfrozen = _training_analysis(argparse.Namespace(**{**vars(args), "freeze": None, "freeze_stages": None}))
+    cut = frozen.frozen_through
+    per_image, total = precomputed_feature_bytes(frozen.forward, cut)
+    remaining = cost_after_cut(frozen, cut)
+    return {
+        "unfrozen_trainable_params": unfrozen.totals.trainable_params,
+        "unfrozen_backward_macs": unfrozen.totals.backward_macs,
+        "unfrozen_peak_bytes": unfrozen.memory.peak_bytes,
+        "cached_feature_bytes_per_image": per_image,
+        "cached_feature_images": IMAGENET_TRAIN_IMAGES,
+        "cached_feature_bytes": total,
+        "step_macs_after_cut": remaining.step_macs,
+    }
 
 
 def format_summary(s: dict[str, Any]) -> str:
@@ -104,6 +126,14 @@ def format_summary(s: dict[str, Any]) -> str:
         + f", input {binary_bytes(s['input_bytes'])}",
         f"    saved for backward {binary_bytes(s['saved_activation_bytes'])} in {s['saved_tensors']:,} tensors",
     ]
+    if "unfrozen_peak_bytes" in s:
+        lines += [
+            f"  without freezing  {s['unfrozen_trainable_params']:,} trainable, backward "
+            f"{s['unfrozen_backward_macs']:,} MACs, peak {binary_bytes(s['unfrozen_peak_bytes'])}",
+            f"  precomputed at {s['frozen_through']}: {binary_bytes(s['cached_feature_bytes_per_image'])} per image, "
+            f"{binary_bytes(s['cached_feature_bytes'])} for {s['cached_feature_images']:,} images; then "
+            f"{s['step_macs_after_cut']:,} MACs per step (the layers after the cut)",
+        ]
     if s["backward_uncounted_ops"]:
         lines.append(f"  uncounted backward ops: {s['backward_uncounted_ops']}")
     return "\n".join(lines)

@@ -43,3 +43,19 @@ def test_training_flags_errors_are_one_line(capsys):
     assert "--freeze-stages must be 0 to" in capsys.readouterr().err
     assert main(["summary", "resnet18", "--train", "--optimizer", "lbfgs"]) == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_summary_with_freezing_reports_the_unfrozen_step_and_cached_features(capsys):
+    """resnet50 with a 3-class head, every stage frozen (batch 2): trainable = fc, 2048·3 + 3 = 6,147; its weight
+    gradient is the only backward product, 2·2048·3 = 12,288 MACs, and the step after the cut costs that plus the
+    head's forward, 24,576. layer4's output, 2048×7×7 fp32 = 401,408 B per image, for ImageNet's 1,281,167."""
+    assert main(["summary", "resnet50", "--set", "num_classes=3", "--batch", "2", "--train", "--freeze-stages", "4",
+                 "--json"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert s["frozen_through"] == "layer4"
+    assert (s["trainable_params"], s["unfrozen_trainable_params"]) == (6_147, s["params"])
+    assert s["backward_macs"] == 12_288 < s["unfrozen_backward_macs"]
+    assert s["step_macs_after_cut"] == 24_576
+    assert s["cached_feature_bytes_per_image"] == 401_408
+    assert s["cached_feature_bytes"] == 401_408 * 1_281_167
+    assert s["peak_bytes"] < s["unfrozen_peak_bytes"]
