@@ -171,7 +171,7 @@ def _results(catalogue: str, names: list[str], workers: int, timeout_s: float) -
         yield from (_work(t) for t in tasks)
         return
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no torch state forked mid-flight
-    with context.Pool(workers, initializer=_worker_init, maxtasksperchild=100) as pool:
+    with context.Pool(workers, initializer=_worker_init) as pool:  # one start per worker: imports cost seconds
         yield from pool.imap_unordered(_work, tasks, chunksize=1)
 
 

@@ -305,8 +305,13 @@ def _timm(name: str) -> CatalogueModel:
 def _hf(id_or_path: str, sequence_length: int) -> CatalogueModel:
     transformers = _library("transformers")
     config = _hf_config(transformers, id_or_path)
+    architecture = (getattr(config, "architectures", None) or [""])[0]  # e.g. GPT2LMHeadModel: with its head
+    model_class = getattr(transformers, architecture, None) if architecture else None
     try:
-        module = on_meta(lambda: transformers.AutoModel.from_config(config))
+        if model_class is not None and hasattr(model_class, "_from_config"):
+            module = on_meta(lambda: model_class._from_config(config))
+        else:
+            module = on_meta(lambda: transformers.AutoModel.from_config(config))
     except Exception as exc:
         raise CatalogueError(f"building hf:{id_or_path} from its config failed: {_one_line(exc)}") from None
     inputs, size = _hf_inputs(config, sequence_length)
@@ -317,7 +322,9 @@ def _hf(id_or_path: str, sequence_length: int) -> CatalogueModel:
 
 def _hf_config(transformers: ModuleType, id_or_path: str) -> Any:
     """A local folder with config.json, a config JSON file, or a hub id (needs the network): never weights."""
-    path = Path(id_or_path)
+    path = Path(id_or_path).expanduser()
+    if not path.exists() and (path.is_absolute() or id_or_path.startswith((".", "~"))):
+        raise CatalogueError(f"hf:{id_or_path}: no such folder or file; give a folder or file with config.json")
     try:
         if path.is_file():
             values = json.loads(path.read_text(encoding="utf-8"))
