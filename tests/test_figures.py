@@ -268,3 +268,12 @@ def test_the_selection_outline_stands_out_on_every_category_colour() -> None:
     for fill in (*CATEGORY_COLORS.values(), CONTAINER_COLOR):
         distance = sum((a - b) ** 2 for a, b in zip(rgb(fill), rgb(HIGHLIGHT))) ** 0.5
         assert distance >= 100, (fill, distance)
+
+
+def test_the_explorer_writes_volumes_as_the_engine_does() -> None:
+    from analyzers.numbers import volume
+    from explorer.figures.shape_text import input_volume
+
+    for shape in ((1, 192, 28, 28), (1, 4096), (1, 64, 100), (2, 3, 8, 16, 16)):
+        assert hwc(shape) == volume(shape)
+    assert input_volume((3, 224, 160)) == "224×160×3"

@@ -1,10 +1,15 @@
 """Tensor shapes as the analysis table stores them ("1x192x28x28") and as the seeds write them ("28×28×192").
 
 PyTorch orders a feature map N×C×H×W; the seeds draw volumes H×W×C. The batch dimension is left out of the
-label because it is the same for every layer (the page shows it once).
+label because it is the same for every layer (the page shows it once). This is the explorer's one home for
+H×W×C text; it writes what the engine's `analyzers.numbers.volume` writes.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+
+from analyzers.numbers import volume
 
 Shape = tuple[int, ...]
 
@@ -29,17 +34,14 @@ def first_shape(text: str) -> Shape | None:
 
 
 def hwc(shape: Shape | None) -> str:
-    """The seeds' label for one tensor without its batch dimension: N×C×H×W → 'H×W×C', N×F → 'F'."""
-    if not shape:
-        return ""
-    dims = shape[1:]
-    if len(dims) == 3:  # C, H, W
-        c, h, w = dims
-        return f"{h}×{w}×{c}"
-    if len(dims) == 2:  # C, L (1-d feature maps)
-        c, length = dims
-        return f"{length}×{c}"
-    return "×".join(str(d) for d in dims) or "1"
+    """The seeds' label for one tensor without its batch dimension: N×C×H×W → 'H×W×C', N×F → 'F' (the engine's
+    `analyzers.numbers.volume`, so the app and the reports write volumes alike)."""
+    return volume(shape) if shape else ""
+
+
+def input_volume(input_size: Sequence[int]) -> str:
+    """An input size as the models take it, C×H×W without the batch, written H×W×C: (3, 224, 224) → '224×224×3'."""
+    return volume((1, *input_size))
 
 
 def hwc_text(text: str) -> str:

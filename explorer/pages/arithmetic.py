@@ -16,6 +16,7 @@ from explorer.conv_arithmetic import (
     resolve_padding,
     separable_cost_ratio,
 )
+from explorer.figures.shape_text import hwc
 from explorer.ui.conv_check import Check, check_design, check_layer
 from explorer.ui.human import exact
 from explorer.ui.page_setup import page_header
@@ -146,7 +147,7 @@ def _agreement(check: Check, params: int, macs: int, output: tuple[int, ...]) ->
 def _results(layer: ConvLayer) -> None:
     out = layer.out_n
     cols = st.columns(3)
-    cols[0].metric("Output volume", f"{out}×{out}×{layer.out_channels}", border=True)
+    cols[0].metric("Output volume", hwc((1, layer.out_channels, out, out)), border=True)
     cols[1].metric("Parameters", exact(layer.params), border=True)
     cols[2].metric("MACs", exact(layer.macs), border=True)
     st.markdown(

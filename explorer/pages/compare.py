@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from explorer.figures.bench_charts import macs_vs_latency, ok_rows
+from explorer.figures.shape_text import input_volume
 from explorer.figures.compare import accuracy_vs_macs, params_vs_macs, resolution_stages, stage_cost
 from explorer.ui.bench_results import shipped_results
 from explorer.ui.cached_analysis import ModelRequest, analyze_model
@@ -26,7 +27,7 @@ def model_summary(name: str) -> tuple[dict, pd.DataFrame]:
     result = analyze_model(ModelRequest.of(name, (c, h, w)))
     t = result.analysis.totals
     row = {
-        "model": name, "family": info.family.value, "input": f"{h}×{w}×{c}", "params": t.params,
+        "model": name, "family": info.family.value, "input": input_volume((c, h, w)), "params": t.params,
         "macs": t.macs, "flops": t.flops, "activation_bytes": t.activation_bytes, "layers": t.layers,
         "top1": info.top1, "paper": info.paper,
     }  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from analyzers import Analysis
+from explorer.figures.shape_text import input_volume
 from explorer.ui.human import binary_bytes, compact, exact
 
 
@@ -35,7 +36,7 @@ def summary_metrics(analysis: Analysis) -> None:
         row = cards[start : start + CARDS_PER_ROW]
         for column, (label, value, help_text) in zip(st.columns(CARDS_PER_ROW), row):
             column.metric(label, value, help=help_text, border=True)
-    input_text = "×".join(str(d) for d in (*analysis.input_size[1:], analysis.input_size[0]))
+    input_text = input_volume(analysis.input_size)
     st.caption(
         f"Exactly **{exact(t.params)}** parameters · **{exact(t.macs)}** MACs · {exact(t.elementwise_ops)} element-wise ops"
         f" · input {input_text}, batch {analysis.batch_size}, {analysis.dtype}"
