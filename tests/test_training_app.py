@@ -48,3 +48,18 @@ def test_transfer_page_defaults_to_a_three_class_head_frozen_before_it():
     at.select_slider[0].set_value("layer3").run()
     assert not at.exception
     assert {m.label: m for m in at.metric}["Cached activation per image"].value == "784 KiB"  # 1024×14×14×4
+
+
+def test_architecture_page_training_toggle():
+    """ResNet-50 at 224 (`?model=resnet50`) behind the toggle, at the view's defaults: Adam, batch 32."""
+    at = AppTest.from_file(str(PAGES / "architecture.py"), default_timeout=TIMEOUT_S)
+    at.query_params.update(model="resnet50")
+    at.run()
+    assert not at.exception
+    toggle = next(t for t in at.toggle if "training step" in t.label)
+    toggle.set_value(True).run()
+    assert not at.exception
+    expected = analyze_training(torchvision.models.resnet50(), (3, 224, 224), 32, optimizer="adam")
+    metrics = {m.label: m for m in at.metric}
+    assert metrics["Backward MACs"].help.startswith(f"input gradients {expected.totals.backward_input_macs:,}")
+    assert any("Largest batch whose step fits in the A100 40GB's 40 GiB" in md.value for md in at.markdown)

@@ -87,8 +87,9 @@ def training_view(request: ModelRequest, *, scope: str) -> None:
         show_user_error(exc)
         return
     step_metrics(analysis)
-    verdict = (f"Largest batch that fits a {device.removeprefix('NVIDIA ')} ({CAPACITY_GIB[device]} GiB): "
-               f"**{fits:,}**" if fits else f"Not even a batch of 1 fits a {device.removeprefix('NVIDIA ')}.")
+    gpu = f"the {device.removeprefix('NVIDIA ')}'s {CAPACITY_GIB[device]} GiB"
+    verdict = (f"Largest batch whose step fits in {gpu}: **{fits:,}**" if fits
+               else f"Not even a batch of 1 fits in {gpu}.")
     st.markdown(verdict)
     memory_breakdown(analysis)
     log_scale = st.toggle("Log scale", value=False, key=f"{scope}_train_log")
