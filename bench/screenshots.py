@@ -14,23 +14,28 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.app_server import PAGES, chromium, open_page, running_app  # noqa: E402
+from tests.app_server import PAGES, chromium, navigate_deep_network, open_page, running_app  # noqa: E402
 
 OUT_DIR = ROOT / "assets" / "screenshots"
+DEEP = "deep_network"  # not a page: EfficientNet-B7 navigated to one layer (tests.app_server.navigate_deep_network)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--width", type=int, default=1440)
     parser.add_argument("--height", type=int, default=2200, help="tall enough to show a page's main charts")
-    parser.add_argument("pages", nargs="*", default=list(PAGES))
+    parser.add_argument("pages", nargs="*", default=[*PAGES, DEEP])
     args = parser.parse_args()
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     with running_app() as url, chromium() as browser:
         page = browser.new_page(viewport={"width": args.width, "height": args.height})
         for name in args.pages:
             started = time.perf_counter()
-            open_page(page, url, name)
+            if name == DEEP:
+                page.set_viewport_size({"width": args.width, "height": 1300})  # the diagram and its panel
+                navigate_deep_network(page, url)
+            else:
+                open_page(page, url, name)
             path = OUT_DIR / f"{name}.png"
             page.screenshot(path=str(path))
             print(f"{path.relative_to(ROOT)}  ({time.perf_counter() - started:.1f} s)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -132,6 +133,38 @@ def open_model(page, url: str, model: str) -> None:
     page.goto(f"{url}/?model={model}")
     page.get_by_role("heading", name=model).first.wait_for(timeout=60_000)
     wait_until_rendered(page)
+
+
+def wait_for_rerun(page) -> None:
+    """After a click that reruns the script: wait until the run has started and finished."""
+    page.wait_for_timeout(600)
+    page.wait_for_selector(SCRIPT_DONE, timeout=60_000)
+    page.wait_for_timeout(800)
+
+
+def click_diagram_box(page, label: str) -> None:
+    """Click the diagram's box under the text `label` (its name above it; the click target sits at its centre)."""
+    exact = re.compile(f"^{re.escape(label)}$")
+    text = page.locator('[data-testid="stPlotlyChart"]').first.locator("g.textpoint text", has_text=exact).first
+    box = text.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] + 18)
+    wait_for_rerun(page)
+
+
+DEEP_MODEL = "efficientnet_b7"  # 871 leaf modules: ~9,800 px tall with every block open
+DEEP_PATH = ("5.1 ×9", "block", "block.1")  # blocks opened on the way to DEEP_LAYER
+DEEP_LAYER = "conv 5×5"  # the depthwise convolution of features.5.1
+
+
+def navigate_deep_network(page, url: str) -> None:
+    """As a user finds one layer of a deep network: open a folded stage's block, then its inner block, then
+    click the layer; the panel beside the diagram then shows it."""
+    open_model(page, url, DEEP_MODEL)
+    for block in DEEP_PATH:
+        click_diagram_box(page, block)
+        page.get_by_role("button", name="Expand this block").click()
+        wait_for_rerun(page)
+    click_diagram_box(page, DEEP_LAYER)
 
 
 def wait_until_rendered(page, *, charts: bool = True, timeout_ms: int = 60_000) -> None:

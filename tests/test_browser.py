@@ -21,6 +21,7 @@ from tests.app_server import (
     PLOTLY_RENDERED,
     SCRIPT_DONE,
     chromium,
+    navigate_deep_network,
     open_model,
     open_page,
     running_app,
@@ -193,3 +194,19 @@ def test_arithmetic_layer_choice_cannot_be_clicked_away(page, app_url: str) -> N
     wait_for_rerun(page)
     assert layer.locator('[role="radio"][aria-checked="true"]').count() == 1
     assert page.locator(EXCEPTION).count() == 0
+
+
+def test_a_deep_network_is_navigated_to_one_layer(page, app_url: str) -> None:
+    """EfficientNet-B7 (871 leaves): open stage 5's folded block, its inner blocks, click the depthwise conv; the
+    whole diagram stays in view (≤ 760 px) and the panel beside it shows the layer: 38·38·1344 outputs × 5·5
+    taps = 48,518,400 MACs, 5·5·1·1344 = 33,600 weights."""
+    navigate_deep_network(page, app_url)
+    diagram = page.locator('[data-testid="stPlotlyChart"]').first.bounding_box()
+    assert diagram["height"] <= 760
+    panel = page.locator('[data-testid="stColumn"]', has_text="features.5.1.block.1.0").last
+    text = panel.text_content() or ""
+    assert "out 38×38×1344 · kernel 5×5×1 = 48,518,400 MACs" in text.replace("\\", "")
+    assert "5·5·1·1344 = 33,600" in text
+    assert page.locator(HIGHLIGHT_STROKE).count() >= 1
+    assert page.locator(EXCEPTION).count() == 0
+    assert page.console_errors == []

@@ -35,7 +35,7 @@ def layer_details(table: pd.DataFrame, layer: str | None, expanded: frozenset[st
         return
     row = next(rows.itertuples())
     name = row.name or "(model)"
-    st.markdown(f"**`{escape_markdown(name)}`** · {escape_markdown(str(row.type))}")
+    st.markdown(f"**`{name.replace('`', '')}`** · {escape_markdown(str(row.type))}")  # no escapes in code
     calls = int(getattr(row, "calls", 1))
     if calls == 0:
         st.caption("Never called by this forward (e.g. an auxiliary head in eval mode): no cost counted.")
