@@ -51,7 +51,8 @@ FILES = {
 
 BAD_INPUTS = [
     # the spec language
-    (["summary", "--spec", "{tmp}/bomb.spec"], "error: line 3: the model grows past 2,000 modules, the limit for a spec"),
+    (["summary", "--spec", "{tmp}/bomb.spec"], "error: line 3: the model grows past 2,000 modules, the limit for a "
+     "spec"),
     (["summary", "--spec", "{tmp}/ansi.spec"], "error: line 1, column 6: the name may not contain control characters, "
      "got U+001B"),
     (["report", "--spec", "{tmp}/nul.spec"], "error: line 2, column 12: conv does not understand '\\x00'; its options "

@@ -24,10 +24,14 @@ fc 10 softmax
 | `globalavgpool`, `globalmaxpool` | pool each channel to 1×1 |
 | `fc N [options]` | fully connected layer with `N` outputs; needs a flat input (`flatten` first) |
 | `bn` | batch norm (2-d on volumes, 1-d on flat inputs) |
-| `lrn [N] [alpha=A] [beta=B] [k=K]` | local response normalization over `N` neighbouring channels (AlexNet 2012, §3.3): `b = a / (k + α·Σa²)^β`; defaults are the paper's `N = 5, α = 1e-4, β = 0.75, k = 2` (α multiplies the sum, as in the paper; PyTorch's `alpha` is α·N) |
+| `lrn [N] [alpha=A] [beta=B] [k=K]` | local response normalization over `N` neighbouring channels (see below) |
 | `relu`, `relu6`, `tanh`, `sigmoid`, `silu`, `gelu`, `softmax` | activation |
 | `dropout [P]` | dropout with probability `P` (default 0.5) |
 | `flatten` | volume H×W×C → H·W·C features |
+
+`lrn` is AlexNet's (2012, §3.3): each activation is divided by `(k + α·Σa²)^β`, the sum over `N` neighbouring
+channels. The defaults are the paper's `N = 5, α = 1e-4, β = 0.75, k = 2`; `α` multiplies the sum as in the paper
+(PyTorch's `alpha` is α·N).
 
 Options, in any order after the sizes:
 

@@ -145,7 +145,9 @@ STANDARD_BOUNDS: dict[str, Bounds] = {
     "dropout": Bounds("dropout probability", 0.0, 1.0),
 }
 MAX_RESOLUTION = 2_048
-RESOLUTION = Option("resolution", OptionKind.INT, None, "input height and width (default: the model's)", 1, MAX_RESOLUTION)
+RESOLUTION = Option(
+    "resolution", OptionKind.INT, None, "input height and width (default: the model's)", 1, MAX_RESOLUTION
+)
 
 
 def options_of(
@@ -168,7 +170,8 @@ def options_of(
         bound = declared.get(name, Bounds(""))
         choices = choices or bound.choices
         numeric = kind in (OptionKind.INT, OptionKind.FLOAT)
-        if (numeric and (bound.minimum is None or bound.maximum is None)) or (kind is OptionKind.CHOICE and not choices):
+        unbounded = numeric and (bound.minimum is None or bound.maximum is None)
+        if unbounded or (kind is OptionKind.CHOICE and not choices):
             kind = None
         options.append(Option(name, kind, parameter.default, bound.help, bound.minimum, bound.maximum, choices))
     return (*options, RESOLUTION)
@@ -193,7 +196,7 @@ def _kind(annotation: Any) -> tuple[OptionKind | None, tuple[str, ...]]:
 
 
 def check_options(model: str, options: tuple[Option, ...], values: Mapping[str, object]) -> dict[str, Any]:
-    """Every value typed and in range, or one `BuildOptionError` that names the model, the option and what is allowed."""
+    """Every value typed and in range, or one `BuildOptionError` naming the model, the option and what is allowed."""
     by_name = {option.name: option for option in options}
     unknown = sorted(set(values) - set(by_name))
     if unknown:
