@@ -34,7 +34,7 @@ def forward_backward_bars(layers: Sequence[TrainingLayer], *, title: str = "Forw
                 offsetgroup="backward", base=[layer.backward_input_macs for layer in shown],
                 marker_color=WEIGHT_GRAD_COLOR, hovertemplate="%{x}<br>weight gradient %{y:,} MACs<extra></extra>")
     fig.update_layout(barmode="group", bargap=0.15)
-    fig.update_yaxes(title_text="MACs", type="log" if log_scale else "linear")
+    fig.update_yaxes(title_text="MACs", type="log" if log_scale else "linear", tickformat="~s")
     fig.update_xaxes(showticklabels=len(shown) <= 60, tickangle=-60)
     legend_below(fig)
     return styled(fig, title=title, height=420)
@@ -54,12 +54,13 @@ def memory_timeline(memory: StepMemory, *, title: str = "Memory over one trainin
             continue
         fig.add_scatter(
             x=[p.index for p in chosen], y=[p.peak_bytes / GIB for p in chosen], mode="lines+markers",
-            name=phase.value, line=dict(color=PHASE_COLORS[phase], shape="hv"), marker=dict(size=4),
+            name=phase.value, line=dict(color=PHASE_COLORS[phase], shape="hv"),
+            marker=dict(size=10 if phase is Phase.OPTIMIZER else 4),
             customdata=[[p.layer or "—", binary_bytes(p.peak_bytes)] for p in chosen],
             hovertemplate=f"{phase.value} of %{{customdata[0]}}<br>%{{customdata[1]}}<extra></extra>",
         )
     fig.add_hline(y=memory.static_bytes / GIB, line=dict(color=MUTED, dash="dot"),
-                  annotation_text="parameters + optimizer state + input", annotation_position="bottom right")
+                  annotation_text="parameters + optimizer state + input", annotation_position="top left")
     top = max(points, key=lambda p: p.peak_bytes)
     fig.add_annotation(x=top.index, y=top.peak_bytes / GIB, text=f"peak {binary_bytes(top.peak_bytes)}",
                        showarrow=True, arrowhead=2)
