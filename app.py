@@ -17,5 +17,6 @@ pages = [
     st.Page(PAGES_DIR / "gradients.py", title="Gradients", icon=":material/trending_down:"),
     st.Page(PAGES_DIR / "design.py", title="Design", icon=":material/edit_note:"),
     st.Page(PAGES_DIR / "benchmarks.py", title="Benchmarks", icon=":material/speed:"),
+    st.Page(PAGES_DIR / "catalogue.py", title="Catalogue", icon=":material/grid_view:"),
 ]
 st.navigation(pages, position="top").run()

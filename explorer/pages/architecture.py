@@ -12,6 +12,10 @@ from explorer.ui.page_setup import show_user_error, user_errors
 
 SCOPE = "arch"
 
+from explorer.ui.catalogue_picker import show_catalogue_model  # noqa: E402
+
+if show_catalogue_model(SCOPE):  # a torchvision / timm model, picked by its library name, is drawn instead
+    st.stop()
 with st.sidebar:
     choice = pick_model(SCOPE)
 

@@ -43,7 +43,10 @@ chosen = st.multiselect(
     key="compare_models",
     placeholder="Type to add models…",
 )
-if not chosen:
+from explorer.ui.catalogue_picker import catalogue_row, pick_catalogue_models  # noqa: E402
+
+library_models = pick_catalogue_models("compare")  # torchvision / timm, by the names the libraries list
+if not chosen and not library_models:
     st.info("Pick two or more models to compare.", icon=":material/touch_app:")
     st.stop()
 
@@ -57,6 +60,14 @@ with st.spinner("Analysing…"):
             continue
         rows.append(row)
         stages.append(stage)
+    for ref in library_models:
+        try:
+            row, result = catalogue_row(ref)
+        except user_errors() as exc:
+            failed.append(f"{ref}: {exc}")
+            continue
+        rows.append(row)
+        stages.append(resolution_stages(result.table).assign(model=ref))
 for problem in failed:
     st.error(problem, icon=":material/error:")
 if not rows:
