@@ -234,6 +234,7 @@ class Measurement:
     macs: int | None = None
     cold_s: float | None = None
     warm_s: float | None = None
+    warm_cpu_s: float | None = None  # the process's CPU time per call (median): far less sensitive to a loaded machine
     peak_mb: float | None = None
     same_count_every_call: bool | None = None
     error: str | None = None
@@ -262,17 +263,19 @@ def measure_here(model: Model, tool: Tool, repeats: int, threads: int | None) ->
         start = time.perf_counter()
         reported = count()
         result.cold_s = time.perf_counter() - start
-        counts, warm = [], []
+        counts, warm, warm_cpu = [], [], []
         for _ in range(repeats):
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             counts.append(count())
             warm.append(time.perf_counter() - start)
+            warm_cpu.append(time.process_time() - start_cpu)
     except Exception as exc:  # a peer failing is a result, never a crash of the run
         result.error = f"{type(exc).__name__}: {_first_line(exc)}"
         return result
     result.reported = float(reported)
     result.macs = round(float(reported) / tool.convention.per_mac)
     result.warm_s = statistics.median(warm)
+    result.warm_cpu_s = statistics.median(warm_cpu)
     result.same_count_every_call = all(c == reported for c in counts)
     result.peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return result
@@ -313,11 +316,25 @@ def measure(model: Model, tool: Tool, repeats: int, threads: int | None, timeout
                        error=f"process exited with {done.returncode}: {_last_line(done.stderr)}")
 
 
-def ratio(peer: Measurement, ours: Measurement | None) -> float | None:
-    """Peer warm time ÷ ours: above 1, ours is faster."""
-    if ours is None or not ours.ok or not peer.ok or not ours.warm_s:
+class Clock(enum.Enum):
+    """Which warm time a ratio divides: wall-clock, or the process's CPU time (steadier on a shared machine)."""
+
+    WALL = ("warm_s", "Peer warm time ÷ ours (wall clock; above 1: ours is faster)", "ours (s)")
+    CPU = ("warm_cpu_s", "Peer warm CPU time ÷ ours (the process's CPU seconds per call; steadier under load)",
+           "ours (CPU s)")
+
+    def __init__(self, field: str, title: str, ours_header: str) -> None:
+        self.field = field
+        self.title = title
+        self.ours_header = ours_header
+
+
+def ratio(peer: Measurement, ours: Measurement | None, clock: Clock = Clock.WALL) -> float | None:
+    """Peer warm time ÷ ours: above 1, ours is faster; None where either failed or has no such time."""
+    if ours is None or not ours.ok or not peer.ok:
         return None
-    return peer.warm_s / ours.warm_s
+    peer_s, ours_s = getattr(peer, clock.field), getattr(ours, clock.field)
+    return peer_s / ours_s if peer_s is not None and ours_s else None
 
 
 def _median(values: Sequence[float | None]) -> float | None:
@@ -325,35 +342,44 @@ def _median(values: Sequence[float | None]) -> float | None:
     return statistics.median(present) if present else None
 
 
-def _times(value: float | None) -> str:
-    return "failed" if value is None else f"{value:.2f}×"
+def _times(value: float | None, failed: bool = True) -> str:
+    return ("failed" if failed else "—") if value is None else f"{value:.2f}×"
+
+
+def ratio_table(results: dict[tuple[str, str], Measurement], models: list[Model], peers: list[Tool],
+                clock: Clock) -> list[str]:
+    """One row per model (ours' seconds, each peer ÷ ours, the fastest peer) and the medians over the models."""
+    out = [clock.title, "",
+           f"| model | {clock.ours_header} | " + " | ".join(t.label for t in peers) + " | fastest peer | fastest ÷ ours |",
+           "|---|---:|" + "---:|" * len(peers) + "---|---:|"]
+    columns: dict[str, list[float | None]] = {t.key: [] for t in peers}
+    fastest_ratios: list[float | None] = []
+    for m in models:
+        ours = results[m.key, "ours"]
+        ratios = {t.key: ratio(results[m.key, t.key], ours, clock) for t in peers}
+        for key, value in ratios.items():
+            columns[key].append(value)
+        ran = [t for t in peers if ratios[t.key] is not None]
+        fastest = min(ran, key=lambda t: ratios[t.key]) if ran else None
+        fastest_ratios.append(ratios[fastest.key] if fastest else None)
+        ours_s = getattr(ours, clock.field)
+        ours_text = "failed" if not ours.ok else "—" if ours_s is None else f"{ours_s:.3f}"
+        out.append(f"| {m.label} | {ours_text} | "
+                   + " | ".join(_times(ratios[t.key], not results[m.key, t.key].ok or not ours.ok) for t in peers)
+                   + f" | {fastest.label if fastest else '—'} | {_times(fastest_ratios[-1], False)} |")
+    out.append("| **median** | | " + " | ".join(_times(_median(columns[t.key]), False) for t in peers)
+               + f" | | {_times(_median(fastest_ratios), False)} |")
+    return out + [""]
 
 
 def markdown_tables(results: dict[tuple[str, str], Measurement], models: list[Model], tools: list[Tool]) -> str:
-    """The time-ratio table (with its median row), the counts table, the conventions and the failures."""
+    """The time-ratio tables (wall clock, and CPU time where measured), the counts, the conventions, the failures."""
     peers = [t for t in tools if t.key != "ours"]
-    with_ours = any(t.key == "ours" for t in tools)
     out: list[str] = []
-    if with_ours and peers:
-        out += ["Peer warm time ÷ ours (above 1: ours is faster)", "",
-                "| model | ours (s) | " + " | ".join(t.label for t in peers) + " | fastest peer | fastest ÷ ours |",
-                "|---|---:|" + "---:|" * len(peers) + "---|---:|"]
-        columns: dict[str, list[float | None]] = {t.key: [] for t in peers}
-        fastest_ratios: list[float | None] = []
-        for m in models:
-            ours = results[m.key, "ours"]
-            ratios = {t.key: ratio(results[m.key, t.key], ours) for t in peers}
-            for key, value in ratios.items():
-                columns[key].append(value)
-            ran = [t for t in peers if ratios[t.key] is not None]
-            fastest = min(ran, key=lambda t: ratios[t.key]) if ran else None
-            fastest_ratios.append(ratios[fastest.key] if fastest else None)
-            ours_s = f"{ours.warm_s:.3f}" if ours.ok else "failed"
-            out.append(f"| {m.label} | {ours_s} | " + " | ".join(_times(ratios[t.key]) for t in peers)
-                       + f" | {fastest.label if fastest else '—'} | {_times(fastest_ratios[-1])} |")
-        out.append("| **median** | | " + " | ".join(_times(_median(columns[t.key])) for t in peers)
-                   + f" | | {_times(_median(fastest_ratios))} |")
-        out.append("")
+    if any(t.key == "ours" for t in tools) and peers:
+        out += ratio_table(results, models, peers, Clock.WALL)
+        if any(r.warm_cpu_s is not None for r in results.values()):
+            out += ratio_table(results, models, peers, Clock.CPU)
     out += ["Counts, normalised to GMACs (10⁹ multiply-accumulates, batch 1); warm seconds in the JSON/CSV", "",
             "| model | " + " | ".join(t.label for t in tools) + " |", "|---|" + "---:|" * len(tools)]
     for m in models:
