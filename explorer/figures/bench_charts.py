@@ -246,12 +246,13 @@ def macs_vs_latency(results: pd.DataFrame) -> go.Figure:
                 mode="markers+text" if labelled else "markers",
                 marker=dict(size=11, color=[model_color(m) for m in part["model"]], line=dict(color="white", width=1),
                             symbol=SYMBOLS[i % len(SYMBOLS)]),
-                text=part["point"],
-                textposition=[positions[j] for j in part.index] if labelled else None,
+                text=[name if positions.get(j) else "" for name, j in zip(part["point"], part.index)],  # no room:
+                textposition=[positions.get(j) or "top center" for j in part.index] if labelled else None,  # hover
+                hovertext=part["point"],
                 textfont=dict(size=11),
                 cliponaxis=False,
                 customdata=part["batch"],
-                hovertemplate="%{text} (batch %{customdata})<br>%{x:.3s} MACs → %{y:.3g} ms<extra></extra>",
+                hovertemplate="%{hovertext}<br>%{x:.3s} MACs → %{y:.3g} ms<extra></extra>",
             )
         )
     log_axes(fig, x=True, y=True, x_values=rows["macs"], y_values=rows["latency_ms_p50"], keep_range=True)

@@ -51,8 +51,8 @@ def _model_points(
                 legendgroup=str(row.family),
                 legendgrouptitle=dict(text=str(row.family), font=dict(color=family_color(str(row.family)))),
                 mode="markers+text",
-                text=[row.model],
-                textposition=positions[index],
+                text=[row.model if positions[index] else ""],  # no room: the hover names it
+                textposition=positions[index] or "top center",
                 textfont=dict(size=11, color=INK),
                 cliponaxis=False,
                 marker=dict(

@@ -3,7 +3,8 @@
 Plotly draws a point's text at one of nine fixed positions and never moves it out of another label's way. We try
 the positions in order of preference and keep the first whose estimated box (characters × a typical glyph
 width, in pixels of the expected plot size) stays clear of the labels and markers placed before it and inside
-the plot; axis ranges get room for the outermost labels.
+the plot. A name with no free position is left to the hover (a dense cluster stays legible); axis ranges get
+room for the outermost labels.
 """
 
 from __future__ import annotations
@@ -75,15 +76,16 @@ def label_positions(
     log_y: bool,
     width_px: float = 520.0,
     height_px: float = 330.0,
-) -> list[str]:
-    """A Plotly `textposition` per point: the first of POSITIONS whose label box is free and inside the plot."""
+) -> list[str | None]:
+    """A Plotly `textposition` per point: the first of POSITIONS whose label box is free and inside the plot, or
+    None where every position clashes (show no name there)."""
     def pixels(values: Sequence[float], log: bool, span: Sequence[float], size: float) -> list[float]:
         return [(v - span[0]) / (span[1] - span[0]) * size for v in _scale(values, log)]
 
     px, py = pixels(xs, log_x, x_range, width_px), pixels(ys, log_y, y_range, height_px)
     taken = [_Box(x - MARKER_PX / 2, y - MARKER_PX / 2, x + MARKER_PX / 2, y + MARKER_PX / 2) for x, y in zip(px, py)]
     plot = _Box(0, 0, width_px, height_px)
-    chosen = [POSITIONS[0]] * len(texts)
+    chosen: list[str | None] = [None] * len(texts)
     for index in sorted(range(len(texts)), key=lambda i: -py[i]):  # top points first: they have least room
         x, y, text = px[index], py[index], texts[index]
         fits = []
@@ -92,7 +94,8 @@ def label_positions(
             inside = box.x0 >= plot.x0 and box.x1 <= plot.x1 and box.y0 >= plot.y0 and box.y1 <= plot.y1
             clashes = sum(box.overlaps(other) for other in taken)
             fits.append((clashes + (0 if inside else 10), POSITIONS.index(position), position, box))
-        _, _, position, box = min(fits)
-        taken.append(box)
-        chosen[index] = position
+        clashes, _, position, box = min(fits)
+        if clashes == 0:
+            taken.append(box)
+            chosen[index] = position
     return chosen
