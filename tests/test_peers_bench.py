@@ -183,3 +183,21 @@ def test_tables_from_a_file_that_is_not_ours_is_one_line(tmp_path: Path, capsys:
     (tmp_path / "other.json").write_text('{"rows": []}')
     assert peers.main(["--tables-from", str(tmp_path / "other.json")]) == 2
     assert capsys.readouterr().err == "error: --tables-from needs this script's --out .json files: 'environment'\n"
+
+
+def test_cpu_time_table_beside_the_wall_clock_one() -> None:
+    results = _results()
+    # CPU seconds per call: resnet50 ours 0.008, FlopCounterMode 0.032 (4.00×), thop 0.012 (1.50×, fastest);
+    # vgg16 ours 0.016, FlopCounterMode 0.040 (2.50×), thop failed. Medians: (4.00 + 2.50) / 2 = 3.25, 1.50;
+    # fastest per model 1.50 and 2.50, median 2.00.
+    for key, cpu_s in {("resnet50", "ours"): 0.008, ("resnet50", "flopcounter_meta"): 0.032,
+                       ("resnet50", "thop"): 0.012, ("vgg16", "ours"): 0.016,
+                       ("vgg16", "flopcounter_meta"): 0.040}.items():
+        results[key].warm_cpu_s = cpu_s
+    lines = peers.markdown_tables(results, MODELS, TOOLS).splitlines()
+    cpu = lines[lines.index(peers.Clock.CPU.title):]
+    assert "| resnet50 | 0.008 | 4.00× | 1.50× | thop | 1.50× |" in cpu
+    assert "| vgg16 | 0.016 | 2.50× | failed | FlopCounterMode (meta) | 2.50× |" in cpu
+    assert "| **median** | | 3.25× | 1.50× | | 2.00× |" in cpu
+    # The wall-clock table above it is unchanged.
+    assert "| **median** | | 2.75× | 2.50× | | 2.50× |" in lines[:lines.index(peers.Clock.CPU.title)]
