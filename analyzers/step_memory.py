@@ -138,10 +138,16 @@ class LiveMemory:
     def __init__(self) -> None:
         self.live = 0
         self._storages: dict[int, list[int]] = {}  # storage key → [tensor count, bytes]
+        self._watched: dict[int, tuple[weakref.ref, int]] = {}  # id(weak reference) → (it, storage key)
         self._allocates: dict[Any, tuple[bool, ...]] = {}
         self.points: list[TimelinePoint] = []
         self._segment: tuple[Phase, str] | None = None
         self._segment_peak = 0
+
+    def _died(self, ref: weakref.ref) -> None:
+        _, key = self._watched.pop(id(ref), (None, None))
+        if key is not None:
+            self._release(key)
 
     def _release(self, key: int) -> None:
         entry = self._storages.get(key)
@@ -175,7 +181,8 @@ class LiveMemory:
                 entry = self._storages[key] = [0, t.untyped_storage().nbytes()]
                 self.live += entry[1]
             entry[0] += 1
-            weakref.finalize(t, self._release, key)
+            ref = weakref.ref(t, self._died)  # cheaper than weakref.finalize, called as the tensor dies
+            self._watched[id(ref)] = (ref, key)
         self._segment_peak = max(self._segment_peak, self.live)
 
     def mark(self, phase: Phase, layer: str) -> None:

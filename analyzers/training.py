@@ -15,6 +15,7 @@ the first trainable layer autograd records nothing, so no input gradients and no
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
@@ -258,6 +259,7 @@ class _TrainingMode(CountingMode):
         self.tallies: dict[int, _BackwardTally] = {}  # id(module) → its backward costs
         self.unclaimed = _BackwardTally()
         self._weight_nodes: dict[Any, bool] = {}
+        self._data_ops: set[Any] = set()
 
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
         if self.phase is Phase.FORWARD:
@@ -269,8 +271,11 @@ class _TrainingMode(CountingMode):
         node = torch._C._current_autograd_node()
         run = self.claims.node_runs.get(node) if node is not None else None
         self.memory.observe(func, out, Phase.BACKWARD, run.name if run is not None else "")
+        if func in self._data_ops:  # views and copies (most of a backward's calls): nothing to cost
+            return out
         cost = backward_cost(func, args, kwargs, out)
         if cost.kind is OpKind.DATA:
+            self._data_ops.add(func)
             return out
         if cost.splittable and node is not None and self._makes_weight_gradient(node, args):
             cost = cost.as_weight_gradient()
@@ -305,6 +310,13 @@ class _FusedAttention(TorchFunctionMode):
             return torch.ops.aten._scaled_dot_product_flash_attention_for_cpu(
                 q, k, v, dropout, causal, attn_mask=mask, scale=kwargs.get("scale"))[0]
         return func(*args, **kwargs)
+
+
+def _may_call_attention(named_modules: list[tuple[str, nn.Module]]) -> bool:
+    """Whether the model has attention modules (nn.MultiheadAttention, or a class named …Attention/…Attn, as
+    timm's, torchvision's and transformers' are): only then is the function mode worth its per-call cost."""
+    return any(isinstance(m, nn.MultiheadAttention) or "attention" in type(m).__name__.lower()
+               or "attn" in type(m).__name__.lower() for _, m in named_modules)
 
 
 def _fusable(args: tuple, kwargs: dict) -> bool:
@@ -362,7 +374,8 @@ def analyze_training(
     try:
         for _, module in named_modules:
             module.training = True
-        with torch.enable_grad(), tracker, mode, _FusedAttention():
+        fused = _FusedAttention() if _may_call_attention(named_modules) else contextlib.nullcontext()
+        with torch.enable_grad(), tracker, mode, fused:
             with saved.hooks():
                 output = torch.func.functional_call(model, state, (x,), strict=False, tie_weights=True)
             tracker.claim(output, tracker.runs[id(model)])

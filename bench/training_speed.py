@@ -4,7 +4,9 @@ the same forward + backward on the meta device. Target: ≥ 5× faster on ResNet
 Usage: python bench/training_speed.py [--models resnet50,mobilenet_v2,efficientnet_b0] [--repeats 7]
 
 Both run in this one process, warm (each first run untimed: lazy imports, meta kernels' first use), alternating
-repeats so machine load hits both alike; the median of the repeats is reported, with the backward MACs each counted.
+repeats so machine load hits both alike; the median of the repeats is reported, as wall time and as this process's
+CPU time (`time.process_time`, which a loaded shared machine disturbs far less), with the backward MACs each
+counted.
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ def main() -> None:
     parser.add_argument("--models", default="resnet50,mobilenet_v2,efficientnet_b0")
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
-    print(f"{'model':<16} {'ours s':>8} {'FlopCounterMode s':>18} {'ratio':>6} {'our bwd MACs':>16} "
-          f"{'FCM bwd MACs':>16}")
+    print(f"{'model':<16} {'ours s':>8} {'FCM s':>8} {'ratio':>6} {'ours CPU s':>11} {'FCM CPU s':>10} "
+          f"{'CPU ratio':>9} {'our bwd MACs':>16} {'FCM bwd MACs':>16}")
     for name in args.models.split(","):
         zoo = build_model(name)
         model, size = zoo.module, zoo.input_size
@@ -48,14 +50,18 @@ def main() -> None:
             return (counter.get_total_flops() - forward) // 2
 
         counts = {fn: fn() for fn in (ours, flop_counter)}  # warm-up
-        times: dict = {ours: [], flop_counter: []}
+        wall: dict = {ours: [], flop_counter: []}
+        cpu: dict = {ours: [], flop_counter: []}
         for _ in range(args.repeats):
             for fn in (ours, flop_counter):
-                start = time.perf_counter()
+                start, start_cpu = time.perf_counter(), time.process_time()
                 fn()
-                times[fn].append(time.perf_counter() - start)
-        a, b = statistics.median(times[ours]), statistics.median(times[flop_counter])
-        print(f"{name:<16} {a:8.3f} {b:18.3f} {b / a:6.1f} {counts[ours]:16,} {counts[flop_counter]:16,}")
+                wall[fn].append(time.perf_counter() - start)
+                cpu[fn].append(time.process_time() - start_cpu)
+        a, b = statistics.median(wall[ours]), statistics.median(wall[flop_counter])
+        c, d = statistics.median(cpu[ours]), statistics.median(cpu[flop_counter])
+        print(f"{name:<16} {a:8.3f} {b:8.3f} {b / a:6.1f} {c:11.3f} {d:10.3f} {d / c:9.1f} {counts[ours]:16,} "
+              f"{counts[flop_counter]:16,}")
 
 
 if __name__ == "__main__":
