@@ -464,3 +464,9 @@ def register_torchvision_ops() -> None:
 
 
 register_torchvision_ops()
+
+
+@register(aten._assert_async, aten._assert_scalar, aten._functional_assert_async)
+def assertion(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
+    """A model's own runtime check (`torch._assert_async`): no arithmetic on the data."""
+    return OpCost(str(func), OpCategory.DATA_MOVEMENT, label="assert")
