@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.modules.module import register_module_forward_hook, register_module_forward_pre_hook
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
@@ -69,10 +70,20 @@ class ModuleTracker:
         return self.stack[-1].name if self.stack else ""
 
     def __enter__(self) -> "ModuleTracker":
-        for run in self.runs.values():
-            module = run.module
-            self._handles.append(module.register_forward_pre_hook(self._pre))
-            self._handles.append(module.register_forward_hook(self._post))
+        # Two process-wide hooks instead of two per module (registering hundreds of handles cost more than the
+        # forward of a small network); they ignore every module that is not this analysis's.
+        runs = self.runs
+
+        def pre(module: nn.Module, args: Any) -> None:
+            if id(module) in runs:
+                self._pre(module, args)
+
+        def post(module: nn.Module, args: Any, output: Any) -> None:
+            if id(module) in runs:
+                self._post(module, args, output)
+
+        self._handles.append(register_module_forward_pre_hook(pre))
+        self._handles.append(register_module_forward_hook(post))
         return self
 
     def __exit__(self, *exc: object) -> None:
