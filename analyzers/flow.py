@@ -282,8 +282,19 @@ _ATTENTION = frozenset({aten._scaled_dot_product_flash_attention, aten._scaled_d
                         aten._scaled_dot_product_attention_math, aten.scaled_dot_product_attention})
 
 
+_SPECIAL = (frozenset({aten.convolution, aten._convolution, aten.addmm, aten.baddbmm, aten.mm, aten.bmm, aten.matmul,
+                       aten.permute, aten.transpose, aten.transpose_, aten.t, aten._softmax, aten._log_softmax,
+                       aten._safe_softmax, aten.cat, aten.stack})
+            | _VIEWS | _WINDOW_POOLS | _ADAPTIVE_POOLS | _ATTENTION | _REDUCTIONS)
+
+
 def result_flow(packet: Any, args: tuple, out: torch.Tensor, flows: list[Flow]) -> Flow | None:
     """The flow of `out` (an op's first tensor result) from its operands' flows; None if no operand has one."""
+    if len(flows) == 1 and packet not in _SPECIAL:  # the common case: an activation, a norm, an add of a scalar
+        only = flows[0]
+        x = args[0]
+        if only is not WEIGHT and isinstance(x, torch.Tensor) and x.shape == out.shape:
+            return only  # same layout, same field, same depth: flows are immutable, share it
     weights = [f for f in flows if f is WEIGHT]
     activations = [f for f in flows if f is not WEIGHT]
     if not activations:
