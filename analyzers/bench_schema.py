@@ -1,15 +1,13 @@
 """The benchmark results CSV: its columns and their types, appending rows as they finish, and loading a file back.
 
-One schema serves the harness (which writes), the resume logic (which reads the keys of finished rows) and the app
-(which loads a file a user uploads): a file that does not fit is rejected with one line naming the column and line.
-pandas is imported only by `load_results`, so the command-line path does not pay for it.
+One schema serves the harness (which writes, through `analyzers.results_file`), the resume logic (which reads
+the `ConfigKey` of finished rows) and the app (which loads a file a user uploads): a file that does not fit is
+rejected with one line naming the column and line. pandas is imported only by `load_results`, so the
+command-line path does not pay for it.
 """
 
 from __future__ import annotations
 
-from analyzers.errors import UserError
-
-import csv
 import enum
 import io
 import math
@@ -18,9 +16,10 @@ import re
 from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Mapping
+from typing import TYPE_CHECKING, Mapping
 
 from analyzers.devices import PeakSource, Precision
+from analyzers.errors import UserError
 
 if TYPE_CHECKING:
     import pandas
