@@ -59,3 +59,22 @@ def test_summary_with_freezing_reports_the_unfrozen_step_and_cached_features(cap
     assert s["cached_feature_bytes_per_image"] == 401_408
     assert s["cached_feature_bytes"] == 401_408 * 1_281_167
     assert s["peak_bytes"] < s["unfrozen_peak_bytes"]
+
+
+def test_bench_train_times_a_real_step_and_writes_the_estimate_beside_it(tmp_path, capsys):
+    """lenet5 on the CPU: no allocator statistic there, so the measured peak is empty and the estimate is the
+    meta analysis's own peak for the same batch."""
+    from analyzers.training import analyze_training
+    from explorer.zoo import build_model
+
+    results = tmp_path / "bench.csv"
+    assert main(["bench", "lenet5", "--train", "--device", "cpu", "--batch", "4", "--iters", "1", "--warmup", "1",
+                 "--optimizer", "adam", "--csv", str(results)]) == 0
+    rows = list(csv.DictReader((tmp_path / "bench_train.csv").open()))
+    assert len(rows) == 1 and rows[0]["model"] == "lenet5" and rows[0]["measured_peak_bytes"] == ""
+    expected = analyze_training(build_model("lenet5").module, (1, 32, 32), 4, optimizer="adam").memory
+    assert int(rows[0]["estimated_peak_bytes"]) == expected.peak_bytes
+    assert int(rows[0]["estimated_saved_bytes"]) == expected.saved_activation_bytes
+    assert float(rows[0]["step_ms_p50"]) > 0
+    assert main(["bench", "lenet5", "--train", "--dtype", "fp16", "--device", "cpu", "--csv", str(results)]) == 2
+    assert capsys.readouterr().err.strip().endswith("bench --train runs fp32 in NCHW without --compile")
