@@ -94,6 +94,10 @@ def test_architecture_crosscheck_button_runs_fvcore_on_request() -> None:
     assert_clean(at)
     assert metrics(at)["fvcore conv/linear/matmul"] == "120,422,400"
     assert "ours 120,422,400 (equal)" in at.success[0].value
+    # plain wording: the naive 5×5 conv is all MACs, so fvcore has nothing else to add; no "↑ equal" arrow
+    assert "fvcore total 120,422,400, all of it conv/linear/matmul." in at.success[0].value
+    (card,) = [m for m in at.metric if m.label == "fvcore conv/linear/matmul"]
+    assert card.delta == "same count"
 
 
 def test_architecture_roofline_tab_follows_the_device_and_precision() -> None:
