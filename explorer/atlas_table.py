@@ -61,8 +61,9 @@ def _side(inputs: str) -> int | None:
 def _with_timm_published(frame: pd.DataFrame, folder: Path) -> pd.DataFrame:
     side = frame["input"].map(_side)
     results = pd.read_csv(folder / RESULTS_FILE, thousands=",")
-    top1 = dict(zip(results["model"], results["top1"]))
-    frame["top1"] = [top1.get(f"{m}.{t}") if t else None for m, t in zip(frame["model"], frame["tag"])]
+    top1 = {(m, int(size)): t for m, size, t in zip(results["model"], results["img_size"], results["top1"])}
+    frame["top1"] = [top1.get((f"{m}.{t}", s)) if t and s else None  # timm evaluates some tags at several sizes
+                     for m, t, s in zip(frame["model"], frame["tag"], side)]
     bench = pd.read_csv(folder / BENCHMARK_FILE)
     fvcore = {(m, int(s)): (g, a) for m, s, g, a in zip(bench["model"], bench["infer_img_size"],
                                                         bench["infer_gmacs"], bench["infer_macts"])}
