@@ -185,18 +185,18 @@ def test_ctrl_c_during_summary_all_exits_130_in_one_line_keeping_the_lines_print
 @pytest.mark.slow
 def test_ctrl_c_during_bench_exits_130_in_one_line_keeping_the_rows_written(tmp_path):
     csv_path = tmp_path / "bench.csv"
-    batches = "1,2,3,4,5,6,7,8,9,10"  # ~1.3 s each at 5,000 iterations on an idle 2-core machine
-    process = start("bench", "lenet5", "--batch", batches, "--iters", "5000", "--device", "cpu", "--csv", str(csv_path))
-    deadline = time.monotonic() + 300
+    batches = ",".join(str(b) for b in range(1, 41))  # after the first row, a fraction of a second each
+    process = start("bench", "lenet5", "--batch", batches, "--iters", "200", "--device", "cpu", "--csv", str(csv_path))
+    deadline = time.monotonic() + 600  # the first row takes ~20 s on an idle machine, minutes on a crowded one
     while time.monotonic() < deadline and process.poll() is None:
         if csv_path.exists() and len(csv_path.read_text().splitlines()) >= 2:  # header + the first finished row
             break
         time.sleep(0.2)
     assert process.poll() is None, "the sweep ended (or never wrote a row) before it could be interrupted"
-    assert time.monotonic() < deadline, "no row was written in 300 s"
+    assert time.monotonic() < deadline, "no row was written in 600 s"
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130
     assert err.endswith(INTERRUPTED) and "Traceback" not in err  # before it: only tqdm's progress bar
     rows = csv_path.read_text().splitlines()[1:]
-    assert 1 <= len(rows) < 10 and all(row.startswith("lenet5,") and ",ok," in row for row in rows)
+    assert 1 <= len(rows) < 40 and all(row.startswith("lenet5,") and ",ok," in row for row in rows)
