@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import gc
 import io
 import weakref
@@ -34,7 +35,7 @@ from analyzers.devices import (
     measure_peak,
     peak_for,
 )
-from analyzers.records import Analysis, LayerRecord, Totals
+from analyzers.records import Analysis, LayerRecord, RecordKind, Totals
 from tests.bench_rows import bench_row
 from analyzers.roofline import (
     Limit,
@@ -75,38 +76,47 @@ def conv_record(batch: int, name: str = "0") -> LayerRecord:
     """The seeds' normal convolution, 6×6×3 → 4×4×5 with five 3×3×3 filters, in fp32, counted by hand:
     2,160 MACs per image, 135 weights (540 bytes), 108 input and 80 output elements per image."""
     return LayerRecord(
-        name=name, type="Conv2d", depth=1, is_leaf=True, calls=1,
+        name=name, type="Conv2d", kind=RecordKind.MODULE, depth=1, parent="", children=(), calls=1,
         input_shapes=((batch, 3, 6, 6),), output_shapes=((batch, 5, 4, 4),),
         params=135, trainable_params=135, param_bytes=540, macs=2160 * batch, elementwise_ops=0,
-        activation_elements=80 * batch, activation_bytes=320 * batch, formula="", params_formula="",
+        activation_elements=80 * batch, activation_bytes=320 * batch, receptive_field=None, weight_depth=1,
     )  # fmt: skip
 
 
 def relu_record(batch: int) -> LayerRecord:
     """An in-place ReLU on the conv's output: reads 80 elements per image, allocates nothing."""
     return LayerRecord(
-        name="1", type="ReLU", depth=1, is_leaf=True, calls=1,
+        name="1", type="ReLU", kind=RecordKind.MODULE, depth=1, parent="", children=(), calls=1,
         input_shapes=((batch, 5, 4, 4),), output_shapes=((batch, 5, 4, 4),),
         params=0, trainable_params=0, param_bytes=0, macs=0, elementwise_ops=80 * batch,
-        activation_elements=0, activation_bytes=0, formula="", params_formula="",
+        activation_elements=0, activation_bytes=0, receptive_field=None, weight_depth=1,
+    )  # fmt: skip
+
+
+def container_record(children: tuple[LayerRecord, ...]) -> LayerRecord:
+    """The model itself: a Sequential over `children`, its numbers their sums."""
+    first, last = children[0], children[-1]
+    return LayerRecord(
+        name="", type="Sequential", kind=RecordKind.CONTAINER, depth=0, parent=None,
+        children=tuple(c.name for c in children), calls=1,
+        input_shapes=first.input_shapes, output_shapes=last.output_shapes,
+        params=sum(c.params for c in children), trainable_params=sum(c.trainable_params for c in children),
+        param_bytes=sum(c.param_bytes for c in children), macs=sum(c.macs for c in children),
+        elementwise_ops=sum(c.elementwise_ops for c in children),
+        activation_elements=sum(c.activation_elements for c in children),
+        activation_bytes=sum(c.activation_bytes for c in children), receptive_field=None, weight_depth=1,
     )  # fmt: skip
 
 
 def hand_analysis(batch: int, model_name: str = "conv_6x6x3_normal") -> Analysis:
     conv = conv_record(batch)
-    root = LayerRecord(
-        name="", type="Sequential", depth=0, is_leaf=False, calls=1,
-        input_shapes=conv.input_shapes, output_shapes=conv.output_shapes,
-        params=135, trainable_params=135, param_bytes=540, macs=conv.macs, elementwise_ops=0,
-        activation_elements=conv.activation_elements, activation_bytes=conv.activation_bytes,
-        formula="", params_formula="",
-    )  # fmt: skip
+    root = container_record((conv,))
     totals = Totals(
         params=135, trainable_params=135, param_bytes=540, macs=conv.macs, elementwise_ops=0,
         activation_elements=conv.activation_elements, activation_bytes=conv.activation_bytes,
-        uncounted_ops=0, layers=1,
+        uncounted_ops=0, layers=1, weight_depth=1,
     )  # fmt: skip
-    return Analysis(model_name, (3, 6, 6), batch, "float32", (root, conv), totals)
+    return Analysis(model_name, (3, 6, 6), batch, torch.float32, (root, conv), totals)
 
 
 def hand_counter(meta_model: nn.Module, config: BenchConfig) -> Analysis:
@@ -492,10 +502,9 @@ def test_roofline_of_the_seed_convolution_by_hand():
 def test_model_roofline_sums_its_leaves():
     conv, relu = conv_record(batch=2), relu_record(batch=2)
     totals = Totals(135, 135, 540, conv.macs, relu.elementwise_ops, conv.activation_elements,
-                    conv.activation_bytes, 0, 2)  # fmt: skip
-    root = LayerRecord("", "Sequential", 0, False, 1, conv.input_shapes, relu.output_shapes, 135, 135, 540,
-                       conv.macs, relu.elementwise_ops, 160, 640, "", "")  # fmt: skip
-    analysis = Analysis("tiny", (3, 6, 6), 2, "float32", (root, conv, relu), totals)
+                    conv.activation_bytes, 0, 2, 1)  # fmt: skip
+    root = container_record((conv, relu))
+    analysis = Analysis("tiny", (3, 6, 6), 2, torch.float32, (root, conv, relu), totals)
     bound = model_bound(analysis, TEST_PEAK, Precision.FP32)
     assert [layer.name for layer in bound.layers] == ["0", "1"]  # leaves only: the root is not counted twice
     conv_bytes = 540 + 2 * 432 + 2 * 320  # 2,044
@@ -511,7 +520,7 @@ def test_model_roofline_sums_its_leaves():
 
 def test_reused_layer_reads_its_weights_and_input_once_per_call():
     conv = conv_record(batch=1)
-    twice = LayerRecord(**{**conv.__dict__, "calls": 2, "macs": 4320, "activation_bytes": 640})
+    twice = dataclasses.replace(conv, calls=2, macs=4320, activation_bytes=640)
     assert layer_bytes_moved(twice, 4) == 2 * (540 + 432) + 640
 
 
@@ -520,9 +529,9 @@ def test_roofline_helpers():
     assert measured_over_bound(3.0, 1.5) == 2.0
     with pytest.raises(ValueError):
         measured_over_bound(1.0, 0.0)
-    assert (element_bytes("float32"), element_bytes("torch.bfloat16"), element_bytes("fp16")) == (4, 2, 2)
+    assert (element_bytes(torch.float32), element_bytes(torch.bfloat16), element_bytes("fp16")) == (4, 2, 2)
     assert (element_bytes(torch.float16), element_bytes(Precision.FP32)) == (2, 4)
-    with pytest.raises(ValueError, match="unknown dtype"):
+    with pytest.raises(ValueError, match="unknown precision"):
         element_bytes("float99")
 
 
