@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from explorer.atlas import ASSETS, AtlasRow, RowStatus, analyse_one, read_rows, run_atlas
-from explorer.atlas_table import atlas_frame, counts
+from explorer.atlas_table import CatalogueCounts, atlas_frame, counts
 from explorer.catalogue import Catalogue
 from explorer.cli import main
 
@@ -73,4 +73,4 @@ def test_the_table_joins_timm_top1_and_fvcore(tmp_path: Path) -> None:
     bench = [line for line in (tmp_path / "timm-benchmark-infer-5090.csv").read_text().splitlines()
              if line.startswith("resnet50,224,")]
     assert frame.loc[0, "fvcore_gmacs"] == float(bench[0].split(",")[3])
-    assert counts(frame) == (1, 1, 1)
+    assert counts(frame) == CatalogueCounts(tried=1, analysed=1, fully_counted=1)
