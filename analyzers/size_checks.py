@@ -4,8 +4,8 @@ reason in one line instead of a kernel's stack trace:
 - a window larger than its (padded) input: `conv1: (4 + 2·0 − 11)/4 + 1 < 1: …` (pooling by torch's exact
   output-size rule, ceil mode included);
 - a wrong channel count: `features.0: expected an input with 3 channels (weight 64×3×3×3, groups 1), got 1`;
-- a convolution whose bias or dtypes do not match its weight, which torch's CPU kernel refuses but its meta kernel
-  lets through.
+- a convolution whose bias or dtype does not match its weight, or with a negative padding or a zero stride, or an
+  in-place op on an expanded tensor, which torch's CPU kernels refuse but its meta kernels let through.
 
 Each check raises only where torch itself would refuse the call; arguments torch would refuse for other reasons
 (a zero stride, too much padding) are left to torch.
@@ -79,27 +79,29 @@ def _check_convolution(args: tuple, layer: str) -> None:
                 f"{where}: expected a bias of {out_channels} elements for weight {dims(w.shape)}, "
                 f"got one of shape {dims(bias.shape) or '()'}"
             )
-    for other, what in ((w, "weight"), (bias, "bias")):
-        if isinstance(other, torch.Tensor) and other.dtype != x.dtype:
-            raise ModelRunError(
-                f"{where}: the input is {str(x.dtype).removeprefix('torch.')} but the {what} is "
-                f"{str(other.dtype).removeprefix('torch.')}; torch refuses mixed dtypes in a convolution"
-            )
+    if w.dtype != x.dtype:  # (a bias of another dtype is cast or refused depending on the CPU backend)
+        raise ModelRunError(
+            f"{where}: the input is {str(x.dtype).removeprefix('torch.')} but the weight is "
+            f"{str(w.dtype).removeprefix('torch.')}; torch refuses mixed dtypes in a convolution"
+        )
     ndim = w.dim() - 2
-    if transposed:  # transposed convolutions grow their input; torch's meta kernel skips this CPU check
-        stride, output_padding, dilation = (_sizes(args[i], ndim, d, may_be_empty=False) for i, d in (
-            (3, 1), (7, 0), (5, 1)))
-        if stride and output_padding and dilation and any(
-                op >= s and op >= d for op, s, d in zip(output_padding, stride, dilation)):
+    stride, padding, dilation, output_padding = (_sizes(args[i], ndim, d, may_be_empty=False) for i, d in (
+        (3, 1), (4, 0), (5, 1), (7, 0)))
+    if not (stride and padding and dilation and output_padding):
+        return
+    if min(stride) <= 0 or min(dilation) <= 0 or min(padding) < 0 or (transposed and min(output_padding) < 0):
+        raise ModelRunError(
+            f"{where}: a convolution needs positive strides and dilations and non-negative padding, got stride "
+            f"{dims(stride)}, dilation {dims(dilation)}, padding {dims(padding)}"
+        )
+    if transposed:  # transposed convolutions grow their input
+        if any(op >= s and op >= d for op, s, d in zip(output_padding, stride, dilation)):
             raise ModelRunError(
                 f"{where}: output padding {dims(output_padding)} must be smaller than the stride "
                 f"{dims(stride)} or the dilation {dims(dilation)}"
             )
         return
-    window = [_sizes(args[i], ndim, default, may_be_empty=False) for i, default in ((3, 1), (4, 0), (5, 1))]
-    if any(v is None for v in window) or isinstance(args[4], str):
-        return
-    _check_conv_window(layer, x.shape[-ndim:], w.shape[2:], *window)
+    _check_conv_window(layer, x.shape[-ndim:], w.shape[2:], stride, padding, dilation)
 
 
 def _check_pool(packet: Any, args: tuple, layer: str) -> None:
@@ -126,11 +128,24 @@ def _check_pool(packet: Any, args: tuple, layer: str) -> None:
             _too_small(layer, int(size), k, s, p, d, ceil)
 
 
+def _check_in_place(packet: Any, x: torch.Tensor, layer: str) -> None:
+    if x.numel() and any(stride == 0 and size > 1 for size, stride in zip(x.shape, x.stride())):
+        raise ModelRunError(
+            f"{layer or 'model'}: in-place {packet.__name__} writes to a broadcast (expanded) tensor whose elements "
+            f"share memory; torch refuses it (clone the tensor first)"
+        )
+
+
 def check_window_fits(func: Any, args: tuple, layer: str) -> None:
     """Raise `InputTooSmallError` if a conv/pool window does not fit its (padded) input, `InputMismatchError` if a
-    convolution's input has the wrong channel count, `ModelRunError` if its bias or dtypes do not fit its weight."""
+    convolution's input has the wrong channel count, `ModelRunError` if its bias or dtypes do not fit its weight or
+    if an in-place op writes to an expanded tensor (both of which torch's CPU kernels refuse and its meta kernels
+    let through)."""
     packet = func.overloadpacket
-    if packet is aten.convolution or packet is aten._convolution:
+    if packet in _IN_PLACE_POINTWISE:
+        if args and isinstance(args[0], torch.Tensor):
+            _check_in_place(packet, args[0], layer)
+    elif packet is aten.convolution or packet is aten._convolution:
         if len(args) >= 9 and isinstance(args[0], torch.Tensor):
             _check_convolution(args, layer)
     elif packet in _POOL_DIMS and args and isinstance(args[0], torch.Tensor):
@@ -141,4 +156,8 @@ _MAX_POOLS = frozenset({aten.max_pool1d, aten.max_pool2d, aten.max_pool2d_with_i
                         aten.max_pool3d_with_indices})
 _POOL_DIMS = {aten.max_pool1d: 1, aten.avg_pool1d: 1, aten.max_pool2d: 2, aten.max_pool2d_with_indices: 2,
               aten.avg_pool2d: 2, aten.max_pool3d: 3, aten.max_pool3d_with_indices: 3, aten.avg_pool3d: 3}
-WINDOWED_OPS = frozenset({aten.convolution, aten._convolution, *_POOL_DIMS})
+_IN_PLACE_POINTWISE = frozenset({
+    aten.relu_, aten.silu_, aten.sigmoid_, aten.tanh_, aten.hardswish_, aten.hardsigmoid_, aten.mish_, aten.gelu_,
+    aten.hardtanh_, aten.leaky_relu_, aten.elu_, aten.add_, aten.sub_, aten.mul_, aten.div_,
+})
+WINDOWED_OPS = frozenset({aten.convolution, aten._convolution, *_POOL_DIMS, *_IN_PLACE_POINTWISE})
