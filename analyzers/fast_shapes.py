@@ -18,7 +18,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from analyzers.numbers import per_dim, pool_output_size, pool_window
+from analyzers.numbers import conv_output_size, per_dim, pool_output_size, pool_window
 
 aten = torch.ops.aten
 
@@ -112,22 +112,14 @@ def _empty(shape: Sequence[int], dtype: torch.dtype, memory_format: torch.memory
     return torch.empty(tuple(shape), dtype=dtype, device="meta", memory_format=memory_format)
 
 
-def _contiguous_strides(shape: Sequence[int]) -> tuple[int, ...]:
-    strides, step = [], 1
-    for size in reversed(shape):
-        strides.append(step)
-        step *= max(int(size), 1)
-    return tuple(reversed(strides))
-
-
 def _pointwise_result(operands: Sequence[torch.Tensor], shape: tuple[int, ...], dtype: torch.dtype,
-                      with_scalar: bool = False) -> torch.Tensor | None:
-    """The output TensorIterator allocates for `operands` (None where its stride rules need torch itself).
+                      with_scalar: bool = False) -> torch.Tensor:
+    """The output TensorIterator allocates for same-dtype `operands` broadcast to `shape` (`with_scalar`: a Python
+    number is among the operands, so they are not all of one shape).
 
     Same-shape tensor operands take its fast set-up: all contiguous → contiguous; all channels-last (2-d) →
-    channels-last; all dense with one stride pattern → those strides. Otherwise (broadcasting, or a Python number
-    among the operands) it orders the dims by the operands' strides; we answer only when every operand has exactly
-    the contiguous strides, which gives a contiguous output.
+    channels-last; all dense with one stride pattern → those strides. Otherwise it orders the dims by the
+    operands' strides (`_iterator_dim_order`) and lays the output out densely in that order.
     """
     if not with_scalar and all(tuple(t.shape) == shape for t in operands):
         if all(t.is_contiguous() for t in operands):
@@ -137,22 +129,79 @@ def _pointwise_result(operands: Sequence[torch.Tensor], shape: tuple[int, ...], 
         strides = operands[0].stride()
         if all(t.stride() == strides for t in operands) and _non_overlapping_and_dense(operands[0]):
             return torch.empty_strided(shape, strides, dtype=dtype, device="meta")
-        return None
-    if all(t.stride() == _contiguous_strides(t.shape) for t in operands):
+    order = _iterator_dim_order(operands, shape)
+    if order is None:
         return _empty(shape, dtype)
-    return None
+    strides, step = [0] * len(shape), 1
+    for d in order:
+        strides[d] = step
+        step *= shape[d]
+    return torch.empty_strided(shape, strides, dtype=dtype, device="meta")
+
+
+def _iterator_dim_order(operands: Sequence[torch.Tensor], shape: tuple[int, ...]) -> list[int] | None:
+    """TensorIterator's `reorder_dimensions`: the output's dims from innermost to outermost, ordered by the
+    operands' strides (broadcast dims ignored, ties to the smaller dim); None when that is the plain order."""
+    ndim = len(shape)
+    if ndim <= 1:
+        return None
+    broadcast_strides = []
+    for t in operands:
+        offset = ndim - t.dim()
+        strides = [0] * offset
+        for size, stride, out in zip(t.shape, t.stride(), shape[offset:]):
+            strides.append(0 if size == 1 and out != 1 else stride)
+        broadcast_strides.append(strides)
+
+    def should_swap(dim0: int, dim1: int) -> int:
+        for strides in broadcast_strides:
+            stride0, stride1 = strides[dim0], strides[dim1]
+            if stride0 == 0 or stride1 == 0:
+                continue
+            if stride0 != stride1:
+                return -1 if stride0 < stride1 else 1
+            if shape[dim0] > shape[dim1]:
+                return 1
+        return 0
+
+    order = list(range(ndim - 1, -1, -1))
+    for i in range(1, ndim):  # insertion sort that leaves ambiguous pairs where they are
+        dim1 = i
+        for dim0 in range(i - 1, -1, -1):
+            comparison = should_swap(order[dim0], order[dim1])
+            if comparison > 0:
+                order[dim0], order[dim1] = order[dim1], order[dim0]
+                dim1 = dim0
+            elif comparison < 0:
+                break
+    return None if order == list(range(ndim - 1, -1, -1)) else order
 
 
 # ---------------------------------------------------------------- convolution
 
 
 def _conv_output_format(x: torch.Tensor, w: torch.Tensor) -> torch.memory_format:
-    """The CPU kernels return channels-last (3-d) when the input or the weight suggests it; torch's meta kernel
+    """The CPU kernels return channels-last when a 4-d input or weight suggests it; torch's meta kernel
     always returns contiguous (it cannot know the backend), and we follow the CPU."""
-    wanted = torch.channels_last if x.dim() == 4 else torch.channels_last_3d if x.dim() == 5 else None
-    if wanted is not None and (_suggested_format(x) is wanted or _suggested_format(w) is wanted):
-        return wanted
+    if x.dim() == 4 and torch.channels_last in (_suggested_format(x), _suggested_format(w)):
+        return torch.channels_last
     return _CONTIGUOUS
+
+
+def _unsqueezed_like_channels_last(t: torch.Tensor) -> bool:
+    """Whether a 3-d weight viewed as (C, C', 1, L), as the CPU's 1-d transposed convolution does, looks
+    channels-last."""
+    s0, s1, s2 = t.stride()
+    return _strides_like_channels_last((t.shape[0], t.shape[1], 1, t.shape[2]), (s0, s1, t.shape[2] * s2, s2))
+
+
+def _conv_result(x: torch.Tensor, w: torch.Tensor, shape: list[int], transposed: bool) -> torch.Tensor | None:
+    if x.dim() == 5 and not (x.is_contiguous() and w.is_contiguous()):
+        return None  # the CPU's 3-d layout depends on the backend it picks: leave it to torch
+    if transposed and x.dim() == 3 and _unsqueezed_like_channels_last(w):  # the input's layout does not count
+        n, c, length = shape  # a channels-last (N, C, 1, L) result, squeezed back to 3-d
+        return torch.empty_strided(shape, (length * c, 1, c), dtype=x.dtype, device="meta")
+    return _empty(shape, x.dtype, _conv_output_format(x, w))
 
 
 def _conv_params(value: Any, ndim: int, default: int) -> list[int] | None:
@@ -194,11 +243,11 @@ def convolution(args: tuple, kwargs: dict) -> torch.Tensor | None:
         spatial = [(size - 1) * s - 2 * p + d * (k - 1) + op + 1 for size, k, s, p, d, op in zip(
             x.shape[2:], w.shape[2:], stride, padding, dilation, output_padding)]
     else:
-        spatial = [(size + 2 * p - d * (k - 1) - 1) // s + 1 for size, k, s, p, d in zip(
+        spatial = [conv_output_size(size, k, s, p, d) for size, k, s, p, d in zip(
             x.shape[2:], w.shape[2:], stride, padding, dilation)]
     if min(spatial) <= 0:
         return None
-    return _empty([x.shape[0], out_channels, *spatial], x.dtype, _conv_output_format(x, w))
+    return _conv_result(x, w, [x.shape[0], out_channels, *spatial], bool(transposed))
 
 
 # ---------------------------------------------------------------- pooling
@@ -399,8 +448,6 @@ def _batch_norm_result(x: torch.Tensor, stats: tuple, training: bool) -> tuple[t
     running_mean, running_var = stats[2], stats[3]
     if (running_mean is None) != (running_var is None) or (not training and running_mean is None):
         return None
-    if training and x.numel() <= channels:  # one value per channel: no variance to update the statistics with
-        return None
     out = _empty(x.shape, x.dtype, _suggested_format(x) if x.dim() in (4, 5) else _CONTIGUOUS)
     # The CPU kernel saves no statistics in eval mode: it returns two empty (0,) tensors. (torch's meta kernel
     # returns (C,)-shaped ones; we follow the CPU.)
@@ -422,6 +469,57 @@ def native_batch_norm_no_training(args: tuple, kwargs: dict) -> tuple[torch.Tens
     if kwargs or len(args) != 7 or not all(_is_number(v) for v in args[5:]):
         return None
     return _batch_norm_result(args[0], args[1:5], training=False)
+
+
+@_register(aten.native_layer_norm)
+def native_layer_norm(args: tuple, kwargs: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+    """aten.native_layer_norm(input, normalized_shape, weight, bias, eps) → (out, mean, rstd): out contiguous, the
+    statistics one per normalised row, shaped like the input with the normalised dims set to 1."""
+    if kwargs or len(args) != 5 or not isinstance(args[0], torch.Tensor) or not _is_number(args[4]):
+        return None
+    x, normalized, weight, bias = args[:4]
+    if x.dtype not in _FLOATS or not isinstance(normalized, (list, tuple)) or not normalized:
+        return None
+    if not all(_is_int(n) for n in normalized) or x.dim() < len(normalized):
+        return None
+    axis = x.dim() - len(normalized)
+    if tuple(x.shape[axis:]) != tuple(normalized):
+        return None
+    for param in (weight, bias):
+        if param is not None and (not isinstance(param, torch.Tensor) or tuple(param.shape) != tuple(normalized)
+                                  or param.dtype != x.dtype):
+            return None
+    stats = (*x.shape[:axis], *[1] * len(normalized))
+    return _empty(x.shape, x.dtype), _empty(stats, x.dtype), _empty(stats, x.dtype)
+
+
+def _softmax_dim_ok(x: torch.Tensor, dim: Any) -> bool:
+    return _is_int(dim) and -max(x.dim(), 1) <= dim < max(x.dim(), 1)
+
+
+@_register(aten._softmax, aten._log_softmax)
+def softmax(args: tuple, kwargs: dict) -> torch.Tensor | None:
+    """aten._softmax / _log_softmax(input, dim, half_to_float): same shape, contiguous (the CPU refuses
+    half_to_float)."""
+    if kwargs or len(args) != 3 or not isinstance(args[0], torch.Tensor) or args[2] is not False:
+        return None
+    x = args[0]
+    if x.dtype not in _FLOATS or not _softmax_dim_ok(x, args[1]):
+        return None
+    return _empty(x.shape, x.dtype)
+
+
+@_register(aten._safe_softmax)
+def safe_softmax(args: tuple, kwargs: dict) -> torch.Tensor | None:
+    """aten._safe_softmax(input, dim, dtype=None), the softmax of scaled_dot_product_attention's math path (rows
+    that are all −inf give 0): same shape and dtype, contiguous."""
+    if not 2 <= len(args) <= 3 or set(kwargs) - {"dtype"} or not isinstance(args[0], torch.Tensor):
+        return None
+    x = args[0]
+    dtype = args[2] if len(args) > 2 else kwargs.get("dtype")
+    if x.dtype not in _FLOATS or dtype not in (None, x.dtype) or not _softmax_dim_ok(x, args[1]):
+        return None
+    return _empty(x.shape, x.dtype)
 
 
 # ---------------------------------------------------------------- broadcasting arithmetic
@@ -471,7 +569,9 @@ def _binary_stand_in(packet: Any, in_place: bool) -> FastResult:
             return None
         if isinstance(b, torch.Tensor):
             return _pointwise_result((a, b), shape, a.dtype)
-        return _pointwise_result((a,), shape, a.dtype, with_scalar=True)
+        # add/sub/mul/div wrap the number into a 0-d operand of their TensorIterator; pow(tensor, number) is a
+        # one-operand iterator.
+        return _pointwise_result((a,), shape, a.dtype, with_scalar=packet is not aten.pow)
 
     stand_in.__name__ = f"{packet.__name__}_stand_in"
     return stand_in
