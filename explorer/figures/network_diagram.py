@@ -43,9 +43,10 @@ SHORTCUT_NAMES = {"downsample", "shortcut", "projection", "proj", "skip", "w_s"}
 GAP = 0.45  # between consecutive elements of a sequence
 DOT_WIDTH = 0.3
 # One data unit is drawn UNIT_PX pixels wide on every model (the height follows the drawing), so labels of a
-# fixed pixel size can be budgeted in data units, and a row of ROW_WIDTH units fits a wide-layout page (~980 px).
+# fixed pixel size can be budgeted in data units, and a row of ROW_WIDTH units fits the diagram's column (three
+# quarters of a wide-layout page, ~700 px; the selected layer's panel takes the rest).
 UNIT_PX = 44
-ROW_WIDTH = 21.0  # the top-level sequence wraps into a new row past this width
+ROW_WIDTH = 15.5  # the top-level sequence wraps into a new row past this width
 CHAR_WIDTH = 6.6 / UNIT_PX  # one character of an 11 px label
 GROUP_CHAR_WIDTH = 7.4 / UNIT_PX  # one character of a block's 12 px name
 LABEL_ROOM = 0.55  # above and below a box for its two labels
