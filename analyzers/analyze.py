@@ -101,7 +101,7 @@ def analyze(
         model_name=model_name or type(model).__name__,
         input_size=first.shape if listed else first.shape[1:],
         batch_size=batch,
-        dtype=str(float_dtype).removeprefix("torch."),
+        dtype=float_dtype,
         records=records,
         totals=_totals(records, tracker.runs[id(model)].output_depth),
         inputs=described,

@@ -118,7 +118,7 @@ def describe(args: tuple[Any, ...], kwargs: Mapping[str, Any], names: Sequence[s
 
 def _walk(value: Any, name: str, float_dtype: torch.dtype) -> Iterator[InputDescription]:
     if isinstance(value, InputSpec):
-        yield InputDescription(name, value.shape, dtype_name(value.dtype or float_dtype))
+        yield InputDescription(name, value.shape, value.dtype or float_dtype)
     elif isinstance(value, Mapping):
         for key, item in value.items():
             yield from _walk(item, f"{name}[{key!r}]", float_dtype)

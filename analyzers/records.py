@@ -309,7 +309,11 @@ class InputDescription:
 
     name: str
     shape: Shape
-    dtype: str
+    dtype: torch.dtype
+
+    @property
+    def dtype_name(self) -> str:
+        return str(self.dtype).removeprefix("torch.")
 
 
 DATA_DEPENDENT = "data-dependent: measured on one random input"
@@ -323,11 +327,16 @@ class Analysis:
     model_name: str
     input_size: Shape  # without the batch dimension (of the first input when there are several)
     batch_size: int
-    dtype: str
+    dtype: torch.dtype  # of the weights and float activations the analysis assumed
     records: tuple[LayerRecord, ...]
     totals: Totals
     inputs: tuple[InputDescription, ...] = ()  # every input tensor the forward was given
     measured_on: str = "meta"  # "meta": shapes alone; otherwise the device of one run on random data
+
+    @property
+    def dtype_name(self) -> str:
+        """"float32", "bfloat16": the dtype as reports write it."""
+        return str(self.dtype).removeprefix("torch.")
 
     @property
     def data_dependent(self) -> bool:

@@ -88,17 +88,14 @@ class ModelBound:
 
 
 def element_bytes(dtype: torch.dtype | Precision | str) -> int:
-    """Bytes per element of a torch dtype, a precision, or an analysis dtype written as "float32"/"torch.bfloat16"."""
+    """Bytes per element of a torch dtype (an analysis's) or a precision ("fp32", "bf16", …)."""
     if isinstance(dtype, torch.dtype):
         return dtype.itemsize
     try:
         return Precision(dtype).element_bytes
     except ValueError:
-        pass
-    value = getattr(torch, str(dtype).removeprefix("torch."), None)
-    if not isinstance(value, torch.dtype):
-        raise ValueError(f"unknown dtype {dtype!r}: expected a torch dtype name such as 'float32'")
-    return value.itemsize
+        raise ValueError(f"unknown precision {dtype!r}: expected a torch dtype or one of "
+                         f"{', '.join(p.value for p in Precision)}") from None
 
 
 def layer_bytes_moved(record: LayerRecord, bytes_per_element: int, scale: float = 1.0) -> int:

@@ -14,7 +14,7 @@ def summary_dict(analysis: Analysis) -> dict[str, Any]:
         "name": analysis.model_name,
         "input": ascii_shape(analysis.input_size),
         "batch": analysis.batch_size,
-        "dtype": analysis.dtype,
+        "dtype": analysis.dtype_name,
         "params": t.params,
         "trainable_params": t.trainable_params,
         "param_bytes": t.param_bytes,
@@ -28,7 +28,7 @@ def summary_dict(analysis: Analysis) -> dict[str, Any]:
         "depth": analysis.depth,
         "uncounted_ops": t.uncounted_ops,
         "uncounted_by_layer": {name: list(ops) for name, ops in analysis.uncounted.items()},
-        "inputs": [{"name": i.name, "shape": ascii_shape(i.shape), "dtype": i.dtype} for i in analysis.inputs],
+        "inputs": [{"name": i.name, "shape": ascii_shape(i.shape), "dtype": i.dtype_name} for i in analysis.inputs],
         "measured_on": analysis.measured_on,
         "caveat": analysis.caveat,  # "data-dependent: measured on one random input", or None
     }

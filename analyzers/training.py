@@ -399,7 +399,7 @@ def analyze_training(
         model_name=model_name or type(model).__name__,
         input_size=size,
         batch_size=batch_size,
-        dtype=str(dtype).removeprefix("torch."),
+        dtype=dtype,
         records=records,
         totals=_totals(records, tracker.runs[id(model)].output_depth),
     )
@@ -490,7 +490,7 @@ def precomputed_feature_bytes(analysis: Analysis, cut: str, images: int = IMAGEN
     per_image = 1
     for d in shape[1:]:
         per_image *= d
-    itemsize = torch.empty((), dtype=getattr(torch, analysis.dtype)).element_size()
+    itemsize = analysis.dtype.itemsize
     return per_image * itemsize, per_image * itemsize * images
 
 

@@ -43,7 +43,7 @@ def test_tiny_bert_from_a_config_folder(tmp_path: Path) -> None:
     assert a.totals.macs == 2 * 557_056 + 64 * 64 == 1_118_208
     assert a.totals.macs == flop_counter_macs(model.module, model.inputs)
     assert a.totals.uncounted_ops == 0  # the embedding lookups are data movement, not unknown
-    assert a.inputs[0].dtype == "int64" and a.dtype == "float32"  # token ids stay integers, weights float
+    assert a.inputs[0].dtype == torch.int64 and a.dtype == torch.float32  # token ids stay integers, weights float
 
 
 def test_bert_base_at_128_tokens_is_the_issue_figure() -> None:

@@ -59,7 +59,7 @@ def test_named_integer_and_float_inputs_keep_the_weights_float() -> None:
     # weights stay float32: (10·4 + 4·3 + 3) = 55 params · 4 bytes
     assert (a.totals.params, a.totals.param_bytes) == (55, 220)
     assert [(i.name, i.shape, i.dtype) for i in a.inputs] == [
-        ("input_ids", (2, 5), "int64"), ("attention_mask", (2, 5), "float32")]
+        ("input_ids", (2, 5), torch.int64), ("attention_mask", (2, 5), torch.float32)]
     assert (a.batch_size, a.input_size, a.measured_on, a.caveat) == (2, (5,), "meta", None)
 
 
@@ -73,7 +73,7 @@ def test_an_integer_dtype_in_the_old_api_makes_integer_inputs_not_integer_weight
             return self.embed(ids)
 
     a = analyze(Lookup(), (7,), dtype=torch.long)
-    assert a.inputs[0].dtype == "int64" and a.dtype == "float32"
+    assert a.inputs[0].dtype == torch.int64 and a.dtype == torch.float32
     assert a.totals.param_bytes == 10 * 4 * 4  # 40 float32 weights
 
 

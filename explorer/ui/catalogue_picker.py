@@ -103,7 +103,7 @@ def show_catalogue_model(scope: str) -> bool:
     except user_errors() as exc:
         show_user_error(exc)
         return True
-    inputs = ", ".join(f"{i.name} {'×'.join(map(str, i.shape))} {i.dtype}" for i in result.analysis.inputs)
+    inputs = ", ".join(f"{i.name} {'×'.join(map(str, i.shape))} {i.dtype_name}" for i in result.analysis.inputs)
     st.caption(f"**{source}** · family {family(Catalogue(source), ref.partition(':')[2])} · input {inputs} · built "
                "from the library's own definition, without weights")
     if result.analysis.caveat:

@@ -21,7 +21,7 @@ def summary_metrics(analysis: Analysis) -> None:
     )  # the unit goes in the label: cards are narrow
     cards = (
         ("Parameters", compact(t.params),
-         f"{exact(t.params)} parameters: {binary_bytes(t.param_bytes)} of weights ({analysis.dtype})"),
+         f"{exact(t.params)} parameters: {binary_bytes(t.param_bytes)} of weights ({analysis.dtype_name})"),
         ("MACs", compact(t.macs), f"{exact(t.macs)} multiply–accumulates of conv, linear, matmul and attention"),
         ("FLOPs", compact(t.flops), f"{exact(t.flops)} FLOPs = 2 × MACs"),
         (f"Activations, {memory_unit}", memory_value,
@@ -39,5 +39,5 @@ def summary_metrics(analysis: Analysis) -> None:
     input_text = input_volume(analysis.input_size)
     st.caption(
         f"Exactly **{exact(t.params)}** parameters · **{exact(t.macs)}** MACs · {exact(t.elementwise_ops)} element-wise ops"
-        f" · input {input_text}, batch {analysis.batch_size}, {analysis.dtype}"
+        f" · input {input_text}, batch {analysis.batch_size}, {analysis.dtype_name}"
     )
