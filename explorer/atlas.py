@@ -111,7 +111,7 @@ def _analysed(catalogue: str, name: str, started: float) -> AtlasRow:
     config = getattr(model.module, "pretrained_cfg", None) or {}
     return AtlasRow(
         catalogue=catalogue, name=name, family=model.family, task=model.task.value,
-        inputs="; ".join(f"{i.name} {'x'.join(map(str, i.shape))} {i.dtype}" for i in analysis.inputs),
+        inputs="; ".join(f"{i.name} {'x'.join(map(str, i.shape))} {i.dtype_name}" for i in analysis.inputs),
         params=t.params, macs=t.macs, elementwise_ops=t.elementwise_ops, activation_bytes=t.activation_bytes,
         activation_elements=t.activation_elements, weight_depth=t.weight_depth, uncounted_ops=t.uncounted_ops,
         uncounted=dict(uncounted), measured_on=analysis.measured_on,
