@@ -1,0 +1,46 @@
+"""The app's Catalogue page and the catalogue picker on Architecture and Compare (Streamlit AppTest, no browser)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from explorer.atlas_table import atlas_frame, counts
+
+pytest.importorskip("timm")
+PAGES = Path(__file__).resolve().parent.parent / "explorer" / "pages"
+
+
+def test_the_catalogue_page_shows_the_shipped_atlas() -> None:
+    at = AppTest.from_file(str(PAGES / "catalogue.py"), default_timeout=240).run()
+    assert not at.exception
+    expected = counts(atlas_frame("timm"))
+    assert [m.value for m in at.metric] == [f"{expected.tried:,}", f"{expected.analysed:,}",
+                                            f"{expected.fully_counted:,}"]
+    assert len(at.get("plotly_chart")) == 3  # MACs vs params, top-1 vs MACs, ours vs fvcore
+    assert any("fvcore" in m.value for m in at.markdown)  # the convention is explained
+    at.multiselect(key="catalogue_families").set_value(["resnet"]).run()
+    assert not at.exception
+    at.radio(key="catalogue_source").set_value("torchvision").run()
+    assert not at.exception and at.metric[0].value == f"{counts(atlas_frame('torchvision')).tried:,}"
+
+
+def test_architecture_picks_a_library_model_by_name() -> None:
+    at = AppTest.from_file(str(PAGES / "architecture.py"), default_timeout=240).run()
+    at.radio(key="arch_source").set_value("timm").run()
+    at.selectbox(key="arch_timm_family").set_value("resnet").run()
+    at.selectbox(key="arch_timm_resnet_model").set_value("resnet18").run()
+    assert not at.exception
+    assert at.title[0].value == "timm:resnet18"
+
+
+def test_compare_adds_library_models_to_the_table() -> None:
+    at = AppTest.from_file(str(PAGES / "compare.py"), default_timeout=240).run()
+    at.multiselect(key="compare_catalogue_models").set_value(["torchvision:mobilenet_v2"]).run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    row = table[table["model"] == "torchvision:mobilenet_v2"].iloc[0]
+    assert row["params"] == 3_504_872  # MobileNet_V2_Weights meta num_params
+    assert row["top1"] == 72.154  # its DEFAULT weights (IMAGENET1K_V2) acc@1
