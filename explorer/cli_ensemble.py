@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from explorer.ensemble import EnsembleCost, ensemble_cost, parse_crops, parse_members, zoo_member_costs
+from explorer.ensemble import (EnsembleCost, batch1_latencies, ensemble_cost, measured_latency_ms, parse_crops,
+                               parse_members, zoo_member_costs)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -25,6 +26,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--crops", default="1", help="crops per image: a number, 10crop or googlenet (144); default 1")
     parser.add_argument("--dtype", choices=("fp32", "bf16", "fp16"), default="fp32",
                         help="storage dtype for weight and activation bytes (default fp32)")
+    parser.add_argument("--results", metavar="CSV",
+                        help="benchmark results (python -m explorer bench …): adds the measured latency per image "
+                        "from each model's batch-1 p50, crops × Σ models")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run)
     return parser
@@ -36,11 +40,17 @@ def run(args: argparse.Namespace) -> int:
     names = parse_members(args.members)
     crops = parse_crops(args.crops)
     cost = ensemble_cost(zoo_member_costs(names, dtype=Precision(args.dtype).torch_dtype), crops)
-    print(json.dumps(cost.as_dict(), ensure_ascii=False) if args.json else format_cost(cost))
+    latency = None
+    if args.results:
+        from analyzers.bench_schema import load_results
+
+        latency = measured_latency_ms(cost, batch1_latencies(load_results(args.results)))
+    record = {**cost.as_dict(), "latency_ms_per_image": latency}
+    print(json.dumps(record, ensure_ascii=False) if args.json else format_cost(cost, latency, bool(args.results)))
     return 0
 
 
-def format_cost(cost: EnsembleCost) -> str:
+def format_cost(cost: EnsembleCost, latency_ms: float | None = None, asked: bool = False) -> str:
     first = cost.members[0]
     width = max(len(m.name) for m in cost.members)
     lines = [f"ensemble of {cost.models} model(s) × {cost.crops} crop(s), per image"]
@@ -57,4 +67,9 @@ def format_cost(cost: EnsembleCost) -> str:
         "at a time)",
         f"  activations batched {cost.activation_bytes_batched:>18,}  bytes ({cost.crops} crops as one batch)",
     ]
+    if latency_ms is not None:
+        lines.append(f"  measured latency    {latency_ms:>18,.1f}  ms per image ({cost.crops} crop(s) × Σ measured "
+                     "batch-1 p50, one after another)")
+    elif asked:
+        lines.append("  measured latency    not every member has a batch-1 result in that file")
     return "\n".join(lines)

@@ -12,7 +12,10 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
+
+if TYPE_CHECKING:
+    import pandas
 
 from analyzers.errors import UserError
 
@@ -107,6 +110,20 @@ class EnsembleCost:
             "activation_bytes_batched": self.activation_bytes_batched,
             "cost_multiplier": self.cost_multiplier,
         }
+
+
+def measured_latency_ms(cost: EnsembleCost, latency_ms: Mapping[str, float]) -> float | None:
+    """One image's latency from measured single-crop latencies (batch 1, per model): every crop through every model
+    one after another, crops × Σ members. None when a member has no measurement (never a guess)."""
+    if any(m.name not in latency_ms for m in cost.members):
+        return None
+    return cost.crops * sum(latency_ms[m.name] for m in cost.members)
+
+
+def batch1_latencies(results: "pandas.DataFrame") -> dict[str, float]:
+    """Model → the fastest measured p50 latency at batch 1 in a benchmark results table (ok rows only)."""
+    rows = results[(results["status"] == "ok") & (results["batch"] == 1)]
+    return {str(k): float(v) for k, v in rows.groupby("model")["latency_ms_p50"].min().items()}
 
 
 def ensemble_cost(members: Sequence[MemberCost], crops: int) -> EnsembleCost:

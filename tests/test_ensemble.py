@@ -15,6 +15,7 @@ from explorer.ensemble import (
     EnsembleError,
     MemberCost,
     ensemble_cost,
+    measured_latency_ms,
     parse_crops,
     parse_members,
     zoo_member_costs,
@@ -116,3 +117,21 @@ def test_cli_errors(argv, message, capsys) -> None:
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("error:") and message in err
+
+
+def test_measured_latency_is_crops_times_the_members_batch1_latencies() -> None:
+    members = [
+        MemberCost("a", (3, 8, 8), params=10, param_bytes=40, macs=100, activation_bytes=7),
+        MemberCost("b", (3, 8, 8), params=30, param_bytes=120, macs=300, activation_bytes=5),
+    ]
+    cost = ensemble_cost(members, 10)
+    assert measured_latency_ms(cost, {"a": 2.0, "b": 3.5}) == 10 * (2.0 + 3.5)
+    assert measured_latency_ms(cost, {"a": 2.0}) is None  # b never measured: no number, never a guess
+
+
+def test_cli_reads_measured_latency_from_a_results_file(capsys) -> None:
+    # the shipped CPU results: resnet18 25.72946 ms and resnet50 65.45404 ms p50 at batch 1
+    shipped = "assets/benchmarks/cpu-2core-epyc_2026-11-22.csv"
+    assert main(["ensemble", "resnet18,resnet50", "--crops", "10", "--results", shipped, "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["latency_ms_per_image"] == pytest.approx(10 * (25.72946 + 65.45404), rel=1e-6)

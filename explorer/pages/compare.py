@@ -8,6 +8,7 @@ import streamlit as st
 from explorer.figures.bench_charts import macs_vs_latency, ok_rows
 from explorer.figures.shape_text import input_volume
 from explorer.figures.compare import accuracy_vs_macs, params_vs_macs, resolution_stages, stage_cost
+from explorer.ensemble import MemberCost, batch1_latencies, ensemble_cost, measured_latency_ms
 from explorer.ui.bench_results import shipped_results
 from explorer.ui.cached_analysis import ModelRequest, analyze_model
 from explorer.ui.downloads import download_buttons
@@ -28,7 +29,8 @@ def model_summary(name: str) -> tuple[dict, pd.DataFrame]:
     t = result.analysis.totals
     row = {
         "model": name, "family": info.family.value, "input": input_volume((c, h, w)), "params": t.params,
-        "macs": t.macs, "flops": t.flops, "activation_bytes": t.activation_bytes, "layers": t.layers,
+        "macs": t.macs, "flops": t.flops, "activation_bytes": t.activation_bytes, "param_bytes": t.param_bytes,
+        "layers": t.layers,
         "top1": info.top1, "paper": info.paper,
     }  # fmt: skip
     return row, resolution_stages(result.table).assign(model=name)
@@ -113,3 +115,30 @@ else:
     st.dataframe(latency, hide_index=True, width="stretch")
     download_buttons(latency, "measured_latency", key="compare_latency_download")
     show_figure(macs_vs_latency(measured), key="compare_latency")
+
+st.subheader("Ensembles and test-time crops")
+st.caption(
+    "The notes' benchmark tricks: average the predictions of several networks, each over several crops of the "
+    "image (10-crop: centre and corners, mirrored; GoogLeNet's 144). Every crop runs through every model."
+)
+crops = st.segmented_control("Crops per image", options=(1, 10, 144), default=10, key="compare_crops",
+                             format_func=lambda k: {1: "1 (centre)", 10: "10-crop", 144: "144 (GoogLeNet)"}[k])
+crops = crops or 1  # deselecting the control means one crop
+members = [MemberCost(row["model"], (), row["params"], row.get("param_bytes", 4 * row["params"]),  # fp32 analyses
+                      row["macs"], row["activation_bytes"]) for row in rows]
+cost = ensemble_cost(members, crops)
+latency = measured_latency_ms(cost, batch1_latencies(loaded.results)) if loaded.results is not None else None
+ensemble = pd.DataFrame([{
+    "models": cost.models, "crops": cost.crops, "MACs per image": cost.macs_per_image,
+    "× one crop of the first model": round(cost.cost_multiplier, 1), "weight bytes": cost.weight_bytes,
+    "activation bytes per crop": cost.activation_bytes_per_crop,
+    "activation bytes, crops batched": cost.activation_bytes_batched,
+    "measured ms per image": latency,
+}])  # fmt: skip
+st.dataframe(ensemble, hide_index=True, width="stretch")
+st.caption(
+    f"An ensemble of the {cost.models} models above on {cost.crops} crop(s) costs {cost.cost_multiplier:,.1f}× the "
+    f"MACs of {cost.members[0].name} on one crop; weights add up over the models only (crops share them). "
+    + ("Measured latency: crops × the sum of each model's measured batch-1 p50, run one after another."
+       if latency is not None else "Measured latency appears when every model has a batch-1 benchmark result.")
+)
