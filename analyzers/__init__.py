@@ -8,12 +8,14 @@ own modules so that a plain analysis never pays for importing pandas.
 from analyzers.analyze import analyze
 from analyzers.errors import (
     AnalysisError,
+    DataDependentError,
     InputMismatchError,
     InputSizeError,
     InputTooSmallError,
     ModelRunError,
     UserError,
 )
+from analyzers.inputs import InputSpec
 from analyzers.records import (
     Analysis,
     ConvGeometry,
@@ -29,6 +31,8 @@ from analyzers.records import (
 __all__ = [
     "Analysis",
     "AnalysisError",
+    "DataDependentError",
+    "InputSpec",
     "ConvGeometry",
     "InputMismatchError",
     "InputSizeError",
