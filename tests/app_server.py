@@ -113,7 +113,8 @@ def open_page(page, url: str, name: str) -> None:
     (Loading a page's own address directly makes Streamlit's frontend probe `<page>/_stcore/…` first, which
     logs 404s in the console before it falls back to the root.)
     """
-    if not page.url.startswith(url):
+    other_model = name == PAGES[0] and "?model=" in page.url and f"model={HEADINGS[name]}" not in page.url
+    if not page.url.startswith(url) or other_model:  # a shared link to another model: start afresh
         page.goto(url)
         wait_until_rendered(page, charts=False)
     target = f"{url}/{'' if name == PAGES[0] else name}".rstrip("/")
