@@ -310,22 +310,27 @@ def uncounted(func: Any) -> OpCost:
 # data; norms, scans, reductions and antialiased resampling do arithmetic, counted per element as above.
 
 
-@register(aten.embedding, aten._embedding_bag)
+def _existing(*names: str) -> tuple[Any, ...]:
+    """The aten ops of these names that this torch build has (older builds, e.g. the GPU machine's torch 2.11,
+    lack a few): a missing op cannot run, so it needs no formula."""
+    return tuple(getattr(aten, name) for name in names if hasattr(aten, name))
+
+
+@register(*_existing("embedding", "_embedding_bag"))
 def embedding(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
     """A table lookup: one row gathered per index. No MACs, no arithmetic: data movement."""
     return OpCost(str(func), OpCategory.DATA_MOVEMENT, label="embedding gather", shape=_shape(_first_tensor(out)))
 
 
-_MOVES = (
-    aten.tril, aten.triu, aten.tril_, aten.triu_, aten.as_strided_, aten.reflection_pad1d, aten.reflection_pad2d,
-    aten.reflection_pad3d, aten.replication_pad1d, aten.replication_pad2d, aten.replication_pad3d,
-    aten._upsample_nearest_exact1d, aten._upsample_nearest_exact2d, aten._upsample_nearest_exact3d, aten.eye,
-    aten.linspace, aten.logspace, aten.nonzero, aten.index_put, aten.index_put_, aten._unique2, aten.unique_dim,
-    aten.masked_select, aten.masked_scatter, aten.masked_scatter_, aten.scatter, aten.scatter_, aten.index_copy,
-    aten.index_copy_, aten.select_scatter, aten.slice_scatter, aten.diagonal, aten.diag_embed, aten.tile,
-    aten.repeat_interleave, aten.movedim, aten.swapaxes, aten.unflatten, aten.view_as, aten.expand_as,
-    aten.randperm, aten.rand, aten.randn, aten.randint, aten.rand_like, aten.randn_like, aten.normal, aten.uniform_,
-    aten.normal_, aten.bucketize, aten.searchsorted, aten.lift_fresh_copy, aten.empty_permuted, aten.take_along_dim,
+_MOVES = _existing(
+    "tril", "triu", "tril_", "triu_", "as_strided_", "reflection_pad1d", "reflection_pad2d", "reflection_pad3d",
+    "replication_pad1d", "replication_pad2d", "replication_pad3d", "_upsample_nearest_exact1d",
+    "_upsample_nearest_exact2d", "_upsample_nearest_exact3d", "eye", "linspace", "logspace", "nonzero",
+    "index_put", "index_put_", "_unique2", "unique_dim", "masked_select", "masked_scatter", "masked_scatter_",
+    "scatter", "scatter_", "index_copy", "index_copy_", "select_scatter", "slice_scatter", "diagonal",
+    "diag_embed", "tile", "repeat_interleave", "movedim", "swapaxes", "unflatten", "view_as", "expand_as",
+    "randperm", "rand", "randn", "randint", "rand_like", "randn_like", "normal", "uniform_", "normal_",
+    "bucketize", "searchsorted", "lift_fresh_copy", "empty_permuted", "take_along_dim",
 )
 
 
@@ -336,16 +341,14 @@ def moves_data(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
     return OpCost(str(func), OpCategory.DATA_MOVEMENT, label=func.overloadpacket.__name__.strip("_"))
 
 
-_MORE_ARITHMETIC = (
-    aten.bitwise_not, aten.bitwise_and, aten.bitwise_or, aten.bitwise_xor, aten.logical_not, aten.logical_and,
-    aten.logical_or, aten.logical_xor, aten.log2, aten.log10, aten.log1p, aten.expm1, aten.exp2, aten.round,
-    aten.floor, aten.ceil, aten.trunc, aten.frac, aten.sign, aten.sgn, aten.tan, aten.atan, aten.atan2, aten.asin,
-    aten.acos, aten.sinh, aten.cosh, aten.fmod, aten.remainder, aten.floor_divide, aten.square, aten.isnan,
-    aten.isinf, aten.erfinv, aten.nan_to_num, aten.copysign, aten.hypot, aten.log_sigmoid_forward, aten.glu,
-    aten.logit, aten.xlogy, aten.heaviside, aten.sigmoid_backward, aten.relu6, aten.celu, aten.selu, aten.rrelu,
-    aten.softshrink, aten.hardshrink, aten.silu_backward, aten.sqrt_, aten.rsqrt_, aten.neg_, aten.abs_,
-    aten.log_, aten.reciprocal_, aten.sign_, aten.floor_, aten.round_, aten.erf_, aten.sin_, aten.cos_,
-    aten.lerp_, aten.addcmul_, aten.addcdiv_, aten.logical_not_, aten.tanh_backward,
+_MORE_ARITHMETIC = _existing(
+    "bitwise_not", "bitwise_and", "bitwise_or", "bitwise_xor", "logical_not", "logical_and", "logical_or",
+    "logical_xor", "log2", "log10", "log1p", "expm1", "exp2", "round", "floor", "ceil", "trunc", "frac", "sign",
+    "sgn", "tan", "atan", "atan2", "asin", "acos", "sinh", "cosh", "fmod", "remainder", "floor_divide", "square",
+    "isnan", "isinf", "erfinv", "nan_to_num", "copysign", "hypot", "log_sigmoid_forward", "glu", "logit", "xlogy",
+    "heaviside", "sigmoid_backward", "relu6", "celu", "selu", "rrelu", "softshrink", "hardshrink", "silu_backward",
+    "sqrt_", "rsqrt_", "neg_", "abs_", "log_", "reciprocal_", "sign_", "floor_", "round_", "erf_", "sin_", "cos_",
+    "lerp_", "addcmul_", "addcdiv_", "logical_not_", "tanh_backward",
 )
 
 
@@ -356,13 +359,13 @@ def more_arithmetic(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
     return _elementwise(func, OpCategory.ELEMENTWISE, name, 1, _shape(_first_tensor(out)))
 
 
-@register(aten.cumsum, aten.cumprod, aten.cumsum_, aten.logcumsumexp, aten.cummax, aten.cummin)
+@register(*_existing("cumsum", "cumprod", "cumsum_", "logcumsumexp", "cummax", "cummin"))
 def scan(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
     """A running sum (product, max): one op per element."""
     return _elementwise(func, OpCategory.ELEMENTWISE, func.overloadpacket.__name__.strip("_"), 1, _shape(args[0]))
 
 
-@register(aten.linalg_vector_norm, aten.norm, aten.frobenius_norm)
+@register(*_existing("linalg_vector_norm", "norm", "frobenius_norm"))
 def vector_norm(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
     """‖x‖: a power (square) and an add per input element; the root per output is left out like a mean's divide."""
     x = args[0]
@@ -370,7 +373,7 @@ def vector_norm(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
                   per_element=2, shape=_shape(x), reduction=True)
 
 
-@register(aten.max, aten.min)
+@register(*_existing("max", "min"))
 def max_or_min(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
     """`max(x, y)` compares element by element; `max(x)` and `max(x, dim)` compare every input element once."""
     if len(args) > 1 and isinstance(args[1], torch.Tensor):
@@ -378,16 +381,15 @@ def max_or_min(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
     return _reduction(func, OpCategory.ELEMENTWISE, args)
 
 
-@register(aten.amin, aten.argmax, aten.argmin, aten.aminmax, aten.prod, aten.any, aten.all, aten.logsumexp,
-          aten.topk, aten.kthvalue, aten.median, aten.nansum, aten.std_mean, aten.count_nonzero, aten.sort,
-          aten.argsort, aten.mode)
+@register(*_existing("amin", "argmax", "argmin", "aminmax", "prod", "any", "all", "logsumexp", "topk", "kthvalue",
+                     "median", "nansum", "std_mean", "count_nonzero", "sort", "argsort", "mode"))
 def more_reductions(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
     """Reductions and selections (top-k, sort counted as one comparison per input element, a lower bound)."""
     return _reduction(func, OpCategory.ELEMENTWISE, args)
 
 
-@register(aten.scatter_add, aten.scatter_add_, aten.index_add, aten.index_add_, aten.scatter_reduce,
-          aten.scatter_reduce_, aten.index_reduce)
+@register(*_existing("scatter_add", "scatter_add_", "index_add", "index_add_", "scatter_reduce", "scatter_reduce_",
+                     "index_reduce"))
 def scatter_add(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
     """One add per source element scattered into the result."""
     source = args[-1] if isinstance(args[-1], torch.Tensor) else next(
@@ -398,7 +400,7 @@ def scatter_add(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
 _ANTIALIAS_SUPPORT = {"_upsample_bilinear2d_aa": 1.0, "_upsample_bicubic2d_aa": 2.0}
 
 
-@register(aten._upsample_bilinear2d_aa, aten._upsample_bicubic2d_aa)
+@register(*_existing("_upsample_bilinear2d_aa", "_upsample_bicubic2d_aa"))
 def antialiased_interpolation(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
     """Resampling with an antialias filter: when shrinking by a factor s, the filter widens by s, so each output
     is a weighted sum of ⌈2·support·max(s, 1)⌉ inputs per spatial dim (bilinear support 1, bicubic 2), the
@@ -413,14 +415,14 @@ def antialiased_interpolation(func: Any, args: tuple, kwargs: dict, out: Any) ->
     return _elementwise(func, OpCategory.ELEMENTWISE, f"{name} antialiased ({taps} taps)", taps, _shape(y))
 
 
-@register(aten.grid_sampler_2d, aten.grid_sampler_3d)
+@register(*_existing("grid_sampler_2d", "grid_sampler_3d"))
 def grid_sample(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
     """Bilinear sampling at arbitrary points: a weighted sum of 4 (2-D) or 8 (3-D) inputs per output element."""
     taps = 4 if func.overloadpacket is aten.grid_sampler_2d else 8
     return _elementwise(func, OpCategory.ELEMENTWISE, "grid sample", taps, _shape(_first_tensor(out)))
 
 
-@register(aten._native_multi_head_attention)
+@register(*_existing("_native_multi_head_attention"))
 def native_multi_head_attention(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
     """The CPU's fused nn.MultiheadAttention (taken under no_grad on a real device): the q/k/v projections
     (3 · L · E · E per batch element, or L·E·E for q plus S·E·E for each of k and v), QKᵀ and AV
@@ -466,7 +468,7 @@ def register_torchvision_ops() -> None:
 register_torchvision_ops()
 
 
-@register(aten._assert_async, aten._assert_scalar, aten._functional_assert_async)
+@register(*_existing("_assert_async", "_assert_scalar", "_functional_assert_async"))
 def assertion(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
     """A model's own runtime check (`torch._assert_async`): no arithmetic on the data."""
     return OpCost(str(func), OpCategory.DATA_MOVEMENT, label="assert")

@@ -39,7 +39,8 @@ def test_tiny_bert_from_a_config_folder(tmp_path: Path) -> None:
     model = build(f"hf:{saved(config, tmp_path)}", sequence_length=16)
     assert model.task is Task.TEXT and next(model.module.parameters()).is_meta
     a = analyze(model.module, inputs=model.inputs)
-    # per layer 4·16·64² + 2·16²·64 + 2·16·64·128 = 262,144 + 32,768 + 262,144 = 557,056; 2 layers; pooler 64² (1 token)
+    # per layer 4·16·64² + 2·16²·64 + 2·16·64·128 = 262,144 + 32,768 + 262,144 = 557,056;
+    # 2 layers, plus the pooler's 64² (one token)
     assert a.totals.macs == 2 * 557_056 + 64 * 64 == 1_118_208
     assert a.totals.macs == flop_counter_macs(model.module, model.inputs)
     assert a.totals.uncounted_ops == 0  # the embedding lookups are data movement, not unknown
@@ -69,7 +70,9 @@ def test_t5_takes_decoder_ids_and_llama_counts_like_flop_counter(tmp_path: Path)
     t5 = build(f"hf:{saved(transformers.T5Config(), tmp_path / 't5')}")  # T5Config's defaults are t5-small
     assert set(t5.inputs) == {"input_ids", "decoder_input_ids"}
     assert analyze(t5.module, inputs=t5.inputs).totals.macs == flop_counter_macs(t5.module, t5.inputs)
-    llama = build(f"hf:{saved(transformers.LlamaConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, vocab_size=100), tmp_path / 'llama')}", sequence_length=32)  # noqa: E501
+    config = transformers.LlamaConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                                      num_attention_heads=4, num_key_value_heads=2, vocab_size=100)
+    llama = build(f"hf:{saved(config, tmp_path / 'llama')}", sequence_length=32)
     a = analyze(llama.module, inputs=llama.inputs)
     assert a.totals.macs == flop_counter_macs(llama.module, llama.inputs)
     # per layer: q and o 2·32·64², k and v (2 of 4 heads) 2·32·64·32, attention 2·32²·64, SwiGLU 3·32·64·128

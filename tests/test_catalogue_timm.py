@@ -19,7 +19,8 @@ timm = pytest.importorskip("timm")
 RESULTS = Path(__file__).resolve().parent.parent / "assets" / "atlas" / "timm-results-imagenet.csv"
 
 SAMPLE = [
-    "resnet18", "efficientnet_b0", "vit_tiny_patch16_224", "swin_tiny_patch4_window7_224", "levit_128s", "regnety_002", "convnext_femto",  # convnext: as_strided_
+    "resnet18", "efficientnet_b0", "vit_tiny_patch16_224", "swin_tiny_patch4_window7_224", "levit_128s",
+    "regnety_002", "convnext_femto",  # convnext: as_strided_
     "convnextv2_atto",  # GRN: linalg_vector_norm
     "bat_resnext26ts",  # eye
 ]
