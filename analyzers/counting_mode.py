@@ -17,8 +17,10 @@ from torch.nn.modules.module import register_module_forward_hook, register_modul
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
+aten = torch.ops.aten
+
 from analyzers.fast_shapes import FAST_RESULTS
-from analyzers.flow import ATTRIBUTE, WEIGHT, Flow, result_flow
+from analyzers.flow import ATTRIBUTE, WEIGHT, WINDOW_FLOW_OPS, Flow, result_flow
 from analyzers.formulas import FORMULAS, Formula, data_movement, uncounted
 from analyzers.records import OpCategory, OpCost, Shape
 from analyzers.size_checks import WINDOWED_OPS, check_window_fits
@@ -122,9 +124,120 @@ class _Plan:
     formula: Formula | None
     counted: bool  # False for pure data movement (views, copies): nothing to record
     allocates: bool  # the first result is new memory (not a view, not in-place)
+    memoizable: bool  # its results are fresh tensors (or its in-place operand) whose metadata its inputs' decide
 
 
 _SHARED_PLANS: dict[Any, _Plan] = {}  # op overload → plan, for analyses with the standard formulas
+
+
+# ---------------------------------------------------------------- the per-call memo
+#
+# On meta, an op's result metadata, the size check's verdict and the formula's OpCost are functions of the op and
+# its arguments' metadata alone (shapes, strides, dtypes, scalars): a ResNet runs the same conv+bn+relu on the same
+# shapes dozens of times, and every analysis of a model repeats its previous one. So a call whose arguments are
+# all meta tensors and plain scalars is answered from a memo: fresh results are rebuilt with `empty_strided`, an
+# in-place op returns its operand, and the OpCost (immutable) is shared. Only passed checks are remembered (a
+# failing call raises and stores nothing); flows are still derived per call, since they depend on the path.
+
+_UNKNOWN = object()
+_MEMO_LIMIT = 20_000  # entries (each a few hundred bytes); the memo starts afresh when full
+_SCALAR_TYPES = frozenset({int, float, bool, str, type(None), torch.dtype, torch.memory_format, torch.layout,
+                           torch.device})
+_PLAIN_TENSORS = frozenset({torch.Tensor, nn.Parameter})
+
+
+@dataclass(frozen=True)
+class _Memo:
+    """What a call produced: `single` is one fresh result's (shape, stride, dtype), or None when `items` lists a
+    tuple/list result item by item: (shape, stride, dtype) for a fresh tensor, an int for the operand it returns."""
+
+    single: tuple | None
+    items: tuple | None
+    container: type | None
+    cost: OpCost | None
+
+
+_MEMO: dict[tuple, _Memo] = {}
+_FLOW_MEMO: dict[tuple, Flow | None] = {}  # (call key, each operand's flow) → the result's flow
+_FLOW_MEMO_OPS = frozenset({aten.convolution, aten._convolution, aten.addmm, aten.baddbmm, aten.mm, aten.bmm,
+                            aten.matmul, aten.cat, aten.stack, *WINDOW_FLOW_OPS})  # whose flow takes real work
+
+
+def _call_key(func: Any, args: tuple, kwargs: dict) -> tuple | None:
+    """The memo key of a call: the op and every argument's metadata; None if an argument is anything else."""
+    parts: list[Any] = [func, torch.get_default_dtype()]  # factory ops without a dtype take the default
+    for a in (*args, *kwargs.items()) if kwargs else args:
+        kind = type(a)
+        if kind in _PLAIN_TENSORS:
+            if not a.is_meta or a.dtype.is_complex:
+                return None
+            parts.append((a.shape, a.stride(), a.dtype))
+        elif kind in _SCALAR_TYPES:
+            parts.append((kind, a))
+        elif kind is list or kind is tuple:
+            items: list[Any] = [kind]
+            for v in a:
+                inner = type(v)
+                if inner in _PLAIN_TENSORS:
+                    if not v.is_meta or v.dtype.is_complex:
+                        return None
+                    items.append((v.shape, v.stride(), v.dtype))
+                elif inner in _SCALAR_TYPES:
+                    items.append((inner, v))
+                else:
+                    return None
+            parts.append(tuple(items))
+        else:
+            return None
+    return tuple(parts)
+
+
+def _fresh_spec(t: Any) -> tuple | None:
+    if type(t) is not torch.Tensor or not t.is_meta or t._base is not None:
+        return None
+    return (tuple(t.shape), t.stride(), t.dtype)
+
+
+def _remember(key: tuple, args: tuple, out: Any, cost: OpCost | None) -> None:
+    if isinstance(out, torch.Tensor):
+        if any(out is a for a in args):
+            items = (next(i for i, a in enumerate(args) if a is out),)
+            memo = _Memo(None, items, None, cost)
+        else:
+            spec = _fresh_spec(out)
+            if spec is None:
+                return
+            memo = _Memo(spec, None, None, cost)
+    elif type(out) is tuple or type(out) is list:
+        items = []
+        for t in out:
+            where = next((i for i, a in enumerate(args) if a is t), None)
+            if where is not None:
+                items.append(where)
+                continue
+            spec = _fresh_spec(t)
+            if spec is None:
+                return
+            items.append(spec)
+        if len({id(t) for t in out}) != len(out):  # one tensor returned twice: not rebuilt as two
+            return
+        memo = _Memo(None, tuple(items), type(out), cost)
+    else:
+        return
+    if len(_MEMO) >= _MEMO_LIMIT:
+        _MEMO.clear()
+    _MEMO[key] = memo
+
+
+def _replay(memo: _Memo, args: tuple) -> Any:
+    single = memo.single
+    if single is not None:
+        return torch.empty_strided(single[0], single[1], dtype=single[2], device="meta")
+    built = [args[item] if type(item) is int else torch.empty_strided(item[0], item[1], dtype=item[2], device="meta")
+             for item in memo.items]
+    if memo.container is None:
+        return built[0]
+    return memo.container(built)
 
 
 def _first_tensor(out: Any) -> torch.Tensor | None:
@@ -166,11 +279,26 @@ class CountingMode(TorchDispatchMode):
                 flows.extend(f for f in (getattr(t, ATTRIBUTE, None) for t in a) if f is not None)
         return flows
 
+    def _flow_key(self, args: tuple) -> tuple:
+        """Each operand's flow and whether it is a parameter, by position: with the call key, all a result flow reads."""
+        parts: list[Any] = []
+        for a in args:
+            if isinstance(a, torch.Tensor):
+                parts.append((getattr(a, ATTRIBUTE, None), id(a) in self.weights))
+            elif isinstance(a, (list, tuple)):
+                parts.append(tuple(getattr(t, ATTRIBUTE, None) for t in a))
+            else:
+                parts.append(None)
+        return tuple(parts)
+
     def _plan(self, func: Any) -> _Plan:
         """What to do for `func`, worked out once per op overload (per analysis only with custom formulas)."""
         packet = func.overloadpacket
         formula = self.formulas.get(packet)
-        returns = func._schema.returns
+        schema = func._schema
+        returns = schema.returns
+        fresh = bool(returns) and all(r.alias_info is None and str(r.type) == "Tensor" for r in returns) and not any(
+            a.alias_info is not None and a.alias_info.is_write for a in schema.arguments)
         plan = _Plan(
             packet=packet,
             windowed=packet in WINDOWED_OPS,
@@ -178,6 +306,7 @@ class CountingMode(TorchDispatchMode):
             formula=formula,
             counted=formula is not data_movement,
             allocates=bool(returns) and returns[0].alias_info is None and str(returns[0].type) == "Tensor",
+            memoizable=self._plans is _SHARED_PLANS and (fresh or FAST_RESULTS.get(packet) is not None),
         )
         self._plans[func] = plan
         return plan
@@ -185,28 +314,52 @@ class CountingMode(TorchDispatchMode):
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
         kwargs = kwargs or {}
         plan = self._plans.get(func) or self._plan(func)
-        if plan.windowed:
-            check_window_fits(func, args, self.tracker.current_name)
-        out = plan.fast(args, kwargs) if plan.fast is not None else None
-        if out is None:
-            out = func(*args, **kwargs)
+        key = _call_key(func, args, kwargs) if plan.memoizable else None
+        memo = _MEMO.get(key) if key is not None else None
+        if memo is not None:
+            out = _replay(memo, args)
+        else:
+            if plan.windowed:
+                check_window_fits(func, args, self.tracker.current_name)
+            out = plan.fast(args, kwargs) if plan.fast is not None else None
+            if out is None:
+                out = func(*args, **kwargs)
         result = out if isinstance(out, torch.Tensor) else _first_tensor(out)
         flows = self._operand_flows(args) if result is not None else []
-        flow = result_flow(plan.packet, args, result, flows) if flows else None
+        if not flows:
+            flow = None
+        elif key is not None and plan.packet in _FLOW_MEMO_OPS:
+            flow_key = (key, self._flow_key(args))
+            flow = _FLOW_MEMO.get(flow_key, _UNKNOWN)
+            if flow is _UNKNOWN:
+                flow = result_flow(plan.packet, args, result, flows)
+                if len(_FLOW_MEMO) >= _MEMO_LIMIT:
+                    _FLOW_MEMO.clear()
+                _FLOW_MEMO[flow_key] = flow
+        else:
+            flow = result_flow(plan.packet, args, result, flows)
         if flow is not None:
             self._attach(out, result, flow)
         stack = self.tracker.stack
         if not stack:  # not inside any module's forward: nothing to charge
+            if key is not None and memo is None:
+                _remember(key, args, out, None)
             return out
         run = stack[-1]
         if plan.counted:
-            cost = self._cost(plan.formula, func, args, kwargs, out)
+            cost = memo.cost if memo is not None else None
+            if cost is None:
+                cost = self._cost(plan.formula, func, args, kwargs, out)
+                if key is not None:
+                    _remember(key, args, out, cost)
             if cost.category is OpCategory.MATMUL and any(f is WEIGHT for f in flows):
                 cost = replace(cost, category=OpCategory.LINEAR)
             run.ops.append(cost)
             if result is not None:
                 run.last_result_shape = tuple(result.shape)
                 run.last_flow = flow
+        elif key is not None and memo is None:
+            _remember(key, args, out, None)
         if result is not None and plan.allocates:
             elements = result.numel()
             run.activation_elements += elements

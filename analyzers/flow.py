@@ -280,6 +280,7 @@ _REDUCTIONS = frozenset({aten.mean, aten.sum, aten.amax, aten.amin, aten.var, at
 _ATTENTION = frozenset({aten._scaled_dot_product_flash_attention, aten._scaled_dot_product_efficient_attention,
                         aten._scaled_dot_product_cudnn_attention, aten._scaled_dot_product_flash_attention_for_cpu,
                         aten._scaled_dot_product_attention_math, aten.scaled_dot_product_attention})
+WINDOW_FLOW_OPS = _WINDOW_POOLS | _ADAPTIVE_POOLS | _REDUCTIONS | _ATTENTION
 
 
 _SPECIAL = (frozenset({aten.convolution, aten._convolution, aten.addmm, aten.baddbmm, aten.mm, aten.bmm, aten.matmul,
