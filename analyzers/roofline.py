@@ -16,7 +16,7 @@ import torch
 
 from analyzers.devices import DevicePeak, Precision
 from analyzers.numbers import product
-from analyzers.records import Analysis, LayerRecord
+from analyzers.records import Analysis, LayerRecord, OpCategory
 
 
 class Limit(enum.StrEnum):
@@ -36,6 +36,7 @@ class LayerBound:
     bytes_moved: int
     compute_ms: float  # flops at peak
     memory_ms: float  # bytes moved at peak bandwidth
+    category: OpCategory | None = None  # of the ops the layer ran (colours the roofline chart)
 
     @property
     def bound_ms(self) -> float:
@@ -120,6 +121,7 @@ def layer_bound(
     return LayerBound(
         name=record.name,
         type=record.type,
+        category=record.category,
         flops=record.flops,
         bytes_moved=moved,
         compute_ms=record.flops / (peak_tflops * 1e12) * 1e3,

@@ -8,6 +8,9 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
 
 from analyzers import Analysis, analyze
 from analyzers.bench_schema import append_row, load_results
@@ -54,12 +57,29 @@ def test_shape_text_writes_volumes_as_the_seeds_do() -> None:
     assert hwc_text("1x64x28x28; 1x32x28x28") == "28×28×64 + 28×28×32"
 
 
-def test_layer_category_by_module_type() -> None:
-    assert layer_category("Conv2d") is LayerCategory.CONV
-    assert layer_category("BatchNorm2d") is LayerCategory.NORM
-    assert layer_category("MaxPool2d") is LayerCategory.POOL
-    assert layer_category("Linear") is LayerCategory.LINEAR
-    assert layer_category("ReLU") is LayerCategory.ACTIVATION
+class Opaque(nn.Module):
+    """A class name that says nothing: colours must come from the ops it runs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(4, 3, 3, 3))
+
+    def forward(self, x):
+        return F.max_pool2d(F.relu(F.conv2d(x, self.weight)), 2)
+
+
+def test_layer_category_comes_from_the_ops_a_layer_ran() -> None:
+    analysis = analyze(nn.Sequential(Opaque(), nn.BatchNorm2d(4), nn.Hardswish(), nn.Flatten()), (3, 10, 10))
+    assert layer_category(analysis.record("0").category) is LayerCategory.CONV  # conv wins over its relu and pool
+    assert layer_category(analysis.record("1").category) is LayerCategory.NORM
+    assert layer_category(analysis.record("2").category) is LayerCategory.ACTIVATION
+    assert layer_category(analysis.record("3").category) is LayerCategory.OTHER  # a view: data movement
+    assert layer_category("pooling") is LayerCategory.POOL  # the report's `category` column, as text
+
+
+def test_the_diagram_names_a_users_conv_by_its_kernel_not_its_class() -> None:
+    analysis = analyze(nn.Sequential(Opaque()), (3, 10, 10))
+    assert "conv 3×3" in texts(network_diagram(analysis))
 
 
 def test_macs_and_params_bars_add_up_to_the_totals() -> None:
@@ -126,8 +146,8 @@ def test_cumulative_cost_ends_at_100_percent() -> None:
 
 
 def test_diagram_draws_the_inception_module_as_four_branches() -> None:
-    _, table = analysed("inception_module")
-    fig = network_diagram(table, depth=3)
+    analysis, table = analysed("inception_module")
+    fig = network_diagram(analysis, depth=3)
     labels = texts(fig)
     assert labels.count("⧺") == 1  # one concatenation
     assert "28×28×192" in labels and {"28×28×64", "28×28×128", "28×28×32"} <= set(labels)
@@ -138,26 +158,26 @@ def test_diagram_draws_the_inception_module_as_four_branches() -> None:
 
 
 def test_diagram_draws_resnet_shortcuts_and_projections() -> None:
-    _, table = analysed("resnet18")
-    fig = network_diagram(table, depth=3)
+    analysis, _ = analysed("resnet18")
+    fig = network_diagram(analysis, depth=3)
     labels = texts(fig)
     assert labels.count("+") == 8  # eight basic blocks, each adding its shortcut
     assert labels.count("downsample") == 3  # W_s projections where the shape changes
-    collapsed = network_diagram(table, depth=1)
+    collapsed = network_diagram(analysis, depth=1)
     assert "+" not in texts(collapsed) and "layer1" in texts(collapsed)
 
 
 def test_diagram_outlines_the_selected_box() -> None:
-    _, table = analysed("inception_5x5_bottleneck")
-    fig = network_diagram(table, selected="1")
+    analysis, _ = analysed("inception_5x5_bottleneck")
+    fig = network_diagram(analysis, selected="1")
     assert any(t.line.color == HIGHLIGHT for t in fig.data if t.mode == "lines")
-    assert not any(t.line.color == HIGHLIGHT for t in network_diagram(table).data if t.mode == "lines")
+    assert not any(t.line.color == HIGHLIGHT for t in network_diagram(analysis).data if t.mode == "lines")
 
 
 def test_readable_depth_collapses_big_networks() -> None:
-    assert readable_depth(analysed("inception_module")[1]) == 3
-    assert readable_depth(analysed("resnet18")[1]) == 4  # every layer fits
-    assert readable_depth(analysed("resnet50")[1]) == 2
+    assert readable_depth(analysed("inception_module")[0]) == 3
+    assert readable_depth(analysed("resnet18")[0]) == 4  # every layer fits
+    assert readable_depth(analysed("resnet50")[0]) == 2
 
 
 def test_resolution_stages_partition_the_macs() -> None:

@@ -65,8 +65,9 @@ def _with_labels(rows: pd.DataFrame) -> pd.DataFrame:
     rows["position"] = range(1, len(rows) + 1)
     rows["label"] = [display_name(n) for n in rows["name"]]
     leaf = list(rows["is_leaf"]) if "is_leaf" in rows else [True] * len(rows)
-    rows["category"] = [layer_category(t).value if is_leaf else CONTAINER_LABEL for t, is_leaf in zip(rows["type"], leaf)]
-    rows["color"] = [category_color(t) if is_leaf else CONTAINER_COLOR for t, is_leaf in zip(rows["type"], leaf)]
+    ops = list(rows["category"]) if "category" in rows else [""] * len(rows)  # what the layer's ops were
+    rows["category"] = [layer_category(c).value if is_leaf else CONTAINER_LABEL for c, is_leaf in zip(ops, leaf)]
+    rows["color"] = [category_color(c) if is_leaf else CONTAINER_COLOR for c, is_leaf in zip(ops, leaf)]
     rows["output_hwc"] = [hwc(first_shape(s)) for s in rows["output_shape"]]
     return rows
 

@@ -11,22 +11,23 @@ into one box marked ×N, as the seeds write `CONV64 ×2`. Every box and dot carr
 `customdata`, so a click selects the layer (Streamlit's plotly selection event); a selected layer inside a
 collapsed block outlines that block.
 
-The structure is inferred from the analysis table alone (names, shapes, execution order), which is all the
-analyzer records; it is a drawing aid, the table holds the numbers.
+The structure is read from the typed analysis: the record tree (parent and children), each layer's kind, the
+category of the ops it ran and their geometry (a conv's kernel, a pool's window), never from formula text or class
+names. It is a drawing aid; the table holds the numbers.
 """
 
 from __future__ import annotations
 
 import html
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import pandas as pd
 import plotly.graph_objects as go
 
-from explorer.figures.shape_text import first_shape, hwc
+from analyzers.numbers import dims
+from analyzers.records import Analysis, LayerRecord, OpCategory, RecordKind
+from explorer.figures.shape_text import hwc
 from explorer.figures.theme import (
     CATEGORY_COLORS,
     CONTAINER_COLOR,
@@ -38,7 +39,6 @@ from explorer.figures.theme import (
     styled,
 )
 
-FUNCTIONAL_SUFFIX = "(functional)"
 SHORTCUT_NAMES = {"downsample", "shortcut", "projection", "proj", "skip", "w_s"}
 GAP = 0.45  # between consecutive elements of a sequence
 DOT_WIDTH = 0.3
@@ -61,7 +61,7 @@ UNUSED_LABEL = "not run in this forward (calls = 0)"
 LEGEND_LABELS = {BLOCK_COLOR: "block (collapsed)", UNUSED_COLOR: "not run (calls = 0)"}
 
 
-# ---------------------------------------------------------------- the module tree, from the table
+# ---------------------------------------------------------------- the module tree, from the records
 
 
 @dataclass
@@ -72,55 +72,54 @@ class _Node:
     is_leaf: bool
     input_shape: tuple[int, ...] | None
     output_shape: tuple[int, ...] | None
-    formula: str
+    category: LayerCategory = LayerCategory.OTHER
+    kernel: tuple[int, ...] | None = None  # a conv's
+    window: str | None = None  # a pooling window: "max pool 3×3"
+    adds: bool = False  # a container's own ops include an addition (a residual shortcut)
+    is_functional: bool = False
     calls: int = 1
     params: int = 0
     macs: int = 0
     children: list[_Node] = field(default_factory=list)
 
     @property
-    def is_functional(self) -> bool:
-        return self.name.endswith(FUNCTIONAL_SUFFIX)
-
-    @property
     def short_name(self) -> str:
         return self.name.rsplit(".", 1)[-1] if self.name else "model"
 
 
-def _parent_name(name: str, known: dict[str, _Node]) -> str:
-    if name.endswith(FUNCTIONAL_SUFFIX):
-        return name[: -len(FUNCTIONAL_SUFFIX)].rstrip(".")
-    while "." in name:
-        name = name.rsplit(".", 1)[0]
-        if name in known:
-            return name
-    return ""
+def _category(record: LayerRecord) -> LayerCategory:
+    """From the ops the layer ran; a pooling window across channels (local response normalisation) is a norm."""
+    pool = record.pool
+    if pool is not None and record.input_shapes and len(pool.window) == len(record.input_shapes[0]) - 1:
+        return LayerCategory.NORM
+    return layer_category(record.category)
 
 
-def _build_tree(table: pd.DataFrame) -> _Node:
-    nodes: dict[str, _Node] = {}
-    root: _Node | None = None
-    for row in table.itertuples(index=False):
-        node = _Node(
-            name=str(row.name),
-            type=str(row.type),
-            depth=int(row.depth),
-            is_leaf=bool(row.is_leaf),
-            input_shape=first_shape(row.input_shape),
-            output_shape=first_shape(row.output_shape),
-            formula=str(getattr(row, "formula", "") or ""),
-            calls=int(getattr(row, "calls", 1)),
-            params=int(getattr(row, "params", 0)),
-            macs=int(getattr(row, "macs", 0)),
-        )
-        if root is None:
-            root = node
-        else:
-            nodes.setdefault(_parent_name(node.name, nodes), root).children.append(node)
-        nodes[node.name] = node
-    if root is None:
-        raise ValueError("the analysis table is empty")
-    return root
+def _node(analysis: Analysis, record: LayerRecord) -> _Node:
+    pool = record.pool
+    return _Node(
+        name=record.name,
+        type=record.type,
+        depth=record.depth,
+        is_leaf=record.is_leaf,
+        input_shape=record.input_shapes[0] if record.input_shapes else None,
+        output_shape=record.output_shapes[0] if record.output_shapes else None,
+        category=_category(record),
+        kernel=record.conv.kernel if record.conv is not None else None,
+        window=f"{pool.reduce} pool {dims(pool.window)}" if pool is not None else None,
+        adds=any(op.category is OpCategory.ELEMENTWISE and op.label in ("add", "sub") for op in record.ops),
+        is_functional=record.kind is RecordKind.FUNCTIONAL,
+        calls=record.calls,
+        params=record.params,
+        macs=record.macs,
+        children=[_node(analysis, child) for child in analysis.children_of(record)],
+    )
+
+
+def _build_tree(analysis: Analysis) -> _Node:
+    if not analysis.records:
+        raise ValueError("the analysis has no records")
+    return _node(analysis, analysis.root)
 
 
 def _channels(shape: tuple[int, ...] | None) -> int | None:
@@ -142,8 +141,7 @@ def _is_parallel(node: _Node) -> bool:
 
 def _is_residual(node: _Node) -> bool:
     """A block whose own forward adds something (the shortcut) to the main path's output."""
-    functional = [c for c in node.children if c.is_functional]
-    return any("add" in c.formula.lower() or "+" in c.formula for c in functional) and len(node.children) >= 2
+    return any(c.is_functional and c.adds for c in node.children) and len(node.children) >= 2
 
 
 def _shortcut_child(node: _Node) -> _Node | None:
@@ -218,7 +216,7 @@ class _Box(_Element):
         self.up = self.down = self.box_h / 2 + LABEL_ROOM
 
     def place(self, canvas: _Canvas, x: float, y: float) -> None:
-        color = CATEGORY_COLORS[layer_category(self.node.type)] if self.node.is_leaf else BLOCK_COLOR
+        color = CATEGORY_COLORS[self.node.category] if self.node.is_leaf else BLOCK_COLOR
         if self.node.name == "(input)":
             color = INPUT_COLOR
         if self.node.calls == 0:
@@ -246,7 +244,7 @@ class _Dot(_Element):
 
     def place(self, canvas: _Canvas, x: float, y: float) -> None:
         canvas.edge([x, x + DOT_WIDTH], [y, y])
-        canvas.dots.append((x + DOT_WIDTH / 2, y, CATEGORY_COLORS[layer_category(self.node.type)], self.node.name))
+        canvas.dots.append((x + DOT_WIDTH / 2, y, CATEGORY_COLORS[self.node.category], self.node.name))
         canvas.hover[self.node.name] = _hover(self.node)
 
 
@@ -353,21 +351,15 @@ class _Residual(_Element):
         canvas.targets.append((plus_x, y, self.node.name))
 
 
-_KERNEL = re.compile(r"kernel (\d+)×(\d+)")
-_WINDOW = re.compile(r"(max|avg|average) pool (\d+×\d+)")
-
-
 def _box_label(node: _Node) -> str:
     """'conv 5×5', 'max pool 3×3', 'fc', or the container's name: the seeds' way of naming an operation."""
     if not node.is_leaf:
         return _group_label(node)
-    kernel = _KERNEL.search(node.formula)
-    if kernel and layer_category(node.type) is LayerCategory.CONV:
-        return f"conv {kernel.group(1)}×{kernel.group(2)}"
-    window = _WINDOW.search(node.formula)
-    if window:
-        return f"{'max' if window.group(1) == 'max' else 'avg'} pool {window.group(2)}"
-    if layer_category(node.type) is LayerCategory.LINEAR:
+    if node.kernel is not None and node.category is LayerCategory.CONV:
+        return f"conv {dims(node.kernel)}"
+    if node.window is not None and node.category is LayerCategory.POOL:
+        return node.window
+    if node.category is LayerCategory.LINEAR:
         return "fc"
     return node.type
 
@@ -375,10 +367,9 @@ def _box_label(node: _Node) -> str:
 def _is_dot(node: _Node) -> bool:
     if node.is_functional:
         return True
-    category = layer_category(node.type)
-    if category in (LayerCategory.NORM, LayerCategory.ACTIVATION):
+    if node.category in (LayerCategory.NORM, LayerCategory.ACTIVATION):
         return True
-    return category is LayerCategory.OTHER and node.input_shape == node.output_shape
+    return node.category is LayerCategory.OTHER and node.input_shape == node.output_shape
 
 
 def _called(nodes: list[_Node]) -> list[_Node]:
@@ -426,7 +417,7 @@ def _element(node: _Node, is_open: Opening) -> _Element:
 
 def _never_called(node: _Node, is_open: Opening) -> list[_Node]:
     """The outermost modules the forward never called, inside the blocks drawn open (a collapsed block keeps
-    its own), in table order: drawn apart, greyed, off the path."""
+    its own), in execution order: drawn apart, greyed, off the path."""
     if node.calls == 0 and node.name:
         return [node]
     if node.name and not is_open(node):
@@ -436,42 +427,40 @@ def _never_called(node: _Node, is_open: Opening) -> list[_Node]:
 
 def _top_level(root: _Node, is_open: Opening) -> list[_Element]:
     """The input volume, then the root's elements, flattened into one wrappable sequence."""
-    input_node = _Node("(input)", "input", 0, True, None, root.input_shape, "")
+    input_node = _Node("(input)", "input", 0, True, None, root.input_shape)
     items: list[_Element] = [_Box(input_node, label="input")]
     element = _element(root, lambda node: not node.name or is_open(node))  # the model itself is always open
     items += element.items if isinstance(element, _Sequence) else [element]
     return items
 
 
-def opened_to_depth(table: pd.DataFrame, depth: int) -> frozenset[str]:
+def opened_to_depth(analysis: Analysis, depth: int) -> frozenset[str]:
     """The containers drawn expanded when every block shallower than `depth` is open."""
-    containers = table[~table["is_leaf"] & (table["depth"] < depth)]
-    return frozenset(str(n) for n in containers["name"])
+    return frozenset(r.name for r in analysis.records if not r.is_leaf and r.depth < depth)
 
 
-def containers(table: pd.DataFrame) -> list[str]:
-    """Every container that can be expanded or collapsed (the model itself excluded), in table order."""
-    return [str(n) for n in table[~table["is_leaf"] & (table["depth"] >= 1)]["name"]]
+def containers(analysis: Analysis) -> list[str]:
+    """Every container that can be expanded or collapsed (the model itself excluded), in execution order."""
+    return [r.name for r in analysis.records if not r.is_leaf and r.depth >= 1]
 
 
-def count_elements(table: pd.DataFrame, depth: int) -> int:
+def count_elements(analysis: Analysis, depth: int) -> int:
     """How many boxes and dots the diagram draws at `depth` (to choose a readable default)."""
-    canvas = _layout(table, opened_to_depth(table, depth))
+    canvas = _layout(analysis, opened_to_depth(analysis, depth))
     return len(canvas.rects) + len(canvas.dots)
 
 
-def readable_depth(table: pd.DataFrame, max_elements: int = 70) -> int:
+def readable_depth(analysis: Analysis, max_elements: int = 70) -> int:
     """The deepest expansion that stays readable (≤ `max_elements` boxes and dots), at least 1."""
-    deepest = int(table["depth"].max()) if len(table) else 1
     best = 1
-    for depth in range(1, deepest + 1):
-        if count_elements(table, depth) <= max_elements:
+    for depth in range(1, max(analysis.depth, 1) + 1):
+        if count_elements(analysis, depth) <= max_elements:
             best = depth
     return best
 
 
-def _layout(table: pd.DataFrame, expanded: frozenset[str]) -> _Canvas:
-    root = _build_tree(table)
+def _layout(analysis: Analysis, expanded: frozenset[str]) -> _Canvas:
+    root = _build_tree(analysis)
     is_open: Opening = lambda node: node.name in expanded  # noqa: E731
     canvas = _Canvas()
     x, y = 0.0, 0.0
@@ -557,7 +546,7 @@ def _drawn_as(canvas: _Canvas, layer: str | None) -> str | None:
 
 
 def network_diagram(
-    table: pd.DataFrame,
+    analysis: Analysis,
     *,
     depth: int | None = None,
     expanded: frozenset[str] | None = None,
@@ -570,8 +559,8 @@ def network_diagram(
     `depth` (default: the deepest readable depth) is open. `fit_height` caps the figure's height: the whole
     network is scaled into view (zoom in with the toolbar or the mouse wheel)."""
     if expanded is None:
-        expanded = opened_to_depth(table, readable_depth(table) if depth is None else depth)
-    canvas = _layout(table, frozenset(expanded))
+        expanded = opened_to_depth(analysis, readable_depth(analysis) if depth is None else depth)
+    canvas = _layout(analysis, frozenset(expanded))
     selected = _drawn_as(canvas, selected)
     fig = go.Figure()
     fig.add_trace(

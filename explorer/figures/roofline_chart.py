@@ -35,7 +35,7 @@ def roofline_chart(bound: ModelBound, *, device: str, precision: str) -> go.Figu
     largest = max(layer.flops for layer in layers)
     by_category: dict = {}
     for layer in layers:
-        by_category.setdefault(layer_category(layer.type), []).append(layer)
+        by_category.setdefault(layer_category(layer.category), []).append(layer)
     for category, members in by_category.items():
         fig.add_trace(go.Scatter(
             x=[m.arithmetic_intensity for m in members],

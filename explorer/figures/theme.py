@@ -48,30 +48,26 @@ CATEGORY_COLORS: dict[LayerCategory, str] = {
     LayerCategory.OTHER: "#64748b",
 }
 
-_CATEGORY_MARKERS: tuple[tuple[LayerCategory, tuple[str, ...]], ...] = (
-    (LayerCategory.ATTENTION, ("attention",)),
-    (LayerCategory.CONV, ("conv",)),
-    (LayerCategory.LINEAR, ("linear", "bilinear")),
-    (LayerCategory.NORM, ("norm", "lrn", "localresponse")),
-    (LayerCategory.POOL, ("pool", "subsampl")),
-    (
-        LayerCategory.ACTIVATION,
-        ("relu", "tanh", "sigmoid", "gelu", "silu", "swish", "hardswish", "softmax", "elu", "mish", "activation"),
-    ),
-)
+_FROM_OPS: dict[str, LayerCategory] = {
+    "conv": LayerCategory.CONV,
+    "linear": LayerCategory.LINEAR,
+    "matmul": LayerCategory.LINEAR,
+    "attention": LayerCategory.ATTENTION,
+    "norm": LayerCategory.NORM,
+    "activation": LayerCategory.ACTIVATION,
+    "pooling": LayerCategory.POOL,
+}
 
 
-def layer_category(type_name: str) -> LayerCategory:
-    """The category of a module class name (`Conv2d` → conv, `BatchNorm2d` → norm, ...)."""
-    lowered = type_name.lower()
-    for category, markers in _CATEGORY_MARKERS:
-        if any(marker in lowered for marker in markers):
-            return category
-    return LayerCategory.OTHER
+def layer_category(op_category: object) -> LayerCategory:
+    """The colour category of a layer from the category of the ops it ran (`analyzers.records.OpCategory`, or its
+    value as the report's `category` column holds it), so a user's own class names colour correctly."""
+    value = getattr(op_category, "value", op_category)
+    return _FROM_OPS.get(str(value) if value is not None else "", LayerCategory.OTHER)
 
 
-def category_color(type_name: str) -> str:
-    return CATEGORY_COLORS[layer_category(type_name)]
+def category_color(op_category: object) -> str:
+    return CATEGORY_COLORS[layer_category(op_category)]
 
 
 def _template() -> go.layout.Template:

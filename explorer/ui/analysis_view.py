@@ -12,6 +12,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from analyzers.records import Analysis
+
 from explorer.figures.cost_split import cost_split
 from explorer.figures.cumulative import cumulative_cost
 from explorer.figures.layer_bars import macs_per_layer, params_per_layer
@@ -40,11 +42,13 @@ def _figure(
     log_scale: bool,
     fit: bool,
     _table: pd.DataFrame,
+    _analysis: Analysis,
 ) -> go.Figure:
-    """One chart of one analysis; `_table` is not hashed (Streamlit skips underscored arguments), `key` names it."""
+    """One chart of one analysis; `_table` and `_analysis` are not hashed (Streamlit skips underscored arguments),
+    `key` names them."""
     fit_height = FIT_HEIGHT_PX if fit else None
     builders: dict[str, Callable[[], go.Figure]] = {
-        "diagram": lambda: network_diagram(_table, expanded=expanded, selected=selected, fit_height=fit_height),
+        "diagram": lambda: network_diagram(_analysis, expanded=expanded, selected=selected, fit_height=fit_height),
         "macs": lambda: macs_per_layer(_table, log_scale=log_scale, selected=selected, expanded=expanded),
         "params": lambda: params_per_layer(_table, log_scale=log_scale, selected=selected, expanded=expanded),
         "shapes": lambda: shape_progression(_table),
@@ -55,8 +59,8 @@ def _figure(
 
 
 @st.cache_resource(show_spinner=False, max_entries=256)
-def _readable_depth(key: str, _table: pd.DataFrame) -> int:
-    return readable_depth(_table)
+def _readable_depth(key: str, _analysis: Analysis) -> int:
+    return readable_depth(_analysis)
 
 
 def _uncounted_warning(result: ModelAnalysis) -> None:
@@ -76,12 +80,12 @@ def analysis_view(result: ModelAnalysis, *, scope: str, file_stem: str) -> None:
     _uncounted_warning(result)
 
     deepest = max(int(table["depth"].max()), 1)
-    default_depth = min(_readable_depth(result.key, table), deepest)
-    expanded = expanded_blocks(scope, result.key, table, default_depth)
+    default_depth = min(_readable_depth(result.key, result.analysis), deepest)
+    expanded = expanded_blocks(scope, result.key, result.analysis, default_depth)
     st.subheader("Network")
     controls = st.columns([1, 1, 2, 3])
     controls[0].button("Expand all", key=f"{scope}_expand_all", icon=":material/unfold_more:",
-                       on_click=open_all, args=(scope, result.key, table), disabled=deepest <= 1)  # fmt: skip
+                       on_click=open_all, args=(scope, result.key, result.analysis), disabled=deepest <= 1)  # fmt: skip
     controls[1].button("Collapse all", key=f"{scope}_collapse_all", icon=":material/unfold_less:",
                        on_click=close_all, args=(scope, result.key), disabled=deepest <= 1)  # fmt: skip
     fit = controls[2].toggle("Fit the network in view", value=True, key=f"{scope}_fit",
@@ -91,7 +95,7 @@ def analysis_view(result: ModelAnalysis, *, scope: str, file_stem: str) -> None:
     drawing, panel = st.columns([3, 1])
     with drawing:
         show_figure(
-            _figure("diagram", result.key, expanded, selected, False, fit, table),
+            _figure("diagram", result.key, expanded, selected, False, fit, table, result.analysis),
             key=chart_key(scope, "diagram"),
             on_select=lambda: on_chart_select(scope, "diagram"),
             scroll_zoom=True,
@@ -120,7 +124,7 @@ def analysis_view(result: ModelAnalysis, *, scope: str, file_stem: str) -> None:
             clickable = kind in ("macs", "params")
             show_figure(
                 _figure(kind, result.key, expanded if clickable else frozenset(), selected if clickable else None,
-                        log_scale and clickable, False, table),
+                        log_scale and clickable, False, table, result.analysis),
                 key=chart_key(scope, kind),
                 on_select=(lambda kind=kind: on_chart_select(scope, kind)) if clickable else None,
             )

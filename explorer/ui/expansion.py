@@ -6,8 +6,9 @@ expanded or collapsed on its own (from the selected layer's panel), or all at on
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
+
+from analyzers.records import Analysis
 
 from explorer.figures.layer_rows import ancestors
 from explorer.figures.network_diagram import containers, opened_to_depth
@@ -17,11 +18,11 @@ def expanded_key(scope: str, key: str) -> str:
     return f"{scope}_{key}_expanded"
 
 
-def expanded_blocks(scope: str, key: str, table: pd.DataFrame, default_depth: int) -> frozenset[str]:
+def expanded_blocks(scope: str, key: str, analysis: Analysis, default_depth: int) -> frozenset[str]:
     """The open blocks of this analysis (first time: every block shallower than `default_depth`)."""
     state = expanded_key(scope, key)
     if state not in st.session_state:
-        st.session_state[state] = opened_to_depth(table, default_depth)
+        st.session_state[state] = opened_to_depth(analysis, default_depth)
     return frozenset(st.session_state[state])
 
 
@@ -36,8 +37,8 @@ def set_open(scope: str, key: str, block: str, is_open: bool) -> None:
     st.session_state[state] = frozenset(current)
 
 
-def open_all(scope: str, key: str, table: pd.DataFrame) -> None:
-    st.session_state[expanded_key(scope, key)] = frozenset(containers(table))
+def open_all(scope: str, key: str, analysis: Analysis) -> None:
+    st.session_state[expanded_key(scope, key)] = frozenset(containers(analysis))
 
 
 def close_all(scope: str, key: str) -> None:
