@@ -26,7 +26,7 @@ from analyzers.records import OpCategory, OpCost, Shape
 from analyzers.size_checks import WINDOWED_OPS, check_window_fits
 
 
-@dataclass
+@dataclass(slots=True)
 class ModuleRun:
     """What one module did during the forward pass (mutable while counting, frozen into a record afterwards)."""
 
@@ -125,6 +125,10 @@ class _Plan:
     counted: bool  # False for pure data movement (views, copies): nothing to record
     allocates: bool  # the first result is new memory (not a view, not in-place)
     memoizable: bool  # its results are fresh tensors (or its in-place operand) whose metadata its inputs' decide
+    # Per-call memos (below), kept with the plan so that forgetting the plans (as the stand-in tests do, to run
+    # without stand-ins) forgets them too.
+    calls: dict = field(default_factory=dict, compare=False, repr=False)  # call key → _Memo
+    flows: dict = field(default_factory=dict, compare=False, repr=False)  # (call key, operand flows) → Flow
 
 
 _SHARED_PLANS: dict[Any, _Plan] = {}  # op overload → plan, for analyses with the standard formulas
@@ -135,12 +139,12 @@ _SHARED_PLANS: dict[Any, _Plan] = {}  # op overload → plan, for analyses with 
 # On meta, an op's result metadata, the size check's verdict and the formula's OpCost are functions of the op and
 # its arguments' metadata alone (shapes, strides, dtypes, scalars): a ResNet runs the same conv+bn+relu on the same
 # shapes dozens of times, and every analysis of a model repeats its previous one. So a call whose arguments are
-# all meta tensors and plain scalars is answered from a memo: fresh results are rebuilt with `empty_strided`, an
+# all meta tensors and plain scalars is answered from its plan's memo: fresh results are rebuilt with `empty_strided`, an
 # in-place op returns its operand, and the OpCost (immutable) is shared. Only passed checks are remembered (a
 # failing call raises and stores nothing); flows are still derived per call, since they depend on the path.
 
 _UNKNOWN = object()
-_MEMO_LIMIT = 20_000  # entries (each a few hundred bytes); the memo starts afresh when full
+_MEMO_LIMIT = 4096  # entries per op overload (each a few hundred bytes); a full memo starts afresh
 _SCALAR_TYPES = frozenset({int, float, bool, str, type(None), torch.dtype, torch.memory_format, torch.layout,
                            torch.device})
 _PLAIN_TENSORS = frozenset({torch.Tensor, nn.Parameter})
@@ -157,15 +161,13 @@ class _Memo:
     cost: OpCost | None
 
 
-_MEMO: dict[tuple, _Memo] = {}
-_FLOW_MEMO: dict[tuple, Flow | None] = {}  # (call key, each operand's flow) → the result's flow
 _FLOW_MEMO_OPS = frozenset({aten.convolution, aten._convolution, aten.addmm, aten.baddbmm, aten.mm, aten.bmm,
                             aten.matmul, aten.cat, aten.stack, *WINDOW_FLOW_OPS})  # whose flow takes real work
 
 
-def _call_key(func: Any, args: tuple, kwargs: dict) -> tuple | None:
-    """The memo key of a call: the op and every argument's metadata; None if an argument is anything else."""
-    parts: list[Any] = [func, torch.get_default_dtype()]  # factory ops without a dtype take the default
+def _call_key(args: tuple, kwargs: dict) -> tuple | None:
+    """The memo key of a call to one op: every argument's metadata; None if an argument is anything else."""
+    parts: list[Any] = [torch.get_default_dtype()]  # factory ops without a dtype take the default
     for a in (*args, *kwargs.items()) if kwargs else args:
         kind = type(a)
         if kind in _PLAIN_TENSORS:
@@ -198,7 +200,7 @@ def _fresh_spec(t: Any) -> tuple | None:
     return (tuple(t.shape), t.stride(), t.dtype)
 
 
-def _remember(key: tuple, args: tuple, out: Any, cost: OpCost | None) -> None:
+def _remember(memos: dict, key: tuple, args: tuple, out: Any, cost: OpCost | None) -> None:
     if isinstance(out, torch.Tensor):
         if any(out is a for a in args):
             items = (next(i for i, a in enumerate(args) if a is out),)
@@ -224,9 +226,9 @@ def _remember(key: tuple, args: tuple, out: Any, cost: OpCost | None) -> None:
         memo = _Memo(None, tuple(items), type(out), cost)
     else:
         return
-    if len(_MEMO) >= _MEMO_LIMIT:
-        _MEMO.clear()
-    _MEMO[key] = memo
+    if len(memos) >= _MEMO_LIMIT:
+        memos.clear()
+    memos[key] = memo
 
 
 def _replay(memo: _Memo, args: tuple) -> Any:
@@ -280,15 +282,16 @@ class CountingMode(TorchDispatchMode):
         return flows
 
     def _flow_key(self, args: tuple) -> tuple:
-        """Each operand's flow and whether it is a parameter, by position: with the call key, all a result flow reads."""
+        """Each tensor operand's flow and whether it is a parameter, in order (the call key already fixes where the
+        tensors are): with the call key, all a result flow reads."""
+        weights = self.weights
         parts: list[Any] = []
         for a in args:
             if isinstance(a, torch.Tensor):
-                parts.append((getattr(a, ATTRIBUTE, None), id(a) in self.weights))
-            elif isinstance(a, (list, tuple)):
-                parts.append(tuple(getattr(t, ATTRIBUTE, None) for t in a))
-            else:
-                parts.append(None)
+                parts.append(getattr(a, ATTRIBUTE, None))
+                parts.append(id(a) in weights)
+            elif isinstance(a, (list, tuple)) and a and isinstance(a[0], torch.Tensor):
+                parts.extend(getattr(t, ATTRIBUTE, None) for t in a)
         return tuple(parts)
 
     def _plan(self, func: Any) -> _Plan:
@@ -314,8 +317,8 @@ class CountingMode(TorchDispatchMode):
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
         kwargs = kwargs or {}
         plan = self._plans.get(func) or self._plan(func)
-        key = _call_key(func, args, kwargs) if plan.memoizable else None
-        memo = _MEMO.get(key) if key is not None else None
+        key = _call_key(args, kwargs) if plan.memoizable else None
+        memo = plan.calls.get(key) if key is not None else None
         if memo is not None:
             out = _replay(memo, args)
         else:
@@ -330,12 +333,12 @@ class CountingMode(TorchDispatchMode):
             flow = None
         elif key is not None and plan.packet in _FLOW_MEMO_OPS:
             flow_key = (key, self._flow_key(args))
-            flow = _FLOW_MEMO.get(flow_key, _UNKNOWN)
+            flow = plan.flows.get(flow_key, _UNKNOWN)
             if flow is _UNKNOWN:
                 flow = result_flow(plan.packet, args, result, flows)
-                if len(_FLOW_MEMO) >= _MEMO_LIMIT:
-                    _FLOW_MEMO.clear()
-                _FLOW_MEMO[flow_key] = flow
+                if len(plan.flows) >= _MEMO_LIMIT:
+                    plan.flows.clear()
+                plan.flows[flow_key] = flow
         else:
             flow = result_flow(plan.packet, args, result, flows)
         if flow is not None:
@@ -343,7 +346,7 @@ class CountingMode(TorchDispatchMode):
         stack = self.tracker.stack
         if not stack:  # not inside any module's forward: nothing to charge
             if key is not None and memo is None:
-                _remember(key, args, out, None)
+                _remember(plan.calls, key, args, out, None)
             return out
         run = stack[-1]
         if plan.counted:
@@ -351,7 +354,7 @@ class CountingMode(TorchDispatchMode):
             if cost is None:
                 cost = self._cost(plan.formula, func, args, kwargs, out)
                 if key is not None:
-                    _remember(key, args, out, cost)
+                    _remember(plan.calls, key, args, out, cost)
             if cost.category is OpCategory.MATMUL and any(f is WEIGHT for f in flows):
                 cost = replace(cost, category=OpCategory.LINEAR)
             run.ops.append(cost)
@@ -359,7 +362,7 @@ class CountingMode(TorchDispatchMode):
                 run.last_result_shape = tuple(result.shape)
                 run.last_flow = flow
         elif key is not None and memo is None:
-            _remember(key, args, out, None)
+            _remember(plan.calls, key, args, out, None)
         if result is not None and plan.allocates:
             elements = result.numel()
             run.activation_elements += elements
