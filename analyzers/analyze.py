@@ -27,7 +27,7 @@ from analyzers.formulas import Formula
 from analyzers.inputs import InputSpec, Inputs, as_call, check_fits, describe, materialize, positional_names, \
     signature_text
 from analyzers.numbers import n
-from analyzers.records import Analysis, LayerRecord, OpKind, ParamTensor, RecordKind, Totals
+from analyzers.records import Analysis, LayerRecord, OpCategory, ParamTensor, RecordKind, Totals
 
 FUNCTIONAL = "functional"
 MAX_INPUT_ELEMENTS = 2**40  # beyond this even the index arithmetic of the meta kernels overflows
@@ -256,16 +256,27 @@ def _build_records(model: nn.Module, named_modules: list[tuple[str, nn.Module]],
     emitted: set[int] = set()
 
     def param_stats(params: list[tuple[str, nn.Parameter]]) -> tuple[int, int, int]:
-        total = sum(p.numel() for _, p in params)
-        trainable = sum(p.numel() for _, p in params if p.requires_grad)
-        size = sum(p.numel() * (itemsize if p.is_floating_point() else p.element_size()) for _, p in params)
+        total = trainable = size = 0
+        for _, p in params:
+            count = p.numel()
+            total += count
+            if p.requires_grad:
+                trainable += count
+            size += count * (itemsize if p.is_floating_point() else p.element_size())
         return total, trainable, size
 
     def leaf(run: ModuleRun, name: str, type_name: str, kind: RecordKind, depth: int, parent: str | None,
              params: list[tuple[str, nn.Parameter]]) -> LayerRecord:
-        total, trainable, size = param_stats(params)
+        total, trainable, size = param_stats(params) if params else (0, 0, 0)
         functional = kind is RecordKind.FUNCTIONAL
         flow = run.last_flow if functional else run.output_flow
+        macs = elementwise = 0
+        uncounted: dict[str, None] = {}
+        for op in run.ops:  # one pass over the ops, not one per field
+            macs += op.macs
+            elementwise += op.elementwise_ops
+            if op.category is OpCategory.UNCOUNTED:
+                uncounted[op.op] = None
         return LayerRecord(
             name=name,
             type=type_name,
@@ -280,15 +291,16 @@ def _build_records(model: nn.Module, named_modules: list[tuple[str, nn.Module]],
             params=total,
             trainable_params=trainable,
             param_bytes=size,
-            macs=sum(op.macs for op in run.ops),
-            elementwise_ops=sum(op.elementwise_ops for op in run.ops),
+            macs=macs,
+            elementwise_ops=elementwise,
             activation_elements=run.activation_elements,
             activation_bytes=run.activation_bytes,
             receptive_field=flow.field if flow is not None else None,
             weight_depth=flow.depth if flow is not None else 0,
-            uncounted_ops=tuple(dict.fromkeys(op.op for op in run.ops if op.kind is OpKind.UNCOUNTED)),
+            uncounted_ops=tuple(uncounted),
             ops=tuple(run.ops),
-            param_tensors=tuple(ParamTensor(pn, tuple(p.shape), p.requires_grad) for pn, p in params),
+            param_tensors=tuple(ParamTensor(pn, tuple(p.shape), p.requires_grad) for pn, p in params) if params
+            else (),
         )
 
     def visit(run: ModuleRun, depth: int, parent: str | None) -> list[LayerRecord]:
@@ -311,7 +323,7 @@ def _build_records(model: nn.Module, named_modules: list[tuple[str, nn.Module]],
                 continue
             child_names.append(kid.name)
             leaves.extend(visit(kid, depth + 1, run.name))
-        if any(op.kind is not OpKind.DATA for op in run.ops) or own or run.activation_elements:
+        if any(op.category is not OpCategory.DATA_MOVEMENT for op in run.ops) or own or run.activation_elements:
             prefix = f"{run.name}." if run.name else ""
             fn = leaf(run, f"{prefix}({FUNCTIONAL})", FUNCTIONAL, RecordKind.FUNCTIONAL, depth + 1, run.name, own)
             records.append(fn)
@@ -327,6 +339,18 @@ def _build_records(model: nn.Module, named_modules: list[tuple[str, nn.Module]],
 def _container(run: ModuleRun, depth: int, parent: str | None, children: tuple[str, ...],
                leaves: list[LayerRecord]) -> LayerRecord:
     flow = run.output_flow
+    params = trainable = param_bytes = macs = elementwise = elements = activation = 0
+    uncounted: dict[str, None] = {}
+    for r in leaves:  # one pass over the leaves, not one per field
+        params += r.params
+        trainable += r.trainable_params
+        param_bytes += r.param_bytes
+        macs += r.macs
+        elementwise += r.elementwise_ops
+        elements += r.activation_elements
+        activation += r.activation_bytes
+        if r.uncounted_ops:
+            uncounted.update(dict.fromkeys(r.uncounted_ops))
     return LayerRecord(
         name=run.name,
         type=type(run.module).__name__,
@@ -337,16 +361,16 @@ def _container(run: ModuleRun, depth: int, parent: str | None, children: tuple[s
         calls=run.calls,
         input_shapes=run.input_shapes,
         output_shapes=run.output_shapes,
-        params=sum(r.params for r in leaves),
-        trainable_params=sum(r.trainable_params for r in leaves),
-        param_bytes=sum(r.param_bytes for r in leaves),
-        macs=sum(r.macs for r in leaves),
-        elementwise_ops=sum(r.elementwise_ops for r in leaves),
-        activation_elements=sum(r.activation_elements for r in leaves),
-        activation_bytes=sum(r.activation_bytes for r in leaves),
+        params=params,
+        trainable_params=trainable,
+        param_bytes=param_bytes,
+        macs=macs,
+        elementwise_ops=elementwise,
+        activation_elements=elements,
+        activation_bytes=activation,
         receptive_field=flow.field if flow is not None else None,
         weight_depth=flow.depth if flow is not None else 0,
-        uncounted_ops=tuple(dict.fromkeys(op for r in leaves for op in r.uncounted_ops)),
+        uncounted_ops=tuple(uncounted),
         leaf_macs=tuple(r.macs for r in leaves),
     )
 
@@ -361,7 +385,7 @@ def _totals(records: tuple[LayerRecord, ...], weight_depth: int) -> Totals:
         elementwise_ops=sum(r.elementwise_ops for r in leaves),
         activation_elements=sum(r.activation_elements for r in leaves),
         activation_bytes=sum(r.activation_bytes for r in leaves),
-        uncounted_ops=sum(1 for r in leaves for op in r.ops if op.kind is OpKind.UNCOUNTED),
+        uncounted_ops=sum(1 for r in leaves for op in r.ops if op.category is OpCategory.UNCOUNTED),
         layers=len(leaves),
         weight_depth=weight_depth,
     )
