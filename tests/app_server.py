@@ -30,7 +30,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-PAGES = ("architecture", "compare", "arithmetic", "scaling", "design", "benchmarks")  # url paths; the first is "/"
+PAGES = ("architecture", "compare", "arithmetic", "scaling", "transfer", "gradients", "design", "benchmarks",
+         "catalogue")  # url paths; the first is "/"
 NAV_TITLES = {page: page.capitalize() for page in PAGES}  # the top navigation's link texts
 HEADINGS = {
     "architecture": "resnet50",  # the model the app opens on
@@ -39,8 +40,11 @@ HEADINGS = {
     "scaling": "Scaling rules",
     "design": "Design your own",
     "benchmarks": "Benchmarks",
+    "transfer": "Transfer learning",
+    "gradients": "Gradients at initialisation",
+    "catalogue": "Catalogue",
 }
-PAGES_WITH_CHARTS = ("architecture", "compare", "scaling", "design")  # Benchmarks draws charts only when results exist
+PAGES_WITH_CHARTS = ("architecture", "compare", "scaling", "transfer", "gradients", "design", "catalogue")  # Benchmarks draws charts only when results exist
 SCRIPT_DONE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 PLOTLY_RENDERED = '[data-testid="stPlotlyChart"] .js-plotly-plot .main-svg'
 DATAFRAME = '[data-testid="stDataFrame"]'

@@ -10,9 +10,21 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
-from explorer.figures.theme import empty_figure, styled
+from explorer.figures.theme import empty_figure, legend_right, styled
+
+MAX_LEGEND_FAMILIES = 12  # beyond this a legend covers the chart: names are in the hover (and the family filter)
 
 _HOVER = {"family": True, "params": ":,", "macs": ":,", "activation_bytes": ":,", "input": True}
+
+
+def _family_legend(fig: go.Figure, data: pd.DataFrame) -> go.Figure:
+    """A legend beside the plot for a few families; none for a whole catalogue (100+ families), whose names are
+    in each point's hover."""
+    if data["family"].nunique() > MAX_LEGEND_FAMILIES:
+        fig.update_layout(showlegend=False)
+    else:
+        legend_right(fig)
+    return fig
 
 
 def macs_params_activations(frame: pd.DataFrame) -> go.Figure:
@@ -25,7 +37,7 @@ def macs_params_activations(frame: pd.DataFrame) -> go.Figure:
                      hover_data=_HOVER, log_x=True, log_y=True, size_max=28,
                      labels={"macs": "MACs (conv, linear, matmul, attention)", "params": "parameters"})
     fig.update_traces(marker={"line": {"width": 0.5, "color": "white"}, "sizemin": 3})
-    return styled(fig, title="MACs vs params (bubble area: activation bytes)", height=520)
+    return styled(_family_legend(fig, data), title="MACs vs params (bubble area: activation bytes)", height=520)
 
 
 def accuracy_vs_macs(frame: pd.DataFrame, source: str) -> go.Figure:
@@ -36,7 +48,7 @@ def accuracy_vs_macs(frame: pd.DataFrame, source: str) -> go.Figure:
     fig = px.scatter(data, x="macs", y="top1", color="family", hover_name="model", log_x=True,
                      hover_data={"params": ":,", "macs": ":,", "family": True},
                      labels={"macs": "MACs", "top1": "ImageNet top-1 %"})
-    return styled(fig, title=f"ImageNet top-1 ({source}) vs MACs", height=440)
+    return styled(_family_legend(fig, data), title=f"ImageNet top-1 ({source}) vs MACs", height=440)
 
 
 def ours_vs_fvcore(frame: pd.DataFrame) -> go.Figure:
@@ -52,4 +64,4 @@ def ours_vs_fvcore(frame: pd.DataFrame) -> go.Figure:
     high = float(max(data["gmacs"].max(), data["fvcore_gmacs"].max()))
     fig.add_trace(go.Scatter(x=[low, high], y=[low, high], mode="lines", name="equal",
                              line={"dash": "dot", "color": "#9ca3af"}))
-    return styled(fig, title="Ours vs fvcore's GMACs (timm's published figure)", height=440)
+    return styled(_family_legend(fig, data), title="Ours vs fvcore's GMACs (timm's published figure)", height=440)
