@@ -1,11 +1,16 @@
 """Analysis speed and memory: ours vs fvcore's FlopCountAnalysis vs torch's FlopCounterMode, measured in one run.
 
 Usage: python bench/analyzer_speed.py [--models resnet50,vgg16,lenet5] [--repeats 5]
+       python bench/analyzer_speed.py --interleaved [--models resnet50,vgg16] [--repeats 15]
 
 Each counter runs in a fresh process per model (cold = its first analysis there, including lazy imports; warm =
 median of later ones) and reports the process's peak RSS. Then whole-process start-up costs of the CLI and of
 analysing the whole zoo are compared with a bare `import torch`. Targets (2-core CPU): warm ResNet-50 ≤ 0.1 s,
 VGG-16 ≤ 0.05 s, ≥ 5× faster than fvcore; CLI ≤ 1.5 s and ≤ 100 MB over `import torch`; zoo ≤ 5 s over it.
+
+`--interleaved` is for a loaded machine: torchvision models (built on meta), ours and `FlopCounterMode` on meta
+alternating in one process, each timed by process CPU time and reported as the minimum over `--repeats` runs, so
+other processes' load and a one-off stall do not land on one side only.
 """
 
 from __future__ import annotations
@@ -88,11 +93,61 @@ def process_cost(argv: list[str], runs: int = 3) -> tuple[float, float]:
     return statistics.median(times), statistics.median(peaks)
 
 
+INTERLEAVED_MODELS = "resnet50,vgg16,efficientnet_b0,efficientnet_b7,inception_v3,mobilenet_v2,convnext_tiny,vit_b_16"
+
+
+def interleaved(models: list[str], repeats: int) -> None:
+    """Ours vs FlopCounterMode (meta), alternating in this process; min process time of each (see the docstring)."""
+    import warnings
+
+    import torch
+    import torchvision
+    from torch.utils.flop_counter import FlopCounterMode
+
+    sys.path.insert(0, str(ROOT))
+    from analyzers import analyze
+
+    warnings.filterwarnings("ignore", category=FutureWarning)  # inception/googlenet's init-weights notice
+    print(f"{'model':<16} {'ours ms':>8} {'FlopCounterMode ms':>19} {'ratio':>6}")
+    for name in models:
+        try:
+            with torch.device("meta"):
+                model = torchvision.models.get_model(name, weights=None).eval()
+        except NotImplementedError:  # a builder that reads tensor values (regnet's widths): build on the CPU
+            model = torchvision.models.get_model(name, weights=None).eval()
+        size = (3, 299, 299) if name == "inception_v3" else (3, 224, 224)
+        x = torch.empty((1, *size), device="meta")
+
+        def theirs() -> None:
+            with FlopCounterMode(display=False), torch.no_grad():
+                model(x)
+
+        analyze(model, size)
+        theirs()
+        ours_s, theirs_s = [], []
+        for _ in range(repeats):
+            start = time.process_time()
+            analyze(model, size)
+            ours_s.append(time.process_time() - start)
+            start = time.process_time()
+            theirs()
+            theirs_s.append(time.process_time() - start)
+        print(f"{name:<16} {min(ours_s) * 1e3:>8.2f} {min(theirs_s) * 1e3:>19.2f} {min(theirs_s) / min(ours_s):>5.2f}×",
+              flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", default="resnet50,vgg16,lenet5")
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--models", default=None, help="default resnet50,vgg16,lenet5 (interleaved: eight models)")
+    parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--interleaved", action="store_true",
+                        help="ours vs FlopCounterMode (meta) in one process, min process time (torchvision models)")
     args = parser.parse_args()
+    if args.interleaved:
+        interleaved((args.models or INTERLEAVED_MODELS).split(","), args.repeats or 15)
+        return
+    args.repeats = args.repeats or 5
+    args.models = args.models or "resnet50,vgg16,lenet5"
 
     print(f"{'model':<10} {'counter':<16} {'cold s':>8} {'warm s':>8} {'peak MB':>8} {'MACs':>16}  ours faster (warm)")
     for model in args.models.split(","):
