@@ -8,9 +8,12 @@ import tracemalloc
 
 import pytest
 
+from analyzers import analyze
+from analyzers.report import to_dataframe
 from explorer.ui import cached_analysis
 from explorer.ui.byte_budget_cache import ByteBudgetCache
 from explorer.ui.cached_analysis import analyze_spec_text, estimated_bytes
+from explorer.zoo import build_model
 
 
 def large_spec(index: int, lines: int = 150) -> str:
@@ -83,3 +86,24 @@ def test_many_large_specs_stay_within_the_budget(monkeypatch: pytest.MonkeyPatch
     assert 1 <= kept < 12  # older specs were dropped; with an entry bound of 64 alone all 12 would stay
     assert cache.total_bytes <= budget
     assert grown <= 1.5 * budget, f"{grown / 2**20:.1f} MB retained for a {budget / 2**20:.0f} MB budget"
+
+
+def test_figures_are_cached_within_a_byte_budget() -> None:
+    """The per-analysis figures (a 2,000-layer diagram is megabytes) share one size-bounded cache too."""
+    from explorer.ui import analysis_view
+
+    model = build_model("resnet18")
+    analysis = analyze(model.module, model.input_size)
+    table = to_dataframe(analysis)
+    cache = analysis_view.FIGURES
+    before = cache.budget_bytes
+    try:
+        one = analysis_view.network_diagram(analysis, expanded=frozenset(), fit_height=analysis_view.FIT_HEIGHT_PX)
+        cache.clear()
+        cache.budget_bytes = 3 * analysis_view._figure_bytes(one)
+        for i in range(12):  # twelve views of the same size
+            analysis_view._figure("diagram", f"k{i}", frozenset(), None, False, True, table, analysis)
+        assert cache.total_bytes <= cache.budget_bytes
+        assert len(cache) <= 3
+    finally:
+        cache.budget_bytes = before

@@ -20,6 +20,7 @@ from explorer.figures.layer_bars import macs_per_layer, params_per_layer
 from explorer.figures.receptive_field import receptive_field_chart
 from explorer.figures.network_diagram import network_diagram, readable_depth
 from explorer.figures.shape_progression import shape_progression
+from explorer.ui.byte_budget_cache import ByteBudgetCache
 from explorer.ui.cached_analysis import ModelAnalysis
 from explorer.ui.expansion import close_all, expanded_blocks, open_all
 from explorer.ui.layer_details import layer_details
@@ -33,7 +34,20 @@ from explorer.ui.summary_metrics import summary_metrics
 FIT_HEIGHT_PX = 760  # "fit the network in view": the tallest the diagram may be drawn
 
 
-@st.cache_resource(show_spinner=False, max_entries=256)
+FIGURE_BUDGET_BYTES = 128 * 2**20  # a 2,000-layer diagram is megabytes: bound the figures by size, not count only
+_POINT_BYTES = 64  # per plotted value (x, y, custom data, text) as Plotly keeps it, roughly
+
+
+def _figure_bytes(fig: go.Figure) -> int:
+    """A rough size of a figure: its plotted values and texts (what grows with the number of layers)."""
+    fields = ("x", "y", "customdata", "text", "hovertext")
+    return 4096 + _POINT_BYTES * sum(len(getattr(trace, f, None) or ()) for trace in fig.data for f in fields)
+
+
+FIGURES: ByteBudgetCache[go.Figure] = ByteBudgetCache(
+    budget_bytes=FIGURE_BUDGET_BYTES, max_entries=256, size_of=_figure_bytes)
+
+
 def _figure(
     kind: str,
     key: str,
@@ -41,21 +55,20 @@ def _figure(
     selected: str | None,
     log_scale: bool,
     fit: bool,
-    _table: pd.DataFrame,
-    _analysis: Analysis,
+    table: pd.DataFrame,
+    analysis: Analysis,
 ) -> go.Figure:
-    """One chart of one analysis; `_table` and `_analysis` are not hashed (Streamlit skips underscored arguments),
-    `key` names them."""
+    """One chart of one analysis, from the process-wide figure cache (keyed by the analysis's `key` and the view)."""
     fit_height = FIT_HEIGHT_PX if fit else None
     builders: dict[str, Callable[[], go.Figure]] = {
-        "diagram": lambda: network_diagram(_analysis, expanded=expanded, selected=selected, fit_height=fit_height),
-        "macs": lambda: macs_per_layer(_table, log_scale=log_scale, selected=selected, expanded=expanded),
-        "params": lambda: params_per_layer(_table, log_scale=log_scale, selected=selected, expanded=expanded),
-        "shapes": lambda: shape_progression(_table),
-        "split": lambda: cost_split(_table),
-        "cumulative": lambda: cumulative_cost(_table),
+        "diagram": lambda: network_diagram(analysis, expanded=expanded, selected=selected, fit_height=fit_height),
+        "macs": lambda: macs_per_layer(table, log_scale=log_scale, selected=selected, expanded=expanded),
+        "params": lambda: params_per_layer(table, log_scale=log_scale, selected=selected, expanded=expanded),
+        "shapes": lambda: shape_progression(table),
+        "split": lambda: cost_split(table),
+        "cumulative": lambda: cumulative_cost(table),
     }
-    return builders[kind]()
+    return FIGURES.get((kind, key, expanded, selected, log_scale, fit), builders[kind])
 
 
 @st.cache_resource(show_spinner=False, max_entries=256)
