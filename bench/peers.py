@@ -210,16 +210,27 @@ def _torchprofile(model: nn.Module, shape: tuple[int, ...]) -> Callable[[], floa
 # --- the child: one (model, tool) pair -------------------------------------------------------------------------------
 
 def build(model: Model, device: str) -> nn.Module:
-    """The model without pretrained weights, built on `device`, in eval mode."""
+    """The model without pretrained weights, built on `device`, in eval mode.
+
+    A constructor that computes with tensors (RegNet's block widths: `torch.arange(...).tolist()`) cannot run on
+    meta; that model is built on the CPU and moved to meta (building is never timed).
+    """
     import torch
     torch.manual_seed(0)
-    with torch.device(device):
+
+    def construct() -> nn.Module:
         if model.source == "timm":
             import timm
-            module = timm.create_model(model.name, pretrained=False)
-        else:
-            import torchvision
-            module = torchvision.models.get_model(model.name, weights=None)
+            return timm.create_model(model.name, pretrained=False)
+        import torchvision
+        return torchvision.models.get_model(model.name, weights=None)
+    try:
+        with torch.device(device):
+            module = construct()
+    except NotImplementedError:
+        if device != "meta":
+            raise
+        module = construct().to("meta")
     return module.eval()
 
 
