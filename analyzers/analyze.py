@@ -277,7 +277,7 @@ def _build_records(model: nn.Module, named_modules: list[tuple[str, nn.Module]],
             elementwise += op.elementwise_ops
             if op.category is OpCategory.UNCOUNTED:
                 uncounted[op.op] = None
-        return LayerRecord(
+        return LayerRecord.built(
             name=name,
             type=type_name,
             kind=kind,
@@ -351,7 +351,7 @@ def _container(run: ModuleRun, depth: int, parent: str | None, children: tuple[s
         activation += r.activation_bytes
         if r.uncounted_ops:
             uncounted.update(dict.fromkeys(r.uncounted_ops))
-    return LayerRecord(
+    return LayerRecord.built(
         name=run.name,
         type=type(run.module).__name__,
         kind=RecordKind.CONTAINER,
