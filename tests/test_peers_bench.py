@@ -201,3 +201,13 @@ def test_cpu_time_table_beside_the_wall_clock_one() -> None:
     assert "| **median** | | 3.25× | 1.50× | | 2.00× |" in cpu
     # The wall-clock table above it is unchanged.
     assert "| **median** | | 2.75× | 2.50× | | 2.50× |" in lines[:lines.index(peers.Clock.CPU.title)]
+
+
+def test_regnet_whose_constructor_computes_with_tensors_still_builds_on_meta() -> None:
+    # torchvision's RegNet derives its block widths with torch.arange(...).tolist(), which meta cannot give.
+    module = peers.build(peers.MODELS["regnet_y_400mf"], "meta")
+    assert {p.device.type for p in module.parameters()} == {"meta"} and not module.training
+    # RegNetY-400MF has 4,344,144 parameters (torchvision's weights.meta num_params).
+    import torchvision
+    assert sum(p.numel() for p in module.parameters()) == \
+        torchvision.models.RegNet_Y_400MF_Weights.IMAGENET1K_V1.meta["num_params"] == 4_344_144
