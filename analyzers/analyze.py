@@ -80,8 +80,8 @@ def analyze(
     tracker = ModuleTracker(named_modules)
     snapshot = _ModelSnapshot(named_modules)
     try:
-        for _, module in named_modules:  # eval mode without `train()`'s recursion over every subtree
-            module.training = False
+        for _, module in named_modules:  # eval mode without `train()`'s recursion or `__setattr__`'s checks
+            vars(module)["training"] = False
         with torch.no_grad():
             _run(model, named_modules, call_args, call_kwargs, float_dtype, device, tracker, custom, generator)
     except AnalysisError:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import weakref
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping, Sequence, Union
 
@@ -151,12 +152,23 @@ def materialize(value: Any, float_dtype: torch.dtype, device: str, generator: to
     raise InputSizeError(f"an input must be an InputSpec (or a list / dict of them), got {type(value).__name__}")
 
 
+_SIGNATURES: "weakref.WeakKeyDictionary[Any, tuple[inspect.Parameter, ...]]" = weakref.WeakKeyDictionary()
+
+
 def forward_parameters(model: nn.Module) -> list[inspect.Parameter]:
-    """The forward's parameters as a caller sees them (no `self`); empty when torch hides the signature."""
+    """The forward's parameters as a caller sees them (no `self`); empty when torch hides the signature.
+    Remembered per forward function: `inspect.signature` costs more than analysing a small network's ops."""
+    forward = model.forward
+    function = getattr(forward, "__func__", None)  # the class's function behind the bound method
+    if function is not None and function in _SIGNATURES:
+        return list(_SIGNATURES[function])
     try:
-        return list(inspect.signature(model.forward).parameters.values())
+        params = tuple(inspect.signature(forward).parameters.values())
     except (TypeError, ValueError):
-        return []
+        params = ()
+    if function is not None:
+        _SIGNATURES[function] = params
+    return list(params)
 
 
 def signature_text(model: nn.Module, most: int = 8) -> str:
