@@ -144,7 +144,7 @@ _SHARED_PLANS: dict[Any, _Plan] = {}  # op overload → plan, for analyses with 
 # failing call raises and stores nothing); flows are still derived per call, since they depend on the path.
 
 _UNKNOWN = object()
-_MEMO_LIMIT = 4096  # entries per op overload (each a few hundred bytes); a full memo starts afresh
+_MEMO_LIMIT = 1024  # entries per op overload (each a few hundred bytes: ≤ ~0.3 MB an op); a full memo starts afresh
 _SCALAR_TYPES = frozenset({int, float, bool, str, type(None), torch.dtype, torch.memory_format, torch.layout,
                            torch.device})
 _PLAIN_TENSORS = frozenset({torch.Tensor, nn.Parameter})

@@ -7,6 +7,7 @@ import gc
 import tracemalloc
 
 import pytest
+import torch
 
 from analyzers import analyze
 from analyzers.report import to_dataframe
@@ -107,3 +108,18 @@ def test_figures_are_cached_within_a_byte_budget() -> None:
         assert len(cache) <= 3
     finally:
         cache.budget_bytes = before
+
+
+def test_the_engines_per_call_memos_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The counting mode remembers calls across analyses; however many different shapes it sees, each op keeps at
+    most its limit of entries (a web server analyses specs all day)."""
+    from torch import nn
+
+    from analyzers import counting_mode
+
+    monkeypatch.setattr(counting_mode, "_MEMO_LIMIT", 10)
+    for side in range(8, 8 + 40):  # 40 input sizes: 40 different calls of every op
+        analyze(nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()), (3, side, side))
+    assert all(len(plan.calls) <= 10 and len(plan.flows) <= 10 for plan in counting_mode._SHARED_PLANS.values())
+    conv = next(p for f, p in counting_mode._SHARED_PLANS.items() if f.overloadpacket is torch.ops.aten.convolution)
+    assert 1 <= len(conv.calls) <= 10  # it does remember, and forgets past its limit
