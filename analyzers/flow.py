@@ -58,22 +58,6 @@ def flow_of(value: Any) -> Flow | None:
     return getattr(value, ATTRIBUTE, None) if isinstance(value, torch.Tensor) else None
 
 
-def operand_flows(args: tuple) -> list[Flow]:
-    """Flows of an op's tensor operands (top level and inside lists, as `cat` takes them)."""
-    flows = []
-    for a in args:
-        if isinstance(a, torch.Tensor):
-            f = getattr(a, ATTRIBUTE, None)
-            if f is not None:
-                flows.append(f)
-        elif isinstance(a, (list, tuple)):
-            for t in a:
-                f = getattr(t, ATTRIBUTE, None) if isinstance(t, torch.Tensor) else None
-                if f is not None:
-                    flows.append(f)
-    return flows
-
-
 def _extent(field: ReceptiveField | None) -> tuple[int, int]:
     if field is None:
         return (0, 0)
