@@ -41,7 +41,8 @@ _POINT_BYTES = 64  # per plotted value (x, y, custom data, text) as Plotly keeps
 def _figure_bytes(fig: go.Figure) -> int:
     """A rough size of a figure: its plotted values and texts (what grows with the number of layers)."""
     fields = ("x", "y", "customdata", "text", "hovertext")
-    return 4096 + _POINT_BYTES * sum(len(getattr(trace, f, None) or ()) for trace in fig.data for f in fields)
+    values = (getattr(trace, f, None) for trace in fig.data for f in fields)
+    return 4096 + _POINT_BYTES * sum(len(v) for v in values if v is not None and not isinstance(v, str))
 
 
 FIGURES: ByteBudgetCache[go.Figure] = ByteBudgetCache(
