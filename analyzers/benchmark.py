@@ -371,14 +371,7 @@ def _row(
             roofline_ms = model_bound(analysis, peak, config.dtype).bound_ms
             over = measured_over_bound(p50, roofline_ms) if roofline_ms > 0 else None
     return BenchResult(
-        model=config.model,
-        batch=config.batch,
-        input_size=config.input_label,
-        dtype=config.dtype,
-        memory_format=config.memory_format,
-        compile=config.compile,
-        device=config.device,
-        device_name=environment.device_name,
+        **asdict(_key(config, environment)),  # the fields that identify the configuration, as the resume key has them
         status=status,
         error_message=error_message,
         latency_ms_p50=p50,
