@@ -165,32 +165,37 @@ _FLOW_MEMO_OPS = frozenset({aten.convolution, aten._convolution, aten.addmm, ate
                             aten.matmul, aten.cat, aten.stack, *WINDOW_FLOW_OPS})  # whose flow takes real work
 
 
+def _leaf_key(value: Any) -> tuple | None:
+    """A meta tensor's (shape, stride, dtype) or a plain scalar's (type, value); None for anything else."""
+    kind = type(value)
+    if kind in _PLAIN_TENSORS:
+        if not value.is_meta or value.dtype.is_complex:
+            return None
+        return (value.shape, value.stride(), value.dtype)
+    if kind in _SCALAR_TYPES:
+        return (kind, value)
+    return None
+
+
 def _call_key(args: tuple, kwargs: dict) -> tuple | None:
-    """The memo key of a call to one op: every argument's metadata; None if an argument is anything else."""
+    """The memo key of a call to one op: every argument's metadata (lists one level deep, as `cat` takes them);
+    None if an argument is anything else."""
     parts: list[Any] = [torch.get_default_dtype()]  # factory ops without a dtype take the default
     for a in (*args, *kwargs.items()) if kwargs else args:
         kind = type(a)
-        if kind in _PLAIN_TENSORS:
-            if not a.is_meta or a.dtype.is_complex:
-                return None
-            parts.append((a.shape, a.stride(), a.dtype))
-        elif kind in _SCALAR_TYPES:
-            parts.append((kind, a))
-        elif kind is list or kind is tuple:
+        if kind is list or kind is tuple:
             items: list[Any] = [kind]
             for v in a:
-                inner = type(v)
-                if inner in _PLAIN_TENSORS:
-                    if not v.is_meta or v.dtype.is_complex:
-                        return None
-                    items.append((v.shape, v.stride(), v.dtype))
-                elif inner in _SCALAR_TYPES:
-                    items.append((inner, v))
-                else:
+                key = _leaf_key(v)
+                if key is None:
                     return None
+                items.append(key)
             parts.append(tuple(items))
         else:
-            return None
+            key = _leaf_key(a)
+            if key is None:
+                return None
+            parts.append(key)
     return tuple(parts)
 
 
