@@ -11,9 +11,11 @@ and any tensor attributes its forward rewrites (a detection model's cached ancho
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import math
 import re
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import torch
 from torch import nn
@@ -56,6 +58,28 @@ def analyze(
     ({torch.ops.aten.op: fn(func, args, kwargs, out) → OpCost or MACs}). Raises an `AnalysisError` subclass with a
     one-line message for bad sizes, inputs that do not fit the network, or a forward that fails.
     """
+    with collector_paused():
+        return _analyze(model, input_size, batch_size, dtype, inputs, device, model_name, formulas)
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused for the duration: an analysis allocates thousands of short-lived
+    objects, which set off several collections per analysis, each scanning every young object (and now and then
+    all half-million objects torch and the model zoo hold, ~170 ms). Nothing an analysis makes is cyclic garbage
+    it depends on collecting; whatever is left is collected once the collector runs again."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _analyze(model: nn.Module, input_size: Sequence[int] | None, batch_size: int, dtype: torch.dtype,
+             inputs: Inputs | None, device: str, model_name: str | None, formulas: Mapping[Any, Formula] | None
+             ) -> Analysis:
     if device not in DEVICES:
         raise InputSizeError(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
     float_dtype = dtype if dtype.is_floating_point else torch.float32  # an int64 `dtype` never converts weights
@@ -248,14 +272,12 @@ def _build_records(model: nn.Module, named_modules: list[tuple[str, nn.Module]],
                    dtype: torch.dtype) -> tuple[LayerRecord, ...]:
     owned = _own_parameters(named_modules)
     itemsize = torch.empty((), dtype=dtype, device="meta").element_size()
-    children: dict[int, list[ModuleRun]] = {}
-    for _, module in named_modules:
-        unique = {id(c): c for c in module._modules.values() if c is not None}  # a child registered twice is one
-        children[id(module)] = [tracker.runs[i] for i in unique if i in tracker.runs]
+    runs = tracker.runs
     records: list[LayerRecord] = []
     emitted: set[int] = set()
 
-    def param_stats(params: list[tuple[str, nn.Parameter]]) -> tuple[int, int, int]:
+    def leaf(run: ModuleRun, name: str, type_name: str, kind: RecordKind, depth: int, parent: str | None,
+             params: list[tuple[str, nn.Parameter]]) -> LayerRecord:
         total = trainable = size = 0
         for _, p in params:
             count = p.numel()
@@ -263,11 +285,6 @@ def _build_records(model: nn.Module, named_modules: list[tuple[str, nn.Module]],
             if p.requires_grad:
                 trainable += count
             size += count * (itemsize if p.is_floating_point() else p.element_size())
-        return total, trainable, size
-
-    def leaf(run: ModuleRun, name: str, type_name: str, kind: RecordKind, depth: int, parent: str | None,
-             params: list[tuple[str, nn.Parameter]]) -> LayerRecord:
-        total, trainable, size = param_stats(params) if params else (0, 0, 0)
         functional = kind is RecordKind.FUNCTIONAL
         flow = run.last_flow if functional else run.output_flow
         macs = elementwise = 0
@@ -275,73 +292,79 @@ def _build_records(model: nn.Module, named_modules: list[tuple[str, nn.Module]],
         for op in run.ops:  # one pass over the ops, not one per field
             macs += op.macs
             elementwise += op.elementwise_ops
-            if op.category is OpCategory.UNCOUNTED:
+            if op.category is UNCOUNTED:
                 uncounted[op.op] = None
-        return LayerRecord.built(
-            name=name,
-            type=type_name,
-            kind=kind,
-            depth=depth,
-            parent=parent,
-            children=(),
-            calls=run.calls,
-            input_shapes=() if functional else run.input_shapes,
-            output_shapes=((run.last_result_shape,) if run.last_result_shape else ()) if functional
+        return LayerRecord.built({
+            "name": name,
+            "type": type_name,
+            "kind": kind,
+            "depth": depth,
+            "parent": parent,
+            "children": (),
+            "calls": run.calls,
+            "input_shapes": () if functional else run.input_shapes,
+            "output_shapes": ((run.last_result_shape,) if run.last_result_shape else ()) if functional
             else run.output_shapes,
-            params=total,
-            trainable_params=trainable,
-            param_bytes=size,
-            macs=macs,
-            elementwise_ops=elementwise,
-            activation_elements=run.activation_elements,
-            activation_bytes=run.activation_bytes,
-            receptive_field=flow.field if flow is not None else None,
-            weight_depth=flow.depth if flow is not None else 0,
-            uncounted_ops=tuple(uncounted),
-            ops=tuple(run.ops),
-            param_tensors=tuple(ParamTensor(pn, tuple(p.shape), p.requires_grad) for pn, p in params) if params
-            else (),
-        )
+            "params": total,
+            "trainable_params": trainable,
+            "param_bytes": size,
+            "macs": macs,
+            "elementwise_ops": elementwise,
+            "activation_elements": run.activation_elements,
+            "activation_bytes": run.activation_bytes,
+            "receptive_field": flow.field if flow is not None else None,
+            "weight_depth": flow.depth if flow is not None else 0,
+            "uncounted_ops": tuple(uncounted),
+            "ops": tuple(run.ops),
+            "param_tensors": tuple(ParamTensor(pn, tuple(p.shape), p.requires_grad) for pn, p in params),
+        })
 
-    def visit(run: ModuleRun, depth: int, parent: str | None) -> list[LayerRecord]:
-        """Emit `run`'s subtree in execution order and return the leaf records below it."""
-        emitted.add(id(run.module))
-        kids = sorted(
-            (c for c in children[id(run.module)] if id(c.module) not in emitted),
-            key=lambda c: (c.order < 0, c.order),
-        )
-        own = owned[id(run.module)]
-        if not kids:
-            record = leaf(run, run.name, type(run.module).__name__, RecordKind.MODULE, depth, parent, own)
+    def visit(run: ModuleRun, depth: int, parent: str | None) -> LayerRecord:
+        """Emit `run`'s subtree in execution order (its own record first) and return its record."""
+        module = run.module
+        emitted.add(id(module))
+        unique: dict[int, ModuleRun] = {}  # a child registered twice is one
+        for child in module._modules.values():
+            if child is not None and id(child) not in emitted and id(child) in runs:
+                unique[id(child)] = runs[id(child)]
+        own = owned[id(module)]
+        if not unique:
+            record = leaf(run, run.name, type(module).__name__, MODULE, depth, parent, own)
             records.append(record)
-            return [record]
+            return record
+        kids = sorted(unique.values(), key=_execution_order)
         position = len(records)
-        leaves: list[LayerRecord] = []
-        child_names: list[str] = []
+        records.append(None)  # type: ignore[arg-type]  # the container's own place, filled in below
+        below: list[LayerRecord] = []
         for kid in kids:
-            if id(kid.module) in emitted:  # reached through an earlier sibling's subtree
-                continue
-            child_names.append(kid.name)
-            leaves.extend(visit(kid, depth + 1, run.name))
-        if any(op.category is not OpCategory.DATA_MOVEMENT for op in run.ops) or own or run.activation_elements:
+            if id(kid.module) not in emitted:  # else reached through an earlier sibling's subtree
+                below.append(visit(kid, depth + 1, run.name))
+        if own or run.activation_elements or any(op.category is not DATA_MOVEMENT for op in run.ops):
             prefix = f"{run.name}." if run.name else ""
             fn = leaf(run, f"{prefix}({FUNCTIONAL})", FUNCTIONAL, RecordKind.FUNCTIONAL, depth + 1, run.name, own)
             records.append(fn)
-            leaves.append(fn)
-            child_names.append(fn.name)
-        records.insert(position, _container(run, depth, parent, tuple(child_names), leaves))
-        return leaves
+            below.append(fn)
+        records[position] = record = _container(run, depth, parent, below)
+        return record
 
-    visit(tracker.runs[id(model)], 0, None)
+    visit(runs[id(model)], 0, None)
     return tuple(records)
 
 
-def _container(run: ModuleRun, depth: int, parent: str | None, children: tuple[str, ...],
-               leaves: list[LayerRecord]) -> LayerRecord:
+UNCOUNTED, DATA_MOVEMENT, MODULE = OpCategory.UNCOUNTED, OpCategory.DATA_MOVEMENT, RecordKind.MODULE
+
+
+def _execution_order(run: ModuleRun) -> tuple[bool, int]:
+    return run.order < 0, run.order  # modules that never ran last
+
+
+def _container(run: ModuleRun, depth: int, parent: str | None, children: list[LayerRecord]) -> LayerRecord:
+    """A container's numbers are sums over its leaves, added up here from its children's (already summed)."""
     flow = run.output_flow
     params = trainable = param_bytes = macs = elementwise = elements = activation = 0
     uncounted: dict[str, None] = {}
-    for r in leaves:  # one pass over the leaves, not one per field
+    leaf_macs: list[int] = []
+    for r in children:  # one pass over the children, not one per field
         params += r.params
         trainable += r.trainable_params
         param_bytes += r.param_bytes
@@ -351,28 +374,32 @@ def _container(run: ModuleRun, depth: int, parent: str | None, children: tuple[s
         activation += r.activation_bytes
         if r.uncounted_ops:
             uncounted.update(dict.fromkeys(r.uncounted_ops))
-    return LayerRecord.built(
-        name=run.name,
-        type=type(run.module).__name__,
-        kind=RecordKind.CONTAINER,
-        depth=depth,
-        parent=parent,
-        children=children,
-        calls=run.calls,
-        input_shapes=run.input_shapes,
-        output_shapes=run.output_shapes,
-        params=params,
-        trainable_params=trainable,
-        param_bytes=param_bytes,
-        macs=macs,
-        elementwise_ops=elementwise,
-        activation_elements=elements,
-        activation_bytes=activation,
-        receptive_field=flow.field if flow is not None else None,
-        weight_depth=flow.depth if flow is not None else 0,
-        uncounted_ops=tuple(uncounted),
-        leaf_macs=tuple(r.macs for r in leaves),
-    )
+        if r.kind is RecordKind.CONTAINER:
+            leaf_macs.extend(r.leaf_macs)
+        else:
+            leaf_macs.append(r.macs)
+    return LayerRecord.built({
+        "name": run.name,
+        "type": type(run.module).__name__,
+        "kind": RecordKind.CONTAINER,
+        "depth": depth,
+        "parent": parent,
+        "children": tuple(r.name for r in children),
+        "calls": run.calls,
+        "input_shapes": run.input_shapes,
+        "output_shapes": run.output_shapes,
+        "params": params,
+        "trainable_params": trainable,
+        "param_bytes": param_bytes,
+        "macs": macs,
+        "elementwise_ops": elementwise,
+        "activation_elements": elements,
+        "activation_bytes": activation,
+        "receptive_field": flow.field if flow is not None else None,
+        "weight_depth": flow.depth if flow is not None else 0,
+        "uncounted_ops": tuple(uncounted),
+        "leaf_macs": tuple(leaf_macs),
+    })
 
 
 def _totals(records: tuple[LayerRecord, ...], weight_depth: int) -> Totals:

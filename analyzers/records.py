@@ -240,15 +240,16 @@ class LayerRecord:
     leaf_macs: tuple[int, ...] = field(default=(), repr=False)  # containers: MACs of each leaf below, in order
 
     @classmethod
-    def built(cls, **values: object) -> "LayerRecord":
+    def built(cls, values: dict[str, object]) -> "LayerRecord":
         """The same record as `LayerRecord(**values)`, without the frozen dataclass's one `object.__setattr__` per
-        field (~6 µs a record; the analyzer builds one per module on every analysis). Every value without a default
-        must be given, and nothing else."""
-        if values.keys() - _LAYER_FIELDS or _LAYER_REQUIRED - values.keys():
-            return cls(**values)  # let the dataclass name what is wrong
+        field (~6 µs a record; the analyzer builds one per module on every analysis). `values` becomes the record's
+        state: every field without a default must be in it, and nothing else."""
         record = object.__new__(cls)
-        record.__dict__.update(_LAYER_DEFAULTS)
-        record.__dict__.update(values)
+        state = record.__dict__
+        state.update(_LAYER_DEFAULTS)
+        state.update(values)
+        if state.keys() != _LAYER_FIELDS:
+            return cls(**values)  # let the dataclass name what is wrong
         return record
 
     @property
@@ -298,7 +299,6 @@ class LayerRecord:
 
 _LAYER_DEFAULTS = {f.name: f.default for f in fields(LayerRecord) if f.default is not MISSING}
 _LAYER_FIELDS = frozenset(f.name for f in fields(LayerRecord))
-_LAYER_REQUIRED = _LAYER_FIELDS - _LAYER_DEFAULTS.keys()
 
 
 @dataclass(frozen=True)
