@@ -13,7 +13,6 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.nn.modules.module import register_module_forward_hook, register_module_forward_pre_hook
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
@@ -22,6 +21,7 @@ aten = torch.ops.aten
 from analyzers.fast_shapes import FAST_RESULTS
 from analyzers.flow import ATTRIBUTE, WEIGHT, WINDOW_FLOW_OPS, Flow, result_flow
 from analyzers.formulas import FORMULAS, Formula, data_movement, uncounted
+from analyzers.module_shortcuts import Call, Shortcut, shortcut_for
 from analyzers.records import OpCategory, OpCost, Shape
 from analyzers.size_checks import WINDOWED_OPS, check_window_fits
 
@@ -54,14 +54,24 @@ def _shapes(value: Any) -> tuple[Shape, ...]:
     return tuple(tuple(t.shape) for t in tree_leaves(value) if isinstance(t, torch.Tensor))
 
 
+_ABSENT = object()
+
+
 class ModuleTracker:
-    """Keeps the stack of executing modules through hooks; `current` is the run that ops are charged to."""
+    """Keeps the stack of executing modules; `current` is the run that ops are charged to.
+
+    Each module's `forward` is wrapped for the duration (an instance attribute, removed afterwards) rather than
+    hooked: any forward hook, even a process-wide one, sends every module call in the process down torch's slow
+    hook path. A standard leaf module (`analyzers.module_shortcuts`) whose input the shortcut understands skips its
+    `forward` and has its aten calls made directly, when the counting mode offers `direct` (no autograd to record).
+    """
 
     def __init__(self, named_modules: list[tuple[str, nn.Module]]) -> None:
         self.runs: dict[int, ModuleRun] = {id(module): ModuleRun(name, module) for name, module in named_modules}
         self.stack: list[ModuleRun] = []  # empty outside the model's forward (e.g. functional_call's set-up)
+        self.direct: Call | None = None  # set by a counting mode that can run an aten op without the dispatcher
         self._next_order = 0
-        self._handles: list[Any] = []
+        self._wrapped: list[tuple[nn.Module, Any]] = []
 
     @property
     def current(self) -> ModuleRun | None:
@@ -72,29 +82,42 @@ class ModuleTracker:
         return self.stack[-1].name if self.stack else ""
 
     def __enter__(self) -> "ModuleTracker":
-        # Two process-wide hooks instead of two per module (registering hundreds of handles cost more than the
-        # forward of a small network); they ignore every module that is not this analysis's.
-        runs = self.runs
-
-        def pre(module: nn.Module, args: Any) -> None:
-            if id(module) in runs:
-                self._pre(module, args)
-
-        def post(module: nn.Module, args: Any, output: Any) -> None:
-            if id(module) in runs:
-                self._post(module, args, output)
-
-        self._handles.append(register_module_forward_pre_hook(pre))
-        self._handles.append(register_module_forward_hook(post))
+        for run in self.runs.values():
+            module = run.module
+            if isinstance(module, torch.jit.ScriptModule):  # its forward is compiled: not ours to wrap
+                continue
+            own = vars(module)
+            self._wrapped.append((module, own.get("forward", _ABSENT)))
+            own["forward"] = self._tracked(run, module.forward, shortcut_for(type(module)))
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for handle in self._handles:
-            handle.remove()
-        self._handles.clear()
+        for module, forward in self._wrapped:
+            if forward is _ABSENT:
+                vars(module).pop("forward", None)
+            else:
+                vars(module)["forward"] = forward
+        self._wrapped.clear()
 
-    def _pre(self, module: nn.Module, args: Any) -> None:
-        run = self.runs[id(module)]
+    def _tracked(self, run: ModuleRun, forward: Any, shortcut: Shortcut | None) -> Any:
+        pre, post, module = self._pre, self._post, run.module
+
+        def tracked(*args: Any, **kwargs: Any) -> Any:
+            pre(run, args)
+            out = NotImplemented
+            direct = self.direct
+            if shortcut is not None and direct is not None and len(args) == 1 and not kwargs:
+                x = args[0]
+                if type(x) is torch.Tensor and x.is_meta and not torch.is_grad_enabled():
+                    out = shortcut(module, x, direct)
+            if out is NotImplemented:
+                out = forward(*args, **kwargs)
+            post(run, args, out)
+            return out
+
+        return tracked
+
+    def _pre(self, run: ModuleRun, args: Any) -> None:
         if run.calls == 0:
             run.order = self._next_order
             self._next_order += 1
@@ -102,8 +125,7 @@ class ModuleTracker:
         run.calls += 1
         self.stack.append(run)
 
-    def _post(self, module: nn.Module, args: Any, output: Any) -> None:
-        run = self.runs[id(module)]
+    def _post(self, run: ModuleRun, args: Any, output: Any) -> None:
         if run.calls == 1 and not run.output_shapes:
             run.output_shapes = _shapes(output)
             tensors = (output,) if isinstance(output, torch.Tensor) else [
@@ -131,7 +153,8 @@ class _Plan:
     flows: dict = field(default_factory=dict, compare=False, repr=False)  # (call key, operand flows) → Flow
 
 
-_SHARED_PLANS: dict[Any, _Plan] = {}  # op overload → plan, for analyses with the standard formulas
+_SHARED_PLANS: dict[Any, _Plan] = {}
+_NO_PYTHON_DISPATCH = torch._C._DisableTorchDispatch  # op overload → plan, for analyses with the standard formulas
 
 
 # ---------------------------------------------------------------- the per-call memo
@@ -272,6 +295,22 @@ class CountingMode(TorchDispatchMode):
         self.weights = weights  # ids of the parameter tensors the forward uses
         self.state = state  # ids of every parameter and buffer: never given a flow attribute
         self._plans: dict[Any, _Plan] = _SHARED_PLANS if not formulas else {}
+
+    def __enter__(self) -> "CountingMode":
+        entered = super().__enter__()
+        if torch._C._len_torch_dispatch_stack() == 1:  # ours alone: nothing below it to dispatch to
+            self.tracker.direct = self._direct
+        return entered
+
+    def __exit__(self, *exc: Any) -> None:
+        self.tracker.direct = None
+        super().__exit__(*exc)
+
+    def _direct(self, func: Any, args: tuple, kwargs: dict) -> Any:
+        """Count one aten op exactly as if the dispatcher had handed it over (it pops the mode for the call; here
+        Python dispatch is off while we run it)."""
+        with _NO_PYTHON_DISPATCH():
+            return self.__torch_dispatch__(func, (), args, kwargs)
 
     def _operand_flows(self, args: tuple) -> list[Flow]:
         flows = []

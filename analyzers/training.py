@@ -218,13 +218,13 @@ class _NodeClaims(ModuleTracker):
             claimed[node] = run
             pending.extend(n for n, _ in node.next_functions if n is not None and n not in claimed)
 
-    def _pre(self, module: nn.Module, args: Any) -> None:
+    def _pre(self, run: ModuleRun, args: Any) -> None:
         self.claim(args, self.current)  # what feeds this module was made by the module around it
-        super()._pre(module, args)
+        super()._pre(run, args)
 
-    def _post(self, module: nn.Module, args: Any, output: Any) -> None:
-        self.claim(output, self.runs[id(module)])
-        super()._post(module, args, output)
+    def _post(self, run: ModuleRun, args: Any, output: Any) -> None:
+        self.claim(output, run)
+        super()._post(run, args, output)
 
 
 _VIEW_NODES = ("TBackward0", "ViewBackward0", "PermuteBackward0", "TransposeBackward0", "ExpandBackward0",

@@ -114,7 +114,7 @@ def interleaved(models: list[str], repeats: int) -> None:
             with torch.device("meta"):
                 model = torchvision.models.get_model(name, weights=None).eval()
         except NotImplementedError:  # a builder that reads tensor values (regnet's widths): build on the CPU
-            model = torchvision.models.get_model(name, weights=None).eval()
+            model = torchvision.models.get_model(name, weights=None).eval().to("meta")
         size = (3, 299, 299) if name == "inception_v3" else (3, 224, 224)
         x = torch.empty((1, *size), device="meta")
 
