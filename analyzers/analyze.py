@@ -316,7 +316,7 @@ def _build_records(model: nn.Module, named_modules: list[tuple[str, nn.Module]],
             "weight_depth": flow.depth if flow is not None else 0,
             "uncounted_ops": tuple(uncounted),
             "ops": tuple(run.ops),
-            "param_tensors": tuple(ParamTensor(pn, tuple(p.shape), p.requires_grad) for pn, p in params),
+            "param_tensors": tuple(_param_tensor(pn, p) for pn, p in params),
         })
 
     def visit(run: ModuleRun, depth: int, parent: str | None) -> LayerRecord:
@@ -352,6 +352,17 @@ def _build_records(model: nn.Module, named_modules: list[tuple[str, nn.Module]],
 
 
 UNCOUNTED, DATA_MOVEMENT, MODULE = OpCategory.UNCOUNTED, OpCategory.DATA_MOVEMENT, RecordKind.MODULE
+_PARAM_TENSORS: dict[tuple, ParamTensor] = {}  # immutable, so shared across analyses (bounded below)
+
+
+def _param_tensor(name: str, p: nn.Parameter) -> ParamTensor:
+    key = (name, p.shape, p.requires_grad)
+    found = _PARAM_TENSORS.get(key)
+    if found is None:
+        if len(_PARAM_TENSORS) >= 4096:
+            _PARAM_TENSORS.clear()
+        found = _PARAM_TENSORS[key] = ParamTensor(name, tuple(p.shape), p.requires_grad)
+    return found
 
 
 def _execution_order(run: ModuleRun) -> tuple[bool, int]:

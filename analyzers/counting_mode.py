@@ -167,6 +167,7 @@ _NO_PYTHON_DISPATCH = torch._C._DisableTorchDispatch  # op overload → plan, fo
 # failing call raises and stores nothing); flows are still derived per call, since they depend on the path.
 
 _UNKNOWN = object()
+_META = torch.device("meta")
 _MEMO_LIMIT = 1024  # entries per op overload (each a few hundred bytes: ≤ ~0.3 MB an op); a full memo starts afresh
 _SCALAR_TYPES = frozenset({int, float, bool, str, type(None), torch.dtype, torch.memory_format, torch.layout,
                            torch.device})
@@ -202,11 +203,21 @@ def _leaf_key(value: Any) -> tuple | None:
 
 def _call_key(args: tuple, kwargs: dict) -> tuple | None:
     """The memo key of a call to one op: every argument's metadata (lists one level deep, as `cat` takes them);
-    None if an argument is anything else."""
+    None if an argument is anything else. (The hot path of every op: `_leaf_key`'s rules, inlined.)"""
     parts: list[Any] = [torch.get_default_dtype()]  # factory ops without a dtype take the default
     for a in (*args, *kwargs.items()) if kwargs else args:
         kind = type(a)
-        if kind is list or kind is tuple:
+        if kind is torch.Tensor or kind is nn.Parameter:
+            if not a.is_meta or a.dtype.is_complex:
+                return None
+            parts.append((a.shape, a.stride(), a.dtype))
+        elif kind in _SCALAR_TYPES:
+            parts.append((kind, a))
+        elif kind is list or kind is tuple:
+            types = tuple(map(type, a))
+            if _SCALAR_TYPES.issuperset(types):  # sizes, strides, dims: the types keep 1, 1.0 and True apart
+                parts.append((kind, types, tuple(a)))
+                continue
             items: list[Any] = [kind]
             for v in a:
                 key = _leaf_key(v)
@@ -215,10 +226,7 @@ def _call_key(args: tuple, kwargs: dict) -> tuple | None:
                 items.append(key)
             parts.append(tuple(items))
         else:
-            key = _leaf_key(a)
-            if key is None:
-                return None
-            parts.append(key)
+            return None
     return tuple(parts)
 
 
@@ -262,8 +270,8 @@ def _remember(memos: dict, key: tuple, args: tuple, out: Any, cost: OpCost | Non
 def _replay(memo: _Memo, args: tuple) -> Any:
     single = memo.single
     if single is not None:
-        return torch.empty_strided(single[0], single[1], dtype=single[2], device="meta")
-    built = [args[item] if type(item) is int else torch.empty_strided(item[0], item[1], dtype=item[2], device="meta")
+        return torch.empty_strided(single[0], single[1], dtype=single[2], device=_META)
+    built = [args[item] if type(item) is int else torch.empty_strided(item[0], item[1], dtype=item[2], device=_META)
              for item in memo.items]
     if memo.container is None:
         return built[0]
