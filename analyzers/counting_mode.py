@@ -19,7 +19,7 @@ from torch.utils._pytree import tree_leaves
 aten = torch.ops.aten
 
 from analyzers.fast_shapes import FAST_RESULTS
-from analyzers.flow import ATTRIBUTE, WEIGHT, WINDOW_FLOW_OPS, Flow, result_flow
+from analyzers.flow import ATTRIBUTE, WEIGHT, WINDOW_FLOW_OPS, Flow, keeps_layout, result_flow
 from analyzers.formulas import FORMULAS, Formula, data_movement, uncounted
 from analyzers.module_shortcuts import Call, Shortcut, shortcut_for
 from analyzers.records import OpCategory, OpCost, Shape
@@ -147,14 +147,16 @@ class _Plan:
     counted: bool  # False for pure data movement (views, copies): nothing to record
     allocates: bool  # the first result is new memory (not a view, not in-place)
     memoizable: bool  # its results are fresh tensors (or its in-place operand) whose metadata its inputs' decide
+    flow_memo: bool  # its result flow takes real work: remember it per (call, operand flows)
+    flow_shared: bool  # one operand flow and the same shape out: the result shares the operand's flow
     # Per-call memos (below), kept with the plan so that forgetting the plans (as the stand-in tests do, to run
     # without stand-ins) forgets them too.
     calls: dict = field(default_factory=dict, compare=False, repr=False)  # call key → _Memo
     flows: dict = field(default_factory=dict, compare=False, repr=False)  # (call key, operand flows) → Flow
 
 
-_SHARED_PLANS: dict[Any, _Plan] = {}
-_NO_PYTHON_DISPATCH = torch._C._DisableTorchDispatch  # op overload → plan, for analyses with the standard formulas
+_SHARED_PLANS: dict[Any, _Plan] = {}  # op overload → plan, for analyses with the standard formulas
+_NO_PYTHON_DISPATCH = torch._C._DisableTorchDispatch
 
 
 # ---------------------------------------------------------------- the per-call memo
@@ -323,6 +325,9 @@ class CountingMode(TorchDispatchMode):
     def _operand_flows(self, args: tuple) -> list[Flow]:
         flows = []
         for a in args:
+            kind = type(a)
+            if kind is int or kind is float or kind is bool or a is None:
+                continue
             if isinstance(a, torch.Tensor):
                 f = getattr(a, ATTRIBUTE, None)
                 if f is not None:
@@ -362,6 +367,8 @@ class CountingMode(TorchDispatchMode):
             counted=formula is not data_movement,
             allocates=bool(returns) and returns[0].alias_info is None and str(returns[0].type) == "Tensor",
             memoizable=self._plans is _SHARED_PLANS and (fresh or FAST_RESULTS.get(packet) is not None),
+            flow_memo=packet in _FLOW_MEMO_OPS,
+            flow_shared=keeps_layout(packet),
         )
         self._plans[func] = plan
         return plan
@@ -383,7 +390,10 @@ class CountingMode(TorchDispatchMode):
         flows = self._operand_flows(args) if result is not None else []
         if not flows:
             flow = None
-        elif key is not None and plan.packet in _FLOW_MEMO_OPS:
+        elif (plan.flow_shared and len(flows) == 1 and flows[0] is not WEIGHT and isinstance(args[0], torch.Tensor)
+              and args[0].shape == result.shape):
+            flow = flows[0]  # result_flow's common case, decided without hashing the op
+        elif key is not None and plan.flow_memo:
             flow_key = (key, self._flow_key(args))
             flow = plan.flows.get(flow_key, _UNKNOWN)
             if flow is _UNKNOWN:

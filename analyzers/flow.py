@@ -273,6 +273,11 @@ _SPECIAL = (frozenset({aten.convolution, aten._convolution, aten.addmm, aten.bad
             | _VIEWS | _WINDOW_POOLS | _ADAPTIVE_POOLS | _ATTENTION | _REDUCTIONS)
 
 
+def keeps_layout(packet: Any) -> bool:
+    """True for ops whose result, when it has one operand flow and its operand's shape, shares that flow."""
+    return packet not in _SPECIAL
+
+
 def result_flow(packet: Any, args: tuple, out: torch.Tensor, flows: list[Flow]) -> Flow | None:
     """The flow of `out` (an op's first tensor result) from its operands' flows; None if no operand has one."""
     if len(flows) == 1 and packet not in _SPECIAL:  # the common case: an activation, a norm, an add of a scalar
