@@ -155,7 +155,7 @@ class _Plan:
     flows: dict = field(default_factory=dict, compare=False, repr=False)  # (call key, operand flows) → Flow
 
 
-_SHARED_PLANS: dict[Any, _Plan] = {}  # op overload → plan, for analyses with the standard formulas
+_SHARED_PLANS: dict[int, _Plan] = {}  # id(op overload) → plan, for analyses with the standard formulas
 _NO_PYTHON_DISPATCH = torch._C._DisableTorchDispatch
 
 
@@ -304,7 +304,7 @@ class CountingMode(TorchDispatchMode):
         self.custom = set(formulas or ())
         self.weights = weights  # ids of the parameter tensors the forward uses
         self.state = state  # ids of every parameter and buffer: never given a flow attribute
-        self._plans: dict[Any, _Plan] = _SHARED_PLANS if not formulas else {}
+        self._plans: dict[int, _Plan] = _SHARED_PLANS if not formulas else {}
 
     def __enter__(self) -> "CountingMode":
         entered = super().__enter__()
@@ -370,12 +370,12 @@ class CountingMode(TorchDispatchMode):
             flow_memo=packet in _FLOW_MEMO_OPS,
             flow_shared=keeps_layout(packet),
         )
-        self._plans[func] = plan
+        self._plans[id(func)] = plan  # op overloads live as long as torch: their ids stay theirs
         return plan
 
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
         kwargs = kwargs or {}
-        plan = self._plans.get(func) or self._plan(func)
+        plan = self._plans.get(id(func)) or self._plan(func)  # OpOverload hashes in Python
         key = _call_key(args, kwargs) if plan.memoizable else None
         memo = plan.calls.get(key) if key is not None else None
         if memo is not None:
