@@ -88,7 +88,8 @@ class ModuleTracker:
                 continue
             own = vars(module)
             self._wrapped.append((module, own.get("forward", _ABSENT)))
-            own["forward"] = self._tracked(run, module.forward, shortcut_for(type(module)))
+            shortcut = None if "forward" in own else shortcut_for(type(module))  # a forward of its own runs
+            own["forward"] = self._tracked(run, module.forward, shortcut)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -273,6 +273,15 @@ _SPECIAL = (frozenset({aten.convolution, aten._convolution, aten.addmm, aten.bad
             | _VIEWS | _WINDOW_POOLS | _ADAPTIVE_POOLS | _ATTENTION | _REDUCTIONS)
 
 
+def _ids(packets: frozenset) -> frozenset[int]:
+    """Membership by id: an op packet hashes in Python (~0.4 µs), and result_flow asks several times per op."""
+    return frozenset(map(id, packets))
+
+
+_SPECIAL_IDS, _WINDOW_POOL_IDS, _ADAPTIVE_POOL_IDS = _ids(_SPECIAL), _ids(_WINDOW_POOLS), _ids(_ADAPTIVE_POOLS)
+_ATTENTION_IDS, _VIEW_IDS, _REDUCTION_IDS = _ids(_ATTENTION), _ids(_VIEWS), _ids(_REDUCTIONS)
+
+
 def keeps_layout(packet: Any) -> bool:
     """True for ops whose result, when it has one operand flow and its operand's shape, shares that flow."""
     return packet not in _SPECIAL
@@ -280,7 +289,8 @@ def keeps_layout(packet: Any) -> bool:
 
 def result_flow(packet: Any, args: tuple, out: torch.Tensor, flows: list[Flow]) -> Flow | None:
     """The flow of `out` (an op's first tensor result) from its operands' flows; None if no operand has one."""
-    if len(flows) == 1 and packet not in _SPECIAL:  # the common case: an activation, a norm, an add of a scalar
+    op = id(packet)
+    if len(flows) == 1 and op not in _SPECIAL_IDS:  # the common case: an activation, a norm, an add of a scalar
         only = flows[0]
         x = args[0]
         if only is not WEIGHT and isinstance(x, torch.Tensor) and x.shape == out.shape:
@@ -294,11 +304,11 @@ def result_flow(packet: Any, args: tuple, out: torch.Tensor, flows: list[Flow]) 
     if packet is aten.convolution or packet is aten._convolution:
         src = flow_of(args[0])
         return _conv(args, out, src, depth + 1) if src is not None else None
-    if packet in _WINDOW_POOLS:
+    if op in _WINDOW_POOL_IDS:
         return _pool(packet, args, out, activations[0])
-    if packet in _ADAPTIVE_POOLS:
+    if op in _ADAPTIVE_POOL_IDS:
         return _adaptive_pool(args, out, activations[0])
-    if packet in _ATTENTION:
+    if op in _ATTENTION_IDS:
         return _covering(depth)
     if packet is aten.addmm or packet is aten.baddbmm:
         a, b = flow_of(args[1]), flow_of(args[2])
@@ -312,7 +322,7 @@ def result_flow(packet: Any, args: tuple, out: torch.Tensor, flows: list[Flow]) 
     src = Flow(src.field, src.dims, src.merged, src.grid, depth) if src.depth != depth else src
     if src.field is None or src.field.covers_input:
         return src
-    if packet in _VIEWS and x is not None:
+    if op in _VIEW_IDS and x is not None:
         return _reshaped(src, tuple(x.shape), tuple(out.shape))
     if packet is aten.permute:
         return _permuted(src, args[1], out.dim())
@@ -320,7 +330,7 @@ def result_flow(packet: Any, args: tuple, out: torch.Tensor, flows: list[Flow]) 
         return _transposed(src, int(args[1]), int(args[2]), out.dim())
     if packet is aten.t:
         return _transposed(src, 0, 1, out.dim()) if out.dim() == 2 else src
-    if packet in _REDUCTIONS and x is not None:
+    if op in _REDUCTION_IDS and x is not None:
         dims = args[1] if len(args) > 1 else None
         if not isinstance(dims, torch.Tensor):  # max.other / min.other are element-wise
             if isinstance(dims, bool):

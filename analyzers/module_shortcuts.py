@@ -17,6 +17,7 @@ one probe per shortcut against torch's real dispatch on the installed torch and 
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any, Callable
 
 import torch
@@ -40,6 +41,11 @@ def _shortcut(*classes: type[nn.Module]) -> Callable[[Shortcut], Shortcut]:
     return register
 
 
+def _is_real(value: Any) -> bool:
+    """An int or float (not a bool): what torch turns into a double argument."""
+    return type(value) is int or type(value) is float
+
+
 def _plain(t: Any) -> bool:
     return type(t) is torch.Tensor or type(t) is nn.Parameter
 
@@ -60,15 +66,16 @@ def batch_norm2d(m: nn.BatchNorm2d, x: torch.Tensor, call: Call) -> Any:
     """Eval with running statistics: `F.batch_norm` → composite `batch_norm` → a 0-byte reserve and
     `native_batch_norm` (training=False, momentum as passed)."""
     mean, var, weight, bias = m.running_mean, m.running_var, m.weight, m.bias
-    if m.training or mean is None or var is None or x.dim() != 4 or m.eps < 0:
+    if (m.training or mean is None or var is None or x.dim() != 4 or not _is_real(m.eps) or m.eps < 0
+            or not (m.momentum is None or _is_real(m.momentum))):
         return NotImplemented
     channels = x.shape[1]
     if x.numel() == 0 or any(t is not None and (not _plain(t) or t.numel() != channels)
                              for t in (mean, var, weight, bias)):
         return NotImplemented  # torch's own checks word these errors
     call(aten.empty.memory_format, ([0],), {"dtype": torch.uint8, "layout": torch.strided, "device": x.device})
-    momentum = 0.0 if m.momentum is None else m.momentum
-    return call(aten.native_batch_norm.default, (x, weight, bias, mean, var, False, momentum, m.eps),
+    momentum = 0.0 if m.momentum is None else float(m.momentum)  # the dispatcher passes doubles as floats
+    return call(aten.native_batch_norm.default, (x, weight, bias, mean, var, False, momentum, float(m.eps)),
                 _EMPTY_KWARGS)[0]
 
 
@@ -89,7 +96,7 @@ SHORTCUTS[nn.Sigmoid] = _unary(aten.sigmoid.default, aten.sigmoid.default)
 @_shortcut(nn.ReLU6)
 def relu6(m: nn.ReLU6, x: torch.Tensor, call: Call) -> Any:
     """`F.hardtanh(x, 0.0, 6.0)`."""
-    if m.min_val != 0.0 or m.max_val != 6.0:
+    if type(m.min_val) is not float or type(m.max_val) is not float or m.min_val != 0.0 or m.max_val != 6.0:
         return NotImplemented
     return call(aten.hardtanh_.default if m.inplace else aten.hardtanh.default, (x, 0.0, 6.0), _EMPTY_KWARGS)
 
@@ -129,7 +136,9 @@ def max_pool2d(m: nn.MaxPool2d, x: torch.Tensor, call: Call) -> Any:
 @_shortcut(nn.AdaptiveAvgPool2d)
 def adaptive_avg_pool2d(m: nn.AdaptiveAvgPool2d, x: torch.Tensor, call: Call) -> Any:
     """Global average pooling: composite `adaptive_avg_pool2d` to 1×1 is a mean over H, W (contiguous input)."""
-    if m.output_size not in (1, (1, 1), [1, 1]) or x.dim() != 4 or not x.is_contiguous() or 0 in x.shape[1:]:
+    size = m.output_size
+    ones = (size if type(size) in (tuple, list) and len(size) == 2 else (size,))
+    if not all(type(v) is int and v == 1 for v in ones) or x.dim() != 4 or not x.is_contiguous() or 0 in x.shape[1:]:
         return NotImplemented
     return call(aten.mean.dim, (x, [-1, -2], True), _EMPTY_KWARGS)
 
@@ -146,7 +155,7 @@ def linear(m: nn.Linear, x: torch.Tensor, call: Call) -> Any:
     if dims == 2:
         return call(aten.addmm.default, (bias, x, call(aten.t.default, (weight,), _EMPTY_KWARGS)), _EMPTY_KWARGS)
     sizes = list(x.shape)
-    rows = x.numel() // sizes[-1]
+    rows = math.prod(sizes[:-1])
     flat = call(aten.view.default, (x, [rows, sizes[-1]]), _EMPTY_KWARGS)
     out = call(aten.addmm.default, (bias, flat, call(aten.t.default, (weight,), _EMPTY_KWARGS)), _EMPTY_KWARGS)
     return call(aten.view.default, (out, [*sizes[:-1], weight.shape[0]]), _EMPTY_KWARGS)
@@ -157,10 +166,10 @@ def layer_norm(m: nn.LayerNorm, x: torch.Tensor, call: Call) -> Any:
     """`F.layer_norm` → composite `layer_norm` → `native_layer_norm`."""
     shape = list(m.normalized_shape)
     weight, bias = m.weight, m.bias
-    if (not shape or x.dim() < len(shape) or list(x.shape[-len(shape):]) != shape
+    if (not shape or not _is_real(m.eps) or x.dim() < len(shape) or list(x.shape[-len(shape):]) != shape
             or any(t is not None and list(t.shape) != shape for t in (weight, bias))):
         return NotImplemented
-    return call(aten.native_layer_norm.default, (x, shape, weight, bias, m.eps), _EMPTY_KWARGS)[0]
+    return call(aten.native_layer_norm.default, (x, shape, weight, bias, float(m.eps)), _EMPTY_KWARGS)[0]
 
 
 @_shortcut(nn.Dropout)
