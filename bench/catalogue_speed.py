@@ -396,12 +396,15 @@ def parse_args(argv: Sequence[str] | None) -> Options:
 
 
 def _engine_state() -> str:
-    def git(*argv: str) -> str:
+    """Which engine `ours` was: the commit and how many analyzers/ files differed from it (a shared checkout)."""
+    def git(*argv: str) -> str | None:
         done = subprocess.run(["git", *argv], capture_output=True, text=True, cwd=ROOT)
-        return done.stdout.strip() if done.returncode == 0 else "unknown"
-    changed = git("status", "--porcelain", "--", "analyzers").splitlines()
-    return f"git {git('rev-parse', '--short', 'HEAD')}" + (f", {len(changed)} engine file(s) changed since" if changed
-                                                          else "")
+        return done.stdout.strip() if done.returncode == 0 else None
+    head = git("rev-parse", "--short", "HEAD")
+    if head is None:
+        return f"engine from {ROOT} (not a git checkout)"
+    changed = (git("status", "--porcelain", "--", "analyzers") or "").splitlines()
+    return f"git {head}" + (f", {len(changed)} engine file(s) changed since" if changed else "")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
