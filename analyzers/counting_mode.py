@@ -327,16 +327,17 @@ class CountingMode(TorchDispatchMode):
         flows = []
         for a in args:
             kind = type(a)
-            if kind is int or kind is float or kind is bool or a is None:
+            if kind in _SCALAR_TYPES:  # sizes, flags, dtypes: most arguments, told apart by one set lookup
                 continue
-            if isinstance(a, torch.Tensor):
+            if kind is list or kind is tuple:
+                if a and isinstance(a[0], torch.Tensor):
+                    flows.extend(f for f in (getattr(t, ATTRIBUTE, None) for t in a) if f is not None)
+            elif isinstance(a, torch.Tensor):
                 f = getattr(a, ATTRIBUTE, None)
                 if f is not None:
                     flows.append(f)
                 elif id(a) in self.weights:
                     flows.append(WEIGHT)
-            elif isinstance(a, (list, tuple)) and a and isinstance(a[0], torch.Tensor):
-                flows.extend(f for f in (getattr(t, ATTRIBUTE, None) for t in a) if f is not None)
         return flows
 
     def _flow_key(self, args: tuple) -> tuple:
@@ -345,11 +346,15 @@ class CountingMode(TorchDispatchMode):
         weights = self.weights
         parts: list[Any] = []
         for a in args:
-            if isinstance(a, torch.Tensor):
+            kind = type(a)
+            if kind in _SCALAR_TYPES:
+                continue
+            if kind is list or kind is tuple:
+                if a and isinstance(a[0], torch.Tensor):
+                    parts.extend(getattr(t, ATTRIBUTE, None) for t in a)
+            elif isinstance(a, torch.Tensor):
                 parts.append(getattr(a, ATTRIBUTE, None))
                 parts.append(id(a) in weights)
-            elif isinstance(a, (list, tuple)) and a and isinstance(a[0], torch.Tensor):
-                parts.extend(getattr(t, ATTRIBUTE, None) for t in a)
         return tuple(parts)
 
     def _plan(self, func: Any) -> _Plan:
