@@ -317,6 +317,7 @@ def _build_records(model: nn.Module, named_modules: list[tuple[str, nn.Module]],
             "uncounted_ops": tuple(uncounted),
             "ops": tuple(run.ops),
             "param_tensors": tuple(_param_tensor(pn, p) for pn, p in params),
+            "leaf_macs": (),
         })
 
     def visit(run: ModuleRun, depth: int, parent: str | None) -> LayerRecord:
@@ -409,21 +410,36 @@ def _container(run: ModuleRun, depth: int, parent: str | None, children: list[La
         "receptive_field": flow.field if flow is not None else None,
         "weight_depth": flow.depth if flow is not None else 0,
         "uncounted_ops": tuple(uncounted),
+        "ops": (),
+        "param_tensors": (),
         "leaf_macs": tuple(leaf_macs),
     })
 
 
 def _totals(records: tuple[LayerRecord, ...], weight_depth: int) -> Totals:
-    leaves = [r for r in records if r.is_leaf]
+    params = trainable = param_bytes = macs = elementwise = elements = activation = uncounted = layers = 0
+    for r in records:  # one pass over the leaves, not one per field
+        if r.kind is RecordKind.CONTAINER:
+            continue
+        layers += 1
+        params += r.params
+        trainable += r.trainable_params
+        param_bytes += r.param_bytes
+        macs += r.macs
+        elementwise += r.elementwise_ops
+        elements += r.activation_elements
+        activation += r.activation_bytes
+        if r.uncounted_ops:
+            uncounted += sum(1 for op in r.ops if op.category is UNCOUNTED)
     return Totals(
-        params=sum(r.params for r in leaves),
-        trainable_params=sum(r.trainable_params for r in leaves),
-        param_bytes=sum(r.param_bytes for r in leaves),
-        macs=sum(r.macs for r in leaves),
-        elementwise_ops=sum(r.elementwise_ops for r in leaves),
-        activation_elements=sum(r.activation_elements for r in leaves),
-        activation_bytes=sum(r.activation_bytes for r in leaves),
-        uncounted_ops=sum(1 for r in leaves for op in r.ops if op.category is OpCategory.UNCOUNTED),
-        layers=len(leaves),
+        params=params,
+        trainable_params=trainable,
+        param_bytes=param_bytes,
+        macs=macs,
+        elementwise_ops=elementwise,
+        activation_elements=elements,
+        activation_bytes=activation,
+        uncounted_ops=uncounted,
+        layers=layers,
         weight_depth=weight_depth,
     )
