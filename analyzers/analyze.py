@@ -316,19 +316,23 @@ def _build_records(model: nn.Module, named_modules: list[tuple[str, nn.Module]],
             "weight_depth": flow.depth if flow is not None else 0,
             "uncounted_ops": tuple(uncounted),
             "ops": tuple(run.ops),
-            "param_tensors": tuple(_param_tensor(pn, p) for pn, p in params),
+            "param_tensors": tuple([_param_tensor(pn, p) for pn, p in params]) if params else (),
             "leaf_macs": (),
         })
 
     def visit(run: ModuleRun, depth: int, parent: str | None) -> LayerRecord:
         """Emit `run`'s subtree in execution order (its own record first) and return its record."""
         module = run.module
-        emitted.add(id(module))
+        key = id(module)
+        emitted.add(key)
+        own = owned[key]
         unique: dict[int, ModuleRun] = {}  # a child registered twice is one
         for child in module._modules.values():
-            if child is not None and id(child) not in emitted and id(child) in runs:
-                unique[id(child)] = runs[id(child)]
-        own = owned[id(module)]
+            key = id(child)
+            if key not in emitted:
+                kid = runs.get(key)  # None for a None child slot
+                if kid is not None:
+                    unique[key] = kid
         if not unique:
             record = leaf(run, run.name, type(module).__name__, MODULE, depth, parent, own)
             records.append(record)
