@@ -1,7 +1,7 @@
 """Side by side with the peers (issue 16): our analyzer vs nine other ways to count a model's MACs, same models.
 
 Usage: python bench/peers.py [--models resnet50,vgg16] [--tools ours,ptflops_aten] [--repeats 5] [--threads N]
-                             [--out peers.json]
+                             [--rounds K] [--out peers.json]
 
 Each (model, tool) runs in a fresh process: build the model (not timed), call the tool once (the warm-up, reported
 as cold: it pays the tool's lazy imports), then `--repeats` more times; the warm time is their median. Ours and
@@ -16,6 +16,9 @@ tables again from such files (merged: a later file's pair replaces an earlier on
 `--threads` sets torch's intra-op threads in every child (default: torch's own, one per core). On a loaded machine
 use 1: OpenMP threads that spin on a busy core slow the real-compute peers several-fold (ResNet-50's CPU forward
 took 1.8-2.4 s with 2 threads and 0.4 s with 1 at a load average of 11 on 2 cores), which would flatter ours.
+`--rounds K` measures every pair in K fresh processes, the rounds one after the other over all pairs, and keeps
+each pair's fastest process (by CPU time), the same rule for every tool: on a shared VM one process in a few runs
+at half speed throughout (ours and the peers alike; seen as a 2× spread between identical processes).
 """
 
 from __future__ import annotations
@@ -311,6 +314,13 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else "no output"
 
 
+def faster(earlier: Measurement | None, now: Measurement) -> Measurement:
+    """Of two processes measuring one pair, the one that ran fastest (CPU time); a success beats a failure."""
+    if earlier is None or (now.ok and (not earlier.ok or now.warm_cpu_s < earlier.warm_cpu_s)):
+        return now
+    return earlier
+
+
 def measure(model: Model, tool: Tool, repeats: int, threads: int | None, timeout_s: float) -> Measurement:
     """Runs one pair in a fresh process; a crash or a timeout there is recorded as that pair's failure."""
     argv = [sys.executable, str(Path(__file__).resolve()), "--child", model.key, tool.key, "--repeats", str(repeats)]
@@ -500,6 +510,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5, help="timed calls after the warm-up (default 5)")
     parser.add_argument("--threads", type=int, help="torch intra-op threads in each child (default: torch's own)")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds per (model, tool) process")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="fresh processes per pair; each pair keeps its fastest (default 1)")
     parser.add_argument("--out", type=Path, help="write the raw figures to this .json or .csv file")
     parser.add_argument("--tables-from", nargs="+", type=Path, metavar="JSON",
                         help="print the tables from earlier --out .json files instead of measuring")
@@ -510,6 +522,8 @@ def main(argv: list[str] | None = None) -> int:
         tools = _selection(args.tools, TOOLS, "tool")
         if args.repeats < 1:
             raise ValueError(f"--repeats must be at least 1, got {args.repeats}")
+        if args.rounds < 1:
+            raise ValueError(f"--rounds must be at least 1, got {args.rounds}")
         if args.threads is not None and args.threads < 1:
             raise ValueError(f"--threads must be at least 1, got {args.threads}")
         if args.timeout <= 0:
@@ -538,18 +552,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"warning: load average {load_before[0]:.1f} on {cpus} CPUs: real-compute peers' times are inflated by "
               "spinning threads; --threads 1 measures them fairly", file=sys.stderr)
     results: dict[tuple[str, str], Measurement] = {}
-    for m in models:
-        for t in tools:
-            print(f"{time.strftime('%H:%M:%S')} {m.label} / {t.label} …", file=sys.stderr, flush=True)
-            results[m.key, t.key] = measure(m, t, args.repeats, args.threads, args.timeout)
-            if args.out is not None:
-                write_out(args.out, list(results.values()), environment(tools, started, load_before, args.threads),
-                          args.repeats)
+    for round_number in range(1, args.rounds + 1):
+        for m in models:
+            for t in tools:
+                print(f"{time.strftime('%H:%M:%S')} round {round_number}/{args.rounds} {m.label} / {t.label} …",
+                      file=sys.stderr, flush=True)
+                results[m.key, t.key] = faster(results.get((m.key, t.key)),
+                                               measure(m, t, args.repeats, args.threads, args.timeout))
+                if args.out is not None:
+                    write_out(args.out, list(results.values()),
+                              environment(tools, started, load_before, args.threads), args.repeats)
     env = environment(tools, started, load_before, args.threads)
     print(markdown_tables(results, models, tools))
     print(f"\nMeasured {started} – {env['finished_utc']} (UTC) on {env['cpus']} CPUs, load average before "
           f"{_loads(load_before)}, after {_loads(env['load_average_1_5_15_min_after'])} (1, 5, 15 min); warm median of "
-          f"{args.repeats} after a warm-up; torch threads: {env['torch_threads']}; " + ", ".join(f"{d} {v}" for d, v in env["versions"].items()))
+          f"{args.repeats} after a warm-up, fastest of {args.rounds} process(es) per pair; torch threads: {env['torch_threads']}; " + ", ".join(f"{d} {v}" for d, v in env["versions"].items()))
     return 0
 
 
