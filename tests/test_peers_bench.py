@@ -123,6 +123,7 @@ def test_a_child_past_its_timeout_is_recorded_not_raised() -> None:
     (["--tools", ""], "error: no tool given; choose from ours, fvcore"),
     (["--repeats", "0"], "error: --repeats must be at least 1, got 0"),
     (["--threads", "0"], "error: --threads must be at least 1, got 0"),
+    (["--rounds", "0"], "error: --rounds must be at least 1, got 0"),
     (["--out", "figures.txt"], "error: --out must end in .json or .csv, got 'figures.txt'"),
 ])
 def test_bad_options_are_one_line_and_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str],
@@ -130,6 +131,19 @@ def test_bad_options_are_one_line_and_exit_2(capsys: pytest.CaptureFixture[str],
     assert peers.main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith(message) and err.count("\n") == 1
+
+
+def test_rounds_keep_each_pairs_fastest_process_and_a_success_over_a_failure() -> None:
+    def run(cpu_s: float) -> peers.Measurement:
+        measured = _ok("vgg16", "ours", cpu_s, 15.5e9)
+        measured.warm_cpu_s = cpu_s
+        return measured
+
+    slow, fast = run(0.004), run(0.002)
+    failed = peers.Measurement("vgg16", "ours", "MACs", error="RuntimeError: boom")
+    assert peers.faster(None, slow) is slow
+    assert peers.faster(slow, fast) is fast and peers.faster(fast, slow) is fast
+    assert peers.faster(failed, slow) is slow and peers.faster(slow, failed) is slow
 
 
 def test_raw_figures_as_csv_and_json(tmp_path: Path) -> None:
