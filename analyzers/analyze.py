@@ -421,28 +421,23 @@ def _container(run: ModuleRun, depth: int, parent: str | None, children: list[La
 
 
 def _totals(records: tuple[LayerRecord, ...], weight_depth: int) -> Totals:
-    params = trainable = param_bytes = macs = elementwise = elements = activation = uncounted = layers = 0
-    for r in records:  # one pass over the leaves, not one per field
-        if r.kind is RecordKind.CONTAINER:
-            continue
-        layers += 1
-        params += r.params
-        trainable += r.trainable_params
-        param_bytes += r.param_bytes
-        macs += r.macs
-        elementwise += r.elementwise_ops
-        elements += r.activation_elements
-        activation += r.activation_bytes
-        if r.uncounted_ops:
-            uncounted += sum(1 for op in r.ops if op.category is UNCOUNTED)
+    """The root record already sums every leaf (a container adds up its children); what it does not carry is
+    counted here: leaves, and op calls without a formula."""
+    root = records[0]
+    layers = uncounted = 0
+    for r in records:
+        if r.kind is not RecordKind.CONTAINER:
+            layers += 1
+            if r.uncounted_ops:
+                uncounted += sum(1 for op in r.ops if op.category is UNCOUNTED)
     return Totals(
-        params=params,
-        trainable_params=trainable,
-        param_bytes=param_bytes,
-        macs=macs,
-        elementwise_ops=elementwise,
-        activation_elements=elements,
-        activation_bytes=activation,
+        params=root.params,
+        trainable_params=root.trainable_params,
+        param_bytes=root.param_bytes,
+        macs=root.macs,
+        elementwise_ops=root.elementwise_ops,
+        activation_elements=root.activation_elements,
+        activation_bytes=root.activation_bytes,
         uncounted_ops=uncounted,
         layers=layers,
         weight_depth=weight_depth,

@@ -535,20 +535,6 @@ def test_a_users_own_forward_on_a_module_without_shortcut_is_put_back() -> None:
     assert all("forward" not in vars(m) for m in model.modules() if m is not flatten)
 
 
-def test_a_users_own_forward_on_a_shortcut_class_is_put_back() -> None:
-    relu = nn.ReLU()
-
-    def doubled(x: torch.Tensor) -> torch.Tensor:
-        return x * 2
-
-    relu.forward = doubled
-    with torch.device("meta"):
-        model = nn.Sequential(nn.Conv2d(3, 4, 3), relu)
-    analyze(model, (3, 8, 8))
-    assert vars(relu)["forward"] is doubled
-    assert "forward" not in vars(model[0]) and "forward" not in vars(model)
-
-
 # ---------------------------------------------------------------- training: grad enabled, no shortcut
 
 
@@ -588,7 +574,7 @@ def test_adaptive_pool_non_int_size_is_refused(size: Any) -> None:
     held_to_torch(nn.AdaptiveAvgPool2d(size), torch.randn(2, 4, 3, 3))
 
 
-def test_a_users_own_forward_on_a_shortcut_class_is_the_one_that_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_users_own_forward_on_a_shortcut_class_runs_and_is_put_back(monkeypatch: pytest.MonkeyPatch) -> None:
     relu = nn.ReLU()
 
     def doubled(x: torch.Tensor) -> torch.Tensor:
@@ -602,3 +588,5 @@ def test_a_users_own_forward_on_a_shortcut_class_is_the_one_that_runs(monkeypatc
     assert [op.op for op in off.record("1").ops] == ["aten.mul.Tensor"]  # without shortcuts: the user's forward
     on, _ = _with_shortcuts(monkeypatch, True, run)
     _assert_same_analysis(on, off)
+    assert vars(relu)["forward"] is doubled  # and it is put back
+    assert "forward" not in vars(model[0]) and "forward" not in vars(model)
