@@ -2,6 +2,7 @@
 the same forward + backward on the meta device. Target: ≥ 5× faster on ResNet-50.
 
 Usage: python bench/training_speed.py [--models resnet50,mobilenet_v2,efficientnet_b0] [--repeats 7]
+       python bench/training_speed.py --models torchvision:swin_t,timm:vit_small_patch16_224 (catalogue models)
 
 Both run in this one process, warm (each first run untimed: lazy imports, meta kernels' first use), alternating
 repeats so machine load hits both alike; the median of the repeats is reported, as wall time and as this process's
@@ -23,6 +24,7 @@ import torch  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from analyzers.training import analyze_training  # noqa: E402
+from explorer.catalogue import build  # noqa: E402
 from explorer.zoo import build_model  # noqa: E402
 
 
@@ -34,8 +36,14 @@ def main() -> None:
     print(f"{'model':<16} {'ours s':>8} {'FCM s':>8} {'ratio':>6} {'ours CPU s':>11} {'FCM CPU s':>10} "
           f"{'CPU ratio':>9} {'our bwd MACs':>16} {'FCM bwd MACs':>16}")
     for name in args.models.split(","):
-        zoo = build_model(name)
-        model, size = zoo.module, zoo.input_size
+        if ":" in name:  # a catalogue model, built on meta as the catalogue builds it: torchvision:swin_t
+            built = build(name)
+            if built.input_size is None:
+                raise SystemExit(f"error: {name} does not take one image; this benchmark needs C×H×W inputs")
+            model, size = built.module, built.input_size
+        else:
+            zoo = build_model(name)
+            model, size = zoo.module, zoo.input_size
 
         def ours() -> int:
             return analyze_training(model, size).totals.backward_macs
