@@ -19,7 +19,7 @@ from torch.utils._pytree import tree_leaves
 aten = torch.ops.aten
 
 from analyzers.fast_shapes import FAST_RESULTS
-from analyzers.flow import ATTRIBUTE, WEIGHT, WINDOW_FLOW_OPS, Flow, keeps_layout, result_flow
+from analyzers.flow import ATTRIBUTE, WEIGHT, WINDOW_FLOW_OPS, Flow, result_flow
 from analyzers.formulas import FORMULAS, Formula, data_movement, uncounted
 from analyzers.module_shortcuts import Call, Shortcut, shortcut_for
 from analyzers.records import OpCategory, OpCost, Shape
@@ -149,7 +149,6 @@ class _Plan:
     allocates: bool  # the first result is new memory (not a view, not in-place)
     memoizable: bool  # its results are fresh tensors (or its in-place operand) whose metadata its inputs' decide
     flow_memo: bool  # its result flow takes real work: remember it per (call, operand flows)
-    flow_shared: bool  # one operand flow and the same shape out: the result shares the operand's flow
     # Per-call memos (below), kept with the plan so that forgetting the plans (as the stand-in tests do, to run
     # without stand-ins) forgets them too.
     calls: dict = field(default_factory=dict, compare=False, repr=False)  # call key → _Memo
@@ -374,7 +373,6 @@ class CountingMode(TorchDispatchMode):
             allocates=bool(returns) and returns[0].alias_info is None and str(returns[0].type) == "Tensor",
             memoizable=self._plans is _SHARED_PLANS and (fresh or FAST_RESULTS.get(packet) is not None),
             flow_memo=packet in _FLOW_MEMO_OPS,
-            flow_shared=keeps_layout(packet),
         )
         self._plans[id(func)] = plan  # op overloads live as long as torch: their ids stay theirs
         return plan
@@ -396,9 +394,6 @@ class CountingMode(TorchDispatchMode):
         flows = self._operand_flows(args) if result is not None else []
         if not flows:
             flow = None
-        elif (plan.flow_shared and len(flows) == 1 and flows[0] is not WEIGHT and isinstance(args[0], torch.Tensor)
-              and args[0].shape == result.shape):
-            flow = flows[0]  # result_flow's common case, decided without hashing the op
         elif key is not None and plan.flow_memo:
             flow_key = (key, self._flow_key(args))
             flow = plan.flows.get(flow_key, _UNKNOWN)

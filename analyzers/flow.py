@@ -282,11 +282,6 @@ _SPECIAL_IDS, _WINDOW_POOL_IDS, _ADAPTIVE_POOL_IDS = _ids(_SPECIAL), _ids(_WINDO
 _ATTENTION_IDS, _VIEW_IDS, _REDUCTION_IDS = _ids(_ATTENTION), _ids(_VIEWS), _ids(_REDUCTIONS)
 
 
-def keeps_layout(packet: Any) -> bool:
-    """True for ops whose result, when it has one operand flow and its operand's shape, shares that flow."""
-    return packet not in _SPECIAL
-
-
 def result_flow(packet: Any, args: tuple, out: torch.Tensor, flows: list[Flow]) -> Flow | None:
     """The flow of `out` (an op's first tensor result) from its operands' flows; None if no operand has one."""
     op = id(packet)
