@@ -179,12 +179,13 @@ _PLAIN_TENSORS = frozenset({torch.Tensor, nn.Parameter})
 @dataclass(frozen=True)
 class _Memo:
     """What a call produced: `single` is one fresh result's (shape, stride, dtype), or None when `items` lists a
-    tuple/list result item by item: (shape, stride, dtype) for a fresh tensor, an int for the operand it returns."""
+    tuple/list result item by item: (shape, stride, dtype) for a fresh tensor, an int for the operand it returns,
+    None for an absent one (a backward op's gradient its output mask skips)."""
 
     single: tuple | None
     items: tuple | None
     container: type | None
-    cost: OpCost | None
+    cost: Any  # the call's OpCost (a BackwardCost in a training step's backward), or None
 
 
 _FLOW_MEMO_OPS = frozenset({aten.convolution, aten._convolution, aten.addmm, aten.baddbmm, aten.mm, aten.bmm,
@@ -251,6 +252,9 @@ def _remember(memos: dict, key: tuple, args: tuple, out: Any, cost: OpCost | Non
     elif type(out) is tuple or type(out) is list:
         items = []
         for t in out:
+            if t is None:
+                items.append(None)
+                continue
             where = next((i for i, a in enumerate(args) if a is t), None)
             if where is not None:
                 items.append(where)
@@ -259,7 +263,8 @@ def _remember(memos: dict, key: tuple, args: tuple, out: Any, cost: OpCost | Non
             if spec is None:
                 return
             items.append(spec)
-        if len({id(t) for t in out}) != len(out):  # one tensor returned twice: not rebuilt as two
+        present = [t for t in out if t is not None]
+        if len({id(t) for t in present}) != len(present):  # one tensor returned twice: not rebuilt as two
             return
         memo = _Memo(None, tuple(items), type(out), cost)
     else:
@@ -273,8 +278,8 @@ def _replay(memo: _Memo, args: tuple) -> Any:
     single = memo.single
     if single is not None:
         return torch.empty_strided(single[0], single[1], dtype=single[2], device=_META)
-    built = [args[item] if type(item) is int else torch.empty_strided(item[0], item[1], dtype=item[2], device=_META)
-             for item in memo.items]
+    built = [args[item] if type(item) is int else None if item is None else
+             torch.empty_strided(item[0], item[1], dtype=item[2], device=_META) for item in memo.items]
     if memo.container is None:
         return built[0]
     return memo.container(built)

@@ -132,16 +132,20 @@ class SavedTensors:
 
 
 class LiveMemory:
-    """Follows each storage a step allocates until every tensor on it is gone (weakref finalizers: PyTorch keeps a
-    tensor's Python object alive while C++ — the autograd graph, a `.grad` — still holds it)."""
+    """Follows each storage a step allocates until every tensor on it is gone (weakref callbacks: PyTorch keeps a
+    tensor's Python object alive while C++ — the autograd graph, a `.grad` — still holds it).
+
+    `observe` runs for every op of the step, so it is kept to dict lookups: the segments (one per run of ops charged
+    to the same layer and phase) are kept as plain tuples and become `TimelinePoint`s once, in `step_memory`."""
 
     def __init__(self) -> None:
         self.live = 0
         self._storages: dict[int, list[int]] = {}  # storage key → [tensor count, bytes]
         self._watched: dict[int, tuple[weakref.ref, int]] = {}  # id(weak reference) → (it, storage key)
-        self._allocates: dict[Any, tuple[bool, ...]] = {}
-        self.points: list[TimelinePoint] = []
-        self._segment: tuple[Phase, str] | None = None
+        self._allocates: dict[int, tuple[bool, ...]] = {}  # id(op overload) → which results are new memory
+        self.segments: list[tuple[Phase, str, int, int]] = []  # (phase, layer, live at its end, its peak)
+        self._phase: Phase | None = None
+        self._layer = ""
         self._segment_peak = 0
 
     def _died(self, ref: weakref.ref) -> None:
@@ -159,62 +163,69 @@ class LiveMemory:
             del self._storages[key]
 
     def _returns_new_memory(self, func: Any) -> tuple[bool, ...]:
-        known = self._allocates.get(func)
-        if known is None:
-            known = tuple(r.alias_info is None for r in func._schema.returns)
-            self._allocates[func] = known
+        known = tuple(r.alias_info is None for r in func._schema.returns)
+        self._allocates[id(func)] = known  # op overloads live as long as torch: their ids stay theirs
         return known
 
     def observe(self, func: Any, out: Any, phase: Phase, layer: str) -> None:
         """Account for an op's results: new storages add their bytes, views of tracked storages keep them alive."""
-        self.mark(phase, layer)  # a new segment closes the previous one before this op's results count
-        results = out if isinstance(out, (tuple, list)) else (out,)
-        fresh = self._returns_new_memory(func)
+        if layer != self._layer or phase is not self._phase:  # a new segment closes the previous one first
+            self.mark(phase, layer)
+        if type(out) is torch.Tensor:
+            results: Any = (out,)
+        elif isinstance(out, (tuple, list)):
+            results = out
+        elif isinstance(out, torch.Tensor):
+            results = (out,)
+        else:
+            return
+        fresh = self._allocates.get(id(func)) or self._returns_new_memory(func)
+        storages, watched = self._storages, self._watched
         for i, t in enumerate(results):
             if not isinstance(t, torch.Tensor):
                 continue
-            key = _storage_key(t)
-            entry = self._storages.get(key)
+            key = t.untyped_storage()._cdata
+            entry = storages.get(key)
             if entry is None:
-                if not (fresh[i] if i < len(fresh) else False):
+                if i >= len(fresh) or not fresh[i]:
                     continue  # a view or in-place result of memory we do not track (parameters, the input)
-                entry = self._storages[key] = [0, t.untyped_storage().nbytes()]
+                entry = storages[key] = [0, t.untyped_storage().nbytes()]
                 self.live += entry[1]
+                if self.live > self._segment_peak:
+                    self._segment_peak = self.live
             entry[0] += 1
             ref = weakref.ref(t, self._died)  # cheaper than weakref.finalize, called as the tensor dies
-            self._watched[id(ref)] = (ref, key)
-        self._segment_peak = max(self._segment_peak, self.live)
+            watched[id(ref)] = (ref, key)
 
     def mark(self, phase: Phase, layer: str) -> None:
-        segment = (phase, layer)
-        if segment != self._segment:
+        if (phase, layer) != (self._phase, self._layer):
             self._close_segment()
-            self._segment = segment
+            self._phase, self._layer = phase, layer
             self._segment_peak = self.live
-        else:
-            self._segment_peak = max(self._segment_peak, self.live)
+        elif self.live > self._segment_peak:
+            self._segment_peak = self.live
 
     def _close_segment(self) -> None:
-        if self._segment is not None:
-            phase, layer = self._segment
-            self.points.append(TimelinePoint(len(self.points), phase, layer, self.live, self._segment_peak))
+        if self._phase is not None:
+            self.segments.append((self._phase, self._layer, self.live, self._segment_peak))
 
-    def finish(self) -> list[TimelinePoint]:
+    def finish(self) -> list[tuple[Phase, str, int, int]]:
         self._close_segment()
-        self._segment = None
-        return self.points
+        self._phase = None
+        return self.segments
 
 
 def step_memory(*, parameter_bytes: int, trainable_elements: int, gradient_itemsize: int, optimizer: Optimizer,
                 mixed_precision: bool, input_bytes: int, saved: SavedTensors,
-                points: list[TimelinePoint]) -> StepMemory:
-    """Put static and measured bytes together; the optimizer step runs after the backward with every gradient live."""
+                segments: list[tuple[Phase, str, int, int]]) -> StepMemory:
+    """Put static and measured bytes together; the optimizer step runs after the backward with every gradient live.
+    `segments` are `LiveMemory.finish()`'s (phase, layer, live bytes at its end, peak bytes), dynamic bytes only."""
     state = optimizer_state_bytes(optimizer, trainable_elements)
     master = trainable_elements * 4 if mixed_precision else 0
     static = parameter_bytes + state + master + input_bytes
     step_temporaries = optimizer.step_temporaries * trainable_elements * 4
-    timeline = [TimelinePoint(p.index, p.phase, p.layer, p.live_bytes + static, p.peak_bytes + static)
-                for p in points]
+    timeline = [TimelinePoint(index, phase, layer, live + static, peak + static)
+                for index, (phase, layer, live, peak) in enumerate(segments)]
     after_backward = timeline[-1].live_bytes if timeline else static
     timeline.append(TimelinePoint(len(timeline), Phase.OPTIMIZER, "", after_backward,
                                   after_backward + step_temporaries))

@@ -27,7 +27,7 @@ from torch.utils._pytree import tree_leaves
 from analyzers.analyze import _build_records, _ModelSnapshot, _totals, _validated_size
 from analyzers.backward_formulas import BackwardCost, backward_cost
 from analyzers.backward_shapes import backward_result
-from analyzers.counting_mode import CountingMode, ModuleRun, ModuleTracker
+from analyzers.counting_mode import CountingMode, ModuleRun, ModuleTracker, _call_key, _remember, _replay
 from analyzers.devices import Precision
 from analyzers.errors import AnalysisError, ModelRunError, UserError, first_line
 from analyzers.flow import ATTRIBUTE, input_flow
@@ -245,6 +245,28 @@ def _reaches_parameter(node: Any, depth: int = 3) -> bool:
     return False
 
 
+@dataclass(slots=True)
+class _BackwardPlan:
+    """What to do for one backward op overload, worked out at its first call: whether its results are fresh memory
+    (then each call's result metadata and cost are remembered by the call's key, as the forward's are) and, once its
+    first cost is known, whether it is data movement (nothing to cost: views, copies)."""
+
+    memoizable: bool
+    data: bool = False
+    calls: dict = field(default_factory=dict)  # call key → _Memo (its cost a BackwardCost)
+
+
+_BACKWARD_PLANS: dict[int, _BackwardPlan] = {}  # id(op overload) → plan, shared by analyses like the forward's
+
+
+def _backward_plan(func: Any) -> _BackwardPlan:
+    schema = func._schema
+    fresh = bool(schema.returns) and all(r.alias_info is None for r in schema.returns) and not any(
+        a.alias_info is not None and a.alias_info.is_write for a in schema.arguments)
+    plan = _BACKWARD_PLANS[id(func)] = _BackwardPlan(memoizable=fresh)
+    return plan
+
+
 class _TrainingMode(CountingMode):
     """The forward counting mode, which in the backward phase costs ops with the backward formulas and charges
     them to the run that claimed the executing autograd node; every allocation goes to the live-memory tracker."""
@@ -259,30 +281,41 @@ class _TrainingMode(CountingMode):
         self.tallies: dict[int, _BackwardTally] = {}  # id(module) → its backward costs
         self.unclaimed = _BackwardTally()
         self._weight_nodes: dict[Any, bool] = {}
-        self._data_ops: set[Any] = set()
 
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
         if self.phase is Phase.FORWARD:
             out = super().__torch_dispatch__(func, types, args, kwargs)
-            self.memory.observe(func, out, Phase.FORWARD, self.tracker.current_name)
+            stack = self.tracker.stack
+            self.memory.observe(func, out, Phase.FORWARD, stack[-1].name if stack else "")
             return out
         kwargs = kwargs or {}
-        out = backward_result(func, args, kwargs)
+        plan = _BACKWARD_PLANS.get(id(func)) or _backward_plan(func)
+        key = _call_key(args, kwargs) if plan.memoizable else None
+        memo = plan.calls.get(key) if key is not None else None
+        out = _replay(memo, args) if memo is not None else backward_result(func, args, kwargs)
         node = torch._C._current_autograd_node()
         run = self.claims.node_runs.get(node) if node is not None else None
         self.memory.observe(func, out, Phase.BACKWARD, run.name if run is not None else "")
-        if func in self._data_ops:  # views and copies (most of a backward's calls): nothing to cost
+        if plan.data:  # views and copies (most of a backward's calls): nothing to cost
             return out
-        cost = backward_cost(func, args, kwargs, out)
+        if memo is not None:
+            cost = memo.cost
+        else:
+            cost = backward_cost(func, args, kwargs, out)
+            if key is not None:
+                _remember(plan.calls, key, args, out, cost)
         if cost.kind is OpKind.DATA:
-            self._data_ops.add(func)
+            plan.data = True
             return out
         if cost.splittable and node is not None and self._makes_weight_gradient(node, args):
             cost = cost.as_weight_gradient()
         if run is None:
             self.unclaimed.add(cost)
         else:
-            self.tallies.setdefault(id(run.module), _BackwardTally()).add(cost)
+            tally = self.tallies.get(id(run.module))
+            if tally is None:
+                tally = self.tallies[id(run.module)] = _BackwardTally()
+            tally.add(cost)
         return out
 
     def _makes_weight_gradient(self, node: Any, args: tuple) -> bool:
@@ -356,13 +389,14 @@ def analyze_training(
     snapshot = _ModelSnapshot(named_modules)
     tracker = _NodeClaims(named_modules)
     parameters = dict(model.named_parameters())
-    state: dict[str, torch.Tensor] = {}
+    state: dict[str, torch.Tensor] = {}  # name → stand-in, one per unique parameter and buffer
+    stand_ins: dict[int, torch.Tensor] = {}  # id(the model's tensor) → its stand-in
     for name, t in [*parameters.items(), *model.named_buffers()]:
         floating = t.is_floating_point()
         stand_in = torch.empty(t.shape, dtype=dtype if floating else t.dtype, device="meta")
         if name in parameters and floating and name not in frozen:
             stand_in.requires_grad_(True)
-        state[name] = stand_in
+        state[name] = stand_ins[id(t)] = stand_in
     stand_in_params = [state[name] for name in parameters]
     parameter_storages = {p.untyped_storage()._cdata for p in stand_in_params}
     memory = LiveMemory()
@@ -372,12 +406,13 @@ def analyze_training(
     x = torch.empty((batch_size, *size), dtype=dtype, device="meta")
     setattr(x, ATTRIBUTE, input_flow(x))
     try:
+        _swap_in(named_modules, stand_ins)
         for _, module in named_modules:
             module.training = True
         fused = _FusedAttention() if _may_call_attention(named_modules) else contextlib.nullcontext()
         with torch.enable_grad(), tracker, mode, fused:
             with saved.hooks():
-                output = torch.func.functional_call(model, state, (x,), strict=False, tie_weights=True)
+                output = model(x)
             tracker.claim(output, tracker.runs[id(model)])
             mode.phase = Phase.BACKWARD
             roots = [t for t in tree_leaves(output) if isinstance(t, torch.Tensor) and t.requires_grad]
@@ -392,7 +427,7 @@ def analyze_training(
         raise ModelRunError(f"{where}: training step failed on the meta device: {first_line(exc)}") from exc
     finally:
         snapshot.restore()
-    points = memory.finish()
+    segments = memory.finish()
 
     records = _build_records(model, named_modules, tracker, dtype)
     forward = Analysis(
@@ -411,7 +446,7 @@ def analyze_training(
     memory_result = step_memory(
         parameter_bytes=parameter_bytes, trainable_elements=trainable_elements, gradient_itemsize=itemsize,
         optimizer=optimizer, mixed_precision=precision in (Precision.FP16, Precision.BF16),
-        input_bytes=x.numel() * itemsize, saved=saved, points=points)
+        input_bytes=x.numel() * itemsize, saved=saved, segments=segments)
     leaves = [layer for layer in layers if layer.is_leaf]
     unclaimed = mode.unclaimed
     totals = TrainingTotals(
@@ -427,6 +462,37 @@ def analyze_training(
     return TrainingAnalysis(forward=forward, layers=layers, totals=totals, memory=memory_result,
                             optimizer=optimizer, precision=precision, frozen_through=point,
                             frozen_params=sum(parameters[n].numel() for n in frozen))
+
+
+@dataclass(slots=True)
+class _Subtree:
+    """The backward costs, saved bytes and trainable parameters of a set of module runs, added up."""
+
+    input_macs: int = 0
+    weight_macs: int = 0
+    elementwise_ops: int = 0
+    saved_bytes: int = 0
+    trainable: int = 0
+    uncounted: list[str] = field(default_factory=list)
+
+    def add(self, tally: _BackwardTally, saved_bytes: int, trainable: int) -> None:
+        self.input_macs += tally.input_macs
+        self.weight_macs += tally.weight_macs
+        self.elementwise_ops += tally.elementwise_ops
+        self.saved_bytes += saved_bytes
+        self.trainable += trainable
+        self.uncounted.extend(tally.uncounted)
+
+
+def _swap_in(named_modules: list[tuple[str, nn.Module]], stand_ins: dict[int, torch.Tensor]) -> None:
+    """Put each parameter's and buffer's stand-in where the model keeps it (every name of a shared tensor gets the
+    same one), as `torch.func.functional_call(…, tie_weights=True)` would, without its per-name bookkeeping; the
+    model snapshot puts the originals back."""
+    for _, module in named_modules:
+        for slots in (module._parameters, module._buffers):
+            for name, t in slots.items():
+                if t is not None and id(t) in stand_ins:
+                    slots[name] = stand_ins[id(t)]
 
 
 def _training_layers(forward: Analysis, tracker: ModuleTracker, tallies: dict[int, _BackwardTally],
@@ -454,28 +520,37 @@ def _training_layers(forward: Analysis, tracker: ModuleTracker, tallies: dict[in
         key = id(run.module)
         return tallies.get(key, empty), saved_by_owner.get(key, 0), trainable_by_module.get(run_name, 0)
 
+    # A container's costs are those of every run in its subtree: each run adds its own to its name's every prefix.
+    subtrees: dict[str, _Subtree] = {}
+    for run_name in by_name:
+        tally, saved_bytes, trainable = own(run_name)
+        names = run_name.split(".") if run_name else []
+        for ancestor in ("", *(".".join(names[:i]) for i in range(1, len(names) + 1))):
+            subtree = subtrees.get(ancestor)
+            if subtree is None:
+                subtree = subtrees[ancestor] = _Subtree()
+            subtree.add(tally, saved_bytes, trainable)
+
     layers = []
     for record in forward.records:
         if record.kind is RecordKind.CONTAINER:
-            prefix = f"{record.name}." if record.name else ""
-            names = [r for r in by_name if r == record.name or r.startswith(prefix)]
-            parts = [own(r) for r in names]
-            trainable = sum(p[2] for p in parts)
+            costs = subtrees.get(record.name) or _Subtree()
         else:
             owner = record.parent if record.kind is RecordKind.FUNCTIONAL else record.name
-            parts = [own(owner)]
-            trainable = record.trainable_params if record.kind is RecordKind.FUNCTIONAL else parts[0][2]
+            costs = _Subtree()
+            tally, saved_bytes, trainable = own(owner)
             if record.kind is RecordKind.FUNCTIONAL:
                 trainable = trainable_by_module.get(owner or "", 0)
+            costs.add(tally, saved_bytes, trainable)
         layers.append(TrainingLayer(
             name=record.name, type=record.type, kind=record.kind, depth=record.depth, params=record.params,
-            trainable_params=trainable,
+            trainable_params=costs.trainable,
             forward_macs=record.macs, forward_elementwise_ops=record.elementwise_ops,
-            backward_input_macs=sum(t.input_macs for t, _, _ in parts),
-            backward_weight_macs=sum(t.weight_macs for t, _, _ in parts),
-            backward_elementwise_ops=sum(t.elementwise_ops for t, _, _ in parts),
-            saved_activation_bytes=sum(s for _, s, _ in parts),
-            backward_uncounted_ops=tuple(dict.fromkeys(op for t, _, _ in parts for op in t.uncounted)),
+            backward_input_macs=costs.input_macs,
+            backward_weight_macs=costs.weight_macs,
+            backward_elementwise_ops=costs.elementwise_ops,
+            saved_activation_bytes=costs.saved_bytes,
+            backward_uncounted_ops=tuple(dict.fromkeys(costs.uncounted)),
         ))
     return tuple(layers)
 

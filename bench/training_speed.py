@@ -3,6 +3,8 @@ the same forward + backward on the meta device. Target: ≥ 5× faster on ResNet
 
 Usage: python bench/training_speed.py [--models resnet50,mobilenet_v2,efficientnet_b0] [--repeats 7]
        python bench/training_speed.py --models torchvision:swin_t,timm:vit_small_patch16_224 (catalogue models)
+       python bench/training_speed.py --models inception_v3 --batch-size 2 (batch norm in train mode refuses one
+       value per channel, as PyTorch does: Inception v3's aux head reaches 1×1 at batch 1)
 
 Both run in this one process, warm (each first run untimed: lazy imports, meta kernels' first use), alternating
 repeats so machine load hits both alike; the median of the repeats is reported, as wall time and as this process's
@@ -32,6 +34,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--models", default="resnet50,mobilenet_v2,efficientnet_b0")
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--batch-size", type=int, default=1)
     args = parser.parse_args()
     print(f"{'model':<16} {'ours s':>8} {'FCM s':>8} {'ratio':>6} {'ours CPU s':>11} {'FCM CPU s':>10} "
           f"{'CPU ratio':>9} {'our bwd MACs':>16} {'FCM bwd MACs':>16}")
@@ -46,11 +49,11 @@ def main() -> None:
             model, size = zoo.module, zoo.input_size
 
         def ours() -> int:
-            return analyze_training(model, size).totals.backward_macs
+            return analyze_training(model, size, args.batch_size).totals.backward_macs
 
         def flop_counter() -> int:
             with FlopCounterMode(display=False) as counter:
-                y = model.train()(torch.empty(1, *size, device="meta"))
+                y = model.train()(torch.empty(args.batch_size, *size, device="meta"))
                 forward = counter.get_total_flops()
                 y.backward(torch.empty_like(y))
             for p in model.parameters():
