@@ -131,6 +131,9 @@ class SavedTensors:
         return sum(self.storages.values())
 
 
+_ALLOCATES: dict[int, tuple[bool, ...]] = {}  # id(op overload) → which of its results are new memory
+
+
 class LiveMemory:
     """Follows each storage a step allocates until every tensor on it is gone (weakref callbacks: PyTorch keeps a
     tensor's Python object alive while C++ — the autograd graph, a `.grad` — still holds it).
@@ -142,7 +145,6 @@ class LiveMemory:
         self.live = 0
         self._storages: dict[int, list[int]] = {}  # storage key → [tensor count, bytes]
         self._watched: dict[int, tuple[weakref.ref, int]] = {}  # id(weak reference) → (it, storage key)
-        self._allocates: dict[int, tuple[bool, ...]] = {}  # id(op overload) → which results are new memory
         self.segments: list[tuple[Phase, str, int, int]] = []  # (phase, layer, live at its end, its peak)
         self._phase: Phase | None = None
         self._layer = ""
@@ -162,9 +164,10 @@ class LiveMemory:
             self.live -= entry[1]
             del self._storages[key]
 
-    def _returns_new_memory(self, func: Any) -> tuple[bool, ...]:
+    @staticmethod
+    def _returns_new_memory(func: Any) -> tuple[bool, ...]:
         known = tuple(r.alias_info is None for r in func._schema.returns)
-        self._allocates[id(func)] = known  # op overloads live as long as torch: their ids stay theirs
+        _ALLOCATES[id(func)] = known  # op overloads live as long as torch: their ids stay theirs
         return known
 
     def observe(self, func: Any, out: Any, phase: Phase, layer: str) -> None:
@@ -179,7 +182,9 @@ class LiveMemory:
             results = (out,)
         else:
             return
-        fresh = self._allocates.get(id(func)) or self._returns_new_memory(func)
+        fresh = _ALLOCATES.get(id(func))
+        if fresh is None:
+            fresh = self._returns_new_memory(func)
         storages, watched = self._storages, self._watched
         for i, t in enumerate(results):
             if not isinstance(t, torch.Tensor):

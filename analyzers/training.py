@@ -208,7 +208,12 @@ class _NodeClaims(ModuleTracker):
     def claim(self, value: Any, run: ModuleRun | None) -> None:
         if run is None:
             return
-        tensors = (value,) if isinstance(value, torch.Tensor) else tree_leaves(value)
+        if isinstance(value, torch.Tensor):
+            tensors: Any = (value,)
+        elif type(value) is tuple and all(isinstance(t, torch.Tensor) for t in value):  # a forward's usual args
+            tensors = value
+        else:
+            tensors = tree_leaves(value)
         pending = [t.grad_fn for t in tensors if isinstance(t, torch.Tensor) and t.grad_fn is not None]
         claimed = self.node_runs
         while pending:
@@ -408,7 +413,7 @@ def analyze_training(
     try:
         _swap_in(named_modules, stand_ins)
         for _, module in named_modules:
-            module.training = True
+            vars(module)["training"] = True  # what `model.train()` sets, without nn.Module.__setattr__'s checks
         fused = _FusedAttention() if _may_call_attention(named_modules) else contextlib.nullcontext()
         with torch.enable_grad(), tracker, mode, fused:
             with saved.hooks():
