@@ -488,6 +488,18 @@ class _Subtree:
         self.trainable += trainable
         self.uncounted.extend(tally.uncounted)
 
+    def copy(self) -> "_Subtree":
+        return _Subtree(self.input_macs, self.weight_macs, self.elementwise_ops, self.saved_bytes, self.trainable,
+                        list(self.uncounted))
+
+    def merge(self, other: "_Subtree") -> None:
+        """Add another subtree's numbers (not its uncounted op names)."""
+        self.input_macs += other.input_macs
+        self.weight_macs += other.weight_macs
+        self.elementwise_ops += other.elementwise_ops
+        self.saved_bytes += other.saved_bytes
+        self.trainable += other.trainable
+
 
 def _swap_in(named_modules: list[tuple[str, nn.Module]], stand_ins: dict[int, torch.Tensor]) -> None:
     """Put each parameter's and buffer's stand-in where the model keeps it (every name of a shared tensor gets the
@@ -505,7 +517,6 @@ def _training_layers(forward: Analysis, tracker: ModuleTracker, tallies: dict[in
                      frozen: set[str]) -> tuple[TrainingLayer, ...]:
     """One `TrainingLayer` per forward record: a leaf (or a container's functional row) gets its run's own costs;
     a container sums every run in its subtree."""
-    by_name = {run.name: run for run in tracker.runs.values()}
     trainable_by_module: dict[str, int] = {}
     seen: set[int] = set()
     for name, module in named_modules:
@@ -513,40 +524,38 @@ def _training_layers(forward: Analysis, tracker: ModuleTracker, tallies: dict[in
         for pname, p in module._parameters.items():
             if p is not None and id(p) not in seen:
                 seen.add(id(p))
-                full = f"{name}.{pname}" if name else pname
-                count += 0 if full in frozen else p.numel()
+                if not frozen or (f"{name}.{pname}" if name else pname) not in frozen:
+                    count += p.numel()
         trainable_by_module[name] = count
     empty = _BackwardTally()
 
-    def own(run_name: str) -> tuple[_BackwardTally, int, int]:
-        run = by_name.get(run_name)
-        if run is None:
-            return empty, 0, 0
+    # Each run's own costs; a container's are those of every run in its subtree: each subtree is added to its
+    # parent's, deepest first. Uncounted op names (rare) go to every ancestor in run order, so that they keep it.
+    own: dict[str, _Subtree] = {}
+    for run in tracker.runs.values():
         key = id(run.module)
-        return tallies.get(key, empty), saved_by_owner.get(key, 0), trainable_by_module.get(run_name, 0)
-
-    # A container's costs are those of every run in its subtree: each run adds its own to its name's every prefix.
-    subtrees: dict[str, _Subtree] = {}
-    for run_name in by_name:
-        tally, saved_bytes, trainable = own(run_name)
-        names = run_name.split(".") if run_name else []
-        for ancestor in ("", *(".".join(names[:i]) for i in range(1, len(names) + 1))):
-            subtree = subtrees.get(ancestor)
-            if subtree is None:
-                subtree = subtrees[ancestor] = _Subtree()
-            subtree.add(tally, saved_bytes, trainable)
+        subtree = own[run.name] = _Subtree()
+        subtree.add(tallies.get(key, empty), saved_by_owner.get(key, 0), trainable_by_module.get(run.name, 0))
+    subtrees = {name: subtree.copy() for name, subtree in own.items()}
+    for run_name in sorted(subtrees, key=lambda n: -n.count(".") if n else 1):
+        if run_name:
+            subtrees[run_name.rpartition(".")[0]].merge(subtrees[run_name])
+    for run_name, subtree in own.items():
+        if subtree.uncounted:
+            names = run_name.split(".") if run_name else []
+            for ancestor in (".".join(names[:i]) for i in range(len(names))):
+                subtrees[ancestor].uncounted.extend(subtree.uncounted)
 
     layers = []
+    nothing = _Subtree()
     for record in forward.records:
         if record.kind is RecordKind.CONTAINER:
-            costs = subtrees.get(record.name) or _Subtree()
+            costs = subtrees.get(record.name, nothing)
+        elif record.kind is RecordKind.FUNCTIONAL:  # the container's own ops, as a row of its own
+            costs = own.get(record.parent, nothing).copy()
+            costs.trainable = trainable_by_module.get(record.parent or "", 0)
         else:
-            owner = record.parent if record.kind is RecordKind.FUNCTIONAL else record.name
-            costs = _Subtree()
-            tally, saved_bytes, trainable = own(owner)
-            if record.kind is RecordKind.FUNCTIONAL:
-                trainable = trainable_by_module.get(owner or "", 0)
-            costs.add(tally, saved_bytes, trainable)
+            costs = own.get(record.name, nothing)
         layers.append(TrainingLayer(
             name=record.name, type=record.type, kind=record.kind, depth=record.depth, params=record.params,
             trainable_params=costs.trainable,
