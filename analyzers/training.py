@@ -24,7 +24,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_leaves
 
-from analyzers.analyze import _build_records, _ModelSnapshot, _totals, _validated_size
+from analyzers.analyze import _build_records, _ModelSnapshot, _totals, _validated_size, collector_paused
 from analyzers.backward_formulas import BackwardCost, backward_cost
 from analyzers.backward_shapes import backward_result
 from analyzers.counting_mode import CountingMode, ModuleRun, ModuleTracker, _call_key, _remember, _replay
@@ -380,6 +380,14 @@ def analyze_training(
     of `stage_names(model)`. `precision` fp16/bf16 means mixed precision: the model computes and stores in that
     dtype and the optimizer keeps fp32 master weights. The model is left exactly as it was found.
     """
+    with collector_paused():  # as `analyze`: no collection scans the heap mid-step (tensors die by refcount)
+        return _analyze_training(model, input_size, batch_size, optimizer, freeze, freeze_stages, precision,
+                                 model_name)
+
+
+def _analyze_training(model: nn.Module, input_size: Sequence[int], batch_size: int, optimizer: Optimizer | str,
+                      freeze: str | None, freeze_stages: int | None, precision: Precision | str,
+                      model_name: str | None) -> TrainingAnalysis:
     optimizer = Optimizer.parse(optimizer)
     try:
         precision = Precision(str(precision).lower())
