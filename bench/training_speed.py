@@ -23,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
+from torch.utils._pytree import tree_leaves  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from analyzers.training import analyze_training  # noqa: E402
@@ -55,7 +56,8 @@ def main() -> None:
             with FlopCounterMode(display=False) as counter:
                 y = model.train()(torch.empty(args.batch_size, *size, device="meta"))
                 forward = counter.get_total_flops()
-                y.backward(torch.empty_like(y))
+                roots = [t for t in tree_leaves(y) if isinstance(t, torch.Tensor) and t.requires_grad]
+                torch.autograd.backward(roots, [torch.empty_like(t) for t in roots])  # every output, aux heads too
             for p in model.parameters():
                 p.grad = None
             return (counter.get_total_flops() - forward) // 2
