@@ -3,6 +3,8 @@ dtype, strides), and each per-element constant is the documented one."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import torch
 import torchvision
@@ -11,48 +13,88 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from analyzers.backward_formulas import BackwardCost, backward_cost, conv_backward_macs
 from analyzers.backward_shapes import BACKWARD_RESULTS
+from analyzers.fast_shapes import FAST_RESULTS
 from analyzers.records import OpCategory, OpKind
 from analyzers.training import analyze_training
+from tests.test_fast_shapes_differential import layout_strides
 
 aten = torch.ops.aten
 
 
+def _described(result: Any) -> tuple:
+    """Each result tensor's shape, dtype and strides (none on size-1 dims, which address nothing), or None."""
+    results = result if isinstance(result, (tuple, list)) else (result,)
+    return tuple(None if t is None else (tuple(t.shape), t.dtype, layout_strides(t)) for t in results)
+
+
+def _on_cpu(value: Any) -> Any:
+    """A meta operand as a CPU tensor of the same shape, dtype and strides (holding 0.5, or 0 for indices)."""
+    if isinstance(value, torch.Tensor) and value.is_meta:
+        span = sum((n - 1) * s for n, s in zip(value.shape, value.stride())) + 1 if value.numel() else 0
+        base = torch.full((span,), 0.5 if value.dtype.is_floating_point else 0, dtype=value.dtype)
+        return base.as_strided(value.shape, value.stride())
+    if isinstance(value, (list, tuple)):
+        return type(value)(_on_cpu(v) for v in value)
+    return value
+
+
 class _CompareStandIns(TorchDispatchMode):
-    """During a real meta backward, run every stand-in beside torch's kernel and record any difference."""
+    """During a real meta backward, run every stand-in (backward and forward ones, as `backward_result` consults
+    them) beside torch's meta kernel; where the two differ, the stand-in must give what torch's CPU kernel gives for
+    operands of the same shapes and strides (the documented meta/CPU differences), else it is a mismatch."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.checked: dict[str, int] = {}
+        self.checked: dict[Any, int] = {}
+        self.cpu_followed: dict[str, int] = {}
         self.mismatches: list[str] = []
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
-        stand_in = BACKWARD_RESULTS.get(func.overloadpacket)
-        if stand_in is not None:
-            mine = stand_in(args, kwargs)
-            if mine is not None:
-                theirs = out if isinstance(out, (tuple, list)) else (out,)
-                ours = mine if isinstance(mine, (tuple, list)) else (mine,)
-                for a, b in zip(ours, theirs):
-                    if (a is None) != (b is None) or (a is not None and (
-                            a.shape != b.shape or a.dtype != b.dtype or a.stride() != b.stride())):
-                        self.mismatches.append(f"{func}: {a} vs {b}")
-                self.checked[str(func)] = self.checked.get(str(func), 0) + 1
+        packet = func.overloadpacket
+        stand_in = BACKWARD_RESULTS.get(packet) or FAST_RESULTS.get(packet)
+        mine = stand_in(args, kwargs) if stand_in is not None else None
+        if mine is None:
+            return out
+        if _described(mine) != _described(out):
+            cpu = func(*_on_cpu(args), **_on_cpu(kwargs))
+            if _described(mine) != _described(cpu):
+                self.mismatches.append(f"{func}: {_described(mine)} vs meta {_described(out)}, cpu {_described(cpu)}")
+            self.cpu_followed[str(func)] = self.cpu_followed.get(str(func), 0) + 1
+        self.checked[packet] = self.checked.get(packet, 0) + 1
         return out
 
 
-@pytest.mark.parametrize("make", [torchvision.models.resnet18, torchvision.models.mobilenet_v2,
-                                  torchvision.models.efficientnet_b0, torchvision.models.vgg11])
-def test_stand_ins_equal_torch_meta_kernels(make):
-    model = make().to("meta").train()
-    x = torch.empty(2, 3, 64, 64, device="meta")
-    y = model(x)
+def _timm_vit_tiny() -> nn.Module:
+    timm = pytest.importorskip("timm")
+    return timm.create_model("vit_tiny_patch16_224", img_size=32)
+
+
+@pytest.mark.parametrize("make, size, exercised", [
+    (torchvision.models.resnet18, 64, {aten.convolution_backward, aten.threshold_backward}),
+    (torchvision.models.mobilenet_v2, 64, {aten.hardtanh_backward, aten.native_batch_norm_backward}),
+    (torchvision.models.efficientnet_b0, 64, {aten.silu_backward, aten.sigmoid_backward}),
+    (torchvision.models.vgg11, 64, {aten.max_pool2d_with_indices_backward, aten._adaptive_avg_pool2d_backward}),
+    (lambda: torchvision.models.vit_b_16(image_size=32), 32, {
+        aten.native_layer_norm_backward, aten._softmax_backward_data, aten.select_backward, aten.gelu_backward}),
+    (torchvision.models.swin_t, 64, {aten.native_layer_norm_backward, aten.slice_backward, aten.roll, aten.clone}),
+    (torchvision.models.convnext_tiny, 32, {aten.native_layer_norm_backward, aten.gelu_backward}),
+    # batch 2: the branches' ReLU gradients are slices of a concatenation's gradient (not contiguous)
+    (lambda: torchvision.models.inception_v3(aux_logits=False, init_weights=False), 80, {
+        aten.threshold_backward, aten.avg_pool2d_backward, aten.max_pool2d_with_indices_backward}),
+    (_timm_vit_tiny, 32, {aten.stack, aten.native_layer_norm_backward}),
+], ids=["resnet18", "mobilenet_v2", "efficientnet_b0", "vgg11", "vit_b_16", "swin_t", "convnext_tiny",
+        "inception_v3", "timm_vit_tiny"])
+def test_stand_ins_equal_torch_kernels(make, size, exercised):
+    with torch.device("meta"):
+        model = make().train()
+    y = model(torch.empty(2, 3, size, size, device="meta"))
     mode = _CompareStandIns()
     with mode:
         y.backward(torch.empty_like(y))
     assert not mode.mismatches
-    assert mode.checked  # the stand-ins were really exercised
+    assert exercised <= set(mode.checked)  # the stand-ins were really exercised
 
 
 def test_conv_backward_macs_by_hand():
