@@ -637,3 +637,109 @@ def cat(args: tuple, kwargs: dict) -> torch.Tensor | None:
     shape[dim] = sum(int(t.shape[dim]) for t in tensors)
     formats = {_suggested_format(t) for t in tensors}
     return _empty(shape, first.dtype, formats.pop() if len(formats) == 1 else _CONTIGUOUS)
+
+
+@_register(aten.stack)
+def stack(args: tuple, kwargs: dict) -> torch.Tensor | None:
+    """aten.stack(tensors, dim=0) of same-shape, same-dtype tensors whose concatenation would be contiguous.
+
+    torch concatenates them along `dim` and views the result with the new dim split out (at the end: concatenates
+    them unsqueezed there); only the contiguous case is answered, where that view is contiguous too."""
+    if kwargs or not 1 <= len(args) <= 2 or not isinstance(args[0], (list, tuple)) or not args[0]:
+        return None
+    tensors = args[0]
+    dim = args[1] if len(args) > 1 else 0
+    if not all(isinstance(t, torch.Tensor) for t in tensors) or not _is_int(dim):
+        return None
+    first = tensors[0]
+    rank = first.dim()
+    if not -rank - 1 <= dim <= rank or first.dtype not in _FLOATS or first.numel() == 0:
+        return None
+    if any(t.shape != first.shape or t.dtype != first.dtype for t in tensors):
+        return None
+    dim %= rank + 1
+    for t in tensors:
+        shape, strides = tuple(t.shape), t.stride()
+        if dim == rank:  # unsqueezed at the end: a size-1 dim of stride 1
+            shape, strides = (*shape, 1), (*strides, 1)
+        if len(shape) in (4, 5) and _strides_like_channels_last(shape, strides):
+            return None
+    return _empty((*first.shape[:dim], len(tensors), *first.shape[dim:]), first.dtype)
+
+
+@_register(aten.roll)
+def roll(args: tuple, kwargs: dict) -> torch.Tensor | None:
+    """aten.roll(input, shifts, dims=[]): a contiguous copy (one shift and no dims rolls the flattened input)."""
+    if kwargs or not 2 <= len(args) <= 3 or not isinstance(args[0], torch.Tensor):
+        return None
+    x, shifts = args[0], args[1]
+    dims = args[2] if len(args) > 2 else []
+    if not isinstance(shifts, (list, tuple)) or not isinstance(dims, (list, tuple)) or not shifts:
+        return None
+    if not all(_is_int(v) for v in (*shifts, *dims)) or x.dtype not in _FLOATS or x.numel() == 0:
+        return None
+    if dims:
+        if len(dims) != len(shifts) or not all(-x.dim() <= d < x.dim() for d in dims):
+            return None
+    elif len(shifts) != 1:
+        return None
+    return _empty(x.shape, x.dtype)
+
+
+def _preserved_like(x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """`empty_like(x, memory_format=preserve)`: x's own strides when it is dense, else its suggested format."""
+    if _non_overlapping_and_dense(x):
+        return torch.empty_strided(x.shape, x.stride(), dtype=dtype, device="meta")
+    return _empty(x.shape, dtype, _suggested_format(x))
+
+
+def _like_result(x: Any, memory_format: Any, dtype: Any = None) -> torch.Tensor | None:
+    """The result of clone/empty_like of `x` (a non-empty floating tensor) in `memory_format` (preserve or
+    contiguous; None means preserve)."""
+    if not isinstance(x, torch.Tensor) or x.dtype not in _FLOATS or x.numel() == 0:
+        return None
+    dtype = x.dtype if dtype is None else dtype
+    if memory_format is None or memory_format is torch.preserve_format:
+        return _preserved_like(x, dtype)
+    return _empty(x.shape, dtype) if memory_format is _CONTIGUOUS else None
+
+
+@_register(aten.clone)
+def clone(args: tuple, kwargs: dict) -> torch.Tensor | None:
+    """aten.clone(input, *, memory_format=None)."""
+    if len(args) != 1 or set(kwargs) - {"memory_format"}:
+        return None
+    return _like_result(args[0], kwargs.get("memory_format"))
+
+
+_META = torch.device("meta")
+
+
+@_register(aten.empty_like)
+def empty_like(args: tuple, kwargs: dict) -> torch.Tensor | None:
+    """aten.empty_like(input, *, dtype=None, layout=None, device=None, pin_memory=None, memory_format=None), on the
+    meta device, strided, of a floating dtype."""
+    if len(args) != 1 or set(kwargs) - {"dtype", "layout", "device", "pin_memory", "memory_format"}:
+        return None
+    dtype = kwargs.get("dtype")
+    if dtype is not None and dtype not in _FLOATS:
+        return None
+    if kwargs.get("layout") not in (None, torch.strided) or kwargs.get("pin_memory") not in (None, False):
+        return None
+    device = kwargs.get("device")
+    if device is not None and device != _META and device != "meta":
+        return None
+    return _like_result(args[0], kwargs.get("memory_format"), dtype)
+
+
+@_register(aten.bernoulli_)
+def bernoulli_(args: tuple, kwargs: dict) -> torch.Tensor | None:
+    """aten.bernoulli_.float(input, p=0.5, *, generator=None), F.dropout's mask in training: in place, p in
+    [0, 1]."""
+    if not 1 <= len(args) <= 2 or set(kwargs) - {"generator"} or kwargs.get("generator") is not None:
+        return None
+    x = args[0]
+    p = args[1] if len(args) > 1 else 0.5
+    if not isinstance(x, torch.Tensor) or x.dtype not in _FLOATS or not _is_number(p) or not 0 <= p <= 1:
+        return None
+    return x if _non_overlapping_and_dense(x) else None

@@ -172,6 +172,12 @@ FOLLOW_META = {
                               "accepts only a bfloat16/float16 input with float32 parameters; meta accepts any",
     "softmax_half_to_float": "softmax of a float16 input with half_to_float=True: only CUDA supports it, the CPU "
                              "refuses; meta accepts",
+    "roll_empty": "roll of a tensor with no elements: meta returns a copy whatever the shifts and dims; the CPU "
+                  "refuses misaligned ones (the stand-in declines empty tensors)",
+    "bernoulli_p": "bernoulli_ with p outside [0, 1]: meta accepts, the CPU refuses (the stand-in declines it)",
+    "bernoulli_overlap": "bernoulli_ on an expanded tensor (elements sharing memory): meta accepts, the CPU refuses "
+                         "(the stand-in declines it; the size checks cover only the in-place activations and "
+                         "arithmetic)",
     "pool3d_unbatched_channels_last": "a 3-d pool of an unbatched 4-d input whose strides look channels-last: the "
                                       "CPU kernel refuses that memory format; meta accepts",
 }
@@ -651,11 +657,78 @@ def test_matrix_products_match_torch():
     drive(matrix_products(), {aten.mm, aten.addmm, aten.bmm})
 
 
+# ---------------------------------------------------------------- copies: stack, roll, clone, empty_like, bernoulli_
+
+
+@st.composite
+def stacks(draw: st.DrawFn) -> Case:
+    shape = draw(small_shapes())
+    dim = draw(st.integers(-len(shape) - 2, len(shape) + 1))
+    specs = [Spec(draw(mostly(shape, small_shapes(), often=8)), draw(mostly(torch.float32, ANY_DTYPE, often=6)),
+                  draw(layouts)) for _ in range(draw(st.integers(1, 3)))]
+    differs = frozenset() if all(s.dtype == specs[0].dtype for s in specs) else frozenset({"dtype_support"})
+    return Case(f"stack(dim={dim})", lambda *ts: torch.stack(ts, dim), tuple(specs), meta_differs=differs)
+
+
+def test_stack_matches_torch():
+    drive(stacks(), {aten.stack})
+
+
+@st.composite
+def rolls(draw: st.DrawFn) -> Case:
+    shape = draw(small_shapes())
+    count = draw(st.integers(0, 3))
+    length = draw(mostly(max(count, 1), st.integers(0, 3)))
+    shifts = draw(st.lists(st.integers(-5, 5), min_size=length, max_size=length))
+    dims = draw(st.lists(st.integers(-len(shape) - 1, len(shape)), min_size=count, max_size=count))
+    spec = Spec(shape, draw(mostly(torch.float32, ANY_DTYPE, often=6)), draw(layouts))
+    differs = set() if spec.dtype.is_floating_point else {"dtype_support"}
+    if 0 in shape:
+        differs.add("roll_empty")
+    return Case(f"roll(shifts={shifts}, dims={dims})", lambda x: torch.roll(x, shifts, dims), (spec,),
+                meta_differs=frozenset(differs))
+
+
+def test_roll_matches_torch():
+    drive(rolls(), {aten.roll})
+
+
+MEMORY_FORMATS = (None, torch.preserve_format, torch.contiguous_format, torch.channels_last)
+
+
+@st.composite
+def likes(draw: st.DrawFn) -> Case:
+    """clone, empty_like and bernoulli_ (F.dropout's pieces in training: empty_like → bernoulli_ → div_ → mul)."""
+    kind = draw(st.sampled_from(("clone", "empty_like", "bernoulli_")))
+    spec = Spec(draw(small_shapes()), draw(mostly(torch.float32, ANY_DTYPE, often=6)), draw(layouts))
+    differs = set() if spec.dtype.is_floating_point else {"dtype_support"}
+    if kind == "bernoulli_":
+        p = draw(st.sampled_from((0.5, 0.0, 1.0, 0.9, 1.5, -0.1)))
+        if spec.layout is Layout.EXPANDED:
+            differs.add("bernoulli_overlap")
+        if not 0 <= p <= 1:
+            differs.add("bernoulli_p")
+        return Case(f"bernoulli_({p})", lambda x: x.bernoulli_(p), (spec,), meta_differs=frozenset(differs))
+    kwargs: dict[str, Any] = {}
+    memory_format = draw(st.sampled_from(MEMORY_FORMATS))
+    if memory_format is not None:
+        kwargs["memory_format"] = memory_format
+    if kind == "empty_like" and draw(st.booleans()):
+        kwargs["dtype"] = draw(st.sampled_from((torch.float64, torch.float16, torch.int64)))
+    packet = aten.clone if kind == "clone" else aten.empty_like
+    return Case(f"{kind}(**{kwargs})", lambda x: packet(x, **kwargs), (spec,), meta_differs=frozenset(differs))
+
+
+def test_clone_empty_like_and_bernoulli_match_torch():
+    drive(likes(), {aten.clone, aten.empty_like, aten.bernoulli_})
+
+
 def test_every_stand_in_is_driven_by_a_family():
     families = ({aten.convolution, aten.max_pool2d_with_indices, aten.avg_pool2d, aten._adaptive_avg_pool2d,
                  aten.mean, aten.sum, aten.cat, aten.mm, aten.addmm, aten.bmm, aten.native_batch_norm,
                  aten._native_batch_norm_legit_no_training, aten.native_layer_norm, aten._softmax,
-                 aten._log_softmax, aten._safe_softmax}
+                 aten._log_softmax, aten._safe_softmax, aten.stack, aten.roll, aten.clone, aten.empty_like,
+                 aten.bernoulli_}
                 | set(UNARY) | {getattr(aten, p.__name__ + "_") for p in UNARY}
                 | set(BINARY) | set(BINARY_IN_PLACE))
     assert set(FAST_RESULTS) == families
