@@ -4,10 +4,10 @@ The forward runs in train mode (batch norm with batch statistics, dropout masks,
 wrote them) with gradients on, under the same counting mode as `analyze`; then autograd runs the backward on the
 meta device and every backward aten op is costed by its own formula (`analyzers.backward_formulas`).
 
-Charging a backward op to the module whose forward created it: autograd nodes are claimed by modules during the
-forward (when a module starts, every still-unclaimed node behind its inputs belongs to the module around it; when it
-ends, every unclaimed node behind its outputs is its own), and during the backward `torch._C._current_autograd_node`
-names the node each op belongs to.
+Charging a backward op to the module whose forward created it: autograd numbers the nodes it creates in order
+(`Node._sequence_nr`), the module tracker marks that numbering at every module boundary, and during the backward
+`torch._C._current_autograd_node()` names the node each op belongs to; a parameter's gradient accumulation belongs
+to the module whose op used the parameter first.
 
 Freezing is what PyTorch does with `requires_grad=False`: a frozen layer computes no weight gradient, and before
 the first trainable layer autograd records nothing, so no input gradients and no saved activations there.
@@ -16,6 +16,7 @@ the first trainable layer autograd records nothing, so no input gradients and no
 from __future__ import annotations
 
 import contextlib
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
@@ -198,38 +199,40 @@ class _BackwardTally:
             self.uncounted.append(cost.op)
 
 
-class _NodeClaims(ModuleTracker):
-    """The module tracker, plus: every autograd node the forward creates is claimed by one module run."""
+_NEXT_SEQUENCE_NR = torch._C._autograd._get_sequence_nr  # the number autograd gives the next node it creates
+_LEAF_SEQUENCE_NR = 2**64 - 1  # an AccumulateGrad node's (it belongs to a parameter, not to an op)
+
+
+class _NodeRuns(ModuleTracker):
+    """The module tracker, plus: which module run created each autograd node. Autograd numbers the nodes it
+    creates in order (`Node._sequence_nr`), so the module boundaries are kept as marks on that numbering: a node
+    belongs to the innermost module running when it was made."""
 
     def __init__(self, named_modules: list[tuple[str, nn.Module]]) -> None:
         super().__init__(named_modules)
-        self.node_runs: dict[Any, ModuleRun] = {}
+        self.marks: list[int] = []  # sequence numbers from which…
+        self.mark_runs: list[ModuleRun | None] = []  # …nodes belong to this run (None: outside the model)
 
-    def claim(self, value: Any, run: ModuleRun | None) -> None:
-        if run is None:
-            return
-        if isinstance(value, torch.Tensor):
-            tensors: Any = (value,)
-        elif type(value) is tuple and all(isinstance(t, torch.Tensor) for t in value):  # a forward's usual args
-            tensors = value
+    def _mark(self, run: ModuleRun | None) -> None:
+        number = _NEXT_SEQUENCE_NR()
+        if self.marks and self.marks[-1] == number:  # no node made since the last mark
+            self.mark_runs[-1] = run
         else:
-            tensors = tree_leaves(value)
-        pending = [t.grad_fn for t in tensors if isinstance(t, torch.Tensor) and t.grad_fn is not None]
-        claimed = self.node_runs
-        while pending:
-            node = pending.pop()
-            if node in claimed:
-                continue
-            claimed[node] = run
-            pending.extend(n for n, _ in node.next_functions if n is not None and n not in claimed)
+            self.marks.append(number)
+            self.mark_runs.append(run)
 
     def _pre(self, run: ModuleRun, args: Any) -> None:
-        self.claim(args, self.current)  # what feeds this module was made by the module around it
         super()._pre(run, args)
+        self._mark(run)
 
     def _post(self, run: ModuleRun, args: Any, output: Any) -> None:
-        self.claim(output, run)
         super()._post(run, args, output)
+        self._mark(self.current)
+
+    def run_of(self, number: int) -> ModuleRun | None:
+        """The run that made the node with this sequence number."""
+        i = bisect_right(self.marks, number) - 1
+        return self.mark_runs[i] if i >= 0 else None
 
 
 _VIEW_NODES = ("TBackward0", "ViewBackward0", "PermuteBackward0", "TransposeBackward0", "ExpandBackward0",
@@ -276,7 +279,7 @@ class _TrainingMode(CountingMode):
     """The forward counting mode, which in the backward phase costs ops with the backward formulas and charges
     them to the run that claimed the executing autograd node; every allocation goes to the live-memory tracker."""
 
-    def __init__(self, tracker: _NodeClaims, weights: set[int], state: set[int], parameter_storages: set[int],
+    def __init__(self, tracker: _NodeRuns, weights: set[int], state: set[int], parameter_storages: set[int],
                  memory: LiveMemory) -> None:
         super().__init__(tracker, None, weights=weights, state=state)
         self.claims = tracker
@@ -286,12 +289,18 @@ class _TrainingMode(CountingMode):
         self.tallies: dict[int, _BackwardTally] = {}  # id(module) → its backward costs
         self.unclaimed = _BackwardTally()
         self._weight_nodes: dict[Any, bool] = {}
+        self._parameter_users: dict[int, ModuleRun | None] = {}  # id(parameter) → the run whose op used it first
 
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
         if self.phase is Phase.FORWARD:
             out = super().__torch_dispatch__(func, types, args, kwargs)
             stack = self.tracker.stack
-            self.memory.observe(func, out, Phase.FORWARD, stack[-1].name if stack else "")
+            run = stack[-1] if stack else None
+            self.memory.observe(func, out, Phase.FORWARD, run.name if run is not None else "")
+            weights, users = self.weights, self._parameter_users
+            for a in args:
+                if type(a) is torch.Tensor and id(a) in weights and id(a) not in users:
+                    users[id(a)] = run
             return out
         kwargs = kwargs or {}
         plan = _BACKWARD_PLANS.get(id(func)) or _backward_plan(func)
@@ -299,7 +308,14 @@ class _TrainingMode(CountingMode):
         memo = plan.calls.get(key) if key is not None else None
         out = _replay(memo, args) if memo is not None else backward_result(func, args, kwargs)
         node = torch._C._current_autograd_node()
-        run = self.claims.node_runs.get(node) if node is not None else None
+        if node is None:
+            run = None
+        else:
+            number = node._sequence_nr()
+            if number == _LEAF_SEQUENCE_NR:  # a parameter's AccumulateGrad: the module that first used it
+                run = self._parameter_users.get(id(getattr(node, "variable", None)))
+            else:
+                run = self.claims.run_of(number)
         self.memory.observe(func, out, Phase.BACKWARD, run.name if run is not None else "")
         if plan.data:  # views and copies (most of a backward's calls): nothing to cost
             return out
@@ -400,7 +416,7 @@ def _analyze_training(model: nn.Module, input_size: Sequence[int], batch_size: i
 
     named_modules = list(model.named_modules())
     snapshot = _ModelSnapshot(named_modules)
-    tracker = _NodeClaims(named_modules)
+    tracker = _NodeRuns(named_modules)
     parameters = dict(model.named_parameters())
     state: dict[str, torch.Tensor] = {}  # name → stand-in, one per unique parameter and buffer
     stand_ins: dict[int, torch.Tensor] = {}  # id(the model's tensor) → its stand-in
@@ -426,13 +442,11 @@ def _analyze_training(model: nn.Module, input_size: Sequence[int], batch_size: i
         with torch.enable_grad(), tracker, mode, fused:
             with saved.hooks():
                 output = model(x)
-            tracker.claim(output, tracker.runs[id(model)])
             mode.phase = Phase.BACKWARD
             roots = [t for t in tree_leaves(output) if isinstance(t, torch.Tensor) and t.requires_grad]
             if roots:
                 torch.autograd.backward(roots, [torch.empty_like(t) for t in roots])
             del output, roots
-            tracker.node_runs.clear()
     except AnalysisError:
         raise
     except Exception as exc:
