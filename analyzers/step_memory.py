@@ -131,6 +131,12 @@ class SavedTensors:
         return sum(self.storages.values())
 
 
+class _StorageRef(weakref.ref):
+    """A weak reference to a tensor that remembers the key of the storage it keeps alive."""
+
+    __slots__ = ("key",)
+
+
 _ALLOCATES: dict[int, tuple[bool, ...]] = {}  # id(op overload) → which of its results are new memory
 
 
@@ -144,16 +150,16 @@ class LiveMemory:
     def __init__(self) -> None:
         self.live = 0
         self._storages: dict[int, list[int]] = {}  # storage key → [tensor count, bytes]
-        self._watched: dict[int, tuple[weakref.ref, int]] = {}  # id(weak reference) → (it, storage key)
+        self._watched: dict[int, _StorageRef] = {}  # id(weak reference) → it (kept alive until its tensor dies)
+        self._on_death = self._died  # one bound method for every reference
         self.segments: list[tuple[Phase, str, int, int]] = []  # (phase, layer, live at its end, its peak)
         self._phase: Phase | None = None
         self._layer = ""
         self._segment_peak = 0
 
-    def _died(self, ref: weakref.ref) -> None:
-        _, key = self._watched.pop(id(ref), (None, None))
-        if key is not None:
-            self._release(key)
+    def _died(self, ref: "_StorageRef") -> None:
+        if self._watched.pop(id(ref), None) is not None:
+            self._release(ref.key)
 
     def _release(self, key: int) -> None:
         entry = self._storages.get(key)
@@ -189,18 +195,20 @@ class LiveMemory:
         for i, t in enumerate(results):
             if not isinstance(t, torch.Tensor):
                 continue
-            key = t.untyped_storage()._cdata
+            storage = t.untyped_storage()
+            key = storage._cdata
             entry = storages.get(key)
             if entry is None:
                 if i >= len(fresh) or not fresh[i]:
                     continue  # a view or in-place result of memory we do not track (parameters, the input)
-                entry = storages[key] = [0, t.untyped_storage().nbytes()]
+                entry = storages[key] = [0, storage.nbytes()]
                 self.live += entry[1]
                 if self.live > self._segment_peak:
                     self._segment_peak = self.live
             entry[0] += 1
-            ref = weakref.ref(t, self._died)  # cheaper than weakref.finalize, called as the tensor dies
-            watched[id(ref)] = (ref, key)
+            ref = _StorageRef(t, self._on_death)  # cheaper than weakref.finalize, called as the tensor dies
+            ref.key = key
+            watched[id(ref)] = ref
 
     def mark(self, phase: Phase, layer: str) -> None:
         if (phase, layer) != (self._phase, self._layer):
