@@ -37,7 +37,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--batch-size", type=int, default=1)
     args = parser.parse_args()
-    print(f"{'model':<16} {'ours s':>8} {'FCM s':>8} {'ratio':>6} {'ours CPU s':>11} {'FCM CPU s':>10} "
+    print(f"{'model':<28} {'ours ms':>8} {'FCM ms':>8} {'ratio':>6} {'ours CPU ms':>11} {'FCM CPU ms':>10} "
           f"{'CPU ratio':>9} {'our bwd MACs':>16} {'FCM bwd MACs':>16}")
     for name in args.models.split(","):
         if ":" in name:  # a catalogue model, built on meta as the catalogue builds it: torchvision:swin_t
@@ -73,8 +73,8 @@ def main() -> None:
                 cpu[fn].append(time.process_time() - start_cpu)
         a, b = statistics.median(wall[ours]), statistics.median(wall[flop_counter])
         c, d = statistics.median(cpu[ours]), statistics.median(cpu[flop_counter])
-        print(f"{name:<16} {a:8.3f} {b:8.3f} {b / a:6.1f} {c:11.3f} {d:10.3f} {d / c:9.1f} {counts[ours]:16,} "
-              f"{counts[flop_counter]:16,}")
+        print(f"{name:<28} {a * 1e3:8.1f} {b * 1e3:8.1f} {b / a:6.2f} {c * 1e3:11.1f} {d * 1e3:10.1f} {d / c:9.2f} "
+              f"{counts[ours]:16,} {counts[flop_counter]:16,}")
 
 
 if __name__ == "__main__":
