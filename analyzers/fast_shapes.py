@@ -743,3 +743,60 @@ def bernoulli_(args: tuple, kwargs: dict) -> torch.Tensor | None:
     if not isinstance(x, torch.Tensor) or x.dtype not in _FLOATS or not _is_number(p) or not 0 <= p <= 1:
         return None
     return x if _non_overlapping_and_dense(x) else None
+
+
+def _factory_options_understood(kwargs: dict) -> bool:
+    """The factory keywords of new_zeros / new_empty_strided that keep the result a strided meta tensor of a
+    floating dtype."""
+    if set(kwargs) - {"dtype", "layout", "device", "pin_memory"}:
+        return False
+    dtype, device = kwargs.get("dtype"), kwargs.get("device")
+    return ((dtype is None or dtype in _FLOATS) and kwargs.get("layout") in (None, torch.strided)
+            and kwargs.get("pin_memory") in (None, False) and (device is None or device == _META or device == "meta"))
+
+
+def _sizes_ok(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and all(_is_int(v) and v >= 0 for v in value)
+
+
+@_register(aten.new_zeros)
+def new_zeros(args: tuple, kwargs: dict) -> torch.Tensor | None:
+    """aten.new_zeros(input, size, *, dtype=None, …): contiguous, the input's dtype unless given."""
+    if len(args) != 2 or not isinstance(args[0], torch.Tensor) or not _sizes_ok(args[1]):
+        return None
+    if args[0].dtype not in _FLOATS or not _factory_options_understood(kwargs):
+        return None
+    return _empty(args[1], kwargs.get("dtype") or args[0].dtype)
+
+
+@_register(aten.new_empty_strided)
+def new_empty_strided(args: tuple, kwargs: dict) -> torch.Tensor | None:
+    """aten.new_empty_strided(input, size, stride, *, dtype=None, …): exactly those sizes and strides."""
+    if len(args) != 3 or not isinstance(args[0], torch.Tensor) or not _sizes_ok(args[1]) or not _sizes_ok(args[2]):
+        return None
+    if len(args[1]) != len(args[2]) or args[0].dtype not in _FLOATS or not _factory_options_understood(kwargs):
+        return None
+    return torch.empty_strided(tuple(args[1]), tuple(args[2]), dtype=kwargs.get("dtype") or args[0].dtype,
+                               device="meta")
+
+
+@_register(aten.index_put)
+def index_put(args: tuple, kwargs: dict) -> torch.Tensor | None:
+    """aten.index_put(input, indices, values, accumulate=False) with int64 index tensors of one shape for the
+    leading dims: a copy of the input (its layout preserved). Which indices are in range is data meta has not got."""
+    if kwargs or not 3 <= len(args) <= 4 or (len(args) == 4 and not isinstance(args[3], bool)):
+        return None
+    x, indices, values = args[:3]
+    if not isinstance(x, torch.Tensor) or not isinstance(values, torch.Tensor) or x.dtype not in _FLOATS:
+        return None
+    if not isinstance(indices, (list, tuple)) or not 1 <= len(indices) <= x.dim() or values.dtype != x.dtype:
+        return None
+    if not all(isinstance(i, torch.Tensor) and i.dtype == torch.int64 for i in indices):
+        return None
+    index_shape = tuple(indices[0].shape)
+    if any(tuple(i.shape) != index_shape for i in indices):
+        return None
+    target = (*index_shape, *x.shape[len(indices):])
+    if _broadcast(tuple(values.shape), target) != target:
+        return None
+    return _like_result(x, None)

@@ -178,6 +178,10 @@ FOLLOW_META = {
     "bernoulli_overlap": "bernoulli_ on an expanded tensor (elements sharing memory): meta accepts, the CPU refuses "
                          "(the stand-in declines it; the size checks cover only the in-place activations and "
                          "arithmetic)",
+    "index_bounds": "index_put with an index out of range: which indices are in range is data the meta device has "
+                    "not got (meta accepts; the CPU refuses)",
+    "index_put_values": "index_put of values that do not broadcast to the indexed shape: meta accepts some, the CPU "
+                        "refuses (the stand-in declines them)",
     "pool3d_unbatched_channels_last": "a 3-d pool of an unbatched 4-d input whose strides look channels-last: the "
                                       "CPU kernel refuses that memory format; meta accepts",
 }
@@ -723,12 +727,67 @@ def test_clone_empty_like_and_bernoulli_match_torch():
     drive(likes(), {aten.clone, aten.empty_like, aten.bernoulli_})
 
 
+@st.composite
+def new_tensors(draw: st.DrawFn) -> Case:
+    """new_zeros and new_empty_strided, as backwards of indexing and of as_strided allocate."""
+    spec = Spec(draw(small_shapes(max_dims=2)), draw(mostly(torch.float32, ANY_DTYPE, often=6)), draw(layouts))
+    size = draw(small_shapes())
+    kwargs = draw(st.sampled_from(({}, {}, {"dtype": torch.float64}, {"dtype": torch.int64})))
+    differs = frozenset() if spec.dtype.is_floating_point else frozenset({"dtype_support"})
+    if draw(st.booleans()):
+        return Case(f"new_zeros({size}, **{kwargs})", lambda x: x.new_zeros(size, **kwargs), (spec,),
+                    meta_differs=differs)
+    stride = draw(mostly([draw(st.integers(0, 6)) for _ in size], small_shapes()))
+    return Case(f"new_empty_strided({size}, {stride}, **{kwargs})",
+                lambda x: x.new_empty_strided(size, stride, **kwargs), (spec,), meta_differs=differs)
+
+
+def test_new_zeros_and_new_empty_strided_match_torch():
+    drive(new_tensors(), {aten.new_zeros, aten.new_empty_strided})
+
+
+@st.composite
+def index_puts(draw: st.DrawFn) -> Case:
+    """index_put, the backward of indexing by integer tensors (Swin's relative position bias)."""
+    shape = draw(small_shapes(min_dims=1))
+    count = draw(st.integers(1, len(shape)))
+    index_shape = draw(small_shapes(max_dims=2))
+    # Not drawn: floating index tensors, which meta accepts and the CPU refuses (no stand-in answers them).
+    index_specs = [Spec(draw(mostly(index_shape, small_shapes(max_dims=2), often=8)),
+                        draw(mostly(torch.int64, st.just(torch.int32))),
+                        draw(layouts)) for _ in range(count)]
+    target = (*index_shape, *shape[count:])
+    values_shape = draw(mostly(target[len(target) - draw(st.integers(0, len(target))):], small_shapes()))
+    dtype = draw(mostly(torch.float32, st.sampled_from(FLOATS), often=2))
+    specs = (Spec(shape, dtype, draw(layouts)), Spec(values_shape, other := draw(mostly(dtype, ANY_DTYPE)),
+                                                     draw(layouts)), *index_specs)
+    accumulate = draw(st.booleans())
+    differs = set() if other == dtype else {"dtype_support"}
+    if any(shape[i] < 2 for i in range(count)):  # the indices hold 1
+        differs.add("index_bounds")
+    try:  # the indexed shape: the indices broadcast together, then the dims they leave
+        indexed = (*torch.broadcast_shapes(*[s.shape for s in index_specs]), *shape[count:])
+        if len(values_shape) > len(indexed) or torch.broadcast_shapes(values_shape, indexed) != indexed:
+            differs.add("index_put_values")
+    except RuntimeError:
+        differs.add("index_put_values")
+
+    def op(x: torch.Tensor, values: torch.Tensor, *indices: torch.Tensor) -> Any:
+        return aten.index_put(x, list(indices), values, accumulate)
+
+    return Case(f"index_put(accumulate={accumulate})", op, specs, meta_differs=frozenset(differs))
+
+
+def test_index_put_matches_torch():
+    drive(index_puts(), {aten.index_put})
+
+
 def test_every_stand_in_is_driven_by_a_family():
     families = ({aten.convolution, aten.max_pool2d_with_indices, aten.avg_pool2d, aten._adaptive_avg_pool2d,
                  aten.mean, aten.sum, aten.cat, aten.mm, aten.addmm, aten.bmm, aten.native_batch_norm,
                  aten._native_batch_norm_legit_no_training, aten.native_layer_norm, aten._softmax,
                  aten._log_softmax, aten._safe_softmax, aten.stack, aten.roll, aten.clone, aten.empty_like,
-                 aten.bernoulli_}
+                 aten.bernoulli_, aten.new_zeros, aten.new_empty_strided, aten.index_put}
                 | set(UNARY) | {getattr(aten, p.__name__ + "_") for p in UNARY}
                 | set(BINARY) | set(BINARY_IN_PLACE))
     assert set(FAST_RESULTS) == families

@@ -78,8 +78,9 @@ def _timm_vit_tiny() -> nn.Module:
     (torchvision.models.vgg11, 64, {aten.max_pool2d_with_indices_backward, aten._adaptive_avg_pool2d_backward}),
     (lambda: torchvision.models.vit_b_16(image_size=32), 32, {
         aten.native_layer_norm_backward, aten._softmax_backward_data, aten.select_backward, aten.gelu_backward}),
-    (torchvision.models.swin_t, 64, {aten.native_layer_norm_backward, aten.slice_backward, aten.roll, aten.clone}),
-    (torchvision.models.convnext_tiny, 32, {aten.native_layer_norm_backward, aten.gelu_backward}),
+    (torchvision.models.swin_t, 64, {aten.native_layer_norm_backward, aten.slice_backward, aten.roll, aten.clone,
+                                      aten.new_zeros, aten.index_put}),
+    (torchvision.models.convnext_tiny, 32, {aten.native_layer_norm_backward, aten.new_empty_strided}),
     # batch 2: the branches' ReLU gradients are slices of a concatenation's gradient (not contiguous)
     (lambda: torchvision.models.inception_v3(aux_logits=False, init_weights=False), 80, {
         aten.threshold_backward, aten.avg_pool2d_backward, aten.max_pool2d_with_indices_backward}),
