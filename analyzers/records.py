@@ -244,16 +244,9 @@ class LayerRecord:
         """The same record as `LayerRecord(**values)`, without the frozen dataclass's one `object.__setattr__` per
         field (~6 µs a record; the analyzer builds one per module on every analysis). Every field without a default
         must be in `values`, and nothing else; given every field, `values` itself becomes the record's state."""
-        record = object.__new__(cls)
         if values.keys() == _LAYER_FIELDS:  # every field given: `values` itself becomes the record's state
-            object.__setattr__(record, "__dict__", values)
-            return record
-        state = record.__dict__
-        state.update(_LAYER_DEFAULTS)
-        state.update(values)
-        if state.keys() != _LAYER_FIELDS:
-            return cls(**values)  # let the dataclass name what is wrong
-        return record
+            return with_state(cls, values, _LAYER_FIELDS)
+        return with_state(cls, {**_LAYER_DEFAULTS, **values}, _LAYER_FIELDS)
 
     @property
     def is_leaf(self) -> bool:
@@ -298,6 +291,18 @@ class LayerRecord:
 
         return params_formula(self)
 
+
+
+def with_state(cls: type, state: dict[str, object], names: frozenset[str]) -> object:
+    """An instance of the frozen dataclass `cls` (no `__post_init__`, no slots) whose state is the dict `state`: what
+    `cls(**state)` builds, without its one `object.__setattr__` per field, when `state` names every field (`names`)
+    and nothing else; otherwise `cls(**state)` runs and names what is wrong. For the records an analysis builds by
+    the hundred."""
+    if state.keys() != names:
+        return cls(**state)
+    instance = object.__new__(cls)
+    object.__setattr__(instance, "__dict__", state)
+    return instance
 
 
 _LAYER_DEFAULTS = {f.name: f.default for f in fields(LayerRecord) if f.default is not MISSING}

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 from bisect import bisect_right
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Iterable, Sequence
 
 import torch
@@ -32,7 +32,7 @@ from analyzers.counting_mode import CountingMode, ModuleRun, ModuleTracker, _cal
 from analyzers.devices import Precision
 from analyzers.errors import AnalysisError, ModelRunError, UserError, first_line
 from analyzers.flow import ATTRIBUTE, input_flow
-from analyzers.records import Analysis, OpKind, RecordKind
+from analyzers.records import Analysis, OpKind, RecordKind, with_state
 from analyzers.step_memory import LiveMemory, Optimizer, Phase, SavedTensors, StepMemory, step_memory
 
 IMAGENET_TRAIN_IMAGES = 1_281_167  # ILSVRC-2012 training set
@@ -130,6 +130,9 @@ class TrainingLayer:
     def backward_to_forward(self) -> float | None:
         """Backward MACs ÷ forward MACs; None for a layer without forward MACs."""
         return self.backward_macs / self.forward_macs if self.forward_macs else None
+
+
+_TRAINING_LAYER_FIELDS = frozenset(f.name for f in fields(TrainingLayer))
 
 
 @dataclass(frozen=True)
@@ -578,7 +581,7 @@ def _training_layers(forward: Analysis, tracker: ModuleTracker, tallies: dict[in
             costs.trainable = trainable_by_module.get(record.parent or "", 0)
         else:
             costs = own.get(record.name, nothing)
-        layers.append(TrainingLayer(
+        layers.append(with_state(TrainingLayer, dict(
             name=record.name, type=record.type, kind=record.kind, depth=record.depth, params=record.params,
             trainable_params=costs.trainable,
             forward_macs=record.macs, forward_elementwise_ops=record.elementwise_ops,
@@ -587,7 +590,7 @@ def _training_layers(forward: Analysis, tracker: ModuleTracker, tallies: dict[in
             backward_elementwise_ops=costs.elementwise_ops,
             saved_activation_bytes=costs.saved_bytes,
             backward_uncounted_ops=tuple(dict.fromkeys(costs.uncounted)),
-        ))
+        ), _TRAINING_LAYER_FIELDS))
     return tuple(layers)
 
 
