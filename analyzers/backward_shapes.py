@@ -82,11 +82,10 @@ def _mask(value: Any, size: int = 3) -> bool:
 # ---------------------------------------------------------------- element-wise gradients (TensorIterator layouts)
 
 
-# The extra arguments each activation backward takes after (grad_output, self), and whether its TensorIterator
-# lists self before grad_output (which decides the result's layout when the two are laid out differently).
-_NUMBERS, _SELF_FIRST = 0, 1
+# How many numbers each activation backward takes after (grad_output, self), and whether its TensorIterator lists
+# self before grad_output (which decides the result's layout when the two are laid out differently).
 _ACTIVATION_BACKWARDS: dict[Any, tuple[int, bool]] = {
-    aten.threshold_backward: (1, True), aten.leaky_relu_backward: (1, True), aten.hardtanh_backward: (2, False),
+    aten.threshold_backward: (1, True), aten.leaky_relu_backward: (2, True), aten.hardtanh_backward: (2, False),
     aten.silu_backward: (0, False), aten.sigmoid_backward: (0, False), aten.tanh_backward: (0, False),
     aten.hardswish_backward: (0, False), aten.hardsigmoid_backward: (0, False), aten.gelu_backward: (0, False),
 }
