@@ -132,43 +132,37 @@ class SavedTensors:
 
 
 class _StorageRef(weakref.ref):
-    """A weak reference to a tensor that remembers the key of the storage it keeps alive."""
+    """A weak reference to a storage that remembers its key and its bytes."""
 
-    __slots__ = ("key",)
+    __slots__ = ("key", "nbytes")
 
 
 _ALLOCATES: dict[int, tuple[bool, ...]] = {}  # id(op overload) → which of its results are new memory
 
 
 class LiveMemory:
-    """Follows each storage a step allocates until every tensor on it is gone (weakref callbacks: PyTorch keeps a
-    tensor's Python object alive while C++ — the autograd graph, a `.grad` — still holds it).
+    """Follows each storage a step allocates until it is freed: a weak reference to the storage's Python object,
+    which PyTorch keeps alive exactly as long as the storage (while any tensor on it — a view, a saved output's
+    shallow copy in the autograd graph, a `.grad` — still holds it, the object is preserved).
 
-    `observe` runs for every op of the step, so it is kept to dict lookups: the segments (one per run of ops charged
-    to the same layer and phase) are kept as plain tuples and become `TimelinePoint`s once, in `step_memory`."""
+    `observe` runs for every op of the step, so it is kept to dict lookups, and views and in-place results (which
+    allocate nothing: their storage is tracked already, or is a parameter's or the input's) are skipped by their
+    schema. The segments (one per run of ops charged to the same layer and phase) are kept as plain tuples and
+    become `TimelinePoint`s once, in `step_memory`."""
 
     def __init__(self) -> None:
         self.live = 0
-        self._storages: dict[int, list[int]] = {}  # storage key → [tensor count, bytes]
-        self._watched: dict[int, _StorageRef] = {}  # id(weak reference) → it (kept alive until its tensor dies)
+        self._watched: dict[int, _StorageRef] = {}  # storage key → its weak reference (alive while it is)
         self._on_death = self._died  # one bound method for every reference
         self.segments: list[tuple[Phase, str, int, int]] = []  # (phase, layer, live at its end, its peak)
         self._phase: Phase | None = None
         self._layer = ""
         self._segment_peak = 0
 
-    def _died(self, ref: "_StorageRef") -> None:
-        if self._watched.pop(id(ref), None) is not None:
-            self._release(ref.key)
-
-    def _release(self, key: int) -> None:
-        entry = self._storages.get(key)
-        if entry is None:
-            return
-        entry[0] -= 1
-        if entry[0] == 0:
-            self.live -= entry[1]
-            del self._storages[key]
+    def _died(self, ref: _StorageRef) -> None:
+        if self._watched.get(ref.key) is ref:
+            del self._watched[ref.key]
+            self.live -= ref.nbytes
 
     @staticmethod
     def _returns_new_memory(func: Any) -> tuple[bool, ...]:
@@ -177,38 +171,33 @@ class LiveMemory:
         return known
 
     def observe(self, func: Any, out: Any, phase: Phase, layer: str) -> None:
-        """Account for an op's results: new storages add their bytes, views of tracked storages keep them alive."""
+        """Account for an op's results: each new storage adds its bytes until it is freed."""
         if layer != self._layer or phase is not self._phase:  # a new segment closes the previous one first
             self.mark(phase, layer)
-        if type(out) is torch.Tensor:
-            results: Any = (out,)
-        elif isinstance(out, (tuple, list)):
-            results = out
-        elif isinstance(out, torch.Tensor):
-            results = (out,)
-        else:
-            return
         fresh = _ALLOCATES.get(id(func))
         if fresh is None:
             fresh = self._returns_new_memory(func)
-        storages, watched = self._storages, self._watched
-        for i, t in enumerate(results):
-            if not isinstance(t, torch.Tensor):
-                continue
-            storage = t.untyped_storage()
-            key = storage._cdata
-            entry = storages.get(key)
-            if entry is None:
-                if i >= len(fresh) or not fresh[i]:
-                    continue  # a view or in-place result of memory we do not track (parameters, the input)
-                entry = storages[key] = [0, storage.nbytes()]
-                self.live += entry[1]
-                if self.live > self._segment_peak:
-                    self._segment_peak = self.live
-            entry[0] += 1
-            ref = _StorageRef(t, self._on_death)  # cheaper than weakref.finalize, called as the tensor dies
-            ref.key = key
-            watched[id(ref)] = ref
+        if type(out) is torch.Tensor:
+            if fresh and fresh[0]:
+                self._track(out)
+        elif isinstance(out, (tuple, list)):
+            for allocates, t in zip(fresh, out):
+                if allocates and isinstance(t, torch.Tensor):
+                    self._track(t)
+        elif isinstance(out, torch.Tensor) and fresh and fresh[0]:
+            self._track(out)
+
+    def _track(self, t: torch.Tensor) -> None:
+        storage = t.untyped_storage()
+        key = storage._cdata
+        if key in self._watched:  # an op that returns an operand's memory although its schema says new
+            return
+        ref = _StorageRef(storage, self._on_death)
+        ref.key, ref.nbytes = key, storage.nbytes()
+        self._watched[key] = ref
+        self.live += ref.nbytes
+        if self.live > self._segment_peak:
+            self._segment_peak = self.live
 
     def mark(self, phase: Phase, layer: str) -> None:
         if (phase, layer) != (self._phase, self._layer):
