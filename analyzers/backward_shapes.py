@@ -293,9 +293,14 @@ def slice_backward(args: tuple, kwargs: dict) -> Any:
     return _empty(sizes, grad.dtype)
 
 
+def stand_in_for(func: Any) -> BackwardResult | None:
+    """The stand-in a backward call of op overload `func` asks first: its backward one, else its forward one."""
+    packet = func.overloadpacket
+    return BACKWARD_RESULTS.get(packet) or FAST_RESULTS.get(packet)
+
+
 def backward_result(func: Any, args: tuple, kwargs: dict) -> Any:
     """The op's result, from a stand-in when one answers, else from torch."""
-    packet = func.overloadpacket
-    fast = BACKWARD_RESULTS.get(packet) or FAST_RESULTS.get(packet)
+    fast = stand_in_for(func)
     out = fast(args, kwargs) if fast is not None else None
     return func(*args, **kwargs) if out is None else out

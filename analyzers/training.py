@@ -27,7 +27,7 @@ from torch.utils._pytree import tree_leaves
 
 from analyzers.analyze import _build_records, _ModelSnapshot, _totals, _validated_size, collector_paused
 from analyzers.backward_formulas import BackwardCost, backward_cost
-from analyzers.backward_shapes import backward_result
+from analyzers.backward_shapes import BackwardResult, stand_in_for
 from analyzers.counting_mode import CountingMode, ModuleRun, ModuleTracker, _call_key, _remember, _replay
 from analyzers.devices import Precision
 from analyzers.errors import AnalysisError, ModelRunError, UserError, first_line
@@ -263,6 +263,7 @@ class _BackwardPlan:
     first cost is known, whether it is data movement (nothing to cost: views, copies)."""
 
     memoizable: bool
+    fast: BackwardResult | None  # its shape stand-in (`analyzers.backward_shapes`), or None
     data: bool = False
     calls: dict = field(default_factory=dict)  # call key → _Memo (its cost a BackwardCost)
 
@@ -274,7 +275,7 @@ def _backward_plan(func: Any) -> _BackwardPlan:
     schema = func._schema
     fresh = bool(schema.returns) and all(r.alias_info is None for r in schema.returns) and not any(
         a.alias_info is not None and a.alias_info.is_write for a in schema.arguments)
-    plan = _BACKWARD_PLANS[id(func)] = _BackwardPlan(memoizable=fresh)
+    plan = _BACKWARD_PLANS[id(func)] = _BackwardPlan(memoizable=fresh, fast=stand_in_for(func))
     return plan
 
 
@@ -309,7 +310,12 @@ class _TrainingMode(CountingMode):
         plan = _BACKWARD_PLANS.get(id(func)) or _backward_plan(func)
         key = _call_key(args, kwargs) if plan.memoizable else None
         memo = plan.calls.get(key) if key is not None else None
-        out = _replay(memo, args) if memo is not None else backward_result(func, args, kwargs)
+        if memo is not None:
+            out = _replay(memo, args)
+        else:
+            out = plan.fast(args, kwargs) if plan.fast is not None else None
+            if out is None:
+                out = func(*args, **kwargs)
         node = torch._C._current_autograd_node()
         if node is None:
             run = None
