@@ -97,10 +97,6 @@ def optimizer_state_bytes(optimizer: Optimizer, trainable_elements: int) -> int:
     return optimizer.state_copies * trainable_elements * 4
 
 
-def _storage_key(t: torch.Tensor) -> int:
-    return t.untyped_storage()._cdata
-
-
 class SavedTensors:
     """A `saved_tensors_hooks` pack hook that records each saved storage once, charged to the module running."""
 
@@ -111,10 +107,10 @@ class SavedTensors:
         self.by_owner: dict[Any, int] = {}
 
     def pack(self, t: torch.Tensor) -> torch.Tensor:
-        key = _storage_key(t)
-        if key not in self.excluded and key not in self.storages:
-            size = t.untyped_storage().nbytes()
-            self.storages[key] = size
+        storage = t.untyped_storage()
+        key = storage._cdata
+        if key not in self.storages and key not in self.excluded:
+            size = self.storages[key] = storage.nbytes()
             owner = self.where()
             self.by_owner[owner] = self.by_owner.get(owner, 0) + size
         return t

@@ -440,7 +440,8 @@ def _analyze_training(model: nn.Module, input_size: Sequence[int], batch_size: i
     memory = LiveMemory()
     mode = _TrainingMode(tracker, weights={id(p) for p in stand_in_params}, state={id(t) for t in state.values()},
                          parameter_storages=parameter_storages, memory=memory)
-    saved = SavedTensors(parameter_storages, where=lambda: id(tracker.current.module) if tracker.current else None)
+    stack = tracker.stack
+    saved = SavedTensors(parameter_storages, where=lambda: id(stack[-1].module) if stack else None)
     x = torch.empty((batch_size, *size), dtype=dtype, device="meta")
     setattr(x, ATTRIBUTE, input_flow(x))
     try:
