@@ -455,7 +455,7 @@ def _analyze_training(model: nn.Module, input_size: Sequence[int], batch_size: i
             mode.phase = Phase.BACKWARD
             roots = [t for t in tree_leaves(output) if isinstance(t, torch.Tensor) and t.requires_grad]
             if roots:
-                torch.autograd.backward(roots, [torch.empty_like(t) for t in roots])
+                _run_backward(roots, [torch.empty_like(t) for t in roots])
             del output, roots
     except AnalysisError:
         raise
@@ -531,6 +531,16 @@ class _Subtree:
         self.elementwise_ops += other.elementwise_ops
         self.saved_bytes += other.saved_bytes
         self.trainable += other.trainable
+
+
+def _run_backward(roots: list[torch.Tensor], seeds: list[torch.Tensor]) -> None:
+    """`torch.autograd.backward(roots, seeds)` without its Python checks of the seeds, which import sympy on first
+    use (~1 s and ~60 MB in a fresh process): our seeds are `empty_like` their roots, so there is nothing to check."""
+    run = getattr(torch.autograd.graph, "_engine_run_backward", None)
+    if run is None:  # a torch without it: the public call
+        torch.autograd.backward(roots, seeds)
+        return
+    run(tuple(roots), tuple(seeds), False, False, (), allow_unreachable=True, accumulate_grad=True)
 
 
 def _swap_in(named_modules: list[tuple[str, nn.Module]], stand_ins: dict[int, torch.Tensor]) -> None:
