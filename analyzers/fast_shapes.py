@@ -188,19 +188,10 @@ def _conv_output_format(x: torch.Tensor, w: torch.Tensor) -> torch.memory_format
     return _CONTIGUOUS
 
 
-def _unsqueezed_like_channels_last(t: torch.Tensor) -> bool:
-    """Whether a 3-d weight viewed as (C, C', 1, L), as the CPU's 1-d transposed convolution does, looks
-    channels-last."""
-    s0, s1, s2 = t.stride()
-    return _strides_like_channels_last((t.shape[0], t.shape[1], 1, t.shape[2]), (s0, s1, t.shape[2] * s2, s2))
-
-
-def _conv_result(x: torch.Tensor, w: torch.Tensor, shape: list[int], transposed: bool) -> torch.Tensor | None:
+def _conv_result(x: torch.Tensor, w: torch.Tensor, shape: list[int]) -> torch.Tensor | None:
     if x.dim() == 5 and not (x.is_contiguous() and w.is_contiguous()):
         return None  # the CPU's 3-d layout depends on the backend it picks: leave it to torch
-    if transposed and x.dim() == 3 and _unsqueezed_like_channels_last(w):  # the input's layout does not count
-        n, c, length = shape  # a channels-last (N, C, 1, L) result, squeezed back to 3-d
-        return torch.empty_strided(shape, (length * c, 1, c), dtype=x.dtype, device="meta")
+    # 1-d: contiguous, as meta answers (the CPU's layout for non-contiguous operands is its backend's choice)
     return _empty(shape, x.dtype, _conv_output_format(x, w))
 
 
@@ -247,7 +238,7 @@ def convolution(args: tuple, kwargs: dict) -> torch.Tensor | None:
             x.shape[2:], w.shape[2:], stride, padding, dilation)]
     if min(spatial) <= 0:
         return None
-    return _conv_result(x, w, [x.shape[0], out_channels, *spatial], bool(transposed))
+    return _conv_result(x, w, [x.shape[0], out_channels, *spatial])
 
 
 # ---------------------------------------------------------------- pooling
@@ -617,15 +608,24 @@ def mean_or_sum(args: tuple, kwargs: dict) -> torch.Tensor | None:
     return _empty(shape, x.dtype)
 
 
-@_register(aten.cat)
-def cat(args: tuple, kwargs: dict) -> torch.Tensor | None:
-    """aten.cat(tensors, dim=0) of same-dtype, same-rank tensors; the result keeps their common memory format."""
+def _tensors_and_dim(args: tuple, kwargs: dict) -> tuple[Sequence[torch.Tensor], int] | None:
+    """cat's and stack's (tensors, dim=0): a non-empty list of tensors and an int, no keyword arguments."""
     if kwargs or not 1 <= len(args) <= 2 or not isinstance(args[0], (list, tuple)) or not args[0]:
         return None
     tensors = args[0]
     dim = args[1] if len(args) > 1 else 0
     if not all(isinstance(t, torch.Tensor) for t in tensors) or not _is_int(dim):
         return None
+    return tensors, dim
+
+
+@_register(aten.cat)
+def cat(args: tuple, kwargs: dict) -> torch.Tensor | None:
+    """aten.cat(tensors, dim=0) of same-dtype, same-rank tensors; the result keeps their common memory format."""
+    operands = _tensors_and_dim(args, kwargs)
+    if operands is None:
+        return None
+    tensors, dim = operands
     first = tensors[0]
     rank = first.dim()
     if rank == 0 or not -rank <= dim < rank or any(t.dim() != rank or t.dtype != first.dtype for t in tensors):
@@ -645,12 +645,10 @@ def stack(args: tuple, kwargs: dict) -> torch.Tensor | None:
 
     torch concatenates them along `dim` and views the result with the new dim split out (at the end: concatenates
     them unsqueezed there); only the contiguous case is answered, where that view is contiguous too."""
-    if kwargs or not 1 <= len(args) <= 2 or not isinstance(args[0], (list, tuple)) or not args[0]:
+    operands = _tensors_and_dim(args, kwargs)
+    if operands is None:
         return None
-    tensors = args[0]
-    dim = args[1] if len(args) > 1 else 0
-    if not all(isinstance(t, torch.Tensor) for t in tensors) or not _is_int(dim):
-        return None
+    tensors, dim = operands
     first = tensors[0]
     rank = first.dim()
     if not -rank - 1 <= dim <= rank or first.dtype not in _FLOATS or first.numel() == 0:

@@ -133,7 +133,7 @@ def through_counting_mode(op: Callable[..., Any]) -> Callable[..., Any]:
 
 # Where torch's meta kernels answer differently from its CPU kernels (torch 2.14.1). We follow the CPU in each.
 META_DIFFERS_FROM_CPU = {
-    "conv_layout": "meta convolution always returns a contiguous result; the CPU returns channels-last (3-d) when "
+    "conv_layout": "a 2-d convolution: meta always returns a contiguous result; the CPU returns channels-last when "
                    "the input or the weight suggests it",
     "conv_bias": "meta convolution accepts a bias whose size does not match the output channels; the CPU refuses",
     "conv_dtype": "meta convolution accepts an input and weight of different dtypes; the CPU refuses",
@@ -159,6 +159,10 @@ FOLLOW_META = {
                             "tensor for a batch of 2 but refuses a batch of 1 (different backends); meta refuses",
     "conv3d_layout": "a 3-d convolution of non-contiguous operands: the CPU returns channels-last 3-d or "
                      "contiguous depending on the backend it picks for the sizes; meta returns contiguous",
+    "conv1d_layout": "a 1-d convolution (plain or transposed) of non-contiguous operands: the CPU views them as "
+                     "(N, C, 1, L) and returns a channels-last or a contiguous result depending on the backend it "
+                     "picks for the sizes (seen: a transposed-layout (1, 1, 2) input with a (2, 1, 1) weight, plain "
+                     "and transposed); meta returns contiguous",
     "conv_bias_dtype": "a convolution whose bias has another dtype than its input: the CPU casts it or refuses "
                        "depending on the backend it picks; meta accepts",
     "max_pool1d_cpu_kernel": "max_pool1d without indices and without autograd has a CPU-only kernel with a contiguous "
@@ -317,8 +321,8 @@ def convolutions(draw: st.DrawFn) -> Case:
         op = lambda x, w, b=None: conv(x, w, b, stride, padding, dilation, groups)  # noqa: E731
         label = f"conv{nd}d(stride={stride}, padding={padding!r}, dilation={dilation}, groups={groups})"
     differs = set()
-    if (nd > 1 or transposed) and {specs[0].layout, specs[1].layout} != {Layout.CONTIGUOUS}:
-        differs.add("conv3d_layout" if nd == 3 else "conv_layout")
+    if {specs[0].layout, specs[1].layout} != {Layout.CONTIGUOUS}:
+        differs.add({1: "conv1d_layout", 2: "conv_layout", 3: "conv3d_layout"}[nd])
     if transposed and x_channels != cin:
         differs.add("conv_transpose_channels")
     if transposed and any((n - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1 <= 0
