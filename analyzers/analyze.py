@@ -179,6 +179,8 @@ class _ModelSnapshot:
                     del current[key]
             current.update(saved)
         for value, items in self.contents:
+            if not value and not items:  # most of them: the empty `_buffers` and `_modules` of leaves
+                continue
             if type(value) is list:
                 value[:] = items
             else:
