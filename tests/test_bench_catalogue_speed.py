@@ -3,25 +3,14 @@ statistics on hand-made rows, resuming, the cold-CLI verdict. Nothing here build
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.bench_scripts import load
 
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "bench" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-speed = _load("catalogue_speed")
-cold = _load("cold_cli")
+speed = load("catalogue_speed")
+cold = load("cold_cli")
 Row, Status = speed.SpeedRow, speed.Status
 
 

@@ -4,22 +4,9 @@ without grouped convolutions, and every tool leaves no gradient behind on the mo
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
+from tests.bench_scripts import load
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "bench" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _load("training_speed")
+bench = load("training_speed")
 
 
 def test_a_spec_names_the_model_and_optionally_its_batch():

@@ -7,7 +7,6 @@ one runs the script end to end (one process per pair) on MobileNet-v2 with two p
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import subprocess
 import sys
@@ -17,11 +16,9 @@ import pytest
 import torch
 from torch import nn
 
-ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("bench_peers", ROOT / "bench" / "peers.py")
-peers = importlib.util.module_from_spec(_spec)
-sys.modules["bench_peers"] = peers
-_spec.loader.exec_module(peers)
+from tests.bench_scripts import ROOT, load
+
+peers = load("peers")
 
 MODELS = [peers.MODELS["resnet50"], peers.MODELS["vgg16"]]
 TOOLS = [peers.TOOLS["ours"], peers.TOOLS["flopcounter_meta"], peers.TOOLS["thop"]]
