@@ -17,7 +17,7 @@ from typing import Any, Callable
 import torch
 
 from analyzers.fast_shapes import (_FLOATS, FAST_RESULTS, _empty, _is_int, _is_number, _pointwise_result,
-                                   _pool2d_result_shape, _pool_format, _softmax_dim_ok, _suggested_format)
+                                   _pool2d_result_shape, _pool_format, _sizes_ok, _softmax_dim_ok, _suggested_format)
 
 aten = torch.ops.aten
 
@@ -224,11 +224,10 @@ def group_norm_backward(args: tuple, kwargs: dict) -> Any:
         return None
     if weight is not None and (not _meta(weight) or tuple(weight.shape) != (c,) or weight.dtype != x.dtype):
         return None
-    if (mask[1] or mask[2]) and weight is None:
+    params = _parameter_gradients(weight, weight, mask)  # grad_bias is shaped like the weight: (C,)
+    if params is None:
         return None
-    grad_weight = _empty((c,), x.dtype) if mask[1] else None
-    grad_bias = _empty((c,), x.dtype) if mask[2] else None
-    return (_empty(x.shape, x.dtype, _suggested_format(x)) if mask[0] else None, grad_weight, grad_bias)
+    return (_empty(x.shape, x.dtype, _suggested_format(x)) if mask[0] else None, *params)
 
 
 @_register(aten._softmax_backward_data, aten._log_softmax_backward_data)
@@ -247,14 +246,10 @@ def softmax_backward(args: tuple, kwargs: dict) -> Any:
 # ---------------------------------------------------------------- indexing: zeros of the input's size
 
 
-def _sizes(value: Any) -> bool:
-    return isinstance(value, (list, tuple)) and all(_is_int(v) and v >= 0 for v in value)
-
-
 @_register(aten.select_backward)
 def select_backward(args: tuple, kwargs: dict) -> Any:
     """(grad, input_sizes, dim, index) → contiguous zeros of input_sizes."""
-    if kwargs or len(args) != 4 or not _meta(args[0]) or not _sizes(args[1]):
+    if kwargs or len(args) != 4 or not _meta(args[0]) or not _sizes_ok(args[1]):
         return None
     grad, sizes, dim, index = args
     rank = len(sizes)
@@ -278,7 +273,7 @@ def _slice_length(size: int, start: int, end: int, step: int) -> int:
 @_register(aten.slice_backward)
 def slice_backward(args: tuple, kwargs: dict) -> Any:
     """(grad, input_sizes, dim, start, end, step) → contiguous zeros of input_sizes."""
-    if kwargs or len(args) != 6 or not _meta(args[0]) or not _sizes(args[1]):
+    if kwargs or len(args) != 6 or not _meta(args[0]) or not _sizes_ok(args[1]):
         return None
     grad, sizes, dim, start, end, step = args
     rank = len(sizes)

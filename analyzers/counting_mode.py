@@ -18,7 +18,7 @@ from torch.utils._pytree import tree_leaves
 
 aten = torch.ops.aten
 
-from analyzers.fast_shapes import FAST_RESULTS
+from analyzers.fast_shapes import _META, FAST_RESULTS
 from analyzers.flow import ATTRIBUTE, WEIGHT, WINDOW_FLOW_OPS, Flow, result_flow
 from analyzers.formulas import FORMULAS, Formula, data_movement, uncounted
 from analyzers.module_shortcuts import Call, Shortcut, shortcut_for
@@ -169,7 +169,6 @@ _NO_PYTHON_DISPATCH = torch._C._DisableTorchDispatch
 # failing call raises and stores nothing); flows are still derived per call, since they depend on the path.
 
 _UNKNOWN = object()
-_META = torch.device("meta")
 _MEMO_LIMIT = 1024  # entries per op overload (each a few hundred bytes: ≤ ~0.3 MB an op); a full memo starts afresh
 _SCALAR_TYPES = frozenset({int, float, bool, str, type(None), torch.dtype, torch.memory_format, torch.layout,
                            torch.device})

@@ -27,6 +27,7 @@ FAST_RESULTS: dict[Any, FastResult] = {}
 
 _FLOATS = frozenset({torch.float32, torch.float64, torch.float16, torch.bfloat16})
 _CONTIGUOUS = torch.contiguous_format
+_META = torch.device("meta")
 
 
 def _all_meta(values: Sequence[Any]) -> bool:
@@ -710,24 +711,14 @@ def clone(args: tuple, kwargs: dict) -> torch.Tensor | None:
     return _like_result(args[0], kwargs.get("memory_format"))
 
 
-_META = torch.device("meta")
-
 
 @_register(aten.empty_like)
 def empty_like(args: tuple, kwargs: dict) -> torch.Tensor | None:
     """aten.empty_like(input, *, dtype=None, layout=None, device=None, pin_memory=None, memory_format=None), on the
     meta device, strided, of a floating dtype."""
-    if len(args) != 1 or set(kwargs) - {"dtype", "layout", "device", "pin_memory", "memory_format"}:
+    if len(args) != 1 or not _factory_options_understood({k: v for k, v in kwargs.items() if k != "memory_format"}):
         return None
-    dtype = kwargs.get("dtype")
-    if dtype is not None and dtype not in _FLOATS:
-        return None
-    if kwargs.get("layout") not in (None, torch.strided) or kwargs.get("pin_memory") not in (None, False):
-        return None
-    device = kwargs.get("device")
-    if device is not None and device != _META and device != "meta":
-        return None
-    return _like_result(args[0], kwargs.get("memory_format"), dtype)
+    return _like_result(args[0], kwargs.get("memory_format"), kwargs.get("dtype"))
 
 
 @_register(aten.bernoulli_)
@@ -744,8 +735,8 @@ def bernoulli_(args: tuple, kwargs: dict) -> torch.Tensor | None:
 
 
 def _factory_options_understood(kwargs: dict) -> bool:
-    """The factory keywords of new_zeros / new_empty_strided that keep the result a strided meta tensor of a
-    floating dtype."""
+    """The factory keywords of empty_like / new_zeros / new_empty_strided that keep the result a strided meta
+    tensor of a floating dtype."""
     if set(kwargs) - {"dtype", "layout", "device", "pin_memory"}:
         return False
     dtype, device = kwargs.get("dtype"), kwargs.get("device")
