@@ -191,6 +191,15 @@ _FLOW_MEMO_OPS = frozenset({aten.convolution, aten._convolution, aten.addmm, ate
                             aten.matmul, aten.cat, aten.stack, *WINDOW_FLOW_OPS})  # whose flow takes real work
 
 
+def returns_fresh_tensors(func: Any) -> bool:
+    """Whether op overload `func` returns only new tensors (no views, nothing in place): then its results'
+    metadata is a function of its arguments', and a memo can rebuild them."""
+    schema = func._schema
+    returns = schema.returns
+    return bool(returns) and all(r.alias_info is None and str(r.type) == "Tensor" for r in returns) and not any(
+        a.alias_info is not None and a.alias_info.is_write for a in schema.arguments)
+
+
 def _leaf_key(value: Any) -> tuple | None:
     """A meta tensor's (shape, stride, dtype) or a plain scalar's (type, value); None for anything else."""
     kind = type(value)
@@ -364,10 +373,8 @@ class CountingMode(TorchDispatchMode):
         """What to do for `func`, worked out once per op overload (per analysis only with custom formulas)."""
         packet = func.overloadpacket
         formula = self.formulas.get(packet)
-        schema = func._schema
-        returns = schema.returns
-        fresh = bool(returns) and all(r.alias_info is None and str(r.type) == "Tensor" for r in returns) and not any(
-            a.alias_info is not None and a.alias_info.is_write for a in schema.arguments)
+        returns = func._schema.returns
+        fresh = returns_fresh_tensors(func)
         plan = _Plan(
             packet=packet,
             windowed=packet in WINDOWED_OPS,

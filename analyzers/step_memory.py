@@ -169,19 +169,19 @@ class LiveMemory:
     def observe(self, func: Any, out: Any, phase: Phase, layer: str) -> None:
         """Account for an op's results: each new storage adds its bytes until it is freed."""
         if layer != self._layer or phase is not self._phase:  # a new segment closes the previous one first
-            self.mark(phase, layer)
+            self._close_segment()
+            self._phase, self._layer = phase, layer
+            self._segment_peak = self.live
         fresh = _ALLOCATES.get(id(func))
         if fresh is None:
             fresh = self._returns_new_memory(func)
-        if type(out) is torch.Tensor:
+        if isinstance(out, torch.Tensor):
             if fresh and fresh[0]:
                 self._track(out)
         elif isinstance(out, (tuple, list)):
             for allocates, t in zip(fresh, out):
                 if allocates and isinstance(t, torch.Tensor):
                     self._track(t)
-        elif isinstance(out, torch.Tensor) and fresh and fresh[0]:
-            self._track(out)
 
     def _track(self, t: torch.Tensor) -> None:
         storage = t.untyped_storage()
@@ -193,14 +193,6 @@ class LiveMemory:
         self._watched[key] = ref
         self.live += ref.nbytes
         if self.live > self._segment_peak:
-            self._segment_peak = self.live
-
-    def mark(self, phase: Phase, layer: str) -> None:
-        if (phase, layer) != (self._phase, self._layer):
-            self._close_segment()
-            self._phase, self._layer = phase, layer
-            self._segment_peak = self.live
-        elif self.live > self._segment_peak:
             self._segment_peak = self.live
 
     def _close_segment(self) -> None:

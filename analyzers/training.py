@@ -28,7 +28,8 @@ from torch.utils._pytree import tree_leaves
 from analyzers.analyze import _build_records, _ModelSnapshot, _totals, _validated_size, collector_paused
 from analyzers.backward_formulas import BackwardCost, backward_cost
 from analyzers.backward_shapes import BackwardResult, stand_in_for
-from analyzers.counting_mode import CountingMode, ModuleRun, ModuleTracker, _call_key, _remember, _replay
+from analyzers.counting_mode import (CountingMode, ModuleRun, ModuleTracker, _call_key, _remember, _replay,
+                                     returns_fresh_tensors)
 from analyzers.devices import Precision
 from analyzers.errors import AnalysisError, ModelRunError, UserError, first_line
 from analyzers.flow import ATTRIBUTE, input_flow
@@ -209,12 +210,14 @@ _LEAF_SEQUENCE_NR = 2**64 - 1  # an AccumulateGrad node's (it belongs to a param
 class _NodeRuns(ModuleTracker):
     """The module tracker, plus: which module run created each autograd node. Autograd numbers the nodes it
     creates in order (`Node._sequence_nr`), so the module boundaries are kept as marks on that numbering: a node
-    belongs to the innermost module running when it was made."""
+    belongs to the innermost module running when it was made. A parameter's AccumulateGrad node has no number of its
+    own: it belongs to the module whose op used the parameter first (the counting mode records those)."""
 
     def __init__(self, named_modules: list[tuple[str, nn.Module]]) -> None:
         super().__init__(named_modules)
         self.marks: list[int] = []  # sequence numbers from which…
         self.mark_runs: list[ModuleRun | None] = []  # …nodes belong to this run (None: outside the model)
+        self.parameter_users: dict[int, ModuleRun | None] = {}  # id(parameter) → the run whose op used it first
 
     def _mark(self, run: ModuleRun | None) -> None:
         number = _NEXT_SEQUENCE_NR()
@@ -232,8 +235,11 @@ class _NodeRuns(ModuleTracker):
         super()._post(run, args, output)
         self._mark(self.current)
 
-    def run_of(self, number: int) -> ModuleRun | None:
-        """The run that made the node with this sequence number."""
+    def run_of(self, node: Any) -> ModuleRun | None:
+        """The run that made autograd node `node`."""
+        number = node._sequence_nr()
+        if number == _LEAF_SEQUENCE_NR:
+            return self.parameter_users.get(id(getattr(node, "variable", None)))
         i = bisect_right(self.marks, number) - 1
         return self.mark_runs[i] if i >= 0 else None
 
@@ -272,10 +278,7 @@ _BACKWARD_PLANS: dict[int, _BackwardPlan] = {}  # id(op overload) → plan, shar
 
 
 def _backward_plan(func: Any) -> _BackwardPlan:
-    schema = func._schema
-    fresh = bool(schema.returns) and all(r.alias_info is None for r in schema.returns) and not any(
-        a.alias_info is not None and a.alias_info.is_write for a in schema.arguments)
-    plan = _BACKWARD_PLANS[id(func)] = _BackwardPlan(memoizable=fresh, fast=stand_in_for(func))
+    plan = _BACKWARD_PLANS[id(func)] = _BackwardPlan(memoizable=returns_fresh_tensors(func), fast=stand_in_for(func))
     return plan
 
 
@@ -286,14 +289,13 @@ class _TrainingMode(CountingMode):
     def __init__(self, tracker: _NodeRuns, weights: set[int], state: set[int], parameter_storages: set[int],
                  memory: LiveMemory) -> None:
         super().__init__(tracker, None, weights=weights, state=state)
-        self.claims = tracker
+        self.nodes = tracker
         self.phase = Phase.FORWARD
         self.parameter_storages = parameter_storages
         self.memory = memory
         self.tallies: dict[int, _BackwardTally] = {}  # id(module) → its backward costs
         self.unclaimed = _BackwardTally()
         self._weight_nodes: dict[Any, bool] = {}
-        self._parameter_users: dict[int, ModuleRun | None] = {}  # id(parameter) → the run whose op used it first
 
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
         if self.phase is Phase.FORWARD:
@@ -301,7 +303,7 @@ class _TrainingMode(CountingMode):
             stack = self.tracker.stack
             run = stack[-1] if stack else None
             self.memory.observe(func, out, Phase.FORWARD, run.name if run is not None else "")
-            weights, users = self.weights, self._parameter_users
+            weights, users = self.weights, self.nodes.parameter_users
             for a in args:
                 if type(a) is torch.Tensor and id(a) in weights and id(a) not in users:
                     users[id(a)] = run
@@ -317,14 +319,7 @@ class _TrainingMode(CountingMode):
             if out is None:
                 out = func(*args, **kwargs)
         node = torch._C._current_autograd_node()
-        if node is None:
-            run = None
-        else:
-            number = node._sequence_nr()
-            if number == _LEAF_SEQUENCE_NR:  # a parameter's AccumulateGrad: the module that first used it
-                run = self._parameter_users.get(id(getattr(node, "variable", None)))
-            else:
-                run = self.claims.run_of(number)
+        run = self.nodes.run_of(node) if node is not None else None
         self.memory.observe(func, out, Phase.BACKWARD, run.name if run is not None else "")
         if plan.data:  # views and copies (most of a backward's calls): nothing to cost
             return out
