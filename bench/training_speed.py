@@ -31,6 +31,7 @@ from torch import nn  # noqa: E402
 from torch.utils._pytree import tree_leaves  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
+from analyzers.errors import UserError, first_line  # noqa: E402
 from analyzers.training import analyze_training  # noqa: E402
 from explorer.catalogue import build  # noqa: E402
 from explorer.zoo import build_model  # noqa: E402
@@ -42,12 +43,14 @@ TWELVE = ("resnet50,vgg16,mobilenet_v2,efficientnet_b0,googlenet,inception_v3@2,
 
 def model_and_input(spec: str, default_batch: int) -> tuple[nn.Module, tuple[int, ...], int]:
     """`resnet50` (zoo), `torchvision:swin_t` / `timm:NAME` (catalogue, built on meta), with an optional `@BATCH`."""
-    name, _, batch = spec.partition("@")
+    name, at, batch = spec.partition("@")
+    if at and not (batch.isdigit() and int(batch) >= 1):
+        raise UserError(f"{spec}: the batch after @ must be a whole number of at least 1")
     batch_size = int(batch) if batch else default_batch
     if ":" in name:
         built = build(name)
         if built.input_size is None:
-            raise SystemExit(f"error: {name} does not take one image; this benchmark needs C×H×W inputs")
+            raise UserError(f"{name} does not take one image; this benchmark needs C×H×W inputs")
         return built.module, tuple(built.input_size), batch_size
     zoo = build_model(name)
     return zoo.module, tuple(zoo.input_size), batch_size
@@ -94,19 +97,26 @@ def tools(model: nn.Module, size: tuple[int, ...], batch_size: int, memtracker: 
     return chosen
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--models", default=TWELVE)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=1, help="for models without @BATCH")
     parser.add_argument("--no-memtracker", action="store_true")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    try:  # every model is built before anything is timed: a bad name costs no measuring
+        if args.repeats < 1 or args.batch_size < 1:
+            raise UserError(f"--repeats and --batch-size must be at least 1, got {args.repeats} and {args.batch_size}")
+        specs = args.models.split(",")
+        built = [model_and_input(spec, args.batch_size) for spec in specs]
+    except UserError as exc:
+        print(f"error: {first_line(exc)}", file=sys.stderr)
+        return 2
     memtracker = not args.no_memtracker
     print(f"{'model':<30} {'ours ms':>8} {'FCM ms':>8} {'MemTr ms':>9} {'fastest ÷ ours':>15} "
           f"{'our bwd MACs':>16} {'FCM bwd MACs':>16}", flush=True)
     ratios = []
-    for spec in args.models.split(","):
-        model, size, batch_size = model_and_input(spec, args.batch_size)
+    for spec, (model, size, batch_size) in zip(specs, built):
         chosen = tools(model, size, batch_size, memtracker)
         counts = {name: fn() for name, fn in chosen.items()}  # warm-up
         cpu: dict[str, list[float]] = {name: [] for name in chosen}
@@ -123,7 +133,8 @@ def main() -> None:
               f"{counts['ours']:16,} {counts['FlopCounterMode']:16,}", flush=True)
     if len(ratios) > 1:
         print(f"fastest peer ÷ ours: min {min(ratios):.2f}, median {statistics.median(ratios):.2f}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

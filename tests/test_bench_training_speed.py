@@ -4,6 +4,8 @@ without grouped convolutions, and every tool leaves no gradient behind on the mo
 
 from __future__ import annotations
 
+import pytest
+
 from tests.bench_scripts import load
 
 bench = load("training_speed")
@@ -33,3 +35,16 @@ def test_each_tool_runs_one_step_and_counts_the_backward_it_says():
     first_conv = next(layer for layer in step.leaves() if layer.forward_macs)
     assert step.totals.backward_macs == 2 * step.totals.forward_macs - first_conv.forward_macs
     assert all(p.grad is None for p in model.parameters())  # the peers clear what their backward left
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--models", "nosuchmodel"], "unknown model 'nosuchmodel'"),
+    (["--models", "lenet5@x"], "lenet5@x: the batch after @ must be a whole number of at least 1"),
+    (["--models", "lenet5@0"], "lenet5@0: the batch after @ must be a whole number of at least 1"),
+    (["--models", "lenet5", "--repeats", "0"], "--repeats and --batch-size must be at least 1, got 0 and 1"),
+])
+def test_bad_arguments_are_one_line_and_exit_2_before_any_timing(argv, message, capsys):
+    assert bench.main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"error: {message}") and captured.err.count("\n") == 1
+    assert captured.out == ""  # no table started: nothing was measured
