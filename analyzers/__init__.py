@@ -1,11 +1,11 @@
 """The cost engine: model-agnostic counting of shapes, parameters, MACs and memory on the meta device.
 
 `from analyzers import analyze` is the entry point; it returns a typed tree of records (`Analysis`). Formula text
-is rendered from the records by `analyzers.formula_text`; reports (pandas) and the benchmark harness live in their
+is rendered from the records by `analyzers.counting.formula_text`; reports (pandas) and the benchmark harness live in their
 own modules so that a plain analysis never pays for importing pandas.
 """
 
-from analyzers.analyze import analyze
+from analyzers.counting.analyze import analyze
 from analyzers.errors import (
     AnalysisError,
     DataDependentError,
@@ -15,7 +15,7 @@ from analyzers.errors import (
     ModelRunError,
     UserError,
 )
-from analyzers.inputs import InputSpec
+from analyzers.counting.inputs import InputSpec
 from analyzers.records import (
     Analysis,
     ConvGeometry,

@@ -4,7 +4,7 @@ Units are in the field names: `macs` are multiply–accumulates, `flops` = 2 × 
 `elementwise_ops` counts the non-MAC arithmetic (norms, activations, pooling, adds) and is never mixed into MACs.
 
 Records carry structure (kinds, op categories, geometry, shapes as tuples, parent/children links); the words users
-read are made from it in one place, `analyzers.formula_text`, so figures and pages never parse text back.
+read are made from it in one place, `analyzers.counting.formula_text`, so figures and pages never parse text back.
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ Geometry = Union[ConvGeometry, MatmulGeometry, AttentionGeometry, PoolGeometry, 
 
 @dataclass(frozen=True)
 class OpCost:
-    """The cost of one aten op call, as numbers and geometry; `analyzers.formula_text` writes it out in words.
+    """The cost of one aten op call, as numbers and geometry; `analyzers.counting.formula_text` writes it out in words.
 
     `label` is the name users know the op by ("batch norm", "max pool"); element-wise work is `per_element` ops
     over `shape` (plus `bias_adds` for a conv/linear bias), or a reduction over its input `shape`.
@@ -172,7 +172,7 @@ class OpCost:
 
     @property
     def formula(self) -> str:
-        from analyzers.formula_text import op_formula
+        from analyzers.counting.formula_text import op_formula
 
         return op_formula(self)
 
@@ -279,15 +279,15 @@ class LayerRecord:
 
     @property
     def formula(self) -> str:
-        """MAC / element-wise arithmetic with the numbers substituted (rendered by `analyzers.formula_text`)."""
-        from analyzers.formula_text import layer_formula
+        """MAC / element-wise arithmetic with the numbers substituted (rendered by `analyzers.counting.formula_text`)."""
+        from analyzers.counting.formula_text import layer_formula
 
         return layer_formula(self)
 
     @property
     def params_formula(self) -> str:
         """Parameter arithmetic, e.g. "(5·5·192+1)·32 = 153,632"."""
-        from analyzers.formula_text import params_formula
+        from analyzers.counting.formula_text import params_formula
 
         return params_formula(self)
 

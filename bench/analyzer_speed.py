@@ -42,7 +42,7 @@ if counter == "ours":
         return analyze(zoo.module, zoo.input_size).totals.macs
 elif counter == "fvcore":
     from fvcore.nn import FlopCountAnalysis
-    from analyzers.crosscheck import _real_copy
+    from analyzers.reports.crosscheck import _real_copy
     real = _real_copy(zoo.module)
     x = torch.zeros(x_size)
     def count():

@@ -225,7 +225,7 @@ def _measured(name: str, repeats: int, max_params: int) -> SpeedRow:
     from torch.utils.flop_counter import FlopCounterMode
 
     from analyzers import analyze
-    from analyzers.inputs import as_call, materialize
+    from analyzers.counting.inputs import as_call, materialize
     from explorer.catalogue import build
 
     model = _in_stage("build", lambda: build(f"timm:{name}"))

@@ -16,8 +16,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from analyzers.bench_schema import BenchStatus, MemoryFormat  # noqa: E402
-from analyzers.benchmark import BenchConfig, run_sweep  # noqa: E402
+from analyzers.bench.schema import BenchStatus, MemoryFormat  # noqa: E402
+from analyzers.bench.harness import BenchConfig, run_sweep  # noqa: E402
 from analyzers.devices import Precision  # noqa: E402
 from explorer.cli_bench import build_for_bench, default_input_size  # noqa: E402
 

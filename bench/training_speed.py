@@ -32,7 +32,7 @@ from torch.utils._pytree import tree_leaves  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from analyzers.errors import UserError, first_line  # noqa: E402
-from analyzers.training import analyze_training  # noqa: E402
+from analyzers.training.analyze import analyze_training  # noqa: E402
 from explorer.catalogue import build  # noqa: E402
 from explorer.zoo import build_model  # noqa: E402
 

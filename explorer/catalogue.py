@@ -27,7 +27,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from analyzers.errors import UserError
-from analyzers.inputs import InputSpec, Inputs
+from analyzers.counting.inputs import InputSpec, Inputs
 
 DEFAULT_SEQUENCE_LENGTH = 128
 VIDEO_FRAMES = 16  # torchvision's video `_ops` are for 16-frame clips (r3d_18 40.697 G at 3×16×112×112)
@@ -208,7 +208,7 @@ _TORCHVISION_TASKS = {"detection": Task.DETECTION, "segmentation": Task.SEGMENTA
 
 def _torchvision(name: str) -> CatalogueModel:
     models = _library("torchvision").models
-    from analyzers.formulas import register_torchvision_ops
+    from analyzers.counting.formulas import register_torchvision_ops
 
     register_torchvision_ops()  # roi_align, nms: their ops exist now that torchvision is imported
     known = list(models.list_models())

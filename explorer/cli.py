@@ -93,7 +93,7 @@ class ResolvedModel:
     name: str
     module: Any  # nn.Module (kept loose so this file imports no torch at parse time)
     input_size: tuple[int, ...] | None
-    inputs: Any = None  # analyzers.inputs.Inputs with batch 1, for models that take more than one image
+    inputs: Any = None  # analyzers.counting.inputs.Inputs with batch 1, for models that take more than one image
 
 
 def resolve_model(ref: str | None, spec: str | None, options: dict[str, Any],
@@ -186,7 +186,7 @@ def _analyze(model: ResolvedModel, args: argparse.Namespace):
     from analyzers import analyze
     from analyzers.devices import Precision
 
-    from analyzers.inputs import with_batch
+    from analyzers.counting.inputs import with_batch
     from explorer.cli_inputs import parse_input_options
 
     dtype = Precision(args.dtype).torch_dtype
@@ -209,7 +209,7 @@ def _roofline(analysis: Any, args: argparse.Namespace):
     if not args.roofline:
         return None
     from analyzers.devices import lookup_peak, spec_devices
-    from analyzers.roofline import model_bound
+    from analyzers.predict.roofline import model_bound
 
     peak = lookup_peak(args.roofline)
     if peak.tflops(args.dtype) is None or peak.memory_gb_per_s is None:
@@ -219,7 +219,7 @@ def _roofline(analysis: Any, args: argparse.Namespace):
 
 
 def _summary_line(model: ResolvedModel, args: argparse.Namespace) -> dict[str, Any]:
-    from analyzers.summary import summary_dict
+    from analyzers.reports.summary import summary_dict
 
     analysis = _analyze(model, args)
     summary = summary_dict(analysis)
@@ -229,7 +229,7 @@ def _summary_line(model: ResolvedModel, args: argparse.Namespace) -> dict[str, A
                        arithmetic_intensity=bound.arithmetic_intensity,
                        memory_bound_layers=sum(1 for layer in bound.layers if layer.memory_bound))
     if args.crosscheck == "fvcore":
-        from analyzers.crosscheck import fvcore_crosscheck
+        from analyzers.reports.crosscheck import fvcore_crosscheck
 
         check = fvcore_crosscheck(model.module, model.input_size, args.batch, analysis)
         summary.update(fvcore_macs=check.fvcore_macs, fvcore_total=check.fvcore_total,
@@ -339,17 +339,17 @@ def cmd_report(args: argparse.Namespace) -> int:
     bound = _roofline(analysis, args)
     wrote = False
     if args.csv:
-        from analyzers.report import to_csv
+        from analyzers.reports.table import to_csv
 
         _write(args.csv, lambda path: to_csv(analysis, path, args.depth, bound))
         wrote = True
     if args.json:
-        from analyzers.report import to_json
+        from analyzers.reports.table import to_json
 
         _write(args.json, lambda path: to_json(analysis, path, args.depth))
         wrote = True
     if args.markdown:
-        from analyzers.report import to_markdown
+        from analyzers.reports.table import to_markdown
 
         print(to_markdown(analysis, args.depth))
     elif not wrote:

@@ -1,7 +1,7 @@
 """`python -m explorer bench NAME…`: time zoo models (or torchvision:/timm: models) and append the rows to a CSV.
 
 Every value is checked here, before any model is built, so a typo costs one line on stderr and exit status 2
-instead of a half-run sweep. The sweep itself is `analyzers.benchmark.run_sweep`.
+instead of a half-run sweep. The sweep itself is `analyzers.bench.harness.run_sweep`.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Callable
 import torch
 from torch import nn
 
-from analyzers.bench_schema import BenchStatus, MemoryFormat
-from analyzers.benchmark import BenchConfig, BenchResult, default_device, run_sweep
+from analyzers.bench.schema import BenchStatus, MemoryFormat
+from analyzers.bench.harness import BenchConfig, BenchResult, default_device, run_sweep
 from analyzers.devices import DevicePeak, Precision, measure_peak, peak_for
 from analyzers.errors import UserError, first_line
 

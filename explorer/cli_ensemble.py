@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     cost = ensemble_cost(zoo_member_costs(names, dtype=Precision(args.dtype).torch_dtype), crops)
     latency = None
     if args.results:
-        from analyzers.bench_schema import load_results
+        from analyzers.bench.schema import load_results
 
         latency = measured_latency_ms(cost, batch1_latencies(load_results(args.results)))
     record = {**cost.as_dict(), "latency_ms_per_image": latency}

@@ -1,7 +1,7 @@
 """`python -m explorer gradients NAME [NAME…]`: gradient norm of every weight layer after one pass at initialisation.
 
 One line per model on stdout (first and last layer's ‖∇W‖, their ratio, the spread in decades); `--csv` writes every
-layer of every model. The measurement itself is `analyzers.gradients.gradient_profile`.
+layer of every model. The measurement itself is `analyzers.reports.gradients.gradient_profile`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Sequence
 
 from analyzers.errors import UserError
-from analyzers.gradients import DEFAULT_BATCH, GradientProfile, Init, gradient_profile
+from analyzers.reports.gradients import DEFAULT_BATCH, GradientProfile, Init, gradient_profile
 
 CSV_COLUMNS = ("model", "order", "layer", "type", "params", "grad_norm", "weight_norm", "batch", "seed", "init")
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from analyzers.errors import InputSizeError
-from analyzers.inputs import Inputs, parse_input_spec
+from analyzers.counting.inputs import Inputs, parse_input_spec
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ def _routed(plain: Callable[[argparse.Namespace], int],
 
 
 def _training_analysis(args: argparse.Namespace):
-    from analyzers.training import analyze_training
+    from analyzers.training.analyze import analyze_training
     from explorer.cli import CliError, _limited, parse_input_size, parse_options, resolve_model
 
     if getattr(args, "device", "meta") != "meta":
@@ -75,7 +75,7 @@ def _training_analysis(args: argparse.Namespace):
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    from analyzers.training_report import training_summary
+    from analyzers.reports.training import training_summary
     from explorer.cli import CliError
 
     if getattr(args, "all", False):
@@ -90,7 +90,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 def _freezing_effect(args: argparse.Namespace, frozen) -> dict[str, Any]:
     """The same step without freezing, and the features a frozen trunk would cache at its cut."""
-    from analyzers.training import IMAGENET_TRAIN_IMAGES, cost_after_cut, precomputed_feature_bytes
+    from analyzers.training.analyze import IMAGENET_TRAIN_IMAGES, cost_after_cut, precomputed_feature_bytes
 
     unfrozen = _training_analysis(argparse.Namespace(**{**vars(args), "freeze": None, "freeze_stages": None}))
     cut = frozen.frozen_through
@@ -140,7 +140,7 @@ def format_summary(s: dict[str, Any]) -> str:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from analyzers.training_report import layer_rows, to_csv, to_json
+    from analyzers.reports.training import layer_rows, to_csv, to_json
     from explorer.cli import CliError, _write
 
     if args.markdown:
@@ -205,7 +205,7 @@ def run_bench(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from analyzers.errors import UserError, first_line
-    from analyzers.train_benchmark import bench_training_step
+    from analyzers.bench.train_harness import bench_training_step
     from explorer import cli_bench
 
     try:

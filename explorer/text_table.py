@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from analyzers.numbers import volume
 from analyzers.records import Analysis
-from analyzers.formula_text import receptive_field_text
-from analyzers.roofline import ModelBound
+from analyzers.counting.formula_text import receptive_field_text
+from analyzers.predict.roofline import ModelBound
 from explorer.terminal_text import printable
 
 

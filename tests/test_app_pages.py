@@ -13,7 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analyzers import analyze
-from analyzers.bench_schema import append_row
+from analyzers.bench.schema import append_row
 from explorer.spec import EXAMPLES, load_spec
 from explorer.ui.selection import selected_key, table_key
 from explorer.zoo import build_model
@@ -102,7 +102,7 @@ def test_architecture_crosscheck_button_runs_fvcore_on_request() -> None:
 
 def test_architecture_roofline_tab_follows_the_device_and_precision() -> None:
     from analyzers.devices import lookup_peak
-    from analyzers.roofline import model_bound
+    from analyzers.predict.roofline import model_bound
 
     at = run_page("architecture", model="inception_module")
     at.selectbox(key="arch_inception_module_roofline_device").select("NVIDIA A100 SXM 80GB").run()
@@ -475,7 +475,7 @@ def test_roofline_offers_the_measured_cpu_of_the_shipped_benchmarks() -> None:
 def test_measured_cpu_bandwidth_read_back_reproduces_the_other_rows() -> None:
     """One bandwidth, read back from the most memory-bound row (lenet5, batch 1), gives the harness's recorded
     bound for other rows of the same run to 0.5 % (alexnet and resnet18 at batches 1 and 4)."""
-    from analyzers.roofline import model_bound
+    from analyzers.predict.roofline import model_bound
     from explorer.ui.bench_results import shipped_results
     from explorer.ui.measured_devices import _peaks
 

@@ -1,4 +1,4 @@
-"""Differential test of the backward stand-ins (`analyzers.backward_shapes`): random backward calls go through the
+"""Differential test of the backward stand-ins (`analyzers.shapes.backward`): random backward calls go through the
 training mode's own path (`backward_result`: a stand-in, else torch's meta kernel) and must be accepted or refused
 exactly as torch's CPU kernel does, with the same output shapes, dtypes and strides (None where the output_mask says
 so); and as torch's meta kernel does, except where meta and CPU disagree (then we follow the CPU; every such case is
@@ -18,8 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from analyzers import backward_shapes
-from analyzers.backward_shapes import BACKWARD_RESULTS, backward_result
+from analyzers.shapes import backward as backward_shapes
+from analyzers.shapes.backward import BACKWARD_RESULTS, backward_result
 from tests.test_fast_shapes_differential import (DIFFERENTIAL, FLOATS, FOLLOW_META, META_DIFFERS_FROM_CPU, Case,
                                                  Layout, Spec, layouts, mostly, outcome, small_shapes,
                                                  under_bare_mode)

@@ -16,9 +16,9 @@ import pytest
 import torch
 from torch import nn
 
-from analyzers.bench_schema import COLUMN_NAMES, load_results
-from analyzers.benchmark import BenchConfig, run_sweep
-from analyzers.results_file import ResultsFile, ResultsFileError
+from analyzers.bench.schema import COLUMN_NAMES, load_results
+from analyzers.bench.harness import BenchConfig, run_sweep
+from analyzers.bench.results_file import ResultsFile, ResultsFileError
 from explorer import cli_bench
 from tests.test_benchmark import bench_args
 
@@ -123,7 +123,7 @@ def load_results_row(tmp_path: Path):
     """A (key, values) pair of a real measured row, from a sweep into a scratch file."""
     from dataclasses import asdict
 
-    from analyzers.benchmark import _key, describe_environment
+    from analyzers.bench.harness import _key, describe_environment
 
     (result,) = run_sweep(configs(1), tiny_factory, tmp_path / "scratch.csv", counter=None, progress=False)
     return _key(configs(1)[0], describe_environment("cpu")), asdict(result)

@@ -29,7 +29,7 @@ def test_each_tool_runs_one_step_and_counts_the_backward_it_says():
     counts = {name: fn() for name, fn in tools.items()}
     assert counts["MemTracker"] is None
     assert counts["ours"] == counts["FlopCounterMode"] > 0
-    from analyzers.training import analyze_training
+    from analyzers.training.analyze import analyze_training
 
     step = analyze_training(model, size, batch)
     first_conv = next(layer for layer in step.leaves() if layer.forward_macs)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analyzers.bench_schema import COLUMN_NAMES, COLUMNS, BenchSchemaError, append_row, load_results
+from analyzers.bench.schema import COLUMN_NAMES, COLUMNS, BenchSchemaError, append_row, load_results
 from explorer.figures.bench_charts import MAX_CONFIGURATIONS, latency_vs_batch, throughput_by_model
 from tests.bench_rows import bench_row
 
@@ -117,7 +117,7 @@ def test_an_upload_over_the_limit_is_refused_before_parsing(page: AppTest, monke
 
 
 def test_an_upload_is_parsed_once_across_reruns(page: AppTest, monkeypatch) -> None:
-    import analyzers.bench_schema as schema
+    import analyzers.bench.schema as schema
 
     calls: list[int] = []
     real = schema.load_results

@@ -17,7 +17,7 @@ import pytest
 import torch
 from torch import nn
 
-from analyzers.bench_schema import (
+from analyzers.bench.schema import (
     COLUMN_NAMES,
     BenchSchemaError,
     BenchStatus,
@@ -26,7 +26,7 @@ from analyzers.bench_schema import (
     completed_keys,
     load_results,
 )
-from analyzers.benchmark import BenchConfig, BenchResult, count_with_analyzer, run_sweep
+from analyzers.bench.harness import BenchConfig, BenchResult, count_with_analyzer, run_sweep
 from analyzers.devices import (
     DevicePeak,
     PeakSource,
@@ -37,7 +37,7 @@ from analyzers.devices import (
 )
 from analyzers.records import Analysis, LayerRecord, RecordKind, Totals
 from tests.bench_rows import bench_row
-from analyzers.roofline import (
+from analyzers.predict.roofline import (
     Limit,
     element_bytes,
     layer_bound,
@@ -159,7 +159,7 @@ def test_sweep_rows_are_complete_and_consistent(tmp_path):
         # roofline: memory-bound at 1 GB/s: (540 + 432·b + 320·b) bytes / 1e9 B/s, in ms
         assert r.roofline_ms == pytest.approx((540 + 752 * r.batch) / 1e9 * 1e3)
         assert r.measured_over_roofline == pytest.approx(r.latency_ms_p50 / r.roofline_ms)
-        assert r.peak_memory_bytes is None  # CPU: not measured (see analyzers.benchmark)
+        assert r.peak_memory_bytes is None  # CPU: not measured (see analyzers.bench.harness)
         assert (r.iters, r.warmup, r.device) == (3, 1, "cpu")
         assert r.torch_version == torch.__version__ and r.device_name
     frame = load_results(csv_path)

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from analyzers import analyze
-from analyzers.report import to_dataframe
+from analyzers.reports.table import to_dataframe
 from explorer.ui import cached_analysis
 from explorer.ui.byte_budget_cache import ByteBudgetCache
 from explorer.ui.cached_analysis import analyze_spec_text, estimated_bytes
@@ -115,7 +115,7 @@ def test_the_engines_per_call_memos_are_bounded(monkeypatch: pytest.MonkeyPatch)
     most its limit of entries (a web server analyses specs all day)."""
     from torch import nn
 
-    from analyzers import counting_mode
+    from analyzers.counting import mode as counting_mode
 
     monkeypatch.setattr(counting_mode, "_MEMO_LIMIT", 10)
     for side in range(8, 8 + 40):  # 40 input sizes: 40 different calls of every op

@@ -15,7 +15,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from analyzers import analyze
-from analyzers.inputs import InputSpec
+from analyzers.counting.inputs import InputSpec
 from explorer.catalogue import CatalogueError, Task, build
 
 transformers = pytest.importorskip("transformers")

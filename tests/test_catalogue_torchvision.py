@@ -9,7 +9,7 @@ import torch
 
 from analyzers import analyze
 from analyzers.errors import DataDependentError
-from analyzers.inputs import InputSpec
+from analyzers.counting.inputs import InputSpec
 from explorer.catalogue import Catalogue, CatalogueError, Task, build, family, inputs_at, names
 
 models = pytest.importorskip("torchvision").models

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from analyzers.errors import UserError
-from analyzers.report import read_csv
+from analyzers.reports.table import read_csv
 from explorer.cli import main
 
 

@@ -7,7 +7,7 @@ that counting on the meta device loses nothing.
 import pytest
 
 from analyzers import analyze
-from analyzers.crosscheck import fvcore_crosscheck
+from analyzers.reports.crosscheck import fvcore_crosscheck
 from explorer.zoo import build_model, list_models
 
 
@@ -22,7 +22,7 @@ def test_our_macs_equal_fvcore_conv_and_linear(name):
 
 def test_limits_refuse_a_huge_real_run_before_it_starts():
     """resnet18 at 2048×2048, batch 4 is 50,331,648 input elements (4·3·2048²), over the 3,145,728 allowed."""
-    from analyzers.crosscheck import CrossCheckLimits
+    from analyzers.reports.crosscheck import CrossCheckLimits
 
     model = build_model("resnet18", device="meta")
     analysis = analyze(model.module, (3, 2048, 2048), 4)
@@ -43,7 +43,7 @@ def test_the_child_process_is_stopped_at_its_timeout_and_failures_come_back_as_o
 
 
 def test_the_child_process_counts_what_fvcore_counts_in_process():
-    from analyzers.crosscheck import fvcore_by_operator
+    from analyzers.reports.crosscheck import fvcore_by_operator
     from explorer.ui.fvcore_job import FvcoreJob, run_fvcore_job
 
     model = build_model("lenet5")

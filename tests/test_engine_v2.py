@@ -14,7 +14,7 @@ from analyzers import (
     RecordKind,
     analyze,
 )
-from analyzers.formula_text import receptive_field_text
+from analyzers.counting.formula_text import receptive_field_text
 from explorer.zoo import build_model
 
 

@@ -1,4 +1,4 @@
-"""The shape stand-ins (`analyzers.fast_shapes`) must agree with torch's own meta kernels on every zoo model."""
+"""The shape stand-ins (`analyzers.shapes.forward`) must agree with torch's own meta kernels on every zoo model."""
 
 import subprocess
 import sys
@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from analyzers import analyze, counting_mode
+from analyzers import analyze
+from analyzers.counting import mode as counting_mode
 from explorer.zoo import build_model, list_models
 
 ROOT = Path(__file__).parents[1]
@@ -45,7 +46,7 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from analyzers.errors import InputMismatchError, InputTooSmallError  # noqa: E402
-from analyzers.fast_shapes import FAST_RESULTS  # noqa: E402
+from analyzers.shapes.forward import FAST_RESULTS  # noqa: E402
 
 aten = torch.ops.aten
 

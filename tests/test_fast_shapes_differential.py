@@ -1,5 +1,5 @@
-"""Differential test of the shape stand-ins (`analyzers.fast_shapes`) and the checks run before them
-(`analyzers.size_checks`): random calls go through the counting mode's own path (check, then stand-in, else torch's
+"""Differential test of the shape stand-ins (`analyzers.shapes.forward`) and the checks run before them
+(`analyzers.counting.size_checks`): random calls go through the counting mode's own path (check, then stand-in, else torch's
 meta kernel) and must be accepted or refused exactly as torch's CPU kernel does, with the same output shapes, dtypes
 and strides; and as torch's meta kernel does, except where meta and CPU disagree (then we follow the CPU; every such
 case is written down in `META_DIFFERS_FROM_CPU` below, and an undocumented difference fails the test).
@@ -23,10 +23,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from analyzers import counting_mode
-from analyzers.counting_mode import CountingMode, ModuleTracker
+from analyzers.counting import mode as counting_mode
+from analyzers.counting.mode import CountingMode, ModuleTracker
 from analyzers.errors import first_line
-from analyzers.fast_shapes import FAST_RESULTS
+from analyzers.shapes.forward import FAST_RESULTS
 
 aten = torch.ops.aten
 

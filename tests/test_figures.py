@@ -13,8 +13,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from analyzers import Analysis, analyze
-from analyzers.bench_schema import append_row, load_results
-from analyzers.report import to_dataframe
+from analyzers.bench.schema import append_row, load_results
+from analyzers.reports.table import to_dataframe
 from explorer.figures.bench_charts import (
     achieved_vs_peak,
     latency_vs_batch,
@@ -253,7 +253,7 @@ def test_bench_charts_have_an_empty_state(results: pd.DataFrame) -> None:
 
 def test_roofline_chart_puts_layers_with_macs_on_the_roof():
     from analyzers.devices import lookup_peak
-    from analyzers.roofline import model_bound
+    from analyzers.predict.roofline import model_bound
     from explorer.figures.roofline_chart import roofline_chart
 
     model = build_model("conv_6x6x3_depthwise_separable")

@@ -14,7 +14,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 from torch import nn
 
-from analyzers.gradients import GradientError, Init, gradient_profile
+from analyzers.reports.gradients import GradientError, Init, gradient_profile
 from explorer.cli import main
 from explorer.figures.gradient_norms import gradient_norms
 from explorer.zoo import build_model

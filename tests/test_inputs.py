@@ -12,7 +12,7 @@ from torch import nn
 
 from analyzers import analyze
 from analyzers.errors import DataDependentError, InputMismatchError, InputSizeError
-from analyzers.inputs import InputSpec, parse_input_spec
+from analyzers.counting.inputs import InputSpec, parse_input_spec
 from analyzers.records import DATA_DEPENDENT
 
 

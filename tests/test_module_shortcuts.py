@@ -1,4 +1,4 @@
-"""The module shortcuts (`analyzers.module_shortcuts`) against torch's own dispatch.
+"""The module shortcuts (`analyzers.shapes.shortcuts`) against torch's own dispatch.
 
 Contract: for `module(x)` a shortcut makes exactly the aten calls (op, arguments with their Python types, kwargs,
 order) that torch's dispatch makes, or declines (`NotImplemented`, then the module's real forward runs); where
@@ -30,9 +30,10 @@ from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from analyzers import AnalysisError, analyze, counting_mode
-from analyzers.module_shortcuts import SHORTCUTS, calls_shortcut_makes, calls_torch_makes, shortcut_for
-from analyzers.training import analyze_training
+from analyzers import AnalysisError, analyze
+from analyzers.counting import mode as counting_mode
+from analyzers.shapes.shortcuts import SHORTCUTS, calls_shortcut_makes, calls_torch_makes, shortcut_for
+from analyzers.training.analyze import analyze_training
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same'")
 

@@ -6,7 +6,7 @@ import json
 import pandas as pd
 
 from analyzers import analyze
-from analyzers.report import COLUMNS, read_csv, to_csv, to_dataframe, to_json, to_markdown
+from analyzers.reports.table import COLUMNS, read_csv, to_csv, to_dataframe, to_json, to_markdown
 from explorer.zoo import build_model
 
 

@@ -11,8 +11,8 @@ from torch.utils.flop_counter import FlopCounterMode
 from torchvision.models.vision_transformer import EncoderBlock
 
 from analyzers.errors import UserError
-from analyzers.step_memory import Optimizer, Phase
-from analyzers.training import (
+from analyzers.training.memory import Optimizer, Phase
+from analyzers.training.analyze import (
     IMAGENET_TRAIN_IMAGES,
     FreezeError,
     analyze_training,
@@ -297,7 +297,7 @@ def test_a_training_analysis_imports_neither_sympy_nor_dynamo():
     from pathlib import Path
 
     code = (
-        "import sys; from analyzers.training import analyze_training; from explorer.zoo import build_model\n"
+        "import sys; from analyzers.training.analyze import analyze_training; from explorer.zoo import build_model\n"
         "for name, batch in (('resnet50', 1), ('vgg16', 1), ('mobilenet_v2', 1), ('efficientnet_b0', 1),"
         " ('googlenet', 1), ('inception_v3', 2)):\n"
         "    m = build_model(name); analyze_training(m.module, m.input_size, batch)\n"

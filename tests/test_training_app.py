@@ -9,7 +9,7 @@ import torchvision
 from streamlit.testing.v1 import AppTest
 
 from analyzers.gpu_memory import capacity_bytes, largest_batch
-from analyzers.training import analyze_training
+from analyzers.training.analyze import analyze_training
 
 PAGES = Path(__file__).resolve().parents[1] / "explorer" / "pages"
 TIMEOUT_S = 240

@@ -64,7 +64,7 @@ def test_summary_with_freezing_reports_the_unfrozen_step_and_cached_features(cap
 def test_bench_train_times_a_real_step_and_writes_the_estimate_beside_it(tmp_path, capsys):
     """lenet5 on the CPU: no allocator statistic there, so the measured peak is empty and the estimate is the
     meta analysis's own peak for the same batch."""
-    from analyzers.training import analyze_training
+    from analyzers.training.analyze import analyze_training
     from explorer.zoo import build_model
 
     results = tmp_path / "bench.csv"

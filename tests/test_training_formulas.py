@@ -11,11 +11,11 @@ import torchvision
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from analyzers.backward_formulas import BackwardCost, backward_cost, conv_backward_macs
-from analyzers.backward_shapes import BACKWARD_RESULTS
-from analyzers.fast_shapes import FAST_RESULTS
+from analyzers.training.formulas import BackwardCost, backward_cost, conv_backward_macs
+from analyzers.shapes.backward import BACKWARD_RESULTS
+from analyzers.shapes.forward import FAST_RESULTS
 from analyzers.records import OpCategory, OpKind
-from analyzers.training import analyze_training
+from analyzers.training.analyze import analyze_training
 from tests.test_fast_shapes_differential import layout_strides
 
 aten = torch.ops.aten

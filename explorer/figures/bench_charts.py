@@ -15,7 +15,7 @@ import html
 import pandas as pd
 import plotly.graph_objects as go
 
-from analyzers.bench_schema import BenchStatus
+from analyzers.bench.schema import BenchStatus
 from explorer.figures.identity_colors import model_color
 from explorer.figures.point_labels import label_positions, padded_range
 from explorer.figures.theme import MUTED, SERIES, empty_figure, legend_below, log_axes, styled

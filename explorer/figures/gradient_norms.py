@@ -1,6 +1,6 @@
 """Gradient norm against layer depth, one line per model, on a log axis: how well the gradient reaches each layer.
 
-Takes the table of `analyzers.gradients` rows (columns model, order, layer, type, grad_norm) and returns a figure;
+Takes the table of `analyzers.reports.gradients` rows (columns model, order, layer, type, grad_norm) and returns a figure;
 it computes nothing itself.
 """
 

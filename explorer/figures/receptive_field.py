@@ -1,7 +1,7 @@
 """The notes' argument for stacked small kernels as a chart: how far each layer sees, against how deep it is.
 
 Reads the typed analysis (each record's `receptive_field` and `weight_depth`); the arithmetic is the engine's
-(`analyzers/flow.py`). Only the layers that change the field are drawn: convolutions and pooling windows.
+(`analyzers/counting/flow.py`). Only the layers that change the field are drawn: convolutions and pooling windows.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import html
 
 import plotly.graph_objects as go
 
-from analyzers.formula_text import jump_text, receptive_field_text
+from analyzers.counting.formula_text import jump_text, receptive_field_text
 from analyzers.records import Analysis, LayerRecord, OpCategory
 from explorer.figures.theme import CATEGORY_COLORS, MUTED, LayerCategory, empty_figure, log_axes, styled
 

@@ -11,7 +11,7 @@ import math
 
 import plotly.graph_objects as go
 
-from analyzers.roofline import ModelBound
+from analyzers.predict.roofline import ModelBound
 from explorer.figures.theme import CATEGORY_COLORS, MUTED, layer_category, legend_below, log_axes, styled
 
 

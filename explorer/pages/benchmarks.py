@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analyzers.bench_schema import COLUMN_NAMES, BenchStatus
+from analyzers.bench.schema import COLUMN_NAMES, BenchStatus
 from explorer.figures.bench_charts import (
     achieved_vs_peak,
     latency_vs_batch,

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from analyzers.gradients import DEFAULT_BATCH, MAX_BATCH, GradientProfile, Init, gradient_profile
+from analyzers.reports.gradients import DEFAULT_BATCH, MAX_BATCH, GradientProfile, Init, gradient_profile
 from explorer.figures.gradient_norms import gradient_norms
 from explorer.ui.downloads import download_buttons
 from explorer.ui.page_setup import page_header, show_user_error, user_errors

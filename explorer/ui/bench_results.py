@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from analyzers.bench_schema import BenchSchemaError, load_results
+from analyzers.bench.schema import BenchSchemaError, load_results
 
 BENCH_DIR = Path(__file__).resolve().parents[2] / "assets" / "benchmarks"
 BENCH_DIR_VARIABLE = "EXPLORER_BENCH_DIR"  # another folder of results CSVs (tests, or a user's own collection)

@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 
 from analyzers import Analysis, analyze
-from analyzers.report import to_dataframe
+from analyzers.reports.table import to_dataframe
 from explorer.ui.byte_budget_cache import ByteBudgetCache
 from explorer.zoo import build_model
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import streamlit as st
 
 from analyzers import analyze
-from analyzers.inputs import with_batch
-from analyzers.report import to_dataframe
+from analyzers.counting.inputs import with_batch
+from analyzers.reports.table import to_dataframe
 from explorer.catalogue import Catalogue, build, family, names
 from explorer.ui.cached_analysis import ModelAnalysis
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analyzers.crosscheck import CrossCheckLimits, FvcoreCrossCheck, crosscheck_from_counts, our_mac_count
+from analyzers.reports.crosscheck import CrossCheckLimits, FvcoreCrossCheck, crosscheck_from_counts, our_mac_count
 from explorer.ui.cached_analysis import ModelAnalysis, ModelRequest
 from explorer.ui.fvcore_job import CrossCheckFailed, FvcoreJob, run_fvcore_job
 

@@ -88,7 +88,7 @@ def _child(argument: str) -> dict[str, Any]:
     import torch  # noqa: F401  (imported before the limit: its libraries map gigabytes of address space)
     import fvcore.nn  # noqa: F401
 
-    from analyzers.crosscheck import fvcore_by_operator
+    from analyzers.reports.crosscheck import fvcore_by_operator
     from explorer.zoo import build_model
 
     _limit_self(int(request["memory_bytes"]), int(TIMEOUT_S))

@@ -17,7 +17,7 @@ import streamlit as st
 
 from analyzers import analyze
 from analyzers.devices import DevicePeak, PeakSource
-from analyzers.roofline import model_bound
+from analyzers.predict.roofline import model_bound
 from explorer.ui.bench_results import shipped_results
 from explorer.zoo import build_model, list_models
 

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analyzers.devices import DevicePeak, Precision, spec_devices
-from analyzers.roofline import model_bound
+from analyzers.predict.roofline import model_bound
 from explorer.figures.roofline_chart import roofline_chart
 from explorer.ui.cached_analysis import ModelAnalysis
 from explorer.ui.measured_devices import measured_cpu_peaks

@@ -10,8 +10,8 @@ from __future__ import annotations
 import streamlit as st
 
 from analyzers.gpu_memory import CAPACITY_GIB, capacity_bytes, largest_batch
-from analyzers.step_memory import Optimizer
-from analyzers.training import TrainingAnalysis, analyze_training
+from analyzers.training.memory import Optimizer
+from analyzers.training.analyze import TrainingAnalysis, analyze_training
 from explorer.figures.training import forward_backward_bars, memory_timeline
 from explorer.ui.cached_analysis import ModelRequest
 from explorer.ui.human import binary_bytes, compact

@@ -2,7 +2,7 @@
 
 The forward runs in train mode (batch norm with batch statistics, dropout masks, in-place activations as the model
 wrote them) with gradients on, under the same counting mode as `analyze`; then autograd runs the backward on the
-meta device and every backward aten op is costed by its own formula (`analyzers.backward_formulas`).
+meta device and every backward aten op is costed by its own formula (`analyzers.training.formulas`).
 
 Charging a backward op to the module whose forward created it: autograd numbers the nodes it creates in order
 (`Node._sequence_nr`), the module tracker marks that numbering at every module boundary, and during the backward
@@ -25,16 +25,16 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_leaves
 
-from analyzers.analyze import _build_records, _ModelSnapshot, _totals, _validated_size, collector_paused
-from analyzers.backward_formulas import BackwardCost, backward_cost
-from analyzers.backward_shapes import BackwardResult, stand_in_for
-from analyzers.counting_mode import (CountingMode, ModuleRun, ModuleTracker, _call_key, _remember, _replay,
+from analyzers.counting.analyze import _build_records, _ModelSnapshot, _totals, _validated_size, collector_paused
+from analyzers.training.formulas import BackwardCost, backward_cost
+from analyzers.shapes.backward import BackwardResult, stand_in_for
+from analyzers.counting.mode import (CountingMode, ModuleRun, ModuleTracker, _call_key, _remember, _replay,
                                      returns_fresh_tensors)
 from analyzers.devices import Precision
 from analyzers.errors import AnalysisError, ModelRunError, UserError, first_line
-from analyzers.flow import ATTRIBUTE, input_flow
+from analyzers.counting.flow import ATTRIBUTE, input_flow
 from analyzers.records import Analysis, OpKind, RecordKind, with_state
-from analyzers.step_memory import LiveMemory, Optimizer, Phase, SavedTensors, StepMemory, step_memory
+from analyzers.training.memory import LiveMemory, Optimizer, Phase, SavedTensors, StepMemory, step_memory
 
 IMAGENET_TRAIN_IMAGES = 1_281_167  # ILSVRC-2012 training set
 
@@ -269,7 +269,7 @@ class _BackwardPlan:
     first cost is known, whether it is data movement (nothing to cost: views, copies)."""
 
     memoizable: bool
-    fast: BackwardResult | None  # its shape stand-in (`analyzers.backward_shapes`), or None
+    fast: BackwardResult | None  # its shape stand-in (`analyzers.shapes.backward`), or None
     data: bool = False
     calls: dict = field(default_factory=dict)  # call key → _Memo (its cost a BackwardCost)
 

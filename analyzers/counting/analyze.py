@@ -21,12 +21,12 @@ import torch
 from torch import nn
 from torch.utils._pytree import tree_leaves
 
-from analyzers.counting_mode import CountingMode, ModuleRun, ModuleTracker
+from analyzers.counting.mode import CountingMode, ModuleRun, ModuleTracker
 from analyzers.errors import (AnalysisError, DataDependentError, InputMismatchError, InputSizeError, ModelRunError,
                               first_line)
-from analyzers.flow import ATTRIBUTE, Flow, input_flow
-from analyzers.formulas import Formula
-from analyzers.inputs import InputSpec, Inputs, as_call, check_fits, describe, materialize, positional_names, \
+from analyzers.counting.flow import ATTRIBUTE, Flow, input_flow
+from analyzers.counting.formulas import Formula
+from analyzers.counting.inputs import InputSpec, Inputs, as_call, check_fits, describe, materialize, positional_names, \
     signature_text
 from analyzers.numbers import n
 from analyzers.records import Analysis, LayerRecord, OpCategory, ParamTensor, RecordKind, Totals
@@ -50,7 +50,7 @@ def analyze(
     """Count parameters, MACs, element-wise ops and activation memory of `model` for one input of `input_size`.
 
     `input_size` excludes the batch dimension, e.g. (3, 224, 224). Instead of it, `inputs` gives several inputs
-    with their dtypes (see `analyzers.inputs`): `{"input_ids": InputSpec((1, 128), torch.int64)}` passes keywords,
+    with their dtypes (see `analyzers.counting.inputs`): `{"input_ids": InputSpec((1, 128), torch.int64)}` passes keywords,
     a tuple passes positional arguments, `([InputSpec((3, 320, 320))],)` a detection model's list of images.
     `dtype` is the weights' and float inputs' dtype; integer inputs keep theirs. `device="cpu"` runs the model
     once on random data instead of the meta device, for forwards that depend on their data (`nonzero`, masks,

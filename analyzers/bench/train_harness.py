@@ -18,8 +18,8 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
-from analyzers.step_memory import Optimizer
-from analyzers.training import analyze_training
+from analyzers.training.memory import Optimizer
+from analyzers.training.analyze import analyze_training
 
 
 @dataclass(frozen=True)

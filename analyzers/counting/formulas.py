@@ -2,7 +2,7 @@
 
 Each formula reads only shapes and arguments (the analysis runs on the meta device) and returns an `OpCost`: the
 counts, the op's category and its geometry as data. The words users read (`out 28×28×32 · kernel 5×5×192 =
-120,422,400 MACs`) are written from that data by `analyzers.formula_text`.
+120,422,400 MACs`) are written from that data by `analyzers.counting.formula_text`.
 
 Conventions (see README): MACs are the multiply–accumulates of conv / linear / matmul / attention; a bias add, a
 norm, an activation, pooling and residual adds are element-wise ops, counted separately. Per output element:

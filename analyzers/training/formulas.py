@@ -32,7 +32,7 @@ from typing import Any, Callable
 
 import torch
 
-from analyzers.formulas import FORMULAS, data_movement
+from analyzers.counting.formulas import FORMULAS, data_movement
 from analyzers.numbers import pool_window, product
 from analyzers.records import OpCategory, OpCost, OpKind
 

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from analyzers.training import TrainingAnalysis, TrainingLayer
+from analyzers.training.analyze import TrainingAnalysis, TrainingLayer
 
 ROW_FIELDS = (
     "name", "type", "depth", "params", "trainable_params", "forward_macs", "backward_input_macs",

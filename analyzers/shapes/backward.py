@@ -4,8 +4,8 @@ Why: on torch 2.14 the meta kernels of most backward ops (convolution, batch and
 `*_backward` ops, select/slice) run Python decompositions and fake-tensor machinery (0.1–8 ms a call); a transformer
 or ResNet backward makes hundreds of them. Each gradient here has a shape known from the call, so the stand-in is an
 empty meta tensor with the strides torch's CPU kernel gives (element-wise gradients: TensorIterator's layout rules,
-`analyzers.fast_shapes._pointwise_result`; pools: the input's suggested memory format). As in
-`analyzers.fast_shapes`, a stand-in answers only for meta operands and calls it fully understands; anything else
+`analyzers.shapes.forward._pointwise_result`; pools: the input's suggested memory format). As in
+`analyzers.shapes.forward`, a stand-in answers only for meta operands and calls it fully understands; anything else
 returns None and torch's own kernel runs. `tests/test_backward_shapes_differential.py` holds them to torch's CPU and
 meta kernels, `tests/test_training_formulas.py` to the meta kernels during real model backwards.
 """
@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import torch
 
-from analyzers.fast_shapes import (_FLOATS, FAST_RESULTS, _empty, _is_int, _is_number, _pointwise_result,
+from analyzers.shapes.forward import (_FLOATS, FAST_RESULTS, _empty, _is_int, _is_number, _pointwise_result,
                                    _pool2d_result_shape, _pool_format, _sizes_ok, _softmax_dim_ok, _suggested_format)
 
 aten = torch.ops.aten

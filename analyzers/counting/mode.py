@@ -18,12 +18,12 @@ from torch.utils._pytree import tree_leaves
 
 aten = torch.ops.aten
 
-from analyzers.fast_shapes import _META, FAST_RESULTS
-from analyzers.flow import ATTRIBUTE, WEIGHT, WINDOW_FLOW_OPS, Flow, result_flow
-from analyzers.formulas import FORMULAS, Formula, data_movement, uncounted
-from analyzers.module_shortcuts import Call, Shortcut, shortcut_for
+from analyzers.shapes.forward import _META, FAST_RESULTS
+from analyzers.counting.flow import ATTRIBUTE, WEIGHT, WINDOW_FLOW_OPS, Flow, result_flow
+from analyzers.counting.formulas import FORMULAS, Formula, data_movement, uncounted
+from analyzers.shapes.shortcuts import Call, Shortcut, shortcut_for
 from analyzers.records import OpCategory, OpCost, Shape
-from analyzers.size_checks import WINDOWED_OPS, check_window_fits
+from analyzers.counting.size_checks import WINDOWED_OPS, check_window_fits
 
 
 @dataclass(slots=True)
@@ -62,7 +62,7 @@ class ModuleTracker:
 
     Each module's `forward` is wrapped for the duration (an instance attribute, removed afterwards) rather than
     hooked: any forward hook, even a process-wide one, sends every module call in the process down torch's slow
-    hook path. A standard leaf module (`analyzers.module_shortcuts`) whose input the shortcut understands skips its
+    hook path. A standard leaf module (`analyzers.shapes.shortcuts`) whose input the shortcut understands skips its
     `forward` and has its aten calls made directly, when the counting mode offers `direct` (no autograd to record).
     """
 

@@ -13,11 +13,11 @@ from typing import Any
 
 import pandas as pd
 
-from analyzers.formula_text import jump_text, receptive_field_text, start_text
+from analyzers.counting.formula_text import jump_text, receptive_field_text, start_text
 from analyzers.numbers import ascii_shape
 from analyzers.records import Analysis, LayerRecord
-from analyzers.roofline import ModelBound
-from analyzers.summary import summary_dict
+from analyzers.predict.roofline import ModelBound
+from analyzers.reports.summary import summary_dict
 
 SHAPE_SEPARATOR = "; "
 _INT64_MAX = 2**63 - 1

@@ -1,6 +1,6 @@
 """The benchmark results CSV: its columns and their types, appending rows as they finish, and loading a file back.
 
-One schema serves the harness (which writes, through `analyzers.results_file`), the resume logic (which reads
+One schema serves the harness (which writes, through `analyzers.bench.results_file`), the resume logic (which reads
 the `ConfigKey` of finished rows) and the app (which loads a file a user uploads): a file that does not fit is
 rejected with one line naming the column and line. pandas is imported only by `load_results`, so the
 command-line path does not pay for it.
@@ -238,7 +238,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("peak_tflops", Kind.FLOAT, required=False, positive=True),  # the device's peak for this dtype
     Column("peak_source", Kind.TEXT, allowed=_values(PeakSource)),
     Column("pct_of_peak", Kind.FLOAT, required=False, minimum=0),
-    Column("roofline_ms", Kind.FLOAT, required=False, minimum=0),  # layer-by-layer lower bound, analyzers.roofline
+    Column("roofline_ms", Kind.FLOAT, required=False, minimum=0),  # layer-by-layer lower bound, analyzers.predict.roofline
     Column("measured_over_roofline", Kind.FLOAT, required=False, minimum=0),  # p50 / roofline_ms
     Column("iters", Kind.INT, minimum=1),
     Column("warmup", Kind.INT, minimum=0),
@@ -304,7 +304,7 @@ def header_problem(header: list[str]) -> str | None:
     return f"missing column(s) {', '.join(missing)}" if missing else "columns in another order or extra columns"
 
 
-# --- writing and resuming (the file itself is `analyzers.results_file.ResultsFile`) ------------------------------
+# --- writing and resuming (the file itself is `analyzers.bench.results_file.ResultsFile`) ------------------------------
 
 
 def append_row(path: str | os.PathLike[str], values: Mapping[str, object]) -> bool:
@@ -313,7 +313,7 @@ def append_row(path: str | os.PathLike[str], values: Mapping[str, object]) -> bo
     A new or empty file gets the header first; an existing file must have exactly this schema's header. False
     when the file already holds a row of this configuration (nothing is written).
     """
-    from analyzers.results_file import ResultsFile
+    from analyzers.bench.results_file import ResultsFile
 
     cells = dict(zip(COLUMN_NAMES, format_row(values)))
     with ResultsFile(path) as results:
@@ -322,7 +322,7 @@ def append_row(path: str | os.PathLike[str], values: Mapping[str, object]) -> bo
 
 def completed_keys(path: str | os.PathLike[str]) -> set[ConfigKey]:
     """Resume keys of the rows already in the results file (empty when it does not exist yet)."""
-    from analyzers.results_file import ResultsFile
+    from analyzers.bench.results_file import ResultsFile
 
     if not Path(path).exists():
         return set()

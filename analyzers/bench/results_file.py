@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, Mapping
 
-from analyzers.bench_schema import COLUMN_NAMES, BenchSchemaError, ConfigKey, format_row, header_problem
+from analyzers.bench.schema import COLUMN_NAMES, BenchSchemaError, ConfigKey, format_row, header_problem
 from analyzers.errors import UserError
 
 Report = Callable[[str], None]

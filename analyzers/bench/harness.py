@@ -11,7 +11,7 @@ it would only report the largest config so far, and a per-call RSS delta misses 
 
 The harness never imports `explorer`: models come from a factory `(name, device) -> nn.Module` the caller passes
 (called with the meta device for counting and with the real device for timing), and the counted cost comes from a
-counter `(meta_module, config) -> Analysis`, by default `analyzers.analyze`.
+counter `(meta_module, config) -> Analysis`, by default `analyzers.counting.analyze`.
 """
 
 from __future__ import annotations
@@ -32,11 +32,11 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from analyzers.bench_schema import BenchStatus, ConfigKey, MemoryFormat
+from analyzers.bench.schema import BenchStatus, ConfigKey, MemoryFormat
 from analyzers.devices import DevicePeak, PeakSource, Precision, device_name, peak_for, tf32_math
 from analyzers.records import Analysis
-from analyzers.results_file import ResultsFile
-from analyzers.roofline import measured_over_bound, model_bound
+from analyzers.bench.results_file import ResultsFile
+from analyzers.predict.roofline import measured_over_bound, model_bound
 
 ModelFactory = Callable[[str, torch.device], nn.Module]
 CostCounter = Callable[[nn.Module, "BenchConfig"], Analysis]
@@ -92,7 +92,7 @@ class BenchConfig:
 
 @dataclass(frozen=True)
 class BenchResult:
-    """One row of the results CSV (columns in `analyzers.bench_schema.COLUMNS` order)."""
+    """One row of the results CSV (columns in `analyzers.bench.schema.COLUMNS` order)."""
 
     model: str
     batch: int
@@ -173,7 +173,7 @@ def _nvidia_driver() -> str | None:
 
 def count_with_analyzer(meta_model: nn.Module, config: BenchConfig) -> Analysis:
     """The analyzer's count of one forward at the config's batch, input and dtype (on the meta device)."""
-    from analyzers.analyze import analyze  # imported on first use: timing does not need it
+    from analyzers.counting.analyze import analyze  # imported on first use: timing does not need it
 
     return analyze(
         meta_model,

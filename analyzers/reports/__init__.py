@@ -1,0 +1,1 @@
+"""An analysis as tables, summaries and files; cross-checks and gradient probes."""

@@ -1,0 +1,1 @@
+"""One training step on meta: backward costs, step memory, freezing."""
