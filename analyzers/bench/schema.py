@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Mapping
 
 from analyzers.devices import PeakSource, Precision
-from analyzers.errors import UserError
+from analyzers.errors import UserError, first_line
 
 if TYPE_CHECKING:
     import pandas
@@ -322,7 +322,7 @@ def load_results(source: str | os.PathLike[str] | io.IOBase | bytes) -> pandas.D
     except pd.errors.EmptyDataError:
         raise BenchSchemaError(f"the CSV is empty: expected a header with {', '.join(COLUMN_NAMES[:3])}, …") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise BenchSchemaError(f"not a readable CSV: {_first_line(exc)}") from None
+        raise BenchSchemaError(f"not a readable CSV: {first_line(exc)}") from None
     missing = [name for name in COLUMN_NAMES if name not in raw.columns and name not in ADDED_LATER]
     if missing:
         raise BenchSchemaError(f"missing column(s): {', '.join(missing)}")
@@ -382,5 +382,3 @@ def _pandas_dtype(kind: Kind) -> str | None:
     return {Kind.INT: "Int64", Kind.FLOAT: "float64", Kind.BOOL: "bool", Kind.TEXT: None}[kind]
 
 
-def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

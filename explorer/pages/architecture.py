@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from analyzers.errors import UserError
 from explorer.ui.analysis_view import analysis_view
 from explorer.ui.cached_analysis import analyze_model
 from explorer.ui.crosscheck_panel import crosscheck_panel
 from explorer.ui.model_picker import pick_model
-from explorer.ui.page_setup import show_user_error, user_errors
+from explorer.ui.page_setup import show_user_error
 
 SCOPE = "arch"
 
@@ -31,7 +32,7 @@ if choice.input_problem is not None:  # never leave numbers on screen that were 
 try:
     with st.spinner("Analysing on the meta device…"):
         result = analyze_model(choice.request)
-except user_errors() as exc:
+except UserError as exc:
     show_user_error(exc)
     st.stop()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from analyzers.errors import UserError
 from explorer.figures.bench_charts import macs_vs_latency, ok_rows
 from explorer.figures.shape_text import input_volume
 from explorer.figures.compare import accuracy_vs_macs, params_vs_macs, resolution_stages, stage_cost
@@ -12,7 +13,7 @@ from explorer.ensemble import MemberCost, batch1_latencies, ensemble_cost, measu
 from explorer.ui.bench_results import shipped_results
 from explorer.ui.cached_analysis import ModelRequest, analyze_model
 from explorer.ui.downloads import download_buttons
-from explorer.ui.page_setup import page_header, user_errors
+from explorer.ui.page_setup import page_header
 from explorer.ui.plotly_chart import show_figure
 from explorer.zoo import get_model_info, list_models
 
@@ -57,7 +58,7 @@ with st.spinner("Analysing…"):
     for name in chosen:
         try:
             row, stage = model_summary(name)
-        except user_errors() as exc:
+        except UserError as exc:
             failed.append(f"{name}: {exc}")
             continue
         rows.append(row)
@@ -65,7 +66,7 @@ with st.spinner("Analysing…"):
     for ref in library_models:
         try:
             row, result = catalogue_row(ref)
-        except user_errors() as exc:
+        except UserError as exc:
             failed.append(f"{ref}: {exc}")
             continue
         rows.append(row)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from analyzers.errors import UserError
 from analyzers.training.memory import Optimizer
 from analyzers.training.freezing import IMAGENET_TRAIN_IMAGES, cost_after_cut, precomputed_feature_bytes, stage_names
 from explorer.figures.training import forward_backward_bars, freezing_comparison
 from explorer.ui.cached_analysis import ModelRequest
 from explorer.ui.human import binary_bytes, compact
-from explorer.ui.page_setup import show_user_error, user_errors
+from explorer.ui.page_setup import show_user_error
 from explorer.ui.plotly_chart import show_figure
 from explorer.ui.training_view import OPTIMIZER_LABELS, training_analysis
 from explorer.zoo import build_model, get_model_info
@@ -52,7 +53,7 @@ options = {"num_classes": int(classes)} if has_classes else {}
 request = ModelRequest.of(name, get_model_info(name).default_input(), 1, **options)
 try:
     stages = _stages(request)
-except user_errors() as exc:
+except UserError as exc:
     show_user_error(exc)
     st.stop()
 if not stages:
@@ -68,7 +69,7 @@ try:
     with st.spinner("Two training steps on the meta device (everything trained, and frozen at the cut)…"):
         full = training_analysis(request, int(batch), optimizer.value, "fp32", None)
         frozen = training_analysis(request, int(batch), optimizer.value, "fp32", cut)
-except user_errors() as exc:
+except UserError as exc:
     show_user_error(exc)
     st.stop()
 
@@ -95,7 +96,7 @@ st.subheader("Precomputing the features at the cut")
 try:
     per_image, total = precomputed_feature_bytes(frozen.forward, cut, int(images))
     remaining = cost_after_cut(frozen, cut)
-except user_errors() as exc:
+except UserError as exc:
     show_user_error(exc)
     st.stop()
 shape = frozen.forward.record(cut).output_shapes[0][1:]

@@ -12,6 +12,7 @@ import streamlit as st
 
 from analyzers import analyze
 from analyzers.counting.inputs import with_batch
+from analyzers.errors import UserError
 from analyzers.reports.table import to_dataframe
 from explorer.catalogue import Catalogue, build, family, names
 from explorer.ui.cached_analysis import ModelAnalysis
@@ -81,7 +82,7 @@ def show_catalogue_model(scope: str) -> bool:
     model's analysis on the page. Returns False when the zoo is chosen (the page then draws its own picker)."""
     from analyzers.errors import DataDependentError
     from explorer.ui.analysis_view import analysis_view
-    from explorer.ui.page_setup import show_user_error, user_errors
+    from explorer.ui.page_setup import show_user_error
 
     with st.sidebar:
         source = pick_source(scope)
@@ -100,7 +101,7 @@ def show_catalogue_model(scope: str) -> bool:
         st.button("Run once on the CPU with random data", key=f"{cpu_key}_button", icon=":material/memory:",
                   on_click=lambda: st.session_state.update({cpu_key: True}))
         return True
-    except user_errors() as exc:
+    except UserError as exc:
         show_user_error(exc)
         return True
     inputs = ", ".join(f"{i.name} {'×'.join(map(str, i.shape))} {i.dtype_name}" for i in result.analysis.inputs)
