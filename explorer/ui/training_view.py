@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analyzers.gpu_memory import CAPACITY_GIB, capacity_bytes, largest_batch
-from analyzers.training.memory import Optimizer
+from analyzers.devices import Datasheet, DeviceKind, capacity_bytes, datasheets
+from analyzers.training.memory import Optimizer, largest_batch
 from analyzers.training.analyze import TrainingAnalysis, analyze_training
 from explorer.figures.training import forward_backward_bars, memory_timeline
 from explorer.ui.cached_analysis import ModelRequest
@@ -75,9 +75,10 @@ def training_view(request: ModelRequest, *, scope: str) -> None:
                                   key=f"{scope}_train_optimizer")
     precision = cols[2].selectbox("Precision", list(PRECISIONS), format_func=PRECISIONS.get,
                                   key=f"{scope}_train_precision")
-    devices = list(CAPACITY_GIB)
+    gpus: dict[str, Datasheet] = {s.name: s for s in datasheets() if s.kind is DeviceKind.GPU}
+    devices = list(gpus)
     device = cols[3].selectbox("GPU", devices, index=devices.index("NVIDIA A100 40GB"),
-                               format_func=lambda d: f"{d.removeprefix('NVIDIA ')} ({CAPACITY_GIB[d]} GiB)",
+                               format_func=lambda d: f"{d.removeprefix('NVIDIA ')} ({gpus[d].memory_gib:g} GiB)",
                                key=f"{scope}_train_gpu")
     try:
         with st.spinner("Running forward and backward on the meta device…"):
@@ -87,7 +88,7 @@ def training_view(request: ModelRequest, *, scope: str) -> None:
         show_user_error(exc)
         return
     step_metrics(analysis)
-    gpu = f"the {device.removeprefix('NVIDIA ')}'s {CAPACITY_GIB[device]} GiB"
+    gpu = f"the {device.removeprefix('NVIDIA ')}'s {gpus[device].memory_gib:g} GiB"
     verdict = (f"Largest batch whose step fits in {gpu}: **{fits:,}**" if fits
                else f"Not even a batch of 1 fits in {gpu}.")
     st.markdown(verdict)
