@@ -530,3 +530,17 @@ def test_resnet50_folds_identical_blocks_and_the_panel_explains_the_selected_lay
     assert "out 56×56×64 · kernel 1×1×64 = 12,845,056 MACs" in panel
     assert "1·1·64·64 = 4,096" in panel
     assert "Receptive field: **11×11 input pixels, jump 4**" in panel
+
+
+def test_layer_table_number_columns_widen_with_their_numbers() -> None:
+    """VGG-16 at batch 256: features.2 does 224·224·64·(3·3·64)·256 = 473,520,144,384 MACs (15 characters). The MACs
+    column is sized from the numbers shown, so a larger batch widens it (the grid keeps a column's first width:
+    '73,520,144,384' was all that showed before)."""
+    at = run_page("architecture", model="vgg16")
+    narrow = json.loads(at.dataframe[0].proto.columns)["macs"]["width"]
+    at.text_input(key="arch_batch").input("256").run()
+    assert_clean(at)
+    assert at.dataframe[0].value.set_index("layer").loc["features.2", "macs"] == 224 * 224 * 64 * 3 * 3 * 64 * 256
+    wide = json.loads(at.dataframe[0].proto.columns)["macs"]["width"]
+    assert wide >= narrow + 2 * 8  # two more digits than batch 1's 1,849,688,064
+    assert wide >= 8 * len("473,520,144,384") + 20
