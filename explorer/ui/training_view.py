@@ -9,14 +9,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-<<<<<<< HEAD
 from analyzers.devices import Datasheet, DeviceKind, capacity_bytes, datasheets
-from analyzers.training.memory import Optimizer, largest_batch
-=======
-from analyzers.gpu_memory import CAPACITY_GIB, capacity_bytes, largest_batch
->>>>>>> app
 from analyzers.training.analyze import TrainingAnalysis, analyze_training
-from analyzers.training.memory import Optimizer
+from analyzers.training.memory import Optimizer, largest_batch
 from explorer.figures.training import forward_backward_bars, memory_timeline
 from explorer.ui.cached_analysis import ModelRequest, built_model
 from explorer.ui.human import binary_bytes, compact
