@@ -27,6 +27,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from analyzers.errors import UserError, first_line
+from analyzers.numbers import whole_number
 from analyzers.counting.inputs import InputSpec, Inputs
 
 DEFAULT_SEQUENCE_LENGTH = 128
@@ -275,7 +276,16 @@ def _torchvision_inputs(module: nn.Module, weights: Any, task: Task) -> tuple[In
 
 
 def _side(value: Any) -> int:
-    return int(value[0] if isinstance(value, (list, tuple)) else value)
+    """An image side from a preset or a config (224 or [224, 224])."""
+    return _whole(value[0] if isinstance(value, (list, tuple)) and value else value, "an image size")
+
+
+def _whole(value: Any, what: str) -> int:
+    """A count from a preset or a user's config; 224.5 or '٣' is refused, not cut to a number nobody wrote."""
+    number = whole_number(value)
+    if number is None:
+        raise CatalogueError(f"{what} must be a whole number, got {value!r}")
+    return number
 
 
 # ---------------------------------------------------------------- timm
@@ -345,7 +355,7 @@ def _hf_inputs(config: Any, sequence_length: int) -> tuple[Inputs, tuple[int, ..
     image_size = getattr(vision, "image_size", None)
     if image_size is not None and getattr(config, "vocab_size", None) is None:
         side = _side(image_size)
-        channels = int(getattr(vision, "num_channels", 3))
+        channels = _whole(getattr(vision, "num_channels", 3), "num_channels")
         return {"pixel_values": InputSpec((1, channels, side, side))}, (channels, side, side)
     tokens = InputSpec((1, sequence_length), torch.int64)
     if getattr(config, "is_encoder_decoder", False):
@@ -357,7 +367,7 @@ def inputs_at(model: CatalogueModel, size: tuple[int, ...] | None) -> Inputs:
     """The model's inputs with each image (or clip) of `size` (C×H×W or C×T×H×W, no batch); None: its defaults."""
     if size is None:
         return model.inputs
-    size = tuple(int(d) for d in size)
+    size = tuple(size)  # each InputSpec below refuses a size that is not whole numbers
     if model.task is Task.DETECTION:
         return ([InputSpec(size)],)
     if model.task is Task.OPTICAL_FLOW:

@@ -64,7 +64,7 @@ class Kind(enum.Enum):
 
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
-INPUT_SIZE_PATTERN = re.compile(r"\d+x\d+x\d+")
+INPUT_SIZE_PATTERN = re.compile(r"[0-9]+x[0-9]+x[0-9]+")  # ASCII digits: `\d` takes every script's
 
 
 INT64_RANGE = range(-(2**63), 2**63)  # what a pandas Int64 column (and any sane count of bytes or FLOPs) holds

@@ -25,7 +25,8 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_leaves
 
-from analyzers.counting.analyze import ModelSnapshot, collector_paused, validated_size
+from analyzers.counting.analyze import ModelSnapshot, collector_paused
+from analyzers.counting.inputs import checked_size
 from analyzers.counting.tree import build_records, model_totals
 from analyzers.training.formulas import BackwardCost, backward_cost
 from analyzers.shapes.backward import BackwardResult, stand_in_for
@@ -354,7 +355,7 @@ def _analyze_training(model: nn.Module, input_size: Sequence[int], batch_size: i
     except ValueError:
         raise UserError(f"unknown precision {precision!r}; choose one of {', '.join(p.value for p in Precision)}")
     dtype = precision.torch_dtype
-    size = validated_size(input_size, batch_size)
+    size = checked_size(input_size, batch_size)
     point = freeze_point(model, freeze=freeze, freeze_stages=freeze_stages)
     frozen = frozen_parameter_names(model, point)
 

@@ -8,17 +8,18 @@ from pathlib import Path
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     from explorer.atlas import DEFAULT_TIMEOUT_S
+    from explorer.cli.common import non_negative_int, timeout_seconds
 
     parser = commands.add_parser("atlas", help="analyse every model of torchvision or timm into a JSON-lines file")
     parser.add_argument("catalogue", choices=("torchvision", "timm"), help="which library's list_models()")
     parser.add_argument("--jsonl", required=True, metavar="FILE",
                         help="rows are appended as models finish; names already in the file are skipped (resume)")
-    parser.add_argument("--workers", type=int, default=None, metavar="N", help="worker processes (default: cores)")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="SECONDS",
+    parser.add_argument("--workers", type=non_negative_int, default=None, metavar="N", help="worker processes (default: cores)")
+    parser.add_argument("--timeout", type=timeout_seconds, default=DEFAULT_TIMEOUT_S, metavar="SECONDS",
                         help=f"per-model limit on build + analysis (default {DEFAULT_TIMEOUT_S:g}); over it: a "
                         "timeout row")
     parser.add_argument("--contains", metavar="TEXT", help="only names containing this text")
-    parser.add_argument("--limit", type=int, metavar="N", help="only the first N names (after --contains)")
+    parser.add_argument("--limit", type=non_negative_int, metavar="N", help="only the first N names (after --contains)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     parser.set_defaults(run=run)
 
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     if args.contains:
         names = [n for n in names if args.contains in n]
     if args.limit is not None:
-        names = names[: max(args.limit, 0)]
+        names = names[: args.limit]
     try:
         result = run_atlas(source, path, workers=args.workers, timeout_s=args.timeout, names=names,
                            progress=not args.no_progress)

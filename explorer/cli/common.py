@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence, TypeVar
 
 from analyzers.errors import UserError
+from analyzers.numbers import decimal_number, whole_number
 
 __all__ = [
     "DEFAULT_TIMEOUT_S", "EXIT_INTERRUPTED", "EXIT_SOME_FAILED", "EXIT_USAGE", "CliError", "OneLineParser",
@@ -37,33 +39,30 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    value = whole_number(text)
+    if value is None or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {_as_typed(text)}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    value = whole_number(text)
+    if value is None:
+        raise argparse.ArgumentTypeError(f"expected an integer ≥ 0, got {_as_typed(text)}")
     return value
 
 
 def timeout_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
+    value = decimal_number(text)
+    value = math.nan if value is None else value
     if not 0 <= value <= 86_400:
         raise argparse.ArgumentTypeError(f"expected seconds from 0 (no limit) to 86400, got {text!r}")
     return value
 
 
-def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer ≥ 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer ≥ 0, got {value}")
-    return value
+def _as_typed(text: str) -> str:
+    """A number as the user typed it (`-1`); anything else quoted, so that spaces or look-alike digits show."""
+    return text if re.fullmatch(r"-?[0-9]{1,20}", text) else repr(text)
 
 
 def parse_options(pairs: Sequence[str]) -> dict[str, str]:

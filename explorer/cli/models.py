@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from explorer.cli.common import DEFAULT_TIMEOUT_S, CliError, positive_int, timeout_seconds
-from explorer.input_size import parse_input_size
+from analyzers.counting.inputs import parse_input_size
 from explorer.terminal_text import printable
 
 __all__ = ["ResolvedModel", "add_model_arguments", "analyze_model", "resolve_model", "roofline_bound"]

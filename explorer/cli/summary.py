@@ -10,7 +10,7 @@ from typing import Any
 from analyzers.errors import UserError, first_line
 from explorer.cli.common import EXIT_SOME_FAILED, CliError, limited, parse_options, print_line
 from explorer.cli.models import ResolvedModel, add_model_arguments, analyze_model, resolve_model, roofline_bound
-from explorer.input_size import parse_input_size
+from analyzers.counting.inputs import parse_input_size
 from explorer.terminal_text import printable
 
 __all__ = ["add_parser", "run"]
