@@ -549,6 +549,11 @@ def test_roofline_helpers():
         ("NVIDIA L4", "NVIDIA L4", 121.0, 300),
         ("NVIDIA GeForce RTX 4090", "NVIDIA GeForce RTX 4090", 165.2, 1008),
         ("NVIDIA GeForce RTX 5090", "NVIDIA GeForce RTX 5090", 209.5, 1792),
+        ("NVIDIA GeForce RTX 3090", "NVIDIA GeForce RTX 3090", 71.0, 936),
+        ("NVIDIA RTX PRO 6000 Blackwell Workstation Edition", "NVIDIA RTX PRO 6000 Blackwell", 503.8, 1792),
+        ("NVIDIA RTX PRO 6000 Blackwell Server Edition", "NVIDIA RTX PRO 6000 Blackwell", 503.8, 1792),
+        ("NVIDIA RTX PRO 6000 Blackwell Max-Q Workstation Edition", "NVIDIA RTX PRO 6000 Blackwell Max-Q", 438.9,
+         1792),
     ],
 )
 def test_spec_table_lookup(reported, table_name, bf16_tflops, gb_per_s):
@@ -559,7 +564,8 @@ def test_spec_table_lookup(reported, table_name, bf16_tflops, gb_per_s):
 
 
 @pytest.mark.parametrize(
-    "reported", ["NVIDIA GH200 480GB", "NVIDIA L40S", "NVIDIA GeForce RTX 4090 Laptop GPU", "Tesla T4", ""]
+    "reported", ["NVIDIA GH200 480GB", "NVIDIA L40S", "NVIDIA GeForce RTX 4090 Laptop GPU", "NVIDIA GeForce RTX 4090 D",
+                 "Tesla V100-SXM2-16GB", "NVIDIA RTX 6000 Ada Generation", ""]
 )
 def test_devices_not_in_the_table_are_unknown_not_guessed(reported):
     peak = lookup_peak(reported)

@@ -169,7 +169,7 @@ def _first_tensor(out: Any) -> torch.Tensor | None:
 
 _UNKNOWN = object()
 _FLOW_MEMO_OPS = frozenset({aten.convolution, aten._convolution, aten.addmm, aten.baddbmm, aten.mm, aten.bmm,
-                            aten.matmul, aten.cat, aten.stack, *WINDOW_FLOW_OPS})  # whose flow takes real work
+                            aten.matmul, aten._grouped_mm, aten.cat, aten.stack, *WINDOW_FLOW_OPS})  # whose flow takes real work
 
 
 class CountingMode(TorchDispatchMode):
@@ -282,12 +282,12 @@ class CountingMode(TorchDispatchMode):
             flow_key = (key, self._flow_key(args))
             flow = plan.flows.get(flow_key, _UNKNOWN)
             if flow is _UNKNOWN:
-                flow = result_flow(plan.packet, args, result, flows)
+                flow = result_flow(plan.packet, args, result, flows, self.weights)
                 if len(plan.flows) >= call_memo.MEMO_LIMIT:
                     plan.flows.clear()
                 plan.flows[flow_key] = flow
         else:
-            flow = result_flow(plan.packet, args, result, flows)
+            flow = result_flow(plan.packet, args, result, flows, self.weights)
         if flow is not None:
             self._attach(out, result, flow)
         stack = self.tracker.stack
