@@ -170,12 +170,6 @@ class OpCost:
             return OpKind.MAC if self.macs else OpKind.ELEMENTWISE
         return OpKind.ELEMENTWISE
 
-    @property
-    def formula(self) -> str:
-        from analyzers.counting.formula_text import op_formula
-
-        return op_formula(self)
-
 
 # ---------------------------------------------------------------- per-layer quantities
 
@@ -276,21 +270,6 @@ class LayerRecord:
     @cached_property
     def pool(self) -> PoolGeometry | None:
         return next((op.geometry for op in self.ops if isinstance(op.geometry, PoolGeometry)), None)
-
-    @property
-    def formula(self) -> str:
-        """MAC / element-wise arithmetic with the numbers substituted (rendered by `analyzers.counting.formula_text`)."""
-        from analyzers.counting.formula_text import layer_formula
-
-        return layer_formula(self)
-
-    @property
-    def params_formula(self) -> str:
-        """Parameter arithmetic, e.g. "(5·5·192+1)·32 = 153,632"."""
-        from analyzers.counting.formula_text import params_formula
-
-        return params_formula(self)
-
 
 
 def with_state(cls: type, state: dict[str, object], names: frozenset[str]) -> object:

@@ -19,7 +19,7 @@ from torch import nn
 from analyzers.bench.schema import COLUMN_NAMES, load_results
 from analyzers.bench.harness import BenchConfig, run_sweep
 from analyzers.bench.results_file import ResultsFile, ResultsFileError
-from explorer import cli_bench
+from explorer.cli import bench as cli_bench
 from tests.test_benchmark import bench_args
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analyzers.bench.schema import COLUMN_NAMES, COLUMNS, BenchSchemaError, append_row, load_results
+from analyzers.bench.results_file import append_row
+from analyzers.bench.schema import COLUMN_NAMES, COLUMNS, BenchSchemaError, load_results
 from explorer.figures.bench_charts import MAX_CONFIGURATIONS, latency_vs_batch, throughput_by_model
 from tests.bench_rows import bench_row
 

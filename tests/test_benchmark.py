@@ -22,10 +22,9 @@ from analyzers.bench.schema import (
     BenchSchemaError,
     BenchStatus,
     MemoryFormat,
-    append_row,
-    completed_keys,
     load_results,
 )
+from analyzers.bench.results_file import append_row, completed_keys
 from analyzers.bench.harness import BenchConfig, BenchResult, count_with_analyzer, run_sweep
 from analyzers.devices import (
     DevicePeak,
@@ -46,7 +45,7 @@ from analyzers.predict.roofline import (
     model_bound,
     ridge_point,
 )
-from explorer import cli_bench
+from explorer.cli import bench as cli_bench
 from analyzers import analyze
 from explorer.zoo import build_model
 

@@ -11,12 +11,10 @@ number of examples, derandomized, so CI sees the same cases every run.
 from __future__ import annotations
 
 import contextlib
-import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Callable, Iterator
 
-import pytest
 import torch
 import torch.nn.functional as F
 from hypothesis import HealthCheck, given, settings

@@ -12,14 +12,8 @@ from torchvision.models.vision_transformer import EncoderBlock
 
 from analyzers.errors import UserError
 from analyzers.training.memory import Optimizer, Phase
-from analyzers.training.analyze import (
-    IMAGENET_TRAIN_IMAGES,
-    FreezeError,
-    analyze_training,
-    freeze_point,
-    precomputed_feature_bytes,
-    stage_names,
-)
+from analyzers.training.analyze import analyze_training
+from analyzers.training.freezing import IMAGENET_TRAIN_IMAGES, FreezeError, freeze_point, precomputed_feature_bytes, stage_names
 from explorer.zoo import build_model
 
 

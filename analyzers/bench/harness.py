@@ -42,7 +42,7 @@ ModelFactory = Callable[[str, torch.device], nn.Module]
 CostCounter = Callable[[nn.Module, "BenchConfig"], Analysis]
 PeakLookup = Callable[[torch.device], DevicePeak]
 
-_META = torch.device("meta")
+from analyzers.shapes.layout import META  # noqa: E402  (the one meta device constant)
 
 
 def default_device() -> str:
@@ -321,7 +321,7 @@ def _key(config: BenchConfig, environment: Environment) -> ConfigKey:
 
 def _count(counter: CostCounter, model_factory: ModelFactory, config: BenchConfig) -> Analysis | None:
     try:
-        return counter(model_factory(config.model, _META), config)
+        return counter(model_factory(config.model, META), config)
     except Exception as exc:
         warnings.warn(f"{config.model}: counting FLOPs failed, FLOP columns left blank: {_one_line(exc)}", stacklevel=3)
         return None

@@ -210,3 +210,22 @@ class ResultsFile:
     def _os_error(self, what: str, exc: OSError) -> ResultsFileError:
         reason = exc.strerror or str(exc) or type(exc).__name__
         return ResultsFileError(f"{self.path}: {what}: {reason}")
+
+
+def append_row(path: str | os.PathLike[str], values: Mapping[str, object]) -> bool:
+    """Append one row (Python values keyed by column name) under the file's lock, on disk before it returns.
+
+    A new or empty file gets the header first; an existing file must have exactly this schema's header. False
+    when the file already holds a row of this configuration (nothing is written).
+    """
+    cells = dict(zip(COLUMN_NAMES, format_row(values)))
+    with ResultsFile(path) as results:
+        return results.append(ConfigKey.from_cells(cells), values)
+
+
+def completed_keys(path: str | os.PathLike[str]) -> set[ConfigKey]:
+    """Resume keys of the rows already in the results file (empty when it does not exist yet)."""
+    if not Path(path).exists():
+        return set()
+    with ResultsFile(path) as results:
+        return results.keys()

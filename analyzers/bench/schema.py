@@ -15,7 +15,6 @@ import os
 import re
 from dataclasses import dataclass, fields
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Mapping
 
 from analyzers.devices import PeakSource, Precision
@@ -147,7 +146,6 @@ class Column:
 
     def _parse_vectorised(self, text: pandas.Series) -> tuple[pandas.Series, pandas.Series]:
         """(values, accepted): the parsed column and which cells the vectorised checks vouch for."""
-        import pandas as pd
 
         blank = text == ""
         accepted_blank = blank & (not self.required)
@@ -302,32 +300,6 @@ def header_problem(header: list[str]) -> str | None:
         return None
     missing = [name for name in COLUMN_NAMES if name not in header]
     return f"missing column(s) {', '.join(missing)}" if missing else "columns in another order or extra columns"
-
-
-# --- writing and resuming (the file itself is `analyzers.bench.results_file.ResultsFile`) ------------------------------
-
-
-def append_row(path: str | os.PathLike[str], values: Mapping[str, object]) -> bool:
-    """Append one row (Python values keyed by column name) under the file's lock, on disk before it returns.
-
-    A new or empty file gets the header first; an existing file must have exactly this schema's header. False
-    when the file already holds a row of this configuration (nothing is written).
-    """
-    from analyzers.bench.results_file import ResultsFile
-
-    cells = dict(zip(COLUMN_NAMES, format_row(values)))
-    with ResultsFile(path) as results:
-        return results.append(ConfigKey.from_cells(cells), values)
-
-
-def completed_keys(path: str | os.PathLike[str]) -> set[ConfigKey]:
-    """Resume keys of the rows already in the results file (empty when it does not exist yet)."""
-    from analyzers.bench.results_file import ResultsFile
-
-    if not Path(path).exists():
-        return set()
-    with ResultsFile(path) as results:
-        return results.keys()
 
 
 # --- loading for analysis -------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from explorer import catalogue as catalogues
     from explorer.atlas import run_atlas
-    from explorer.cli import CliError
+    from explorer.cli.common import CliError
 
     if args.workers is not None and args.workers < 1:
         raise CliError(f"--workers must be at least 1, got {args.workers}")

@@ -18,6 +18,8 @@ from analyzers.bench.schema import BenchStatus, MemoryFormat
 from analyzers.bench.harness import BenchConfig, BenchResult, default_device, run_sweep
 from analyzers.devices import DevicePeak, Precision, measure_peak, peak_for
 from analyzers.errors import UserError, first_line
+from explorer.cli.training import OPTIMIZERS
+from explorer.ui.human import binary_bytes
 
 SOURCE_PREFIXES = ("torchvision:", "timm:")
 FALLBACK_INPUT = (3, 224, 224)  # ImageNet's eval crop, for a source model that does not say its own
@@ -49,17 +51,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         help="%% of peak and roofline against the spec sheet (default) or a measured matmul/copy probe "
                         "(the only option for CPUs, which have no spec entry)")
     parser.add_argument("--csv", default=DEFAULT_CSV, help=f"results file to append to (default {DEFAULT_CSV})")
-    from explorer.cli_training import add_bench_arguments
-
     add_bench_arguments(parser)  # --train [--optimizer]: a timed training step, measured peak beside the estimate
+    parser.set_defaults(run=run)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the sweep the arguments describe; 2 for bad input, 1 if any row is an error, else 0."""
     if getattr(args, "train", False):
-        from explorer.cli_training import run_bench
-
         return run_bench(args)
     try:
         configs = build_configs(args)
@@ -208,3 +207,58 @@ def _print_summary(results: list[BenchResult], skipped: int, csv_path: str) -> N
         print(f"{r.model:<{width}} {r.batch:>5} {r.dtype:<5} {p50} {rate} {pct}  {status}")
     note = f", {skipped} already present (skipped)" if skipped else ""
     print(f"{len(results)} row(s) appended to {csv_path}{note}")
+
+
+# ---------------------------------------------------------------- bench --train
+
+
+def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--train", action="store_true",
+                        help="time a training step (forward + backward + optimizer) and put its measured peak memory "
+                        "(CUDA) beside the estimate; rows go to <csv>_train.csv")
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="with --train (default sgd)")
+
+
+TRAIN_FIELDS = ("model", "batch", "input", "device", "optimizer", "step_ms_p50", "images_per_s",
+                "measured_peak_bytes", "estimated_peak_bytes", "estimate_error", "estimated_saved_bytes")
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    """One timed training step per (model, batch); fp32 only (the estimate's mixed precision keeps fp16 weights
+    with fp32 masters, which is not what autocast does)."""
+    import csv
+    from pathlib import Path
+
+    from analyzers.bench.train_harness import bench_training_step
+
+    try:
+        configs = build_configs(args)
+        if any(c.dtype.value != "fp32" for c in configs) or args.compile or args.channels_last:
+            raise BenchInputError("bench --train runs fp32 in NCHW without --compile")
+        results = [bench_training_step(c.model, build_for_bench, c.input_size, c.batch, c.device,
+                                       args.optimizer, iters=c.iters, warmup=c.warmup) for c in configs]
+    except UserError as exc:
+        print(f"error: {first_line(exc)}", file=sys.stderr)
+        return 2
+    path = Path(args.csv)
+    path = path.with_name(f"{path.stem}_train{path.suffix or '.csv'}")
+    new = not path.exists()
+    with path.open("a", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        if new:
+            writer.writerow(TRAIN_FIELDS)
+        for r in results:
+            error = r.estimate_error
+            writer.writerow([r.model, r.batch, "x".join(map(str, r.input_size)), r.device, r.optimizer,
+                             f"{r.step_ms_p50:.3f}", f"{r.images_per_s:.1f}", r.measured_peak_bytes or "",
+                             r.estimated_peak_bytes, f"{error:.4f}" if error is not None else "",
+                             r.estimated_saved_bytes])
+    print(f"{'model':<16} {'batch':>5} {'step ms':>9} {'images/s':>9} {'measured peak':>14} {'estimate':>10} "
+          f"{'error':>7}")
+    for r in results:
+        measured = binary_bytes(r.measured_peak_bytes) if r.measured_peak_bytes else "— (no CUDA)"
+        error = f"{100 * r.estimate_error:+.1f}%" if r.estimate_error is not None else ""
+        print(f"{r.model:<16} {r.batch:>5} {r.step_ms_p50:9.2f} {r.images_per_s:9.1f} {measured:>14} "
+              f"{binary_bytes(r.estimated_peak_bytes):>10} {error:>7}")
+    print(f"{len(results)} row(s) appended to {path}")
+    return 0
