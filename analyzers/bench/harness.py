@@ -32,7 +32,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from analyzers.bench.schema import BenchStatus, ConfigKey, MemoryFormat
+from analyzers.bench.schema import BENCH_RESULTS, BenchStatus, ConfigKey, MemoryFormat
 from analyzers.devices import DevicePeak, PeakSource, Precision, device_name, peak_for, tf32_math
 from analyzers.errors import first_line
 from analyzers.records import Analysis
@@ -272,7 +272,7 @@ def run_sweep(
     (spec sheet by default; pass `lambda device: measured` to use a `measure_peak` result).
     Returns the rows this call wrote (rows already present are skipped, not returned).
 
-    The file is checked before anything is measured (a `ResultsFileError` or `BenchSchemaError` when it cannot be
+    The file is checked before anything is measured (a `ResultsFileError` when it cannot be
     used). Several sweeps may share it: each re-reads it before a config and under its lock before writing, so
     every configuration is written once (two sweeps that start the same config at the same moment both measure
     it, and only the first row is kept). A torn last line left by a killed run is dropped, with a line on stderr.
@@ -282,7 +282,7 @@ def run_sweep(
     peaks: dict[str, DevicePeak] = {}
     analyses: dict[tuple[object, ...], Analysis | None] = {}
     results: list[BenchResult] = []
-    with ResultsFile(csv_path) as results_file, tqdm(
+    with ResultsFile(csv_path, BENCH_RESULTS) as results_file, tqdm(
         total=len(configs), desc="bench", unit="config", file=sys.stderr, disable=not progress
     ) as bar:
         for config in configs:
@@ -292,7 +292,7 @@ def run_sweep(
             environment, peak = environments[config.device], peaks[config.device]
             bar.set_postfix_str(f"{config.model} batch {config.batch}")
             key = _key(config, environment)
-            if key in results_file:  # re-read each time: another sweep may have finished it meanwhile
+            if asdict(key) in results_file:  # re-read each time: another sweep may have finished it meanwhile
                 bar.update(1)
                 continue
             count_key = (config.model, config.batch, config.input_size, config.dtype)
@@ -301,7 +301,7 @@ def run_sweep(
             analysis = analyses.get(count_key)
             result = _run_one(config, model_factory, analysis, peak, environment)
             _free_memory(config, failed=result.status is not BenchStatus.OK)
-            if results_file.append(key, asdict(result)):  # False: a concurrent sweep wrote this config first
+            if results_file.append(asdict(result)):  # False: a concurrent sweep wrote this config first
                 results.append(result)
             bar.update(1)
     return results

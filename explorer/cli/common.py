@@ -6,6 +6,7 @@ Every user error ends in one line on stderr and exit code 2; tracebacks are for 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import re
 import sys
@@ -17,7 +18,8 @@ from analyzers.numbers import decimal_number, whole_number
 
 __all__ = [
     "DEFAULT_TIMEOUT_S", "EXIT_INTERRUPTED", "EXIT_SOME_FAILED", "EXIT_USAGE", "CliError", "OneLineParser",
-    "limited", "non_negative_int", "parse_options", "positive_int", "print_line", "timeout_seconds", "write_file",
+    "limited", "non_negative_int", "parse_options", "positive_int", "print_line", "seconds", "timeout_seconds",
+    "write_file",
 ]
 
 T = TypeVar("T")
@@ -58,6 +60,15 @@ def timeout_seconds(text: str) -> float:
     if not 0 <= value <= 86_400:
         raise argparse.ArgumentTypeError(f"expected seconds from 0 (no limit) to 86400, got {text!r}")
     return value
+
+
+def seconds(text: str) -> float:
+    """A number of seconds in `float`'s notation, ASCII only (`float` also reads '٣' and '1_0'); the command holds
+    it to its own range and names the flag when it refuses 'inf', 'nan' or '-5'."""
+    if text.isascii() and "_" not in text:
+        with contextlib.suppress(ValueError):
+            return float(text)
+    raise argparse.ArgumentTypeError(f"expected a number of seconds like 2.5, got {text!r}")
 
 
 def _as_typed(text: str) -> str:

@@ -90,11 +90,28 @@ def _summary_all(args: argparse.Namespace, size: tuple[int, ...] | None) -> int:
     return 0
 
 
+def _active_params_line(s: dict[str, Any]) -> list[str]:
+    if s.get("active_params", s["params"]) == s["params"]:
+        return []
+    return [f"  active params     {s['active_params']:>18,}  per token (a mixture of experts: the experts the routing "
+            f"does not pick left out)"]
+
+
+def _causal_attention_line(s: dict[str, Any]) -> list[str]:
+    if not s.get("causal_attention_macs"):
+        return []
+    share = s["causal_kernel_macs"] / s["causal_attention_macs"]
+    return [f"  causal attention  {s['causal_attention_macs']:>18,}  MACs of them, counted dense; a causal kernel "
+            f"computes {s['causal_kernel_macs']:,} ({share:.1%})"]
+
+
 def _format_summary(s: dict[str, Any]) -> str:
     lines = [
         f"{printable(s['name'])}  input {s['input']}  batch {s['batch']}  {s['dtype']}",
         f"  params            {s['params']:>18,}  (trainable {s['trainable_params']:,}; {s['param_bytes']:,} bytes)",
+        *_active_params_line(s),
         f"  MACs              {s['macs']:>18,}  (FLOPs = 2 × MACs = {s['flops']:,})",
+        *_causal_attention_line(s),
         f"  element-wise ops  {s['elementwise_ops']:>18,}  (norms, activations, pooling, adds)",
         f"  activations       {s['activation_bytes']:>18,}  bytes ({s['activation_elements']:,} elements)",
         f"  weight depth      {s['weight_depth']:>18,}  (conv/linear layers on the longest path, as papers count)",
