@@ -148,7 +148,7 @@ def repr_request(name: str) -> str:
 def test_architecture_input_too_small_is_a_friendly_error() -> None:
     at = run_page("architecture")
     at.selectbox(key="arch_model").select("lenet5").run()
-    at.number_input(key="arch_lenet5_32_h").set_value(4).run()
+    at.text_input(key="arch_lenet5_32_h").input("4").run()
     assert_clean(at)
     assert len(at.error) == 1
     assert "\n" not in at.error[0].value
@@ -415,17 +415,25 @@ def test_compare_latency_points_are_named_and_coloured_by_model(tmp_path: Path, 
     assert len(set(colours)) == 2
 
 
-@pytest.mark.parametrize(("field", "value", "shown"), [("h", 0, "H = 0"), ("h", 5000, "H = 5,000"),
-                                                       ("batch", 0, "batch = 0"), ("batch", 100_000, "batch = 100,000")])
+@pytest.mark.parametrize(("field", "value", "shown"), [
+    ("h", "0", "H = 0 is out of range (allowed: whole numbers 1–4,096)"),
+    ("h", "5000", "H = 5,000 is out of range (allowed: whole numbers 1–4,096)"),
+    ("h", "1e9", "H = 1,000,000,000 is out of range (allowed: whole numbers 1–4,096)"),  # not 1
+    ("h", "3.7", "H = '3.7' is not a whole number (allowed: whole numbers 1–4,096)"),  # not 3
+    ("h", "", "H is empty (allowed: whole numbers 1–4,096)"),  # not the default put back
+    ("batch", "0", "Batch = 0 is out of range (allowed: whole numbers 1–4,096)"),
+    ("batch", "100000", "Batch = 100,000 is out of range (allowed: whole numbers 1–4,096)")])
 def test_architecture_out_of_range_input_says_what_is_allowed_and_shows_no_numbers(field, value, shown) -> None:
+    """Every entry is read exactly: nothing is rounded, clipped or put back behind the user's back, and a bad one
+    is said once (in the main area, not again in the sidebar) with no numbers left from another input."""
     at = run_page("architecture")
     at.selectbox(key="arch_model").select("lenet5").run()
     assert at.metric  # numbers for the valid input
     key = "arch_batch" if field == "batch" else "arch_lenet5_32_h"
-    at.number_input(key=key).set_value(value).run()
+    at.text_input(key=key).input(value).run()
     assert_clean(at)
-    messages = [e.value for e in at.error]
-    assert any(m.startswith(f"{shown} is out of range: allowed are H, W and C 1–4,096; batch 1–4,096") for m in messages)
+    assert [e.value for e in at.error] == [f"{shown}. Nothing is analysed until it is."]
+    assert not at.sidebar.error
     assert not at.metric and not at.dataframe and not at.get("plotly_chart")  # nothing stale under the new input
     assert "allowed: H, W and C 1–4,096; batch 1–4,096" in captions(at)  # the range is visible before any error
 
@@ -434,9 +442,9 @@ def test_architecture_metric_cards_use_prefixes_up_to_exa_with_the_exact_number_
     """VGG-16 at 4096×4096, batch 4096 does ~2e16 MACs: '21.1 P' (not '2.11e+04 T'), the exact count in the help."""
     at = run_page("architecture")
     at.selectbox(key="arch_model").select("vgg16").run()
-    at.number_input(key="arch_vgg16_224_h").set_value(4096).run()
-    at.number_input(key="arch_vgg16_224_w").set_value(4096).run()
-    at.number_input(key="arch_batch").set_value(4096).run()
+    at.text_input(key="arch_vgg16_224_h").input("4096").run()
+    at.text_input(key="arch_vgg16_224_w").input("4096").run()
+    at.text_input(key="arch_batch").input("4096").run()
     assert_clean(at)
     model = build_model("vgg16", device="meta")
     expected = analyze(model.module, (3, 4096, 4096), 4096).totals.macs
@@ -450,9 +458,9 @@ def test_architecture_crosscheck_is_refused_for_a_huge_real_run() -> None:
     """resnet18 at 2048×2048 × batch 4 (33 s and 2.8 GB in the server before): the button is off, with the limit."""
     at = run_page("architecture")
     at.selectbox(key="arch_model").select("resnet18").run()
-    at.number_input(key="arch_resnet18_224_h").set_value(2048).run()
-    at.number_input(key="arch_resnet18_224_w").set_value(2048).run()
-    at.number_input(key="arch_batch").set_value(4).run()
+    at.text_input(key="arch_resnet18_224_h").input("2048").run()
+    at.text_input(key="arch_resnet18_224_w").input("2048").run()
+    at.text_input(key="arch_batch").input("4").run()
     assert_clean(at)
     assert at.button(key="arch_resnet18_fvcore").disabled
     assert any("50,331,648 input elements" in i.value and "over its limit of 3,145,728" in i.value for i in at.info)
@@ -522,3 +530,17 @@ def test_resnet50_folds_identical_blocks_and_the_panel_explains_the_selected_lay
     assert "out 56×56×64 · kernel 1×1×64 = 12,845,056 MACs" in panel
     assert "1·1·64·64 = 4,096" in panel
     assert "Receptive field: **11×11 input pixels, jump 4**" in panel
+
+
+def test_layer_table_number_columns_widen_with_their_numbers() -> None:
+    """VGG-16 at batch 256: features.2 does 224·224·64·(3·3·64)·256 = 473,520,144,384 MACs (15 characters). The MACs
+    column is sized from the numbers shown, so a larger batch widens it (the grid keeps a column's first width:
+    '73,520,144,384' was all that showed before)."""
+    at = run_page("architecture", model="vgg16")
+    narrow = json.loads(at.dataframe[0].proto.columns)["macs"]["width"]
+    at.text_input(key="arch_batch").input("256").run()
+    assert_clean(at)
+    assert at.dataframe[0].value.set_index("layer").loc["features.2", "macs"] == 224 * 224 * 64 * 3 * 3 * 64 * 256
+    wide = json.loads(at.dataframe[0].proto.columns)["macs"]["width"]
+    assert wide >= narrow + 2 * 8  # two more digits than batch 1's 1,849,688,064
+    assert wide >= 8 * len("473,520,144,384") + 20

@@ -44,3 +44,27 @@ def test_compare_adds_library_models_to_the_table() -> None:
     row = table[table["model"] == "torchvision:mobilenet_v2"].iloc[0]
     assert row["params"] == 3_504_872  # MobileNet_V2_Weights meta num_params
     assert row["top1"] == 72.154  # its DEFAULT weights (IMAGENET1K_V2) acc@1
+
+
+def test_compare_gives_a_timm_model_its_published_top1_and_param_bytes() -> None:
+    """timm:convnext_tiny: timm's results table, row `convnext_tiny.<default tag>` at its default 224 input, gives
+    84.192 (read here straight from the shipped CSV with timm's own default tag); param bytes = 4 × 28,589,128."""
+    import csv
+
+    import timm
+
+    from explorer.atlas import ASSETS
+
+    config = timm.create_model("convnext_tiny", pretrained=False).pretrained_cfg
+    wanted = (f"convnext_tiny.{config['tag']}", str(config["input_size"][-1]))
+    with open(ASSETS / "timm-results-imagenet.csv", newline="") as handle:
+        (top1,) = [float(r["top1"]) for r in csv.DictReader(handle) if (r["model"], r["img_size"]) == wanted]
+    at = AppTest.from_file(str(PAGES / "compare.py"), default_timeout=240).run()
+    at.multiselect(key="compare_models").set_value(["resnet50"]).run()
+    at.multiselect(key="compare_catalogue_models").set_value(["timm:convnext_tiny"]).run()
+    assert not at.exception
+    table = at.dataframe[0].value.set_index("model")
+    assert table.loc["timm:convnext_tiny", "top1"] == top1 == 84.192
+    assert table.loc["timm:convnext_tiny", "param_bytes"] == 4 * 28_589_128
+    accuracy = next(c for c in at.get("plotly_chart") if c.key == "compare_bubble")
+    assert "timm:convnext_tiny" in accuracy.proto.spec  # on the accuracy chart, not dropped for a missing top-1

@@ -14,7 +14,14 @@ Rules (the receptive field arithmetic of the course notes, per spatial dim):
   restores them (channels-last linear layers) finds them again;
 - a product that sums over spatial positions (a linear layer after a flatten, attention, global pooling, a mean
   over H and W) covers the whole input, and so does everything it feeds;
-- a reshape we cannot follow (window partitions) stops tracking: no field is claimed there.
+- a reshape we cannot follow (window partitions) stops tracking: no field is claimed there, nor where such a tensor
+  is combined with a tracked one (an add would otherwise claim the tracked operand's smaller field: a Swin block's
+  `x + window_attention(x)` read as the patch's 4 pixels);
+- a window that also slides over non-spatial dims (local response norm's pool across channels) moves the field
+  by its spatial part only;
+- selecting one index of a dim that is not spatial (`qkv[0]`, `qkv.unbind(0)`) keeps the field (attention's
+  queries and keys come out of one projection this way: losing them made a ViT block's `x + attention(x)` claim
+  the patch's 16 pixels).
 """
 
 from __future__ import annotations
@@ -59,9 +66,10 @@ def flow_of(value: Any) -> Flow | None:
 
 
 def _extent(field: ReceptiveField | None) -> tuple[int, int]:
+    """Covering the input beats not knowing, which beats any finite field: no field is claimed from one part."""
     if field is None:
-        return (0, 0)
-    return (2, 0) if field.covers_input else (1, math.prod(field.size))
+        return (2, 0)
+    return (3, 0) if field.covers_input else (1, math.prod(field.size))
 
 
 def _widest(flows: Sequence[Flow]) -> Flow:
@@ -85,16 +93,17 @@ def _through_window(src: Flow, out: torch.Tensor, kernel: Sequence[int], stride:
     if field is None or field.covers_input:
         return Flow(field, None, None, (), depth) if field is not None else _untracked(depth)
     ndim = out.dim() - 2
-    if src.dims != tuple(range(2, 2 + ndim)) or len(field.size) != ndim:
+    if src.dims is None or not set(src.dims) <= set(range(2, 2 + ndim)) or len(field.size) != len(src.dims):
         return _untracked(depth)
+    window = [[values[d - 2] for d in src.dims] for values in (kernel, stride, padding, dilation)]
     size, jump, start = [], [], []
-    for r, j, s0, k, s, p, d in zip(field.size, field.jump, field.start, kernel, stride, padding, dilation):
+    for r, j, s0, k, s, p, d in zip(field.size, field.jump, field.start, *window):
         span = d * (k - 1) + 1
         size.append(r + (span - 1) * j)
         start.append(s0 + ((span - 1) / 2 - p) * j)
         jump.append(j * s)
     new = ReceptiveField(size=tuple(_whole(v) for v in size), jump=tuple(jump), start=tuple(start))
-    return Flow(new, src.dims, None, tuple(int(v) for v in out.shape[2:]), depth)
+    return Flow(new, src.dims, None, tuple(int(out.shape[d]) for d in src.dims), depth)
 
 
 def _whole(value: float) -> int:
@@ -270,7 +279,7 @@ WINDOW_FLOW_OPS = _WINDOW_POOLS | _ADAPTIVE_POOLS | _REDUCTIONS | _ATTENTION
 _PRODUCTS = frozenset({aten.mm, aten.bmm, aten.matmul, aten._grouped_mm})  # a @ b (a mixture of experts: grouped)
 _SPECIAL = (frozenset({aten.convolution, aten._convolution, aten.addmm, aten.baddbmm, *_PRODUCTS,
                        aten.permute, aten.transpose, aten.transpose_, aten.t, aten._softmax, aten._log_softmax,
-                       aten._safe_softmax, aten.cat, aten.stack})
+                       aten._safe_softmax, aten.cat, aten.stack, aten.select, aten.unbind})
             | _VIEWS | _WINDOW_POOLS | _ADAPTIVE_POOLS | _ATTENTION | _REDUCTIONS)
 
 
@@ -335,6 +344,9 @@ def result_flow(packet: Any, args: tuple, out: torch.Tensor, flows: list[Flow],
             if isinstance(dims, bool):
                 dims = None
             return _reduced(src, dims, x.dim(), keepdim=out.dim() == x.dim())
+    if (packet is aten.select or packet is aten.unbind) and x is not None:  # one index of a dim: the dim drops
+        dim = int(args[1]) % x.dim() if len(args) > 1 else 0
+        return _untracked(depth) if dim in _spatial_positions(src) else _reduced(src, [dim], x.dim(), False)
     if packet in (aten._softmax, aten._log_softmax, aten._safe_softmax) and x is not None:
         return _reduced(src, args[1], x.dim(), keepdim=True)
     if x is not None and out.dim() == x.dim() and (src.dims is not None or src.merged is not None):

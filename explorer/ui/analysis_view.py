@@ -16,6 +16,7 @@ from analyzers.records import Analysis
 
 from explorer.figures.cost_split import cost_split
 from explorer.figures.cumulative import cumulative_cost
+from explorer.figures.field_text import input_sides
 from explorer.figures.layer_bars import macs_per_layer, params_per_layer
 from explorer.figures.receptive_field import receptive_field_chart
 from explorer.figures.network_diagram import network_diagram, readable_depth
@@ -117,10 +118,10 @@ def analysis_view(result: ModelAnalysis, *, scope: str, file_stem: str) -> None:
         st.caption("Click a box or a dot to select the layer; select a row of the table to outline its box. "
                    "Open or close a block from the panel beside the diagram; ×N marks N identical blocks in a row.")
     with panel:
-        layer_details(table, selected, expanded, scope=scope, key=result.key)
+        layer_details(table, selected, expanded, scope=scope, key=result.key, sides=input_sides(result.analysis))
 
     st.subheader("Layers")
-    layer_table(table, expanded, scope=scope, file_stem=file_stem)
+    layer_table(table, expanded, scope=scope, file_stem=file_stem, analysis=result.analysis)
 
     st.subheader("Where the cost goes")
     log_scale = st.toggle("Log scale for the per-layer bars", value=False, key=f"{scope}_log")
