@@ -44,7 +44,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the parent process never imports torch: only the children measure
-    import torch
     from torch import nn
 
 ROOT = Path(__file__).resolve().parents[1]

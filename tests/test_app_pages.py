@@ -13,7 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analyzers import analyze
-from analyzers.bench.schema import append_row
+from analyzers.bench.results_file import append_row
 from explorer.spec import EXAMPLES, load_spec
 from explorer.ui.selection import selected_key, table_key
 from explorer.zoo import build_model

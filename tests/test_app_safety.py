@@ -20,7 +20,7 @@ from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 from streamlit.testing.v1 import AppTest
 
-from analyzers.bench.schema import append_row
+from analyzers.bench.results_file import append_row
 from explorer.ui.page_setup import WORD_JOINER, escape_markdown
 from tests.bench_rows import bench_row
 

@@ -19,13 +19,11 @@ from torch import nn
 
 from analyzers.bench.schema import (
     COLUMN_NAMES,
-    BenchSchemaError,
     BenchStatus,
     MemoryFormat,
-    append_row,
-    completed_keys,
     load_results,
 )
+from analyzers.bench.results_file import ResultsFileError, append_row, completed_keys
 from analyzers.bench.harness import BenchConfig, BenchResult, count_with_analyzer, run_sweep
 from analyzers.devices import (
     DevicePeak,
@@ -46,7 +44,7 @@ from analyzers.predict.roofline import (
     model_bound,
     ridge_point,
 )
-from explorer import cli_bench
+from explorer.cli import bench as cli_bench
 from analyzers import analyze
 from explorer.zoo import build_model
 
@@ -450,16 +448,16 @@ def test_load_results_keeps_extra_columns(good_csv):
     ],
 )  # fmt: skip
 def test_load_results_rejects_bad_csvs_with_one_clear_line(good_csv, edit, message):
-    with pytest.raises(BenchSchemaError) as caught:
+    with pytest.raises(ResultsFileError) as caught:
         load_results(rewritten(good_csv, edit))
     assert str(caught.value).startswith(message)
     assert "\n" not in str(caught.value)
 
 
 def test_load_results_rejects_empty_and_unreadable_files():
-    with pytest.raises(BenchSchemaError, match="the CSV is empty"):
+    with pytest.raises(ResultsFileError, match="the CSV is empty"):
         load_results(b"")
-    with pytest.raises(BenchSchemaError, match="missing column"):
+    with pytest.raises(ResultsFileError, match="missing column"):
         load_results(b"just,some,header\n1,2,3\n")
 
 
@@ -475,9 +473,9 @@ def test_failed_rows_may_leave_measurements_blank(good_csv):
 def test_appending_to_a_file_of_another_schema_is_refused(tmp_path):
     other = tmp_path / "other.csv"
     other.write_text("model,batch\nx,1\n")
-    with pytest.raises(BenchSchemaError, match="another results schema.*missing column"):
+    with pytest.raises(ResultsFileError, match="another results schema.*missing column"):
         run_sweep([config()], zoo_factory, other, counter=None, progress=False)
-    with pytest.raises(BenchSchemaError, match="row lacks column"):
+    with pytest.raises(ResultsFileError, match="row lacks column"):
         append_row(tmp_path / "new.csv", {"model": "x"})
 
 
@@ -551,6 +549,11 @@ def test_roofline_helpers():
         ("NVIDIA L4", "NVIDIA L4", 121.0, 300),
         ("NVIDIA GeForce RTX 4090", "NVIDIA GeForce RTX 4090", 165.2, 1008),
         ("NVIDIA GeForce RTX 5090", "NVIDIA GeForce RTX 5090", 209.5, 1792),
+        ("NVIDIA GeForce RTX 3090", "NVIDIA GeForce RTX 3090", 71.0, 936),
+        ("NVIDIA RTX PRO 6000 Blackwell Workstation Edition", "NVIDIA RTX PRO 6000 Blackwell", 503.8, 1792),
+        ("NVIDIA RTX PRO 6000 Blackwell Server Edition", "NVIDIA RTX PRO 6000 Blackwell", 503.8, 1792),
+        ("NVIDIA RTX PRO 6000 Blackwell Max-Q Workstation Edition", "NVIDIA RTX PRO 6000 Blackwell Max-Q", 438.9,
+         1792),
     ],
 )
 def test_spec_table_lookup(reported, table_name, bf16_tflops, gb_per_s):
@@ -561,7 +564,8 @@ def test_spec_table_lookup(reported, table_name, bf16_tflops, gb_per_s):
 
 
 @pytest.mark.parametrize(
-    "reported", ["NVIDIA GH200 480GB", "NVIDIA L40S", "NVIDIA GeForce RTX 4090 Laptop GPU", "Tesla T4", ""]
+    "reported", ["NVIDIA GH200 480GB", "NVIDIA L40S", "NVIDIA GeForce RTX 4090 Laptop GPU", "NVIDIA GeForce RTX 4090 D",
+                 "Tesla V100-SXM2-16GB", "NVIDIA RTX 6000 Ada Generation", ""]
 )
 def test_devices_not_in_the_table_are_unknown_not_guessed(reported):
     peak = lookup_peak(reported)

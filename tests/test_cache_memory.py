@@ -115,9 +115,10 @@ def test_the_engines_per_call_memos_are_bounded(monkeypatch: pytest.MonkeyPatch)
     most its limit of entries (a web server analyses specs all day)."""
     from torch import nn
 
+    from analyzers.counting import memo
     from analyzers.counting import mode as counting_mode
 
-    monkeypatch.setattr(counting_mode, "_MEMO_LIMIT", 10)
+    monkeypatch.setattr(memo, "MEMO_LIMIT", 10)
     for side in range(8, 8 + 40):  # 40 input sizes: 40 different calls of every op
         analyze(nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()), (3, side, side))
     used = [p for p in counting_mode._SHARED_PLANS.values()

@@ -349,12 +349,12 @@ def test_an_empty_value_is_refused_not_ignored(capsys, argv, message):
 def test_one_input_size_parser_for_every_command():
     # summary/report and bench read --input with the same grammar (x, ×, commas, spaces around them); bench holds it
     # to the three sizes of an image
-    from explorer import cli_bench
+    from explorer.cli import bench as cli_bench
     from explorer.input_size import parse_input_size
 
     assert parse_input_size(" 3 × 224, 224 ") == (3, 224, 224) == cli_bench.parse_input_size("3x224x224")
     assert parse_input_size("128") == (128,)
-    with pytest.raises(cli_bench.BenchInputError, match="expected CxHxW with positive integers, e.g. 3x224x224; got 1 "
+    with pytest.raises(UserError, match="expected CxHxW with positive integers, e.g. 3x224x224; got 1 "
                                                         "size$"):
         cli_bench.parse_input_size("128")
     with pytest.raises(UserError, match="expected CxHxW"):

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analyzers.bench.schema import append_row
+from analyzers.bench.results_file import append_row
 from tests.bench_rows import bench_row
 from tests.test_app_pages import PAGES, TIMEOUT_S, totals
 

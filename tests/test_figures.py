@@ -13,7 +13,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from analyzers import Analysis, analyze
-from analyzers.bench.schema import append_row, load_results
+from analyzers.bench.results_file import append_row
+from analyzers.bench.schema import load_results
 from analyzers.reports.table import to_dataframe
 from explorer.figures.bench_charts import (
     achieved_vs_peak,

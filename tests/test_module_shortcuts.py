@@ -34,6 +34,7 @@ from analyzers import AnalysisError, analyze
 from analyzers.counting import mode as counting_mode
 from analyzers.shapes.shortcuts import SHORTCUTS, calls_shortcut_makes, calls_torch_makes, shortcut_for
 from analyzers.training.analyze import analyze_training
+from analyzers.counting.formula_text import layer_formula, params_formula
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same'")
 
@@ -419,7 +420,7 @@ def _with_shortcuts(monkeypatch: pytest.MonkeyPatch, enabled: bool, run: Callabl
 
 def _record_state(record: Any) -> tuple[dict, str, str]:
     state = {k: v for k, v in record.__dict__.items() if k not in CACHED_PROPERTIES}
-    return state, record.formula, record.params_formula
+    return state, layer_formula(record), params_formula(record)
 
 
 def _assert_same_analysis(on: Any, off: Any) -> None:

@@ -4,6 +4,7 @@ import pytest
 
 from analyzers import analyze
 from explorer.zoo import build_model
+from analyzers.counting.formula_text import layer_formula, params_formula
 
 
 def analysed(name: str):
@@ -21,8 +22,8 @@ def test_inception_5x5_naive_is_120_million_macs():
     assert a.totals.params == 5 * 5 * 192 * 32  # bias off
     conv = next(a.leaves())
     assert conv.output_shapes == ((1, 32, 28, 28),)
-    assert conv.formula == "out 28×28×32 · kernel 5×5×192 = 120,422,400 MACs"
-    assert conv.params_formula == "5·5·192·32 = 153,600"
+    assert layer_formula(conv) == "out 28×28×32 · kernel 5×5×192 = 120,422,400 MACs"
+    assert params_formula(conv) == "5·5·192·32 = 153,600"
 
 
 def test_inception_5x5_bottleneck_is_12_4_million_macs():
@@ -32,7 +33,7 @@ def test_inception_5x5_bottleneck_is_12_4_million_macs():
     a = analysed("inception_5x5_bottleneck")
     assert [r.macs for r in a.leaves()] == [squeeze, expand]
     assert a.totals.macs == 12_443_648
-    assert a.record("").formula == "2,408,448 + 10,035,200 = 12,443,648 MACs"
+    assert layer_formula(a.record("")) == "2,408,448 + 10,035,200 = 12,443,648 MACs"
     assert [r.output_shapes for r in a.leaves()] == [((1, 16, 28, 28),), ((1, 32, 28, 28),)]
 
 
@@ -52,7 +53,7 @@ def test_depthwise_separable_is_672_macs_and_the_ratio_is_1_over_nc_plus_1_over_
     a = analysed("conv_6x6x3_depthwise_separable")
     assert [r.macs for r in a.leaves()] == [depthwise, pointwise]
     assert a.totals.macs == 672
-    assert a.leaves().__next__().formula == "out 4×4×3 · kernel 3×3×1 = 432 MACs"
+    assert layer_formula(a.leaves().__next__()) == "out 4×4×3 · kernel 3×3×1 = 432 MACs"
     ratio = a.totals.macs / analysed("conv_6x6x3_normal").totals.macs
     assert ratio == pytest.approx(1 / 5 + 1 / 3**2)  # 1/n_c' + 1/f² = 0.3111…
     assert round(ratio, 3) == 0.311
@@ -75,6 +76,6 @@ def test_lenet5_layer_by_layer():
     assert a.totals.macs == sum(expected_macs) == 416_520
     spatial = [r.output_shapes[0][2] for r in a.leaves() if len(r.output_shapes[0]) == 4]
     assert sorted(set(spatial), reverse=True) == [28, 14, 10, 5]
-    assert convs_and_fcs[0].params_formula == "(5·5·1+1)·6 = 156"
-    assert convs_and_fcs[2].params_formula == "(400+1)·120 = 48,120"
+    assert params_formula(convs_and_fcs[0]) == "(5·5·1+1)·6 = 156"
+    assert params_formula(convs_and_fcs[2]) == "(400+1)·120 = 48,120"
     assert a.totals.uncounted_ops == 0

@@ -8,7 +8,6 @@ import torch
 
 from analyzers import analyze
 from explorer.zoo import build_model, list_models
-from tests.zoo_helpers import params
 
 
 def analysed(name: str):

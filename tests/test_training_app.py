@@ -8,7 +8,8 @@ from pathlib import Path
 import torchvision
 from streamlit.testing.v1 import AppTest
 
-from analyzers.gpu_memory import capacity_bytes, largest_batch
+from analyzers.devices import capacity_bytes
+from analyzers.training.memory import largest_batch
 from analyzers.training.analyze import analyze_training
 
 PAGES = Path(__file__).resolve().parents[1] / "explorer" / "pages"

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import AbstractSet, Any, Sequence
 
 import torch
 
@@ -276,7 +276,8 @@ _ATTENTION = frozenset({aten._scaled_dot_product_flash_attention, aten._scaled_d
 WINDOW_FLOW_OPS = _WINDOW_POOLS | _ADAPTIVE_POOLS | _REDUCTIONS | _ATTENTION
 
 
-_SPECIAL = (frozenset({aten.convolution, aten._convolution, aten.addmm, aten.baddbmm, aten.mm, aten.bmm, aten.matmul,
+_PRODUCTS = frozenset({aten.mm, aten.bmm, aten.matmul, aten._grouped_mm})  # a @ b (a mixture of experts: grouped)
+_SPECIAL = (frozenset({aten.convolution, aten._convolution, aten.addmm, aten.baddbmm, *_PRODUCTS,
                        aten.permute, aten.transpose, aten.transpose_, aten.t, aten._softmax, aten._log_softmax,
                        aten._safe_softmax, aten.cat, aten.stack, aten.select, aten.unbind})
             | _VIEWS | _WINDOW_POOLS | _ADAPTIVE_POOLS | _ATTENTION | _REDUCTIONS)
@@ -291,8 +292,11 @@ _SPECIAL_IDS, _WINDOW_POOL_IDS, _ADAPTIVE_POOL_IDS = _ids(_SPECIAL), _ids(_WINDO
 _ATTENTION_IDS, _VIEW_IDS, _REDUCTION_IDS = _ids(_ATTENTION), _ids(_VIEWS), _ids(_REDUCTIONS)
 
 
-def result_flow(packet: Any, args: tuple, out: torch.Tensor, flows: list[Flow]) -> Flow | None:
-    """The flow of `out` (an op's first tensor result) from its operands' flows; None if no operand has one."""
+def result_flow(packet: Any, args: tuple, out: torch.Tensor, flows: list[Flow],
+                parameters: AbstractSet[int] = frozenset()) -> Flow | None:
+    """The flow of `out` (an op's first tensor result) from its operands' flows; None if no operand has one.
+    `parameters` holds the ids of the parameters: a product with one of them as an operand is a weight layer, whether
+    the parameter arrives through a view (`nn.Linear`'s `t`) or as itself (GPT-2's `Conv1D`: `addmm(b, x, W)`)."""
     op = id(packet)
     if len(flows) == 1 and op not in _SPECIAL_IDS:  # the common case: an activation, a norm, an add of a scalar
         only = flows[0]
@@ -315,11 +319,11 @@ def result_flow(packet: Any, args: tuple, out: torch.Tensor, flows: list[Flow]) 
     if op in _ATTENTION_IDS:
         return _covering(depth)
     if packet is aten.addmm or packet is aten.baddbmm:
-        a, b = flow_of(args[1]), flow_of(args[2])
+        a, b = _operand(args[1], parameters), _operand(args[2], parameters)
         linear = b is WEIGHT or a is WEIGHT
         return _matrix_product(_active(a), _active(b), args[1].dim(), args[2].dim(), out, depth + linear)
-    if packet in (aten.mm, aten.bmm, aten.matmul):
-        a, b = flow_of(args[0]), flow_of(args[1])
+    if packet in _PRODUCTS:
+        a, b = _operand(args[0], parameters), _operand(args[1], parameters)
         linear = b is WEIGHT or a is WEIGHT
         return _matrix_product(_active(a), _active(b), args[0].dim(), args[1].dim(), out, depth + linear)
     src = _widest(activations)
@@ -352,6 +356,12 @@ def result_flow(packet: Any, args: tuple, out: torch.Tensor, flows: list[Flow]) 
     if packet is aten.cat or packet is aten.stack:
         return src if packet is aten.cat else _untracked(depth)
     return _untracked(depth)
+
+
+def _operand(value: Any, parameters: AbstractSet[int]) -> Flow | None:
+    """An operand's flow; a parameter itself carries none (the model's tensors are never marked): WEIGHT."""
+    flow = flow_of(value)
+    return WEIGHT if flow is None and id(value) in parameters else flow
 
 
 def _active(flow: Flow | None) -> Flow | None:

@@ -18,9 +18,11 @@ from torch.utils._pytree import tree_leaves
 
 aten = torch.ops.aten
 
-from analyzers.shapes.forward import _META, FAST_RESULTS
+from analyzers.shapes.forward import FAST_RESULTS
 from analyzers.counting.flow import ATTRIBUTE, WEIGHT, WINDOW_FLOW_OPS, Flow, result_flow
 from analyzers.counting.formulas import FORMULAS, Formula, data_movement, uncounted
+from analyzers.counting import memo as call_memo
+from analyzers.counting.memo import SCALAR_TYPES, call_key, remember, replay, returns_fresh_tensors
 from analyzers.shapes.shortcuts import Call, Shortcut, shortcut_for
 from analyzers.records import OpCategory, OpCost, Shape
 from analyzers.counting.size_checks import WINDOWED_OPS, check_window_fits
@@ -159,144 +161,15 @@ _SHARED_PLANS: dict[int, _Plan] = {}  # id(op overload) → plan, for analyses w
 _NO_PYTHON_DISPATCH = torch._C._DisableTorchDispatch
 
 
-# ---------------------------------------------------------------- the per-call memo
-#
-# On meta, an op's result metadata, the size check's verdict and the formula's OpCost are functions of the op and
-# its arguments' metadata alone (shapes, strides, dtypes, scalars): a ResNet runs the same conv+bn+relu on the same
-# shapes dozens of times, and every analysis of a model repeats its previous one. So a call whose arguments are
-# all meta tensors and plain scalars is answered from its plan's memo: fresh results are rebuilt with `empty_strided`, an
-# in-place op returns its operand, and the OpCost (immutable) is shared. Only passed checks are remembered (a
-# failing call raises and stores nothing); flows are still derived per call, since they depend on the path.
-
-_UNKNOWN = object()
-_MEMO_LIMIT = 1024  # entries per op overload (each a few hundred bytes: ≤ ~0.3 MB an op); a full memo starts afresh
-_SCALAR_TYPES = frozenset({int, float, bool, str, type(None), torch.dtype, torch.memory_format, torch.layout,
-                           torch.device})
-_PLAIN_TENSORS = frozenset({torch.Tensor, nn.Parameter})
-
-
-@dataclass(frozen=True)
-class _Memo:
-    """What a call produced: `single` is one fresh result's (shape, stride, dtype), or None when `items` lists a
-    tuple/list result item by item: (shape, stride, dtype) for a fresh tensor, an int for the operand it returns,
-    None for an absent one (a backward op's gradient its output mask skips)."""
-
-    single: tuple | None
-    items: tuple | None
-    container: type | None
-    cost: Any  # the call's OpCost (a BackwardCost in a training step's backward), or None
-
-
-_FLOW_MEMO_OPS = frozenset({aten.convolution, aten._convolution, aten.addmm, aten.baddbmm, aten.mm, aten.bmm,
-                            aten.matmul, aten.cat, aten.stack, *WINDOW_FLOW_OPS})  # whose flow takes real work
-
-
-def returns_fresh_tensors(func: Any) -> bool:
-    """Whether op overload `func` returns only new tensors (no views, nothing in place): then its results'
-    metadata is a function of its arguments', and a memo can rebuild them."""
-    schema = func._schema
-    returns = schema.returns
-    return bool(returns) and all(r.alias_info is None and str(r.type) == "Tensor" for r in returns) and not any(
-        a.alias_info is not None and a.alias_info.is_write for a in schema.arguments)
-
-
-def _leaf_key(value: Any) -> tuple | None:
-    """A meta tensor's (shape, stride, dtype) or a plain scalar's (type, value); None for anything else."""
-    kind = type(value)
-    if kind in _PLAIN_TENSORS:
-        if not value.is_meta or value.dtype.is_complex:
-            return None
-        return (value.shape, value.stride(), value.dtype)
-    if kind in _SCALAR_TYPES:
-        return (kind, value)
-    return None
-
-
-def _call_key(args: tuple, kwargs: dict) -> tuple | None:
-    """The memo key of a call to one op: every argument's metadata (lists one level deep, as `cat` takes them);
-    None if an argument is anything else. (The hot path of every op: `_leaf_key`'s rules, inlined.)"""
-    parts: list[Any] = [torch.get_default_dtype()]  # factory ops without a dtype take the default
-    for a in (*args, *kwargs.items()) if kwargs else args:
-        kind = type(a)
-        if kind is torch.Tensor or kind is nn.Parameter:
-            if not a.is_meta or a.dtype.is_complex:
-                return None
-            parts.append((a.shape, a.stride(), a.dtype))
-        elif kind in _SCALAR_TYPES:
-            parts.append((kind, a))
-        elif kind is list or kind is tuple:
-            types = tuple(map(type, a))
-            if _SCALAR_TYPES.issuperset(types):  # sizes, strides, dims: the types keep 1, 1.0 and True apart
-                parts.append((kind, types, tuple(a)))
-                continue
-            items: list[Any] = [kind]
-            for v in a:
-                key = _leaf_key(v)
-                if key is None:
-                    return None
-                items.append(key)
-            parts.append(tuple(items))
-        else:
-            return None
-    return tuple(parts)
-
-
-def _fresh_spec(t: Any) -> tuple | None:
-    if type(t) is not torch.Tensor or not t.is_meta or t._base is not None:
-        return None
-    return (tuple(t.shape), t.stride(), t.dtype)
-
-
-def _remember(memos: dict, key: tuple, args: tuple, out: Any, cost: OpCost | None) -> None:
-    if isinstance(out, torch.Tensor):
-        if any(out is a for a in args):
-            items = (next(i for i, a in enumerate(args) if a is out),)
-            memo = _Memo(None, items, None, cost)
-        else:
-            spec = _fresh_spec(out)
-            if spec is None:
-                return
-            memo = _Memo(spec, None, None, cost)
-    elif type(out) is tuple or type(out) is list:
-        items = []
-        for t in out:
-            if t is None:
-                items.append(None)
-                continue
-            where = next((i for i, a in enumerate(args) if a is t), None)
-            if where is not None:
-                items.append(where)
-                continue
-            spec = _fresh_spec(t)
-            if spec is None:
-                return
-            items.append(spec)
-        present = [t for t in out if t is not None]
-        if len({id(t) for t in present}) != len(present):  # one tensor returned twice: not rebuilt as two
-            return
-        memo = _Memo(None, tuple(items), type(out), cost)
-    else:
-        return
-    if len(memos) >= _MEMO_LIMIT:
-        memos.clear()
-    memos[key] = memo
-
-
-def _replay(memo: _Memo, args: tuple) -> Any:
-    single = memo.single
-    if single is not None:
-        return torch.empty_strided(single[0], single[1], dtype=single[2], device=_META)
-    built = [args[item] if type(item) is int else None if item is None else
-             torch.empty_strided(item[0], item[1], dtype=item[2], device=_META) for item in memo.items]
-    if memo.container is None:
-        return built[0]
-    return memo.container(built)
-
-
 def _first_tensor(out: Any) -> torch.Tensor | None:
     if isinstance(out, (tuple, list)):
         return next((t for t in out if isinstance(t, torch.Tensor)), None)
     return next((t for t in tree_leaves(out) if isinstance(t, torch.Tensor)), None)
+
+
+_UNKNOWN = object()
+_FLOW_MEMO_OPS = frozenset({aten.convolution, aten._convolution, aten.addmm, aten.baddbmm, aten.mm, aten.bmm,
+                            aten.matmul, aten._grouped_mm, aten.cat, aten.stack, *WINDOW_FLOW_OPS})  # whose flow takes real work
 
 
 class CountingMode(TorchDispatchMode):
@@ -336,20 +209,33 @@ class CountingMode(TorchDispatchMode):
             return self.__torch_dispatch__(func, (), args, kwargs)
 
     def _operand_flows(self, args: tuple) -> list[Flow]:
+        """The operands' flows. Integer and boolean operands (indices, masks: a mixture of experts' routing picks
+        rows with them) are not a path of the values and count only where no float activation flows in (token ids
+        into an embedding)."""
         flows = []
+        indices = None
         for a in args:
             kind = type(a)
-            if kind in _SCALAR_TYPES:  # sizes, flags, dtypes: most arguments, told apart by one set lookup
+            if kind in SCALAR_TYPES:  # sizes, flags, dtypes: most arguments, told apart by one set lookup
                 continue
             if kind is list or kind is tuple:
                 if a and isinstance(a[0], torch.Tensor):
-                    flows.extend(f for f in (getattr(t, ATTRIBUTE, None) for t in a) if f is not None)
+                    if a[0].is_floating_point():  # cat's tensors
+                        flows.extend(f for f in (getattr(t, ATTRIBUTE, None) for t in a) if f is not None)
+                    else:  # index's indices
+                        indices = [*(indices or ()), *(f for f in (getattr(t, ATTRIBUTE, None) for t in a)
+                                                       if f is not None)]
             elif isinstance(a, torch.Tensor):
                 f = getattr(a, ATTRIBUTE, None)
                 if f is not None:
-                    flows.append(f)
+                    if a.is_floating_point():
+                        flows.append(f)
+                    else:
+                        indices = [f] if indices is None else [*indices, f]
                 elif id(a) in self.weights:
                     flows.append(WEIGHT)
+        if indices is not None and all(f is WEIGHT for f in flows):
+            flows.extend(indices)
         return flows
 
     def _flow_key(self, args: tuple) -> tuple:
@@ -359,7 +245,7 @@ class CountingMode(TorchDispatchMode):
         parts: list[Any] = []
         for a in args:
             kind = type(a)
-            if kind in _SCALAR_TYPES:
+            if kind in SCALAR_TYPES:
                 continue
             if kind is list or kind is tuple:
                 if a and isinstance(a[0], torch.Tensor):
@@ -391,10 +277,10 @@ class CountingMode(TorchDispatchMode):
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
         kwargs = kwargs or {}
         plan = self._plans.get(id(func)) or self._plan(func)  # OpOverload hashes in Python
-        key = _call_key(args, kwargs) if plan.memoizable else None
+        key = call_key(args, kwargs) if plan.memoizable else None
         memo = plan.calls.get(key) if key is not None else None
         if memo is not None:
-            out = _replay(memo, args)
+            out = replay(memo, args)
         else:
             if plan.windowed:
                 check_window_fits(func, args, self.tracker.current_name)
@@ -409,18 +295,18 @@ class CountingMode(TorchDispatchMode):
             flow_key = (key, self._flow_key(args))
             flow = plan.flows.get(flow_key, _UNKNOWN)
             if flow is _UNKNOWN:
-                flow = result_flow(plan.packet, args, result, flows)
-                if len(plan.flows) >= _MEMO_LIMIT:
+                flow = result_flow(plan.packet, args, result, flows, self.weights)
+                if len(plan.flows) >= call_memo.MEMO_LIMIT:
                     plan.flows.clear()
                 plan.flows[flow_key] = flow
         else:
-            flow = result_flow(plan.packet, args, result, flows)
+            flow = result_flow(plan.packet, args, result, flows, self.weights)
         if flow is not None:
             self._attach(out, result, flow)
         stack = self.tracker.stack
         if not stack:  # not inside any module's forward: nothing to charge
             if key is not None and memo is None:
-                _remember(plan.calls, key, args, out, None)
+                remember(plan.calls, key, args, out, None)
             return out
         run = stack[-1]
         if plan.counted:
@@ -428,7 +314,7 @@ class CountingMode(TorchDispatchMode):
             if cost is None:
                 cost = self._cost(plan.formula, func, args, kwargs, out)
                 if key is not None:
-                    _remember(plan.calls, key, args, out, cost)
+                    remember(plan.calls, key, args, out, cost)
             if cost.category is OpCategory.MATMUL and any(f is WEIGHT for f in flows):
                 cost = replace(cost, category=OpCategory.LINEAR)
             run.ops.append(cost)
@@ -436,7 +322,7 @@ class CountingMode(TorchDispatchMode):
                 run.last_result_shape = tuple(result.shape)
                 run.last_flow = flow
         elif key is not None and memo is None:
-            _remember(plan.calls, key, args, out, None)
+            remember(plan.calls, key, args, out, None)
         if result is not None and plan.allocates:
             elements = result.numel()
             run.activation_elements += elements

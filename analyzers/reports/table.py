@@ -18,6 +18,7 @@ from analyzers.numbers import ascii_shape
 from analyzers.records import Analysis, LayerRecord
 from analyzers.predict.roofline import ModelBound
 from analyzers.reports.summary import summary_dict
+from analyzers.counting.formula_text import layer_formula, params_formula
 
 SHAPE_SEPARATOR = "; "
 _INT64_MAX = 2**63 - 1
@@ -74,8 +75,8 @@ def _row(r: LayerRecord) -> dict[str, Any]:
         "rf_jump": jump_text(r.receptive_field),
         "rf_start": start_text(r.receptive_field),
         "weight_depth": r.weight_depth,
-        "formula": r.formula,
-        "params_formula": r.params_formula,
+        "formula": layer_formula(r),
+        "params_formula": params_formula(r),
         "uncounted_ops": SHAPE_SEPARATOR.join(r.uncounted_ops),
     }
 

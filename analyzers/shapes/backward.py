@@ -4,7 +4,7 @@ Why: on torch 2.14 the meta kernels of most backward ops (convolution, batch and
 `*_backward` ops, select/slice) run Python decompositions and fake-tensor machinery (0.1–8 ms a call); a transformer
 or ResNet backward makes hundreds of them. Each gradient here has a shape known from the call, so the stand-in is an
 empty meta tensor with the strides torch's CPU kernel gives (element-wise gradients: TensorIterator's layout rules,
-`analyzers.shapes.forward._pointwise_result`; pools: the input's suggested memory format). As in
+`analyzers.shapes.forward.pointwise_result`; pools: the input's suggested memory format). As in
 `analyzers.shapes.forward`, a stand-in answers only for meta operands and calls it fully understands; anything else
 returns None and torch's own kernel runs. `tests/test_backward_shapes_differential.py` holds them to torch's CPU and
 meta kernels, `tests/test_training_formulas.py` to the meta kernels during real model backwards.
@@ -16,8 +16,8 @@ from typing import Any, Callable
 
 import torch
 
-from analyzers.shapes.forward import (_FLOATS, FAST_RESULTS, _empty, _is_int, _is_number, _pointwise_result,
-                                   _pool2d_result_shape, _pool_format, _sizes_ok, _softmax_dim_ok, _suggested_format)
+from analyzers.shapes.forward import FAST_RESULTS, pool2d_result_shape, pool_format, sizes_ok, softmax_dim_ok
+from analyzers.shapes.layout import FLOATS, empty, is_int, is_number, pointwise_result, suggested_format
 
 aten = torch.ops.aten
 
@@ -98,7 +98,7 @@ def _activation_backward(packet: Any) -> BackwardResult:
         if len(args) < 2 or not _meta(args[0], args[1]):
             return None
         grad, x = args[0], args[1]
-        if grad.dtype != x.dtype or x.dtype not in _FLOATS or grad.shape != x.shape:
+        if grad.dtype != x.dtype or x.dtype not in FLOATS or grad.shape != x.shape:
             return None
         extra = args[2:]
         if packet is aten.gelu_backward:
@@ -107,12 +107,12 @@ def _activation_backward(packet: Any) -> BackwardResult:
                     "none", "tanh"):
                 return None
         elif packet is aten.leaky_relu_backward:  # (negative_slope, self_is_result); in place needs slope ≥ 0
-            if kwargs or len(extra) != 2 or not _is_number(extra[0]) or not isinstance(extra[1], bool) or (
+            if kwargs or len(extra) != 2 or not is_number(extra[0]) or not isinstance(extra[1], bool) or (
                     extra[1] and extra[0] < 0):
                 return None
-        elif kwargs or len(extra) != numbers or not all(_is_number(v) for v in extra):
+        elif kwargs or len(extra) != numbers or not all(is_number(v) for v in extra):
             return None
-        return _pointwise_result((x, grad) if self_first else (grad, x), tuple(x.shape), x.dtype)
+        return pointwise_result((x, grad) if self_first else (grad, x), tuple(x.shape), x.dtype)
 
     stand_in.__name__ = f"{packet.__name__}_stand_in"
     return stand_in
@@ -130,10 +130,10 @@ def _pool_gradient(grad: Any, x: Any, forward_args: tuple, dilation_index: int |
     """grad_input of a 2-d max/avg pool, once grad_output has exactly the shape the forward gives."""
     if not _meta(grad, x) or grad.dtype != x.dtype:
         return None
-    shape = _pool2d_result_shape(forward_args, dilation_index, ceil_index)
+    shape = pool2d_result_shape(forward_args, dilation_index, ceil_index)
     if shape is None or tuple(grad.shape) != tuple(shape):
         return None
-    return _empty(x.shape, x.dtype, _pool_format(x))
+    return empty(x.shape, x.dtype, pool_format(x))
 
 
 @_register(aten.max_pool2d_with_indices_backward)
@@ -151,7 +151,7 @@ def avg_pool2d_backward(args: tuple, kwargs: dict) -> Any:
     """(grad_output, self, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override)."""
     if kwargs or len(args) != 8 or not isinstance(args[6], bool):
         return None
-    if args[7] is not None and (not _is_int(args[7]) or args[7] == 0):
+    if args[7] is not None and (not is_int(args[7]) or args[7] == 0):
         return None
     return _pool_gradient(args[0], args[1], (args[1], *args[2:6]), dilation_index=None, ceil_index=4)
 
@@ -164,9 +164,9 @@ def adaptive_avg_pool2d_backward(args: tuple, kwargs: dict) -> Any:
     grad, x = args
     if x.dim() not in (3, 4) or grad.dim() != x.dim() or grad.shape[:-2] != x.shape[:-2] or grad.dtype != x.dtype:
         return None
-    if x.dtype not in _FLOATS or 0 in x.shape or 0 in grad.shape:
+    if x.dtype not in FLOATS or 0 in x.shape or 0 in grad.shape:
         return None
-    return _empty(x.shape, x.dtype, _suggested_format(x))
+    return empty(x.shape, x.dtype, suggested_format(x))
 
 
 # ---------------------------------------------------------------- normalisation and softmax
@@ -176,8 +176,8 @@ def _parameter_gradients(weight: Any, bias: Any, mask: Any) -> tuple[Any, Any] |
     """grad_weight and grad_bias (contiguous, like the weight) as the mask asks; None if it asks for a missing one."""
     if (mask[1] and weight is None) or (mask[2] and bias is None):
         return None
-    return (_empty(weight.shape, weight.dtype) if mask[1] else None,
-            _empty(bias.shape, bias.dtype) if mask[2] else None)
+    return (empty(weight.shape, weight.dtype) if mask[1] else None,
+            empty(bias.shape, bias.dtype) if mask[2] else None)
 
 
 @_register(aten.native_layer_norm_backward)
@@ -186,9 +186,9 @@ def layer_norm_backward(args: tuple, kwargs: dict) -> Any:
     if kwargs or len(args) != 8 or not _mask(args[7]):
         return None
     grad, x, normalized, mean, rstd, weight, bias, mask = args
-    if not _meta(grad, x, mean, rstd) or grad.shape != x.shape or grad.dtype != x.dtype or x.dtype not in _FLOATS:
+    if not _meta(grad, x, mean, rstd) or grad.shape != x.shape or grad.dtype != x.dtype or x.dtype not in FLOATS:
         return None
-    if not isinstance(normalized, (list, tuple)) or not normalized or not all(_is_int(n) for n in normalized):
+    if not isinstance(normalized, (list, tuple)) or not normalized or not all(is_int(n) for n in normalized):
         return None
     axis = x.dim() - len(normalized)
     if axis < 0 or tuple(x.shape[axis:]) != tuple(normalized) or 0 in x.shape:
@@ -204,17 +204,17 @@ def layer_norm_backward(args: tuple, kwargs: dict) -> Any:
     params = _parameter_gradients(weight, bias, mask)
     if params is None:
         return None
-    return (_empty(x.shape, x.dtype) if mask[0] else None, *params)
+    return (empty(x.shape, x.dtype) if mask[0] else None, *params)
 
 
 @_register(aten.native_group_norm_backward)
 def group_norm_backward(args: tuple, kwargs: dict) -> Any:
     """(grad_out, input, mean, rstd, weight, N, C, HxW, group, output_mask) → grad_input in the input's suggested
     memory format."""
-    if kwargs or len(args) != 10 or not _mask(args[9]) or not all(_is_int(v) for v in args[5:9]):
+    if kwargs or len(args) != 10 or not _mask(args[9]) or not all(is_int(v) for v in args[5:9]):
         return None
     grad, x, mean, rstd, weight, n, c, hxw, group, mask = args
-    if not _meta(grad, x, mean, rstd) or grad.shape != x.shape or grad.dtype != x.dtype or x.dtype not in _FLOATS:
+    if not _meta(grad, x, mean, rstd) or grad.shape != x.shape or grad.dtype != x.dtype or x.dtype not in FLOATS:
         return None
     if x.dim() < 2 or 0 in x.shape or group <= 0 or c % group or x.shape[0] != n or x.shape[1] != c:
         return None
@@ -227,7 +227,7 @@ def group_norm_backward(args: tuple, kwargs: dict) -> Any:
     params = _parameter_gradients(weight, weight, mask)  # grad_bias is shaped like the weight: (C,)
     if params is None:
         return None
-    return (_empty(x.shape, x.dtype, _suggested_format(x)) if mask[0] else None, *params)
+    return (empty(x.shape, x.dtype, suggested_format(x)) if mask[0] else None, *params)
 
 
 @_register(aten._softmax_backward_data, aten._log_softmax_backward_data)
@@ -236,11 +236,11 @@ def softmax_backward(args: tuple, kwargs: dict) -> Any:
     if kwargs or len(args) != 4 or not _meta(args[0], args[1]):
         return None
     grad, out, dim, input_dtype = args
-    if grad.shape != out.shape or grad.dtype != out.dtype or input_dtype != grad.dtype or grad.dtype not in _FLOATS:
+    if grad.shape != out.shape or grad.dtype != out.dtype or input_dtype != grad.dtype or grad.dtype not in FLOATS:
         return None
-    if not _softmax_dim_ok(grad, dim):
+    if not softmax_dim_ok(grad, dim):
         return None
-    return _empty(grad.shape, grad.dtype)
+    return empty(grad.shape, grad.dtype)
 
 
 # ---------------------------------------------------------------- indexing: zeros of the input's size
@@ -249,16 +249,16 @@ def softmax_backward(args: tuple, kwargs: dict) -> Any:
 @_register(aten.select_backward)
 def select_backward(args: tuple, kwargs: dict) -> Any:
     """(grad, input_sizes, dim, index) → contiguous zeros of input_sizes."""
-    if kwargs or len(args) != 4 or not _meta(args[0]) or not _sizes_ok(args[1]):
+    if kwargs or len(args) != 4 or not _meta(args[0]) or not sizes_ok(args[1]):
         return None
     grad, sizes, dim, index = args
     rank = len(sizes)
-    if grad.dtype not in _FLOATS or not _is_int(dim) or not -rank <= dim < rank or not _is_int(index):
+    if grad.dtype not in FLOATS or not is_int(dim) or not -rank <= dim < rank or not is_int(index):
         return None
     dim %= rank
     if not -sizes[dim] <= index < sizes[dim] or tuple(grad.shape) != (*sizes[:dim], *sizes[dim + 1:]):
         return None
-    return _empty(sizes, grad.dtype)
+    return empty(sizes, grad.dtype)
 
 
 def _slice_length(size: int, start: int, end: int, step: int) -> int:
@@ -273,19 +273,19 @@ def _slice_length(size: int, start: int, end: int, step: int) -> int:
 @_register(aten.slice_backward)
 def slice_backward(args: tuple, kwargs: dict) -> Any:
     """(grad, input_sizes, dim, start, end, step) → contiguous zeros of input_sizes."""
-    if kwargs or len(args) != 6 or not _meta(args[0]) or not _sizes_ok(args[1]):
+    if kwargs or len(args) != 6 or not _meta(args[0]) or not sizes_ok(args[1]):
         return None
     grad, sizes, dim, start, end, step = args
     rank = len(sizes)
-    if grad.dtype not in _FLOATS or not _is_int(dim) or not -rank <= dim < rank:
+    if grad.dtype not in FLOATS or not is_int(dim) or not -rank <= dim < rank:
         return None
-    if not (_is_int(start) and _is_int(end) and _is_int(step)) or step <= 0:
+    if not (is_int(start) and is_int(end) and is_int(step)) or step <= 0:
         return None
     dim %= rank
     expected = (*sizes[:dim], _slice_length(sizes[dim], start, end, step), *sizes[dim + 1:])
     if tuple(grad.shape) != expected:
         return None
-    return _empty(sizes, grad.dtype)
+    return empty(sizes, grad.dtype)
 
 
 def stand_in_for(func: Any) -> BackwardResult | None:

@@ -19,15 +19,14 @@ from typing import Any, Callable, Sequence
 import torch
 
 from analyzers.numbers import conv_output_size, per_dim, pool_output_size, pool_window
+from analyzers.shapes.layout import (CONTIGUOUS, FLOATS, META, empty, is_int, is_number, non_overlapping_and_dense, pointwise_result, strides_like_channels_last,
+                                    suggested_format)
 
 aten = torch.ops.aten
 
 FastResult = Callable[[tuple, dict], Any]
 FAST_RESULTS: dict[Any, FastResult] = {}
 
-_FLOATS = frozenset({torch.float32, torch.float64, torch.float16, torch.bfloat16})
-_CONTIGUOUS = torch.contiguous_format
-_META = torch.device("meta")
 
 
 def _all_meta(values: Sequence[Any]) -> bool:
@@ -61,146 +60,29 @@ def _register(*packets: Any) -> Callable[[FastResult], FastResult]:
     return decorate
 
 
-# ---------------------------------------------------------------- layouts, as c10 decides them
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _strides_like_channels_last(shape: Sequence[int], strides: Sequence[int]) -> bool:
-    """c10's `is_channels_last_strides_2d/3d`: the heuristic behind `suggest_memory_format`, including its
-    tie-breaks for size-1 dimensions (ambiguous layouts count as contiguous)."""
-    order = (1, 3, 2, 0) if len(shape) == 4 else (1, 4, 3, 2, 0) if len(shape) == 5 else ()
-    if not order or strides[1] == 0:
-        return False
-    minimum = 0
-    for d in order:
-        if shape[d] == 0 or strides[d] < minimum:
-            return False
-        if d == 0 and minimum == strides[1]:
-            return False
-        minimum = strides[d] * shape[d] if shape[d] > 1 else strides[d]
-    return True
-
-
-def _suggested_format(x: torch.Tensor) -> torch.memory_format:
-    """`Tensor::suggest_memory_format()`: channels-last for 4-d/5-d tensors whose strides look like it."""
-    if x.dim() in (4, 5) and _strides_like_channels_last(x.shape, x.stride()):
-        return torch.channels_last if x.dim() == 4 else torch.channels_last_3d
-    return _CONTIGUOUS
-
-
-def _non_overlapping_and_dense(x: torch.Tensor) -> bool:
-    """c10's `compute_non_overlapping_and_dense`: the elements tile one block of memory exactly once."""
-    if x.is_contiguous():
-        return True
-    dims = sorted((stride, size) for size, stride in zip(x.shape, x.stride()) if size >= 2)
-    expected = 1
-    for stride, size in dims:
-        if stride != expected:
-            return False
-        expected *= size
-    return True
-
-
-def _empty(shape: Sequence[int], dtype: torch.dtype, memory_format: torch.memory_format = _CONTIGUOUS
-           ) -> torch.Tensor:
-    return torch.empty(tuple(shape), dtype=dtype, device="meta", memory_format=memory_format)
-
-
-def _pointwise_result(operands: Sequence[torch.Tensor], shape: tuple[int, ...], dtype: torch.dtype,
-                      with_scalar: bool = False) -> torch.Tensor:
-    """The output TensorIterator allocates for same-dtype `operands` broadcast to `shape` (`with_scalar`: a Python
-    number is among the operands, so they are not all of one shape).
-
-    Same-shape tensor operands take its fast set-up: all contiguous → contiguous; all channels-last (2-d) →
-    channels-last; all dense with one stride pattern → those strides. Otherwise it orders the dims by the
-    operands' strides (`_iterator_dim_order`) and lays the output out densely in that order.
-    """
-    if not with_scalar and all(tuple(t.shape) == shape for t in operands):
-        if all(t.is_contiguous() for t in operands):
-            return _empty(shape, dtype)
-        if len(shape) == 4 and all(_suggested_format(t) is torch.channels_last for t in operands):
-            return _empty(shape, dtype, torch.channels_last)
-        strides = operands[0].stride()
-        if all(t.stride() == strides for t in operands) and _non_overlapping_and_dense(operands[0]):
-            return torch.empty_strided(shape, strides, dtype=dtype, device="meta")
-    order = _iterator_dim_order(operands, shape)
-    if order is None:
-        return _empty(shape, dtype)
-    strides, step = [0] * len(shape), 1
-    for d in order:
-        strides[d] = step
-        step *= shape[d]
-    return torch.empty_strided(shape, strides, dtype=dtype, device="meta")
-
-
-def _iterator_dim_order(operands: Sequence[torch.Tensor], shape: tuple[int, ...]) -> list[int] | None:
-    """TensorIterator's `reorder_dimensions`: the output's dims from innermost to outermost, ordered by the
-    operands' strides (broadcast dims ignored, ties to the smaller dim); None when that is the plain order."""
-    ndim = len(shape)
-    if ndim <= 1:
-        return None
-    broadcast_strides = []
-    for t in operands:
-        offset = ndim - t.dim()
-        strides = [0] * offset
-        for size, stride, out in zip(t.shape, t.stride(), shape[offset:]):
-            strides.append(0 if size == 1 and out != 1 else stride)
-        broadcast_strides.append(strides)
-
-    def should_swap(dim0: int, dim1: int) -> int:
-        for strides in broadcast_strides:
-            stride0, stride1 = strides[dim0], strides[dim1]
-            if stride0 == 0 or stride1 == 0:
-                continue
-            if stride0 != stride1:
-                return -1 if stride0 < stride1 else 1
-            if shape[dim0] > shape[dim1]:
-                return 1
-        return 0
-
-    order = list(range(ndim - 1, -1, -1))
-    for i in range(1, ndim):  # insertion sort that leaves ambiguous pairs where they are
-        dim1 = i
-        for dim0 in range(i - 1, -1, -1):
-            comparison = should_swap(order[dim0], order[dim1])
-            if comparison > 0:
-                order[dim0], order[dim1] = order[dim1], order[dim0]
-                dim1 = dim0
-            elif comparison < 0:
-                break
-    return None if order == list(range(ndim - 1, -1, -1)) else order
-
-
 # ---------------------------------------------------------------- convolution
 
 
 def _conv_output_format(x: torch.Tensor, w: torch.Tensor) -> torch.memory_format:
     """The CPU kernels return channels-last when a 4-d input or weight suggests it; torch's meta kernel
     always returns contiguous (it cannot know the backend), and we follow the CPU."""
-    if x.dim() == 4 and torch.channels_last in (_suggested_format(x), _suggested_format(w)):
+    if x.dim() == 4 and torch.channels_last in (suggested_format(x), suggested_format(w)):
         return torch.channels_last
-    return _CONTIGUOUS
+    return CONTIGUOUS
 
 
 def _conv_result(x: torch.Tensor, w: torch.Tensor, shape: list[int]) -> torch.Tensor | None:
     if x.dim() == 5 and not (x.is_contiguous() and w.is_contiguous()):
         return None  # the CPU's 3-d layout depends on the backend it picks: leave it to torch
     # 1-d: contiguous, as meta answers (the CPU's layout for non-contiguous operands is its backend's choice)
-    return _empty(shape, x.dtype, _conv_output_format(x, w))
+    return empty(shape, x.dtype, _conv_output_format(x, w))
 
 
 def _conv_params(value: Any, ndim: int, default: int) -> list[int] | None:
     """A conv size argument as one int per spatial dim, or None if it is not one torch accepts."""
     if isinstance(value, (list, tuple)) and len(value) not in (1, ndim):
         return None
-    if isinstance(value, (list, tuple)) and not all(_is_int(v) for v in value):
+    if isinstance(value, (list, tuple)) and not all(is_int(v) for v in value):
         return None
     return per_dim(value, ndim, default)
 
@@ -212,7 +94,7 @@ def convolution(args: tuple, kwargs: dict) -> torch.Tensor | None:
     if kwargs or len(args) != 9:
         return None
     x, w, bias, stride, padding, dilation, transposed, output_padding, groups = args
-    if not isinstance(w, torch.Tensor) or x.dim() not in (3, 4, 5) or w.dim() != x.dim() or not _is_int(groups):
+    if not isinstance(w, torch.Tensor) or x.dim() not in (3, 4, 5) or w.dim() != x.dim() or not is_int(groups):
         return None
     ndim = x.dim() - 2
     stride, padding, dilation, output_padding = (_conv_params(v, ndim, d) for v, d in (
@@ -220,7 +102,7 @@ def convolution(args: tuple, kwargs: dict) -> torch.Tensor | None:
     if stride is None or padding is None or dilation is None or output_padding is None:
         return None
     if (groups <= 0 or min(stride) <= 0 or min(padding) < 0 or min(dilation) <= 0 or min(output_padding) < 0
-            or x.dtype not in _FLOATS or w.dtype != x.dtype or 0 in x.shape or 0 in w.shape):
+            or x.dtype not in FLOATS or w.dtype != x.dtype or 0 in x.shape or 0 in w.shape):
         return None
     out_channels = w.shape[1] * groups if transposed else w.shape[0]
     in_channels = w.shape[0] if transposed else w.shape[1] * groups
@@ -255,19 +137,19 @@ def _pool_args_valid(args: tuple, dilation_index: int | None) -> bool:
     if dilation_index is not None and len(args) > dilation_index:
         lists.append((dilation_index, args[dilation_index], False))
     for _, value, may_be_empty in lists:
-        if _is_int(value):
+        if is_int(value):
             continue
-        if not isinstance(value, (list, tuple)) or not all(_is_int(v) for v in value):
+        if not isinstance(value, (list, tuple)) or not all(is_int(v) for v in value):
             return False
         if len(value) not in ((0, 1, 2) if may_be_empty else (1, 2)):
             return False
     return True
 
 
-def _pool2d_result_shape(args: tuple, dilation_index: int | None, ceil_index: int) -> list[int] | None:
+def pool2d_result_shape(args: tuple, dilation_index: int | None, ceil_index: int) -> list[int] | None:
     """Output shape of a 2-d max/avg pool by torch's `pool2d_shape_check` rules, or None where torch refuses."""
     x = args[0]
-    if x.dim() not in (3, 4) or 0 in x.shape or x.dtype not in _FLOATS or not _pool_args_valid(args, dilation_index):
+    if x.dim() not in (3, 4) or 0 in x.shape or x.dtype not in FLOATS or not _pool_args_valid(args, dilation_index):
         return None
     ceil = args[ceil_index] if len(args) > ceil_index else False
     if not isinstance(ceil, bool):
@@ -284,8 +166,8 @@ def _pool2d_result_shape(args: tuple, dilation_index: int | None, ceil_index: in
     return [*x.shape[:-2], *spatial]
 
 
-def _pool_format(x: torch.Tensor) -> torch.memory_format:
-    return _suggested_format(x) if x.dim() == 4 else _CONTIGUOUS
+def pool_format(x: torch.Tensor) -> torch.memory_format:
+    return suggested_format(x) if x.dim() == 4 else CONTIGUOUS
 
 
 @_register(aten.max_pool2d_with_indices)
@@ -293,11 +175,11 @@ def max_pool2d_with_indices(args: tuple, kwargs: dict) -> tuple[torch.Tensor, to
     """aten.max_pool2d_with_indices(input, kernel, stride=[], padding=0, dilation=1, ceil_mode=False)."""
     if kwargs or len(args) > 6:
         return None
-    shape = _pool2d_result_shape(args, dilation_index=4, ceil_index=5)
+    shape = pool2d_result_shape(args, dilation_index=4, ceil_index=5)
     if shape is None:
         return None
-    fmt = _pool_format(args[0])
-    return _empty(shape, args[0].dtype, fmt), _empty(shape, torch.int64, fmt)
+    fmt = pool_format(args[0])
+    return empty(shape, args[0].dtype, fmt), empty(shape, torch.int64, fmt)
 
 
 @_register(aten.avg_pool2d)
@@ -308,10 +190,10 @@ def avg_pool2d(args: tuple, kwargs: dict) -> torch.Tensor | None:
         return None
     if len(args) > 5 and not isinstance(args[5], bool):
         return None
-    if len(args) > 6 and args[6] is not None and (not _is_int(args[6]) or args[6] == 0):
+    if len(args) > 6 and args[6] is not None and (not is_int(args[6]) or args[6] == 0):
         return None
-    shape = _pool2d_result_shape(args, dilation_index=None, ceil_index=4)
-    return None if shape is None else _empty(shape, args[0].dtype, _pool_format(args[0]))
+    shape = pool2d_result_shape(args, dilation_index=None, ceil_index=4)
+    return None if shape is None else empty(shape, args[0].dtype, pool_format(args[0]))
 
 
 @_register(aten._adaptive_avg_pool2d)
@@ -320,11 +202,11 @@ def adaptive_avg_pool2d(args: tuple, kwargs: dict) -> torch.Tensor | None:
     if kwargs or len(args) != 2:
         return None
     x, size = args
-    if x.dim() != 4 or 0 in x.shape or x.dtype not in _FLOATS or not isinstance(size, (list, tuple)):
+    if x.dim() != 4 or 0 in x.shape or x.dtype not in FLOATS or not isinstance(size, (list, tuple)):
         return None
-    if len(size) != 2 or not all(_is_int(s) and s > 0 for s in size):
+    if len(size) != 2 or not all(is_int(s) and s > 0 for s in size):
         return None
-    return _empty([*x.shape[:2], *size], x.dtype, _suggested_format(x))
+    return empty([*x.shape[:2], *size], x.dtype, suggested_format(x))
 
 
 # ---------------------------------------------------------------- activations
@@ -342,14 +224,14 @@ _MAX_NUMBERS = {aten.hardtanh: 2, aten.hardtanh_: 2, aten.leaky_relu: 1, aten.le
 
 def _unary_args_understood(args: tuple, kwargs: dict, most_numbers: int) -> bool:
     """One floating tensor, then at most `most_numbers` plain numbers (gelu: its `approximate` mode)."""
-    if not args or not isinstance(args[0], torch.Tensor) or args[0].dtype not in _FLOATS:
+    if not args or not isinstance(args[0], torch.Tensor) or args[0].dtype not in FLOATS:
         return False
     rest = args[1:]
     if most_numbers < 0:  # gelu
         approximate = rest[0] if rest else kwargs.get("approximate", "none")
         return len(rest) <= 1 and set(kwargs) <= ({"approximate"} if not rest else set()) and approximate in (
             "none", "tanh")
-    return not kwargs and len(rest) <= most_numbers and all(_is_number(v) for v in rest)
+    return not kwargs and len(rest) <= most_numbers and all(is_number(v) for v in rest)
 
 
 def _numbers_allowed(packet: Any) -> int:
@@ -366,8 +248,8 @@ def _unary_stand_in(packet: Any, in_place: bool) -> FastResult:
             return None
         x = args[0]
         if in_place:
-            return x if _non_overlapping_and_dense(x) else None
-        return _pointwise_result((x,), tuple(x.shape), x.dtype)
+            return x if non_overlapping_and_dense(x) else None
+        return pointwise_result((x,), tuple(x.shape), x.dtype)
 
     stand_in.__name__ = f"{packet.__name__}_stand_in"
     return stand_in
@@ -384,7 +266,7 @@ for _packet in (*_UNARY_IN_PLACE, *_UNARY_WITH_NUMBERS_IN_PLACE):
 
 def _matrix_operands_ok(*tensors: torch.Tensor) -> bool:
     first = tensors[0]
-    return first.dtype in _FLOATS and all(isinstance(t, torch.Tensor) and t.dtype == first.dtype for t in tensors)
+    return first.dtype in FLOATS and all(isinstance(t, torch.Tensor) and t.dtype == first.dtype for t in tensors)
 
 
 @_register(aten.mm)
@@ -395,13 +277,13 @@ def mm(args: tuple, kwargs: dict) -> torch.Tensor | None:
     a, b = args
     if a.dim() != 2 or b.dim() != 2 or a.shape[1] != b.shape[0]:
         return None
-    return _empty((a.shape[0], b.shape[1]), a.dtype)
+    return empty((a.shape[0], b.shape[1]), a.dtype)
 
 
 @_register(aten.addmm)
 def addmm(args: tuple, kwargs: dict) -> torch.Tensor | None:
     """aten.addmm(bias, a, b, *, beta=1, alpha=1): the bias must broadcast to (n, p)."""
-    if len(args) != 3 or set(kwargs) - {"beta", "alpha"} or not all(_is_number(v) for v in kwargs.values()):
+    if len(args) != 3 or set(kwargs) - {"beta", "alpha"} or not all(is_number(v) for v in kwargs.values()):
         return None
     bias, a, b = args
     if not _matrix_operands_ok(a, b, bias) or a.dim() != 2 or b.dim() != 2 or a.shape[1] != b.shape[0]:
@@ -409,7 +291,7 @@ def addmm(args: tuple, kwargs: dict) -> torch.Tensor | None:
     shape = (int(a.shape[0]), int(b.shape[1]))
     if bias.dim() > 2 or _broadcast(tuple(bias.shape), shape) != shape:
         return None
-    return _empty(shape, a.dtype)
+    return empty(shape, a.dtype)
 
 
 @_register(aten.bmm)
@@ -420,7 +302,58 @@ def bmm(args: tuple, kwargs: dict) -> torch.Tensor | None:
     a, b = args
     if a.dim() != 3 or b.dim() != 3 or a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
         return None
-    return _empty((a.shape[0], a.shape[1], b.shape[2]), a.dtype)
+    return empty((a.shape[0], a.shape[1], b.shape[2]), a.dtype)
+
+
+_GROUPED_DTYPES = frozenset({torch.float32, torch.bfloat16, torch.float16})
+
+
+def _grouped_operand_ok(t: Any) -> bool:
+    """The CPU kernel's layout rule: row- or column-major in the last two dims, every other stride a multiple of
+    16 bytes."""
+    if not isinstance(t, torch.Tensor) or t.dim() not in (2, 3):
+        return False
+    strides, sizes = t.stride(), t.shape
+    unit = t.dim() - 1 if strides[-1] == 1 else t.dim() - 2 if strides[-2] == 1 else None
+    if unit is None or 0 in sizes:
+        return False
+    across = t.dim() - 2 if unit == t.dim() - 1 else t.dim() - 1  # the other matrix dim: it steps over whole lines
+    return strides[across] >= sizes[unit] and all(
+        stride > 0 and (stride * t.element_size()) % 16 == 0 for d, stride in enumerate(strides) if d != unit)
+
+
+@_register(*([aten._grouped_mm] if hasattr(aten, "_grouped_mm") else []))
+def grouped_mm(args: tuple, kwargs: dict) -> torch.Tensor | None:
+    """aten._grouped_mm(a, b, offs=None, bias=None, out_dtype=None), a mixture of experts' expert layers. torch's
+    meta kernel copies the CUDA kernel's checks and refuses float32 ("Expected mat_a to be BFloat16"); the CPU
+    kernel takes float32, bfloat16 and float16, and so do we: 2-d @ 3-d (G, K, N) → (M, N); 2-d @ 2-d → (G, M, N);
+    3-d (G, M, K) @ 2-d → (M, N); 3-d @ 3-d → (G, M, N) (no offsets), contiguous."""
+    if len(args) < 2 or len(args) > 3:
+        return None
+    a, b = args[0], args[1]
+    extra = dict(kwargs)
+    offs = args[2] if len(args) == 3 else extra.pop("offs", None)
+    if extra.pop("bias", None) is not None or extra.pop("out_dtype", None) not in (None, getattr(a, "dtype", None)):
+        return None
+    if extra or not (_grouped_operand_ok(a) and _grouped_operand_ok(b)):
+        return None
+    if a.dtype not in _GROUPED_DTYPES or b.dtype != a.dtype:
+        return None
+    shapes = (tuple(int(d) for d in a.shape), tuple(int(d) for d in b.shape))
+    if a.dim() == 3 and b.dim() == 3:
+        (g, m, k), (g2, k2, n) = shapes
+        return empty((g, m, n), a.dtype) if offs is None and g == g2 and k == k2 else None
+    if not (isinstance(offs, torch.Tensor) and offs.dim() == 1 and offs.dtype == torch.int32 and offs.is_meta):
+        return None
+    groups = int(offs.shape[0])
+    if a.dim() == 2 and b.dim() == 3:
+        (m, k), (g, k2, n) = shapes
+        return empty((m, n), a.dtype) if g == groups and k == k2 else None
+    if a.dim() == 2:
+        (m, k), (k2, n) = shapes
+        return empty((groups, m, n), a.dtype) if k == k2 else None
+    (g, m, k), (k2, n) = shapes
+    return empty((m, n), a.dtype) if g == groups and k == k2 else None
 
 
 # ---------------------------------------------------------------- normalisation
@@ -432,7 +365,7 @@ def _is_channel_vector(t: Any, channels: int, dtype: torch.dtype) -> bool:
 
 
 def _batch_norm_result(x: torch.Tensor, stats: tuple, training: bool) -> tuple[torch.Tensor, ...] | None:
-    if x.dim() < 2 or 0 in x.shape or x.dtype not in _FLOATS:
+    if x.dim() < 2 or 0 in x.shape or x.dtype not in FLOATS:
         return None
     channels = int(x.shape[1])
     if not all(_is_channel_vector(t, channels, x.dtype) for t in stats):
@@ -440,17 +373,17 @@ def _batch_norm_result(x: torch.Tensor, stats: tuple, training: bool) -> tuple[t
     running_mean, running_var = stats[2], stats[3]
     if (running_mean is None) != (running_var is None) or (not training and running_mean is None):
         return None
-    out = _empty(x.shape, x.dtype, _suggested_format(x) if x.dim() in (4, 5) else _CONTIGUOUS)
+    out = empty(x.shape, x.dtype, suggested_format(x) if x.dim() in (4, 5) else CONTIGUOUS)
     # The CPU kernel saves no statistics in eval mode: it returns two empty (0,) tensors. (torch's meta kernel
     # returns (C,)-shaped ones; we follow the CPU.)
     saved = (channels,) if training else (0,)
-    return out, _empty(saved, x.dtype), _empty(saved, x.dtype)
+    return out, empty(saved, x.dtype), empty(saved, x.dtype)
 
 
 @_register(aten.native_batch_norm)
 def native_batch_norm(args: tuple, kwargs: dict) -> tuple[torch.Tensor, ...] | None:
     """aten.native_batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps)."""
-    if kwargs or len(args) != 8 or not isinstance(args[5], bool) or not all(_is_number(v) for v in args[6:]):
+    if kwargs or len(args) != 8 or not isinstance(args[5], bool) or not all(is_number(v) for v in args[6:]):
         return None
     return _batch_norm_result(args[0], args[1:5], training=args[5])
 
@@ -458,7 +391,7 @@ def native_batch_norm(args: tuple, kwargs: dict) -> tuple[torch.Tensor, ...] | N
 @_register(aten._native_batch_norm_legit_no_training)
 def native_batch_norm_no_training(args: tuple, kwargs: dict) -> tuple[torch.Tensor, ...] | None:
     """aten._native_batch_norm_legit_no_training(input, weight, bias, running_mean, running_var, momentum, eps)."""
-    if kwargs or len(args) != 7 or not all(_is_number(v) for v in args[5:]):
+    if kwargs or len(args) != 7 or not all(is_number(v) for v in args[5:]):
         return None
     return _batch_norm_result(args[0], args[1:5], training=False)
 
@@ -467,12 +400,12 @@ def native_batch_norm_no_training(args: tuple, kwargs: dict) -> tuple[torch.Tens
 def native_layer_norm(args: tuple, kwargs: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
     """aten.native_layer_norm(input, normalized_shape, weight, bias, eps) → (out, mean, rstd): out contiguous, the
     statistics one per normalised row, shaped like the input with the normalised dims set to 1."""
-    if kwargs or len(args) != 5 or not isinstance(args[0], torch.Tensor) or not _is_number(args[4]):
+    if kwargs or len(args) != 5 or not isinstance(args[0], torch.Tensor) or not is_number(args[4]):
         return None
     x, normalized, weight, bias = args[:4]
-    if x.dtype not in _FLOATS or not isinstance(normalized, (list, tuple)) or not normalized:
+    if x.dtype not in FLOATS or not isinstance(normalized, (list, tuple)) or not normalized:
         return None
-    if not all(_is_int(n) for n in normalized) or x.dim() < len(normalized):
+    if not all(is_int(n) for n in normalized) or x.dim() < len(normalized):
         return None
     axis = x.dim() - len(normalized)
     if tuple(x.shape[axis:]) != tuple(normalized):
@@ -482,11 +415,11 @@ def native_layer_norm(args: tuple, kwargs: dict) -> tuple[torch.Tensor, torch.Te
                                   or param.dtype != x.dtype):
             return None
     stats = (*x.shape[:axis], *[1] * len(normalized))
-    return _empty(x.shape, x.dtype), _empty(stats, x.dtype), _empty(stats, x.dtype)
+    return empty(x.shape, x.dtype), empty(stats, x.dtype), empty(stats, x.dtype)
 
 
-def _softmax_dim_ok(x: torch.Tensor, dim: Any) -> bool:
-    return _is_int(dim) and -max(x.dim(), 1) <= dim < max(x.dim(), 1)
+def softmax_dim_ok(x: torch.Tensor, dim: Any) -> bool:
+    return is_int(dim) and -max(x.dim(), 1) <= dim < max(x.dim(), 1)
 
 
 @_register(aten._softmax, aten._log_softmax)
@@ -496,9 +429,9 @@ def softmax(args: tuple, kwargs: dict) -> torch.Tensor | None:
     if kwargs or len(args) != 3 or not isinstance(args[0], torch.Tensor) or args[2] is not False:
         return None
     x = args[0]
-    if x.dtype not in _FLOATS or not _softmax_dim_ok(x, args[1]):
+    if x.dtype not in FLOATS or not softmax_dim_ok(x, args[1]):
         return None
-    return _empty(x.shape, x.dtype)
+    return empty(x.shape, x.dtype)
 
 
 @_register(aten._safe_softmax)
@@ -509,9 +442,9 @@ def safe_softmax(args: tuple, kwargs: dict) -> torch.Tensor | None:
         return None
     x = args[0]
     dtype = args[2] if len(args) > 2 else kwargs.get("dtype")
-    if x.dtype not in _FLOATS or dtype not in (None, x.dtype) or not _softmax_dim_ok(x, args[1]):
+    if x.dtype not in FLOATS or dtype not in (None, x.dtype) or not softmax_dim_ok(x, args[1]):
         return None
-    return _empty(x.shape, x.dtype)
+    return empty(x.shape, x.dtype)
 
 
 # ---------------------------------------------------------------- broadcasting arithmetic
@@ -535,14 +468,14 @@ def _binary_operands(args: tuple, kwargs: dict, packet: Any) -> tuple[torch.Tens
     if len(args) != 2:
         return None
     if kwargs:
-        if packet not in _TAKES_ALPHA or set(kwargs) != {"alpha"} or not _is_number(kwargs["alpha"]):
+        if packet not in _TAKES_ALPHA or set(kwargs) != {"alpha"} or not is_number(kwargs["alpha"]):
             return None
     a, b = args
-    if not isinstance(a, torch.Tensor) or a.dtype not in _FLOATS:
+    if not isinstance(a, torch.Tensor) or a.dtype not in FLOATS:
         return None
     if isinstance(b, torch.Tensor):
         return (a, b) if b.dtype == a.dtype else None
-    return (a, b) if _is_number(b) else None
+    return (a, b) if is_number(b) else None
 
 
 _TAKES_ALPHA = frozenset({aten.add, aten.sub, aten.add_, aten.sub_})
@@ -556,14 +489,14 @@ def _binary_stand_in(packet: Any, in_place: bool) -> FastResult:
         a, b = operands
         shape = _broadcast(tuple(a.shape), tuple(b.shape)) if isinstance(b, torch.Tensor) else tuple(a.shape)
         if in_place:  # the result is `a` itself: `b` must broadcast to it, and `a` must not overlap itself
-            return a if shape == tuple(a.shape) and _non_overlapping_and_dense(a) else None
+            return a if shape == tuple(a.shape) and non_overlapping_and_dense(a) else None
         if shape is None:
             return None
         if isinstance(b, torch.Tensor):
-            return _pointwise_result((a, b), shape, a.dtype)
+            return pointwise_result((a, b), shape, a.dtype)
         # add/sub/mul/div wrap the number into a 0-d operand of their TensorIterator; pow(tensor, number) is a
         # one-operand iterator.
-        return _pointwise_result((a,), shape, a.dtype, with_scalar=packet is not aten.pow)
+        return pointwise_result((a,), shape, a.dtype, with_scalar=packet is not aten.pow)
 
     stand_in.__name__ = f"{packet.__name__}_stand_in"
     return stand_in
@@ -582,9 +515,9 @@ def _reduced_dims(x: torch.Tensor, dims: Any) -> set[int] | None:
     """The dims a mean/sum reduces (None or [] = all of them), or None where torch would refuse them."""
     if dims is None or (isinstance(dims, (list, tuple)) and len(dims) == 0):
         return set(range(x.dim()))
-    if _is_int(dims):
+    if is_int(dims):
         dims = [dims]
-    if not isinstance(dims, (list, tuple)) or not all(_is_int(d) and -x.dim() <= d < x.dim() for d in dims):
+    if not isinstance(dims, (list, tuple)) or not all(is_int(d) and -x.dim() <= d < x.dim() for d in dims):
         return None
     reduced = {d % x.dim() for d in dims}
     return reduced if len(reduced) == len(dims) else None
@@ -597,7 +530,7 @@ def mean_or_sum(args: tuple, kwargs: dict) -> torch.Tensor | None:
         return None
     x = args[0]
     keepdim = args[2] if len(args) > 2 else False
-    if x.dim() == 0 or x.dtype not in _FLOATS or not isinstance(keepdim, bool):
+    if x.dim() == 0 or x.dtype not in FLOATS or not isinstance(keepdim, bool):
         return None
     reduced = _reduced_dims(x, args[1] if len(args) > 1 else None)
     if reduced is None:
@@ -606,7 +539,7 @@ def mean_or_sum(args: tuple, kwargs: dict) -> torch.Tensor | None:
         shape = [1 if i in reduced else s for i, s in enumerate(x.shape)]
     else:
         shape = [s for i, s in enumerate(x.shape) if i not in reduced]
-    return _empty(shape, x.dtype)
+    return empty(shape, x.dtype)
 
 
 def _tensors_and_dim(args: tuple, kwargs: dict) -> tuple[Sequence[torch.Tensor], int] | None:
@@ -615,7 +548,7 @@ def _tensors_and_dim(args: tuple, kwargs: dict) -> tuple[Sequence[torch.Tensor],
         return None
     tensors = args[0]
     dim = args[1] if len(args) > 1 else 0
-    if not all(isinstance(t, torch.Tensor) for t in tensors) or not _is_int(dim):
+    if not all(isinstance(t, torch.Tensor) for t in tensors) or not is_int(dim):
         return None
     return tensors, dim
 
@@ -636,8 +569,8 @@ def cat(args: tuple, kwargs: dict) -> torch.Tensor | None:
         return None
     shape = list(first.shape)
     shape[dim] = sum(int(t.shape[dim]) for t in tensors)
-    formats = {_suggested_format(t) for t in tensors}
-    return _empty(shape, first.dtype, formats.pop() if len(formats) == 1 else _CONTIGUOUS)
+    formats = {suggested_format(t) for t in tensors}
+    return empty(shape, first.dtype, formats.pop() if len(formats) == 1 else CONTIGUOUS)
 
 
 @_register(aten.stack)
@@ -652,7 +585,7 @@ def stack(args: tuple, kwargs: dict) -> torch.Tensor | None:
     tensors, dim = operands
     first = tensors[0]
     rank = first.dim()
-    if not -rank - 1 <= dim <= rank or first.dtype not in _FLOATS or first.numel() == 0:
+    if not -rank - 1 <= dim <= rank or first.dtype not in FLOATS or first.numel() == 0:
         return None
     if any(t.shape != first.shape or t.dtype != first.dtype for t in tensors):
         return None
@@ -661,9 +594,9 @@ def stack(args: tuple, kwargs: dict) -> torch.Tensor | None:
         shape, strides = tuple(t.shape), t.stride()
         if dim == rank:  # unsqueezed at the end: a size-1 dim of stride 1
             shape, strides = (*shape, 1), (*strides, 1)
-        if len(shape) in (4, 5) and _strides_like_channels_last(shape, strides):
+        if len(shape) in (4, 5) and strides_like_channels_last(shape, strides):
             return None
-    return _empty((*first.shape[:dim], len(tensors), *first.shape[dim:]), first.dtype)
+    return empty((*first.shape[:dim], len(tensors), *first.shape[dim:]), first.dtype)
 
 
 @_register(aten.roll)
@@ -675,32 +608,32 @@ def roll(args: tuple, kwargs: dict) -> torch.Tensor | None:
     dims = args[2] if len(args) > 2 else []
     if not isinstance(shifts, (list, tuple)) or not isinstance(dims, (list, tuple)) or not shifts:
         return None
-    if not all(_is_int(v) for v in (*shifts, *dims)) or x.dtype not in _FLOATS or x.numel() == 0:
+    if not all(is_int(v) for v in (*shifts, *dims)) or x.dtype not in FLOATS or x.numel() == 0:
         return None
     if dims:
         if len(dims) != len(shifts) or not all(-x.dim() <= d < x.dim() for d in dims):
             return None
     elif len(shifts) != 1:
         return None
-    return _empty(x.shape, x.dtype)
+    return empty(x.shape, x.dtype)
 
 
 def _preserved_like(x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     """`empty_like(x, memory_format=preserve)`: x's own strides when it is dense, else its suggested format."""
-    if _non_overlapping_and_dense(x):
+    if non_overlapping_and_dense(x):
         return torch.empty_strided(x.shape, x.stride(), dtype=dtype, device="meta")
-    return _empty(x.shape, dtype, _suggested_format(x))
+    return empty(x.shape, dtype, suggested_format(x))
 
 
 def _like_result(x: Any, memory_format: Any, dtype: Any = None) -> torch.Tensor | None:
     """The result of clone/empty_like of `x` (a non-empty floating tensor) in `memory_format` (preserve or
     contiguous; None means preserve)."""
-    if not isinstance(x, torch.Tensor) or x.dtype not in _FLOATS or x.numel() == 0:
+    if not isinstance(x, torch.Tensor) or x.dtype not in FLOATS or x.numel() == 0:
         return None
     dtype = x.dtype if dtype is None else dtype
     if memory_format is None or memory_format is torch.preserve_format:
         return _preserved_like(x, dtype)
-    return _empty(x.shape, dtype) if memory_format is _CONTIGUOUS else None
+    return empty(x.shape, dtype) if memory_format is CONTIGUOUS else None
 
 
 @_register(aten.clone)
@@ -729,9 +662,9 @@ def bernoulli_(args: tuple, kwargs: dict) -> torch.Tensor | None:
         return None
     x = args[0]
     p = args[1] if len(args) > 1 else 0.5
-    if not isinstance(x, torch.Tensor) or x.dtype not in _FLOATS or not _is_number(p) or not 0 <= p <= 1:
+    if not isinstance(x, torch.Tensor) or x.dtype not in FLOATS or not is_number(p) or not 0 <= p <= 1:
         return None
-    return x if _non_overlapping_and_dense(x) else None
+    return x if non_overlapping_and_dense(x) else None
 
 
 def _factory_options_understood(kwargs: dict) -> bool:
@@ -740,30 +673,30 @@ def _factory_options_understood(kwargs: dict) -> bool:
     if set(kwargs) - {"dtype", "layout", "device", "pin_memory"}:
         return False
     dtype, device = kwargs.get("dtype"), kwargs.get("device")
-    return ((dtype is None or dtype in _FLOATS) and kwargs.get("layout") in (None, torch.strided)
-            and kwargs.get("pin_memory") in (None, False) and (device is None or device == _META or device == "meta"))
+    return ((dtype is None or dtype in FLOATS) and kwargs.get("layout") in (None, torch.strided)
+            and kwargs.get("pin_memory") in (None, False) and (device is None or device == META or device == "meta"))
 
 
-def _sizes_ok(value: Any) -> bool:
-    return isinstance(value, (list, tuple)) and all(_is_int(v) and v >= 0 for v in value)
+def sizes_ok(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and all(is_int(v) and v >= 0 for v in value)
 
 
 @_register(aten.new_zeros)
 def new_zeros(args: tuple, kwargs: dict) -> torch.Tensor | None:
     """aten.new_zeros(input, size, *, dtype=None, …): contiguous, the input's dtype unless given."""
-    if len(args) != 2 or not isinstance(args[0], torch.Tensor) or not _sizes_ok(args[1]):
+    if len(args) != 2 or not isinstance(args[0], torch.Tensor) or not sizes_ok(args[1]):
         return None
-    if args[0].dtype not in _FLOATS or not _factory_options_understood(kwargs):
+    if args[0].dtype not in FLOATS or not _factory_options_understood(kwargs):
         return None
-    return _empty(args[1], kwargs.get("dtype") or args[0].dtype)
+    return empty(args[1], kwargs.get("dtype") or args[0].dtype)
 
 
 @_register(aten.new_empty_strided)
 def new_empty_strided(args: tuple, kwargs: dict) -> torch.Tensor | None:
     """aten.new_empty_strided(input, size, stride, *, dtype=None, …): exactly those sizes and strides."""
-    if len(args) != 3 or not isinstance(args[0], torch.Tensor) or not _sizes_ok(args[1]) or not _sizes_ok(args[2]):
+    if len(args) != 3 or not isinstance(args[0], torch.Tensor) or not sizes_ok(args[1]) or not sizes_ok(args[2]):
         return None
-    if len(args[1]) != len(args[2]) or args[0].dtype not in _FLOATS or not _factory_options_understood(kwargs):
+    if len(args[1]) != len(args[2]) or args[0].dtype not in FLOATS or not _factory_options_understood(kwargs):
         return None
     return torch.empty_strided(tuple(args[1]), tuple(args[2]), dtype=kwargs.get("dtype") or args[0].dtype,
                                device="meta")
@@ -776,7 +709,7 @@ def index_put(args: tuple, kwargs: dict) -> torch.Tensor | None:
     if kwargs or not 3 <= len(args) <= 4 or (len(args) == 4 and not isinstance(args[3], bool)):
         return None
     x, indices, values = args[:3]
-    if not isinstance(x, torch.Tensor) or not isinstance(values, torch.Tensor) or x.dtype not in _FLOATS:
+    if not isinstance(x, torch.Tensor) or not isinstance(values, torch.Tensor) or x.dtype not in FLOATS:
         return None
     if not isinstance(indices, (list, tuple)) or not 1 <= len(indices) <= x.dim() or values.dtype != x.dtype:
         return None

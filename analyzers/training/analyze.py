@@ -18,85 +18,25 @@ from __future__ import annotations
 import contextlib
 from bisect import bisect_right
 from dataclasses import dataclass, field, fields
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_leaves
 
-from analyzers.counting.analyze import _build_records, _ModelSnapshot, _totals, _validated_size, collector_paused
+from analyzers.counting.analyze import ModelSnapshot, collector_paused, validated_size
+from analyzers.counting.tree import build_records, model_totals
 from analyzers.training.formulas import BackwardCost, backward_cost
 from analyzers.shapes.backward import BackwardResult, stand_in_for
-from analyzers.counting.mode import (CountingMode, ModuleRun, ModuleTracker, _call_key, _remember, _replay,
-                                     returns_fresh_tensors)
+from analyzers.counting.memo import call_key, remember, replay, returns_fresh_tensors
+from analyzers.counting.mode import CountingMode, ModuleRun, ModuleTracker
 from analyzers.devices import Precision
 from analyzers.errors import AnalysisError, ModelRunError, UserError, first_line
 from analyzers.counting.flow import ATTRIBUTE, input_flow
 from analyzers.records import Analysis, OpKind, RecordKind, with_state
+from analyzers.training.freezing import freeze_point, frozen_parameter_names
 from analyzers.training.memory import LiveMemory, Optimizer, Phase, SavedTensors, StepMemory, step_memory
-
-IMAGENET_TRAIN_IMAGES = 1_281_167  # ILSVRC-2012 training set
-
-
-class FreezeError(UserError):
-    """A freeze point that names no module of the model, or more stages than it has."""
-
-
-# ---------------------------------------------------------------- freezing
-
-
-def stage_names(model: nn.Module) -> list[str]:
-    """The model's stages, in order: the blocks of its `features` Sequential that hold parameters (torchvision's
-    MobileNets, EfficientNets, VGG, …), else its top-level blocks with parameters (ResNet's layer1–layer4; the stem
-    before layer1 freezes with it), else its top-level layers with parameters. The head is never a stage: freezing
-    every stage leaves the classifier to train, the notes' "train only the softmax"."""
-    features = getattr(model, "features", None)
-    if isinstance(features, nn.Sequential) and len(features) > 1:
-        return [f"features.{name}" for name, child in features.named_children() if _has_parameters(child)]
-    with_parameters = [(name, child) for name, child in model.named_children()
-                       if _has_parameters(child) and not name.lower().startswith("aux")]  # side heads are no stage
-    blocks = [name for name, child in with_parameters if any(True for _ in child.children())]
-    if blocks:
-        return blocks
-    return [name for name, _ in with_parameters[:-1]]  # plain layers (LeNet): all but the last, the head
-
-
-def _has_parameters(module: nn.Module) -> bool:
-    return any(True for _ in module.parameters())
-
-
-def freeze_point(model: nn.Module, *, freeze: str | None = None, freeze_stages: int | None = None) -> str | None:
-    """The module name up to which (inclusive) parameters are frozen, from a name or a stage count."""
-    if freeze is not None and freeze_stages is not None:
-        raise FreezeError("give either a module to freeze up to or a number of stages, not both")
-    if freeze_stages is not None:
-        stages = stage_names(model)
-        if isinstance(freeze_stages, bool) or not isinstance(freeze_stages, int) or not (
-                0 <= freeze_stages <= len(stages)):
-            raise FreezeError(f"--freeze-stages must be 0 to {len(stages)} for this model, got {freeze_stages!r}")
-        return stages[freeze_stages - 1] if freeze_stages else None
-    if freeze is None or freeze == "":
-        return None
-    names = {name for name, _ in model.named_modules()}
-    if freeze not in names:
-        sample = ", ".join(stage_names(model)[:8])
-        raise FreezeError(f"no module named {freeze!r} to freeze up to; stages of this model: {sample}")
-    return freeze
-
-
-def frozen_parameter_names(model: nn.Module, point: str | None) -> set[str]:
-    """Every parameter of modules defined before `point` and of `point` itself (definition order)."""
-    if point is None:
-        return set()
-    names = [name for name, _ in model.named_parameters()]
-    inside = [i for i, name in enumerate(names) if name.startswith(f"{point}.") or point == ""]
-    if not inside:  # a module without parameters: freeze what comes before it
-        modules = [name for name, _ in model.named_modules()]
-        before = set(modules[: modules.index(point) + 1])
-        return {p for p in names if p.rsplit(".", 1)[0] in before}
-    return set(names[: inside[-1] + 1])
-
 
 # ---------------------------------------------------------------- results
 
@@ -310,10 +250,10 @@ class _TrainingMode(CountingMode):
             return out
         kwargs = kwargs or {}
         plan = _BACKWARD_PLANS.get(id(func)) or _backward_plan(func)
-        key = _call_key(args, kwargs) if plan.memoizable else None
+        key = call_key(args, kwargs) if plan.memoizable else None
         memo = plan.calls.get(key) if key is not None else None
         if memo is not None:
-            out = _replay(memo, args)
+            out = replay(memo, args)
         else:
             out = plan.fast(args, kwargs) if plan.fast is not None else None
             if out is None:
@@ -328,7 +268,7 @@ class _TrainingMode(CountingMode):
         else:
             cost = backward_cost(func, args, kwargs, out)
             if key is not None:
-                _remember(plan.calls, key, args, out, cost)
+                remember(plan.calls, key, args, out, cost)
         if cost.kind is OpKind.DATA:
             plan.data = True
             return out
@@ -414,12 +354,12 @@ def _analyze_training(model: nn.Module, input_size: Sequence[int], batch_size: i
     except ValueError:
         raise UserError(f"unknown precision {precision!r}; choose one of {', '.join(p.value for p in Precision)}")
     dtype = precision.torch_dtype
-    size = _validated_size(input_size, batch_size)
+    size = validated_size(input_size, batch_size)
     point = freeze_point(model, freeze=freeze, freeze_stages=freeze_stages)
     frozen = frozen_parameter_names(model, point)
 
     named_modules = list(model.named_modules())
-    snapshot = _ModelSnapshot(named_modules)
+    snapshot = ModelSnapshot(named_modules)
     tracker = _NodeRuns(named_modules)
     parameters = dict(model.named_parameters())
     state: dict[str, torch.Tensor] = {}  # name → stand-in, one per unique parameter and buffer
@@ -461,14 +401,14 @@ def _analyze_training(model: nn.Module, input_size: Sequence[int], batch_size: i
         snapshot.restore()
     segments = memory.finish()
 
-    records = _build_records(model, named_modules, tracker, dtype)
+    records = build_records(model, named_modules, tracker, dtype)
     forward = Analysis(
         model_name=model_name or type(model).__name__,
         input_size=size,
         batch_size=batch_size,
         dtype=dtype,
         records=records,
-        totals=_totals(records, tracker.runs[id(model)].output_depth),
+        totals=model_totals(records, tracker.runs[id(model)].output_depth),
     )
     layers = _training_layers(forward, tracker, mode.tallies, saved.by_owner, named_modules, frozen)
     trainable_elements = sum(p.numel() for name, p in parameters.items() if name not in frozen
@@ -604,43 +544,3 @@ def _training_layers(forward: Analysis, tracker: ModuleTracker, tallies: dict[in
             backward_uncounted_ops=tuple(dict.fromkeys(costs.uncounted)),
         ), _TRAINING_LAYER_FIELDS))
     return tuple(layers)
-
-
-def precomputed_feature_bytes(analysis: Analysis, cut: str, images: int = IMAGENET_TRAIN_IMAGES) -> tuple[int, int]:
-    """(bytes per image, bytes for `images`) of the activation a frozen trunk outputs at module `cut`, stored in the
-    analysis dtype: the notes' "pre-compute that layer's activations … save them to disk"."""
-    record = analysis.record(cut)
-    if not record.output_shapes:
-        raise FreezeError(f"module {cut!r} has no tensor output to cache")
-    shape = record.output_shapes[0]
-    per_image = 1
-    for d in shape[1:]:
-        per_image *= d
-    itemsize = analysis.dtype.itemsize
-    return per_image * itemsize, per_image * itemsize * images
-
-
-def trainable_modules(layers: Iterable[TrainingLayer]) -> list[str]:
-    return [layer.name for layer in layers if layer.is_leaf and layer.trainable_params]
-
-
-@dataclass(frozen=True)
-class RemainingCost:
-    """What one training step still costs per batch once the trunk's features at the cut are read from disk."""
-
-    forward_macs: int
-    backward_macs: int
-
-    @property
-    def step_macs(self) -> int:
-        return self.forward_macs + self.backward_macs
-
-
-def cost_after_cut(analysis: TrainingAnalysis, cut: str) -> RemainingCost:
-    """Forward and backward MACs of the leaves that run after module `cut` (the trunk up to it is precomputed)."""
-    leaves = analysis.leaves()
-    inside = [i for i, layer in enumerate(leaves) if layer.name == cut or layer.name.startswith(f"{cut}.")]
-    if not inside:
-        raise FreezeError(f"module {cut!r} ran no layer to cut after")
-    rest = leaves[inside[-1] + 1:]
-    return RemainingCost(sum(layer.forward_macs for layer in rest), sum(layer.backward_macs for layer in rest))

@@ -135,7 +135,7 @@ for _packet in (aten.mm, aten.bmm, aten.addmm, aten.baddbmm):
     aten._scaled_dot_product_flash_attention_for_cpu_backward,
 )
 def attention_backward(func: Any, args: tuple, kwargs: dict, out: Any) -> BackwardCost:
-    grad_out, q, k, v = args[0], args[1], args[2], args[3]
+    q, k, v = args[1], args[2], args[3]
     *lead, q_len, head_dim = tuple(q.shape)
     kv_len, v_dim = int(k.shape[-2]), int(v.shape[-1])
     heads = product(lead)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analyzers.gpu_memory import CAPACITY_GIB, capacity_bytes, largest_batch
+from analyzers.devices import Datasheet, DeviceKind, capacity_bytes, datasheets
+from analyzers.errors import UserError
 from analyzers.training.analyze import TrainingAnalysis, analyze_training
-from analyzers.training.memory import Optimizer
+from analyzers.training.memory import Optimizer, largest_batch
 from explorer.figures.training import forward_backward_bars, memory_timeline
 from explorer.ui.cached_analysis import ModelRequest, built_model
 from explorer.ui.human import binary_bytes, compact
-from explorer.ui.page_setup import show_user_error, user_errors
+from explorer.ui.page_setup import show_user_error
 from explorer.ui.plotly_chart import show_figure
 from explorer.ui.whole_number import whole_number_input
 
@@ -85,9 +86,10 @@ def training_view(request: ModelRequest, *, scope: str) -> None:
                                        "weights for momentum, two for Adam / AdamW")  # fmt: skip
     precision = cols[2].selectbox("Precision", list(PRECISIONS), format_func=PRECISIONS.get,
                                   key=f"{scope}_train_precision")
-    devices = list(CAPACITY_GIB)
+    gpus: dict[str, Datasheet] = {s.name: s for s in datasheets() if s.kind is DeviceKind.GPU}
+    devices = list(gpus)
     device = cols[3].selectbox("GPU", devices, index=devices.index("NVIDIA A100 40GB"),
-                               format_func=lambda d: f"{d.removeprefix('NVIDIA ')} ({CAPACITY_GIB[d]} GiB)",
+                               format_func=lambda d: f"{d.removeprefix('NVIDIA ')} ({gpus[d].memory_gib:g} GiB)",
                                key=f"{scope}_train_gpu")
     if batch.problem:
         st.error(batch.problem + ". Nothing is analysed until it is.", icon=":material/error:")
@@ -96,11 +98,11 @@ def training_view(request: ModelRequest, *, scope: str) -> None:
         with st.spinner("Running forward and backward on the meta device…"):
             analysis = training_analysis(request, batch.value, optimizer.value, precision, None)
             fits = largest_fitting_batch(request, optimizer.value, precision, None, device)
-    except user_errors() as exc:
+    except UserError as exc:
         show_user_error(exc)
         return
     step_metrics(analysis)
-    gpu = f"the {device.removeprefix('NVIDIA ')}'s {CAPACITY_GIB[device]} GiB"
+    gpu = f"the {device.removeprefix('NVIDIA ')}'s {gpus[device].memory_gib:g} GiB"
     verdict = (f"Largest batch whose step fits in {gpu}: **{fits:,}**" if fits
                else f"Not even a batch of 1 fits in {gpu}.")
     st.markdown(verdict)

@@ -11,27 +11,27 @@ import argparse
 import json
 from typing import Any, Callable
 
+from explorer.cli.common import CliError
 from explorer.ui.human import binary_bytes, compact
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
 _TRAIN_FLAGS = ("optimizer", "freeze", "freeze_stages")
 
 
-def install(*parsers: argparse.ArgumentParser) -> None:
-    """Add the training flags to each parser and wrap its command so `--train` runs the training analysis."""
-    for parser in parsers:
-        group = parser.add_argument_group("training step (--train)")
-        group.add_argument("--train", action="store_true",
-                           help="cost one training step: forward + backward + optimizer, and its memory")
-        group.add_argument("--optimizer", choices=OPTIMIZERS, default=None,
-                           help="with --train: sgd (default), momentum (SGD with momentum), adam, adamw")
-        group.add_argument("--freeze", metavar="MODULE", default=None,
-                           help="with --train: freeze MODULE and every module before it (e.g. layer3)")
-        group.add_argument("--freeze-stages", metavar="K", type=int, default=None,
-                           help="with --train: freeze the model's first K stages (ResNet: layer1 … layer4, the stem "
-                           "with layer1; MobileNet/EfficientNet/VGG: features.0 …); all of them leaves the head")
-        plain = parser.get_default("run")
-        parser.set_defaults(run=_routed(plain, _COMMANDS[plain.__name__]))
+def install(parser: argparse.ArgumentParser, training: Callable[[argparse.Namespace], int]) -> None:
+    """Add the training flags to `parser` and wrap its command so that `--train` runs `training` instead."""
+    group = parser.add_argument_group("training step (--train)")
+    group.add_argument("--train", action="store_true",
+                       help="cost one training step: forward + backward + optimizer, and its memory")
+    group.add_argument("--optimizer", choices=OPTIMIZERS, default=None,
+                       help="with --train: sgd (default), momentum (SGD with momentum), adam, adamw")
+    group.add_argument("--freeze", metavar="MODULE", default=None,
+                       help="with --train: freeze MODULE and every module before it (e.g. layer3)")
+    group.add_argument("--freeze-stages", metavar="K", type=int, default=None,
+                       help="with --train: freeze the model's first K stages (ResNet: layer1 … layer4, the stem "
+                       "with layer1; MobileNet/EfficientNet/VGG: features.0 …); all of them leaves the head")
+    plain = parser.get_default("run")
+    parser.set_defaults(run=_routed(plain, training))
 
 
 def _routed(plain: Callable[[argparse.Namespace], int],
@@ -41,8 +41,6 @@ def _routed(plain: Callable[[argparse.Namespace], int],
             return training(args)
         given = [f"--{flag.replace('_', '-')}" for flag in _TRAIN_FLAGS if getattr(args, flag) is not None]
         if given:
-            from explorer.cli import CliError
-
             raise CliError(f"{given[0]} needs --train")
         return plain(args)
 
@@ -52,7 +50,9 @@ def _routed(plain: Callable[[argparse.Namespace], int],
 
 def _training_analysis(args: argparse.Namespace):
     from analyzers.training.analyze import analyze_training
-    from explorer.cli import CliError, _limited, parse_input_size, parse_options, resolve_model
+    from explorer.cli.common import limited, parse_options
+    from explorer.cli.models import resolve_model
+    from explorer.input_size import parse_input_size
 
     if getattr(args, "device", "meta") != "meta":
         raise CliError("--train counts on the meta device; leave out --device")
@@ -71,12 +71,11 @@ def _training_analysis(args: argparse.Namespace):
 
     if not args.name and not args.spec:
         raise CliError("--train needs a model name or --spec FILE")
-    return _limited(args, args.name or args.spec, work)
+    return limited(args, args.name or args.spec, work)
 
 
-def cmd_summary(args: argparse.Namespace) -> int:
+def run_summary(args: argparse.Namespace) -> int:
     from analyzers.reports.training import training_summary
-    from explorer.cli import CliError
 
     if getattr(args, "all", False):
         raise CliError("--train analyses one model; leave out --all")
@@ -90,7 +89,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 def _freezing_effect(args: argparse.Namespace, frozen) -> dict[str, Any]:
     """The same step without freezing, and the features a frozen trunk would cache at its cut."""
-    from analyzers.training.analyze import IMAGENET_TRAIN_IMAGES, cost_after_cut, precomputed_feature_bytes
+    from analyzers.training.freezing import IMAGENET_TRAIN_IMAGES, cost_after_cut, precomputed_feature_bytes
 
     unfrozen = _training_analysis(argparse.Namespace(**{**vars(args), "freeze": None, "freeze_stages": None}))
     cut = frozen.frozen_through
@@ -139,19 +138,19 @@ def format_summary(s: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def cmd_report(args: argparse.Namespace) -> int:
+def run_report(args: argparse.Namespace) -> int:
     from analyzers.reports.training import layer_rows, to_csv, to_json
-    from explorer.cli import CliError, _write
+    from explorer.cli.common import write_file
 
     if args.markdown:
         raise CliError("--markdown is not available with --train; use --csv or --json")
     analysis = _training_analysis(args)
     wrote = False
     if args.csv:
-        _write(args.csv, lambda path: to_csv(analysis, path, args.depth))
+        write_file(args.csv, lambda path: to_csv(analysis, path, args.depth))
         wrote = True
     if args.json:
-        _write(args.json, lambda path: to_json(analysis, path, args.depth))
+        write_file(args.json, lambda path: to_json(analysis, path, args.depth))
         wrote = True
     if not wrote:
         print(format_table(layer_rows(analysis, args.depth)))
@@ -179,63 +178,3 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join("  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
                      for r in table)
 
-
-_COMMANDS = {"cmd_summary": cmd_summary, "cmd_report": cmd_report}
-
-
-# ---------------------------------------------------------------- bench --train
-
-
-def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--train", action="store_true",
-                        help="time a training step (forward + backward + optimizer) and put its measured peak memory "
-                        "(CUDA) beside the estimate; rows go to <csv>_train.csv")
-    parser.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="with --train (default sgd)")
-
-
-TRAIN_FIELDS = ("model", "batch", "input", "device", "optimizer", "step_ms_p50", "images_per_s",
-                "measured_peak_bytes", "estimated_peak_bytes", "estimate_error", "estimated_saved_bytes")
-
-
-def run_bench(args: argparse.Namespace) -> int:
-    """One timed training step per (model, batch); fp32 only (the estimate's mixed precision keeps fp16 weights
-    with fp32 masters, which is not what autocast does)."""
-    import csv
-    import sys
-    from pathlib import Path
-
-    from analyzers.errors import UserError, first_line
-    from analyzers.bench.train_harness import bench_training_step
-    from explorer import cli_bench
-
-    try:
-        configs = cli_bench.build_configs(args)
-        if any(c.dtype.value != "fp32" for c in configs) or args.compile or args.channels_last:
-            raise cli_bench.BenchInputError("bench --train runs fp32 in NCHW without --compile")
-        results = [bench_training_step(c.model, cli_bench.build_for_bench, c.input_size, c.batch, c.device,
-                                       args.optimizer, iters=c.iters, warmup=c.warmup) for c in configs]
-    except UserError as exc:
-        print(f"error: {first_line(exc)}", file=sys.stderr)
-        return 2
-    path = Path(args.csv)
-    path = path.with_name(f"{path.stem}_train{path.suffix or '.csv'}")
-    new = not path.exists()
-    with path.open("a", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        if new:
-            writer.writerow(TRAIN_FIELDS)
-        for r in results:
-            error = r.estimate_error
-            writer.writerow([r.model, r.batch, "x".join(map(str, r.input_size)), r.device, r.optimizer,
-                             f"{r.step_ms_p50:.3f}", f"{r.images_per_s:.1f}", r.measured_peak_bytes or "",
-                             r.estimated_peak_bytes, f"{error:.4f}" if error is not None else "",
-                             r.estimated_saved_bytes])
-    print(f"{'model':<16} {'batch':>5} {'step ms':>9} {'images/s':>9} {'measured peak':>14} {'estimate':>10} "
-          f"{'error':>7}")
-    for r in results:
-        measured = binary_bytes(r.measured_peak_bytes) if r.measured_peak_bytes else "— (no CUDA)"
-        error = f"{100 * r.estimate_error:+.1f}%" if r.estimate_error is not None else ""
-        print(f"{r.model:<16} {r.batch:>5} {r.step_ms_p50:9.2f} {r.images_per_s:9.1f} {measured:>14} "
-              f"{binary_bytes(r.estimated_peak_bytes):>10} {error:>7}")
-    print(f"{len(results)} row(s) appended to {path}")
-    return 0

@@ -10,6 +10,7 @@ from analyzers.records import Analysis
 from analyzers.counting.formula_text import receptive_field_text
 from analyzers.predict.roofline import ModelBound
 from explorer.terminal_text import printable
+from analyzers.counting.formula_text import layer_formula
 
 
 def layer_table(analysis: Analysis, max_depth: int | None = None, roofline: ModelBound | None = None) -> str:
@@ -23,7 +24,7 @@ def layer_table(analysis: Analysis, max_depth: int | None = None, roofline: Mode
         if r.name.endswith("(functional)"):
             name = "  " * r.depth + "(functional)"
         output = "; ".join(volume(s) for s in r.output_shapes)
-        formula = r.formula if r.is_leaf else ""
+        formula = layer_formula(r) if r.is_leaf else ""
         if r.name in bounds:
             b = bounds[r.name]
             limit = "memory" if b.memory_bound else "compute"

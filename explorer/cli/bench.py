@@ -18,14 +18,13 @@ from analyzers.bench.schema import BenchStatus, MemoryFormat
 from analyzers.bench.harness import BenchConfig, BenchResult, default_device, run_sweep
 from analyzers.devices import DevicePeak, Precision, measure_peak, peak_for
 from analyzers.errors import UserError, first_line
+from explorer.cli.common import CliError
+from explorer.cli.training import OPTIMIZERS
+from explorer.ui.human import binary_bytes
 
 SOURCE_PREFIXES = ("torchvision:", "timm:")
 FALLBACK_INPUT = (3, 224, 224)  # ImageNet's eval crop, for a source model that does not say its own
 DEFAULT_CSV = "bench_results.csv"
-
-
-class BenchInputError(UserError):
-    """A command-line value that cannot be used; `str()` is the one line shown to the user."""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -49,17 +48,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         help="%% of peak and roofline against the spec sheet (default) or a measured matmul/copy probe "
                         "(the only option for CPUs, which have no spec entry)")
     parser.add_argument("--csv", default=DEFAULT_CSV, help=f"results file to append to (default {DEFAULT_CSV})")
-    from explorer.cli_training import add_bench_arguments
-
     add_bench_arguments(parser)  # --train [--optimizer]: a timed training step, measured peak beside the estimate
+    parser.set_defaults(run=run)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the sweep the arguments describe; 2 for bad input, 1 if any row is an error, else 0."""
     if getattr(args, "train", False):
-        from explorer.cli_training import run_bench
-
         return run_bench(args)
     try:
         configs = build_configs(args)
@@ -95,7 +91,7 @@ def build_configs(args: argparse.Namespace) -> list[BenchConfig]:
     warmup = _parse_count(args.warmup, "--warmup", minimum=0)
     explicit_input = parse_input_size(args.input) if args.input is not None else None
     if precision is Precision.TF32 and torch.device(device).type != "cuda":
-        raise BenchInputError("--dtype tf32 is a CUDA tensor-core mode; on cpu use fp32")
+        raise CliError("--dtype tf32 is a CUDA tensor-core mode; on cpu use fp32")
     memory_format = MemoryFormat.CHANNELS_LAST if args.channels_last else MemoryFormat.NCHW
     configs = []
     for name in args.models:
@@ -121,7 +117,7 @@ def parse_batches(text: str) -> list[int]:
     """'1,32,256' → [1, 32, 256]; each a positive integer, no repeats."""
     parts = [p.strip() for p in text.split(",")]
     if not all(re.fullmatch(r"\d+", p) for p in parts) or any(int(p) < 1 for p in parts):
-        raise BenchInputError(f"--batch {text!r}: expected positive integers separated by commas, e.g. 1,32,256")
+        raise CliError(f"--batch {text!r}: expected positive integers separated by commas, e.g. 1,32,256")
     return list(dict.fromkeys(int(p) for p in parts))
 
 
@@ -129,24 +125,18 @@ def parse_input_size(text: str) -> tuple[int, int, int]:
     """'3x224x224' → (3, 224, 224): the shared parser (explorer.input_size), held to the three sizes of an image."""
     from explorer.input_size import parse_input_size as parse
 
-    try:
-        c, h, w = parse(text, dimensions=(3, 3))
-    except UserError as exc:
-        raise BenchInputError(str(exc)) from None
+    c, h, w = parse(text, dimensions=(3, 3))
     return (c, h, w)
 
 
 def default_input_size(name: str) -> tuple[int, int, int]:
-    """The input a model is meant for; raises BenchInputError for a name that does not resolve."""
+    """The input a model is meant for; a `UserError` for a name that does not resolve."""
     if name.startswith(SOURCE_PREFIXES):
         sourced = _resolve_source(name, torch.device("meta"))
         return tuple(sourced.input_size) if sourced.input_size else FALLBACK_INPUT
-    from explorer.zoo import UnknownModelError, get_model_info
+    from explorer.zoo import get_model_info
 
-    try:
-        return get_model_info(name).default_input()
-    except UnknownModelError as exc:
-        raise BenchInputError(str(exc)) from None
+    return get_model_info(name).default_input()
 
 
 def build_for_bench(name: str, device: torch.device) -> nn.Module:
@@ -165,8 +155,7 @@ def _resolve_source(ref: str, device: torch.device):
         with torch.device(device):
             return resolve_source(ref)
     except Exception as exc:  # a missing package, an unknown name: all are the user's input to fix
-        lines = str(exc).strip().splitlines()
-        raise BenchInputError(f"{ref}: {lines[0] if lines else type(exc).__name__}") from None
+        raise CliError(f"{ref}: {first_line(exc)}") from None
 
 
 def _parse_precision(text: str, flag: str) -> Precision:
@@ -174,24 +163,24 @@ def _parse_precision(text: str, flag: str) -> Precision:
         return Precision(text.lower())
     except ValueError:
         allowed = " | ".join(member.value for member in Precision)
-        raise BenchInputError(f"{flag} {text!r}: expected one of {allowed}") from None
+        raise CliError(f"{flag} {text!r}: expected one of {allowed}") from None
 
 
 def _parse_device(text: str | None) -> str:
     if text is None:
         return default_device()
     if not re.fullmatch(r"cpu|cuda(:\d+)?", text):
-        raise BenchInputError(f"--device {text!r}: expected cuda or cpu")
+        raise CliError(f"--device {text!r}: expected cuda or cpu")
     if text.startswith("cuda") and not torch.cuda.is_available():
-        raise BenchInputError("--device cuda: CUDA is not available on this machine; use --device cpu")
+        raise CliError("--device cuda: CUDA is not available on this machine; use --device cpu")
     if text.startswith("cuda:") and int(text.split(":")[1]) >= torch.cuda.device_count():
-        raise BenchInputError(f"--device {text}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+        raise CliError(f"--device {text}: this machine has {torch.cuda.device_count()} CUDA device(s)")
     return text
 
 
 def _parse_count(text: str, flag: str, minimum: int) -> int:
     if not re.fullmatch(r"\d+", str(text).strip()) or int(text) < minimum:
-        raise BenchInputError(f"{flag} {text!r}: expected an integer ≥ {minimum}")
+        raise CliError(f"{flag} {text!r}: expected an integer ≥ {minimum}")
     return int(text)
 
 
@@ -208,3 +197,58 @@ def _print_summary(results: list[BenchResult], skipped: int, csv_path: str) -> N
         print(f"{r.model:<{width}} {r.batch:>5} {r.dtype:<5} {p50} {rate} {pct}  {status}")
     note = f", {skipped} already present (skipped)" if skipped else ""
     print(f"{len(results)} row(s) appended to {csv_path}{note}")
+
+
+# ---------------------------------------------------------------- bench --train
+
+
+def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--train", action="store_true",
+                        help="time a training step (forward + backward + optimizer) and put its measured peak memory "
+                        "(CUDA) beside the estimate; rows go to <csv>_train.csv")
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="with --train (default sgd)")
+
+
+TRAIN_FIELDS = ("model", "batch", "input", "device", "optimizer", "step_ms_p50", "images_per_s",
+                "measured_peak_bytes", "estimated_peak_bytes", "estimate_error", "estimated_saved_bytes")
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    """One timed training step per (model, batch); fp32 only (the estimate's mixed precision keeps fp16 weights
+    with fp32 masters, which is not what autocast does)."""
+    import csv
+    from pathlib import Path
+
+    from analyzers.bench.train_harness import bench_training_step
+
+    try:
+        configs = build_configs(args)
+        if any(c.dtype.value != "fp32" for c in configs) or args.compile or args.channels_last:
+            raise CliError("bench --train runs fp32 in NCHW without --compile")
+        results = [bench_training_step(c.model, build_for_bench, c.input_size, c.batch, c.device,
+                                       args.optimizer, iters=c.iters, warmup=c.warmup) for c in configs]
+    except UserError as exc:
+        print(f"error: {first_line(exc)}", file=sys.stderr)
+        return 2
+    path = Path(args.csv)
+    path = path.with_name(f"{path.stem}_train{path.suffix or '.csv'}")
+    new = not path.exists()
+    with path.open("a", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        if new:
+            writer.writerow(TRAIN_FIELDS)
+        for r in results:
+            error = r.estimate_error
+            writer.writerow([r.model, r.batch, "x".join(map(str, r.input_size)), r.device, r.optimizer,
+                             f"{r.step_ms_p50:.3f}", f"{r.images_per_s:.1f}", r.measured_peak_bytes or "",
+                             r.estimated_peak_bytes, f"{error:.4f}" if error is not None else "",
+                             r.estimated_saved_bytes])
+    print(f"{'model':<16} {'batch':>5} {'step ms':>9} {'images/s':>9} {'measured peak':>14} {'estimate':>10} "
+          f"{'error':>7}")
+    for r in results:
+        measured = binary_bytes(r.measured_peak_bytes) if r.measured_peak_bytes else "— (no CUDA)"
+        error = f"{100 * r.estimate_error:+.1f}%" if r.estimate_error is not None else ""
+        print(f"{r.model:<16} {r.batch:>5} {r.step_ms_p50:9.2f} {r.images_per_s:9.1f} {measured:>14} "
+              f"{binary_bytes(r.estimated_peak_bytes):>10} {error:>7}")
+    print(f"{len(results)} row(s) appended to {path}")
+    return 0
