@@ -9,11 +9,14 @@ nothing and is not bounded by it.
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from typing import Callable
 
 from analyzers.errors import UserError
 
-__all__ = ["CPU_WORK_BUDGET_BYTES", "OverBudgetError", "largest_that_fits", "refuse_over_budget"]
+__all__ = ["CPU_WORK_BUDGET_BYTES", "OverBudgetError", "ParallelJobs", "largest_that_fits", "parallel_jobs",
+           "refuse_over_budget"]
 
 CPU_WORK_BUDGET_BYTES = 2 * 2**30
 
@@ -47,3 +50,39 @@ def refuse_over_budget(estimate_bytes: int, what: str, fits: str, budget_bytes: 
     if estimate_bytes > budget_bytes:
         raise OverBudgetError(f"{what} needs about {estimate_bytes / 2**30:.1f} GiB of memory, over the "
                               f"{budget_bytes / 2**30:g} GiB budget for CPU work; {fits}")
+
+
+@dataclass(frozen=True)
+class ParallelJobs:
+    """How many budget-sized jobs run side by side, and why no more (for the note a capped request prints)."""
+
+    jobs: int
+    cores: int
+    available_bytes: int | None  # the kernel's MemAvailable; None where it cannot be read
+
+    @property
+    def reason(self) -> str:
+        memory = (f", {self.available_bytes / 2**30:.1f} GiB of memory available (each job may take "
+                  f"{CPU_WORK_BUDGET_BYTES / 2**30:g} GiB)" if self.available_bytes is not None else "")
+        return f"{self.cores} core(s){memory}"
+
+
+def parallel_jobs(requested: int | None = None, budget_bytes: int = CPU_WORK_BUDGET_BYTES) -> ParallelJobs:
+    """At most `requested` jobs (default: as many as fit), no more than the cores this process may run on, nor than
+    the available memory holds at one budget each; always at least one."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    available = _available_memory_bytes()
+    fit = cores if available is None else min(cores, available // budget_bytes)
+    return ParallelJobs(max(1, min(requested or fit, fit)), cores, available)
+
+
+def _available_memory_bytes() -> int | None:
+    """MemAvailable from /proc/meminfo (what can be allocated without swapping), None elsewhere."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as info:
+            for line in info:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None

@@ -16,7 +16,7 @@ import pytest
 import torch
 from torch import nn
 
-from analyzers.bench.schema import COLUMN_NAMES, load_results
+from analyzers.bench.schema import BENCH_RESULTS, COLUMN_NAMES, load_results
 from analyzers.bench.harness import BenchConfig, run_sweep
 from analyzers.bench.results_file import ResultsFile, ResultsFileError
 from explorer.cli import bench as cli_bench
@@ -104,29 +104,27 @@ def test_python_entry_point_refuses_a_directory_without_a_traceback(tmp_path):
          "--csv", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 2
-    assert result.stderr == f"error: {tmp_path} is a directory; give the path of a .csv file\n"
+    assert result.stderr == f"error: {tmp_path} is a directory; give the path of a bench results CSV\n"
 
 
 def test_a_full_disk_while_writing_a_row_is_one_line(tmp_path, monkeypatch):
-    key_row = load_results_row(tmp_path)
+    row = load_results_row(tmp_path)
 
     def full(fd: int, data: bytes) -> int:
         raise OSError(28, "No space left on device")
 
-    with ResultsFile(tmp_path / "rows.csv") as results:
+    with ResultsFile(tmp_path / "rows.csv", BENCH_RESULTS) as results:
         monkeypatch.setattr(os, "write", full)
         with pytest.raises(ResultsFileError, match=r"rows\.csv: cannot write: No space left on device$"):
-            results.append(*key_row)
+            results.append(row)
 
 
 def load_results_row(tmp_path: Path):
-    """A (key, values) pair of a real measured row, from a sweep into a scratch file."""
+    """The values of a real measured row, from a sweep into a scratch file."""
     from dataclasses import asdict
 
-    from analyzers.bench.harness import _key, describe_environment
-
     (result,) = run_sweep(configs(1), tiny_factory, tmp_path / "scratch.csv", counter=None, progress=False)
-    return _key(configs(1)[0], describe_environment("cpu")), asdict(result)
+    return asdict(result)
 
 
 # --- a CPU out-of-memory is oom, not an error ----------------------------------------------------------------
@@ -196,8 +194,8 @@ def test_two_sweeps_on_one_file_write_every_configuration_exactly_once(tmp_path)
 
 def test_a_row_another_process_wrote_first_is_not_written_again(tmp_path):
     csv_path = tmp_path / "rows.csv"
-    key, values = load_results_row(tmp_path)
-    with ResultsFile(csv_path) as first, ResultsFile(csv_path) as second:
-        assert first.append(key, values) is True
-        assert second.append(key, values) is False  # it reads the other's row under the lock first
+    values = load_results_row(tmp_path)
+    with ResultsFile(csv_path, BENCH_RESULTS) as first, ResultsFile(csv_path, BENCH_RESULTS) as second:
+        assert first.append(values) is True
+        assert second.append(values) is False  # it reads the other's row under the lock first
     assert len(data_lines(csv_path)) == 1

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analyzers.bench.results_file import append_row
-from analyzers.bench.schema import COLUMN_NAMES, COLUMNS, BenchSchemaError, load_results
+from analyzers.bench.results_file import ResultsFileError, append_row
+from analyzers.bench.schema import COLUMN_NAMES, COLUMNS, load_results
 from explorer.figures.bench_charts import MAX_CONFIGURATIONS, latency_vs_batch, throughput_by_model
 from tests.bench_rows import bench_row
 
@@ -91,7 +91,7 @@ def test_a_model_the_user_removed_stays_removed_when_a_file_is_added(page: AppTe
     ],
 )  # fmt: skip
 def test_bad_files_are_refused_in_one_line(data: bytes, message: str) -> None:
-    with pytest.raises(BenchSchemaError) as caught:
+    with pytest.raises(ResultsFileError) as caught:
         load_results(data)
     assert str(caught.value) == message or str(caught.value).startswith(message)
     assert "\n" not in str(caught.value)

@@ -19,12 +19,11 @@ from torch import nn
 
 from analyzers.bench.schema import (
     COLUMN_NAMES,
-    BenchSchemaError,
     BenchStatus,
     MemoryFormat,
     load_results,
 )
-from analyzers.bench.results_file import append_row, completed_keys
+from analyzers.bench.results_file import ResultsFileError, append_row, completed_keys
 from analyzers.bench.harness import BenchConfig, BenchResult, count_with_analyzer, run_sweep
 from analyzers.devices import (
     DevicePeak,
@@ -449,16 +448,16 @@ def test_load_results_keeps_extra_columns(good_csv):
     ],
 )  # fmt: skip
 def test_load_results_rejects_bad_csvs_with_one_clear_line(good_csv, edit, message):
-    with pytest.raises(BenchSchemaError) as caught:
+    with pytest.raises(ResultsFileError) as caught:
         load_results(rewritten(good_csv, edit))
     assert str(caught.value).startswith(message)
     assert "\n" not in str(caught.value)
 
 
 def test_load_results_rejects_empty_and_unreadable_files():
-    with pytest.raises(BenchSchemaError, match="the CSV is empty"):
+    with pytest.raises(ResultsFileError, match="the CSV is empty"):
         load_results(b"")
-    with pytest.raises(BenchSchemaError, match="missing column"):
+    with pytest.raises(ResultsFileError, match="missing column"):
         load_results(b"just,some,header\n1,2,3\n")
 
 
@@ -474,9 +473,9 @@ def test_failed_rows_may_leave_measurements_blank(good_csv):
 def test_appending_to_a_file_of_another_schema_is_refused(tmp_path):
     other = tmp_path / "other.csv"
     other.write_text("model,batch\nx,1\n")
-    with pytest.raises(BenchSchemaError, match="another results schema.*missing column"):
+    with pytest.raises(ResultsFileError, match="another results schema.*missing column"):
         run_sweep([config()], zoo_factory, other, counter=None, progress=False)
-    with pytest.raises(BenchSchemaError, match="row lacks column"):
+    with pytest.raises(ResultsFileError, match="row lacks column"):
         append_row(tmp_path / "new.csv", {"model": "x"})
 
 

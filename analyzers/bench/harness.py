@@ -32,8 +32,9 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from analyzers.bench.schema import BenchStatus, ConfigKey, MemoryFormat
+from analyzers.bench.schema import BENCH_RESULTS, BenchStatus, ConfigKey, MemoryFormat
 from analyzers.devices import DevicePeak, PeakSource, Precision, device_name, peak_for, tf32_math
+from analyzers.errors import first_line
 from analyzers.records import Analysis
 from analyzers.bench.results_file import ResultsFile
 from analyzers.predict.roofline import measured_over_bound, model_bound
@@ -271,7 +272,7 @@ def run_sweep(
     (spec sheet by default; pass `lambda device: measured` to use a `measure_peak` result).
     Returns the rows this call wrote (rows already present are skipped, not returned).
 
-    The file is checked before anything is measured (a `ResultsFileError` or `BenchSchemaError` when it cannot be
+    The file is checked before anything is measured (a `ResultsFileError` when it cannot be
     used). Several sweeps may share it: each re-reads it before a config and under its lock before writing, so
     every configuration is written once (two sweeps that start the same config at the same moment both measure
     it, and only the first row is kept). A torn last line left by a killed run is dropped, with a line on stderr.
@@ -281,7 +282,7 @@ def run_sweep(
     peaks: dict[str, DevicePeak] = {}
     analyses: dict[tuple[object, ...], Analysis | None] = {}
     results: list[BenchResult] = []
-    with ResultsFile(csv_path) as results_file, tqdm(
+    with ResultsFile(csv_path, BENCH_RESULTS) as results_file, tqdm(
         total=len(configs), desc="bench", unit="config", file=sys.stderr, disable=not progress
     ) as bar:
         for config in configs:
@@ -291,7 +292,7 @@ def run_sweep(
             environment, peak = environments[config.device], peaks[config.device]
             bar.set_postfix_str(f"{config.model} batch {config.batch}")
             key = _key(config, environment)
-            if key in results_file:  # re-read each time: another sweep may have finished it meanwhile
+            if asdict(key) in results_file:  # re-read each time: another sweep may have finished it meanwhile
                 bar.update(1)
                 continue
             count_key = (config.model, config.batch, config.input_size, config.dtype)
@@ -300,7 +301,7 @@ def run_sweep(
             analysis = analyses.get(count_key)
             result = _run_one(config, model_factory, analysis, peak, environment)
             _free_memory(config, failed=result.status is not BenchStatus.OK)
-            if results_file.append(key, asdict(result)):  # False: a concurrent sweep wrote this config first
+            if results_file.append(asdict(result)):  # False: a concurrent sweep wrote this config first
                 results.append(result)
             bar.update(1)
     return results
@@ -323,7 +324,8 @@ def _count(counter: CostCounter, model_factory: ModelFactory, config: BenchConfi
     try:
         return counter(model_factory(config.model, META), config)
     except Exception as exc:
-        warnings.warn(f"{config.model}: counting FLOPs failed, FLOP columns left blank: {_one_line(exc)}", stacklevel=3)
+        warnings.warn(f"{config.model}: counting FLOPs failed, FLOP columns left blank: "
+                      f"{first_line(exc, named=True, limit=200)}", stacklevel=3)
         return None
 
 
@@ -340,7 +342,8 @@ def _run_one(
     except Exception as exc:
         if is_out_of_memory(exc):
             return _row(config, environment, peak, BenchStatus.OOM, analysis=analysis)
-        return _row(config, environment, peak, BenchStatus.ERROR, analysis=analysis, error_message=_one_line(exc))
+        return _row(config, environment, peak, BenchStatus.ERROR, analysis=analysis,
+                    error_message=first_line(exc, named=True, limit=200))
     return _row(config, environment, peak, BenchStatus.OK, measurement, analysis)
 
 
@@ -427,7 +430,3 @@ def _free_memory(config: BenchConfig, failed: bool) -> None:
         torch.cuda.empty_cache()
 
 
-def _one_line(exc: BaseException, limit: int = 200) -> str:
-    lines = str(exc).strip().splitlines()
-    text = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
-    return text if len(text) <= limit else text[: limit - 1] + "…"
