@@ -287,3 +287,19 @@ def test_the_download_is_the_cli_report(page, app_url: str, tmp_path) -> None:
         assert download.value.path().read_bytes() == expected.read_bytes(), button
     rows = len(cli_csv.read_text().splitlines()) - 1
     assert page.locator('[data-testid="stDownloadButton"] button', has_text=f"CSV ({rows:,} rows)").count() >= 1  # every record
+
+
+def test_a_catalogue_model_opens_on_the_architecture_page(page, app_url: str) -> None:
+    """Catalogue → pick timm's convnext_tiny → its link → the Architecture page on the timm source, that model."""
+    open_page(page, app_url, "catalogue")
+    box = page.locator('[data-testid="stSelectbox"]', has_text="Open a model on the Architecture page").locator("input")
+    box.click()
+    box.fill("convnext_tiny")
+    page.get_by_role("option", name="convnext_tiny", exact=True).click()
+    wait_for_rerun(page)
+    page.get_by_role("link", name="Open timm:convnext_tiny on the Architecture page").click()
+    page.get_by_role("heading", name="timm:convnext_tiny").first.wait_for(timeout=120_000)
+    wait_for_rerun(page)
+    assert page.locator(EXCEPTION).count() == 0
+    assert "model=timm%3Aconvnext_tiny" in page.url or "model=timm:convnext_tiny" in page.url
+    assert page.console_errors == []
