@@ -303,3 +303,20 @@ def test_a_catalogue_model_opens_on_the_architecture_page(page, app_url: str) ->
     assert page.locator(EXCEPTION).count() == 0
     assert "model=timm%3Aconvnext_tiny" in page.url or "model=timm:convnext_tiny" in page.url
     assert page.console_errors == []
+
+
+def test_controls_read_in_full_at_1280_px(browser, app_url: str) -> None:
+    """At a 1,280 px wide window the diagram's controls show their whole labels (they read "Expan…" and
+    "Collap…"): no button's text is cut."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    try:
+        open_model(page, app_url, "resnet50")
+        buttons = page.locator('[data-testid="stButton"] button')
+        cut = [b.text_content() for b in (buttons.nth(i) for i in range(buttons.count()))
+               if b.evaluate("node => [node, ...node.querySelectorAll('*')].some("
+                             "e => e.scrollWidth > e.clientWidth + 1)")]
+        assert buttons.count() >= 1 and cut == []
+        assert page.get_by_role("button", name="Collapse all").is_visible()
+    finally:
+        context.close()
