@@ -157,12 +157,13 @@ _DATASHEETS: tuple[Datasheet, ...] = (
     # 1,792 GB/s as the Workstation Edition, at lower clocks.
     _sheet("pro6000-maxq", "NVIDIA RTX PRO 6000 Blackwell Max-Q", ("rtx", "pro", "6000", "blackwell", "max", "q"),
            110.0, 219.4, 438.9, 438.9, 1792, 96, 188, 128),
-    # This project's CPU, measured by `analyzers.devices.measure_peak` with one thread (bench/measure_cpu_times.py,
-    # 2026-12-07, AMD EPYC of the shared 2-core machine): a 2048x2048 fp32 matmul at 149.5 GFLOP/s and a 256 MiB
-    # copy at 15.9 GB/s. Measured, not a datasheet: on another machine run `explorer bench --peak measured`.
+    # This project's CPU (a 2-core "Intel(R) Xeon(R) Processor" virtual machine with AVX-512 and AMX, 2 MiB L2 per
+    # core), measured by `measure_peak` with one thread (bench/measure_cpu_times.py, 2026-12-07, load 1.0): a
+    # 2048x2048 fp32 matmul at 149.5 GFLOP/s and a 256 MiB copy at 15.9 GB/s. Measured, not a datasheet: on another
+    # machine measure it (`explorer bench --peak measured`) and refit (`explorer predict --calibrate`).
     Datasheet("cpu", (), DeviceKind.CPU,
-              DevicePeak("this CPU (AMD EPYC, 1 thread, measured)", 0.1495, None, None, None, 15.9,
-                         PeakSource.MEASURED), memory_gib=None),
+              DevicePeak("this CPU (Intel Xeon, 1 thread, measured)", 0.1495, None, None, None, 15.9,
+                         PeakSource.MEASURED), memory_gib=None, l2_mib=2),
 )
 
 # Cut-down variants share a base name but run lower clocks or fewer SMs (e.g. "RTX 4090 Laptop GPU", "RTX 4090 D");

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from analyzers.errors import UserError
+from analyzers.errors import UserError, first_line
 from analyzers.counting.inputs import InputSpec, Inputs
 
 DEFAULT_SEQUENCE_LENGTH = 128
@@ -185,13 +185,10 @@ def _library(package: str) -> ModuleType:
     try:
         return importlib.import_module(package)
     except Exception as exc:  # torchvision fails in more ways than ImportError beside a mismatched torch
-        raise CatalogueError(f"{package} is not installed or not usable here ({_one_line(exc)}); install the "
-                             "pinned requirements.txt") from None
+        raise CatalogueError(f"{package} is not installed or not usable here ({first_line(exc, named=True)}); "
+                             "install the pinned requirements.txt") from None
 
 
-def _one_line(exc: BaseException) -> str:
-    text = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _unknown(catalogue: Catalogue, name: str, known: list[str]) -> CatalogueError:
@@ -221,7 +218,7 @@ def _torchvision(name: str) -> CatalogueModel:
     try:
         module = on_meta(lambda: models.get_model(name, weights=None, **kwargs))
     except Exception as exc:
-        raise CatalogueError(f"building torchvision:{name} failed: {_one_line(exc)}") from None
+        raise CatalogueError(f"building torchvision:{name} failed: {first_line(exc, named=True)}") from None
     if task is Task.DETECTION and not name.endswith("_v2") and not name.startswith("ssd"):
         _freeze_batch_norms(module.backbone.body)
     inputs, size = _torchvision_inputs(module, weights, task)
@@ -291,7 +288,7 @@ def _timm(name: str) -> CatalogueModel:
     try:
         module = on_meta(lambda: timm.create_model(name, pretrained=False))
     except Exception as exc:
-        raise CatalogueError(f"building timm:{name} failed: {_one_line(exc)}") from None
+        raise CatalogueError(f"building timm:{name} failed: {first_line(exc, named=True)}") from None
     config = getattr(module, "pretrained_cfg", None) or {}
     size = tuple(int(d) for d in config.get("input_size") or (3, 224, 224))
     params = None  # timm publishes counts per pretrained tag in its results tables (see explorer.atlas)
@@ -313,7 +310,8 @@ def _hf(id_or_path: str, sequence_length: int) -> CatalogueModel:
         else:
             module = on_meta(lambda: transformers.AutoModel.from_config(config))
     except Exception as exc:
-        raise CatalogueError(f"building hf:{id_or_path} from its config failed: {_one_line(exc)}") from None
+        raise CatalogueError(
+            f"building hf:{id_or_path} from its config failed: {first_line(exc, named=True)}") from None
     inputs, size = _hf_inputs(config, sequence_length)
     task = Task.CLASSIFICATION if size is not None else Task.TEXT
     return CatalogueModel(f"hf:{id_or_path}", getattr(config, "model_type", "transformers"), task, module,
@@ -338,8 +336,8 @@ def _hf_config(transformers: ModuleType, id_or_path: str) -> Any:
     except Exception as exc:
         where = "a folder or file with config.json" if path.exists() else "a local config or a hub id (the hub " \
             "needs the network)"
-        raise CatalogueError(f"hf:{id_or_path}: cannot read a transformers config ({_one_line(exc)}); give "
-                             f"{where}") from None
+        raise CatalogueError(f"hf:{id_or_path}: cannot read a transformers config ({first_line(exc, named=True)}); "
+                             f"give {where}") from None
 
 
 def _hf_inputs(config: Any, sequence_length: int) -> tuple[Inputs, tuple[int, ...] | None]:

@@ -1,14 +1,14 @@
 """Models from outside the zoo, for the command line only: a user's factory, torchvision, timm.
 
 Resolving `package.module:factory` imports and runs the user's code, which is why the web app never calls this
-module. Every failure becomes a one-line `SourceError` that says what to fix, including user code that raises
+module. Every failure becomes a one-line `UserError` that says what to fix, including user code that raises
 KeyboardInterrupt or calls sys.exit (a real Ctrl-C, `Interrupted`, passes through). Modules are built on whatever
 `torch.device` context is active (the CLI uses meta), without pretrained weights.
 """
 
 from __future__ import annotations
 
-from analyzers.errors import UserError
+from analyzers.errors import UserError, first_line
 
 import difflib
 import importlib
@@ -28,10 +28,6 @@ _FACTORY_REF = re.compile(r"(?P<module>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*):(?P<attr
 _FORMS = "'package.module:factory', 'torchvision:NAME' or 'timm:NAME'"
 
 
-class SourceError(UserError):
-    """A model reference that cannot be resolved; the message is one line that says why."""
-
-
 @dataclass(frozen=True)
 class SourcedModel:
     """A model built from a reference, with its default input when the source publishes one."""
@@ -47,11 +43,11 @@ def resolve_source(ref: str) -> SourcedModel:
     source, _, name = ref.partition(":")
     if source in ("torchvision", "timm"):
         if not re.fullmatch(r"[A-Za-z0-9_.\-]+", name):
-            raise SourceError(f"'{ref}' needs a model name after '{source}:', e.g. '{source}:resnet50'")
+            raise UserError(f"'{ref}' needs a model name after '{source}:', e.g. '{source}:resnet50'")
         return _from_torchvision(name) if source == "torchvision" else _from_timm(name)
     match = _FACTORY_REF.fullmatch(ref)
     if match is None:
-        raise SourceError(f"'{ref}' is not a model reference; expected {_FORMS}")
+        raise UserError(f"'{ref}' is not a model reference; expected {_FORMS}")
     return _from_factory(ref, match["module"], match["attr"])
 
 
@@ -66,15 +62,15 @@ def _from_factory(ref: str, module_name: str, attr_path: str) -> SourcedModel:
         if not hasattr(target, attr):
             close = difflib.get_close_matches(attr, [a for a in dir(target) if not a.startswith("_")], n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise SourceError(f"'{owner}' has no attribute '{attr}'{hint}")
+            raise UserError(f"'{owner}' has no attribute '{attr}'{hint}")
         target = getattr(target, attr)
     if isinstance(target, nn.Module):  # an instance is fine as it is (calling it would run forward)
         return SourcedModel(ref, target, None)
     if not callable(target):
-        raise SourceError(f"'{ref}' is a {type(target).__name__}, not a factory; it must be a function or class")
+        raise UserError(f"'{ref}' is a {type(target).__name__}, not a factory; it must be a function or class")
     built = _call(ref, target)
     if not isinstance(built, nn.Module):
-        raise SourceError(f"'{ref}()' returned a {type(built).__name__}, not a torch.nn.Module")
+        raise UserError(f"'{ref}()' returned a {type(built).__name__}, not a torch.nn.Module")
     return SourcedModel(ref, built, None)
 
 
@@ -84,23 +80,23 @@ def _import_user_module(module_name: str) -> ModuleType:
     except ModuleNotFoundError as exc:
         missing = exc.name or ""
         if module_name == missing or module_name.startswith(missing + "."):  # it, or a parent, is not there
-            raise SourceError(
+            raise UserError(
                 f"cannot import '{module_name}': no module named '{missing}' (run from the directory that "
                 "contains it, or add that directory to PYTHONPATH)"
             ) from None
-        raise SourceError(f"importing '{module_name}' failed: {_one_line(exc)}") from None
+        raise UserError(f"importing '{module_name}' failed: {_failure(exc)}") from None
     except Interrupted:
         raise
     except (Exception, KeyboardInterrupt, SystemExit) as exc:  # the user's module raised while importing
-        raise SourceError(f"importing '{module_name}' failed: {_one_line(exc)}") from None
+        raise UserError(f"importing '{module_name}' failed: {_failure(exc)}") from None
 
 
 def _call(ref: str, factory: Callable[[], Any]) -> Any:
     try:
         return factory()
     except TypeError as exc:
-        raise SourceError(
-            f"calling '{ref}()' failed: {_one_line(exc)}; the factory must work with no arguments"
+        raise UserError(
+            f"calling '{ref}()' failed: {_failure(exc)}; the factory must work with no arguments"
         ) from None
     except Interrupted:  # a real Ctrl-C: the CLI stops with status 130
         raise
@@ -108,14 +104,14 @@ def _call(ref: str, factory: Callable[[], Any]) -> Any:
         hint = ""
         if "meta" in str(exc) and torch.get_default_device().type == "meta":
             hint = " (it was built on the meta device, which holds no data; try --build-device cpu)"
-        raise SourceError(f"calling '{ref}()' failed: {_one_line(exc)}{hint}") from None
+        raise UserError(f"calling '{ref}()' failed: {_failure(exc)}{hint}") from None
 
 
-def _one_line(exc: BaseException) -> str:
+def _failure(exc: BaseException) -> str:
+    """What a user's code or a library did, in one line (`sys.exit` has no message of its own)."""
     if isinstance(exc, SystemExit):
         return f"it called sys.exit({exc.code!r})"
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+    return first_line(exc, named=True)
 
 
 # --- other zoos ------------------------------------------------------------------------------------------------
@@ -126,16 +122,16 @@ def _import_optional(package: str) -> ModuleType:
     try:
         return importlib.import_module(package)
     except Exception as exc:
-        raise SourceError(
-            f"{package} is not installed or not usable here ({_one_line(exc)}); install a {package} build that "
+        raise UserError(
+            f"{package} is not installed or not usable here ({_failure(exc)}); install a {package} build that "
             "matches your torch, or use a zoo model (`python -m explorer list`)"
         ) from None
 
 
-def _unknown(source: str, name: str, known: list[str]) -> SourceError:
+def _unknown(source: str, name: str, known: list[str]) -> UserError:
     close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
-    return SourceError(f"{source} has no model '{name}'{hint}")
+    return UserError(f"{source} has no model '{name}'{hint}")
 
 
 def _from_torchvision(name: str) -> SourcedModel:
@@ -147,7 +143,7 @@ def _from_torchvision(name: str) -> SourcedModel:
     try:
         module = models.get_model(name, weights=None)
     except Exception as exc:
-        raise SourceError(f"building torchvision:{name} failed: {_one_line(exc)}") from None
+        raise UserError(f"building torchvision:{name} failed: {_failure(exc)}") from None
     return SourcedModel(f"torchvision:{name}", module, _torchvision_input(models, name))
 
 
@@ -169,7 +165,7 @@ def _from_timm(name: str) -> SourcedModel:
     try:
         module = timm.create_model(name, pretrained=False)
     except Exception as exc:
-        raise SourceError(f"building timm:{name} failed: {_one_line(exc)}") from None
+        raise UserError(f"building timm:{name} failed: {_failure(exc)}") from None
     config = getattr(module, "pretrained_cfg", None) or getattr(module, "default_cfg", None) or {}
     size = config.get("input_size")
     input_size = (int(size[0]), int(size[1]), int(size[2])) if size and len(size) == 3 else None

@@ -354,7 +354,7 @@ def test_one_input_size_parser_for_every_command():
 
     assert parse_input_size(" 3 × 224, 224 ") == (3, 224, 224) == cli_bench.parse_input_size("3x224x224")
     assert parse_input_size("128") == (128,)
-    with pytest.raises(cli_bench.BenchInputError, match="expected CxHxW with positive integers, e.g. 3x224x224; got 1 "
+    with pytest.raises(UserError, match="expected CxHxW with positive integers, e.g. 3x224x224; got 1 "
                                                         "size$"):
         cli_bench.parse_input_size("128")
     with pytest.raises(UserError, match="expected CxHxW"):

@@ -14,7 +14,8 @@ import torch
 from streamlit.testing.v1 import AppTest
 from torch import nn
 
-from analyzers.reports.gradients import GradientError, Init, gradient_profile
+from analyzers.errors import AnalysisError
+from analyzers.reports.gradients import Init, gradient_profile
 from explorer.cli import main
 from explorer.figures.gradient_norms import gradient_norms
 from explorer.zoo import build_model
@@ -112,11 +113,11 @@ def test_plain56_and_resnet56_take_seconds_not_minutes() -> None:
 
 def test_bad_inputs_are_one_line_errors() -> None:
     model = build_model("resnet20_cifar")
-    with pytest.raises(GradientError, match="at least 2"):
+    with pytest.raises(AnalysisError, match="at least 2"):
         gradient_profile(model.module, model.input_size, batch_size=1)
-    with pytest.raises(GradientError, match="logits"):
+    with pytest.raises(AnalysisError, match="logits"):
         gradient_profile(build_model("residual_block").module, (64, 8, 8))
-    with pytest.raises(GradientError, match="no convolution or linear"):
+    with pytest.raises(AnalysisError, match="no convolution or linear"):
         gradient_profile(nn.Sequential(nn.Flatten()), (10,))
 
 

@@ -12,7 +12,8 @@ import pytest
 import torch
 from torch import nn
 
-from explorer.sources import SourceError, resolve_source
+from analyzers.errors import UserError
+from explorer.sources import resolve_source
 
 _counter = itertools.count()
 
@@ -105,14 +106,14 @@ def test_factory_builds_on_the_active_device(user_module) -> None:
 )
 def test_factory_errors(user_module, attribute: str, message: str) -> None:
     module = user_module(FACTORIES)
-    with pytest.raises(SourceError) as caught:
+    with pytest.raises(UserError) as caught:
         resolve_source(f"{module}:{attribute}")
     assert str(caught.value) == message.format(m=module)
     assert "\n" not in str(caught.value)
 
 
 def test_module_that_is_not_importable() -> None:
-    with pytest.raises(SourceError) as caught:
+    with pytest.raises(UserError) as caught:
         resolve_source("no_such_package_here.models:build")
     assert str(caught.value) == (
         "cannot import 'no_such_package_here.models': no module named 'no_such_package_here' (run from the "
@@ -122,13 +123,13 @@ def test_module_that_is_not_importable() -> None:
 
 def test_module_that_fails_while_importing(user_module) -> None:
     broken = user_module("import a_dependency_that_is_not_installed\n")
-    with pytest.raises(SourceError) as caught:
+    with pytest.raises(UserError) as caught:
         resolve_source(f"{broken}:build")
     assert str(caught.value) == (
         f"importing '{broken}' failed: ModuleNotFoundError: No module named 'a_dependency_that_is_not_installed'"
     )
     raising = user_module("raise ValueError('bad config')\n")
-    with pytest.raises(SourceError) as caught:
+    with pytest.raises(UserError) as caught:
         resolve_source(f"{raising}:build")
     assert str(caught.value) == f"importing '{raising}' failed: ValueError: bad config"
 
@@ -148,13 +149,13 @@ def test_module_that_fails_while_importing(user_module) -> None:
     ],
 )
 def test_malformed_references(ref: str, message: str) -> None:
-    with pytest.raises(SourceError) as caught:
+    with pytest.raises(UserError) as caught:
         resolve_source(ref)
     assert str(caught.value) == message
 
 
 def test_source_error_is_a_value_error() -> None:
-    assert issubclass(SourceError, ValueError)
+    assert issubclass(UserError, ValueError)
 
 
 # --- torchvision and timm ------------------------------------------------------------------------------------
@@ -173,7 +174,7 @@ def _usable(package: str) -> bool:
 @pytest.mark.parametrize("package", ["torchvision", "timm"])
 def test_missing_package_is_reported_plainly(package: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, package, None)  # makes `import package` fail, as when it is not installed
-    with pytest.raises(SourceError) as caught:
+    with pytest.raises(UserError) as caught:
         resolve_source(f"{package}:resnet18")
     assert str(caught.value) == (
         f"{package} is not installed or not usable here (ModuleNotFoundError: import of {package} halted; None in "
@@ -190,7 +191,7 @@ def test_package_that_imports_badly_is_reported_plainly(tmp_path: Path, monkeypa
     monkeypatch.syspath_prepend(str(tmp_path))
     for name in [m for m in sys.modules if m == "torchvision" or m.startswith("torchvision.")]:
         monkeypatch.delitem(sys.modules, name)
-    with pytest.raises(SourceError) as caught:
+    with pytest.raises(UserError) as caught:
         resolve_source("torchvision:resnet18")
     assert str(caught.value).startswith(
         "torchvision is not installed or not usable here (RuntimeError: operator torchvision::nms does not exist)"
@@ -206,7 +207,7 @@ def test_torchvision_model_builds_without_weights() -> None:
     assert sum(p.numel() for p in sourced.module.parameters()) == 11_689_512  # ResNet18_Weights meta "num_params"
     inception = resolve_source("torchvision:inception_v3")
     assert inception.input_size == (3, 299, 299)  # Inception_V3_Weights: crop_size=299
-    with pytest.raises(SourceError, match=r"^torchvision has no model 'resnet51'; did you mean resnet50"):
+    with pytest.raises(UserError, match=r"^torchvision has no model 'resnet51'; did you mean resnet50"):
         resolve_source("torchvision:resnet51")
 
 
@@ -216,7 +217,7 @@ def test_timm_model_builds_without_weights() -> None:
     assert sourced.name == "timm:resnet18"
     assert sourced.input_size == (3, 224, 224)
     assert sum(p.numel() for p in sourced.module.parameters()) == 11_689_512  # same architecture as torchvision's
-    with pytest.raises(SourceError, match=r"^timm has no model 'resnet51'; did you mean "):
+    with pytest.raises(UserError, match=r"^timm has no model 'resnet51'; did you mean "):
         resolve_source("timm:resnet51")
 
 
@@ -289,10 +290,10 @@ def test_torchvision_adapter(fake_packages: None) -> None:
     assert (tiny.name, tiny.input_size, type(tiny.module)) == ("torchvision:tiny_net", (3, 224, 224), nn.Linear)
     assert resolve_source("torchvision:tall_net").input_size == (3, 299, 299)
     assert resolve_source("torchvision:no_weights_net").input_size is None
-    with pytest.raises(SourceError) as caught:
+    with pytest.raises(UserError) as caught:
         resolve_source("torchvision:tiny_nett")
     assert str(caught.value) == "torchvision has no model 'tiny_nett'; did you mean tiny_net?"
-    with pytest.raises(SourceError) as caught:
+    with pytest.raises(UserError) as caught:
         resolve_source("torchvision:broken_net")
     assert str(caught.value) == "building torchvision:broken_net failed: ValueError: needs a config"
 
@@ -301,10 +302,10 @@ def test_timm_adapter(fake_packages: None) -> None:
     vit = resolve_source("timm:tiny_vit")
     assert (vit.name, vit.input_size) == ("timm:tiny_vit", (3, 256, 256))
     assert resolve_source("timm:tiny_cnn").input_size is None
-    with pytest.raises(SourceError) as caught:
+    with pytest.raises(UserError) as caught:
         resolve_source("timm:zzz")
     assert str(caught.value) == "timm has no model 'zzz'"
-    with pytest.raises(SourceError) as caught:
+    with pytest.raises(UserError) as caught:
         resolve_source("timm:broken_cnn")
     assert str(caught.value) == "building timm:broken_cnn failed: RuntimeError: meta tensors cannot be converted"
 
@@ -335,14 +336,14 @@ STOPPERS = """
 )
 def test_a_factory_that_raises_keyboard_interrupt_or_exits_is_a_source_error(user_module, attribute, message):
     module = user_module(STOPPERS)
-    with pytest.raises(SourceError) as caught:
+    with pytest.raises(UserError) as caught:
         resolve_source(f"{module}:{attribute}")
     assert str(caught.value) == message.format(m=module)
 
 
 def test_a_module_that_exits_while_importing_is_a_source_error(user_module) -> None:
     module = user_module("import sys\nsys.exit(4)\n")
-    with pytest.raises(SourceError) as caught:
+    with pytest.raises(UserError) as caught:
         resolve_source(f"{module}:build")
     assert str(caught.value) == f"importing '{module}' failed: it called sys.exit(4)"
 
@@ -357,6 +358,6 @@ def test_a_real_ctrl_c_is_not_mistaken_for_the_factory_s_own(user_module) -> Non
 
 def test_a_factory_that_needs_real_data_on_meta_is_told_about_build_device(user_module) -> None:
     module = user_module("import torch\ndef build():\n    torch.ones(1).item()\n")
-    with torch.device("meta"), pytest.raises(SourceError) as caught:
+    with torch.device("meta"), pytest.raises(UserError) as caught:
         resolve_source(f"{module}:build")
     assert str(caught.value).endswith("(it was built on the meta device, which holds no data; try --build-device cpu)")

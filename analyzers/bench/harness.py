@@ -35,7 +35,7 @@ from tqdm import tqdm
 from analyzers.bench.results_file import ResultsFile
 from analyzers.bench.schema import BENCH_RESULTS, BenchStatus, ConfigKey, MemoryFormat
 from analyzers.devices import DevicePeak, PeakSource, Precision, device_name, peak_for, tf32_math
-from analyzers.errors import UserError
+from analyzers.errors import UserError, first_line
 from analyzers.predict.roofline import measured_over_bound, model_bound
 from analyzers.records import Analysis
 from analyzers.time_limit import TimeLimitExceeded, time_limit
@@ -342,7 +342,8 @@ def _count(counter: CostCounter, model_factory: ModelFactory, config: BenchConfi
     try:
         return counter(model_factory(config.model, META), config)
     except Exception as exc:
-        warnings.warn(f"{config.model}: counting FLOPs failed, FLOP columns left blank: {_one_line(exc)}", stacklevel=3)
+        warnings.warn(f"{config.model}: counting FLOPs failed, FLOP columns left blank: "
+                      f"{first_line(exc, named=True, limit=200)}", stacklevel=3)
         return None
 
 
@@ -359,7 +360,8 @@ def _run_one(
     except Exception as exc:
         if is_out_of_memory(exc):
             return _row(config, environment, peak, BenchStatus.OOM, analysis=analysis)
-        return _row(config, environment, peak, BenchStatus.ERROR, analysis=analysis, error_message=_one_line(exc))
+        return _row(config, environment, peak, BenchStatus.ERROR, analysis=analysis,
+                    error_message=first_line(exc, named=True, limit=200))
     return _row(config, environment, peak, BenchStatus.OK, measurement, analysis)
 
 
@@ -446,7 +448,3 @@ def _free_memory(config: BenchConfig, failed: bool) -> None:
         torch.cuda.empty_cache()
 
 
-def _one_line(exc: BaseException, limit: int = 200) -> str:
-    lines = str(exc).strip().splitlines()
-    text = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
-    return text if len(text) <= limit else text[: limit - 1] + "…"

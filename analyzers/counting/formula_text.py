@@ -14,6 +14,7 @@ from analyzers.records import (
     AttentionGeometry,
     ConcatGeometry,
     ConvGeometry,
+    GroupedMatmulGeometry,
     LayerRecord,
     MatmulGeometry,
     OpCategory,
@@ -50,11 +51,26 @@ def _matmul(op: OpCost, g: MatmulGeometry) -> str:
     return f"{text} = {n(op.macs)} MACs{_bias(op)}"
 
 
+def _grouped(op: OpCost, g: GroupedMatmulGeometry) -> str:
+    if not g.jagged:
+        return f"{n(g.groups)} groups · {n(g.rows)}×{n(g.inner)} @ {n(g.inner)}×{n(g.cols)} = {n(op.macs)} MACs"
+    split = "split by the offsets" if g.split_known else "split by the routing, unknown on meta; any split gives " \
+        "this total"
+    sizes = {"rows": f"rows {n(g.rows)} over {n(g.groups)} groups ({split}) · in {n(g.inner)} · out {n(g.cols)}",
+             "inner": f"rows {n(g.rows)} · in {n(g.inner)} over {n(g.groups)} groups ({split}) · out {n(g.cols)}",
+             "cols": f"rows {n(g.rows)} · in {n(g.inner)} · out {n(g.cols)} over {n(g.groups)} groups ({split})"}
+    return f"grouped {sizes[g.jagged]} = {n(op.macs)} MACs"
+
+
 def _attention(op: OpCost, g: AttentionGeometry) -> str:
-    return (
+    text = (
         f"batch·heads {n(g.heads)} · (QKᵀ {n(g.q_len)}×{n(g.head_dim)}×{n(g.kv_len)} + "
         f"AV {n(g.q_len)}×{n(g.kv_len)}×{n(g.v_dim)}) = {n(op.macs)} MACs"
     )
+    if g.causal:
+        text += (f" (causal: a causal kernel computes {n(g.scores_computed)} of the {n(g.q_len * g.kv_len)} scores, "
+                 f"{n(g.causal_macs)} MACs)")
+    return text
 
 
 def _pool(op: OpCost, g: PoolGeometry) -> str:
@@ -83,6 +99,8 @@ def op_formula(op: OpCost) -> str:
         return _matmul(op, g)
     if isinstance(g, AttentionGeometry):
         return _attention(op, g)
+    if isinstance(g, GroupedMatmulGeometry):
+        return _grouped(op, g)
     if isinstance(g, PoolGeometry):
         return _pool(op, g)
     if isinstance(g, ConcatGeometry):

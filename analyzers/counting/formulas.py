@@ -26,6 +26,7 @@ from analyzers.records import (
     AttentionGeometry,
     ConcatGeometry,
     ConvGeometry,
+    GroupedMatmulGeometry,
     MatmulGeometry,
     OpCategory,
     OpCost,
@@ -64,6 +65,12 @@ def _first_tensor(value: Any) -> torch.Tensor:
             if isinstance(item, torch.Tensor):
                 return item
     raise TypeError("op returned no tensor")
+
+
+def _existing(*names: str) -> tuple[Any, ...]:
+    """The aten ops of these names that this torch build has (older builds, e.g. the GPU machine's torch 2.11,
+    lack a few): a missing op cannot run, so it needs no formula."""
+    return tuple(getattr(aten, name) for name in names if hasattr(aten, name))
 
 
 # ---------------------------------------------------------------- MACs: convolution, linear, matmul, attention
@@ -110,6 +117,16 @@ def _same_padding(kernel: Sequence[int], dilation: Sequence[int]) -> list[int]:
     return [d * (k - 1) // 2 for k, d in zip(kernel, dilation)]
 
 
+def argument(func: Any, args: tuple, kwargs: dict, name: str, default: Any) -> Any:
+    """An op's argument by its schema name, given by position or keyword (the fused kernels differ in position)."""
+    if name in kwargs:
+        return kwargs[name]
+    for i, spec in enumerate(func._schema.arguments):
+        if spec.name == name:
+            return args[i] if i < len(args) else default
+    return default
+
+
 def _matmul_cost(func: Any, a_shape: Sequence[int], b_shape: Sequence[int], bias_adds: int, batch: int = 1,
                  batched: bool = False) -> OpCost:
     rows, inner, cols = int(a_shape[-2]), int(a_shape[-1]), int(b_shape[-1])
@@ -142,6 +159,35 @@ def baddbmm(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
                         batched=True)
 
 
+@register(*_existing("_grouped_mm"))
+def grouped_mm(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
+    """A mixture of experts' expert layers: `groups` products sharing one weight shape, one dimension cut into
+    groups by `offs` (offs[g] ends group g). Σ over groups of rows_g · K · N is (the rows the offsets cover) · K · N.
+    On a real device the offsets are read (rows past offs[-1] are skipped by the kernel); on meta they hold no data,
+    and every row of the operand is counted: the routing's top-k puts tokens × k rows there, spread over the
+    experts in a way only the data decides, and for equal-shaped experts the total is the same for any spread."""
+    a, b = args[0], args[1]
+    offs = argument(func, args, kwargs, "offs", None)
+    a_shape, b_shape = _shape(a), _shape(b)
+    known = isinstance(offs, torch.Tensor) and not offs.is_meta and offs.numel() > 0
+    covered = int(offs[-1]) if known else None
+    if len(a_shape) == 2 and len(b_shape) == 3:  # tokens × K @ per-expert K × N: the rows are jagged
+        groups, inner, cols = b_shape
+        rows = min(covered, a_shape[0]) if known else a_shape[0]
+        geometry = GroupedMatmulGeometry(groups, rows, inner, cols, "rows", known)
+    elif len(a_shape) == 2 and len(b_shape) == 2:  # a weight gradient: the summed dim is jagged
+        groups = int(offs.shape[0]) if isinstance(offs, torch.Tensor) else 1
+        inner = min(covered, a_shape[1]) if known else a_shape[1]
+        geometry = GroupedMatmulGeometry(groups, a_shape[0], inner, b_shape[1], "inner", known)
+    elif len(a_shape) == 3 and len(b_shape) == 2:
+        cols = min(covered, b_shape[1]) if known else b_shape[1]
+        geometry = GroupedMatmulGeometry(a_shape[0], a_shape[1], a_shape[2], cols, "cols", known)
+    else:  # 3-d @ 3-d: one full product per group, a bmm
+        geometry = GroupedMatmulGeometry(a_shape[0], a_shape[1], a_shape[2], b_shape[-1], "", True)
+    macs = geometry.rows * geometry.inner * geometry.cols * (1 if geometry.jagged else geometry.groups)
+    return OpCost(str(func), OpCategory.MATMUL, macs=macs, geometry=geometry)
+
+
 @register(
     aten._scaled_dot_product_flash_attention,
     aten._scaled_dot_product_efficient_attention,
@@ -149,12 +195,15 @@ def baddbmm(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
     aten._scaled_dot_product_flash_attention_for_cpu,
 )
 def fused_attention(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
+    """QKᵀ and AV over every score, causal or not (the dense count, as the kernels' FLOP counters report it); the
+    geometry keeps `is_causal`, so that the share a causal kernel computes is shown beside it."""
     q, k, v = args[0], args[1], args[2]
     *lead, q_len, head_dim = _shape(q)
     kv_len, v_dim = int(k.shape[-2]), int(v.shape[-1])
     heads = product(lead)
     macs = heads * q_len * kv_len * (head_dim + v_dim)
-    geometry = AttentionGeometry(heads=heads, q_len=q_len, kv_len=kv_len, head_dim=head_dim, v_dim=v_dim)
+    geometry = AttentionGeometry(heads=heads, q_len=q_len, kv_len=kv_len, head_dim=head_dim, v_dim=v_dim,
+                                 causal=bool(argument(func, args, kwargs, "is_causal", False)))
     return OpCost(str(func), OpCategory.ATTENTION, macs=macs, elementwise_ops=3 * heads * q_len * kv_len,
                   label="softmax", per_element=3, geometry=geometry)
 
@@ -310,12 +359,6 @@ def uncounted(func: Any) -> OpCost:
 # data; norms, scans, reductions and antialiased resampling do arithmetic, counted per element as above.
 
 
-def _existing(*names: str) -> tuple[Any, ...]:
-    """The aten ops of these names that this torch build has (older builds, e.g. the GPU machine's torch 2.11,
-    lack a few): a missing op cannot run, so it needs no formula."""
-    return tuple(getattr(aten, name) for name in names if hasattr(aten, name))
-
-
 @register(*_existing("embedding", "_embedding_bag"))
 def embedding(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
     """A table lookup: one row gathered per index. No MACs, no arithmetic: data movement."""
@@ -385,6 +428,13 @@ def max_or_min(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
                      "median", "nansum", "std_mean", "count_nonzero", "sort", "argsort", "mode"))
 def more_reductions(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
     """Reductions and selections (top-k, sort counted as one comparison per input element, a lower bound)."""
+    return _reduction(func, OpCategory.ELEMENTWISE, args)
+
+
+@register(*_existing("histc", "bincount"))
+def histogram(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
+    """Counting values into bins (a mixture of experts' tokens per expert): one bin index and one add per input
+    element, counted as one op per element like a reduction."""
     return _reduction(func, OpCategory.ELEMENTWISE, args)
 
 

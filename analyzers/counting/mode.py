@@ -209,20 +209,33 @@ class CountingMode(TorchDispatchMode):
             return self.__torch_dispatch__(func, (), args, kwargs)
 
     def _operand_flows(self, args: tuple) -> list[Flow]:
+        """The operands' flows. Integer and boolean operands (indices, masks: a mixture of experts' routing picks
+        rows with them) are not a path of the values and count only where no float activation flows in (token ids
+        into an embedding)."""
         flows = []
+        indices = None
         for a in args:
             kind = type(a)
             if kind in SCALAR_TYPES:  # sizes, flags, dtypes: most arguments, told apart by one set lookup
                 continue
             if kind is list or kind is tuple:
                 if a and isinstance(a[0], torch.Tensor):
-                    flows.extend(f for f in (getattr(t, ATTRIBUTE, None) for t in a) if f is not None)
+                    if a[0].is_floating_point():  # cat's tensors
+                        flows.extend(f for f in (getattr(t, ATTRIBUTE, None) for t in a) if f is not None)
+                    else:  # index's indices
+                        indices = [*(indices or ()), *(f for f in (getattr(t, ATTRIBUTE, None) for t in a)
+                                                       if f is not None)]
             elif isinstance(a, torch.Tensor):
                 f = getattr(a, ATTRIBUTE, None)
                 if f is not None:
-                    flows.append(f)
+                    if a.is_floating_point():
+                        flows.append(f)
+                    else:
+                        indices = [f] if indices is None else [*indices, f]
                 elif id(a) in self.weights:
                     flows.append(WEIGHT)
+        if indices is not None and all(f is WEIGHT for f in flows):
+            flows.extend(indices)
         return flows
 
     def _flow_key(self, args: tuple) -> tuple:

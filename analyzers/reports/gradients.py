@@ -31,10 +31,6 @@ MAX_BATCH = 64  # a probe, not a benchmark: keeps one CPU pass within seconds
 MAX_INPUT_ELEMENTS = 3 * 512 * 512
 
 
-class GradientError(AnalysisError):
-    """The gradient probe cannot run on this model or input (no weight layers, a batch too small for batch norm…)."""
-
-
 class Init(str, enum.Enum):
     """How the weights are drawn before the pass."""
 
@@ -102,13 +98,13 @@ def gradient_profile(
     """
     size = tuple(int(d) for d in input_size)
     if not 2 <= batch_size <= MAX_BATCH:
-        raise GradientError(
+        raise AnalysisError(
             f"batch size must be 2 to {MAX_BATCH} (batch norm in training mode needs at least 2), got {batch_size}"
         )
     if not 0 <= seed < 2**63:
-        raise GradientError(f"seed must be a whole number from 0 to 2^63 − 1, got {seed}")
+        raise AnalysisError(f"seed must be a whole number from 0 to 2^63 − 1, got {seed}")
     if not size or any(d < 1 for d in size) or math.prod(size) > MAX_INPUT_ELEMENTS:
-        raise GradientError(f"input must be positive sizes with at most {MAX_INPUT_ELEMENTS:,} elements, got {size}")
+        raise AnalysisError(f"input must be positive sizes with at most {MAX_INPUT_ELEMENTS:,} elements, got {size}")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # small convolutions: one thread is faster than contended cores, and bit-reproducible
     try:
@@ -130,9 +126,9 @@ def _profile(model: nn.Module, size: tuple[int, ...], batch_size: int, seed: int
     with _ExecutionOrder(probe) as order:
         logits = probe(x)
     if not order:
-        raise GradientError(f"{model_name or type(model).__name__} has no convolution or linear layer to measure")
+        raise AnalysisError(f"{model_name or type(model).__name__} has no convolution or linear layer to measure")
     if logits.dim() != 2:
-        raise GradientError(f"the model's output must be (batch, classes) logits, got shape {tuple(logits.shape)}")
+        raise AnalysisError(f"the model's output must be (batch, classes) logits, got shape {tuple(logits.shape)}")
     labels = torch.randint(0, logits.shape[1], (batch_size,), generator=generator)
     loss = F.cross_entropy(logits, labels)
     loss.backward()

@@ -19,7 +19,7 @@ from analyzers.bench.schema import BenchStatus, MemoryFormat
 from analyzers.bench.harness import BenchConfig, BenchResult, default_device, run_sweep
 from analyzers.devices import DevicePeak, Precision, measure_peak, peak_for
 from analyzers.errors import UserError, first_line
-from explorer.cli.common import timeout_seconds
+from explorer.cli.common import CliError, timeout_seconds
 from explorer.cli.training import OPTIMIZERS
 from explorer.ui.human import binary_bytes
 
@@ -28,10 +28,6 @@ BENCH_TIMEOUT_S = 600  # per configuration: 50 iterations of a large model on a 
 CPU_PROBE_SECONDS_PER_CALL = 0.25
 FALLBACK_INPUT = (3, 224, 224)  # ImageNet's eval crop, for a source model that does not say its own
 DEFAULT_CSV = "bench_results.csv"
-
-
-class BenchInputError(UserError):
-    """A command-line value that cannot be used; `str()` is the one line shown to the user."""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -103,7 +99,7 @@ def build_configs(args: argparse.Namespace) -> list[BenchConfig]:
     warmup = _parse_count(args.warmup, "--warmup", minimum=0)
     explicit_input = parse_input_size(args.input) if args.input is not None else None
     if precision is Precision.TF32 and torch.device(device).type != "cuda":
-        raise BenchInputError("--dtype tf32 is a CUDA tensor-core mode; on cpu use fp32")
+        raise CliError("--dtype tf32 is a CUDA tensor-core mode; on cpu use fp32")
     memory_format = MemoryFormat.CHANNELS_LAST if args.channels_last else MemoryFormat.NCHW
     configs = []
     for name in args.models:
@@ -129,7 +125,7 @@ def parse_batches(text: str) -> list[int]:
     """'1,32,256' → [1, 32, 256]; each a positive integer, no repeats."""
     parts = [p.strip() for p in text.split(",")]
     if not all(re.fullmatch(r"\d+", p) for p in parts) or any(int(p) < 1 for p in parts):
-        raise BenchInputError(f"--batch {text!r}: expected positive integers separated by commas, e.g. 1,32,256")
+        raise CliError(f"--batch {text!r}: expected positive integers separated by commas, e.g. 1,32,256")
     return list(dict.fromkeys(int(p) for p in parts))
 
 
@@ -137,24 +133,18 @@ def parse_input_size(text: str) -> tuple[int, int, int]:
     """'3x224x224' → (3, 224, 224): the shared parser (explorer.input_size), held to the three sizes of an image."""
     from explorer.input_size import parse_input_size as parse
 
-    try:
-        c, h, w = parse(text, dimensions=(3, 3))
-    except UserError as exc:
-        raise BenchInputError(str(exc)) from None
+    c, h, w = parse(text, dimensions=(3, 3))
     return (c, h, w)
 
 
 def default_input_size(name: str) -> tuple[int, int, int]:
-    """The input a model is meant for; raises BenchInputError for a name that does not resolve."""
+    """The input a model is meant for; a `UserError` for a name that does not resolve."""
     if name.startswith(SOURCE_PREFIXES):
         sourced = _resolve_source(name, torch.device("meta"))
         return tuple(sourced.input_size) if sourced.input_size else FALLBACK_INPUT
-    from explorer.zoo import UnknownModelError, get_model_info
+    from explorer.zoo import get_model_info
 
-    try:
-        return get_model_info(name).default_input()
-    except UnknownModelError as exc:
-        raise BenchInputError(str(exc)) from None
+    return get_model_info(name).default_input()
 
 
 def build_for_bench(name: str, device: torch.device) -> nn.Module:
@@ -173,8 +163,7 @@ def _resolve_source(ref: str, device: torch.device):
         with torch.device(device):
             return resolve_source(ref)
     except Exception as exc:  # a missing package, an unknown name: all are the user's input to fix
-        lines = str(exc).strip().splitlines()
-        raise BenchInputError(f"{ref}: {lines[0] if lines else type(exc).__name__}") from None
+        raise CliError(f"{ref}: {first_line(exc)}") from None
 
 
 def _parse_precision(text: str, flag: str) -> Precision:
@@ -182,24 +171,24 @@ def _parse_precision(text: str, flag: str) -> Precision:
         return Precision(text.lower())
     except ValueError:
         allowed = " | ".join(member.value for member in Precision)
-        raise BenchInputError(f"{flag} {text!r}: expected one of {allowed}") from None
+        raise CliError(f"{flag} {text!r}: expected one of {allowed}") from None
 
 
 def _parse_device(text: str | None) -> str:
     if text is None:
         return default_device()
     if not re.fullmatch(r"cpu|cuda(:\d+)?", text):
-        raise BenchInputError(f"--device {text!r}: expected cuda or cpu")
+        raise CliError(f"--device {text!r}: expected cuda or cpu")
     if text.startswith("cuda") and not torch.cuda.is_available():
-        raise BenchInputError("--device cuda: CUDA is not available on this machine; use --device cpu")
+        raise CliError("--device cuda: CUDA is not available on this machine; use --device cpu")
     if text.startswith("cuda:") and int(text.split(":")[1]) >= torch.cuda.device_count():
-        raise BenchInputError(f"--device {text}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+        raise CliError(f"--device {text}: this machine has {torch.cuda.device_count()} CUDA device(s)")
     return text
 
 
 def _parse_count(text: str, flag: str, minimum: int) -> int:
     if not re.fullmatch(r"\d+", str(text).strip()) or int(text) < minimum:
-        raise BenchInputError(f"{flag} {text!r}: expected an integer ≥ {minimum}")
+        raise CliError(f"{flag} {text!r}: expected an integer ≥ {minimum}")
     return int(text)
 
 
@@ -242,7 +231,7 @@ def run_bench(args: argparse.Namespace) -> int:
     try:
         configs = build_configs(args)
         if any(c.dtype.value != "fp32" for c in configs) or args.compile or args.channels_last:
-            raise BenchInputError("bench --train runs fp32 in NCHW without --compile")
+            raise CliError("bench --train runs fp32 in NCHW without --compile")
         path = train_results_path(args.csv)
         with ResultsFile(path, TRAIN_BENCH_ROWS) as results:
             written, skipped, failed = _train_sweep(configs, args, results)

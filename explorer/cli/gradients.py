@@ -11,14 +11,10 @@ import csv
 from pathlib import Path
 from typing import Sequence
 
-from analyzers.errors import UserError
 from analyzers.reports.gradients import DEFAULT_BATCH, GradientProfile, Init, gradient_profile
+from explorer.cli.common import CliError
 
 CSV_COLUMNS = ("model", "order", "layer", "type", "params", "grad_norm", "weight_norm", "batch", "seed", "init")
-
-
-class GradientInputError(UserError):
-    """A command-line value the gradients command cannot use."""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -74,7 +70,7 @@ def summary_table(profiles: Sequence[GradientProfile]) -> str:
 def write_csv(profiles: Sequence[GradientProfile], path: str) -> None:
     target = Path(path)
     if target.is_dir():
-        raise GradientInputError(f"cannot write {path}: it is a directory")
+        raise CliError(f"cannot write {path}: it is a directory")
     try:
         with target.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
@@ -85,4 +81,4 @@ def write_csv(profiles: Sequence[GradientProfile], path: str) -> None:
                                      repr(layer.grad_norm), repr(layer.weight_norm), p.batch_size, p.seed,
                                      p.init.value])
     except OSError as exc:
-        raise GradientInputError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise CliError(f"cannot write {path}: {exc.strerror or exc}") from None

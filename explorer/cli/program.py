@@ -7,6 +7,7 @@ import argparse
 import sys
 from typing import Sequence
 
+from analyzers.errors import UserError
 from explorer.cli import atlas, bench, ensemble, gradients, listing, report, summary, training
 from explorer.cli.common import EXIT_INTERRUPTED, EXIT_USAGE, CliError, OneLineParser
 from explorer.terminal_text import printable
@@ -33,7 +34,6 @@ def _command_names(parser: argparse.ArgumentParser) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from explorer.run_limits import Interrupted, ctrl_c_as_interrupted
-    from explorer.user_errors import USER_ERRORS
 
     try:
         with ctrl_c_as_interrupted():
@@ -44,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                "(see `python -m explorer --help`)")
             _refuse_empty_values(args)
             return _run_command(args)
-    except (CliError, *USER_ERRORS()) as exc:
+    except UserError as exc:  # CliError is one too
         print(f"error: {printable(str(exc))}", file=sys.stderr)  # one line, whatever user text it quotes
         return EXIT_USAGE
     except Interrupted:

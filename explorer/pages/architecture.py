@@ -7,12 +7,12 @@ from dataclasses import replace
 
 import streamlit as st
 
-from analyzers.errors import DataDependentError
+from analyzers.errors import DataDependentError, UserError
 from explorer.ui.analysis_view import analysis_view
 from explorer.ui.cached_analysis import analyze_model
 from explorer.ui.crosscheck_panel import crosscheck_panel
 from explorer.ui.model_picker import pick_model
-from explorer.ui.page_setup import show_user_error, user_errors
+from explorer.ui.page_setup import show_user_error
 
 SCOPE = "arch"
 
@@ -42,7 +42,7 @@ except DataDependentError:
               help="Runs the model once on this server's CPU with random data and random weights; every number is "
                    "then labelled as measured on one random input (another image costs differently).")  # fmt: skip
     st.stop()
-except user_errors() as exc:
+except UserError as exc:
     show_user_error(exc)
     st.stop()
 

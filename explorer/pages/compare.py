@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from analyzers.errors import UserError
 from explorer.ensemble import (
     MAX_MEMBERS,
     MemberCost,
@@ -23,7 +24,7 @@ from explorer.figures.shape_text import input_volume
 from explorer.ui.bench_results import shipped_results
 from explorer.ui.cached_analysis import ModelRequest, analyze_model
 from explorer.ui.downloads import download_buttons
-from explorer.ui.page_setup import page_header, user_errors
+from explorer.ui.page_setup import page_header
 from explorer.ui.plotly_chart import show_figure
 from explorer.zoo import get_model_info, list_models
 
@@ -68,7 +69,7 @@ with st.spinner("Analysing…"):
     for name in chosen:
         try:
             row, stage = model_summary(name)
-        except user_errors() as exc:
+        except UserError as exc:
             failed.append(f"{name}: {exc}")
             continue
         rows.append(row)
@@ -76,7 +77,7 @@ with st.spinner("Analysing…"):
     for ref in library_models:
         try:
             row, result = catalogue_row(ref)
-        except user_errors() as exc:
+        except UserError as exc:
             failed.append(f"{ref}: {exc}")
             continue
         rows.append(row)

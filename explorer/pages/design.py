@@ -15,11 +15,12 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from analyzers.errors import UserError
 from explorer.spec import EXAMPLES, SYNTAX_HELP
 from explorer.spec.limits import DEFAULT_LIMITS
 from explorer.ui.analysis_view import analysis_view
 from explorer.ui.cached_analysis import analyze_spec_text
-from explorer.ui.page_setup import escape_markdown, page_header, show_user_error, user_errors
+from explorer.ui.page_setup import escape_markdown, page_header, show_user_error
 
 SCOPE = "design"
 TEXT_KEY = "design_text"
@@ -116,7 +117,7 @@ try:
     result = analyze_spec_text(text, int(batch))
     st.session_state[LAST_GOOD_KEY] = (text, int(batch))
     previous = False
-except user_errors() as exc:
+except UserError as exc:
     show_user_error(exc)
     if LAST_GOOD_KEY not in st.session_state:
         st.stop()

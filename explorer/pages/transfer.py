@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import streamlit as st
 
+from analyzers.errors import UserError
 from analyzers.training.memory import Optimizer
 from analyzers.training.freezing import IMAGENET_TRAIN_IMAGES, cost_after_cut, precomputed_feature_bytes, stage_names
 from explorer.figures.training import forward_backward_bars, freezing_comparison
 from explorer.ui.cached_analysis import ModelRequest, built_model
 from explorer.ui.human import binary_bytes, compact
 from explorer.ui.model_picker import ZOO, default_size, pick_name
-from explorer.ui.page_setup import show_user_error, user_errors
+from explorer.ui.page_setup import show_user_error
 from explorer.ui.plotly_chart import show_figure
 from explorer.ui.training_view import (
     DEFAULT_OPTIMIZER,
@@ -65,7 +66,7 @@ options = {"num_classes": classes.value} if has_classes else {}
 try:
     request = ModelRequest.of(name, default_size(picked, options), 1, **options)
     stages = _stages(request)
-except user_errors() as exc:
+except UserError as exc:
     show_user_error(exc)
     st.stop()
 if not stages:
@@ -81,7 +82,7 @@ try:
     with st.spinner("Two training steps on the meta device (everything trained, and frozen at the cut)…"):
         full = training_analysis(request, batch.value, optimizer.value, "fp32", None)
         frozen = training_analysis(request, batch.value, optimizer.value, "fp32", cut)
-except user_errors() as exc:
+except UserError as exc:
     show_user_error(exc)
     st.stop()
 
@@ -108,7 +109,7 @@ st.subheader("Precomputing the features at the cut")
 try:
     per_image, total = precomputed_feature_bytes(frozen.forward, cut, images.value)
     remaining = cost_after_cut(frozen, cut)
-except user_errors() as exc:
+except UserError as exc:
     show_user_error(exc)
     st.stop()
 shape = frozen.forward.record(cut).output_shapes[0][1:]

@@ -13,12 +13,12 @@ from typing import Any
 import streamlit as st
 
 from analyzers.devices import Precision
+from analyzers.errors import UserError
 from explorer.ui.cached_analysis import (
     ModelRequest,
     library_default_size,
     library_model,
 )
-from explorer.ui.page_setup import user_errors
 from explorer.ui.whole_number import (
     Entry,
     entry_problems,
@@ -248,7 +248,7 @@ def pick_model(scope: str = "arch") -> ModelChoice:
     options, problems = _builder_options(scope, name) if picked.source == ZOO else ({}, [])
     try:
         size = default_size(picked, options)
-    except user_errors() as exc:  # an option the builder refuses, a library model that cannot be built: said
+    except UserError as exc:  # an option the builder refuses, a library model that cannot be built: said
         if picked.source != ZOO:
             return ModelChoice(name, picked.source, ModelRequest.of(name, None), picked.caption, problem=str(exc))
         problems.append(str(exc))

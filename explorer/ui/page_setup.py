@@ -9,17 +9,11 @@ import streamlit as st
 
 from analyzers.errors import first_line
 from explorer.figures import theme  # noqa: F401  (registers the Plotly template)
-from explorer.user_errors import USER_ERRORS
 
 
 def page_header(title: str, caption: str) -> None:
     st.title(title)
     st.caption(caption)
-
-
-def user_errors() -> tuple[type[Exception], ...]:
-    """The exceptions whose one-line message is shown with `st.error` instead of a traceback."""
-    return USER_ERRORS()
 
 
 def show_user_error(exc: Exception) -> None:

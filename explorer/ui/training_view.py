@@ -10,12 +10,13 @@ from __future__ import annotations
 import streamlit as st
 
 from analyzers.devices import Datasheet, DeviceKind, capacity_bytes, datasheets
+from analyzers.errors import UserError
 from analyzers.training.analyze import TrainingAnalysis, analyze_training
 from analyzers.training.memory import Optimizer, largest_batch
 from explorer.figures.training import forward_backward_bars, memory_timeline
 from explorer.ui.cached_analysis import ModelRequest, built_model
 from explorer.ui.human import binary_bytes, compact
-from explorer.ui.page_setup import show_user_error, user_errors
+from explorer.ui.page_setup import show_user_error
 from explorer.ui.plotly_chart import show_figure
 from explorer.ui.whole_number import whole_number_input
 
@@ -97,7 +98,7 @@ def training_view(request: ModelRequest, *, scope: str) -> None:
         with st.spinner("Running forward and backward on the meta device…"):
             analysis = training_analysis(request, batch.value, optimizer.value, precision, None)
             fits = largest_fitting_batch(request, optimizer.value, precision, None, device)
-    except user_errors() as exc:
+    except UserError as exc:
         show_user_error(exc)
         return
     step_metrics(analysis)
