@@ -122,11 +122,20 @@ def build_configs(args: argparse.Namespace) -> list[BenchConfig]:
 
 
 def parse_batches(text: str) -> list[int]:
-    """'1,32,256' → [1, 32, 256]; each a positive integer, no repeats."""
+    """'1,32,256' → [1, 32, 256]; each a positive integer a results file can hold, no repeats."""
     parts = [p.strip() for p in text.split(",")]
-    if not all(re.fullmatch(r"\d+", p) for p in parts) or any(int(p) < 1 for p in parts):
-        raise CliError(f"--batch {text!r}: expected positive integers separated by commas, e.g. 1,32,256")
+    if not all(_is_count(p, minimum=1) for p in parts):
+        raise CliError(f"--batch {text!r}: expected positive integers up to {MAX_COUNT:,} separated by commas, e.g. "
+                       "1,32,256")
     return list(dict.fromkeys(int(p) for p in parts))
+
+
+MAX_COUNT = 2**63 - 1  # batches and iterations are 64-bit integers in a results file
+
+
+def _is_count(text: str, minimum: int) -> bool:
+    """ASCII digits (not '٣' or '1_0'), short enough to convert, from `minimum` to `MAX_COUNT`."""
+    return bool(re.fullmatch(r"[0-9]{1,19}", text)) and minimum <= int(text) <= MAX_COUNT
 
 
 def parse_input_size(text: str) -> tuple[int, int, int]:
@@ -187,8 +196,8 @@ def _parse_device(text: str | None) -> str:
 
 
 def _parse_count(text: str, flag: str, minimum: int) -> int:
-    if not re.fullmatch(r"\d+", str(text).strip()) or int(text) < minimum:
-        raise CliError(f"{flag} {text!r}: expected an integer ≥ {minimum}")
+    if not _is_count(str(text).strip(), minimum):
+        raise CliError(f"{flag} {text!r}: expected an integer from {minimum} to {MAX_COUNT:,}")
     return int(text)
 
 
