@@ -116,6 +116,7 @@ class BenchResult:
     flops: int | None
     achieved_tflops: float | None
     peak_tflops: float | None
+    memory_gb_per_s: float | None  # the bandwidth the roofline used: the spec sheet's or the measured copy's
     peak_source: PeakSource
     pct_of_peak: float | None
     roofline_ms: float | None
@@ -405,6 +406,7 @@ def _row(
         flops=flops,
         achieved_tflops=achieved,
         peak_tflops=peak_tflops,
+        memory_gb_per_s=peak.memory_gb_per_s,
         peak_source=peak.source,
         pct_of_peak=pct,
         roofline_ms=roofline_ms,

@@ -8,8 +8,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from pathlib import Path
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Callable, Sequence, TypeVar
 
 from analyzers.errors import UserError
 
@@ -101,12 +100,9 @@ def print_line(text: str) -> None:
     sys.stdout.flush()
 
 
-def write_file(path: str, writer: Any) -> None:
-    """`writer(Path(path))`, with a directory or an OS error as one line."""
-    target = Path(path)
-    if target.is_dir():
-        raise CliError(f"cannot write {path}: it is a directory")
-    try:
-        writer(target)
-    except OSError as exc:
-        raise CliError(f"cannot write {path}: {exc.strerror or exc}") from None
+def write_file(path: str, text: str) -> None:
+    """Write a command's output file: a directory, a FIFO nobody reads, /dev/full or a missing folder is one line
+    (`analyzers.user_files.write_text`), never a hang."""
+    from analyzers.user_files import write_text
+
+    write_text(path, text)
