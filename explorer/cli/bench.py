@@ -19,6 +19,7 @@ from analyzers.bench.schema import BenchStatus, MemoryFormat
 from analyzers.bench.harness import BenchConfig, BenchResult, default_device, run_sweep
 from analyzers.devices import DevicePeak, Precision, measure_peak, peak_for
 from analyzers.errors import UserError, first_line
+from analyzers.numbers import whole_number
 from explorer.cli.common import CliError, timeout_seconds
 from explorer.cli.training import OPTIMIZERS
 from explorer.ui.human import binary_bytes
@@ -123,24 +124,19 @@ def build_configs(args: argparse.Namespace) -> list[BenchConfig]:
 
 def parse_batches(text: str) -> list[int]:
     """'1,32,256' → [1, 32, 256]; each a positive integer a results file can hold, no repeats."""
-    parts = [p.strip() for p in text.split(",")]
-    if not all(_is_count(p, minimum=1) for p in parts):
+    batches = [whole_number(p.strip()) for p in text.split(",")]
+    if any(b is None or not 1 <= b <= MAX_COUNT for b in batches):
         raise CliError(f"--batch {text!r}: expected positive integers up to {MAX_COUNT:,} separated by commas, e.g. "
                        "1,32,256")
-    return list(dict.fromkeys(int(p) for p in parts))
+    return list(dict.fromkeys(batches))  # type: ignore[arg-type]
 
 
 MAX_COUNT = 2**63 - 1  # batches and iterations are 64-bit integers in a results file
 
 
-def _is_count(text: str, minimum: int) -> bool:
-    """ASCII digits (not '٣' or '1_0'), short enough to convert, from `minimum` to `MAX_COUNT`."""
-    return bool(re.fullmatch(r"[0-9]{1,19}", text)) and minimum <= int(text) <= MAX_COUNT
-
-
 def parse_input_size(text: str) -> tuple[int, int, int]:
-    """'3x224x224' → (3, 224, 224): the shared parser (explorer.input_size), held to the three sizes of an image."""
-    from explorer.input_size import parse_input_size as parse
+    """'3x224x224' → (3, 224, 224): the shared parser (analyzers.counting.inputs), held to the three sizes of an image."""
+    from analyzers.counting.inputs import parse_input_size as parse
 
     c, h, w = parse(text, dimensions=(3, 3))
     return (c, h, w)
@@ -186,7 +182,7 @@ def _parse_precision(text: str, flag: str) -> Precision:
 def _parse_device(text: str | None) -> str:
     if text is None:
         return default_device()
-    if not re.fullmatch(r"cpu|cuda(:\d+)?", text):
+    if not re.fullmatch(r"cpu|cuda(:[0-9]{1,3})?", text):
         raise CliError(f"--device {text!r}: expected cuda or cpu")
     if text.startswith("cuda") and not torch.cuda.is_available():
         raise CliError("--device cuda: CUDA is not available on this machine; use --device cpu")
@@ -196,9 +192,10 @@ def _parse_device(text: str | None) -> str:
 
 
 def _parse_count(text: str, flag: str, minimum: int) -> int:
-    if not _is_count(str(text).strip(), minimum):
+    value = whole_number(str(text).strip())
+    if value is None or not minimum <= value <= MAX_COUNT:
         raise CliError(f"{flag} {text!r}: expected an integer from {minimum} to {MAX_COUNT:,}")
-    return int(text)
+    return value
 
 
 def _print_summary(results: list[BenchResult], skipped: int, csv_path: str) -> None:
