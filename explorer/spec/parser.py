@@ -93,7 +93,7 @@ from typing import Union
 from analyzers.numbers import decimal_number
 from explorer.spec.errors import SpecError
 from explorer.spec.limits import DEFAULT_LIMITS, SpecLimits
-from explorer.terminal_text import is_unsafe
+from analyzers.safe_text import is_unsafe
 
 SYNTAX_HELP = (__doc__ or "").strip()  # the docstring above is the user-facing grammar
 
