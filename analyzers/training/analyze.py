@@ -101,6 +101,9 @@ _TRAINING_LAYER_FIELDS = frozenset(f.name for f in fields(TrainingLayer))
 
 @dataclass(frozen=True)
 class TrainingTotals:
+    """The whole step: the root record's sums, plus backward ops that ran outside every module (a loss on the
+    output), and how many backward op calls had no formula."""
+
     params: int
     trainable_params: int
     forward_macs: int
@@ -444,16 +447,15 @@ def _analyze_training(model: nn.Module, input_size: Sequence[int] | None, batch_
         parameter_bytes=parameter_bytes, trainable_elements=trainable_elements, gradient_itemsize=itemsize,
         optimizer=optimizer, mixed_precision=precision in (Precision.FP16, Precision.BF16),
         input_bytes=sum(t.numel() * t.element_size() for t in call.tensors), saved=saved, segments=segments)
-    leaves = [layer for layer in layers if layer.is_leaf]
-    unclaimed = mode.unclaimed
+    root, unclaimed = layers[0], mode.unclaimed  # the root sums the model; unclaimed: backward ops outside it
     totals = TrainingTotals(
         params=forward.totals.params,
-        trainable_params=sum(layer.trainable_params for layer in leaves),
+        trainable_params=root.trainable_params,
         forward_macs=forward.totals.macs,
         forward_elementwise_ops=forward.totals.elementwise_ops,
-        backward_input_macs=sum(t.input_macs for t in mode.tallies.values()) + unclaimed.input_macs,
-        backward_weight_macs=sum(t.weight_macs for t in mode.tallies.values()) + unclaimed.weight_macs,
-        backward_elementwise_ops=sum(t.elementwise_ops for t in mode.tallies.values()) + unclaimed.elementwise_ops,
+        backward_input_macs=root.backward_input_macs + unclaimed.input_macs,
+        backward_weight_macs=root.backward_weight_macs + unclaimed.weight_macs,
+        backward_elementwise_ops=root.backward_elementwise_ops + unclaimed.elementwise_ops,
         backward_uncounted_ops=sum(len(t.uncounted) for t in mode.tallies.values()) + len(unclaimed.uncounted),
     )
     return TrainingAnalysis(forward=forward, layers=layers, totals=totals, memory=memory_result,
