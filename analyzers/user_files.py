@@ -37,9 +37,9 @@ def open_regular(path: str | os.PathLike[str], flags: int, what: str = "a file")
     message that says what to give instead.
     """
     target = Path(path)
-    if target.is_dir():
-        raise UnusableFileError(f"{target} is a directory; give the path of {what}")
     try:
+        if target.is_dir():  # inside: a name longer than the file system takes fails already here
+            raise UnusableFileError(f"{target} is a directory; give the path of {what}")
         if flags & os.O_CREAT:
             target.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(target, flags | os.O_NONBLOCK | os.O_NOCTTY, 0o644)
@@ -57,21 +57,25 @@ def open_regular(path: str | os.PathLike[str], flags: int, what: str = "a file")
     return fd
 
 
+def _amount(size: int, mib_format: str = "g") -> str:
+    """Bytes below a MiB ("400,000 bytes": a spec's limit), MiB above ("256 MiB")."""
+    return f"{size:,} bytes" if size < 2**20 else f"{size / 2**20:,{mib_format}} MiB"
+
+
 def read_text(path: str | os.PathLike[str], what: str = "a text file", limit_bytes: int = MAX_INPUT_BYTES) -> str:
     """The whole UTF-8 text of a regular file of at most `limit_bytes`; anything else is one `UnusableFileError`."""
     fd = open_regular(path, os.O_RDONLY, what)
     try:
         size = os.fstat(fd).st_size
         if size > limit_bytes:
-            raise UnusableFileError(f"{path} is {size / 2**20:,.1f} MiB; {what} may have at most "
-                                    f"{limit_bytes / 2**20:g} MiB")
+            raise UnusableFileError(f"{path} is {_amount(size, '.1f')}; {what} may have at most "
+                                    f"{_amount(limit_bytes)}")
         chunks, total = [], 0
         while chunk := os.read(fd, 1 << 20):  # until EOF, not st_size: /proc files say 0 and hold text
             chunks.append(chunk)
             total += len(chunk)
             if total > limit_bytes:
-                raise UnusableFileError(f"{path} holds more than {limit_bytes / 2**20:g} MiB; {what} may have no "
-                                        "more")
+                raise UnusableFileError(f"{path} holds more than {_amount(limit_bytes)}; {what} may have no more")
     except OSError as exc:
         raise UnusableFileError(f"{path}: cannot read: {os_reason(exc)}") from None
     finally:

@@ -396,25 +396,55 @@ def _refuse_too_many_modules(ref: str, config: Any, build: Callable[[Any], nn.Mo
 
 
 def _hf_config(transformers: ModuleType, id_or_path: str) -> Any:
-    """A local folder with config.json, a config JSON file, or a hub id (needs the network): never weights."""
+    """A local folder with config.json, a config JSON file, or a hub id (needs the network): never weights. A local
+    config is read by us, as a regular file of bounded size (a FIFO or /dev/zero there is one line, not a hang)."""
+    from analyzers.user_files import UnusableFileError, read_text
+
     path = Path(id_or_path).expanduser()
-    if not path.exists() and (path.is_absolute() or id_or_path.startswith((".", "~"))):
+    try:
+        local = path.exists()
+    except OSError as exc:  # e.g. a name longer than the file system takes
+        raise CatalogueError(f"hf:{id_or_path}: {exc.strerror or exc}") from None
+    if not local and (path.is_absolute() or id_or_path.startswith((".", "~"))):
         raise CatalogueError(f"hf:{id_or_path}: no such folder or file; give a folder or file with config.json")
     try:
-        if path.is_file():
-            values = json.loads(path.read_text(encoding="utf-8"))
+        if local:
+            file = path / "config.json" if path.is_dir() else path
+            values = json.loads(read_text(file, "a transformers config.json", limit_bytes=_MAX_CONFIG_BYTES))
+            if not isinstance(values, dict):
+                raise CatalogueError(f"hf:{id_or_path}: a transformers config is a JSON object, got "
+                                     f"{type(values).__name__}")
             model_type = values.pop("model_type", None)
-            if not model_type:
+            if not model_type or not isinstance(model_type, str):
                 raise CatalogueError(f"{id_or_path}: a transformers config needs a 'model_type'")
             return transformers.AutoConfig.for_model(model_type, **values)
-        return transformers.AutoConfig.from_pretrained(id_or_path)
-    except CatalogueError:
+        with _hub_retries_quiet():
+            return transformers.AutoConfig.from_pretrained(id_or_path)
+    except (CatalogueError, UnusableFileError):
         raise
     except Exception as exc:
-        where = "a folder or file with config.json" if path.exists() else "a local config or a hub id (the hub " \
-            "needs the network)"
+        where = "a folder or file with config.json" if local else "a local config or a hub id (the hub needs the " \
+            "network)"
         raise CatalogueError(f"hf:{id_or_path}: cannot read a transformers config ({first_line(exc, named=True)}); "
                              f"give {where}") from None
+
+
+_MAX_CONFIG_BYTES = 16 * 2**20  # the largest published config.json files are tens of kilobytes
+
+
+@contextlib.contextmanager
+def _hub_retries_quiet() -> Iterator[None]:
+    """huggingface_hub logs a warning line for each of its retries without a network: the error after them is
+    the one line the user gets."""
+    import logging
+
+    hub = logging.getLogger("huggingface_hub")
+    level = hub.level
+    hub.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        hub.setLevel(level)
 
 
 def _hf_inputs(config: Any, sequence_length: int) -> tuple[Inputs, tuple[int, ...] | None]:

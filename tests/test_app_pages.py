@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from analyzers import analyze
 from analyzers.bench.results_file import append_row
+from analyzers.bench.schema import BENCH_RESULTS
 from explorer.spec import EXAMPLES, load_spec
 from explorer.ui.selection import selected_key, table_key
 from explorer.zoo import build_model
@@ -544,3 +545,46 @@ def test_layer_table_number_columns_widen_with_their_numbers() -> None:
     wide = json.loads(at.dataframe[0].proto.columns)["macs"]["width"]
     assert wide >= narrow + 2 * 8  # two more digits than batch 1's 1,849,688,064
     assert wide >= 8 * len("473,520,144,384") + 20
+
+
+def test_benchmarks_with_many_models_keep_their_colours_room_and_quotes(tmp_path: Path, monkeypatch) -> None:
+    """1,200 models (12 of them 4× faster than the rest): 'Models' reads 1,200; each configuration is drawn in its
+    model's own colour on every chart (the same on latency and % of peak), the legend below grows the figure
+    instead of squeezing the plot, and a quote in a name is the entity Plotly decodes (&#34;), never '&quot;'."""
+    from analyzers.bench.results_file import ResultsFile
+    from explorer.figures.bench_charts import latency_vs_batch
+    from explorer.figures.identity_colors import model_color
+
+    names = [f'net "{i}"' for i in range(1200)]
+    with ResultsFile(tmp_path / "cpu.csv", BENCH_RESULTS) as results:
+        results.append_all(bench_row(name, batch, (1.0 if i < 12 else 4.0) + i / 1000)
+                            for i, name in enumerate(names) for batch in (1, 8))
+    monkeypatch.setenv("EXPLORER_BENCH_DIR", str(tmp_path))
+    at = run_page("benchmarks")
+    assert metrics(at)["Models"] == "1,200" and metrics(at)["Results"] == "2,400"
+    latency, peak = chart_spec(at, "Latency vs batch size"), chart_spec(at, "Achieved vs peak compute")
+    colours = {t["name"]: t["line"]["color"] for t in latency["data"]}
+    assert colours == {t["name"]: t["line"]["color"] for t in peak["data"]}
+    assert len(colours) == 24 and len(set(colours.values())) == 24
+    assert colours["net &#34;0&#34; · fp32"] == model_color('net "0"')
+    assert all("&quot;" not in t["name"] for t in latency["data"])
+
+    def plot_height(layout) -> int:
+        return layout["height"] - layout["margin"]["b"] - layout.get("margin", {}).get("t", 56)
+
+    import pandas as pd
+
+    one = json.loads(latency_vs_batch(pd.DataFrame([bench_row("lenet5", 1, 2.0)])).to_json())["layout"]
+    assert latency["layout"]["height"] > one["height"]  # the figure grows for its legend …
+    assert plot_height(latency["layout"]) == plot_height(one)  # … and the plot keeps its size
+
+
+def test_scaling_bar_labels_are_short_lines_never_rotated() -> None:
+    """The one-knob chart names each setting under its bars in lines of at most 16 characters (the longest setting,
+    'compound φ = 1 (α = 1.2, β = 1.1, γ = 1.15)', rotated and cut off before) with the axis kept horizontal."""
+    at = run_page("scaling")
+    spec = chart_spec(at, "EfficientNet: each dimension alone")
+    labels = [x for trace in spec["data"] for x in trace["x"]]
+    assert any(label.startswith("compound φ = 1") for label in labels)
+    assert max(len(line) for label in labels for line in label.split("<br>")) <= 16
+    assert spec["layout"]["xaxis"]["tickangle"] == 0

@@ -146,5 +146,5 @@ def test_chart_names_from_a_file_are_text_not_markup() -> None:
     results = load_results(csv_bytes([bench_row(name, 1, 2.0)]))
     spec = json.loads(latency_vs_batch(results).to_json())
     (trace,) = spec["data"]
-    assert trace["name"] == "&lt;a href=&quot;http://127.0.0.1:9/x&quot;&gt;%{x}&lt;/a&gt; · fp32"
+    assert trace["name"] == "&lt;a href=&#34;http://127.0.0.1:9/x&#34;&gt;%{x}&lt;/a&gt; · fp32"  # entities Plotly decodes
     assert "href" not in trace["hovertemplate"] and trace["hovertemplate"].endswith("<extra>%{fullData.name}</extra>")

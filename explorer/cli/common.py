@@ -18,8 +18,7 @@ from analyzers.numbers import decimal_number, whole_number
 
 __all__ = [
     "DEFAULT_TIMEOUT_S", "EXIT_INTERRUPTED", "EXIT_SOME_FAILED", "EXIT_USAGE", "CliError", "OneLineParser",
-    "limited", "non_negative_int", "parse_options", "positive_int", "print_line", "read_file", "seconds",
-    "timeout_seconds",
+    "limited", "non_negative_int", "parse_options", "positive_int", "print_line", "seconds", "timeout_seconds",
     "write_file",
 ]
 
@@ -112,26 +111,15 @@ def print_line(text: str) -> None:
     sys.stdout.flush()
 
 
-def read_file(path: str, reader: Callable[[Path], T]) -> T:
-    """`reader(Path(path))`, with a missing file, a directory or another OS error as one line; only a regular file
-    is read (a FIFO would wait for a writer forever, /dev/zero never ends)."""
-    target = Path(path)
-    try:
-        if target.is_dir():
-            raise CliError(f"cannot read {path}: it is a directory")
-        if target.exists() and not target.is_file():
-            raise CliError(f"cannot read {path}: not a regular file (a device, FIFO or socket)")
-        return reader(target)
-    except OSError as exc:
-        raise CliError(f"cannot read {path}: {exc.strerror or exc}") from None
-
-
 def write_file(path: str, writer: Any) -> None:
-    """`writer(Path(path))`, with a directory or an OS error as one line."""
+    """`writer(Path(path))` into a regular file (new or existing), with anything else or an OS error as one line: a
+    FIFO would block until someone reads it, a device is no report."""
     target = Path(path)
     try:
         if target.is_dir():  # inside: a name too long for the file system is an OSError already here
             raise CliError(f"cannot write {path}: it is a directory")
+        if target.exists() and not target.is_file():
+            raise CliError(f"cannot write {path}: not a regular file (a device, FIFO or socket)")
         writer(target)
     except OSError as exc:
         raise CliError(f"cannot write {path}: {exc.strerror or exc}") from None
