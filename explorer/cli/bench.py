@@ -24,10 +24,10 @@ from explorer.cli.common import CliError, timeout_seconds
 from explorer.cli.training import OPTIMIZERS
 from explorer.ui.human import binary_bytes
 
-SOURCE_PREFIXES = ("torchvision:", "timm:")
+LIBRARY_PREFIXES = ("torchvision:", "timm:")  # built by explorer.catalogue, as `summary` builds them
 BENCH_TIMEOUT_S = 600  # per configuration: 50 iterations of a large model on a CPU take minutes, never ten
 CPU_PROBE_SECONDS_PER_CALL = 0.25
-FALLBACK_INPUT = (3, 224, 224)  # ImageNet's eval crop, for a source model that does not say its own
+FALLBACK_INPUT = (3, 224, 224)  # ImageNet's eval crop, for a library model that does not say its own image size
 DEFAULT_CSV = "bench_results.csv"
 
 
@@ -144,9 +144,9 @@ def parse_input_size(text: str) -> tuple[int, int, int]:
 
 def default_input_size(name: str) -> tuple[int, int, int]:
     """The input a model is meant for; a `UserError` for a name that does not resolve."""
-    if name.startswith(SOURCE_PREFIXES):
-        sourced = _resolve_source(name, torch.device("meta"))
-        return tuple(sourced.input_size) if sourced.input_size else FALLBACK_INPUT
+    if name.startswith(LIBRARY_PREFIXES):
+        size = _library_model(name, torch.device("meta")).input_size
+        return (size[0], size[1], size[2]) if size is not None and len(size) == 3 else FALLBACK_INPUT
     from explorer.zoo import get_model_info
 
     return get_model_info(name).default_input()
@@ -154,19 +154,19 @@ def default_input_size(name: str) -> tuple[int, int, int]:
 
 def build_for_bench(name: str, device: torch.device) -> nn.Module:
     """The model factory the harness calls: real random-init weights on `device` (or meta, for counting)."""
-    if name.startswith(SOURCE_PREFIXES):
-        return _resolve_source(name, device).module
+    if name.startswith(LIBRARY_PREFIXES):
+        return _library_model(name, device).module
     from explorer.zoo import build_model
 
     return build_model(name, device=device).module
 
 
-def _resolve_source(ref: str, device: torch.device):
-    try:
-        from explorer.sources import resolve_source
+def _library_model(ref: str, device: torch.device):
+    """The catalogue's model (the architecture its default weights describe), on `device`."""
+    from explorer.catalogue import build
 
-        with torch.device(device):
-            return resolve_source(ref)
+    try:
+        return build(ref, device=device)
     except Exception as exc:  # a missing package, an unknown name: all are the user's input to fix
         raise CliError(f"{ref}: {first_line(exc)}") from None
 

@@ -61,8 +61,7 @@ def resolve_model(ref: str | None, spec: str | None, options: dict[str, Any],
 
         with torch.device(build_device):
             sourced = resolve_source(ref)
-        size = input_override or sourced.input_size
-        return ResolvedModel(sourced.name, sourced.module, tuple(size) if size else None)
+        return ResolvedModel(sourced.name, sourced.module, input_override or sourced.input_size)
     from explorer.zoo import build_model
 
     built = build_model(ref, **options)
