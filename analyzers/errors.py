@@ -34,6 +34,13 @@ class DataDependentError(ModelRunError):
     """The forward needs real data (`nonzero`, boolean masks, `.item()`), which the meta device does not hold."""
 
 
-def first_line(exc: BaseException) -> str:
-    """The first non-blank line of an exception's message (its type name when it has none): errors are one line."""
-    return next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+def first_line(exc: BaseException, *, named: bool = False, limit: int | None = None) -> str:
+    """The first non-blank line of an exception's message (its type name when it has none): errors are one line.
+
+    `named` puts the type name in front (`"KeyError: 'x'"`), for an error that is not ours and whose message alone
+    may say little; `limit` cuts the line to that many characters, the last one an ellipsis.
+    """
+    text = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+    if named or not text:
+        text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"

@@ -107,6 +107,23 @@ class MatmulGeometry:
 
 
 @dataclass(frozen=True)
+class GroupedMatmulGeometry:
+    """A grouped matrix product (`aten._grouped_mm`: a mixture of experts' expert layers): `groups` products that
+    share their weight shape, with one dimension cut into groups by an offsets tensor. `jagged` names that dimension
+    ("rows": tokens × top-k spread over the experts; "inner": a weight gradient; "cols"; "" when every group is a
+    full product, as bmm). The MACs are rows · inner · cols over all groups together (× groups when not jagged):
+    the total does not depend on how the routing split the jagged dimension. `split_known` is False on meta, where
+    the offsets hold no data and the whole operand is counted (every routed row)."""
+
+    groups: int
+    rows: int
+    inner: int
+    cols: int
+    jagged: str
+    split_known: bool
+
+
+@dataclass(frozen=True)
 class AttentionGeometry:
     """Scaled dot-product attention: QKᵀ (q_len×head_dim×kv_len) and AV (q_len×kv_len×v_dim) per head."""
 
@@ -115,6 +132,32 @@ class AttentionGeometry:
     kv_len: int
     head_dim: int
     v_dim: int
+    causal: bool = False  # the op says `is_causal`: a causal kernel skips the masked scores
+
+    @property
+    def scores_computed(self) -> int:
+        """Scores per head a kernel computes: all q_len · kv_len, or with `causal` the lower triangle torch's
+        `is_causal` masks with (top-left aligned, `ones(L, S).tril()`): query i sees min(i + 1, kv_len) keys."""
+        if not self.causal:
+            return self.q_len * self.kv_len
+        full = min(self.q_len, self.kv_len)
+        return full * (full + 1) // 2 + (self.q_len - full) * self.kv_len
+
+    @property
+    def causal_macs(self) -> int:
+        """QKᵀ and AV over the scores a causal kernel computes (flash attention skips the masked blocks); the
+        dense count stays the op's MACs, as the kernels' own FLOP counters report."""
+        return self.heads * self.scores_computed * (self.head_dim + self.v_dim)
+
+
+@dataclass(frozen=True)
+class FusedGeometry:
+    """A fused kernel that only a real device runs (oneDNN's LSTM layer, the CPU's fast-path multi-head attention
+    and encoder layer), written as the matrix products of the ops it replaces, each with its name ("input",
+    "QKᵀ", "out projection"): on meta the same module runs those ops one by one, and the counts agree."""
+
+    kernel: str
+    products: tuple[tuple[str, MatmulGeometry], ...]
 
 
 @dataclass(frozen=True)
@@ -135,7 +178,8 @@ class ConcatGeometry:
     out_shape: Shape
 
 
-Geometry = Union[ConvGeometry, MatmulGeometry, AttentionGeometry, PoolGeometry, ConcatGeometry]
+Geometry = Union[ConvGeometry, MatmulGeometry, GroupedMatmulGeometry, AttentionGeometry, FusedGeometry, PoolGeometry,
+                 ConcatGeometry]
 
 
 @dataclass(frozen=True)
@@ -302,6 +346,9 @@ class Totals:
     uncounted_ops: int  # number of op calls with no formula, over the whole model
     layers: int  # leaf records
     weight_depth: int  # conv/linear layers on the longest input → output path: the "layers" papers count
+    # The parameters one token uses: a mixture of experts' unrouted experts left out (= params for a dense model;
+    # None where the totals were not built by an analysis).
+    active_params: int | None = None
 
     @property
     def flops(self) -> int:

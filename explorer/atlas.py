@@ -1,9 +1,11 @@
 """The cost atlas: every model of a catalogue analysed at its default input, one JSON line per model.
 
 Why a file of rows: a whole catalogue (timm lists ~1,400 architectures) takes minutes, so the work is split over
-worker processes, each row is written the moment its model finishes (an interrupted run resumes where it stopped:
-names already in the file are skipped), each model has a time limit, and a model that fails is a row too (its
-status and one-line reason), never a lost run. The app's Catalogue page reads the shipped files in `assets/atlas/`.
+worker processes (no more than the cores and the memory budget allow), each row is written the moment its model
+finishes by the one result-file writer (an interrupted run resumes where it stopped: names already in the file are
+skipped, also when another run wrote them meanwhile), each model has a time limit, and a model that fails is a row
+too (its status and one-line reason), never a lost run. The app's Catalogue page reads the shipped files in
+`assets/atlas/`.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from __future__ import annotations
 import enum
 import json
 import multiprocessing
-import os
 import sys
 import time
 from collections import Counter
@@ -19,10 +20,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from analyzers.bench.result_schemas import ATLAS_ROWS
+from analyzers.budget import ParallelJobs, parallel_jobs
+from analyzers.errors import UserError
 from explorer.catalogue import Catalogue
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets" / "atlas"
 DEFAULT_TIMEOUT_S = 120.0
+MAX_TIMEOUT_S = 86_400.0  # a day per model: beyond it a "limit" is a typo (and inf overflows the interval timer)
 
 
 class RowStatus(str, enum.Enum):
@@ -64,22 +69,44 @@ class AtlasRow:
 
     @staticmethod
     def from_json(line: str) -> "AtlasRow":
-        data = json.loads(line)
-        data["status"] = RowStatus(data["status"])
-        return AtlasRow(**data)
+        """The row of one line, checked against the atlas schema (ValueError names the field that does not fit)."""
+        return AtlasRow.from_values(ATLAS_ROWS.decode(line))
+
+    @staticmethod
+    def from_values(values: dict[str, object]) -> "AtlasRow":
+        """The row of checked values (a missing or null field takes the field's default)."""
+        data = {name: value for name, value in values.items() if value is not None}
+        return AtlasRow(**{**data, "status": RowStatus(data["status"])})
 
 
 def read_rows(path: Path) -> list[AtlasRow]:
-    """The rows of an atlas file; a torn last line (a run killed mid-write) is dropped."""
-    rows = []
+    """The rows of an atlas file (none when it does not exist); a torn last line (a run killed mid-write) is
+    dropped. Anything else that does not fit, or a path that is no regular file, is one `ResultsFileError`."""
+    from analyzers.bench.results_file import ResultsFileError
+    from analyzers.user_files import UnusableFileError, read_text
+
     if not path.exists():
-        return rows
-    for line in path.read_text(encoding="utf-8").splitlines():
+        return []
+    try:
+        text = read_text(path, ATLAS_ROWS.what)
+    except UnusableFileError as exc:
+        raise ResultsFileError(str(exc)) from None
+    lines = text.split("\n")[:-1]  # what follows the last newline is a torn row, or nothing
+    rows = []
+    for number, line in enumerate(lines, start=1):
         try:
             rows.append(AtlasRow.from_json(line))
-        except (ValueError, TypeError, KeyError):
-            continue
+        except ValueError as exc:
+            raise ResultsFileError(f"{path}: line {number}: {exc}; it is not {ATLAS_ROWS.what}") from None
     return rows
+
+
+def check_timeout(seconds: float) -> float:
+    """A per-model limit in seconds, from (0, `MAX_TIMEOUT_S`]; UserError otherwise (inf, NaN, 1e300, 0, −1)."""
+    if not 0 < seconds <= MAX_TIMEOUT_S:
+        raise UserError(f"--timeout must be a number of seconds above 0 and at most {MAX_TIMEOUT_S:,.0f}, got "
+                        f"{seconds!r}")
+    return seconds
 
 
 def analyse_one(catalogue: str, name: str, timeout_s: float) -> AtlasRow:
@@ -137,31 +164,39 @@ def _work(task: tuple[str, str, float]) -> str:
 @dataclass(frozen=True)
 class AtlasRun:
     done: int  # rows written by this run
-    skipped: int  # names already in the file
+    skipped: int  # names already in the file (when it started, or written by another run meanwhile)
     seconds: float
     statuses: dict[str, int]
+    workers: ParallelJobs  # the most worker processes this machine allowed (fewer run when fewer models are left)
 
 
 def run_atlas(catalogue: Catalogue, path: Path, *, workers: int | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
               names: Iterable[str] | None = None, progress: bool = True) -> AtlasRun:
-    """Analyse every name of `catalogue` not yet in `path`, in `workers` processes, appending rows as they finish."""
+    """Analyse every name of `catalogue` not yet in `path`, in worker processes, appending rows as they finish.
+
+    `workers` (default: as many as fit) is capped by the cores and by the memory available at one CPU work budget
+    per worker. The file is opened (and checked) before any model is built: a file that is not an atlas file is a
+    `ResultsFileError`, a bad `timeout_s` a `UserError`.
+    """
+    from analyzers.bench.results_file import ResultsFile
     from explorer import catalogue as catalogues
 
-    wanted = list(names) if names is not None else catalogues.names(catalogue)
-    present = {r.name for r in read_rows(path) if r.catalogue == catalogue.value}
-    todo = [n for n in wanted if n not in present]
-    workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
+    check_timeout(timeout_s)
+    wanted = list(dict.fromkeys(names if names is not None else catalogues.names(catalogue)))
     started = time.perf_counter()
     statuses: Counter[str] = Counter()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", encoding="utf-8") as out, _progress(len(todo), progress) as bar:
-        for line in _results(catalogue.value, todo, workers, timeout_s):
-            out.write(line + "\n")
-            out.flush()  # a row is on disk the moment its model finishes: a killed run resumes from here
-            statuses[json.loads(line)["status"]] += 1
-            bar.update(1)
-    return AtlasRun(sum(statuses.values()), len(present & set(wanted)), time.perf_counter() - started,
-                    dict(statuses))
+    with ResultsFile(path, ATLAS_ROWS) as results:
+        present = {name for source, name in results.keys() if source == catalogue.value}
+        todo = [n for n in wanted if n not in present]
+        jobs = parallel_jobs(workers)
+        with _progress(len(todo), progress) as bar:
+            for line in _results(catalogue.value, todo, min(jobs.jobs, len(todo) or 1), timeout_s):
+                row = json.loads(line)
+                if results.append(row):  # on disk now; False: another run wrote this model first
+                    statuses[row["status"]] += 1
+                bar.update(1)
+    done = sum(statuses.values())
+    return AtlasRun(done, len(wanted) - done, time.perf_counter() - started, dict(statuses), jobs)
 
 
 def _results(catalogue: str, names: list[str], workers: int, timeout_s: float) -> Iterator[str]:

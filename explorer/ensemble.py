@@ -23,10 +23,6 @@ MAX_CROPS = 1_000
 MAX_MEMBERS = 64
 
 
-class EnsembleError(UserError):
-    """An ensemble or crop count that cannot be costed; the message says what is allowed."""
-
-
 class CropScheme(int, enum.Enum):
     """Named test-time crop counts."""
 
@@ -129,16 +125,16 @@ def batch1_latencies(results: "pandas.DataFrame") -> dict[str, float]:
 def ensemble_cost(members: Sequence[MemberCost], crops: int) -> EnsembleCost:
     """Combine member costs; `crops` is any count from 1 to MAX_CROPS (see `CropScheme` for the usual ones)."""
     if not members:
-        raise EnsembleError("an ensemble needs at least one model")
+        raise UserError("an ensemble needs at least one model")
     if len(members) > MAX_MEMBERS:
-        raise EnsembleError(f"an ensemble of at most {MAX_MEMBERS} models, got {len(members)}")
+        raise UserError(f"an ensemble of at most {MAX_MEMBERS} models, got {len(members)}")
     if isinstance(crops, bool) or not isinstance(crops, int) or not 1 <= crops <= MAX_CROPS:
-        raise EnsembleError(f"crops must be a whole number from 1 to {MAX_CROPS} (10-crop: 10, GoogLeNet: 144), "
-                            f"got {crops!r}")
+        raise UserError(f"crops must be a whole number from 1 to {MAX_CROPS} (10-crop: 10, GoogLeNet: 144), "
+                        f"got {crops!r}")
     return EnsembleCost(tuple(members), crops)
 
 
-_MEMBER = re.compile(r"^\s*([A-Za-z0-9_.:-]+)\s*(?:[*×x]\s*(\d{1,3}))?\s*$")
+_MEMBER = re.compile(r"^\s*([A-Za-z0-9_.:-]+)\s*(?:[*×x]\s*([0-9]{1,3}))?\s*$")
 
 
 def parse_members(text: str) -> list[str]:
@@ -148,14 +144,14 @@ def parse_members(text: str) -> list[str]:
     for part in text.split(","):
         match = _MEMBER.match(part)
         if match is None or not part.strip():
-            raise EnsembleError(f"ensemble members are comma-separated names, optionally NAME*K (e.g. "
-                                f"resnet50*3,vgg16); cannot read {part.strip()!r}")
+            raise UserError(f"ensemble members are comma-separated names, optionally NAME*K (e.g. "
+                            f"resnet50*3,vgg16); cannot read {part.strip()!r}")
         count = int(match.group(2) or 1)
         if count < 1:
-            raise EnsembleError(f"{match.group(1)}*{count}: K must be at least 1")
+            raise UserError(f"{match.group(1)}*{count}: K must be at least 1")
         names += [match.group(1)] * count
     if len(names) > MAX_MEMBERS:
-        raise EnsembleError(f"an ensemble of at most {MAX_MEMBERS} models, got {len(names)}")
+        raise UserError(f"an ensemble of at most {MAX_MEMBERS} models, got {len(names)}")
     return names
 
 
@@ -165,10 +161,10 @@ def parse_crops(text: str) -> int:
     named = {"single": 1, "10crop": 10, "10_crop": 10, "ten_crop": 10, "googlenet": 144, "144crop": 144}
     if key in named:
         return named[key]
-    if re.fullmatch(r"\d{1,4}", key) and 1 <= int(key) <= MAX_CROPS:
+    if re.fullmatch(r"[0-9]{1,4}", key) and 1 <= int(key) <= MAX_CROPS:
         return int(key)
-    raise EnsembleError(f"--crops must be a whole number from 1 to {MAX_CROPS}, or 10crop / googlenet (144); "
-                        f"got {text!r}")
+    raise UserError(f"--crops must be a whole number from 1 to {MAX_CROPS}, or 10crop / googlenet (144); "
+                    f"got {text!r}")
 
 
 def zoo_member_costs(names: Sequence[str], *, dtype: object = None) -> list[MemberCost]:

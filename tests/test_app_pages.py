@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from analyzers import analyze
 from analyzers.bench.results_file import append_row
+from analyzers.bench.schema import BENCH_RESULTS
 from explorer.spec import EXAMPLES, load_spec
 from explorer.ui.selection import selected_key, table_key
 from explorer.zoo import build_model
@@ -82,7 +83,7 @@ def test_architecture_shows_the_seeds_bottleneck_numbers() -> None:
     assert "**15,872** parameters · **12,443,648** MACs" in captions(at)
     table = at.dataframe[0].value
     assert list(table["macs"]) == [2_408_448, 10_035_200]
-    assert list(table["output (H×W×C)"]) == ["28×28×16", "28×28×32"]
+    assert list(table["output"]) == ["28×28×16", "28×28×32"]
 
 
 def test_architecture_crosscheck_button_runs_fvcore_on_request() -> None:
@@ -148,7 +149,7 @@ def repr_request(name: str) -> str:
 def test_architecture_input_too_small_is_a_friendly_error() -> None:
     at = run_page("architecture")
     at.selectbox(key="arch_model").select("lenet5").run()
-    at.number_input(key="arch_lenet5_32_h").set_value(4).run()
+    at.text_input(key="arch_lenet5_32_h").input("4").run()
     assert_clean(at)
     assert len(at.error) == 1
     assert "\n" not in at.error[0].value
@@ -415,17 +416,25 @@ def test_compare_latency_points_are_named_and_coloured_by_model(tmp_path: Path, 
     assert len(set(colours)) == 2
 
 
-@pytest.mark.parametrize(("field", "value", "shown"), [("h", 0, "H = 0"), ("h", 5000, "H = 5,000"),
-                                                       ("batch", 0, "batch = 0"), ("batch", 100_000, "batch = 100,000")])
+@pytest.mark.parametrize(("field", "value", "shown"), [
+    ("h", "0", "H = 0 is out of range (allowed: whole numbers 1–4,096)"),
+    ("h", "5000", "H = 5,000 is out of range (allowed: whole numbers 1–4,096)"),
+    ("h", "1e9", "H = 1,000,000,000 is out of range (allowed: whole numbers 1–4,096)"),  # not 1
+    ("h", "3.7", "H = '3.7' is not a whole number (allowed: whole numbers 1–4,096)"),  # not 3
+    ("h", "", "H is empty (allowed: whole numbers 1–4,096)"),  # not the default put back
+    ("batch", "0", "Batch = 0 is out of range (allowed: whole numbers 1–4,096)"),
+    ("batch", "100000", "Batch = 100,000 is out of range (allowed: whole numbers 1–4,096)")])
 def test_architecture_out_of_range_input_says_what_is_allowed_and_shows_no_numbers(field, value, shown) -> None:
+    """Every entry is read exactly: nothing is rounded, clipped or put back behind the user's back, and a bad one
+    is said once (in the main area, not again in the sidebar) with no numbers left from another input."""
     at = run_page("architecture")
     at.selectbox(key="arch_model").select("lenet5").run()
     assert at.metric  # numbers for the valid input
     key = "arch_batch" if field == "batch" else "arch_lenet5_32_h"
-    at.number_input(key=key).set_value(value).run()
+    at.text_input(key=key).input(value).run()
     assert_clean(at)
-    messages = [e.value for e in at.error]
-    assert any(m.startswith(f"{shown} is out of range: allowed are H, W and C 1–4,096; batch 1–4,096") for m in messages)
+    assert [e.value for e in at.error] == [f"{shown}. Nothing is analysed until it is."]
+    assert not at.sidebar.error
     assert not at.metric and not at.dataframe and not at.get("plotly_chart")  # nothing stale under the new input
     assert "allowed: H, W and C 1–4,096; batch 1–4,096" in captions(at)  # the range is visible before any error
 
@@ -434,9 +443,9 @@ def test_architecture_metric_cards_use_prefixes_up_to_exa_with_the_exact_number_
     """VGG-16 at 4096×4096, batch 4096 does ~2e16 MACs: '21.1 P' (not '2.11e+04 T'), the exact count in the help."""
     at = run_page("architecture")
     at.selectbox(key="arch_model").select("vgg16").run()
-    at.number_input(key="arch_vgg16_224_h").set_value(4096).run()
-    at.number_input(key="arch_vgg16_224_w").set_value(4096).run()
-    at.number_input(key="arch_batch").set_value(4096).run()
+    at.text_input(key="arch_vgg16_224_h").input("4096").run()
+    at.text_input(key="arch_vgg16_224_w").input("4096").run()
+    at.text_input(key="arch_batch").input("4096").run()
     assert_clean(at)
     model = build_model("vgg16", device="meta")
     expected = analyze(model.module, (3, 4096, 4096), 4096).totals.macs
@@ -450,9 +459,9 @@ def test_architecture_crosscheck_is_refused_for_a_huge_real_run() -> None:
     """resnet18 at 2048×2048 × batch 4 (33 s and 2.8 GB in the server before): the button is off, with the limit."""
     at = run_page("architecture")
     at.selectbox(key="arch_model").select("resnet18").run()
-    at.number_input(key="arch_resnet18_224_h").set_value(2048).run()
-    at.number_input(key="arch_resnet18_224_w").set_value(2048).run()
-    at.number_input(key="arch_batch").set_value(4).run()
+    at.text_input(key="arch_resnet18_224_h").input("2048").run()
+    at.text_input(key="arch_resnet18_224_w").input("2048").run()
+    at.text_input(key="arch_batch").input("4").run()
     assert_clean(at)
     assert at.button(key="arch_resnet18_fvcore").disabled
     assert any("50,331,648 input elements" in i.value and "over its limit of 3,145,728" in i.value for i in at.info)
@@ -472,18 +481,23 @@ def test_roofline_offers_the_measured_cpu_of_the_shipped_benchmarks() -> None:
     assert spec["layout"]["yaxis"]["tickformat"] == "~g"
 
 
-def test_measured_cpu_bandwidth_read_back_reproduces_the_other_rows() -> None:
-    """One bandwidth, read back from the most memory-bound row (lenet5, batch 1), gives the harness's recorded
-    bound for other rows of the same run to 0.5 % (alexnet and resnet18 at batches 1 and 4)."""
+def test_a_measured_cpu_is_the_peak_and_bandwidth_its_rows_store() -> None:
+    """The bandwidth is a column now, not read back by bisection: each device is its latest measured row's
+    `peak_tflops` and `memory_gb_per_s`, and those reproduce the harness's recorded roofline bound of the rows of
+    that run (alexnet and resnet18 at batches 1 and 4 on the EPYC) to 0.5 %."""
     from analyzers.predict.roofline import model_bound
     from explorer.ui.bench_results import shipped_results
     from explorer.ui.measured_devices import _peaks
 
     results = shipped_results().results
-    (peak,) = _peaks(results)
-    for row in results[results["model"].isin(["alexnet", "resnet18"])].itertuples():
+    epyc = [peak for peak in _peaks(results) if peak.name.startswith("AMD EPYC CPU")]
+    assert [(p.name, p.fp32_tflops, p.memory_gb_per_s) for p in epyc] == [
+        ("AMD EPYC CPU (measured here: 0.183 TFLOP/s fp32, 42.3 GB/s)", 0.1828459, 42.32379)]
+    rows = results[results["model"].isin(["alexnet", "resnet18"]) & (results["device_name"] == "AMD EPYC")]
+    assert len(rows) == 4
+    for row in rows.itertuples():
         model = build_model(row.model, device="meta")
-        bound = model_bound(analyze(model.module, (3, 224, 224), int(row.batch)), peak, "fp32").bound_ms
+        bound = model_bound(analyze(model.module, (3, 224, 224), int(row.batch)), epyc[0], "fp32").bound_ms
         assert bound == pytest.approx(row.roofline_ms, rel=5e-3)
 
 
@@ -522,3 +536,60 @@ def test_resnet50_folds_identical_blocks_and_the_panel_explains_the_selected_lay
     assert "out 56×56×64 · kernel 1×1×64 = 12,845,056 MACs" in panel
     assert "1·1·64·64 = 4,096" in panel
     assert "Receptive field: **11×11 input pixels, jump 4**" in panel
+
+
+def test_layer_table_number_columns_widen_with_their_numbers() -> None:
+    """VGG-16 at batch 256: features.2 does 224·224·64·(3·3·64)·256 = 473,520,144,384 MACs (15 characters). The MACs
+    column is sized from the numbers shown, so a larger batch widens it (the grid keeps a column's first width:
+    '73,520,144,384' was all that showed before)."""
+    at = run_page("architecture", model="vgg16")
+    narrow = json.loads(at.dataframe[0].proto.columns)["macs"]["width"]
+    at.text_input(key="arch_batch").input("256").run()
+    assert_clean(at)
+    assert at.dataframe[0].value.set_index("layer").loc["features.2", "macs"] == 224 * 224 * 64 * 3 * 3 * 64 * 256
+    wide = json.loads(at.dataframe[0].proto.columns)["macs"]["width"]
+    assert wide >= narrow + 2 * 8  # two more digits than batch 1's 1,849,688,064
+    assert wide >= 8 * len("473,520,144,384") + 20
+
+
+def test_benchmarks_with_many_models_keep_their_colours_room_and_quotes(tmp_path: Path, monkeypatch) -> None:
+    """1,200 models (12 of them 4× faster than the rest): 'Models' reads 1,200; each configuration is drawn in its
+    model's own colour on every chart (the same on latency and % of peak), the legend below grows the figure
+    instead of squeezing the plot, and a quote in a name is the entity Plotly decodes (&#34;), never '&quot;'."""
+    from analyzers.bench.results_file import ResultsFile
+    from explorer.figures.bench_charts import latency_vs_batch
+    from explorer.figures.identity_colors import model_color
+
+    names = [f'net "{i}"' for i in range(1200)]
+    with ResultsFile(tmp_path / "cpu.csv", BENCH_RESULTS) as results:
+        results.append_all(bench_row(name, batch, (1.0 if i < 12 else 4.0) + i / 1000)
+                            for i, name in enumerate(names) for batch in (1, 8))
+    monkeypatch.setenv("EXPLORER_BENCH_DIR", str(tmp_path))
+    at = run_page("benchmarks")
+    assert metrics(at)["Models"] == "1,200" and metrics(at)["Results"] == "2,400"
+    latency, peak = chart_spec(at, "Latency vs batch size"), chart_spec(at, "Achieved vs peak compute")
+    colours = {t["name"]: t["line"]["color"] for t in latency["data"]}
+    assert colours == {t["name"]: t["line"]["color"] for t in peak["data"]}
+    assert len(colours) == 24 and len(set(colours.values())) == 24
+    assert colours["net &#34;0&#34; · fp32"] == model_color('net "0"')
+    assert all("&quot;" not in t["name"] for t in latency["data"])
+
+    def plot_height(layout) -> int:
+        return layout["height"] - layout["margin"]["b"] - layout.get("margin", {}).get("t", 56)
+
+    import pandas as pd
+
+    one = json.loads(latency_vs_batch(pd.DataFrame([bench_row("lenet5", 1, 2.0)])).to_json())["layout"]
+    assert latency["layout"]["height"] > one["height"]  # the figure grows for its legend …
+    assert plot_height(latency["layout"]) == plot_height(one)  # … and the plot keeps its size
+
+
+def test_scaling_bar_labels_are_short_lines_never_rotated() -> None:
+    """The one-knob chart names each setting under its bars in lines of at most 16 characters (the longest setting,
+    'compound φ = 1 (α = 1.2, β = 1.1, γ = 1.15)', rotated and cut off before) with the axis kept horizontal."""
+    at = run_page("scaling")
+    spec = chart_spec(at, "EfficientNet: each dimension alone")
+    labels = [x for trace in spec["data"] for x in trace["x"]]
+    assert any(label.startswith("compound φ = 1") for label in labels)
+    assert max(len(line) for label in labels for line in label.split("<br>")) <= 16
+    assert spec["layout"]["xaxis"]["tickangle"] == 0

@@ -95,3 +95,20 @@ def test_what_cannot_be_read_is_one_line(tmp_path: Path) -> None:
         build(f"hf:{tmp_path / 'config.json'}")
     with pytest.raises(CatalogueError, match=r"^hf:.*missing_folder: no such folder or file"):
         build(f"hf:{tmp_path / 'missing_folder'}")
+
+
+def test_gpt2_conv1d_is_a_weight_layer() -> None:
+    """GPT-2 writes its projections as `addmm(bias, x, W)` (transformers' Conv1D), the weight an operand as itself:
+    still a weight layer. Each block has 4 on its longest path (c_attn, attn.c_proj, c_fc, mlp.c_proj) and the head
+    is one more: 4 · 12 + 1 = 49; three stacked Conv1D are 3 deep, like three nn.Linear."""
+    from transformers.pytorch_utils import Conv1D
+
+    with torch.device("meta"):
+        gpt2 = transformers.GPT2LMHeadModel(transformers.GPT2Config())
+    assert analyze(gpt2, inputs={"input_ids": InputSpec((1, 128), torch.int64)}).totals.weight_depth == 4 * 12 + 1
+    conv1d = torch.nn.Sequential(Conv1D(8, 4), Conv1D(8, 8), Conv1D(8, 8))
+    linear = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Linear(8, 8), torch.nn.Linear(8, 8))
+    for stack in (conv1d, linear):
+        a = analyze(stack, inputs=InputSpec((2, 5, 4)))
+        assert a.totals.weight_depth == 3
+        assert [r.weight_depth for r in a.leaves()] == [1, 2, 3]

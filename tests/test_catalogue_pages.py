@@ -44,3 +44,59 @@ def test_compare_adds_library_models_to_the_table() -> None:
     row = table[table["model"] == "torchvision:mobilenet_v2"].iloc[0]
     assert row["params"] == 3_504_872  # MobileNet_V2_Weights meta num_params
     assert row["top1"] == 72.154  # its DEFAULT weights (IMAGENET1K_V2) acc@1
+
+
+def test_compare_gives_a_timm_model_its_published_top1_and_param_bytes() -> None:
+    """timm:convnext_tiny: timm's results table, row `convnext_tiny.<default tag>` at its default 224 input, gives
+    84.192 (read here straight from the shipped CSV with timm's own default tag); param bytes = 4 × 28,589,128."""
+    import csv
+
+    import timm
+
+    from explorer.atlas import ASSETS
+
+    config = timm.create_model("convnext_tiny", pretrained=False).pretrained_cfg
+    wanted = (f"convnext_tiny.{config['tag']}", str(config["input_size"][-1]))
+    with open(ASSETS / "timm-results-imagenet.csv", newline="") as handle:
+        (top1,) = [float(r["top1"]) for r in csv.DictReader(handle) if (r["model"], r["img_size"]) == wanted]
+    at = AppTest.from_file(str(PAGES / "compare.py"), default_timeout=240).run()
+    at.multiselect(key="compare_models").set_value(["resnet50"]).run()
+    at.multiselect(key="compare_catalogue_models").set_value(["timm:convnext_tiny"]).run()
+    assert not at.exception
+    table = at.dataframe[0].value.set_index("model")
+    assert table.loc["timm:convnext_tiny", "top1"] == top1 == 84.192
+    assert table.loc["timm:convnext_tiny", "param_bytes"] == 4 * 28_589_128
+    accuracy = next(c for c in at.get("plotly_chart") if c.key == "compare_bubble")
+    assert "timm:convnext_tiny" in accuracy.proto.spec  # on the accuracy chart, not dropped for a missing top-1
+
+
+def test_a_catalogue_point_opens_on_the_architecture_page() -> None:
+    """Picking timm's convnext_tiny (a click on its point fills the same box) offers a link to the Architecture page
+    with `?model=timm:convnext_tiny`; that address opens it there, on the timm source."""
+    at = AppTest.from_file(str(PAGES / "catalogue.py"), default_timeout=240).run()
+    at.selectbox(key="catalogue_open").select("convnext_tiny").run()
+    assert not at.exception
+    assert any("(./?model=timm%3Aconvnext_tiny)" in m.value for m in at.markdown)
+    arch = AppTest.from_file(str(PAGES / "architecture.py"), default_timeout=240)
+    arch.query_params.update(model="timm:convnext_tiny")
+    arch.run()
+    assert not arch.exception and arch.title[0].value == "timm:convnext_tiny"
+
+
+def test_catalogue_charts_name_their_families_and_the_table_shows_no_none() -> None:
+    """A whole catalogue (98 timm families): a legend of the 11 largest families and one 'other families' entry,
+    some points named beside them; a missing published figure is empty (shown as '—'), never the text 'None'."""
+    from explorer.figures.atlas_charts import OTHER_FAMILIES, macs_params_activations
+
+    frame = atlas_frame("timm")
+    ok = frame[frame["status"] == "ok"]
+    fig = macs_params_activations(ok)
+    legend = [t.name for t in fig.data if t.showlegend is not False and t.name != "names"]
+    assert len(legend) == 12 and legend[-1] == OTHER_FAMILIES
+    assert fig.layout.showlegend is not False
+    names = next(t for t in fig.data if t.name == "names")
+    assert 5 <= len(names.text) <= 12 and set(names.text) <= set(ok["model"])
+    at = AppTest.from_file(str(PAGES / "catalogue.py"), default_timeout=240).run()
+    table = at.dataframe[0].value
+    assert not (table.astype(str) == "None").any().any()
+    assert at.dataframe[0].proto.placeholder == "—"

@@ -9,10 +9,10 @@ import json
 import pytest
 
 from analyzers import analyze
+from analyzers.errors import UserError
 from explorer.cli import main
 from explorer.ensemble import (
     CropScheme,
-    EnsembleError,
     MemberCost,
     ensemble_cost,
     measured_latency_ms,
@@ -79,7 +79,7 @@ def test_member_lists(text: str, names: list[str]) -> None:
 
 @pytest.mark.parametrize("text", ["a,,b", "a*0", "a b", "a*65"])
 def test_bad_member_lists(text: str) -> None:
-    with pytest.raises(EnsembleError):
+    with pytest.raises(UserError):
         parse_members(text)
 
 
@@ -90,7 +90,7 @@ def test_crop_counts(text: str, crops: int) -> None:
 
 @pytest.mark.parametrize("text", ["0", "-3", "1001", "ten", "2.5"])
 def test_bad_crop_counts(text: str) -> None:
-    with pytest.raises(EnsembleError, match="--crops must be"):
+    with pytest.raises(UserError, match="--crops must be"):
         parse_crops(text)
 
 

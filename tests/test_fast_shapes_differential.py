@@ -147,6 +147,8 @@ META_DIFFERS_FROM_CPU = {
     "layer_norm_stats_dtype": "meta layer norm of a float16/bfloat16 input returns float32 mean and rstd; the CPU "
                               "returns them in the input's dtype",
     "bn_eval_stats": "meta batch norm in eval mode returns (C,) saved statistics; the CPU returns empty (0,) ones",
+    "grouped_mm_dtype": "meta _grouped_mm copies the CUDA kernel's checks and refuses float32 (and float16 without "
+                        "cuBLASLt); the CPU kernel takes float32, bfloat16 and float16",
 }
 
 
@@ -184,6 +186,9 @@ FOLLOW_META = {
                     "not got (meta accepts; the CPU refuses)",
     "index_put_values": "index_put of values that do not broadcast to the indexed shape: meta accepts some, the CPU "
                         "refuses (the stand-in declines them)",
+    "grouped_mm_layout": "_grouped_mm of an expanded, sliced or transposed operand: which strides the CPU kernel "
+                         "takes is its own rule (it takes a stride-0 group dim, refuses a stride-0 row); the "
+                         "stand-in declines them and meta answers (refusing float32, as it always does)",
     "pool3d_unbatched_channels_last": "a 3-d pool of an unbatched 4-d input whose strides look channels-last: the "
                                       "CPU kernel refuses that memory format; meta accepts",
 }
@@ -663,6 +668,45 @@ def test_matrix_products_match_torch():
     drive(matrix_products(), {aten.mm, aten.addmm, aten.bmm})
 
 
+@st.composite
+def grouped_products(draw: st.DrawFn) -> Case:
+    """aten._grouped_mm, a mixture of experts' expert layers: 2-d tokens @ 3-d experts (the forward), 2-d @ 2-d and
+    3-d @ 2-d (the gradients), 3-d @ 3-d; sizes mostly multiples of 8 so that the CPU kernel's 16-byte stride rule
+    holds, the offsets built on the operands' device (valid ones on the CPU: the jagged dim cut evenly)."""
+    kind = draw(st.sampled_from(("2d3d", "2d3d", "2d2d", "3d2d", "3d3d")))
+    size = lambda: draw(mostly(8, st.sampled_from((4, 16, 6, 2)), often=3))  # noqa: E731
+    groups, m, k, n = draw(st.integers(1, 3)), size(), size(), size()
+    dtype = draw(st.sampled_from((torch.float32, torch.bfloat16, torch.float16)))
+    other = draw(mostly(dtype, st.sampled_from(FLOATS), often=6))
+    shapes = {"2d3d": ((m, k), (groups, draw(mostly(k, st.just(k + 8))), n)), "2d2d": ((m, k), (k, n)),
+              "3d2d": ((groups, m, k), (k, n)), "3d3d": ((groups, m, k), (draw(mostly(groups, st.just(groups + 1))),
+                                                                         k, n))}[kind]
+    jagged = {"2d3d": m, "2d2d": k, "3d2d": n, "3d3d": 0}[kind]
+    offsets = draw(st.sampled_from(("even", "even", "even", "int64", "short", "none"))) if kind != "3d3d" else \
+        draw(mostly("none", st.just("even")))
+    specs = (Spec(shapes[0], dtype, draw(mostly(Layout.CONTIGUOUS, layouts))),
+             Spec(shapes[1], other, draw(mostly(Layout.CONTIGUOUS, layouts))))
+
+    def op(a: torch.Tensor, b: torch.Tensor) -> Any:
+        if offsets == "none":
+            return aten._grouped_mm(a, b)
+        count = groups + 1 if offsets == "short" else groups
+        values = [jagged * (g + 1) // count for g in range(count)]
+        offs = torch.tensor(values, dtype=torch.int64 if offsets == "int64" else torch.int32, device=a.device)
+        return aten._grouped_mm(a, b, offs)
+
+    differs = {"grouped_mm_dtype"} if dtype is not torch.bfloat16 else set()
+    if {specs[0].layout, specs[1].layout} != {Layout.CONTIGUOUS}:
+        differs.add("grouped_mm_layout")
+    if other != dtype:
+        differs.add("dtype_support")
+    return Case(f"_grouped_mm[{kind}, offsets {offsets}]", op, specs, meta_differs=frozenset(differs))
+
+
+def test_grouped_matrix_products_match_torch():
+    drive(grouped_products(), {aten._grouped_mm})
+
+
 # ---------------------------------------------------------------- copies: stack, roll, clone, empty_like, bernoulli_
 
 
@@ -789,7 +833,7 @@ def test_every_stand_in_is_driven_by_a_family():
                  aten.mean, aten.sum, aten.cat, aten.mm, aten.addmm, aten.bmm, aten.native_batch_norm,
                  aten._native_batch_norm_legit_no_training, aten.native_layer_norm, aten._softmax,
                  aten._log_softmax, aten._safe_softmax, aten.stack, aten.roll, aten.clone, aten.empty_like,
-                 aten.bernoulli_, aten.new_zeros, aten.new_empty_strided, aten.index_put}
+                 aten.bernoulli_, aten.new_zeros, aten.new_empty_strided, aten.index_put, aten._grouped_mm}
                 | set(UNARY) | {getattr(aten, p.__name__ + "_") for p in UNARY}
                 | set(BINARY) | set(BINARY_IN_PLACE))
     assert set(FAST_RESULTS) == families

@@ -8,7 +8,8 @@ from pathlib import Path
 import torchvision
 from streamlit.testing.v1 import AppTest
 
-from analyzers.gpu_memory import capacity_bytes, largest_batch
+from analyzers.devices import capacity_bytes
+from analyzers.training.memory import largest_batch
 from analyzers.training.analyze import analyze_training
 
 PAGES = Path(__file__).resolve().parents[1] / "explorer" / "pages"
@@ -30,7 +31,7 @@ def test_training_view_renders_metrics_charts_and_the_batch_that_fits():
     assert metrics["Trainable params"].value == "11.7 M"  # resnet18: 11,689,512
     assert len(at.get("plotly_chart")) == 2  # forward vs backward bars, memory timeline
     expected = largest_batch(
-        lambda b: analyze_training(torchvision.models.resnet18(), (3, 64, 64), b, optimizer="adam").memory.peak_bytes,
+        lambda b: analyze_training(torchvision.models.resnet18(), (3, 64, 64), b, optimizer="sgd").memory.peak_bytes,
         capacity_bytes("NVIDIA A100 40GB"))
     assert any(f"**{expected:,}**" in md.value for md in at.markdown)
 
@@ -51,7 +52,7 @@ def test_transfer_page_defaults_to_a_three_class_head_frozen_before_it():
 
 
 def test_architecture_page_training_toggle():
-    """ResNet-50 at 224 (`?model=resnet50`) behind the toggle, at the view's defaults: Adam, batch 32."""
+    """ResNet-50 at 224 (`?model=resnet50`) behind the toggle, at the view's defaults: SGD, batch 32."""
     at = AppTest.from_file(str(PAGES / "architecture.py"), default_timeout=TIMEOUT_S)
     at.query_params.update(model="resnet50")
     at.run()
@@ -59,7 +60,24 @@ def test_architecture_page_training_toggle():
     toggle = next(t for t in at.toggle if "training step" in t.label)
     toggle.set_value(True).run()
     assert not at.exception
-    expected = analyze_training(torchvision.models.resnet50(), (3, 224, 224), 32, optimizer="adam")
+    expected = analyze_training(torchvision.models.resnet50(), (3, 224, 224), 32, optimizer="sgd")
     metrics = {m.label: m for m in at.metric}
     assert metrics["Backward MACs"].help.startswith(f"input gradients {expected.totals.backward_input_macs:,}")
     assert any("Largest batch whose step fits in the A100 40GB's 40 GiB" in md.value for md in at.markdown)
+
+
+def test_the_app_and_the_cli_share_one_default_optimizer():
+    """The Training view, the Transfer page and `summary --train` (no --optimizer) all cost a step with plain SGD:
+    no optimizer state, so the CLI's optimizer_state_bytes is 0."""
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "explorer", "summary", "lenet5", "--train", "--json"],
+                          capture_output=True, text=True, timeout=120, check=True)
+    cli = json.loads(done.stdout)
+    assert (cli["optimizer"], cli["optimizer_state_bytes"]) == ("sgd", 0)
+    view = AppTest.from_function(_training_view_page, default_timeout=TIMEOUT_S).run()
+    assert view.selectbox(key="test_train_optimizer").value == "sgd"
+    transfer = AppTest.from_file(str(PAGES / "transfer.py"), default_timeout=TIMEOUT_S).run()
+    assert transfer.selectbox(key="transfer_optimizer").value == "sgd"

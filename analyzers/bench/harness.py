@@ -32,11 +32,13 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from analyzers.bench.schema import BenchStatus, ConfigKey, MemoryFormat
-from analyzers.devices import DevicePeak, PeakSource, Precision, device_name, peak_for, tf32_math
-from analyzers.records import Analysis
 from analyzers.bench.results_file import ResultsFile
+from analyzers.bench.schema import BENCH_RESULTS, BenchStatus, ConfigKey, MemoryFormat
+from analyzers.devices import DevicePeak, PeakSource, Precision, device_name, peak_for, tf32_math
+from analyzers.errors import UserError, first_line
 from analyzers.predict.roofline import measured_over_bound, model_bound
+from analyzers.records import Analysis
+from analyzers.time_limit import TimeLimitExceeded, time_limit
 
 ModelFactory = Callable[[str, torch.device], nn.Module]
 CostCounter = Callable[[nn.Module, "BenchConfig"], Analysis]
@@ -114,6 +116,7 @@ class BenchResult:
     flops: int | None
     achieved_tflops: float | None
     peak_tflops: float | None
+    memory_gb_per_s: float | None  # the bandwidth the roofline used: the spec sheet's or the measured copy's
     peak_source: PeakSource
     pct_of_peak: float | None
     roofline_ms: float | None
@@ -262,6 +265,7 @@ def run_sweep(
     counter: CostCounter | None = count_with_analyzer,
     device_peak: PeakLookup = peak_for,
     progress: bool = True,
+    time_limit_s: float | None = None,
 ) -> list[BenchResult]:
     """Measure every config not already in `csv_path`, appending each row to it as soon as it is done.
 
@@ -271,7 +275,10 @@ def run_sweep(
     (spec sheet by default; pass `lambda device: measured` to use a `measure_peak` result).
     Returns the rows this call wrote (rows already present are skipped, not returned).
 
-    The file is checked before anything is measured (a `ResultsFileError` or `BenchSchemaError` when it cannot be
+    `time_limit_s` bounds each configuration (counting, build, warm-up, timing) and the device's peak probe: a
+    configuration over it is an `error` row saying so (the sweep goes on), a probe over it a `UserError`.
+
+    The file is checked before anything is measured (a `ResultsFileError` when it cannot be
     used). Several sweeps may share it: each re-reads it before a config and under its lock before writing, so
     every configuration is written once (two sweeps that start the same config at the same moment both measure
     it, and only the first row is kept). A torn last line left by a killed run is dropped, with a line on stderr.
@@ -281,29 +288,42 @@ def run_sweep(
     peaks: dict[str, DevicePeak] = {}
     analyses: dict[tuple[object, ...], Analysis | None] = {}
     results: list[BenchResult] = []
-    with ResultsFile(csv_path) as results_file, tqdm(
+    with ResultsFile(csv_path, BENCH_RESULTS) as results_file, tqdm(
         total=len(configs), desc="bench", unit="config", file=sys.stderr, disable=not progress
     ) as bar:
         for config in configs:
             if config.device not in environments:
                 environments[config.device] = describe_environment(config.device)
-                peaks[config.device] = device_peak(torch.device(config.device))
+                peaks[config.device] = _probe_peak(device_peak, config.device, time_limit_s)
             environment, peak = environments[config.device], peaks[config.device]
             bar.set_postfix_str(f"{config.model} batch {config.batch}")
             key = _key(config, environment)
-            if key in results_file:  # re-read each time: another sweep may have finished it meanwhile
+            if asdict(key) in results_file:  # re-read each time: another sweep may have finished it meanwhile
                 bar.update(1)
                 continue
             count_key = (config.model, config.batch, config.input_size, config.dtype)
-            if counter is not None and count_key not in analyses:
-                analyses[count_key] = _count(counter, model_factory, config)
-            analysis = analyses.get(count_key)
-            result = _run_one(config, model_factory, analysis, peak, environment)
+            try:
+                with time_limit(time_limit_s):
+                    if counter is not None and count_key not in analyses:
+                        analyses[count_key] = _count(counter, model_factory, config)
+                    result = _run_one(config, model_factory, analyses.get(count_key), peak, environment)
+            except TimeLimitExceeded as exc:
+                result = _row(config, environment, peak, BenchStatus.ERROR, analysis=analyses.get(count_key),
+                              error_message=f"stopped after {exc.seconds:g} s (the time limit per configuration)")
             _free_memory(config, failed=result.status is not BenchStatus.OK)
-            if results_file.append(key, asdict(result)):  # False: a concurrent sweep wrote this config first
+            if results_file.append(asdict(result)):  # False: a concurrent sweep wrote this config first
                 results.append(result)
             bar.update(1)
     return results
+
+
+def _probe_peak(device_peak: PeakLookup, device: str, time_limit_s: float | None) -> DevicePeak:
+    try:
+        with time_limit(time_limit_s):
+            return device_peak(torch.device(device))
+    except TimeLimitExceeded as exc:
+        raise UserError(f"measuring the peak of {device} took over {exc.seconds:g} s (the time limit); use the "
+                        "spec sheet's peak or a longer limit") from None
 
 
 def _key(config: BenchConfig, environment: Environment) -> ConfigKey:
@@ -323,7 +343,8 @@ def _count(counter: CostCounter, model_factory: ModelFactory, config: BenchConfi
     try:
         return counter(model_factory(config.model, META), config)
     except Exception as exc:
-        warnings.warn(f"{config.model}: counting FLOPs failed, FLOP columns left blank: {_one_line(exc)}", stacklevel=3)
+        warnings.warn(f"{config.model}: counting FLOPs failed, FLOP columns left blank: "
+                      f"{first_line(exc, named=True, limit=200)}", stacklevel=3)
         return None
 
 
@@ -340,7 +361,8 @@ def _run_one(
     except Exception as exc:
         if is_out_of_memory(exc):
             return _row(config, environment, peak, BenchStatus.OOM, analysis=analysis)
-        return _row(config, environment, peak, BenchStatus.ERROR, analysis=analysis, error_message=_one_line(exc))
+        return _row(config, environment, peak, BenchStatus.ERROR, analysis=analysis,
+                    error_message=first_line(exc, named=True, limit=200))
     return _row(config, environment, peak, BenchStatus.OK, measurement, analysis)
 
 
@@ -384,6 +406,7 @@ def _row(
         flops=flops,
         achieved_tflops=achieved,
         peak_tflops=peak_tflops,
+        memory_gb_per_s=peak.memory_gb_per_s,
         peak_source=peak.source,
         pct_of_peak=pct,
         roofline_ms=roofline_ms,
@@ -427,7 +450,3 @@ def _free_memory(config: BenchConfig, failed: bool) -> None:
         torch.cuda.empty_cache()
 
 
-def _one_line(exc: BaseException, limit: int = 200) -> str:
-    lines = str(exc).strip().splitlines()
-    text = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -14,18 +14,26 @@ Rules (the receptive field arithmetic of the course notes, per spatial dim):
   restores them (channels-last linear layers) finds them again;
 - a product that sums over spatial positions (a linear layer after a flatten, attention, global pooling, a mean
   over H and W) covers the whole input, and so does everything it feeds;
-- a reshape we cannot follow (window partitions) stops tracking: no field is claimed there.
+- a reshape we cannot follow (window partitions) stops tracking: no field is claimed there, nor where such a tensor
+  is combined with a tracked one (an add would otherwise claim the tracked operand's smaller field: a Swin block's
+  `x + window_attention(x)` read as the patch's 4 pixels);
+- a window that also slides over non-spatial dims (local response norm's pool across channels) moves the field
+  by its spatial part only;
+- selecting one index of a dim that is not spatial (`qkv[0]`, `qkv.unbind(0)`) keeps the field (attention's
+  queries and keys come out of one projection this way: losing them made a ViT block's `x + attention(x)` claim
+  the patch's 16 pixels).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import AbstractSet, Any, Sequence
 
 import torch
 
 from analyzers.numbers import per_dim, pool_window
+from analyzers.ops import ADAPTIVE_POOLS, ATTENTION, MAX_POOLS, PRODUCTS, VIEWS, WINDOW_POOLS
 from analyzers.records import ReceptiveField
 
 aten = torch.ops.aten
@@ -59,9 +67,10 @@ def flow_of(value: Any) -> Flow | None:
 
 
 def _extent(field: ReceptiveField | None) -> tuple[int, int]:
+    """Covering the input beats not knowing, which beats any finite field: no field is claimed from one part."""
     if field is None:
-        return (0, 0)
-    return (2, 0) if field.covers_input else (1, math.prod(field.size))
+        return (2, 0)
+    return (3, 0) if field.covers_input else (1, math.prod(field.size))
 
 
 def _widest(flows: Sequence[Flow]) -> Flow:
@@ -85,16 +94,17 @@ def _through_window(src: Flow, out: torch.Tensor, kernel: Sequence[int], stride:
     if field is None or field.covers_input:
         return Flow(field, None, None, (), depth) if field is not None else _untracked(depth)
     ndim = out.dim() - 2
-    if src.dims != tuple(range(2, 2 + ndim)) or len(field.size) != ndim:
+    if src.dims is None or not set(src.dims) <= set(range(2, 2 + ndim)) or len(field.size) != len(src.dims):
         return _untracked(depth)
+    window = [[values[d - 2] for d in src.dims] for values in (kernel, stride, padding, dilation)]
     size, jump, start = [], [], []
-    for r, j, s0, k, s, p, d in zip(field.size, field.jump, field.start, kernel, stride, padding, dilation):
+    for r, j, s0, k, s, p, d in zip(field.size, field.jump, field.start, *window):
         span = d * (k - 1) + 1
         size.append(r + (span - 1) * j)
         start.append(s0 + ((span - 1) / 2 - p) * j)
         jump.append(j * s)
     new = ReceptiveField(size=tuple(_whole(v) for v in size), jump=tuple(jump), start=tuple(start))
-    return Flow(new, src.dims, None, tuple(int(v) for v in out.shape[2:]), depth)
+    return Flow(new, src.dims, None, tuple(int(out.shape[d]) for d in src.dims), depth)
 
 
 def _whole(value: float) -> int:
@@ -130,8 +140,7 @@ def _conv(args: tuple, out: torch.Tensor, src: Flow, depth: int) -> Flow:
 
 def _pool(packet: Any, args: tuple, out: torch.Tensor, src: Flow) -> Flow:
     ndim = out.dim() - 2
-    is_max = packet in (aten.max_pool2d_with_indices, aten.max_pool2d, aten.max_pool3d_with_indices,
-                        aten.max_pool1d)
+    is_max = packet in MAX_POOLS
     window = pool_window(args, ndim, dilation_index=4 if is_max else None)
     return _through_window(src, out, *window, depth=src.depth)
 
@@ -253,24 +262,15 @@ def _matrix_product(a: Flow | None, b: Flow | None, a_ndim: int, b_ndim: int, ou
 # ---------------------------------------------------------------- the dispatch
 
 
-_VIEWS = frozenset({aten.view, aten._unsafe_view, aten.reshape, aten._reshape_alias, aten.flatten, aten.unsqueeze,
-                    aten.squeeze, aten.unsqueeze_, aten.squeeze_, aten.unflatten})
-_WINDOW_POOLS = frozenset({aten.max_pool2d_with_indices, aten.max_pool2d, aten.max_pool3d_with_indices,
-                           aten.max_pool1d, aten.avg_pool2d, aten.avg_pool3d, aten.avg_pool1d})
-_ADAPTIVE_POOLS = frozenset({aten._adaptive_avg_pool2d, aten.adaptive_max_pool2d, aten._adaptive_avg_pool3d,
-                             aten.adaptive_avg_pool1d, aten.adaptive_max_pool1d})
 _REDUCTIONS = frozenset({aten.mean, aten.sum, aten.amax, aten.amin, aten.var, aten.std, aten.var_mean,
                          aten.max, aten.min, aten.logsumexp, aten.linalg_vector_norm, aten.norm})
-_ATTENTION = frozenset({aten._scaled_dot_product_flash_attention, aten._scaled_dot_product_efficient_attention,
-                        aten._scaled_dot_product_cudnn_attention, aten._scaled_dot_product_flash_attention_for_cpu,
-                        aten._scaled_dot_product_attention_math, aten.scaled_dot_product_attention})
-WINDOW_FLOW_OPS = _WINDOW_POOLS | _ADAPTIVE_POOLS | _REDUCTIONS | _ATTENTION
+WINDOW_FLOW_OPS = WINDOW_POOLS | ADAPTIVE_POOLS | _REDUCTIONS | ATTENTION
 
 
-_SPECIAL = (frozenset({aten.convolution, aten._convolution, aten.addmm, aten.baddbmm, aten.mm, aten.bmm, aten.matmul,
+_SPECIAL = (frozenset({aten.convolution, aten._convolution, aten.addmm, aten.baddbmm, *PRODUCTS,
                        aten.permute, aten.transpose, aten.transpose_, aten.t, aten._softmax, aten._log_softmax,
-                       aten._safe_softmax, aten.cat, aten.stack})
-            | _VIEWS | _WINDOW_POOLS | _ADAPTIVE_POOLS | _ATTENTION | _REDUCTIONS)
+                       aten._safe_softmax, aten.cat, aten.stack, aten.select, aten.unbind})
+            | VIEWS | WINDOW_POOLS | ADAPTIVE_POOLS | ATTENTION | _REDUCTIONS)
 
 
 def _ids(packets: frozenset) -> frozenset[int]:
@@ -278,12 +278,15 @@ def _ids(packets: frozenset) -> frozenset[int]:
     return frozenset(map(id, packets))
 
 
-_SPECIAL_IDS, _WINDOW_POOL_IDS, _ADAPTIVE_POOL_IDS = _ids(_SPECIAL), _ids(_WINDOW_POOLS), _ids(_ADAPTIVE_POOLS)
-_ATTENTION_IDS, _VIEW_IDS, _REDUCTION_IDS = _ids(_ATTENTION), _ids(_VIEWS), _ids(_REDUCTIONS)
+_SPECIAL_IDS, _WINDOW_POOL_IDS, _ADAPTIVE_POOL_IDS = _ids(_SPECIAL), _ids(WINDOW_POOLS), _ids(ADAPTIVE_POOLS)
+_ATTENTION_IDS, _VIEW_IDS, _REDUCTION_IDS = _ids(ATTENTION), _ids(VIEWS), _ids(_REDUCTIONS)
 
 
-def result_flow(packet: Any, args: tuple, out: torch.Tensor, flows: list[Flow]) -> Flow | None:
-    """The flow of `out` (an op's first tensor result) from its operands' flows; None if no operand has one."""
+def result_flow(packet: Any, args: tuple, out: torch.Tensor, flows: list[Flow],
+                parameters: AbstractSet[int] = frozenset()) -> Flow | None:
+    """The flow of `out` (an op's first tensor result) from its operands' flows; None if no operand has one.
+    `parameters` holds the ids of the parameters: a product with one of them as an operand is a weight layer, whether
+    the parameter arrives through a view (`nn.Linear`'s `t`) or as itself (GPT-2's `Conv1D`: `addmm(b, x, W)`)."""
     op = id(packet)
     if len(flows) == 1 and op not in _SPECIAL_IDS:  # the common case: an activation, a norm, an add of a scalar
         only = flows[0]
@@ -306,11 +309,11 @@ def result_flow(packet: Any, args: tuple, out: torch.Tensor, flows: list[Flow]) 
     if op in _ATTENTION_IDS:
         return _covering(depth)
     if packet is aten.addmm or packet is aten.baddbmm:
-        a, b = flow_of(args[1]), flow_of(args[2])
+        a, b = _operand(args[1], parameters), _operand(args[2], parameters)
         linear = b is WEIGHT or a is WEIGHT
         return _matrix_product(_active(a), _active(b), args[1].dim(), args[2].dim(), out, depth + linear)
-    if packet in (aten.mm, aten.bmm, aten.matmul):
-        a, b = flow_of(args[0]), flow_of(args[1])
+    if packet in PRODUCTS:
+        a, b = _operand(args[0], parameters), _operand(args[1], parameters)
         linear = b is WEIGHT or a is WEIGHT
         return _matrix_product(_active(a), _active(b), args[0].dim(), args[1].dim(), out, depth + linear)
     src = _widest(activations)
@@ -331,6 +334,9 @@ def result_flow(packet: Any, args: tuple, out: torch.Tensor, flows: list[Flow]) 
             if isinstance(dims, bool):
                 dims = None
             return _reduced(src, dims, x.dim(), keepdim=out.dim() == x.dim())
+    if (packet is aten.select or packet is aten.unbind) and x is not None:  # one index of a dim: the dim drops
+        dim = int(args[1]) % x.dim() if len(args) > 1 else 0
+        return _untracked(depth) if dim in _spatial_positions(src) else _reduced(src, [dim], x.dim(), False)
     if packet in (aten._softmax, aten._log_softmax, aten._safe_softmax) and x is not None:
         return _reduced(src, args[1], x.dim(), keepdim=True)
     if x is not None and out.dim() == x.dim() and (src.dims is not None or src.merged is not None):
@@ -340,6 +346,12 @@ def result_flow(packet: Any, args: tuple, out: torch.Tensor, flows: list[Flow]) 
     if packet is aten.cat or packet is aten.stack:
         return src if packet is aten.cat else _untracked(depth)
     return _untracked(depth)
+
+
+def _operand(value: Any, parameters: AbstractSet[int]) -> Flow | None:
+    """An operand's flow; a parameter itself carries none (the model's tensors are never marked): WEIGHT."""
+    flow = flow_of(value)
+    return WEIGHT if flow is None and id(value) in parameters else flow
 
 
 def _active(flow: Flow | None) -> Flow | None:

@@ -14,6 +14,8 @@ from analyzers.records import (
     AttentionGeometry,
     ConcatGeometry,
     ConvGeometry,
+    FusedGeometry,
+    GroupedMatmulGeometry,
     LayerRecord,
     MatmulGeometry,
     OpCategory,
@@ -42,19 +44,41 @@ def _conv(op: OpCost, g: ConvGeometry) -> str:
     return f"{text} = {n(op.macs)} {label}{_bias(op)}"
 
 
-def _matmul(op: OpCost, g: MatmulGeometry) -> str:
+def _product(g: MatmulGeometry) -> str:
     if g.batch != 1:
-        text = f"batch {n(g.batch)} · {n(g.rows)}×{n(g.inner)} @ {n(g.inner)}×{n(g.cols)}"
-    else:
-        text = f"rows {n(g.rows)} · in {n(g.inner)} · out {n(g.cols)}"
-    return f"{text} = {n(op.macs)} MACs{_bias(op)}"
+        return f"batch {n(g.batch)} · {n(g.rows)}×{n(g.inner)} @ {n(g.inner)}×{n(g.cols)}"
+    return f"rows {n(g.rows)} · in {n(g.inner)} · out {n(g.cols)}"
+
+
+def _matmul(op: OpCost, g: MatmulGeometry) -> str:
+    return f"{_product(g)} = {n(op.macs)} MACs{_bias(op)}"
+
+
+def _fused(op: OpCost, g: FusedGeometry) -> str:
+    parts = " + ".join(f"{label} ({_product(p)})" for label, p in g.products)
+    return f"{g.kernel}: {parts} = {n(op.macs)} MACs; {n(op.elementwise_ops)} element-wise ops"
+
+
+def _grouped(op: OpCost, g: GroupedMatmulGeometry) -> str:
+    if not g.jagged:
+        return f"{n(g.groups)} groups · {n(g.rows)}×{n(g.inner)} @ {n(g.inner)}×{n(g.cols)} = {n(op.macs)} MACs"
+    split = "split by the offsets" if g.split_known else "split by the routing, unknown on meta; any split gives " \
+        "this total"
+    sizes = {"rows": f"rows {n(g.rows)} over {n(g.groups)} groups ({split}) · in {n(g.inner)} · out {n(g.cols)}",
+             "inner": f"rows {n(g.rows)} · in {n(g.inner)} over {n(g.groups)} groups ({split}) · out {n(g.cols)}",
+             "cols": f"rows {n(g.rows)} · in {n(g.inner)} · out {n(g.cols)} over {n(g.groups)} groups ({split})"}
+    return f"grouped {sizes[g.jagged]} = {n(op.macs)} MACs"
 
 
 def _attention(op: OpCost, g: AttentionGeometry) -> str:
-    return (
+    text = (
         f"batch·heads {n(g.heads)} · (QKᵀ {n(g.q_len)}×{n(g.head_dim)}×{n(g.kv_len)} + "
         f"AV {n(g.q_len)}×{n(g.kv_len)}×{n(g.v_dim)}) = {n(op.macs)} MACs"
     )
+    if g.causal:
+        text += (f" (causal: a causal kernel computes {n(g.scores_computed)} of the {n(g.q_len * g.kv_len)} scores, "
+                 f"{n(g.causal_macs)} MACs)")
+    return text
 
 
 def _pool(op: OpCost, g: PoolGeometry) -> str:
@@ -83,6 +107,10 @@ def op_formula(op: OpCost) -> str:
         return _matmul(op, g)
     if isinstance(g, AttentionGeometry):
         return _attention(op, g)
+    if isinstance(g, GroupedMatmulGeometry):
+        return _grouped(op, g)
+    if isinstance(g, FusedGeometry):
+        return _fused(op, g)
     if isinstance(g, PoolGeometry):
         return _pool(op, g)
     if isinstance(g, ConcatGeometry):

@@ -24,6 +24,7 @@ from analyzers.counting.formulas import FORMULAS, Formula, data_movement, uncoun
 from analyzers.counting import memo as call_memo
 from analyzers.counting.memo import SCALAR_TYPES, call_key, remember, replay, returns_fresh_tensors
 from analyzers.shapes.shortcuts import Call, Shortcut, shortcut_for
+from analyzers.ops import PRODUCTS
 from analyzers.records import OpCategory, OpCost, Shape
 from analyzers.counting.size_checks import WINDOWED_OPS, check_window_fits
 
@@ -155,8 +156,8 @@ def _first_tensor(out: Any) -> torch.Tensor | None:
 
 
 _UNKNOWN = object()
-_FLOW_MEMO_OPS = frozenset({aten.convolution, aten._convolution, aten.addmm, aten.baddbmm, aten.mm, aten.bmm,
-                            aten.matmul, aten.cat, aten.stack, *WINDOW_FLOW_OPS})  # whose flow takes real work
+_FLOW_MEMO_OPS = frozenset({aten.convolution, aten._convolution, aten.addmm, aten.baddbmm, *PRODUCTS, aten.cat,
+                            aten.stack, *WINDOW_FLOW_OPS})  # whose flow takes real work
 
 
 class CountingMode(TorchDispatchMode):
@@ -196,20 +197,33 @@ class CountingMode(TorchDispatchMode):
             return self.__torch_dispatch__(func, (), args, kwargs)
 
     def _operand_flows(self, args: tuple) -> list[Flow]:
+        """The operands' flows. Integer and boolean operands (indices, masks: a mixture of experts' routing picks
+        rows with them) are not a path of the values and count only where no float activation flows in (token ids
+        into an embedding)."""
         flows = []
+        indices = None
         for a in args:
             kind = type(a)
             if kind in SCALAR_TYPES:  # sizes, flags, dtypes: most arguments, told apart by one set lookup
                 continue
             if kind is list or kind is tuple:
                 if a and isinstance(a[0], torch.Tensor):
-                    flows.extend(f for f in (getattr(t, ATTRIBUTE, None) for t in a) if f is not None)
+                    if a[0].is_floating_point():  # cat's tensors
+                        flows.extend(f for f in (getattr(t, ATTRIBUTE, None) for t in a) if f is not None)
+                    else:  # index's indices
+                        indices = [*(indices or ()), *(f for f in (getattr(t, ATTRIBUTE, None) for t in a)
+                                                       if f is not None)]
             elif isinstance(a, torch.Tensor):
                 f = getattr(a, ATTRIBUTE, None)
                 if f is not None:
-                    flows.append(f)
+                    if a.is_floating_point():
+                        flows.append(f)
+                    else:
+                        indices = [f] if indices is None else [*indices, f]
                 elif id(a) in self.weights:
                     flows.append(WEIGHT)
+        if indices is not None and all(f is WEIGHT for f in flows):
+            flows.extend(indices)
         return flows
 
     def _flow_key(self, args: tuple) -> tuple:
@@ -269,12 +283,12 @@ class CountingMode(TorchDispatchMode):
             flow_key = (key, self._flow_key(args))
             flow = plan.flows.get(flow_key, _UNKNOWN)
             if flow is _UNKNOWN:
-                flow = result_flow(plan.packet, args, result, flows)
+                flow = result_flow(plan.packet, args, result, flows, self.weights)
                 if len(plan.flows) >= call_memo.MEMO_LIMIT:
                     plan.flows.clear()
                 plan.flows[flow_key] = flow
         else:
-            flow = result_flow(plan.packet, args, result, flows)
+            flow = result_flow(plan.packet, args, result, flows, self.weights)
         if flow is not None:
             self._attach(out, result, flow)
         stack = self.tracker.stack

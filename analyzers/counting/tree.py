@@ -4,12 +4,13 @@ whole-model totals as sums over leaves."""
 
 from __future__ import annotations
 
+import math
 
 import torch
 from torch import nn
 
 from analyzers.counting.mode import ModuleRun, ModuleTracker
-from analyzers.records import LayerRecord, OpCategory, ParamTensor, RecordKind, Totals
+from analyzers.records import GroupedMatmulGeometry, LayerRecord, OpCategory, ParamTensor, RecordKind, Totals
 
 __all__ = ["FUNCTIONAL", "build_records", "model_totals"]
 
@@ -203,4 +204,32 @@ def model_totals(records: tuple[LayerRecord, ...], weight_depth: int) -> Totals:
         uncounted_ops=uncounted,
         layers=layers,
         weight_depth=weight_depth,
+        active_params=root.params - _unrouted_expert_params(records),
     )
+
+
+def _unrouted_expert_params(records: tuple[LayerRecord, ...]) -> int:
+    """Expert weights one token does not use: a grouped product with a parameter operand (a mixture of experts'
+    G experts) runs tokens × k rows, so each token uses k = rows ÷ tokens of the G expert slices, where tokens are
+    the rows the experts module was given (its first input, all but the last dim). Each weight counts once, however
+    many times its module ran."""
+    by_name = {r.name: r for r in records}
+    unused = 0.0
+    seen: set[tuple] = set()
+    for r in records:
+        if r.kind is RecordKind.CONTAINER:
+            continue
+        for op in r.ops:
+            g = op.geometry
+            if op.category is not OpCategory.LINEAR or not isinstance(g, GroupedMatmulGeometry) or g.jagged != "rows":
+                continue
+            owner = by_name.get(r.parent) if r.kind is RecordKind.FUNCTIONAL and r.parent is not None else r
+            shapes = owner.input_shapes if owner is not None else ()
+            tokens = math.prod(shapes[0][:-1]) if shapes and len(shapes[0]) >= 2 else 0
+            key = (r.name, g.groups, g.inner, g.cols)
+            if tokens <= 0 or key in seen:
+                continue
+            seen.add(key)
+            used = min(g.rows / tokens, g.groups)
+            unused += (g.groups - used) * g.inner * g.cols
+    return round(unused)

@@ -14,7 +14,6 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from analyzers.errors import UserError
 from analyzers.records import Analysis, OpKind
 
 # fvcore operator names whose counts are multiply-accumulates (the rest are norms, pooling, upsampling…)
@@ -45,10 +44,6 @@ class FvcoreCrossCheck:
             total + "fvcore counts a fused multiply-add as one flop, so its conv/linear/matmul part is MACs: "
             f"ours {self.our_macs:,} ({verdict})."
         )
-
-
-class CrossCheckRefused(UserError):
-    """The cross-check would run too large a real model or input here; the message says what is allowed."""
 
 
 @dataclass(frozen=True)

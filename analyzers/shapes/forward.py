@@ -305,6 +305,57 @@ def bmm(args: tuple, kwargs: dict) -> torch.Tensor | None:
     return empty((a.shape[0], a.shape[1], b.shape[2]), a.dtype)
 
 
+_GROUPED_DTYPES = frozenset({torch.float32, torch.bfloat16, torch.float16})
+
+
+def _grouped_operand_ok(t: Any) -> bool:
+    """The CPU kernel's layout rule: row- or column-major in the last two dims, every other stride a multiple of
+    16 bytes."""
+    if not isinstance(t, torch.Tensor) or t.dim() not in (2, 3):
+        return False
+    strides, sizes = t.stride(), t.shape
+    unit = t.dim() - 1 if strides[-1] == 1 else t.dim() - 2 if strides[-2] == 1 else None
+    if unit is None or 0 in sizes:
+        return False
+    across = t.dim() - 2 if unit == t.dim() - 1 else t.dim() - 1  # the other matrix dim: it steps over whole lines
+    return strides[across] >= sizes[unit] and all(
+        stride > 0 and (stride * t.element_size()) % 16 == 0 for d, stride in enumerate(strides) if d != unit)
+
+
+@_register(*([aten._grouped_mm] if hasattr(aten, "_grouped_mm") else []))
+def grouped_mm(args: tuple, kwargs: dict) -> torch.Tensor | None:
+    """aten._grouped_mm(a, b, offs=None, bias=None, out_dtype=None), a mixture of experts' expert layers. torch's
+    meta kernel copies the CUDA kernel's checks and refuses float32 ("Expected mat_a to be BFloat16"); the CPU
+    kernel takes float32, bfloat16 and float16, and so do we: 2-d @ 3-d (G, K, N) → (M, N); 2-d @ 2-d → (G, M, N);
+    3-d (G, M, K) @ 2-d → (M, N); 3-d @ 3-d → (G, M, N) (no offsets), contiguous."""
+    if len(args) < 2 or len(args) > 3:
+        return None
+    a, b = args[0], args[1]
+    extra = dict(kwargs)
+    offs = args[2] if len(args) == 3 else extra.pop("offs", None)
+    if extra.pop("bias", None) is not None or extra.pop("out_dtype", None) not in (None, getattr(a, "dtype", None)):
+        return None
+    if extra or not (_grouped_operand_ok(a) and _grouped_operand_ok(b)):
+        return None
+    if a.dtype not in _GROUPED_DTYPES or b.dtype != a.dtype:
+        return None
+    shapes = (tuple(int(d) for d in a.shape), tuple(int(d) for d in b.shape))
+    if a.dim() == 3 and b.dim() == 3:
+        (g, m, k), (g2, k2, n) = shapes
+        return empty((g, m, n), a.dtype) if offs is None and g == g2 and k == k2 else None
+    if not (isinstance(offs, torch.Tensor) and offs.dim() == 1 and offs.dtype == torch.int32 and offs.is_meta):
+        return None
+    groups = int(offs.shape[0])
+    if a.dim() == 2 and b.dim() == 3:
+        (m, k), (g, k2, n) = shapes
+        return empty((m, n), a.dtype) if g == groups and k == k2 else None
+    if a.dim() == 2:
+        (m, k), (k2, n) = shapes
+        return empty((groups, m, n), a.dtype) if k == k2 else None
+    (g, m, k), (k2, n) = shapes
+    return empty((m, n), a.dtype) if g == groups and k == k2 else None
+
+
 # ---------------------------------------------------------------- normalisation
 
 

@@ -15,14 +15,10 @@ from analyzers.records import Analysis
 if TYPE_CHECKING:
     from analyzers.training.analyze import TrainingAnalysis, TrainingLayer
 
-__all__ = ["IMAGENET_TRAIN_IMAGES", "FreezeError", "RemainingCost", "cost_after_cut", "freeze_point",
+__all__ = ["IMAGENET_TRAIN_IMAGES", "RemainingCost", "cost_after_cut", "freeze_point",
            "frozen_parameter_names", "precomputed_feature_bytes", "stage_names", "trainable_modules"]
 
 IMAGENET_TRAIN_IMAGES = 1_281_167  # ILSVRC-2012 training set
-
-
-class FreezeError(UserError):
-    """A freeze point that names no module of the model, or more stages than it has."""
 
 
 def stage_names(model: nn.Module) -> list[str]:
@@ -48,19 +44,19 @@ def _has_parameters(module: nn.Module) -> bool:
 def freeze_point(model: nn.Module, *, freeze: str | None = None, freeze_stages: int | None = None) -> str | None:
     """The module name up to which (inclusive) parameters are frozen, from a name or a stage count."""
     if freeze is not None and freeze_stages is not None:
-        raise FreezeError("give either a module to freeze up to or a number of stages, not both")
+        raise UserError("give either a module to freeze up to or a number of stages, not both")
     if freeze_stages is not None:
         stages = stage_names(model)
         if isinstance(freeze_stages, bool) or not isinstance(freeze_stages, int) or not (
                 0 <= freeze_stages <= len(stages)):
-            raise FreezeError(f"--freeze-stages must be 0 to {len(stages)} for this model, got {freeze_stages!r}")
+            raise UserError(f"--freeze-stages must be 0 to {len(stages)} for this model, got {freeze_stages!r}")
         return stages[freeze_stages - 1] if freeze_stages else None
     if freeze is None or freeze == "":
         return None
     names = {name for name, _ in model.named_modules()}
     if freeze not in names:
         sample = ", ".join(stage_names(model)[:8])
-        raise FreezeError(f"no module named {freeze!r} to freeze up to; stages of this model: {sample}")
+        raise UserError(f"no module named {freeze!r} to freeze up to; stages of this model: {sample}")
     return freeze
 
 
@@ -82,7 +78,7 @@ def precomputed_feature_bytes(analysis: Analysis, cut: str, images: int = IMAGEN
     analysis dtype: the notes' "pre-compute that layer's activations … save them to disk"."""
     record = analysis.record(cut)
     if not record.output_shapes:
-        raise FreezeError(f"module {cut!r} has no tensor output to cache")
+        raise UserError(f"module {cut!r} has no tensor output to cache")
     shape = record.output_shapes[0]
     per_image = 1
     for d in shape[1:]:
@@ -112,6 +108,6 @@ def cost_after_cut(analysis: TrainingAnalysis, cut: str) -> RemainingCost:
     leaves = analysis.leaves()
     inside = [i for i, layer in enumerate(leaves) if layer.name == cut or layer.name.startswith(f"{cut}.")]
     if not inside:
-        raise FreezeError(f"module {cut!r} ran no layer to cut after")
+        raise UserError(f"module {cut!r} ran no layer to cut after")
     rest = leaves[inside[-1] + 1:]
     return RemainingCost(sum(layer.forward_macs for layer in rest), sum(layer.backward_macs for layer in rest))

@@ -22,7 +22,7 @@ from __future__ import annotations
 import enum
 import weakref
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -234,3 +234,38 @@ def step_memory(*, parameter_bytes: int, trainable_elements: int, gradient_items
         peak_layer=top.layer,
         timeline=tuple(timeline),
     )
+
+
+def largest_batch(peak_at: Callable[[int], int], memory_bytes: int, *, max_batch: int = 1 << 16) -> int:
+    """The largest batch b with peak_at(b) ≤ memory_bytes (0 if not even one fits).
+
+    A step's peak is the largest of several moments' live bytes, each growing linearly with the batch, so it is
+    convex in b: the line through b = 1 and 2 gives an upper estimate, and each check at the estimate refits the
+    line through b = 1 and that point (now from above) until the answer fits and b + 1 does not."""
+    known: dict[int, int] = {}
+
+    def measured(b: int) -> int:
+        if b not in known:
+            known[b] = raw_peak_at(b)
+        return known[b]
+
+    raw_peak_at, peak_at = peak_at, measured
+    p1 = peak_at(1)
+    if p1 > memory_bytes:
+        return 0
+    slope = peak_at(2) - p1
+    if slope <= 0:
+        return max_batch
+    b = min(max_batch, 1 + (memory_bytes - p1) // slope)
+    for _ in range(8):
+        peak = peak_at(b)
+        if peak <= memory_bytes:
+            if b >= max_batch or peak_at(b + 1) > memory_bytes:
+                return b
+            b = min(max_batch, b + max(1, (memory_bytes - peak) // slope))
+            continue
+        slope = max(1, (peak - p1) // (b - 1))
+        b = max(1, min(b - 1, 1 + (memory_bytes - p1) // slope))
+    while b > 1 and peak_at(b) > memory_bytes:  # never answer a batch that does not fit
+        b -= 1
+    return b

@@ -7,9 +7,10 @@ import argparse
 import sys
 from typing import Sequence
 
+from analyzers.errors import UserError
 from explorer.cli import atlas, bench, ensemble, gradients, listing, report, summary, training
 from explorer.cli.common import EXIT_INTERRUPTED, EXIT_USAGE, CliError, OneLineParser
-from explorer.terminal_text import printable
+from analyzers.safe_text import printable
 
 __all__ = ["build_parser", "main"]
 
@@ -33,7 +34,6 @@ def _command_names(parser: argparse.ArgumentParser) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from explorer.run_limits import Interrupted, ctrl_c_as_interrupted
-    from explorer.user_errors import USER_ERRORS
 
     try:
         with ctrl_c_as_interrupted():
@@ -44,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                "(see `python -m explorer --help`)")
             _refuse_empty_values(args)
             return _run_command(args)
-    except (CliError, *USER_ERRORS()) as exc:
+    except UserError as exc:  # CliError is one too
         print(f"error: {printable(str(exc))}", file=sys.stderr)  # one line, whatever user text it quotes
         return EXIT_USAGE
     except Interrupted:
@@ -64,14 +64,15 @@ def _refuse_empty_values(args: argparse.Namespace) -> None:
 
 
 def _run_command(args: argparse.Namespace) -> int:
-    """The command's own exit status; a KeyboardInterrupt or SystemExit that user code raised is a one-line error."""
+    """The command's own exit status; a KeyboardInterrupt, SystemExit or other BaseException that user code raised
+    (GeneratorExit…) is a one-line error. An Exception that is not a user error is our bug: its traceback stays."""
     from explorer.run_limits import Interrupted
 
     try:
         return int(args.run(args) or 0)
-    except Interrupted:
+    except (Interrupted, Exception):
         raise
-    except KeyboardInterrupt:
-        raise CliError("the model's code raised KeyboardInterrupt") from None
     except SystemExit as exc:
         raise CliError(f"the model's code called sys.exit({exc.code!r}); a model must not end the program") from None
+    except BaseException as exc:
+        raise CliError(f"the model's code raised {type(exc).__name__}") from None

@@ -7,11 +7,12 @@ import json
 import sys
 from typing import Any
 
-from analyzers.errors import first_line
+from analyzers.errors import UserError, first_line
 from explorer.cli.common import EXIT_SOME_FAILED, CliError, limited, parse_options, print_line
-from explorer.cli.models import ResolvedModel, add_model_arguments, analyze_model, resolve_model, roofline_bound
-from explorer.input_size import parse_input_size
-from explorer.terminal_text import printable
+from analyzers.counting.inputs import parse_input_size
+from analyzers.safe_text import printable
+from explorer.cli.models import (ResolvedModel, add_model_arguments, analyze_model, refuse_crosscheck_over_budget,
+                                 resolve_model, roofline_bound)
 
 __all__ = ["add_parser", "run"]
 
@@ -40,6 +41,10 @@ def _summary_line(model: ResolvedModel, args: argparse.Namespace) -> dict[str, A
     if args.crosscheck == "fvcore":
         from analyzers.reports.crosscheck import fvcore_crosscheck
 
+        if model.input_size is None or getattr(args, "inputs", None) and args.input is None:
+            raise CliError(f"--crosscheck fvcore runs models that take one image (--input CxHxW, the batch from "
+                           f"--batch); {model.name} takes {', '.join(i.name for i in analysis.inputs)}")
+        refuse_crosscheck_over_budget(model, args)
         check = fvcore_crosscheck(model.module, model.input_size, args.batch, analysis)
         summary.update(fvcore_macs=check.fvcore_macs, fvcore_total=check.fvcore_total,
                        fvcore_other=check.fvcore_other, crosscheck=check.explanation())
@@ -68,7 +73,6 @@ def run(args: argparse.Namespace) -> int:
 def _summary_all(args: argparse.Namespace, size: tuple[int, ...] | None) -> int:
     """One JSON line per zoo model on stdout; a model that fails (e.g. cannot take --input) gets one line on stderr,
     naming it and why, and the sweep goes on. Exit status 1 when any failed (2 stays for a bad command line)."""
-    from explorer.user_errors import USER_ERRORS
     from explorer.zoo import list_models
 
     models = list_models(family=args.family)
@@ -76,7 +80,7 @@ def _summary_all(args: argparse.Namespace, size: tuple[int, ...] | None) -> int:
     for info in models:
         try:
             summary = limited(args, info.name, lambda: _summary_line(resolve_model(info.name, None, {}, size), args))
-        except (CliError, *USER_ERRORS()) as exc:
+        except UserError as exc:  # CliError is one too
             failed += 1
             reason = first_line(exc)
             if not reason.startswith(f"{info.name}: "):  # e.g. a timeout names the model already
@@ -91,11 +95,28 @@ def _summary_all(args: argparse.Namespace, size: tuple[int, ...] | None) -> int:
     return 0
 
 
+def _active_params_line(s: dict[str, Any]) -> list[str]:
+    if s.get("active_params", s["params"]) == s["params"]:
+        return []
+    return [f"  active params     {s['active_params']:>18,}  per token (a mixture of experts: the experts the routing "
+            f"does not pick left out)"]
+
+
+def _causal_attention_line(s: dict[str, Any]) -> list[str]:
+    if not s.get("causal_attention_macs"):
+        return []
+    share = s["causal_kernel_macs"] / s["causal_attention_macs"]
+    return [f"  causal attention  {s['causal_attention_macs']:>18,}  MACs of them, counted dense; a causal kernel "
+            f"computes {s['causal_kernel_macs']:,} ({share:.1%})"]
+
+
 def _format_summary(s: dict[str, Any]) -> str:
     lines = [
         f"{printable(s['name'])}  input {s['input']}  batch {s['batch']}  {s['dtype']}",
         f"  params            {s['params']:>18,}  (trainable {s['trainable_params']:,}; {s['param_bytes']:,} bytes)",
+        *_active_params_line(s),
         f"  MACs              {s['macs']:>18,}  (FLOPs = 2 × MACs = {s['flops']:,})",
+        *_causal_attention_line(s),
         f"  element-wise ops  {s['elementwise_ops']:>18,}  (norms, activations, pooling, adds)",
         f"  activations       {s['activation_bytes']:>18,}  bytes ({s['activation_elements']:,} elements)",
         f"  weight depth      {s['weight_depth']:>18,}  (conv/linear layers on the longest path, as papers count)",

@@ -1,45 +1,59 @@
-"""Architecture: one zoo model at a time — its totals, its diagram, its layers and where the cost goes."""
+"""Architecture: one model at a time — a zoo model or any torchvision / timm model by its library name — with its
+totals, its diagram, its layers, where the cost goes, one training step and the fvcore cross-check."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import streamlit as st
 
+from analyzers.errors import DataDependentError, UserError
 from explorer.ui.analysis_view import analysis_view
 from explorer.ui.cached_analysis import analyze_model
 from explorer.ui.crosscheck_panel import crosscheck_panel
 from explorer.ui.model_picker import pick_model
-from explorer.ui.page_setup import show_user_error, user_errors
+from explorer.ui.page_setup import show_user_error
 
 SCOPE = "arch"
 
-from explorer.ui.catalogue_picker import show_catalogue_model  # noqa: E402
-
-if show_catalogue_model(SCOPE):  # a torchvision / timm model, picked by its library name, is drawn instead
-    st.stop()
 with st.sidebar:
     choice = pick_model(SCOPE)
 
-info = choice.info
-st.title(info.name)
-st.caption(f"**{info.family.value}** · {info.paper}")
-st.markdown(info.description)
+st.title(choice.title)
+st.caption(choice.caption)
+if choice.description:
+    st.markdown(choice.description)
 
-if choice.input_problem is not None:  # never leave numbers on screen that were for another input
-    st.error(choice.input_problem, icon=":material/error:")
+if choice.problem is not None:  # never leave numbers on screen that were for another input
+    st.error(choice.problem, icon=":material/error:")
     st.stop()
 
+scope = f"{SCOPE}_{choice.scope}"
+cpu_key = f"{scope}_on_cpu"
+request = replace(choice.request, on_cpu=bool(st.session_state.get(cpu_key)))
 try:
-    with st.spinner("Analysing on the meta device…"):
-        result = analyze_model(choice.request)
-except user_errors() as exc:
+    with st.spinner("Building without weights and analysing on the meta device…"):
+        result = analyze_model(request)
+except DataDependentError:
+    st.error(f"{choice.title} decides what to compute from its data (e.g. it keeps the boxes that score highest), "
+             "so the meta device, which has shapes but no values, cannot count it.", icon=":material/error:")
+    st.button("Count it on one random input on the CPU", key=f"{cpu_key}_button", icon=":material/memory:",
+              on_click=lambda: st.session_state.update({cpu_key: True}),
+              help="Runs the model once on this server's CPU with random data and random weights; every number is "
+                   "then labelled as measured on one random input (another image costs differently).")  # fmt: skip
+    st.stop()
+except UserError as exc:
     show_user_error(exc)
     st.stop()
 
-analysis_view(result, scope=f"{SCOPE}_{info.name}", file_stem=info.name)
-crosscheck_panel(choice.request, result, key=f"{SCOPE}_{info.name}_fvcore")
+if result.analysis.caveat:
+    st.warning(f"{result.analysis.caveat}: every number below comes from one run on the CPU with random data.",
+               icon=":material/casino:")
+analysis_view(result, scope=scope, file_stem=choice.title.replace(":", "_"))
+crosscheck_panel(request, result, key=f"{scope}_fvcore")
 
 st.subheader("Training")  # one training step: backward MACs, step memory, the batch that fits a GPU
-if st.toggle("Analyse one training step (forward + backward + optimizer)", key=f"{SCOPE}_{info.name}_train"):
+if st.toggle("Analyse one training step (forward + backward + optimizer)", key=f"{scope}_train"):
     from explorer.ui.training_view import training_view
 
-    training_view(choice.request, scope=f"{SCOPE}_{info.name}")
+    training_view(request, scope=scope)

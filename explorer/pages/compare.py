@@ -5,14 +5,26 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from analyzers.errors import UserError
+from explorer.ensemble import (
+    MAX_MEMBERS,
+    MemberCost,
+    batch1_latencies,
+    ensemble_cost,
+    measured_latency_ms,
+)
 from explorer.figures.bench_charts import macs_vs_latency, ok_rows
+from explorer.figures.compare import (
+    accuracy_vs_macs,
+    params_vs_macs,
+    resolution_stages,
+    stage_cost,
+)
 from explorer.figures.shape_text import input_volume
-from explorer.figures.compare import accuracy_vs_macs, params_vs_macs, resolution_stages, stage_cost
-from explorer.ensemble import MemberCost, batch1_latencies, ensemble_cost, measured_latency_ms
 from explorer.ui.bench_results import shipped_results
 from explorer.ui.cached_analysis import ModelRequest, analyze_model
 from explorer.ui.downloads import download_buttons
-from explorer.ui.page_setup import page_header, user_errors
+from explorer.ui.page_setup import page_header
 from explorer.ui.plotly_chart import show_figure
 from explorer.zoo import get_model_info, list_models
 
@@ -45,7 +57,7 @@ chosen = st.multiselect(
     key="compare_models",
     placeholder="Type to add models…",
 )
-from explorer.ui.catalogue_picker import catalogue_row, pick_catalogue_models  # noqa: E402
+from explorer.ui.catalogue_picker import catalogue_row, pick_catalogue_models
 
 library_models = pick_catalogue_models("compare")  # torchvision / timm, by the names the libraries list
 if not chosen and not library_models:
@@ -57,7 +69,7 @@ with st.spinner("Analysing…"):
     for name in chosen:
         try:
             row, stage = model_summary(name)
-        except user_errors() as exc:
+        except UserError as exc:
             failed.append(f"{name}: {exc}")
             continue
         rows.append(row)
@@ -65,7 +77,7 @@ with st.spinner("Analysing…"):
     for ref in library_models:
         try:
             row, result = catalogue_row(ref)
-        except user_errors() as exc:
+        except UserError as exc:
             failed.append(f"{ref}: {exc}")
             continue
         rows.append(row)
@@ -86,7 +98,10 @@ st.dataframe(
         "macs": st.column_config.NumberColumn("MACs", format="localized"),
         "flops": st.column_config.NumberColumn("FLOPs", format="localized"),
         "activation_bytes": st.column_config.NumberColumn("activation bytes", format="localized"),
-        "top1": st.column_config.NumberColumn("top-1 %", format="%.1f", help="ImageNet top-1 published by torchvision"),
+        "param_bytes": st.column_config.NumberColumn("param bytes", format="localized"),
+        "top1": st.column_config.NumberColumn("top-1 %", format="%.2f",
+                                              help="ImageNet-1K top-1 as published: torchvision's weights, timm's "
+                                                   "results table for the default pretrained tag"),
     },
 )
 download_buttons(models, "model_comparison", key="compare_download")
@@ -124,21 +139,40 @@ st.caption(
 crops = st.segmented_control("Crops per image", options=(1, 10, 144), default=10, key="compare_crops",
                              format_func=lambda k: {1: "1 (centre)", 10: "10-crop", 144: "144 (GoogLeNet)"}[k])
 crops = crops or 1  # deselecting the control means one crop
-members = [MemberCost(row["model"], (), row["params"], row.get("param_bytes", 4 * row["params"]),  # fp32 analyses
-                      row["macs"], row["activation_bytes"]) for row in rows]
+if len(rows) > MAX_MEMBERS:  # the comparison above stands; only the ensemble has a size limit
+    st.info(f"{len(rows)} models are chosen: an ensemble is costed for at most {MAX_MEMBERS} models (the notes' "
+            "ensembles have 3–15). Remove some to see it.", icon=":material/info:")
+    st.stop()
+members = [MemberCost(row["model"], (), row["params"], row["param_bytes"], row["macs"], row["activation_bytes"])
+           for row in rows]
 cost = ensemble_cost(members, crops)
 latency = measured_latency_ms(cost, batch1_latencies(loaded.results)) if loaded.results is not None else None
+costliest = max(cost.members, key=lambda m: m.macs)
+ratio = cost.macs_per_image / costliest.macs if costliest.macs else None
 ensemble = pd.DataFrame([{
-    "models": cost.models, "crops": cost.crops, "MACs per image": cost.macs_per_image,
-    "× one crop of the first model": round(cost.cost_multiplier, 1), "weight bytes": cost.weight_bytes,
-    "activation bytes per crop": cost.activation_bytes_per_crop,
-    "activation bytes, crops batched": cost.activation_bytes_batched,
-    "measured ms per image": latency,
+    "models": cost.models, "crops": cost.crops, "macs_per_image": cost.macs_per_image,
+    "vs_costliest": ratio,
+    "weight_bytes": cost.weight_bytes, "activation_bytes_per_crop": cost.activation_bytes_per_crop,
+    "activation_bytes_batched": cost.activation_bytes_batched, "latency_ms_per_image": latency,
 }])  # fmt: skip
-st.dataframe(ensemble, hide_index=True, width="stretch")
+st.dataframe(ensemble, hide_index=True, width="stretch", placeholder="—", column_config={
+    "models": st.column_config.NumberColumn("models", format="localized"),
+    "crops": st.column_config.NumberColumn("crops", format="localized"),
+    "macs_per_image": st.column_config.NumberColumn("MACs per image", format="localized"),
+    "vs_costliest": st.column_config.NumberColumn(f"× {costliest.name} alone", format="%.1f×",
+                                                  help="MACs per image over the costliest member's on one crop"),
+    "weight_bytes": st.column_config.NumberColumn("weight bytes", format="localized"),
+    "activation_bytes_per_crop": st.column_config.NumberColumn("activation bytes per crop", format="localized"),
+    "activation_bytes_batched": st.column_config.NumberColumn("activation bytes, crops batched",
+                                                              format="localized"),
+    "latency_ms_per_image": st.column_config.NumberColumn(
+        "measured ms per image", format="%.1f",
+        help="crops × the sum of each model's measured batch-1 p50; empty until every model has one"),
+})
 st.caption(
-    f"An ensemble of the {cost.models} models above on {cost.crops} crop(s) costs {cost.cost_multiplier:,.1f}× the "
-    f"MACs of {cost.members[0].name} on one crop; weights add up over the models only (crops share them). "
+    f"An ensemble of the {cost.models} models above on {cost.crops} crop(s) costs "
+    + (f"{ratio:,.1f}× the MACs of its costliest member, {costliest.name}, on one crop; " if ratio else "")
+    + "weights add up over the models only (crops share them). "
     + ("Measured latency: crops × the sum of each model's measured batch-1 p50, run one after another."
        if latency is not None else "Measured latency appears when every model has a batch-1 benchmark result.")
 )

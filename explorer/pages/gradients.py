@@ -7,10 +7,11 @@ import math
 import pandas as pd
 import streamlit as st
 
+from analyzers.errors import UserError
 from analyzers.reports.gradients import DEFAULT_BATCH, MAX_BATCH, GradientProfile, Init, gradient_profile
 from explorer.figures.gradient_norms import gradient_norms
 from explorer.ui.downloads import download_buttons
-from explorer.ui.page_setup import page_header, show_user_error, user_errors
+from explorer.ui.page_setup import page_header, show_user_error
 from explorer.ui.plotly_chart import show_figure
 from explorer.zoo import build_model, list_models
 
@@ -107,5 +108,5 @@ try:
     if not table.empty:
         st.dataframe(summary_table(table), hide_index=True, key="gradients_summary")
         download_buttons(table, "gradient_norms_at_init", key="gradients_download")
-except user_errors() as exc:
+except UserError as exc:
     show_user_error(exc)

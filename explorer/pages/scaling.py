@@ -6,11 +6,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from analyzers.errors import UserError
 from explorer.figures.scaling import compound_scaling, knob_scaling, resolution_scaling, width_scaling
 from explorer.ui.cached_analysis import ModelRequest, analyze_model
 from explorer.ui.downloads import download_buttons
 from explorer.ui.human import compact, exact
-from explorer.ui.page_setup import page_header, show_user_error, user_errors
+from explorer.ui.page_setup import page_header, show_user_error
 from explorer.ui.plotly_chart import show_figure
 from explorer.zoo.efficientnet import (
     BASE_RESOLUTION,
@@ -208,5 +209,5 @@ try:
         _knob_section()
         st.divider()
         _mobilenet_section()
-except user_errors() as exc:
+except UserError as exc:
     show_user_error(exc)

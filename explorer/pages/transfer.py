@@ -10,25 +10,32 @@ from __future__ import annotations
 
 import streamlit as st
 
+from analyzers.errors import UserError
 from analyzers.training.memory import Optimizer
 from analyzers.training.freezing import IMAGENET_TRAIN_IMAGES, cost_after_cut, precomputed_feature_bytes, stage_names
 from explorer.figures.training import forward_backward_bars, freezing_comparison
-from explorer.ui.cached_analysis import ModelRequest
+from explorer.ui.cached_analysis import ModelRequest, built_model
 from explorer.ui.human import binary_bytes, compact
-from explorer.ui.page_setup import show_user_error, user_errors
+from explorer.ui.model_picker import ZOO, default_size, pick_name
+from explorer.ui.page_setup import show_user_error
 from explorer.ui.plotly_chart import show_figure
-from explorer.ui.training_view import OPTIMIZER_LABELS, training_analysis
-from explorer.zoo import build_model, get_model_info
+from explorer.ui.training_view import (
+    DEFAULT_OPTIMIZER,
+    MAX_BATCH,
+    OPTIMIZER_LABELS,
+    training_analysis,
+)
+from explorer.ui.whole_number import entry_problems, whole_number_input
 from explorer.zoo.registry import option_specs
 
 SCOPE = "transfer"
-MODELS = ("resnet18", "resnet34", "resnet50", "resnet101", "mobilenet_v2", "efficientnet_b0", "efficientnet_b3",
-          "vgg16", "vgg16_bn", "googlenet", "inception_v3")
+MAX_CLASSES = 100_000
+MAX_IMAGES = 10**10
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
 def _stages(request: ModelRequest) -> list[str]:
-    return stage_names(build_model(request.name, device="meta", **dict(request.options)).module)
+    return stage_names(built_model(request).module)
 
 
 st.title("Transfer learning")
@@ -37,22 +44,29 @@ st.markdown("Freeze a pretrained network up to a cut and train only what comes a
             "first trainable layer autograd records nothing — no input gradients, no saved activations.")
 
 with st.sidebar:
-    name = st.selectbox("Model", MODELS, index=MODELS.index("resnet50"), key=f"{SCOPE}_model")
-    has_classes = any(o.name == "num_classes" for o in option_specs(name))
-    classes = st.number_input("Classes of the new head", min_value=1, max_value=100_000, value=3,
-                              key=f"{SCOPE}_classes", disabled=not has_classes,
-                              help="3: Tigger, Misty or neither")
-    batch = st.number_input("Batch", min_value=1, max_value=4096, value=32, key=f"{SCOPE}_batch")
-    optimizer = st.selectbox("Optimizer", list(Optimizer), format_func=OPTIMIZER_LABELS.get, index=2,
-                             key=f"{SCOPE}_optimizer")
-    images = st.number_input("Training images", min_value=1, max_value=10**10, value=IMAGENET_TRAIN_IMAGES,
-                             key=f"{SCOPE}_images", help="default: ImageNet's 1,281,167")
+    picked = pick_name(SCOPE, address=False)
+    name = picked.name
+    has_classes = picked.source == ZOO and any(o.name == "num_classes" for o in option_specs(name))
+    classes = whole_number_input("Classes of the new head", default=3, low=1, high=MAX_CLASSES,
+                                 key=f"{SCOPE}_classes", disabled=not has_classes,
+                                 help="3: Tigger, Misty or neither" if has_classes else
+                                 "A library model keeps its own head here (its library's class count)")
+    batch = whole_number_input("Batch", default=32, low=1, high=MAX_BATCH, key=f"{SCOPE}_batch",
+                               help=f"Images per training step, 1 to {MAX_BATCH:,}")
+    optimizer = st.selectbox("Optimizer", list(Optimizer), format_func=OPTIMIZER_LABELS.get,
+                             index=list(Optimizer).index(DEFAULT_OPTIMIZER), key=f"{SCOPE}_optimizer")
+    images = whole_number_input("Training images", default=IMAGENET_TRAIN_IMAGES, low=1, high=MAX_IMAGES,
+                                key=f"{SCOPE}_images", help="default: ImageNet's 1,281,167")
 
-options = {"num_classes": int(classes)} if has_classes else {}
-request = ModelRequest.of(name, get_model_info(name).default_input(), 1, **options)
+problem = entry_problems(*([classes] if has_classes else []), batch, images)
+if problem:  # never the old numbers beside a new entry
+    st.error(problem, icon=":material/error:")
+    st.stop()
+options = {"num_classes": classes.value} if has_classes else {}
 try:
+    request = ModelRequest.of(name, default_size(picked, options), 1, **options)
     stages = _stages(request)
-except user_errors() as exc:
+except UserError as exc:
     show_user_error(exc)
     st.stop()
 if not stages:
@@ -66,9 +80,9 @@ cut = st.select_slider("Freeze everything up to and including", options=stages, 
 
 try:
     with st.spinner("Two training steps on the meta device (everything trained, and frozen at the cut)…"):
-        full = training_analysis(request, int(batch), optimizer.value, "fp32", None)
-        frozen = training_analysis(request, int(batch), optimizer.value, "fp32", cut)
-except user_errors() as exc:
+        full = training_analysis(request, batch.value, optimizer.value, "fp32", None)
+        frozen = training_analysis(request, batch.value, optimizer.value, "fp32", cut)
+except UserError as exc:
     show_user_error(exc)
     st.stop()
 
@@ -93,20 +107,20 @@ show_figure(freezing_comparison(full, frozen), key=f"{SCOPE}_comparison")
 
 st.subheader("Precomputing the features at the cut")
 try:
-    per_image, total = precomputed_feature_bytes(frozen.forward, cut, int(images))
+    per_image, total = precomputed_feature_bytes(frozen.forward, cut, images.value)
     remaining = cost_after_cut(frozen, cut)
-except user_errors() as exc:
+except UserError as exc:
     show_user_error(exc)
     st.stop()
 shape = frozen.forward.record(cut).output_shapes[0][1:]
 cols = st.columns(3)
 cols[0].metric("Cached activation per image", binary_bytes(per_image),
                help=f"{' × '.join(map(str, shape))} values, fp32: {per_image:,} bytes")
-cols[1].metric(f"On disk for {int(images):,} images", binary_bytes(total), help=f"{total:,} bytes")
+cols[1].metric(f"On disk for {images.value:,} images", binary_bytes(total), help=f"{total:,} bytes")
 cols[2].metric("Step MACs that remain", compact(remaining.step_macs),
                _delta(remaining.step_macs, full.totals.step_macs), delta_color="inverse",
                help=f"forward {remaining.forward_macs:,} + backward {remaining.backward_macs:,} per batch of "
-               f"{int(batch)}: only the layers after the cut run, on the cached features")
+               f"{batch.value}: only the layers after the cut run, on the cached features")
 st.caption("Every epoch then reads the cached features instead of running the frozen trunk; the trunk runs once, "
            "forward only, when the features are computed. Stored as fp32; fp16 halves the disk bytes.")
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from analyzers.bench.schema import BenchSchemaError, load_results
+from analyzers.bench.results_file import ResultsFileError
+from analyzers.bench.schema import load_results
 
 BENCH_DIR = Path(__file__).resolve().parents[2] / "assets" / "benchmarks"
 BENCH_DIR_VARIABLE = "EXPLORER_BENCH_DIR"  # another folder of results CSVs (tests, or a user's own collection)
@@ -43,7 +44,7 @@ def _load(directory: str, signature: tuple[tuple[str, float, int], ...]) -> Load
     for name, _, _ in signature:
         try:
             frame = load_results(Path(directory) / name)
-        except BenchSchemaError as exc:
+        except ResultsFileError as exc:
             problems.append(f"{name}: {exc}")
             continue
         frames.append(frame.assign(source=name))
@@ -72,7 +73,7 @@ class ParsedUpload:
 def _parse(digest: str, _data: bytes) -> ParsedUpload:  # `_data` is not hashed: the digest stands for it
     try:
         return ParsedUpload(load_results(_data), None)
-    except BenchSchemaError as exc:
+    except ResultsFileError as exc:
         return ParsedUpload(None, str(exc))
 
 

@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analyzers.reports.crosscheck import CrossCheckLimits, FvcoreCrossCheck, crosscheck_from_counts, our_mac_count
+from analyzers.reports.crosscheck import (
+    CrossCheckLimits,
+    FvcoreCrossCheck,
+    crosscheck_from_counts,
+    our_mac_count,
+)
 from explorer.ui.cached_analysis import ModelAnalysis, ModelRequest
 from explorer.ui.fvcore_job import CrossCheckFailed, FvcoreJob, run_fvcore_job
 
@@ -20,7 +25,7 @@ LIMITS = CrossCheckLimits()
 def _crosscheck(request: ModelRequest, _result: ModelAnalysis) -> FvcoreCrossCheck:
     totals = _result.analysis.totals
     job = FvcoreJob(request.name, request.input_size, request.batch_size, dict(request.options),
-                    memory_bytes=int(totals.param_bytes + totals.activation_bytes))  # fmt: skip
+                    memory_bytes=4 * int(totals.params + totals.activation_elements))  # fp32, whatever the dtype
     return crosscheck_from_counts(run_fvcore_job(job), our_mac_count(_result.analysis))
 
 
@@ -31,6 +36,12 @@ def crosscheck_panel(request: ModelRequest, result: ModelAnalysis, *, key: str) 
         f"process with a {LIMITS.max_memory_bytes >> 30} GiB and time limit, for inputs up to "
         f"{LIMITS.max_input_elements:,} elements (batch × C × H × W)."
     )
+    if request.input_size is None or result.analysis.data_dependent:
+        st.info("The check traces one batch of images through the model; this one "
+                + ("decides its work from its data" if result.analysis.data_dependent
+                   else "takes a list of images or a pair of frames")
+                + ", so it is not offered.", icon=":material/block:")
+        return
     refusal = LIMITS.refusal(request.input_size, request.batch_size, result.analysis)
     if not st.button("Run fvcore's FlopCountAnalysis", key=key, icon=":material/fact_check:", disabled=bool(refusal)):
         if refusal:

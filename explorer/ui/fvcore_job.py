@@ -1,4 +1,4 @@
-"""fvcore's count of a zoo model, run in a child process with a time limit and a memory limit.
+"""fvcore's count of a zoo or library model (`timm:NAME`, `torchvision:NAME`), run in a child process with a time limit and a memory limit.
 
 fvcore needs real weights and a real forward, which on a large input can take minutes and gigabytes: in the
 server's own process that could stall every session or end in an allocation failure. The child gets an
@@ -85,19 +85,23 @@ def _limit_self(memory_bytes: int, cpu_seconds: int) -> None:
 
 def _child(argument: str) -> dict[str, Any]:
     request = json.loads(argument)
-    import torch  # noqa: F401  (imported before the limit: its libraries map gigabytes of address space)
-    import fvcore.nn  # noqa: F401
+    import fvcore.nn
+    import torch
 
     from analyzers.reports.crosscheck import fvcore_by_operator
+    from explorer.catalogue import build
     from explorer.zoo import build_model
 
+    name = request["name"]
+    module = build(name).module if ":" in name else None  # a library's own name, never code a user typed
     _limit_self(int(request["memory_bytes"]), int(TIMEOUT_S))
     try:
-        model = build_model(request["name"], device="meta", **request["options"])
-        counts = fvcore_by_operator(model.module, tuple(request["input_size"]), int(request["batch_size"]))
+        if module is None:
+            module = build_model(name, device="meta", **request["options"]).module
+        counts = fvcore_by_operator(module, tuple(request["input_size"]), int(request["batch_size"]))
     except MemoryError:
         return {"error": "out of memory (the run exceeded its memory limit)"}
-    except Exception as exc:  # noqa: BLE001 - any failure of the real run is reported, never a traceback
+    except Exception as exc:
         message = first_line(exc)
         if "can't allocate memory" in message or "alloc" in message.lower():
             message = "out of memory (the run exceeded its memory limit): " + message

@@ -10,23 +10,15 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from explorer.figures.field_text import field_words
 from explorer.figures.shape_text import hwc_text
 from explorer.ui.expansion import set_open
 from explorer.ui.human import compact, exact
 from explorer.ui.page_setup import escape_markdown
 
 
-def _receptive_field(row) -> str:
-    field = str(getattr(row, "receptive_field", "") or "")
-    if not field:
-        return "—"
-    if field == "whole input":
-        return "the whole input"
-    jump = str(getattr(row, "rf_jump", "") or "")
-    return f"{field}×{field} input pixels" + (f", jump {jump}" if jump else "") if field.isdigit() else field
-
-
-def layer_details(table: pd.DataFrame, layer: str | None, expanded: frozenset[str], *, scope: str, key: str) -> None:
+def layer_details(table: pd.DataFrame, layer: str | None, expanded: frozenset[str], *, scope: str, key: str,
+                  sides: tuple[int, ...] = (), tokens: bool = False) -> None:
     """The panel for `layer` (a name in `table`), or a hint when nothing is selected."""
     rows = table[table["name"] == layer] if layer is not None else table.iloc[0:0]
     if rows.empty:
@@ -39,7 +31,7 @@ def layer_details(table: pd.DataFrame, layer: str | None, expanded: frozenset[st
     calls = int(getattr(row, "calls", 1))
     if calls == 0:
         st.caption("Never called by this forward (e.g. an auxiliary head in eval mode): no cost counted.")
-    st.markdown(f"in **{hwc_text(row.input_shape) or '—'}** → out **{hwc_text(row.output_shape) or '—'}**")
+    st.markdown(f"in **{hwc_text(row.input_shape, tokens) or '—'}** → out **{hwc_text(row.output_shape, tokens) or '—'}**")
     st.metric("Parameters", compact(int(row.params)), help=f"{exact(int(row.params))} parameters")
     if row.params_formula:
         st.caption(escape_markdown(str(row.params_formula)))
@@ -48,7 +40,8 @@ def layer_details(table: pd.DataFrame, layer: str | None, expanded: frozenset[st
         st.caption(escape_markdown(str(row.formula)))
     st.markdown(f"Element-wise ops **{exact(int(row.elementwise_ops))}** · activations "
                 f"**{exact(int(row.activation_bytes))} B**")  # fmt: skip
-    st.markdown(f"Receptive field: **{_receptive_field(row)}**" + (f" · calls {calls}" if calls > 1 else ""))
+    field = field_words(str(row.receptive_field or ""), str(row.rf_jump or ""), sides)
+    st.markdown(f"Receptive field: **{field}**" + (f" · calls {calls}" if calls > 1 else ""))
     if not bool(row.is_leaf) and row.name:
         is_open = row.name in expanded
         st.button(

@@ -1,34 +1,42 @@
-"""The Training view of a zoo model: one training step's MACs (forward vs backward per layer), its memory over
+"""The Training view of a model (zoo or library): one training step's MACs (forward vs backward per layer), its memory over
 time, and the largest batch that fits a datasheet GPU. Shared by the Architecture page and the Transfer page.
 
 Analyses are cached per (model, options, input, batch, optimizer, precision, freeze point): moving a widget back
-costs nothing.
+costs nothing. The default optimizer is the CLI's (`--train` without `--optimizer`): plain SGD.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from analyzers.gpu_memory import CAPACITY_GIB, capacity_bytes, largest_batch
-from analyzers.training.memory import Optimizer
+from analyzers.devices import Datasheet, DeviceKind, capacity_bytes, datasheets
+from analyzers.errors import UserError
 from analyzers.training.analyze import TrainingAnalysis, analyze_training
+from analyzers.training.memory import Optimizer, largest_batch
 from explorer.figures.training import forward_backward_bars, memory_timeline
-from explorer.ui.cached_analysis import ModelRequest
+from explorer.ui.cached_analysis import ModelRequest, built_model
 from explorer.ui.human import binary_bytes, compact
-from explorer.ui.page_setup import show_user_error, user_errors
+from explorer.ui.page_setup import show_user_error
 from explorer.ui.plotly_chart import show_figure
-from explorer.zoo import build_model
+from explorer.ui.whole_number import whole_number_input
 
 OPTIMIZER_LABELS = {Optimizer.SGD: "SGD", Optimizer.MOMENTUM: "SGD + momentum", Optimizer.ADAM: "Adam",
                     Optimizer.ADAMW: "AdamW"}
+DEFAULT_OPTIMIZER = Optimizer.SGD  # the CLI's default too: one default, whichever way a step is costed
+MAX_BATCH = 4096
 PRECISIONS = {"fp32": "fp32", "bf16": "bf16 mixed (fp32 master weights)", "fp16": "fp16 mixed (fp32 master weights)"}
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
 def training_analysis(request: ModelRequest, batch: int, optimizer: str, precision: str,
                       freeze: str | None) -> TrainingAnalysis:
-    model = build_model(request.name, device="meta", **dict(request.options))
-    return analyze_training(model.module, request.input_size, batch, optimizer=optimizer, precision=precision,
+    built = built_model(request)
+    if built.input_size is None:
+        from explorer.catalogue import CatalogueError
+
+        raise CatalogueError(f"{request.name} takes more than one image (a list of images or a pair of frames): "
+                             "the training view costs models that take one image or clip")
+    return analyze_training(built.module, built.input_size, batch, optimizer=optimizer, precision=precision,
                             freeze=freeze, model_name=request.name)
 
 
@@ -69,25 +77,32 @@ def memory_breakdown(analysis: TrainingAnalysis) -> None:
 def training_view(request: ModelRequest, *, scope: str) -> None:
     """Controls, metrics and charts of one training step of the chosen model."""
     cols = st.columns(4)
-    batch = cols[0].number_input("Batch", min_value=1, max_value=4096, value=max(request.batch_size, 32),
-                                 key=f"{scope}_train_batch")
-    optimizer = cols[1].selectbox("Optimizer", list(Optimizer), format_func=OPTIMIZER_LABELS.get, index=2,
-                                  key=f"{scope}_train_optimizer")
+    batch = whole_number_input("Batch", default=max(request.batch_size, 32), low=1, high=MAX_BATCH,
+                               key=f"{scope}_train_batch", container=cols[0],
+                               help=f"Images per training step, 1 to {MAX_BATCH:,}")
+    optimizer = cols[1].selectbox("Optimizer", list(Optimizer), format_func=OPTIMIZER_LABELS.get,
+                                  index=list(Optimizer).index(DEFAULT_OPTIMIZER), key=f"{scope}_train_optimizer",
+                                  help="Its state is part of the step's memory: none for SGD, one copy of the "
+                                       "weights for momentum, two for Adam / AdamW")  # fmt: skip
     precision = cols[2].selectbox("Precision", list(PRECISIONS), format_func=PRECISIONS.get,
                                   key=f"{scope}_train_precision")
-    devices = list(CAPACITY_GIB)
+    gpus: dict[str, Datasheet] = {s.name: s for s in datasheets() if s.kind is DeviceKind.GPU}
+    devices = list(gpus)
     device = cols[3].selectbox("GPU", devices, index=devices.index("NVIDIA A100 40GB"),
-                               format_func=lambda d: f"{d.removeprefix('NVIDIA ')} ({CAPACITY_GIB[d]} GiB)",
+                               format_func=lambda d: f"{d.removeprefix('NVIDIA ')} ({gpus[d].memory_gib:g} GiB)",
                                key=f"{scope}_train_gpu")
+    if batch.problem:
+        st.error(batch.problem + ". Nothing is analysed until it is.", icon=":material/error:")
+        return
     try:
         with st.spinner("Running forward and backward on the meta device…"):
-            analysis = training_analysis(request, int(batch), optimizer.value, precision, None)
+            analysis = training_analysis(request, batch.value, optimizer.value, precision, None)
             fits = largest_fitting_batch(request, optimizer.value, precision, None, device)
-    except user_errors() as exc:
+    except UserError as exc:
         show_user_error(exc)
         return
     step_metrics(analysis)
-    gpu = f"the {device.removeprefix('NVIDIA ')}'s {CAPACITY_GIB[device]} GiB"
+    gpu = f"the {device.removeprefix('NVIDIA ')}'s {gpus[device].memory_gib:g} GiB"
     verdict = (f"Largest batch whose step fits in {gpu}: **{fits:,}**" if fits
                else f"Not even a batch of 1 fits in {gpu}.")
     st.markdown(verdict)

@@ -1,0 +1,226 @@
+"""Fitting the time model's parameters to measured model times.
+
+Each sample is one measured configuration: a model's kernels (at batch 1, in the analysis dtype), the batch, the
+device it ran on and the measured milliseconds per batch. The fit minimises a robust (Huber) loss of
+log(predicted ÷ measured) over the samples with Levenberg–Marquardt, on the logits of the efficiencies (each kept
+in (0, 1)), the logs of the memory efficiency, the overhead and the cache factor, and log(p − 1), with the exact
+gradient of `analyzers.predict.time_model`'s formula. A weak pull towards the starting point (`RIDGE`) keeps a
+parameter that no sample exercises (a kind of kernel the data lacks) where it started instead of wandering.
+
+Nothing here is tuned per data set: the start (`START`), the Huber threshold (`HUBER`, 10 % in log terms) and the
+ridge are fixed constants, chosen before any held-out evaluation.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from analyzers.devices import DeviceKind
+from analyzers.predict.kernels import KernelKind
+from analyzers.predict.time_model import (
+    KINDS,
+    DeviceDescription,
+    KernelArrays,
+    TimeParameters,
+    cached,
+    compute_and_memory_ms,
+    smooth_max,
+)
+
+__all__ = ["FitSample", "FitResult", "fit_parameters", "predict_samples", "START", "HUBER", "RIDGE"]
+
+START = TimeParameters(efficiency=(0.5,) * KINDS, memory_efficiency=0.7, overhead_us=5.0, sharpness=2.0,
+                       cache_factor=1.0)
+HUBER = 0.1  # residuals beyond ±10 % (in log) count linearly, not squared: a few odd rows do not steer the fit
+RIDGE = 1e-6  # per parameter, on log scale: only holds still a parameter no sample exercises
+_FITTED_KINDS = tuple(k for k in KernelKind if k is not KernelKind.COPY)  # copies do no arithmetic
+_N = len(_FITTED_KINDS) + 4  # efficiencies, memory efficiency, overhead, sharpness, cache factor
+
+
+@dataclass(frozen=True)
+class FitSample:
+    """One measured configuration: kernels at batch 1 in the analysis dtype (`element_bytes` wide)."""
+
+    name: str
+    group: str  # what a cross-validation holds out together (a timm family)
+    kernels: KernelArrays
+    element_bytes: int
+    batch: int
+    device: DeviceDescription
+    measured_ms: float
+
+
+@dataclass(frozen=True)
+class FitResult:
+    parameters: TimeParameters
+    iterations: int
+    loss: float
+    samples: int
+
+
+class _Packed:
+    """Every sample's kernels at its batch and storage width, repeated kernels merged (with a count), the device
+    peaks per kernel: the arrays one evaluation of the loss needs."""
+
+    def __init__(self, samples: Sequence[FitSample]) -> None:
+        if not samples:
+            raise ValueError("nothing to fit: no samples")
+        kinds = {s.device.kind for s in samples}
+        if len(kinds) != 1:
+            raise ValueError("a fit covers GPUs or CPUs, not both (their per-kernel overheads combine differently)")
+        self.gpu = kinds.pop() is DeviceKind.GPU
+        parts, owner, tensor, vector, bandwidth, cache, count = [], [], [], [], [], [], []
+        for i, s in enumerate(samples):
+            merged, repeats = _merged(s.kernels)
+            scale = s.device.element_bytes / s.element_bytes
+            parts.append(merged.scaled(s.batch, scale))
+            n = len(merged)
+            owner.append(np.full(n, i, np.int32))
+            tensor.append(np.full(n, s.device.tensor_tflops))
+            vector.append(np.full(n, s.device.vector_tflops))
+            bandwidth.append(np.full(n, s.device.memory_gb_per_s))
+            cache.append(np.full(n, s.device.cache_bytes))
+            count.append(repeats)
+        self.kernels = KernelArrays.concatenate(parts)
+        self.owner = np.concatenate(owner)
+        self.tensor = np.concatenate(tensor)
+        self.vector = np.concatenate(vector)
+        self.bandwidth = np.concatenate(bandwidth)
+        self.cache = np.concatenate(cache)
+        self.count = np.concatenate(count)
+        self.measured = np.array([s.measured_ms for s in samples])
+        self.samples = len(samples)
+        self.kind_rows = [self.kernels.kind == kind for kind in _FITTED_KINDS]
+
+    def totals(self, params: TimeParameters) -> np.ndarray:
+        """Predicted milliseconds per sample."""
+        compute, memory = compute_and_memory_ms(self.kernels, self.tensor, self.vector, self.bandwidth, params,
+                                                self.cache)
+        busy = smooth_max(compute, memory, params.sharpness)
+        overhead = params.overhead_us / 1e3
+        time = np.maximum(busy, overhead) if self.gpu else busy + overhead
+        return np.bincount(self.owner, weights=time * self.count, minlength=self.samples)
+
+    def totals_and_jacobian(self, params: TimeParameters) -> tuple[np.ndarray, np.ndarray]:
+        """Predicted ms per sample and d log(total) / d θ (samples × parameters)."""
+        k = self.kernels
+        compute, memory = compute_and_memory_ms(k, self.tensor, self.vector, self.bandwidth, params, self.cache)
+        vector_part = k.vector_ops / (self.vector * 1e9 * params.efficiency[KernelKind.ELEMENTWISE])
+        matrix_part = compute - vector_part
+        p = params.sharpness
+        busy = smooth_max(compute, memory, p)
+        safe = np.where(busy > 0, busy, 1.0)
+        d_compute = np.where(busy > 0, (compute / safe) ** (p - 1), 0.0)
+        d_memory = np.where(busy > 0, (memory / safe) ** (p - 1), 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share_c = np.where(busy > 0, (compute / safe) ** p, 0.0)
+            share_m = np.where(busy > 0, (memory / safe) ** p, 0.0)
+            log_c = np.where(compute > 0, np.log(np.where(compute > 0, compute, 1.0)), 0.0)
+            log_m = np.where(memory > 0, np.log(np.where(memory > 0, memory, 1.0)), 0.0)
+            d_p = np.where(busy > 0, safe / p * (share_c * log_c + share_m * log_m - np.log(safe)), 0.0)
+        overhead = params.overhead_us / 1e3
+        if self.gpu:
+            through = (busy >= overhead).astype(np.float64)
+            time = np.maximum(busy, overhead)
+            d_overhead = overhead * (1.0 - through)
+        else:
+            through = np.ones_like(busy)
+            time = busy + overhead
+            d_overhead = np.full_like(busy, overhead)
+        columns = []
+        for i, rows in enumerate(self.kind_rows):  # e = 1 / (1 + exp(−θ)): d log e / dθ = 1 − e
+            term = -matrix_part * rows
+            if _FITTED_KINDS[i] is KernelKind.ELEMENTWISE:
+                term = term - vector_part
+            columns.append(term * d_compute * through * (1.0 - params.efficiency[_FITTED_KINDS[i]]))
+        columns.append(-memory * d_memory * through)
+        columns.append(d_overhead)
+        columns.append(d_p * (p - 1.0) * through)
+        columns.append(memory * cached(k, self.cache) * d_memory * through)
+        totals = np.bincount(self.owner, weights=time * self.count, minlength=self.samples)
+        jacobian = np.empty((self.samples, _N))
+        for j, column in enumerate(columns):
+            jacobian[:, j] = np.bincount(self.owner, weights=column * self.count, minlength=self.samples)
+        return totals, jacobian / totals[:, None]
+
+
+def _merged(kernels: KernelArrays) -> tuple[KernelArrays, np.ndarray]:
+    """Identical kernels (repeated blocks) as one row with a count: the fit's arrays shrink several-fold."""
+    table = np.stack([kernels.kind.astype(np.float64), kernels.flops, kernels.vector_ops, kernels.activation_bytes,
+                      kernels.weight_bytes, kernels.alignment], axis=1)
+    unique, inverse, counts = np.unique(table, axis=0, return_inverse=True, return_counts=True)
+    merged = KernelArrays(unique[:, 0].astype(np.int8), unique[:, 1], unique[:, 2], unique[:, 3], unique[:, 4],
+                          unique[:, 5], np.zeros(len(unique), np.int32))
+    return merged, counts.astype(np.float64)
+
+
+def _to_vector(params: TimeParameters) -> np.ndarray:
+    """θ: logit of each efficiency (kept in (0, 1): no kernel beats its peak), logs of the memory efficiency,
+    overhead and cache factor, log(p − 1)."""
+    logit = [math.log(min(e, 1 - 1e-9) / (1 - min(e, 1 - 1e-9))) for e in (params.efficiency[k] for k in _FITTED_KINDS)]
+    return np.array([*logit, math.log(params.memory_efficiency), math.log(max(params.overhead_us, 1e-6)),
+                     math.log(params.sharpness - 1.0), math.log(params.cache_factor)])
+
+
+def _from_vector(theta: np.ndarray, template: TimeParameters) -> TimeParameters:
+    efficiency = list(template.efficiency)
+    for i, kind in enumerate(_FITTED_KINDS):
+        efficiency[kind] = 1.0 / (1.0 + math.exp(-min(max(theta[i], -30.0), 30.0)))
+    n = len(_FITTED_KINDS)
+    return TimeParameters(tuple(efficiency), math.exp(theta[n]), math.exp(theta[n + 1]),
+                          1.0 + math.exp(min(theta[n + 2], 5.0)), math.exp(min(theta[n + 3], 5.0)))
+
+
+def _huber(residuals: np.ndarray) -> tuple[float, np.ndarray]:
+    """The Huber loss and its IRLS weights."""
+    a = np.abs(residuals)
+    loss = np.where(a <= HUBER, 0.5 * a**2, HUBER * (a - 0.5 * HUBER))
+    weights = np.where(a <= HUBER, 1.0, HUBER / np.maximum(a, 1e-12))
+    return float(loss.sum()), weights
+
+
+def fit_parameters(samples: Sequence[FitSample], start: TimeParameters = START, *, max_iterations: int = 60,
+                   ) -> FitResult:
+    """The parameters that make the predicted times of `samples` closest to their measurements."""
+    packed = _Packed(samples)
+    theta0 = _to_vector(start)
+    theta = theta0.copy()
+    log_measured = np.log(packed.measured)
+
+    def objective(t: np.ndarray) -> float:
+        residuals = np.log(packed.totals(_from_vector(t, start))) - log_measured
+        return _huber(residuals)[0] + 0.5 * RIDGE * float(((t - theta0) ** 2).sum())
+
+    loss = objective(theta)
+    damping = 1e-2
+    iterations = 0
+    for iterations in range(1, max_iterations + 1):
+        totals, jacobian = packed.totals_and_jacobian(_from_vector(theta, start))
+        residuals = np.log(totals) - log_measured
+        _, weights = _huber(residuals)
+        a = jacobian.T @ (jacobian * weights[:, None]) + RIDGE * np.eye(_N)
+        g = jacobian.T @ (weights * residuals) + RIDGE * (theta - theta0)
+        improved = False
+        for _ in range(12):
+            step = np.linalg.solve(a + damping * np.diag(np.diag(a) + 1e-9), -g)
+            candidate = theta + step
+            candidate_loss = objective(candidate)
+            if candidate_loss < loss:
+                improved = True
+                done = loss - candidate_loss < 1e-9 * max(loss, 1e-12) or np.abs(step).max() < 1e-7
+                theta, loss = candidate, candidate_loss
+                damping = max(damping / 3, 1e-9)
+                break
+            damping *= 4
+        if not improved or done:
+            break
+    return FitResult(_from_vector(theta, start), iterations, loss, packed.samples)
+
+
+def predict_samples(samples: Sequence[FitSample], params: TimeParameters) -> np.ndarray:
+    """Predicted milliseconds per batch of each sample."""
+    return _Packed(samples).totals(params)

@@ -1,0 +1,228 @@
+"""The time of one kernel on one device: a roofline with fitted efficiencies, a smooth corner and a per-kernel cost.
+
+For each kernel (`analyzers.predict.kernels`):
+
+    compute = FLOPs / (peak x efficiency[kind] x alignment)      tensor kinds: the precision's matrix peak
+            + element-wise ops / (vector peak x efficiency[element-wise])   depthwise convs also on the vector peak
+    memory  = bytes / (bandwidth x memory efficiency)            x cache factor when the kernel's bytes fit the
+                                                                  device's last-level cache (L2): on-chip traffic
+    busy    = (compute^p + memory^p)^(1/p)                        p = `sharpness`: p → ∞ is the plain roofline's max
+    time    = max(busy, overhead)   on a GPU: the host queues kernels ahead, a kernel shorter than the host's
+                                    per-op work leaves the GPU waiting for the next launch
+            = busy + overhead       on a CPU: the same thread dispatches and computes
+
+and the kernel is *bound* by whichever of compute, memory or overhead is largest. A model's time is the sum of its
+kernels' (eager PyTorch runs them one after another). The parameters are a handful of numbers per device
+(`TimeParameters`), fitted to measured model times (`analyzers.predict.fit`); the peaks and bandwidth come from the
+datasheet (`analyzers.devices`), so a device never measured is predicted from its datasheet and the parameters of
+the devices that were.
+
+Kernels are held as numpy arrays (`KernelArrays`), so that one model or thousands (the fit) go through the same
+arithmetic.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from analyzers.devices import Datasheet, DeviceKind, Precision
+from analyzers.predict.kernels import KernelKind, LayerWork
+
+__all__ = ["Bound", "DeviceDescription", "TimeParameters", "KernelArrays", "KernelTimes", "kernel_times",
+           "compute_and_memory_ms"]
+
+
+class Bound(enum.StrEnum):
+    """What limits a kernel or a layer: its arithmetic, its bytes, or the fixed cost of launching it."""
+
+    COMPUTE = "compute"
+    MEMORY = "memory"
+    OVERHEAD = "overhead"
+
+
+@dataclass(frozen=True)
+class DeviceDescription:
+    """What the time model reads of a device: peaks for the chosen precision (TFLOP/s), bandwidth (GB/s), how it
+    runs eager PyTorch, and the storage width of the precision."""
+
+    name: str
+    kind: DeviceKind
+    tensor_tflops: float  # matrix arithmetic (tensor cores; the fp32 peak on a CPU or for fp32 on a GPU)
+    vector_tflops: float  # element-wise and depthwise arithmetic: the fp32 (CUDA core / SIMD) peak
+    memory_gb_per_s: float
+    precision: Precision
+    cache_bytes: float = 0.0  # last-level cache (L2); 0: unknown, nothing counts as cached
+
+    @classmethod
+    def from_datasheet(cls, sheet: Datasheet, precision: Precision | str) -> "DeviceDescription":
+        """The description of a table device running `precision`; ValueError when the table has no peak for it."""
+        precision = Precision(precision)
+        peak = sheet.peak
+        tensor, vector = peak.tflops(precision), peak.fp32_tflops
+        if tensor is None or vector is None or peak.memory_gb_per_s is None:
+            have = ", ".join(p.value for p in Precision if peak.tflops(p) is not None) or "none"
+            raise ValueError(f"{sheet.key} has no {precision.value} peak (its datasheet gives: {have})")
+        cache = sheet.l2_mib * 2**20 if sheet.l2_mib else 0.0
+        return cls(sheet.name, sheet.kind, tensor, vector, peak.memory_gb_per_s, precision, cache)
+
+    @property
+    def element_bytes(self) -> int:
+        return self.precision.element_bytes
+
+
+KINDS = len(KernelKind)
+
+
+@dataclass(frozen=True)
+class TimeParameters:
+    """The fitted constants: per kernel kind the share of its peak the arithmetic reaches (0 to 1), the share of
+    the bandwidth memory traffic reaches, the per-kernel overhead (µs), the corner's sharpness p (> 1), and the
+    factor on the memory time of a kernel whose bytes fit the last-level cache."""
+
+    efficiency: tuple[float, ...]  # indexed by KernelKind; COPY's is unused (copies do no arithmetic)
+    memory_efficiency: float
+    overhead_us: float
+    sharpness: float
+    cache_factor: float = 1.0
+
+    def __post_init__(self) -> None:
+        if len(self.efficiency) != KINDS:
+            raise ValueError(f"need {KINDS} efficiencies (one per kernel kind), got {len(self.efficiency)}")
+        if not (min(self.efficiency) > 0 and max(self.efficiency) <= 1) or self.memory_efficiency <= 0 or (
+                self.overhead_us < 0 or self.sharpness <= 1 or self.cache_factor <= 0):
+            raise ValueError("efficiencies must be in (0, 1], the memory efficiency and cache factor positive, the "
+                             "overhead non-negative and the sharpness above 1")
+
+    def as_dict(self) -> dict[str, object]:
+        return {"efficiency": {kind.name.lower(): round(self.efficiency[kind], 6) for kind in KernelKind},
+                "memory_efficiency": round(self.memory_efficiency, 6), "overhead_us": round(self.overhead_us, 6),
+                "sharpness": round(self.sharpness, 6), "cache_factor": round(self.cache_factor, 6)}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, object]) -> "TimeParameters":
+        efficiency = values["efficiency"]
+        return cls(tuple(float(efficiency[kind.name.lower()]) for kind in KernelKind),
+                   float(values["memory_efficiency"]), float(values["overhead_us"]), float(values["sharpness"]),
+                   float(values.get("cache_factor", 1.0)))
+
+
+@dataclass(frozen=True)
+class KernelArrays:
+    """Kernels as columns: one row per kernel, `layer` the index of the layer it belongs to."""
+
+    kind: np.ndarray  # int8, KernelKind
+    flops: np.ndarray  # float64
+    vector_ops: np.ndarray
+    activation_bytes: np.ndarray
+    weight_bytes: np.ndarray
+    alignment: np.ndarray
+    layer: np.ndarray  # int32
+
+    @classmethod
+    def from_layers(cls, layers: Sequence[LayerWork]) -> "KernelArrays":
+        rows = [(k.kind, k.flops, k.vector_ops, k.activation_bytes, k.weight_bytes, k.alignment, i)
+                for i, layer in enumerate(layers) for k in layer.kernels]
+        if not rows:
+            return cls.empty()
+        kind, flops, vector, activation, weight, alignment, layer = zip(*rows)
+        return cls(np.array(kind, np.int8), np.array(flops, np.float64), np.array(vector, np.float64),
+                   np.array(activation, np.float64), np.array(weight, np.float64), np.array(alignment, np.float64),
+                   np.array(layer, np.int32))
+
+    @classmethod
+    def empty(cls) -> "KernelArrays":
+        f = np.zeros(0, np.float64)
+        return cls(np.zeros(0, np.int8), f, f, f, f, f, np.zeros(0, np.int32))
+
+    @classmethod
+    def concatenate(cls, parts: Iterable["KernelArrays"]) -> "KernelArrays":
+        parts = list(parts)
+        if not parts:
+            return cls.empty()
+        return cls(*(np.concatenate([getattr(p, name) for p in parts]) for name in _COLUMNS))
+
+    def __len__(self) -> int:
+        return len(self.kind)
+
+    def scaled(self, batch: float, bytes_scale: float = 1.0) -> "KernelArrays":
+        """At `batch` samples (work and activations times the batch, weights once), in a storage `bytes_scale`
+        times as wide as the analysis dtype."""
+        return KernelArrays(self.kind, self.flops * batch, self.vector_ops * batch,
+                            self.activation_bytes * (batch * bytes_scale), self.weight_bytes * bytes_scale,
+                            self.alignment, self.layer)
+
+    @property
+    def bytes(self) -> np.ndarray:
+        return self.activation_bytes + self.weight_bytes
+
+
+_COLUMNS = ("kind", "flops", "vector_ops", "activation_bytes", "weight_bytes", "alignment", "layer")
+
+_TENSOR = np.zeros(KINDS, bool)
+for _kind in (KernelKind.DENSE_CONV, KernelKind.GROUPED_CONV, KernelKind.GEMM, KernelKind.BATCHED_MATMUL,
+              KernelKind.ATTENTION):
+    _TENSOR[_kind] = True
+
+
+@dataclass(frozen=True)
+class KernelTimes:
+    """Milliseconds per kernel: the compute and memory terms, the overhead, the resulting time, and the bound."""
+
+    compute_ms: np.ndarray
+    memory_ms: np.ndarray
+    overhead_ms: float
+    time_ms: np.ndarray
+    bound: np.ndarray  # int8: 0 compute, 1 memory, 2 overhead (the order of `Bound`)
+
+    @property
+    def total_ms(self) -> float:
+        return float(self.time_ms.sum())
+
+
+BOUNDS = tuple(Bound)
+
+
+def compute_and_memory_ms(kernels: KernelArrays, tensor_tflops: np.ndarray | float,
+                          vector_tflops: np.ndarray | float, memory_gb_per_s: np.ndarray | float,
+                          params: TimeParameters, cache_bytes: np.ndarray | float = 0.0
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """The compute and memory terms of every kernel (ms); device figures may be per-kernel arrays (kernels of
+    several devices in one fit)."""
+    efficiency = np.asarray(params.efficiency)[kernels.kind]
+    tensor = _TENSOR[kernels.kind]
+    matrix_rate = np.where(tensor, tensor_tflops, vector_tflops) * 1e9 * efficiency  # FLOP per ms
+    matrix_rate = matrix_rate * np.where(tensor, kernels.alignment, 1.0)
+    vector_rate = vector_tflops * 1e9 * params.efficiency[KernelKind.ELEMENTWISE]
+    compute = kernels.flops / matrix_rate + kernels.vector_ops / vector_rate
+    memory = kernels.bytes / (memory_gb_per_s * 1e6 * params.memory_efficiency)  # bytes per ms
+    memory = memory * np.where(cached(kernels, cache_bytes), params.cache_factor, 1.0)
+    return compute, memory
+
+
+def cached(kernels: KernelArrays, cache_bytes: np.ndarray | float) -> np.ndarray:
+    """Kernels whose bytes fit the last-level cache."""
+    return kernels.bytes <= cache_bytes
+
+
+def kernel_times(kernels: KernelArrays, device: DeviceDescription, params: TimeParameters) -> KernelTimes:
+    """Every kernel's predicted time on `device` (the kernels already at the batch and storage width to predict)."""
+    compute, memory = compute_and_memory_ms(kernels, device.tensor_tflops, device.vector_tflops,
+                                            device.memory_gb_per_s, params, device.cache_bytes)
+    overhead = params.overhead_us / 1e3
+    busy = smooth_max(compute, memory, params.sharpness)
+    time = np.maximum(busy, overhead) if device.kind is DeviceKind.GPU else busy + overhead
+    bound = np.where(memory > compute, 1, 0).astype(np.int8)
+    bound = np.where(overhead > np.maximum(compute, memory), 2, bound).astype(np.int8)
+    return KernelTimes(compute, memory, overhead, time, bound)
+
+
+def smooth_max(a: np.ndarray, b: np.ndarray, p: float) -> np.ndarray:
+    """(a^p + b^p)^(1/p), computed as max · (1 + (min/max)^p)^(1/p) so large p does not overflow."""
+    high = np.maximum(a, b)
+    low = np.minimum(a, b)
+    ratio = np.divide(low, high, out=np.zeros_like(high), where=high > 0)
+    return high * (1.0 + ratio**p) ** (1.0 / p)
