@@ -9,10 +9,11 @@ buffers and tensor attributes are stand-ins, submodules are their copies, and th
 (caches, non-empty hook tables) are new containers. Nothing the forward reaches through the copy is the user's,
 except objects of its own types (a config object) and what its closures capture.
 
-Empty module tables (hook tables, a leaf's `_modules`, a container's `_parameters`: 14 of a module's 16 tables,
-nearly always empty) are not made afresh for every module: the copies share one read-only empty table of each kind,
-which keeps a copy as cheap as the snapshot-and-restore it replaces. A forward that writes to one (registers a hook,
-a buffer or a submodule) is run again from the start on private tables (`run_isolated`).
+A module has fifteen tables (eleven hook tables, `_parameters`, `_buffers`, `_modules` and the names of its
+non-persistent buffers), and nearly all of them are empty: rather than a new empty one per table and module, the
+copies share one read-only empty table of each kind, which keeps copying a ResNet-50 as cheap as the snapshot-and-
+restore it replaces. A forward that writes to one (registers a hook, a buffer or a submodule) is run again from
+the start on private tables (`run_isolated`).
 """
 
 from __future__ import annotations
@@ -123,42 +124,48 @@ class ModelCopy:
 
     def __init__(self, named_modules: list[tuple[str, nn.Module]], stand_in: StandIn, *, training: bool,
                  private_tables: bool = False, alias_dtype: torch.dtype | None = None) -> None:
-        modules: dict[int, nn.Module] = {}
-        tensors: dict[int, torch.Tensor] = {}  # id(the user's tensor) → the copy's
-        self.modules, self.tensors = modules, tensors
+        self.modules: dict[int, nn.Module] = {}
+        self.tensors: dict[int, torch.Tensor] = {}  # id(the user's tensor) → the copy's
         self._handles: list[RemovableHandle] = []
         found: dict[int, tuple[str, str, torch.Tensor, bool]] = {}  # each unique tensor: where it sits first
         for name, module in named_modules:
             kind = type(module)
             if kind not in _SUPPORTED:
                 _refuse_unsupported(name, module)
-            modules[id(module)] = object.__new__(kind)
+            self.modules[id(module)] = object.__new__(kind)
             for slots, is_parameter in ((module._parameters, True), (module._buffers, False)):
                 if slots:
                     for leaf, t in slots.items():
                         if t is not None and id(t) not in found:
                             found[id(t)] = (name, leaf, t, is_parameter)
+        copies = self._stand_ins(found, stand_in, alias_dtype)
+        self.parameters = [c for c, (_, _, _, is_parameter) in zip(copies, found.values()) if is_parameter]
+        self.buffers = [c for c, (_, _, _, is_parameter) in zip(copies, found.values()) if not is_parameter]
+        for _, module in named_modules:
+            object.__setattr__(self.modules[id(module)], "__dict__",
+                               self._attributes(vars(module), training, private_tables))
+        if self._handles:
+            self._rebind_handles(named_modules)
+        self.root = self.modules[id(named_modules[0][1])]
+
+    def _stand_ins(self, found: dict[int, tuple[str, str, torch.Tensor, bool]], stand_in: StandIn,
+                   alias_dtype: torch.dtype | None) -> list[torch.Tensor]:
+        """One stand-in per unique parameter and buffer, in `found`'s order, recorded in `tensors`."""
         users = [t for _, _, t, _ in found.values()]
         if alias_dtype is not None and all(map(_IS_META, users)) and (
-                set(map(_DTYPE, users)) <= {alias_dtype, *_NOT_FLOATING}):  # in bulk, at C speed
+                set(map(_DTYPE, users)) <= {alias_dtype, *_NOT_FLOATING}):  # every one an alias: in bulk
             copies = list(map(_DATA, users))
             for copy, user in zip(copies, users):
                 if user.requires_grad:
                     copy.requires_grad_(True)
         else:
-            copies = [stand_in(name, leaf, t, is_parameter) for name, leaf, t, is_parameter in found.values()]
+            copies = [_alias(t) if _aliased(t, alias_dtype) else stand_in(name, leaf, t, is_parameter)
+                      for name, leaf, t, is_parameter in found.values()]
         for copy, user in zip(copies, users):
             if user.__dict__:  # attributes a forward may read (`param.tag`); never ours
                 copy.__dict__.update(user.__dict__)
-        tensors.update(zip(found, copies))
-        self.parameters = [c for c, (_, _, _, is_parameter) in zip(copies, found.values()) if is_parameter]
-        self.buffers = [c for c, (_, _, _, is_parameter) in zip(copies, found.values()) if not is_parameter]
-        for _, module in named_modules:
-            copy = modules[id(module)]
-            object.__setattr__(copy, "__dict__", self._attributes(vars(module), training, private_tables))
-        if self._handles:
-            self._rebind_handles(named_modules)
-        self.root = modules[id(named_modules[0][1])]
+        self.tensors.update(zip(found, copies))
+        return copies
 
     def _attributes(self, user: dict[str, Any], training: bool, private_tables: bool) -> dict[str, Any]:
         """The copy's `vars`: the hot loop of a copy (once per module), so the module tables are done inline."""
@@ -251,6 +258,17 @@ class ModelCopy:
             handle.hooks_dict_ref = rebound(handle.hooks_dict_ref)
             handle.extra_dict_ref = tuple(rebound(ref) for ref in handle.extra_dict_ref)
         self._handles.clear()
+
+
+def _aliased(t: torch.Tensor, alias_dtype: torch.dtype | None) -> bool:
+    return alias_dtype is not None and t.is_meta and (t.dtype is alias_dtype or not t.is_floating_point())
+
+
+def _alias(t: torch.Tensor) -> torch.Tensor:
+    copy = t.data
+    if t.requires_grad:
+        copy.requires_grad_(True)
+    return copy
 
 
 def _plain_stand_in(t: torch.Tensor) -> torch.Tensor:
