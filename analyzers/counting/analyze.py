@@ -56,7 +56,8 @@ def analyze(
     once on random data instead of the meta device, for forwards that depend on their data (`nonzero`, masks,
     `.item()`): the result is labelled `data_dependent`. `formulas` adds or overrides op formulas
     ({torch.ops.aten.op: fn(func, args, kwargs, out) → OpCost or MACs}). Raises an `AnalysisError` subclass with a
-    one-line message for bad sizes, inputs that do not fit the network, or a forward that fails.
+    one-line message for bad sizes, inputs that do not fit the network, a forward that fails, a TorchScript module
+    or a lazy module that has not taken its shapes. `model` is never changed (see `analyzers.counting.isolation`).
     """
     return run_isolated(lambda private_tables: _analyze(model, input_size, batch_size, dtype, inputs, device,
                                                         model_name, formulas, private_tables))
