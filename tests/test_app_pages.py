@@ -37,6 +37,13 @@ def assert_clean(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
 
 
+def open_tab(at: AppTest, scope: str, label: str) -> None:
+    """Open one tab of "Where the cost goes" (only the open tab's chart is drawn), as a click on it does."""
+    at.session_state[f"{scope}_cost_tab"] = label
+    at.run()
+    assert_clean(at)
+
+
 def totals(name: str, **options):
     model = build_model(name, **options)
     return analyze(model.module, model.input_size).totals
@@ -63,7 +70,10 @@ def test_architecture_opens_on_a_whole_network_and_writes_it_to_the_address() ->
     assert at.title[0].value == "resnet50"
     assert f"**{expected.params:,}** parameters · **{expected.macs:,}** MACs" in captions(at)
     keys = {chart.key for chart in at.get("plotly_chart")}
-    assert {f"arch_resnet50_{k}_chart" for k in ("diagram", "macs", "params", "cumulative", "roofline")} <= keys
+    assert keys == {"arch_resnet50_diagram_chart", "arch_resnet50_macs_chart"}  # only the open tab is drawn
+    for tab, chart in (("Parameters per layer", "params"), ("Cumulative", "cumulative"), ("Roofline", "roofline")):
+        open_tab(at, "arch_resnet50", tab)
+        assert f"arch_resnet50_{chart}_chart" in {c.key for c in at.get("plotly_chart")}
     assert len(at.dataframe) == 1
     assert at.query_params["model"] == "resnet50"
     at.selectbox(key="arch_model").select("vgg16").run()
@@ -106,6 +116,7 @@ def test_architecture_roofline_tab_follows_the_device_and_precision() -> None:
     from analyzers.predict.roofline import model_bound
 
     at = run_page("architecture", model="inception_module")
+    open_tab(at, "arch_inception_module", "Roofline")
     at.selectbox(key="arch_inception_module_roofline_device").select("NVIDIA A100 SXM 80GB").run()
     at.selectbox(key="arch_inception_module_roofline_dtype").select("fp16").run()
     assert_clean(at)
@@ -362,6 +373,7 @@ def test_architecture_bars_one_per_table_row() -> None:
     assert_clean(at)
     layers = list(at.dataframe[0].value["layer"])
     for title in ("MACs per layer", "Parameters per layer"):
+        open_tab(at, "arch_lenet5", title)
         bars = [t for t in chart_spec(at, title)["data"] if t["type"] == "bar"]
         assert len(bars) == 1
         assert plotly_array(bars[0]["customdata"]) == layers
@@ -472,6 +484,7 @@ def test_roofline_offers_the_measured_cpu_of_the_shipped_benchmarks() -> None:
     TFLOP/s axis prints plain numbers (0.1, not SI's '100m')."""
     at = run_page("architecture")
     scope = "arch_" + at.title[0].value
+    open_tab(at, scope, "Roofline")
     devices = at.selectbox(key=f"{scope}_roofline_device").options
     (cpu,) = [d for d in devices if "CPU (measured here: 0.183 TFLOP/s fp32" in d]
     at.selectbox(key=f"{scope}_roofline_device").select(cpu).run()
