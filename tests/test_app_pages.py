@@ -217,12 +217,26 @@ def test_arithmetic_presets(preset: str, volume: str, params: str, macs: str) ->
     assert "Agrees with the analyzer" in at.success[0].value
 
 
+@pytest.mark.parametrize(("field", "text", "message"), [
+    ("arith_n", "1e9", "n = 1,000,000,000 is out of range (allowed: whole numbers 1–4,096)"),
+    ("arith_f", "3.7", "f = '3.7' is not a whole number (allowed: whole numbers 1–512)"),
+    ("arith_stride", "", "s is empty (allowed: whole numbers 1–512)")])
+def test_arithmetic_fields_are_read_exactly(field: str, text: str, message: str) -> None:
+    """An entry the calculator cannot use is said in place of a result: never rounded (3.7 → 3), cut (1e9 → 1)
+    or put back (an emptied field)."""
+    at = run_page("arithmetic")
+    at.text_input(key=field).input(text).run()
+    assert_clean(at)
+    assert message in [e.value for e in at.error]
+    assert at.metric[0].label != "Output volume"  # no result for another layer
+
+
 def test_arithmetic_edit_becomes_custom_and_rejects_impossible_layers() -> None:
     at = run_page("arithmetic")
-    at.number_input(key="arith_f").set_value(3).run()
+    at.text_input(key="arith_f").input("3").run()
     assert at.selectbox(key="arith_preset").value == "Custom"
     assert at.metric[2].value == f"{28 * 28 * 32 * 3 * 3 * 192:,}"  # same padding now p = 1
-    at.number_input(key="arith_groups").set_value(5).run()
+    at.text_input(key="arith_groups").input("5").run()
     assert_clean(at)
     assert "groups = 5 must divide" in at.error[0].value
 
@@ -601,3 +615,15 @@ def test_scaling_bar_labels_are_short_lines_never_rotated() -> None:
     assert any(label.startswith("compound φ = 1") for label in labels)
     assert max(len(line) for label in labels for line in label.split("<br>")) <= 16
     assert spec["layout"]["xaxis"]["tickangle"] == 0
+
+
+def test_gradients_seed_and_batch_are_read_exactly() -> None:
+    """'2.5' is not a batch (it was read as 2) and a seed past 10,000 is said, not clipped: no chart for another."""
+    at = run_page("gradients")
+    at.text_input(key="gradients_batch").input("2.5").run()
+    assert_clean(at)
+    assert any("batch = '2.5' is not a whole number" in e.value for e in at.error)
+    assert not at.get("plotly_chart")
+    at.text_input(key="gradients_batch").input("8").run()
+    at.text_input(key="gradients_seed").input("20000").run()
+    assert any("seed = 20,000 is out of range (allowed: whole numbers 0–10,000)" in e.value for e in at.error)
