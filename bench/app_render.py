@@ -25,6 +25,8 @@ sys.path.insert(0, str(ROOT))
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from explorer.cli.common import positive_int  # noqa: E402
+
 PAGE = ROOT / "explorer" / "pages" / "architecture.py"
 FIRST_RENDER_TARGET_S = 2.0
 RERENDER_TARGET_S = 0.3
@@ -89,7 +91,7 @@ def open_model(at: AppTest, name: str) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=",".join(DEEPEST))
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=positive_int, default=3)
     args = parser.parse_args()
     print(f"load average at start: {' '.join(f'{v:.2f}' for v in os.getloadavg())} ({os.cpu_count()} CPUs)")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from analyzers.numbers import volume
+from analyzers.numbers import parse_dims, volume
 from analyzers.records import Analysis
 
 Shape = tuple[int, ...]
@@ -19,16 +19,8 @@ Shape = tuple[int, ...]
 
 def parse_shapes(text: str) -> tuple[Shape, ...]:
     """'1x192x28x28; 1x16x28x28' → ((1, 192, 28, 28), (1, 16, 28, 28)); blanks and scalars are skipped."""
-    shapes: list[Shape] = []
-    for part in str(text or "").split(";"):
-        part = part.strip()
-        if not part:
-            continue
-        try:
-            shapes.append(tuple(int(d) for d in part.split("x")))
-        except ValueError:
-            continue
-    return tuple(shapes)
+    shapes = (parse_dims(part) for part in str(text or "").split(";") if part.strip())
+    return tuple(shape for shape in shapes if shape is not None)
 
 
 def first_shape(text: str) -> Shape | None:
