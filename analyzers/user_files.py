@@ -14,7 +14,7 @@ from pathlib import Path
 
 from analyzers.errors import UserError
 
-__all__ = ["MAX_INPUT_BYTES", "UnusableFileError", "check_text", "open_regular", "os_reason", "read_text"]
+__all__ = ["MAX_INPUT_BYTES", "UnusableFileError", "check_text", "open_regular", "os_reason", "read_text", "write_text"]
 
 MAX_INPUT_BYTES = 256 * 2**20  # a results file or table we read back: far above any real one, far below the budget
 
@@ -93,3 +93,29 @@ def check_text(data: bytes, name: str, what: str, offset: int = 0) -> str:
     except UnicodeDecodeError as exc:
         raise UnusableFileError(f"{name} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
                                 f"{offset + exc.start}); {what} is UTF-8") from None
+
+
+def write_text(path: str | os.PathLike[str], text: str, what: str = "a text file") -> None:
+    """Replace the file at `path` with `text` (UTF-8): a new file or a regular one, opened without blocking, its
+    folder not created (a report is written where the user said, or not at all); anything else is one
+    `UnusableFileError`: a directory, a FIFO (opening it would wait for a reader), a device, a full disk."""
+    target = Path(path)
+    try:
+        if target.is_dir():
+            raise UnusableFileError(f"{target} is a directory; give the path of {what}")
+        if target.exists() and not target.is_file():
+            raise UnusableFileError(f"{target} is not a regular file; give the path of {what}")
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK | os.O_NOCTTY, 0o644)
+    except OSError as exc:
+        raise UnusableFileError(f"{target}: cannot write: {os_reason(exc)}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped in since the check above
+            raise UnusableFileError(f"{target} is not a regular file; give the path of {what}")
+        os.ftruncate(fd, 0)
+        data = memoryview(text.encode("utf-8"))
+        while data:
+            data = data[os.write(fd, data):]
+    except OSError as exc:
+        raise UnusableFileError(f"{target}: cannot write: {os_reason(exc)}") from None
+    finally:
+        os.close(fd)

@@ -99,7 +99,7 @@ def test_report_prints_a_table_and_writes_csv_and_json(capsys, tmp_path):
         (["summary", "lenet5", "--set", "depth=3"], "lenet5 does not take option(s) depth"),
         (["summary"], "summary needs a model name"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
-        (["report", "lenet5", "--csv", "/nonexistent-dir/x.csv"], "cannot write /nonexistent-dir/x.csv"),
+        (["report", "lenet5", "--csv", "/nonexistent-dir/x.csv"], "/nonexistent-dir/x.csv: cannot write: No such file"),
         (["list", "--family", "dinosaurs"], "unknown family 'dinosaurs'"),
     ],
 )

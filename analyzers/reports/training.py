@@ -6,11 +6,13 @@ Every key names its unit: `*_macs` multiply–accumulates, `*_ops` element-wise 
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 from typing import Any
 
 from analyzers.training.analyze import TrainingAnalysis, TrainingLayer
+from analyzers.user_files import write_text
 
 ROW_FIELDS = (
     "name", "type", "depth", "params", "trainable_params", "forward_macs", "backward_input_macs",
@@ -78,14 +80,15 @@ def layer_rows(analysis: TrainingAnalysis, depth: int | None = None) -> list[dic
 
 
 def to_csv(analysis: TrainingAnalysis, path: Path | str, depth: int | None = None) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=ROW_FIELDS)
-        writer.writeheader()
-        writer.writerows(layer_rows(analysis, depth))
+    handle = io.StringIO(newline="")
+    writer = csv.DictWriter(handle, fieldnames=ROW_FIELDS)
+    writer.writeheader()
+    writer.writerows(layer_rows(analysis, depth))
+    write_text(path, handle.getvalue(), "a .csv file")
 
 
 def to_json(analysis: TrainingAnalysis, path: Path | str, depth: int | None = None) -> None:
     timeline = [{"index": p.index, "phase": p.phase.value, "layer": p.layer, "live_bytes": p.live_bytes,
                  "peak_bytes": p.peak_bytes} for p in analysis.memory.timeline]
     data = {"totals": training_summary(analysis), "layers": layer_rows(analysis, depth), "timeline": timeline}
-    Path(path).write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+    write_text(path, json.dumps(data, ensure_ascii=False, indent=1), "a .json file")

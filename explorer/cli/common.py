@@ -103,14 +103,9 @@ def print_line(text: str) -> None:
 
 
 def write_file(path: str, writer: Any) -> None:
-    """`writer(Path(path))` into a regular file (new or existing), with anything else or an OS error as one line: a
-    FIFO would block until someone reads it, a device is no report."""
-    target = Path(path)
+    """`writer(Path(path))`, with an OS error as one line. The writers go through `analyzers.user_files.write_text`,
+    which refuses a directory, a FIFO or a device (as one line) before writing."""
     try:
-        if target.is_dir():  # inside: a name too long for the file system is an OSError already here
-            raise CliError(f"cannot write {path}: it is a directory")
-        if target.exists() and not target.is_file():
-            raise CliError(f"cannot write {path}: not a regular file (a device, FIFO or socket)")
-        writer(target)
+        writer(Path(path))
     except OSError as exc:
         raise CliError(f"cannot write {path}: {exc.strerror or exc}") from None

@@ -54,6 +54,8 @@ def _summary_line(model: ResolvedModel, args: argparse.Namespace) -> dict[str, A
 def run(args: argparse.Namespace) -> int:
     options = parse_options(args.set)
     size = parse_input_size(args.input) if args.input else None
+    if args.family and not args.all:
+        raise CliError("--family chooses the models of --all; give --all, or leave --family out")
     if args.all:
         if args.name or args.spec:
             raise CliError("summary --all takes no model name")
