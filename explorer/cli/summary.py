@@ -91,8 +91,8 @@ def _summary_all(args: argparse.Namespace, size: tuple[int, ...] | None) -> int:
             continue
         print_line(json.dumps(summary, ensure_ascii=False))
     if failed:
-        print(f"error: {failed} of {len(models)} models could not be analysed (each named above); the others were",
-              file=sys.stderr)
+        print(f"error: {failed} of {len(models)} models could not be analysed (each named above)"
+              + ("; the others were" if failed < len(models) else ""), file=sys.stderr)
         return EXIT_SOME_FAILED
     return 0
 
