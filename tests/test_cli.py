@@ -99,7 +99,7 @@ def test_report_prints_a_table_and_writes_csv_and_json(capsys, tmp_path):
         (["summary", "lenet5", "--set", "depth=3"], "lenet5 does not take option(s) depth"),
         (["summary"], "summary needs a model name"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
-        (["report", "lenet5", "--csv", "/nonexistent-dir/x.csv"], "cannot write /nonexistent-dir/x.csv"),
+        (["report", "lenet5", "--csv", "/nonexistent-dir/x.csv"], "cannot write /nonexistent-dir/x.csv: No such file"),
         (["list", "--family", "dinosaurs"], "unknown family 'dinosaurs'"),
     ],
 )
@@ -160,7 +160,7 @@ def test_spec_errors_name_the_line(capsys, tmp_path):
     code, _, err = run(capsys, "summary", "--spec", str(spec))
     assert code == 2 and err == "error: line 2: 5×5 kernel larger than the 4×4 input\n"
     code, _, err = run(capsys, "summary", "--spec", str(tmp_path / "missing.txt"))
-    assert code == 2 and err == f"error: {tmp_path / 'missing.txt'}: cannot open: No such file or directory\n"
+    assert code == 2 and err == f"error: cannot read {tmp_path / 'missing.txt'}: No such file or directory\n"
 
 
 def test_user_factories_are_imported_on_the_command_line_only(capsys, tmp_path, monkeypatch):

@@ -65,6 +65,11 @@ def analyze(
 def _analyze(model: nn.Module, input_size: Sequence[int] | None, batch_size: int, dtype: torch.dtype,
              inputs: Inputs | None, device: str, model_name: str | None, formulas: Mapping[Any, Formula] | None,
              private_tables: bool) -> Analysis:
+    if not isinstance(model, nn.Module):
+        raise AnalysisError(f"model must be a torch.nn.Module instance, got {type(model).__name__}"
+                            + (" (a class: build it first)" if isinstance(model, type) else ""))
+    if not isinstance(dtype, torch.dtype):
+        raise InputSizeError(f"dtype must be a torch.dtype such as torch.float32, got {dtype!r}")
     if device not in DEVICES:
         raise InputSizeError(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
     float_dtype = dtype if dtype.is_floating_point else torch.float32  # an int64 `dtype` never converts weights
