@@ -28,12 +28,10 @@ from analyzers.errors import (AnalysisError, DataDependentError, InputMismatchEr
                               first_line)
 from analyzers.counting.flow import ATTRIBUTE, Flow, input_flow
 from analyzers.counting.formulas import Formula
-from analyzers.counting.inputs import InputSpec, Inputs, as_call, check_fits, describe, materialize, positional_names, \
-    signature_text
-from analyzers.numbers import n
+from analyzers.counting.inputs import InputSpec, Inputs, as_call, check_fits, checked_size, describe, materialize, \
+    positional_names, signature_text
 from analyzers.records import Analysis, InputDescription
 
-MAX_INPUT_ELEMENTS = 2**40  # beyond this even the index arithmetic of the meta kernels overflows
 DEVICES = ("meta", "cpu")  # where the one forward runs: shapes alone, or real (random) data
 
 
@@ -155,7 +153,7 @@ def call_inputs(model: nn.Module, input_size: Sequence[int] | None, batch_size: 
     if inputs is None:
         if input_size is None:
             raise InputSizeError("give an input_size like (3, 224, 224) or inputs={name: InputSpec(shape, dtype)}")
-        size = validated_size(input_size, batch_size)
+        size = checked_size(input_size, batch_size)
         inputs = InputSpec((batch_size, *size), None if dtype.is_floating_point else dtype)
     elif input_size is not None:
         raise InputSizeError("give either input_size or inputs, not both")
@@ -177,25 +175,6 @@ def _attach_input_flows(args: Any, kwargs: Any) -> None:
         if isinstance(t, torch.Tensor):
             image = t.is_floating_point() and t.dim() >= 3
             setattr(t, ATTRIBUTE, input_flow(t) if image else Flow(None, None, None, (), 0))
-
-
-def validated_size(input_size: Sequence[int], batch_size: int) -> tuple[int, ...]:
-    try:
-        size = tuple(int(d) for d in input_size)
-    except (TypeError, ValueError):
-        raise InputSizeError(f"input size must be integers like 3x224x224, got {input_size!r}") from None
-    if not 1 <= len(size) <= 4:
-        raise InputSizeError(f"input size must have 1 to 4 dimensions (e.g. CxHxW), got {len(size)}")
-    if any(d <= 0 for d in size):
-        raise InputSizeError(f"input sizes must be positive, got {'x'.join(map(str, size))}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
-        raise InputSizeError(f"batch size must be a positive integer, got {batch_size!r}")
-    elements = batch_size
-    for d in size:
-        elements *= d
-    if elements > MAX_INPUT_ELEMENTS:
-        raise InputSizeError(f"input of {n(elements)} elements is too large; at most {n(MAX_INPUT_ELEMENTS)}")
-    return size
 
 
 class ModelSnapshot:

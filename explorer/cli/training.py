@@ -11,7 +11,7 @@ import argparse
 import json
 from typing import Any, Callable
 
-from explorer.cli.common import CliError
+from explorer.cli.common import CliError, non_negative_int
 from explorer.ui.human import binary_bytes, compact
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
@@ -32,7 +32,7 @@ def install(parser: argparse.ArgumentParser, training: Callable[[argparse.Namesp
                        help="with --train: the device the step's memory is told for (default cuda)")
     group.add_argument("--freeze", metavar="MODULE", default=None,
                        help="with --train: freeze MODULE and every module before it (e.g. layer3)")
-    group.add_argument("--freeze-stages", metavar="K", type=int, default=None,
+    group.add_argument("--freeze-stages", metavar="K", type=non_negative_int, default=None,
                        help="with --train: freeze the model's first K stages (ResNet: layer1 … layer4, the stem "
                        "with layer1; MobileNet/EfficientNet/VGG: features.0 …); all of them leaves the head")
     plain = parser.get_default("run")
@@ -59,7 +59,7 @@ def _training_analysis(args: argparse.Namespace):
     from explorer.cli.common import limited, parse_options
     from explorer.cli.inputs import parse_input_options
     from explorer.cli.models import resolve_model
-    from explorer.input_size import parse_input_size
+    from analyzers.counting.inputs import parse_input_size
 
     if getattr(args, "device", "meta") != "meta":
         raise CliError("--train counts on the meta device; leave out --device")
@@ -166,10 +166,10 @@ def run_report(args: argparse.Namespace) -> int:
     analysis = _training_analysis(args)
     wrote = False
     if args.csv:
-        write_file(args.csv, lambda path: to_csv(analysis, path, args.depth))
+        write_file(args.csv, to_csv(analysis, None, args.depth))
         wrote = True
     if args.json:
-        write_file(args.json, lambda path: to_json(analysis, path, args.depth))
+        write_file(args.json, to_json(analysis, None, args.depth))
         wrote = True
     if not wrote:
         print(format_table(layer_rows(analysis, args.depth)))
