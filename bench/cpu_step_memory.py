@@ -26,7 +26,7 @@ from analyzers.bench.train_harness import cpu_step_peak, make_optimizer  # noqa:
 from analyzers.errors import first_line  # noqa: E402
 from analyzers.training.analyze import analyze_training  # noqa: E402
 from analyzers.training.memory import Optimizer  # noqa: E402
-from explorer.input_size import parse_input_size  # noqa: E402
+from analyzers.counting.inputs import parse_input_size  # noqa: E402
 from explorer.zoo import build_model, list_models  # noqa: E402
 
 
