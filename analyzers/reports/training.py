@@ -29,6 +29,8 @@ def training_summary(analysis: TrainingAnalysis) -> dict[str, Any]:
         "input": "x".join(map(str, analysis.forward.input_size)),
         "batch": analysis.batch_size,
         "optimizer": analysis.optimizer.value,
+        "optimizer_impl": m.optimizer_impl.value,
+        "step_device": analysis.device,
         "precision": analysis.precision.value,
         "frozen_through": analysis.frozen_through,
         "params": t.params,
@@ -44,6 +46,7 @@ def training_summary(analysis: TrainingAnalysis) -> dict[str, Any]:
         "backward_elementwise_ops": t.backward_elementwise_ops,
         "backward_uncounted_ops": t.backward_uncounted_ops,
         "parameter_bytes": m.parameter_bytes,
+        "buffer_bytes": m.buffer_bytes,
         "gradient_bytes": m.gradient_bytes,
         "optimizer_state_bytes": m.optimizer_state_bytes,
         "master_weight_bytes": m.master_weight_bytes,
@@ -54,7 +57,16 @@ def training_summary(analysis: TrainingAnalysis) -> dict[str, Any]:
         "peak_bytes": m.peak_bytes,
         "peak_phase": m.peak_phase.value,
         "peak_layer": m.peak_layer,
+        "not_included": NOT_INCLUDED[analysis.device],
     }
+
+
+# What lies below the aten ops a count sees, per device the step is told for: a caveat beside every peak.
+NOT_INCLUDED = {
+    "cuda": "the CUDA context, allocator rounding and caching, cuDNN/cuBLAS workspaces",
+    "cpu": "oneDNN's convolution scratch (allocated inside aten's convolution ops; measured for the zoo by "
+           "bench/cpu_step_memory.py)",
+}
 
 
 def layer_row(layer: TrainingLayer) -> dict[str, Any]:
