@@ -53,7 +53,6 @@ class OpKind(str, enum.Enum):
 
 
 _MAC_CATEGORIES = frozenset({OpCategory.CONV, OpCategory.LINEAR, OpCategory.MATMUL, OpCategory.ATTENTION})
-WEIGHT_LAYER_CATEGORIES = frozenset({OpCategory.CONV, OpCategory.LINEAR})  # what papers count as "layers"
 
 # A leaf's category is the most telling of the ops it ran, in this order.
 _CATEGORY_PRIORITY = (

@@ -22,7 +22,6 @@ from explorer.ui.human import exact
 from explorer.ui.page_setup import page_header
 
 CUSTOM = "Custom"
-FIELDS = ("kind", "n", "n_c", "f", "stride", "padding_mode", "padding", "filters", "depthwise", "groups", "bias")
 
 
 def _key(field: str) -> str:
