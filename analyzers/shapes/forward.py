@@ -14,6 +14,7 @@ against torch's meta and CPU kernels.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable, Sequence
 
 import torch
@@ -46,13 +47,12 @@ def _register(*packets: Any) -> Callable[[FastResult], FastResult]:
     operands, e.g. index arithmetic a model does on the side, must get real values from torch)."""
 
     def decorate(fn: FastResult) -> FastResult:
+        @functools.wraps(fn)  # its name and docstring, and `__wrapped__`: the stand-in itself
         def meta_only(args: tuple, kwargs: dict) -> Any:
             if not _all_meta(args) or (kwargs and not _all_meta(tuple(kwargs.values()))):
                 return None
             return fn(args, kwargs)
 
-        meta_only.__name__ = meta_only.__qualname__ = fn.__name__
-        meta_only.__doc__ = fn.__doc__
         for packet in packets:
             FAST_RESULTS[packet] = meta_only
         return meta_only
