@@ -481,18 +481,23 @@ def test_roofline_offers_the_measured_cpu_of_the_shipped_benchmarks() -> None:
     assert spec["layout"]["yaxis"]["tickformat"] == "~g"
 
 
-def test_measured_cpu_bandwidth_read_back_reproduces_the_other_rows() -> None:
-    """One bandwidth, read back from the most memory-bound row (lenet5, batch 1), gives the harness's recorded
-    bound for other rows of the same run to 0.5 % (alexnet and resnet18 at batches 1 and 4)."""
+def test_a_measured_cpu_is_the_peak_and_bandwidth_its_rows_store() -> None:
+    """The bandwidth is a column now, not read back by bisection: each device is its latest measured row's
+    `peak_tflops` and `memory_gb_per_s`, and those reproduce the harness's recorded roofline bound of the rows of
+    that run (alexnet and resnet18 at batches 1 and 4 on the EPYC) to 0.5 %."""
     from analyzers.predict.roofline import model_bound
     from explorer.ui.bench_results import shipped_results
     from explorer.ui.measured_devices import _peaks
 
     results = shipped_results().results
-    (peak,) = _peaks(results)
-    for row in results[results["model"].isin(["alexnet", "resnet18"])].itertuples():
+    epyc = [peak for peak in _peaks(results) if peak.name.startswith("AMD EPYC CPU")]
+    assert [(p.name, p.fp32_tflops, p.memory_gb_per_s) for p in epyc] == [
+        ("AMD EPYC CPU (measured here: 0.183 TFLOP/s fp32, 42.3 GB/s)", 0.1828459, 42.32379)]
+    rows = results[results["model"].isin(["alexnet", "resnet18"]) & (results["device_name"] == "AMD EPYC")]
+    assert len(rows) == 4
+    for row in rows.itertuples():
         model = build_model(row.model, device="meta")
-        bound = model_bound(analyze(model.module, (3, 224, 224), int(row.batch)), peak, "fp32").bound_ms
+        bound = model_bound(analyze(model.module, (3, 224, 224), int(row.batch)), epyc[0], "fp32").bound_ms
         assert bound == pytest.approx(row.roofline_ms, rel=5e-3)
 
 

@@ -10,8 +10,7 @@ import contextlib
 import math
 import re
 import sys
-from pathlib import Path
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Callable, Sequence, TypeVar
 
 from analyzers.errors import UserError
 from analyzers.numbers import decimal_number, whole_number
@@ -111,15 +110,9 @@ def print_line(text: str) -> None:
     sys.stdout.flush()
 
 
-def write_file(path: str, writer: Any) -> None:
-    """`writer(Path(path))` into a regular file (new or existing), with anything else or an OS error as one line: a
-    FIFO would block until someone reads it, a device is no report."""
-    target = Path(path)
-    try:
-        if target.is_dir():  # inside: a name too long for the file system is an OSError already here
-            raise CliError(f"cannot write {path}: it is a directory")
-        if target.exists() and not target.is_file():
-            raise CliError(f"cannot write {path}: not a regular file (a device, FIFO or socket)")
-        writer(target)
-    except OSError as exc:
-        raise CliError(f"cannot write {path}: {exc.strerror or exc}") from None
+def write_file(path: str, text: str) -> None:
+    """Write a command's output file: a directory, a FIFO nobody reads, /dev/full, a missing folder or a name too
+    long is one line (`analyzers.user_files.write_text`), never a hang."""
+    from analyzers.user_files import write_text
+
+    write_text(path, text)
