@@ -13,6 +13,11 @@ import operator
 import re
 from typing import Any, Sequence
 
+__all__ = [
+    "SIZE_DIGITS", "ascii_shape", "conv_output_size", "decimal_number", "dims", "n", "parse_dims", "per_dim",
+    "pool_output_size", "pool_window", "product", "volume", "whole_number",
+]
+
 _DIGITS = re.compile(r"[0-9]+")  # an explicit range: `\d` would match every script's digits
 _DECIMAL = re.compile(r"(?:[0-9]{1,15}(?:\.[0-9]{0,15})?|\.[0-9]{1,15})(?:[eE][-+]?[0-9]{1,3})?")
 _SIZE_SEPARATOR = re.compile(r"\s*[x×,]\s*")

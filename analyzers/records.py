@@ -16,6 +16,12 @@ from typing import Iterator, Union
 
 import torch
 
+__all__ = [
+    "Analysis", "AttentionGeometry", "ConcatGeometry", "ConvGeometry", "DATA_DEPENDENT", "FusedGeometry", "Geometry",
+    "GroupedMatmulGeometry", "InputDescription", "LayerRecord", "MatmulGeometry", "OpCategory", "OpCost", "OpKind",
+    "ParamTensor", "PoolGeometry", "ReceptiveField", "RecordKind", "Shape", "Totals", "with_state",
+]
+
 Shape = tuple[int, ...]
 
 

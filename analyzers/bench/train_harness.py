@@ -21,6 +21,8 @@ from torch import nn
 from analyzers.training.memory import Optimizer
 from analyzers.training.analyze import analyze_training
 
+__all__ = ["TrainBenchResult", "bench_training_step", "make_optimizer"]
+
 
 @dataclass(frozen=True)
 class TrainBenchResult:

@@ -23,6 +23,13 @@ from analyzers.numbers import conv_output_size, per_dim, pool_output_size, pool_
 from analyzers.shapes.layout import (CONTIGUOUS, FLOATS, META, empty, is_int, is_number, non_overlapping_and_dense, pointwise_result, strides_like_channels_last,
                                     suggested_format)
 
+__all__ = [
+    "FAST_RESULTS", "FastResult", "adaptive_avg_pool2d", "addmm", "avg_pool2d", "bernoulli_", "bmm", "cat", "clone",
+    "convolution", "empty_like", "grouped_mm", "index_put", "max_pool2d_with_indices", "mean_or_sum", "mm",
+    "native_batch_norm", "native_batch_norm_no_training", "native_layer_norm", "new_empty_strided", "new_zeros",
+    "pool2d_result_shape", "pool_format", "roll", "safe_softmax", "sizes_ok", "softmax", "softmax_dim_ok", "stack",
+]
+
 aten = torch.ops.aten
 
 FastResult = Callable[[tuple, dict], Any]

@@ -23,6 +23,13 @@ from explorer.figures.identity_colors import model_color
 from explorer.figures.point_labels import label_positions, padded_range
 from explorer.figures.theme import MUTED, empty_figure, legend_below, log_axes, styled
 
+__all__ = [
+    "DASHES", "HALF_WIDTH_PX", "LEGEND_CHAR_PX", "LEGEND_ENTRY_PX", "LEGEND_ROW_PX", "MAX_CONFIGURATIONS",
+    "MAX_LABELLED_POINTS", "MAX_POINTS", "SYMBOLS", "achieved_vs_peak", "config_labels", "escaped",
+    "fastest_configurations", "latency_vs_batch", "macs_vs_latency", "measured_vs_roofline", "ok_rows",
+    "throughput_by_model",
+]
+
 SYMBOLS = ("circle", "diamond", "square", "triangle-up", "x")
 
 

@@ -40,6 +40,11 @@ from explorer.spec.parser import (
     Spec,
 )
 
+__all__ = [
+    "Branches", "BuiltSpec", "MeanOfPaths", "Named", "Residual", "Shape", "Vector", "Volume", "build_spec",
+    "layer_repeat",
+]
+
 # --- shapes (batch dimension left out) ----------------------------------------------------------------------
 
 

@@ -19,6 +19,11 @@ from explorer.zoo.layers import conv1x1, conv3x3
 from explorer.zoo.registry import Family, register_model
 from explorer.zoo.resnet import Stage, four_stages
 
+__all__ = [
+    "BlockKind", "IMAGENET_DEPTHS", "PreActBlock", "PreActBottleneck", "PreActConfig", "PreActResNet", "Stem",
+    "cifar_stages", "preact_resnet110", "preact_resnet164",
+]
+
 _HE_2016 = "He, Zhang, Ren, Sun, 2016"
 
 
