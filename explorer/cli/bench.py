@@ -15,8 +15,8 @@ from typing import Callable
 import torch
 from torch import nn
 
-from analyzers.bench.schema import BenchStatus, MemoryFormat
 from analyzers.bench.harness import BenchConfig, BenchResult, default_device, run_sweep
+from analyzers.bench.schema import BenchStatus, MemoryFormat
 from analyzers.devices import DevicePeak, Precision, measure_peak, peak_for
 from analyzers.errors import UserError, first_line
 from analyzers.numbers import whole_number

@@ -195,13 +195,16 @@ def throughput_by_model(results: pd.DataFrame) -> go.Figure:
             orientation="h",
             marker_color=[model_color(str(m)) for m in best["model"]],
             text=[f"{v:,.0f} img/s @ batch {b}" for v, b in zip(best["images_per_s"], best["batch"])],
-            textposition="auto",
+            textposition="outside",
+            cliponaxis=False,
             hovertemplate="%{y}<br>%{x:,.0f} images/s<extra></extra>",
         )
     )
     fig.update_xaxes(title_text="images / s")
     if best["images_per_s"].max() > 100 * best["images_per_s"].min():  # LeNet next to VGG: only a log axis reads
         log_axes(fig, x=True, x_values=best["images_per_s"])
+    widest = max((len(t) for t in fig.data[0].text), default=0)
+    fig.update_layout(margin=dict(r=20 + LEGEND_CHAR_PX * widest))  # room for the longest bar's label
     return styled(fig, title=title, height=max(260, 80 + 38 * len(best)))
 
 
@@ -274,8 +277,9 @@ def measured_vs_roofline(results: pd.DataFrame) -> go.Figure:
     return styled(fig, title=title, height=_legend_room(fig, 460))
 
 
-def macs_vs_latency(results: pd.DataFrame) -> go.Figure:
-    """Counted MACs of one forward against measured p50: how well counted cost predicts time."""
+def macs_vs_latency(results: pd.DataFrame, *, width_px: float = 1150) -> go.Figure:
+    """Counted MACs of one forward against measured p50: how well counted cost predicts time (`width_px`: the
+    plot area's width, where point names are placed)."""
     rows, title = _shown(results, "Counted MACs vs measured latency", keep=lambda r: r["macs"].notna())
     if rows is None:
         return _none_yet(title)
@@ -287,7 +291,7 @@ def macs_vs_latency(results: pd.DataFrame) -> go.Figure:
     labelled = len(rows) <= MAX_LABELLED_POINTS
     positions = dict(zip(rows.index, label_positions(rows["macs"], rows["latency_ms_p50"], list(rows["point"]),
                                                      x_range=x_range, y_range=y_range, log_x=True, log_y=True,
-                                                     width_px=1150, height_px=320))) if labelled else {}
+                                                     width_px=width_px, height_px=320))) if labelled else {}
     fig = go.Figure()
     for i, (setting, part) in enumerate(rows.groupby("setting", sort=False)):
         fig.add_trace(
@@ -311,4 +315,4 @@ def macs_vs_latency(results: pd.DataFrame) -> go.Figure:
     fig.update_xaxes(title_text="counted MACs per forward (whole batch)", range=x_range)
     fig.update_yaxes(title_text="measured p50 (ms)", tickformat="", range=y_range)
     legend_below(fig)
-    return styled(fig, title=title, height=_legend_room(fig, 500, width_px=2 * HALF_WIDTH_PX))
+    return styled(fig, title=title, height=_legend_room(fig, 500, width_px=width_px + 130))
