@@ -26,6 +26,8 @@ from torch.utils._pytree import tree_leaves
 from analyzers.training.analyze import analyze_training
 from analyzers.training.memory import Optimizer, OptimizerImpl
 
+__all__ = ["TrainBenchResult", "bench_training_step", "make_optimizer"]
+
 
 @dataclass(frozen=True)
 class TrainBenchResult:

@@ -13,6 +13,8 @@ from typing import Any
 
 from analyzers.training.analyze import TrainingAnalysis, TrainingLayer
 
+__all__ = ["ROW_FIELDS", "layer_row", "layer_rows", "to_csv", "to_json", "training_summary"]
+
 ROW_FIELDS = (
     "name", "type", "depth", "params", "trainable_params", "forward_macs", "backward_input_macs",
     "backward_weight_macs", "backward_macs", "backward_to_forward", "forward_elementwise_ops",

@@ -41,6 +41,8 @@ from analyzers.training.freezing import freeze_point, frozen_parameter_names
 from analyzers.training.memory import (STEP_DEVICES, LiveMemory, Optimizer, OptimizerImpl, Phase, SavedTensors,
                                       StepMemory, step_memory)
 
+__all__ = ["TrainingAnalysis", "TrainingLayer", "TrainingTotals", "analyze_training"]
+
 # ---------------------------------------------------------------- results
 
 
@@ -423,14 +425,35 @@ def analyze_training(
     precision: Precision | str = Precision.FP32,
     model_name: str | None = None,
 ) -> TrainingAnalysis:
-    """Count one training step of `model` on a batch of `input_size` inputs (without the batch dimension), or on
-    `inputs` as `analyze` takes them (`{"input_ids": InputSpec((8, 128), torch.int64)}`: token models).
+    """Count one training step of `model` — forward in train mode, backward, optimizer — and its memory.
 
-    `freeze` names a module: it and every module defined before it are frozen; `freeze_stages` freezes the first K
-    of `stage_names(model)`. `precision` fp16/bf16 means mixed precision: the model computes and stores in that
-    dtype and the optimizer keeps fp32 master weights. `device` is where the step would run ("cuda" or "cpu"): it
-    picks PyTorch's default `optimizer_impl` there (CUDA foreach, CPU for-loop), which sets the update's temporaries;
-    "for-loop", "foreach" or "fused" choose one. The model is left exactly as it was found.
+    Both passes run on the meta device; the model is left exactly as it was found.
+
+    Args:
+        model: any `nn.Module`.
+        input_size: one input's size without the batch dimension, e.g. `(3, 224, 224)`, as `analyze` takes it.
+            Give this or `inputs`, not both.
+        batch_size: the batch of one step, a positive integer.
+        inputs: instead of `input_size`, every input with its batch and dtype, as `analyze` takes them
+            (`{"input_ids": InputSpec((8, 128), torch.int64)}`: token models).
+        optimizer: `Optimizer.SGD` (no state), `MOMENTUM` (one buffer per weight), `ADAM` or `ADAMW` (two), or
+            their names (`"adamw"`).
+        optimizer_impl: how the optimizer's update runs, which sets its temporaries: `"for-loop"`, `"foreach"` or
+            `"fused"`; None picks PyTorch's default on `device` (CUDA foreach, CPU for-loop).
+        device: where the step would run, `"cuda"` or `"cpu"`.
+        freeze: a module's name: it and every module defined before it are frozen (`requires_grad=False`).
+        freeze_stages: instead of `freeze`, how many of `stage_names(model)` to freeze, from the first.
+        precision: `fp32`, or `fp16`/`bf16` for mixed precision: the model computes and stores in that dtype and
+            the optimizer keeps fp32 master weights.
+        model_name: the name the analysis reports (default: the model's class name).
+
+    Returns:
+        A `TrainingAnalysis`: the forward `Analysis`, one `TrainingLayer` per record with its backward costs,
+        totals, and the step's memory (`StepMemory`: weights, gradients, optimizer state, activations, peak).
+
+    Raises:
+        UserError: one line for a bad size, optimizer, precision or freeze point; `ModelRunError` where the step
+            fails on the meta device.
     """
     return run_isolated(lambda private_tables: _analyze_training(
         model, input_size, batch_size, inputs, optimizer, optimizer_impl, device, freeze, freeze_stages, precision,
