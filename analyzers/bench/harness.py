@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from typing import Callable, Iterable, Iterator
 
@@ -305,6 +305,37 @@ def run_sweep(
                 results.append(result)
             bar.update(1)
     return results
+
+
+def bench_one(
+    config: BenchConfig,
+    model_factory: ModelFactory,
+    *,
+    counter: CostCounter | None = count_with_analyzer,
+    device_peak: PeakLookup = peak_for,
+    gpu_kind: str | None = None,
+) -> BenchResult:
+    """One configuration measured in this process, on its own: what a cluster worker runs for one unit.
+
+    The same steps as one turn of `run_sweep` (the environment, the device's peak, the count, the timing; any
+    failure a row), with the peak looked up once per process and device. `gpu_kind` is the kind of node the unit
+    was scheduled on: the row's `device_name` says it where the device's own name does not
+    (`analyzers.distributed.gpu_kinds.device_label`).
+    """
+    from analyzers.distributed.gpu_kinds import device_label
+
+    environment = describe_environment(config.device)
+    environment = replace(environment, device_name=device_label(environment.device_name, gpu_kind))
+    peak_key = (config.device, config.dtype, getattr(device_peak, "__qualname__", repr(device_peak)))
+    if peak_key not in _PEAKS:
+        _PEAKS[peak_key] = device_peak(torch.device(config.device))
+    analysis = _count(counter, model_factory, config) if counter is not None else None
+    result = _run_one(config, model_factory, analysis, _PEAKS[peak_key], environment)
+    _free_memory(config, failed=result.status is not BenchStatus.OK)
+    return result
+
+
+_PEAKS: dict[tuple[object, ...], DevicePeak] = {}  # per process: a measured probe takes seconds, once is enough
 
 
 def _key(config: BenchConfig, environment: Environment) -> ConfigKey:

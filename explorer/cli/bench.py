@@ -19,6 +19,7 @@ from analyzers.bench.harness import BenchConfig, BenchResult, default_device, ru
 from analyzers.devices import DevicePeak, Precision, measure_peak, peak_for
 from analyzers.errors import UserError, first_line
 from explorer.cli.common import CliError
+from explorer.cli.executor_options import add_executor_arguments
 from explorer.cli.training import OPTIMIZERS
 from explorer.ui.human import binary_bytes
 
@@ -49,12 +50,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         "(the only option for CPUs, which have no spec entry)")
     parser.add_argument("--csv", default=DEFAULT_CSV, help=f"results file to append to (default {DEFAULT_CSV})")
     add_bench_arguments(parser)  # --train [--optimizer]: a timed training step, measured peak beside the estimate
+    add_executor_arguments(parser, gpu_kinds=True)  # --executor local|ray, --ray-address, --gpu-kinds
     parser.set_defaults(run=run)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the sweep the arguments describe; 2 for bad input, 1 if any row is an error, else 0."""
+    if args.executor != "local" or args.ray_address or args.gpu_kinds:
+        from explorer.cli.bench_cluster import run_on_cluster
+
+        return run_on_cluster(args)
     if getattr(args, "train", False):
         return run_bench(args)
     try:
@@ -82,11 +88,12 @@ def measured_peak(precision: Precision) -> Callable[[torch.device], DevicePeak]:
     return probe
 
 
-def build_configs(args: argparse.Namespace) -> list[BenchConfig]:
-    """Every (model, batch) configuration the arguments ask for, validated."""
+def build_configs(args: argparse.Namespace, device: str | None = None) -> list[BenchConfig]:
+    """Every (model, batch) configuration the arguments ask for, validated; `device` (already checked, e.g. for a
+    cluster whose GPUs this machine lacks) instead of `--device` checked against this machine."""
     batches = parse_batches(args.batch)
     precision = _parse_precision(args.dtype, "--dtype")
-    device = _parse_device(args.device)
+    device = device or _parse_device(args.device)
     iters = _parse_count(args.iters, "--iters", minimum=1)
     warmup = _parse_count(args.warmup, "--warmup", minimum=0)
     explicit_input = parse_input_size(args.input) if args.input is not None else None
