@@ -22,7 +22,7 @@ from torch import nn
 
 from explorer.run_limits import Interrupted
 
-from explorer.input_size import InputSize
+from analyzers.counting.inputs import InputSize
 
 _FACTORY_REF = re.compile(r"(?P<module>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*):(?P<attr>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)")
 _FORMS = "'package.module:factory', 'torchvision:NAME' or 'timm:NAME'"

@@ -82,7 +82,7 @@ def test_architecture_shows_the_seeds_bottleneck_numbers() -> None:
     assert "**15,872** parameters · **12,443,648** MACs" in captions(at)
     table = at.dataframe[0].value
     assert list(table["macs"]) == [2_408_448, 10_035_200]
-    assert list(table["output (H×W×C)"]) == ["28×28×16", "28×28×32"]
+    assert list(table["output"]) == ["28×28×16", "28×28×32"]
 
 
 def test_architecture_crosscheck_button_runs_fvcore_on_request() -> None:

@@ -45,9 +45,17 @@ FILES = {
         "def interrupts():\n    raise KeyboardInterrupt\n\n"
         "def exits():\n    sys.exit(0)\n\n"
         "class ExitsInForward(nn.Module):\n    def forward(self, x):\n        raise SystemExit(7)\n\n"
-        "def loops_while_building():\n    while True:\n        pass\n"
+        "def loops_while_building():\n    while True:\n        pass\n\n"
+        "def generator_exit():\n    raise GeneratorExit\n\n"
+        "class GeneratorExitInForward(nn.Module):\n    def forward(self, x):\n        raise GeneratorExit\n"
     ),
+    "tiny_bert.json": '{"model_type": "bert", "num_hidden_layers": 1, "hidden_size": 32, "num_attention_heads": 2, '
+                      '"intermediate_size": 64, "vocab_size": 100}',
+    "architectures_5.json": '{"model_type": "bert", "num_hidden_layers": 1, "hidden_size": 32, '
+                            '"num_attention_heads": 2, "intermediate_size": 64, "architectures": [5]}',
+    "deep_bert.json": '{"model_type": "bert", "num_hidden_layers": 200000}',
 }
+LONG_NAME = "a" * 300 + ".csv"  # over the 255 bytes a file name may have
 
 BAD_INPUTS = [
     # the spec language
@@ -116,6 +124,50 @@ BAD_INPUTS = [
      "called sys.exit(0)"),
     (["report", "robust_user_code:ExitsInForward", "--input", "4"], "error: the model's code called sys.exit(7); a "
      "model must not end the program"),
+    (["summary", "robust_user_code:generator_exit", "--input", "4"], "error: the model's code raised GeneratorExit"),
+    (["report", "robust_user_code:GeneratorExitInForward", "--input", "4"], "error: the model's code raised "
+     "GeneratorExit"),
+    # files named on the command line
+    (["report", "lenet5", "--csv", "{tmp}/" + LONG_NAME], "error: cannot write {tmp}/" + LONG_NAME + ": File name too "
+     "long"),
+    (["report", "lenet5", "--json", LONG_NAME], "error: cannot write " + LONG_NAME + ": File name too long"),
+    (["ensemble", "lenet5", "--results", "{tmp}/nope.csv"], "error: cannot read {tmp}/nope.csv: No such file or "
+     "directory"),
+    (["ensemble", "lenet5", "--results", "{tmp}"], "error: cannot read {tmp}: it is a directory"),
+    (["ensemble", "lenet5", "--results", "{tmp}/fifo"], "error: cannot read {tmp}/fifo: not a regular file (a device, "
+     "FIFO or socket)"),
+    (["ensemble", "lenet5", "--results", "/dev/zero"], "error: cannot read /dev/zero: not a regular file (a device, "
+     "FIFO or socket)"),
+    (["summary", "resnet18", "--spec", "{tmp}/ansi.spec"], "error: give a model name or --spec FILE, not both (got "
+     "'resnet18' and --spec '{tmp}/ansi.spec')"),
+    # Hugging Face configs
+    (["summary", "hf:{tmp}/tiny_bert.json", "--crosscheck", "fvcore"], "error: --crosscheck fvcore runs models that "
+     "take one image (--input CxHxW, the batch from --batch); hf:{tmp}/tiny_bert.json takes input_ids"),
+    (["summary", "hf:{tmp}/architectures_5.json"], "error: hf:{tmp}/architectures_5.json: 'architectures' must be a "
+     "list of class names such as [\"BertModel\"], got '[5]'"),
+    # a BertLayer is 18 modules (the layer, attention, self-attention with query, key, value and dropout, its output
+    # with dense, LayerNorm and dropout, intermediate with dense and activation, output with dense, LayerNorm and
+    # dropout) and the rest 30: 18 · 199,999 + 30 = 3,600,012; the budget holds 2^31 / 6,600 B = 325,376 modules,
+    # so at most (325,376 − 30) / 18 + 1 = 18,075 layers
+    (["summary", "hf:{tmp}/deep_bert.json"], "error: hf:{tmp}/deep_bert.json: building num_hidden_layers 200,000 "
+     "(about 3,600,012 modules) needs about 22.1 GiB of memory, over the 2 GiB budget for CPU work; at most "
+     "num_hidden_layers 18,075 fits"),
+    # real runs on the CPU, estimated on meta first. resnet18: 11,689,512 params (torchvision) = 46,758,048 B; per
+    # image 20,678,560 B of activations (its batch-1 total) + 602,112 B of input = 21,280,672 B. At batch 256:
+    # 46,758,048 + 256 · 21,280,672 = 5,494,610,080 B = 5.1 GiB; at most (2^31 − 46,758,048) / 21,280,672 = 98.7
+    (["summary", "resnet18", "--device", "cpu", "--batch", "256"], "error: resnet18 on the CPU at batch 256, input "
+     "3x224x224, needs about 5.1 GiB of memory, over the 2 GiB budget for CPU work; at most --batch 98 fits"),
+    (["summary", "resnet18", "--crosscheck", "fvcore", "--batch", "256"], "error: the fvcore cross-check of resnet18 "
+     "at batch 256, input 3x224x224, needs about 5.1 GiB of memory, over the 2 GiB budget for CPU work; at most "
+     "--batch 98 fits"),
+    (["report", "resnet18", "--device", "cpu", "--input", "3x20000x20000"], "error: resnet18 on the CPU at batch 1, "
+     "input 3x20000x20000, needs about 158.0 GiB of memory, over the 2 GiB budget for CPU work; at batch 1 at most "
+     "--input 3x2221x2221 fits"),
+    # a detection model's forward cannot run on meta: its weights (19,386,354 params, torchvision) and inputs bound
+    # it from below: (2^31 − 77,545,416) / (3 · 320 · 320 · 4) = 1,684.5 images
+    (["summary", "torchvision:fasterrcnn_mobilenet_v3_large_320_fpn", "--device", "cpu", "--batch", "5000"],
+     "error: torchvision:fasterrcnn_mobilenet_v3_large_320_fpn on the CPU at batch 5000, for its weights and inputs "
+     "alone, needs about 5.8 GiB of memory, over the 2 GiB budget for CPU work; at most --batch 1684 fits"),
 ]
 
 
@@ -123,6 +175,7 @@ BAD_INPUTS = [
 def hostile_files(tmp_path, monkeypatch):
     for name, text in FILES.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
+    os.mkfifo(tmp_path / "fifo")  # read, it would wait for a writer forever
     monkeypatch.syspath_prepend(str(tmp_path))
     return tmp_path
 

@@ -52,7 +52,7 @@ class BenchStatus(enum.StrEnum):
 LEGACY_ERROR_PREFIX = "error:"
 
 
-INPUT_SIZE_PATTERN = re.compile(r"\d+x\d+x\d+")
+INPUT_SIZE_PATTERN = re.compile(r"[0-9]+x[0-9]+x[0-9]+")  # ASCII digits: `\d` takes every script's
 
 
 def _values(enum_type: type[enum.Enum]) -> tuple[str, ...]:

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from analyzers.errors import AnalysisError
+from analyzers.numbers import whole_number
 
 WEIGHT_LAYERS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
 DEFAULT_BATCH = 4  # batch norm in training mode needs ≥ 2; 4 keeps a 56-layer CIFAR net well under a second
@@ -96,19 +97,21 @@ def gradient_profile(
     The model may live on the meta device: the copy is materialised on the CPU. The caller's model is untouched.
     Output must be (batch, classes) logits; labels are drawn uniformly from the classes.
     """
-    size = tuple(int(d) for d in input_size)
-    if not 2 <= batch_size <= MAX_BATCH:
+    batch, seed_value = whole_number(batch_size), whole_number(seed)  # 2.5 is no batch: None, refused below
+    if batch is None or not 2 <= batch <= MAX_BATCH:
         raise AnalysisError(
             f"batch size must be 2 to {MAX_BATCH} (batch norm in training mode needs at least 2), got {batch_size}"
         )
-    if not 0 <= seed < 2**63:
+    if seed_value is None or not 0 <= seed_value < 2**63:
         raise AnalysisError(f"seed must be a whole number from 0 to 2^63 − 1, got {seed}")
+    size = tuple(whole_number(d) or 0 for d in input_size)  # 8.7 is no size: 0, refused below
     if not size or any(d < 1 for d in size) or math.prod(size) > MAX_INPUT_ELEMENTS:
-        raise AnalysisError(f"input must be positive sizes with at most {MAX_INPUT_ELEMENTS:,} elements, got {size}")
+        raise AnalysisError(f"input must be positive sizes with at most {MAX_INPUT_ELEMENTS:,} elements, got "
+                            f"{tuple(input_size)}")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # small convolutions: one thread is faster than contended cores, and bit-reproducible
     try:
-        return _profile(model, size, batch_size, seed, Init(init), model_name)
+        return _profile(model, size, batch, seed_value, Init(init), model_name)
     finally:
         torch.set_num_threads(threads)
 

@@ -18,6 +18,7 @@ from analyzers.numbers import ascii_shape
 from analyzers.records import Analysis, LayerRecord
 from analyzers.predict.roofline import ModelBound
 from analyzers.reports.summary import summary_dict
+from analyzers.safe_text import escape_markdown, printable
 from analyzers.counting.formula_text import layer_formula, params_formula
 
 SHAPE_SEPARATOR = "; "
@@ -129,6 +130,9 @@ def to_json(analysis: Analysis, path: str | Path | None = None, max_depth: int |
 
 
 MARKDOWN_COLUMNS = ("name", "type", "output_shape", "params", "macs", "elementwise_ops", "formula")
+# Cells that may hold a user's text (module and class names from their factory): control characters printed as
+# escapes, as the terminal table does, and then no Markdown or HTML can form from them
+_USER_TEXT = frozenset({"name", "type"})
 
 
 def to_markdown(analysis: Analysis, max_depth: int | None = None) -> str:
@@ -142,9 +146,15 @@ def to_markdown(analysis: Analysis, max_depth: int | None = None) -> str:
         cells = []
         for column in MARKDOWN_COLUMNS:
             value = getattr(row, column)
-            text = f"{value:,}" if isinstance(value, numbers.Integral) else str(value)
+            if isinstance(value, numbers.Integral):
+                text = f"{value:,}"
+            elif column in _USER_TEXT:
+                text = escape_markdown(printable(str(value)))
+            else:
+                text = str(value).replace("|", "\\|")
             if column == "name":
                 text = "&nbsp;" * 2 * int(row.depth) + (text or "(model)")
-            cells.append(text.replace("|", "\\|"))
+            cells.append(text)
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+

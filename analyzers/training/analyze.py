@@ -25,7 +25,8 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_leaves
 
-from analyzers.counting.analyze import ModelSnapshot, collector_paused, validated_size
+from analyzers.counting.analyze import ModelSnapshot, call_inputs, collector_paused
+from analyzers.counting.inputs import Inputs
 from analyzers.counting.tree import build_records, model_totals
 from analyzers.training.formulas import BackwardCost, backward_cost
 from analyzers.shapes.backward import BackwardResult, stand_in_for
@@ -33,7 +34,6 @@ from analyzers.counting.memo import call_key, remember, replay, returns_fresh_te
 from analyzers.counting.mode import CountingMode, ModuleRun, ModuleTracker
 from analyzers.devices import Precision
 from analyzers.errors import AnalysisError, ModelRunError, UserError, first_line
-from analyzers.counting.flow import ATTRIBUTE, input_flow
 from analyzers.records import Analysis, OpKind, RecordKind, with_state
 from analyzers.training.freezing import freeze_point, frozen_parameter_names
 from analyzers.training.memory import LiveMemory, Optimizer, Phase, SavedTensors, StepMemory, step_memory
@@ -325,27 +325,30 @@ def _fusable(args: tuple, kwargs: dict) -> bool:
 
 def analyze_training(
     model: nn.Module,
-    input_size: Sequence[int],
+    input_size: Sequence[int] | None = None,
     batch_size: int = 1,
     *,
+    inputs: Inputs | None = None,
     optimizer: Optimizer | str = Optimizer.SGD,
     freeze: str | None = None,
     freeze_stages: int | None = None,
     precision: Precision | str = Precision.FP32,
     model_name: str | None = None,
 ) -> TrainingAnalysis:
-    """Count one training step of `model` on a batch of `input_size` inputs (without the batch dimension).
+    """Count one training step of `model` on a batch of `input_size` inputs (without the batch dimension), or on
+    `inputs` as `analyze` takes them (`{"input_ids": InputSpec((8, 128), torch.int64)}`: token models).
 
     `freeze` names a module: it and every module defined before it are frozen; `freeze_stages` freezes the first K
     of `stage_names(model)`. `precision` fp16/bf16 means mixed precision: the model computes and stores in that
     dtype and the optimizer keeps fp32 master weights. The model is left exactly as it was found.
     """
     with collector_paused():  # as `analyze`: no collection scans the heap mid-step (tensors die by refcount)
-        return _analyze_training(model, input_size, batch_size, optimizer, freeze, freeze_stages, precision,
+        return _analyze_training(model, input_size, batch_size, inputs, optimizer, freeze, freeze_stages, precision,
                                  model_name)
 
 
-def _analyze_training(model: nn.Module, input_size: Sequence[int], batch_size: int, optimizer: Optimizer | str,
+def _analyze_training(model: nn.Module, input_size: Sequence[int] | None, batch_size: int, inputs: Inputs | None,
+                      optimizer: Optimizer | str,
                       freeze: str | None, freeze_stages: int | None, precision: Precision | str,
                       model_name: str | None) -> TrainingAnalysis:
     optimizer = Optimizer.parse(optimizer)
@@ -354,7 +357,7 @@ def _analyze_training(model: nn.Module, input_size: Sequence[int], batch_size: i
     except ValueError:
         raise UserError(f"unknown precision {precision!r}; choose one of {', '.join(p.value for p in Precision)}")
     dtype = precision.torch_dtype
-    size = validated_size(input_size, batch_size)
+    call = call_inputs(model, input_size, batch_size, dtype, inputs, "meta", None)
     point = freeze_point(model, freeze=freeze, freeze_stages=freeze_stages)
     frozen = frozen_parameter_names(model, point)
 
@@ -377,8 +380,6 @@ def _analyze_training(model: nn.Module, input_size: Sequence[int], batch_size: i
                          parameter_storages=parameter_storages, memory=memory)
     stack = tracker.stack
     saved = SavedTensors(parameter_storages, where=lambda: id(stack[-1].module) if stack else None)
-    x = torch.empty((batch_size, *size), dtype=dtype, device="meta")
-    setattr(x, ATTRIBUTE, input_flow(x))
     try:
         _swap_in(named_modules, stand_ins)
         for _, module in named_modules:
@@ -386,7 +387,7 @@ def _analyze_training(model: nn.Module, input_size: Sequence[int], batch_size: i
         fused = _FusedAttention() if _may_call_attention(named_modules) else contextlib.nullcontext()
         with torch.enable_grad(), tracker, mode, fused:
             with saved.hooks():
-                output = model(x)
+                output = model(*call.args, **call.kwargs)
             mode.phase = Phase.BACKWARD
             roots = [t for t in tree_leaves(output) if isinstance(t, torch.Tensor) and t.requires_grad]
             if roots:
@@ -404,11 +405,12 @@ def _analyze_training(model: nn.Module, input_size: Sequence[int], batch_size: i
     records = build_records(model, named_modules, tracker, dtype)
     forward = Analysis(
         model_name=model_name or type(model).__name__,
-        input_size=size,
-        batch_size=batch_size,
+        input_size=call.input_size,
+        batch_size=call.batch_size,
         dtype=dtype,
         records=records,
         totals=model_totals(records, tracker.runs[id(model)].output_depth),
+        inputs=call.described,
     )
     layers = _training_layers(forward, tracker, mode.tallies, saved.by_owner, named_modules, frozen)
     trainable_elements = sum(p.numel() for name, p in parameters.items() if name not in frozen
@@ -418,7 +420,7 @@ def _analyze_training(model: nn.Module, input_size: Sequence[int], batch_size: i
     memory_result = step_memory(
         parameter_bytes=parameter_bytes, trainable_elements=trainable_elements, gradient_itemsize=itemsize,
         optimizer=optimizer, mixed_precision=precision in (Precision.FP16, Precision.BF16),
-        input_bytes=x.numel() * itemsize, saved=saved, segments=segments)
+        input_bytes=sum(t.numel() * t.element_size() for t in call.tensors), saved=saved, segments=segments)
     leaves = [layer for layer in layers if layer.is_leaf]
     unclaimed = mode.unclaimed
     totals = TrainingTotals(

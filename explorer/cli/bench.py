@@ -18,6 +18,7 @@ from analyzers.bench.schema import BenchStatus, MemoryFormat
 from analyzers.bench.harness import BenchConfig, BenchResult, default_device, run_sweep
 from analyzers.devices import DevicePeak, Precision, measure_peak, peak_for
 from analyzers.errors import UserError, first_line
+from analyzers.numbers import whole_number
 from explorer.cli.common import CliError
 from explorer.cli.executor_options import add_executor_arguments
 from explorer.cli.training import OPTIMIZERS
@@ -122,15 +123,15 @@ def build_configs(args: argparse.Namespace, device: str | None = None) -> list[B
 
 def parse_batches(text: str) -> list[int]:
     """'1,32,256' → [1, 32, 256]; each a positive integer, no repeats."""
-    parts = [p.strip() for p in text.split(",")]
-    if not all(re.fullmatch(r"\d+", p) for p in parts) or any(int(p) < 1 for p in parts):
+    batches = [whole_number(p.strip()) for p in text.split(",")]
+    if any(b is None or b < 1 for b in batches):
         raise CliError(f"--batch {text!r}: expected positive integers separated by commas, e.g. 1,32,256")
-    return list(dict.fromkeys(int(p) for p in parts))
+    return list(dict.fromkeys(batches))  # type: ignore[arg-type]
 
 
 def parse_input_size(text: str) -> tuple[int, int, int]:
-    """'3x224x224' → (3, 224, 224): the shared parser (explorer.input_size), held to the three sizes of an image."""
-    from explorer.input_size import parse_input_size as parse
+    """'3x224x224' → (3, 224, 224): the shared parser (analyzers.counting.inputs), held to the three sizes of an image."""
+    from analyzers.counting.inputs import parse_input_size as parse
 
     c, h, w = parse(text, dimensions=(3, 3))
     return (c, h, w)
@@ -176,7 +177,7 @@ def _parse_precision(text: str, flag: str) -> Precision:
 def _parse_device(text: str | None) -> str:
     if text is None:
         return default_device()
-    if not re.fullmatch(r"cpu|cuda(:\d+)?", text):
+    if not re.fullmatch(r"cpu|cuda(:[0-9]{1,3})?", text):
         raise CliError(f"--device {text!r}: expected cuda or cpu")
     if text.startswith("cuda") and not torch.cuda.is_available():
         raise CliError("--device cuda: CUDA is not available on this machine; use --device cpu")
@@ -186,9 +187,10 @@ def _parse_device(text: str | None) -> str:
 
 
 def _parse_count(text: str, flag: str, minimum: int) -> int:
-    if not re.fullmatch(r"\d+", str(text).strip()) or int(text) < minimum:
+    value = whole_number(str(text).strip())
+    if value is None or value < minimum:
         raise CliError(f"{flag} {text!r}: expected an integer ≥ {minimum}")
-    return int(text)
+    return value
 
 
 def _print_summary(results: list[BenchResult], skipped: int, csv_path: str) -> None:

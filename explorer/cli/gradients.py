@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Sequence
 
 from analyzers.reports.gradients import DEFAULT_BATCH, GradientProfile, Init, gradient_profile
-from explorer.cli.common import CliError
+from explorer.cli.common import CliError, non_negative_int
 
 CSV_COLUMNS = ("model", "order", "layer", "type", "params", "grad_norm", "weight_norm", "batch", "seed", "init")
 
@@ -27,8 +27,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "It shows how the gradient reaches each layer before training, not how a network trains.",
     )
     parser.add_argument("models", nargs="+", metavar="NAME", help="zoo model names, e.g. plain56_cifar resnet56_cifar")
-    parser.add_argument("--batch", type=int, default=DEFAULT_BATCH, help=f"batch size (default {DEFAULT_BATCH})")
-    parser.add_argument("--seed", type=int, default=0, help="random seed for weights, inputs and labels (default 0)")
+    parser.add_argument("--batch", type=non_negative_int, default=DEFAULT_BATCH, help=f"batch size (default {DEFAULT_BATCH})")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="random seed for weights, inputs and labels (default 0)")
     parser.add_argument("--init", choices=[i.value for i in Init], default=Init.HE.value,
                         help="he: Kaiming normal (the ResNet paper's, default); pytorch: each layer's own default")
     parser.add_argument("--csv", metavar="FILE", help="write every layer of every model as CSV")

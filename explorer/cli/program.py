@@ -10,7 +10,7 @@ from typing import Sequence
 from analyzers.errors import UserError
 from explorer.cli import atlas, bench, ensemble, gradients, listing, report, summary, training
 from explorer.cli.common import EXIT_INTERRUPTED, EXIT_USAGE, CliError, OneLineParser
-from explorer.terminal_text import printable
+from analyzers.safe_text import printable
 
 __all__ = ["build_parser", "main"]
 
@@ -64,14 +64,15 @@ def _refuse_empty_values(args: argparse.Namespace) -> None:
 
 
 def _run_command(args: argparse.Namespace) -> int:
-    """The command's own exit status; a KeyboardInterrupt or SystemExit that user code raised is a one-line error."""
+    """The command's own exit status; a KeyboardInterrupt, SystemExit or other BaseException that user code raised
+    (GeneratorExit…) is a one-line error. An Exception that is not a user error is our bug: its traceback stays."""
     from explorer.run_limits import Interrupted
 
     try:
         return int(args.run(args) or 0)
-    except Interrupted:
+    except (Interrupted, Exception):
         raise
-    except KeyboardInterrupt:
-        raise CliError("the model's code raised KeyboardInterrupt") from None
     except SystemExit as exc:
         raise CliError(f"the model's code called sys.exit({exc.code!r}); a model must not end the program") from None
+    except BaseException as exc:
+        raise CliError(f"the model's code raised {type(exc).__name__}") from None

@@ -7,7 +7,7 @@ from typing import Any
 
 from explorer.cli.common import CliError, limited, non_negative_int, parse_options, write_file
 from explorer.cli.models import ResolvedModel, add_model_arguments, analyze_model, resolve_model, roofline_bound
-from explorer.input_size import parse_input_size
+from analyzers.counting.inputs import parse_input_size
 
 __all__ = ["add_parser", "run"]
 

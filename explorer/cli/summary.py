@@ -9,9 +9,10 @@ from typing import Any
 
 from analyzers.errors import UserError, first_line
 from explorer.cli.common import EXIT_SOME_FAILED, CliError, limited, parse_options, print_line
-from explorer.cli.models import ResolvedModel, add_model_arguments, analyze_model, resolve_model, roofline_bound
-from explorer.input_size import parse_input_size
-from explorer.terminal_text import printable
+from analyzers.counting.inputs import parse_input_size
+from analyzers.safe_text import printable
+from explorer.cli.models import (ResolvedModel, add_model_arguments, analyze_model, refuse_crosscheck_over_budget,
+                                 resolve_model, roofline_bound)
 
 __all__ = ["add_parser", "run"]
 
@@ -40,6 +41,10 @@ def _summary_line(model: ResolvedModel, args: argparse.Namespace) -> dict[str, A
     if args.crosscheck == "fvcore":
         from analyzers.reports.crosscheck import fvcore_crosscheck
 
+        if model.input_size is None or getattr(args, "inputs", None) and args.input is None:
+            raise CliError(f"--crosscheck fvcore runs models that take one image (--input CxHxW, the batch from "
+                           f"--batch); {model.name} takes {', '.join(i.name for i in analysis.inputs)}")
+        refuse_crosscheck_over_budget(model, args)
         check = fvcore_crosscheck(model.module, model.input_size, args.batch, analysis)
         summary.update(fvcore_macs=check.fvcore_macs, fvcore_total=check.fvcore_total,
                        fvcore_other=check.fvcore_other, crosscheck=check.explanation())

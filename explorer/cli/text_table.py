@@ -9,7 +9,7 @@ from analyzers.numbers import volume
 from analyzers.records import Analysis
 from analyzers.counting.formula_text import receptive_field_text
 from analyzers.predict.roofline import ModelBound
-from explorer.terminal_text import printable
+from analyzers.safe_text import printable
 from analyzers.counting.formula_text import layer_formula
 
 

@@ -17,6 +17,7 @@ import streamlit as st
 
 from analyzers import analyze
 from analyzers.devices import DevicePeak, PeakSource
+from analyzers.numbers import parse_dims
 from analyzers.predict.roofline import model_bound
 from explorer.ui.bench_results import shipped_results
 from explorer.zoo import build_model, list_models
@@ -26,9 +27,11 @@ MEMORY_WEIGHT = 1.2  # a row whose bound exceeds its compute time by this factor
 
 def _bandwidth_for(row, peak_tflops: float) -> float | None:
     """The bandwidth (GB/s) at which our bound for `row` equals its recorded roofline_ms, to 0.1 %."""
-    channels, height, width = (int(d) for d in str(row.input_size).split("x"))
+    size = parse_dims(str(row.input_size))
+    if size is None:
+        return None
     model = build_model(str(row.model), device="meta")
-    analysis = analyze(model.module, (channels, height, width), int(row.batch))
+    analysis = analyze(model.module, size, int(row.batch))
 
     def bound(gb_per_s: float) -> float:
         peak = DevicePeak("probe", peak_tflops, None, None, None, gb_per_s, PeakSource.MEASURED)
