@@ -51,8 +51,8 @@ def _bert(folder: Path) -> None:
                             vocab_size=100).save_pretrained(folder)
 
 
-def test_a_folder_of_configs_is_one_row_each_at_the_sequence_length_asked(tmp_path: Path,
-                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_folder_of_configs_is_one_row_each_at_the_sequence_length_asked(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     configs = tmp_path / "configs"
     _bert(configs / "org" / "tiny-bert")
     (configs / "broken").mkdir()
@@ -71,7 +71,7 @@ def test_a_folder_of_configs_is_one_row_each_at_the_sequence_length_asked(tmp_pa
     assert set(rows) == {"org/tiny-bert/config.json", "broken/config.json", "untyped/config.json",
                          "huge/config.json"}
     bert = rows["org/tiny-bert/config.json"]
-    # per layer 4·16·64² + 2·16²·64 + 2·16·64·128 = 557,056; two layers and the pooler's 64² (tests/test_catalogue_hf)
+    # per layer 4·16·64² + 2·16²·64 + 2·16·64·128 = 557,056; two layers and the pooler's 64²
     assert (bert.status.value, bert.macs, bert.seq_len, bert.inputs) == ("ok", 1_118_208, 16, "input_ids 1x16 int64")
     assert "JSONDecodeError" in rows["broken/config.json"].error
     assert "a transformers config needs a 'model_type'" in rows["untyped/config.json"].error
@@ -103,7 +103,12 @@ def test_generated_configs_are_the_families_asked_for_with_the_malformed_ones(tm
     (["atlas", "torchvision", "--configs", ".", "--jsonl", "x.jsonl"], "--configs is for `atlas hf`"),
     (["atlas", "hf", "--configs", "no/such/folder", "--jsonl", "x.jsonl"], "--configs no/such/folder: not a folder"),
     (["atlas", "hf", "--configs", ".", "--seq-len", "2000000", "--jsonl", "x.jsonl"], "--seq-len 2,000,000 is over"),
-    (["atlas", "torchvision", "--ray-address", "1.2.3.4:6379", "--jsonl", "x.jsonl"], "--ray-address needs --executor ray"),
+    (["atlas", "torchvision", "--ray-address", "1.2.3.4:6379", "--jsonl", "x.jsonl"],
+     "--ray-address needs --executor ray"),
+    (["atlas", "torchvision", "--executor", "ray", "--ray-address", "127.0.0.1:1", "--jsonl", "x.jsonl"],
+     "cannot join the Ray cluster at 127.0.0.1:1: nothing answers there within 10 s (Connection refused)"),
+    (["atlas", "torchvision", "--executor", "ray", "--ray-address", "ray://head:10001", "--jsonl", "x.jsonl"],
+     "Ray address 'ray://head:10001' (--ray-address or RAY_ADDRESS): expected HOST:PORT"),
     (["bench", "lenet5", "--gpu-kinds", "H100"], "--gpu-kinds needs --executor ray"),
     (["bench", "lenet5", "--executor", "ray", "--gpu-kinds", "H 100"], "--gpu-kinds 'H 100': expected accelerator"),
     (["bench", "lenet5", "--executor", "ray", "--device", "cuda:1"], "--device 'cuda:1': on a cluster expected"),

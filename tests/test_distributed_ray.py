@@ -4,6 +4,7 @@
 - 30 torchvision models across both nodes give the rows the local executor gives (all but the time each took);
 - a third node killed (all its processes, SIGKILL) while it runs a model costs a retried task: every model is in the
   file exactly once at the end;
+- a node whose torch is not the driver's returns no row, and says why;
 - a bench sweep fanned out to GPU kinds, in a CPU-only cluster whose nodes declare `accelerator_type:H100` and
   `accelerator_type:L4` as Ray's own GPU nodes do: one row per kind labelled with its node's kind, the absent H200
   named in one line, and a rerun that skips what is done.
@@ -21,10 +22,14 @@ import torch
 ray = pytest.importorskip("ray")
 pytest.importorskip("torchvision")
 
+from analyzers.bench.result_schemas import ATLAS_ROWS  # noqa: E402
+from analyzers.bench.results_file import ResultsFile  # noqa: E402
 from analyzers.bench.schema import load_results  # noqa: E402
 from analyzers.devices import device_name  # noqa: E402
 from analyzers.distributed.ray_executor import RayExecutor  # noqa: E402
-from explorer.atlas import read_rows, run_atlas  # noqa: E402
+from analyzers.distributed.sweep import run_units  # noqa: E402
+from analyzers.distributed.work import WorkKey, WorkUnit, torch_version  # noqa: E402
+from explorer.atlas import AtlasJob, analyse_job, read_rows, run_atlas  # noqa: E402
 from explorer.catalogue import Catalogue  # noqa: E402
 from explorer.cli import main  # noqa: E402
 from tests.ray_cluster import ENV, LocalRayCluster  # noqa: E402
@@ -107,6 +112,18 @@ def test_a_node_killed_mid_run_costs_a_retried_task_never_a_row(cluster: LocalRa
     names = [row.name for row in read_rows(path)]
     assert sorted(names) == sorted(NAMES)  # every model exactly once
     assert result.retried >= 1 and result.failed == 0 and result.statuses == {"ok": 30}
+
+
+def test_a_node_with_another_torch_returns_no_row(cluster: LocalRayCluster, tmp_path: Path) -> None:
+    unit = WorkUnit(WorkKey("torchvision", "alexnet", "default", "default", 1, "meta", "0.0"),
+                    AtlasJob("torchvision", "alexnet", 60))  # as if the driver had torch 0.0
+    with ResultsFile(tmp_path / "atlas.jsonl", ATLAS_ROWS) as results:
+        summary = run_units([unit], analyse_job, RayExecutor(cluster.address), results, done=lambda *_: False,
+                            progress=False)
+    [failure] = summary.failed
+    assert failure.reason == (f"this node has torch {torch_version()}, the driver 0.0: install the same "
+                              "requirements on every node")
+    assert summary.written == 0 and read_rows(tmp_path / "atlas.jsonl") == []
 
 
 def test_a_gpu_kind_sweep_fans_out_labels_each_row_and_names_the_missing_kind(

@@ -23,6 +23,7 @@ from __future__ import annotations
 import collections
 import logging
 import os
+import socket
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping, Sequence
@@ -39,6 +40,7 @@ DEFAULT_RETRIES = 3  # a unit whose worker dies a fourth time comes back without
 LOCAL_OBJECT_STORE_BYTES = 100 * 2**20  # rows are small: Ray's default (30% of RAM) would only reserve memory
 POLL_S = 1.0  # how long the driver waits for a result before it looks at the cluster again
 CHECK_NODES_S = 5.0  # how often it checks that some live node can still run each waiting unit
+CONNECT_S = 10.0  # how long a cluster's head may take to accept a connection
 
 
 @dataclass(frozen=True)
@@ -65,12 +67,15 @@ class _Demand:
 
 class RayExecutor:
     """Runs units as Ray tasks; see the module's docstring. `cpus` caps a Ray started here (default: what
-    `parallel_jobs` allows); it is ignored when joining a cluster, whose nodes say their own CPUs."""
+    `parallel_jobs` allows); it is ignored when joining a cluster, whose nodes say their own CPUs. An address
+    where nothing answers is a UserError at once."""
 
     def __init__(self, address: str | None = None, *, cpus: int | None = None,
                  initializer: Callable[[], None] | None = None, retries: int = DEFAULT_RETRIES,
                  task_memory_bytes: int = CPU_WORK_BUDGET_BYTES) -> None:
         self.address = address or os.environ.get("RAY_ADDRESS") or None
+        if self.address:
+            _check_reachable(self.address)  # now, before a result file is opened or anything is built
         self.cpus = cpus
         self.initializer = initializer
         self.retries = retries
@@ -186,8 +191,9 @@ class RayExecutor:
         present = kinds_in(nodes)
         needs = demand.describe(self.task_memory_bytes)
         if demand.gpu_kind and demand.gpu_kind not in present:
-            what = (f"no {demand.gpu_kind} node left in the cluster" if lost else
-                    f"no {demand.gpu_kind} in the cluster") + f" (GPU kinds present: {', '.join(sorted(present)) or 'none'})"
+            kinds = ", ".join(sorted(present)) or "none"
+            where = "node left in the cluster" if lost else "in the cluster"
+            what = f"no {demand.gpu_kind} {where} (GPU kinds present: {kinds})"
         elif demand.gpu_kind:
             what = f"no {demand.gpu_kind} node {'left that has' if lost else 'has'} {needs}"
         else:
@@ -212,6 +218,23 @@ class RayExecutor:
                     del pending[ref]
                     units.append(unit)
             yield from self._unrunnable(demand, units, progress, lost=True)
+
+
+def _check_reachable(address: str, seconds: float = CONNECT_S) -> None:
+    """Refuse, in one line and within seconds, an address where no head node answers: `ray.init` would retry it
+    for about a quarter of an hour."""
+    if address == "auto":  # Ray's own search for a cluster started on this machine
+        return
+    host, _, port = address.rpartition(":")
+    if "://" in address or not host or not port.isdigit():
+        raise UserError(f"Ray address {address!r} (--ray-address or RAY_ADDRESS): expected HOST:PORT of the "
+                        "cluster's head node (e.g. 10.0.0.5:6379; ray:// needs Ray Client, which is not installed)")
+    try:
+        socket.create_connection((host, int(port)), timeout=seconds).close()
+    except OSError as exc:
+        raise UserError(f"cannot join the Ray cluster at {address}: nothing answers there within {seconds:g} s "
+                        f"({exc.strerror or type(exc).__name__}); is its head node started (`ray start --head`)?") \
+            from None
 
 
 def _fits(node: Mapping[str, float], wanted: Mapping[str, float]) -> bool:
