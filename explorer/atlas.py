@@ -204,9 +204,17 @@ class AtlasRun:
     skipped: int  # names already in the file (when it started, or written by another run meanwhile)
     seconds: float
     statuses: dict[str, int]
-    failed: int = 0  # models that came back without a row (their workers kept dying): a rerun tries them again
-    retried: int = 0  # tasks run again after their worker or node died
-    summary: SweepSummary | None = None  # the sweep in full: rows written, failures with their reasons
+    summary: SweepSummary | None = None  # the sweep in full: rows written, failures with their reasons, retries
+
+    @property
+    def failed(self) -> int:
+        """Models that came back without a row (their workers kept dying…): a rerun tries them again."""
+        return len(self.summary.failed) if self.summary else 0
+
+    @property
+    def retried(self) -> int:
+        """Tasks run again after their worker or node died."""
+        return self.summary.retried if self.summary else 0
 
 
 def atlas_units(catalogue: str, names: Iterable[str], timeout_s: float, *, refs: dict[str, str] | None = None,
@@ -248,5 +256,4 @@ def run_atlas(catalogue: Catalogue, path: Path, *, workers: int | None = None, t
 
     with ResultsFile(path, ATLAS_ROWS) as results:
         summary = run_units(units, analyse_job, executor, results, done=done, progress=progress, unit_name="model")
-    return AtlasRun(summary.written, summary.skipped, summary.seconds, summary.statuses, len(summary.failed),
-                    summary.retried, summary)
+    return AtlasRun(summary.written, summary.skipped, summary.seconds, summary.statuses, summary)

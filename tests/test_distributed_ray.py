@@ -145,6 +145,11 @@ def test_a_gpu_kind_sweep_fans_out_labels_each_row_and_names_the_missing_kind(
     assert "0 row(s) appended" in out and "2 already present (skipped)" in out
     assert len(load_results(csv)) == 2
 
+    train = [*command[:-1], "L4", "--train", "--optimizer", "adam"]  # a training step, on the L4 node only
+    assert main(train) == 0
+    [row] = list(csv.with_name("bench_train.csv").read_text().splitlines())[1:]
+    assert row.startswith("lenet5,1,1x32x32,cpu,") and f",{cpu} [L4 node],adam," in row
+
     cuda = [part if part != "cpu" else "cuda" for part in command]  # a GPU sweep on nodes without GPUs
     assert main(cuda) == 1
     lines = [line for line in capsys.readouterr().err.splitlines() if "unit(s) not run" in line]

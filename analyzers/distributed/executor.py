@@ -1,6 +1,6 @@
 """Where a sweep's units run: worker processes on this machine (`local`, the default) or a Ray cluster (`ray`).
 
-Both take the same units and task function and hand each outcome back to the driver as it finishes, in any order;
+Both take the same units and task function and hand the outcomes back to the driver as they finish, in any order;
 the driver alone writes rows (through the one result-file writer). Ray is imported only by `RayExecutor`, so a
 command that runs locally never pays for it.
 """
@@ -22,13 +22,14 @@ class ExecutorKind(str, enum.Enum):
 
 
 class Executor(Protocol):
-    """Runs units and yields one `Outcome` per unit; used as a context manager (a cluster is joined and left)."""
+    """Runs units and yields their outcomes in batches, each batch what came back together (the driver writes a
+    batch with one write); used as a context manager (a cluster is joined and left)."""
 
     def __enter__(self) -> Executor: ...
 
     def __exit__(self, *exc: object) -> None: ...
 
-    def run(self, task: Task, units: Sequence[WorkUnit], progress: SweepProgress) -> Iterator[Outcome]: ...
+    def run(self, task: Task, units: Sequence[WorkUnit], progress: SweepProgress) -> Iterator[list[Outcome]]: ...
 
 
 def open_executor(kind: ExecutorKind, *, workers: int | None = None, ray_address: str | None = None,

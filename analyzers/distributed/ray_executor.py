@@ -1,9 +1,9 @@
 """The Ray executor: one Ray task per unit, on a cluster this run joins (`RAY_ADDRESS`, `--ray-address`) or on a
 Ray it starts on this machine; Ray schedules, we only ask and collect.
 
-What each task asks for: one CPU and one CPU work budget of memory (`analyzers.budget`, so Ray never packs more
-units on a node than its memory holds), a whole GPU where the unit needs one, and a node of the unit's GPU kind
-where it names one. What the driver adds to Ray, and why:
+What each task asks for: one CPU and, on a cluster it joins, one CPU work budget of memory (`analyzers.budget`, so
+Ray never packs more units on a node than its memory holds; a Ray started here gets only as many CPUs as the memory
+holds budgets), a whole GPU where the unit needs one, and a node of the unit's GPU kind where it names one. What the driver adds to Ray, and why:
 
 - retries it can count: tasks are submitted with Ray's own retries off and resubmitted here when their worker or
   node dies (up to `retries` times), so the progress bar can say how many ran again; a task that *raised* is not
@@ -51,7 +51,7 @@ class _Demand:
     gpus: int
 
     def resources(self, memory_bytes: int) -> dict[str, float]:
-        wanted: dict[str, float] = {"CPU": 1.0, "memory": float(memory_bytes)}
+        wanted: dict[str, float] = {"CPU": 1.0, "memory": float(memory_bytes)} if memory_bytes else {"CPU": 1.0}
         if self.gpus:
             wanted["GPU"] = float(self.gpus)
         if self.gpu_kind:
@@ -59,7 +59,7 @@ class _Demand:
         return wanted
 
     def describe(self, memory_bytes: int) -> str:
-        parts = [f"1 CPU, {memory_bytes / 2**30:g} GiB of memory"]
+        parts = [f"1 CPU, {memory_bytes / 2**30:g} GiB of memory" if memory_bytes else "1 CPU"]
         if self.gpus:
             parts.append(f"{self.gpus} GPU")
         return ", ".join(parts)
@@ -98,6 +98,7 @@ class RayExecutor:
             if self.address:
                 ray.init(address=self.address, **quiet)
             else:  # "local": a new Ray on this machine, never one a `ray start` left running here
+                self.task_memory_bytes = 0  # its CPUs are already capped by memory (parallel_jobs)
                 ray.init(address="local", num_cpus=parallel_jobs(self.cpus).jobs, include_dashboard=False,
                          object_store_memory=LOCAL_OBJECT_STORE_BYTES, **quiet)
         except Exception as exc:  # ConnectionError, a malformed address, a Ray that cannot start here
@@ -113,7 +114,7 @@ class RayExecutor:
 
     # --- running ----------------------------------------------------------------------------------------------------
 
-    def run(self, task: Task, units: Sequence[WorkUnit], progress: SweepProgress) -> Iterator[Outcome]:
+    def run(self, task: Task, units: Sequence[WorkUnit], progress: SweepProgress) -> Iterator[list[Outcome]]:
         ray = self._ray
         if ray is None:
             raise RuntimeError("use the RayExecutor in a `with` block")
@@ -123,7 +124,7 @@ class RayExecutor:
             groups[_Demand(unit.gpu_kind, unit.gpus)].append(unit)
         runnable = self._runnable(set(groups))
         for demand in [d for d in groups if d not in runnable]:
-            yield from self._unrunnable(demand, groups.pop(demand), progress)
+            yield self._unrunnable(demand, groups.pop(demand), progress)
 
         queue = collections.deque(unit for group in groups.values() for unit in group)
         pending: dict[Any, tuple[WorkUnit, int]] = {}  # ObjectRef → (unit, attempt)
@@ -131,7 +132,9 @@ class RayExecutor:
         checked = time.monotonic()
 
         def submit(unit: WorkUnit, attempt: int) -> None:
-            options = dict(num_cpus=1, memory=self.task_memory_bytes, max_retries=0, retry_exceptions=False)
+            options: dict[str, Any] = dict(num_cpus=1, max_retries=0, retry_exceptions=False)
+            if self.task_memory_bytes:
+                options["memory"] = self.task_memory_bytes
             if unit.gpus:
                 options["num_gpus"] = unit.gpus
             if unit.gpu_kind:
@@ -145,6 +148,7 @@ class RayExecutor:
             ready, _ = ray.wait(list(pending), num_returns=1, timeout=POLL_S)
             if ready:
                 ready, _ = ray.wait(list(pending), num_returns=len(pending), timeout=0)
+            batch = []
             for ref in ready:
                 unit, attempt = pending.pop(ref)
                 outcome = self._collect(ref, unit, attempt)
@@ -152,10 +156,13 @@ class RayExecutor:
                     progress.retried()
                     submit(unit, attempt + 1)
                 else:
-                    yield outcome
+                    batch.append(outcome)
+            if batch:
+                yield batch
             if time.monotonic() - checked > CHECK_NODES_S:
                 checked = time.monotonic()
-                yield from self._drop_stranded(queue, pending, progress)
+                for stranded in self._drop_stranded(queue, pending, progress):
+                    yield stranded
 
     def _collect(self, ref: Any, unit: WorkUnit, attempt: int) -> Outcome | None:
         """The unit's outcome, or None when it should run again."""
@@ -185,7 +192,7 @@ class RayExecutor:
         return {d for d in demands if any(_fits(node, d.resources(self.task_memory_bytes)) for node in nodes)}
 
     def _unrunnable(self, demand: _Demand, units: list[WorkUnit], progress: SweepProgress,
-                    lost: bool = False) -> Iterator[Outcome]:
+                    lost: bool = False) -> list[Outcome]:
         """One line for a group of units no live node can run, then each as an outcome without a row."""
         nodes = self._alive_resources()
         present = kinds_in(nodes)
@@ -199,11 +206,10 @@ class RayExecutor:
         else:
             what = f"no {'live node left' if lost else 'node of the cluster'} has {needs}"
         progress.note(f"{what}: {len(units)} unit(s) not run")
-        for unit in units:
-            yield Outcome(unit, OutcomeKind.FAILED, reason=what, announced=True)
+        return [Outcome(unit, OutcomeKind.FAILED, reason=what, announced=True) for unit in units]
 
     def _drop_stranded(self, queue: collections.deque, pending: dict[Any, tuple[WorkUnit, int]],
-                       progress: SweepProgress) -> Iterator[Outcome]:
+                       progress: SweepProgress) -> Iterator[list[Outcome]]:
         """Units waiting for a kind of node that is no longer in the cluster: cancel them, report them once."""
         waiting = {_Demand(u.gpu_kind, u.gpus) for u in queue} | {_Demand(u.gpu_kind, u.gpus) for u, _ in
                                                                    pending.values()}
@@ -217,7 +223,7 @@ class RayExecutor:
                     self._ray.cancel(ref, force=True)
                     del pending[ref]
                     units.append(unit)
-            yield from self._unrunnable(demand, units, progress, lost=True)
+            yield self._unrunnable(demand, units, progress, lost=True)
 
 
 def _check_reachable(address: str, seconds: float = CONNECT_S) -> None:

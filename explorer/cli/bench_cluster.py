@@ -42,7 +42,7 @@ def run_on_cluster(args: argparse.Namespace) -> int:
         path, schema, done, task = Path(args.csv), BENCH_RESULTS, done_bench, bench_task
         units = bench_units(configs, build_for_bench, gpu_kinds=kinds, device_peak=lookup)
     with ResultsFile(path, schema) as results:
-        summary = run_units(units, task, executor, results, done=done, unit_name="config")
+        summary = run_units(units, task, executor, results, done=done, unit_name="config", keep_rows=True)
     _print_rows(summary, train=args.train)
     tail = print_failures(summary, "configuration(s)")
     note = f", {summary.skipped} already present (skipped)" if summary.skipped else ""
