@@ -95,14 +95,29 @@ def parse_ref(ref: str) -> tuple[Catalogue, str]:
     return catalogue, name
 
 
-def build(ref: str, *, sequence_length: int = DEFAULT_SEQUENCE_LENGTH) -> CatalogueModel:
-    """Build `torchvision:NAME`, `timm:NAME` or `hf:ID_OR_PATH` on the meta device, with its default inputs."""
+def build(ref: str, *, sequence_length: int = DEFAULT_SEQUENCE_LENGTH,
+          device: torch.device | str = "meta") -> CatalogueModel:
+    """Build `torchvision:NAME`, `timm:NAME` or `hf:ID_OR_PATH` with its default inputs: the one builder of library
+    models, so that every command (summary, bench, the app) counts and times the same architecture.
+
+    On the meta device by default (no weights: what an analysis needs); on a real `device` (`"cpu"`, `"cuda"`)
+    with the library's random initial weights, for timing.
+    """
     catalogue, name = parse_ref(ref)
+    place = torch.device(device)
     if catalogue is Catalogue.TORCHVISION:
-        return _torchvision(name)
+        return _torchvision(name, place)
     if catalogue is Catalogue.TIMM:
-        return _timm(name)
-    return _hf(name, sequence_length)
+        return _timm(name, place)
+    return _hf(name, sequence_length, place)
+
+
+def _built_on(device: torch.device, factory: Callable[[], nn.Module]) -> nn.Module:
+    """`factory()` on `device`: without weights on meta (`on_meta`), with its initial weights elsewhere."""
+    if device.type == "meta":
+        return on_meta(factory)
+    with torch.device(device):
+        return factory()
 
 
 def on_meta(factory: Callable[[], nn.Module]) -> nn.Module:
@@ -204,7 +219,7 @@ _TORCHVISION_TASKS = {"detection": Task.DETECTION, "segmentation": Task.SEGMENTA
                       "optical_flow": Task.OPTICAL_FLOW}
 
 
-def _torchvision(name: str) -> CatalogueModel:
+def _torchvision(name: str, device: torch.device) -> CatalogueModel:
     models = _library("torchvision").models
     from analyzers.counting.formulas import register_torchvision_ops
 
@@ -217,11 +232,11 @@ def _torchvision(name: str) -> CatalogueModel:
     weights = models.get_model_weights(name).DEFAULT
     kwargs = _as_weights_describe(models.get_model_builder(name), name, weights, task)
     try:
-        module = on_meta(lambda: models.get_model(name, weights=None, **kwargs))
+        module = _built_on(device, lambda: models.get_model(name, weights=None, **kwargs))
     except Exception as exc:
         raise CatalogueError(f"building torchvision:{name} failed: {first_line(exc, named=True)}") from None
     if task is Task.DETECTION and not name.endswith("_v2") and not name.startswith("ssd"):
-        _freeze_batch_norms(module.backbone.body)
+        _freeze_batch_norms(module.backbone.body, device)
     inputs, size = _torchvision_inputs(module, weights, task)
     top1 = weights.meta.get("_metrics", {}).get("ImageNet-1K", {}).get("acc@1")
     published = Published(weights.meta.get("num_params"), weights.meta.get("_ops"), top1)
@@ -245,7 +260,7 @@ def _as_weights_describe(builder: Any, name: str, weights: Any, task: Task) -> d
     return kwargs
 
 
-def _freeze_batch_norms(module: nn.Module) -> None:
+def _freeze_batch_norms(module: nn.Module, device: torch.device) -> None:
     """Detection backbones trained from weights use FrozenBatchNorm2d (statistics and affine as buffers, not
     parameters); weight-less builders use BatchNorm2d, which would count those as parameters."""
     from torchvision.ops.misc import FrozenBatchNorm2d
@@ -253,7 +268,7 @@ def _freeze_batch_norms(module: nn.Module) -> None:
     for parent in list(module.modules()):
         for child_name, child in list(parent.named_children()):
             if type(child) is nn.BatchNorm2d:
-                with torch.device("meta"):
+                with torch.device(device):
                     setattr(parent, child_name, FrozenBatchNorm2d(child.num_features, eps=child.eps))
 
 
@@ -291,12 +306,12 @@ def _whole(value: Any, what: str) -> int:
 # ---------------------------------------------------------------- timm
 
 
-def _timm(name: str) -> CatalogueModel:
+def _timm(name: str, device: torch.device) -> CatalogueModel:
     timm = _library("timm")
     if not timm.is_model(name):
         raise _unknown(Catalogue.TIMM, name, list(timm.list_models()))
     try:
-        module = on_meta(lambda: timm.create_model(name, pretrained=False))
+        module = _built_on(device, lambda: timm.create_model(name, pretrained=False))
     except Exception as exc:
         raise CatalogueError(f"building timm:{name} failed: {first_line(exc, named=True)}") from None
     config = getattr(module, "pretrained_cfg", None) or {}
@@ -309,7 +324,7 @@ def _timm(name: str) -> CatalogueModel:
 # ---------------------------------------------------------------- Hugging Face transformers
 
 
-def _hf(id_or_path: str, sequence_length: int) -> CatalogueModel:
+def _hf(id_or_path: str, sequence_length: int, device: torch.device) -> CatalogueModel:
     transformers = _library("transformers")
     config = _hf_config(transformers, id_or_path)
     architectures = getattr(config, "architectures", None) or [""]
@@ -319,14 +334,14 @@ def _hf(id_or_path: str, sequence_length: int) -> CatalogueModel:
     architecture = architectures[0]  # e.g. GPT2LMHeadModel: with its head
     model_class = getattr(transformers, architecture, None) if architecture else None
 
-    def build_from(config: Any) -> nn.Module:
+    def build_from(config: Any, where: torch.device) -> nn.Module:
         if model_class is not None and hasattr(model_class, "_from_config"):
-            return on_meta(lambda: model_class._from_config(config))
-        return on_meta(lambda: transformers.AutoModel.from_config(config))
+            return _built_on(where, lambda: model_class._from_config(config))
+        return _built_on(where, lambda: transformers.AutoModel.from_config(config))
 
-    _refuse_too_many_modules(f"hf:{id_or_path}", config, build_from)
+    _refuse_too_many_modules(f"hf:{id_or_path}", config, lambda small: build_from(small, torch.device("meta")))
     try:
-        module = build_from(config)
+        module = build_from(config, device)
     except Exception as exc:
         raise CatalogueError(
             f"building hf:{id_or_path} from its config failed: {first_line(exc, named=True)}") from None
@@ -381,25 +396,55 @@ def _refuse_too_many_modules(ref: str, config: Any, build: Callable[[Any], nn.Mo
 
 
 def _hf_config(transformers: ModuleType, id_or_path: str) -> Any:
-    """A local folder with config.json, a config JSON file, or a hub id (needs the network): never weights."""
+    """A local folder with config.json, a config JSON file, or a hub id (needs the network): never weights. A local
+    config is read by us, as a regular file of bounded size (a FIFO or /dev/zero there is one line, not a hang)."""
+    from analyzers.user_files import UnusableFileError, read_text
+
     path = Path(id_or_path).expanduser()
-    if not path.exists() and (path.is_absolute() or id_or_path.startswith((".", "~"))):
+    try:
+        local = path.exists()
+    except OSError as exc:  # e.g. a name longer than the file system takes
+        raise CatalogueError(f"hf:{id_or_path}: {exc.strerror or exc}") from None
+    if not local and (path.is_absolute() or id_or_path.startswith((".", "~"))):
         raise CatalogueError(f"hf:{id_or_path}: no such folder or file; give a folder or file with config.json")
     try:
-        if path.is_file():
-            values = json.loads(path.read_text(encoding="utf-8"))
+        if local:
+            file = path / "config.json" if path.is_dir() else path
+            values = json.loads(read_text(file, "a transformers config.json", limit_bytes=_MAX_CONFIG_BYTES))
+            if not isinstance(values, dict):
+                raise CatalogueError(f"hf:{id_or_path}: a transformers config is a JSON object, got "
+                                     f"{type(values).__name__}")
             model_type = values.pop("model_type", None)
-            if not model_type:
+            if not model_type or not isinstance(model_type, str):
                 raise CatalogueError(f"{id_or_path}: a transformers config needs a 'model_type'")
             return transformers.AutoConfig.for_model(model_type, **values)
-        return transformers.AutoConfig.from_pretrained(id_or_path)
-    except CatalogueError:
+        with _hub_retries_quiet():
+            return transformers.AutoConfig.from_pretrained(id_or_path)
+    except (CatalogueError, UnusableFileError):
         raise
     except Exception as exc:
-        where = "a folder or file with config.json" if path.exists() else "a local config or a hub id (the hub " \
-            "needs the network)"
+        where = "a folder or file with config.json" if local else "a local config or a hub id (the hub needs the " \
+            "network)"
         raise CatalogueError(f"hf:{id_or_path}: cannot read a transformers config ({first_line(exc, named=True)}); "
                              f"give {where}") from None
+
+
+_MAX_CONFIG_BYTES = 16 * 2**20  # the largest published config.json files are tens of kilobytes
+
+
+@contextlib.contextmanager
+def _hub_retries_quiet() -> Iterator[None]:
+    """huggingface_hub logs a warning line for each of its retries without a network: the error after them is
+    the one line the user gets."""
+    import logging
+
+    hub = logging.getLogger("huggingface_hub")
+    level = hub.level
+    hub.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        hub.setLevel(level)
 
 
 def _hf_inputs(config: Any, sequence_length: int) -> tuple[Inputs, tuple[int, ...] | None]:

@@ -287,3 +287,36 @@ def test_the_download_is_the_cli_report(page, app_url: str, tmp_path) -> None:
         assert download.value.path().read_bytes() == expected.read_bytes(), button
     rows = len(cli_csv.read_text().splitlines()) - 1
     assert page.locator('[data-testid="stDownloadButton"] button', has_text=f"CSV ({rows:,} rows)").count() >= 1  # every record
+
+
+def test_a_catalogue_model_opens_on_the_architecture_page(page, app_url: str) -> None:
+    """Catalogue → pick timm's convnext_tiny → its link → the Architecture page on the timm source, that model."""
+    open_page(page, app_url, "catalogue")
+    box = page.locator('[data-testid="stSelectbox"]', has_text="Open a model on the Architecture page").locator("input")
+    box.click()
+    box.fill("convnext_tiny")
+    page.get_by_role("option", name="convnext_tiny", exact=True).click()
+    wait_for_rerun(page)
+    page.get_by_role("link", name="Open timm:convnext_tiny on the Architecture page").click()
+    page.get_by_role("heading", name="timm:convnext_tiny").first.wait_for(timeout=120_000)
+    wait_for_rerun(page)
+    assert page.locator(EXCEPTION).count() == 0
+    assert "model=timm%3Aconvnext_tiny" in page.url or "model=timm:convnext_tiny" in page.url
+    assert page.console_errors == []
+
+
+def test_controls_read_in_full_at_1280_px(browser, app_url: str) -> None:
+    """At a 1,280 px wide window the diagram's controls show their whole labels (they read "Expan…" and
+    "Collap…"): no button's text is cut."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    try:
+        open_model(page, app_url, "resnet50")
+        buttons = page.locator('[data-testid="stButton"] button')
+        cut = [b.text_content() for b in (buttons.nth(i) for i in range(buttons.count()))
+               if b.evaluate("node => [node, ...node.querySelectorAll('*')].some("
+                             "e => e.scrollWidth > e.clientWidth + 1)")]
+        assert buttons.count() >= 1 and cut == []
+        assert page.get_by_role("button", name="Collapse all").is_visible()
+    finally:
+        context.close()

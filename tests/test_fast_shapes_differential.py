@@ -123,7 +123,7 @@ def through_counting_mode(op: Callable[..., Any]) -> Callable[..., Any]:
 
     def run(*tensors: torch.Tensor) -> Any:
         tracker = ModuleTracker([])
-        with tracker, CountingMode(tracker):
+        with CountingMode(tracker):
             return op(*tensors)
 
     return run

@@ -63,14 +63,14 @@ BAD_INPUTS = [
      "spec"),
     (["summary", "--spec", "{tmp}/ansi.spec"], "error: line 1, column 6: the name may not contain control characters, "
      "got U+001B"),
-    (["report", "--spec", "{tmp}/nul.spec"], "error: line 2, column 12: conv does not understand '\\x00'; its options "
-     "are sN, same|valid|pN, dN, groups=G, depthwise, nobias, bn, an activation (relu, relu6, tanh, sigmoid, silu, "
-     "gelu, softmax), xN"),
+    (["report", "--spec", "{tmp}/nul.spec"], "error: {tmp}/nul.spec holds binary data (a NUL byte); it is not a spec "
+     "file"),
     (["summary", "--spec", "{tmp}/shifted.spec"], "error: line 3: 7×7 kernel larger than the 6×6 input"),
-    (["summary", "--spec", "/bin/ls"], "error: spec file /bin/ls is "),
-    (["summary", "--spec", "{tmp}"], "error: cannot read spec file {tmp}: Is a directory"),
-    (["summary", "--spec", "{tmp}/missing.spec"], "error: cannot read spec file {tmp}/missing.spec: No such file or "
-     "directory"),
+    (["summary", "--spec", "/bin/ls"], "error: /bin/ls holds binary data (a NUL byte); it is not a spec file"),
+    (["summary", "--spec", "{tmp}"], "error: {tmp} is a directory; give the path of a spec file"),
+    (["summary", "--spec", "{tmp}/missing.spec"], "error: {tmp}/missing.spec: cannot open: No such file or directory"),
+    (["summary", "--spec", "{tmp}/fifo"], "error: {tmp}/fifo is not a regular file; give the path of a spec file"),
+    (["summary", "--spec", "{tmp}/" + LONG_NAME], "error: {tmp}/" + LONG_NAME + ": cannot open: File name too long"),
     (["summary", "--spec", "{tmp}/bomb.spec", "--set", "phi=1"], "error: --set applies to zoo models only; a spec "
      "file states its own sizes"),
     # builder options
@@ -110,6 +110,7 @@ BAD_INPUTS = [
     (["summary", "lenet5", "--timeout", "-1"], "error: argument --timeout: expected seconds from 0 (no limit) to "
      "86400, got '-1'"),
     (["report", "lenet5", "--csv", "/dev/full"], "error: cannot write /dev/full: No space left on device"),
+    (["report", "lenet5", "--json", "{tmp}/fifo"], "error: cannot write {tmp}/fifo: it is a FIFO no process is reading"),
     (["bench", "lenet5", "--input", "3x0x6"], "error: --input '3x0x6': expected CxHxW with positive integers, e.g. "
      "3x224x224; got a 0"),
     # user code
@@ -131,13 +132,17 @@ BAD_INPUTS = [
     (["report", "lenet5", "--csv", "{tmp}/" + LONG_NAME], "error: cannot write {tmp}/" + LONG_NAME + ": File name too "
      "long"),
     (["report", "lenet5", "--json", LONG_NAME], "error: cannot write " + LONG_NAME + ": File name too long"),
-    (["ensemble", "lenet5", "--results", "{tmp}/nope.csv"], "error: cannot read {tmp}/nope.csv: No such file or "
+    (["ensemble", "lenet5", "--results", "{tmp}/nope.csv"], "error: {tmp}/nope.csv: cannot open: No such file or "
      "directory"),
-    (["ensemble", "lenet5", "--results", "{tmp}"], "error: cannot read {tmp}: it is a directory"),
-    (["ensemble", "lenet5", "--results", "{tmp}/fifo"], "error: cannot read {tmp}/fifo: not a regular file (a device, "
-     "FIFO or socket)"),
-    (["ensemble", "lenet5", "--results", "/dev/zero"], "error: cannot read /dev/zero: not a regular file (a device, "
-     "FIFO or socket)"),
+    (["ensemble", "lenet5", "--results", "{tmp}"], "error: {tmp} is a directory; give the path of a bench results CSV"),
+    (["ensemble", "lenet5", "--results", "{tmp}/fifo"], "error: {tmp}/fifo is not a regular file; give the path of a "
+     "bench results CSV"),
+    (["ensemble", "lenet5", "--results", "/dev/zero"], "error: /dev/zero is not a regular file; give the path of a "
+     "bench results CSV"),
+    (["summary", "hf:{tmp}/fifo"], "error: {tmp}/fifo is not a regular file; give the path of a transformers "
+     "config.json"),
+    (["summary", "hf:/dev/zero"], "error: /dev/zero is not a regular file; give the path of a transformers config.json"),
+    (["summary", "hf:" + LONG_NAME], "error: hf:" + LONG_NAME + ": File name too long"),
     (["summary", "resnet18", "--spec", "{tmp}/ansi.spec"], "error: give a model name or --spec FILE, not both (got "
      "'resnet18' and --spec '{tmp}/ansi.spec')"),
     # Hugging Face configs

@@ -43,6 +43,7 @@ class BenchJob:
     device_peak: PeakLookup = peak_for
     counter: CostCounter | None = count_with_analyzer
     gpu_kind: str | None = None
+    time_limit_s: float | None = None  # per configuration (count, build, warm-up, timing) and the peak probe
 
 
 @dataclass(frozen=True)
@@ -53,24 +54,31 @@ class TrainJob:
     model_factory: ModelFactory
     optimizer: str
     gpu_kind: str | None = None
+    time_limit_s: float | None = None
 
 
 def bench_task(job: BenchJob) -> Row:
     """A unit's row of the bench results CSV (its failure an error or oom row)."""
     result = bench_one(job.config, job.model_factory, counter=job.counter, device_peak=job.device_peak,
-                       gpu_kind=job.gpu_kind)
+                       time_limit_s=job.time_limit_s, gpu_kind=job.gpu_kind)
     return asdict(result)
 
 
 def train_task(job: TrainJob) -> Row:
-    """A unit's row of the training bench CSV; a step that fails raises (no row: a rerun tries it again)."""
+    """A unit's row of the training bench CSV; a step that fails or runs past the time limit raises (no row, as
+    `bench --train` on this machine: a rerun tries it again)."""
     from analyzers.bench.harness import describe_environment
     from analyzers.bench.train_harness import bench_training_step
     from analyzers.distributed.gpu_kinds import device_label
+    from analyzers.time_limit import TimeLimitExceeded, time_limit
 
     c = job.config
-    result = bench_training_step(c.model, job.model_factory, c.input_size, c.batch, c.device, job.optimizer,
-                                 iters=c.iters, warmup=c.warmup)
+    try:
+        with time_limit(job.time_limit_s):
+            result = bench_training_step(c.model, job.model_factory, c.input_size, c.batch, c.device, job.optimizer,
+                                         iters=c.iters, warmup=c.warmup)
+    except TimeLimitExceeded as exc:  # a BaseException: as a plain error, the worker lives on
+        raise RuntimeError(f"stopped after {exc.seconds:g} s (--timeout)") from None
     return result.row(device_label(describe_environment(c.device).device_name, job.gpu_kind))
 
 
@@ -84,23 +92,24 @@ def _gpus(config: BenchConfig) -> int:
 
 
 def bench_units(configs: Sequence[BenchConfig], model_factory: ModelFactory, *, gpu_kinds: Sequence[str] = (),
-                device_peak: PeakLookup = peak_for,
-                counter: CostCounter | None = count_with_analyzer) -> list[WorkUnit[BenchJob]]:
+                device_peak: PeakLookup = peak_for, counter: CostCounter | None = count_with_analyzer,
+                time_limit_s: float | None = None) -> list[WorkUnit[BenchJob]]:
     """One unit per configuration, per GPU kind when `gpu_kinds` is given."""
     units = []
     for kind in list(gpu_kinds) or [None]:
         for config in configs:
             variant = f"{config.memory_format.value}{' compiled' if config.compile else ''}"
             units.append(WorkUnit(_key("bench", config, kind, variant),
-                                  BenchJob(config, model_factory, device_peak, counter, kind), kind, _gpus(config)))
+                                  BenchJob(config, model_factory, device_peak, counter, kind, time_limit_s), kind,
+                                  _gpus(config)))
     return units
 
 
 def train_units(configs: Sequence[BenchConfig], model_factory: ModelFactory, optimizer: str, *,
-                gpu_kinds: Sequence[str] = ()) -> list[WorkUnit[TrainJob]]:
+                gpu_kinds: Sequence[str] = (), time_limit_s: float | None = None) -> list[WorkUnit[TrainJob]]:
     """One training unit per configuration, per GPU kind when `gpu_kinds` is given."""
-    return [WorkUnit(_key("bench-train", config, kind, optimizer), TrainJob(config, model_factory, optimizer, kind),
-                     kind, _gpus(config))
+    return [WorkUnit(_key("bench-train", config, kind, optimizer),
+                     TrainJob(config, model_factory, optimizer, kind, time_limit_s), kind, _gpus(config))
             for kind in list(gpu_kinds) or [None] for config in configs]
 
 

@@ -22,6 +22,7 @@ from typing import Any, Callable, Sequence
 import torch
 
 from analyzers.numbers import per_dim, pool_window, product
+from analyzers.ops import ADAPTIVE_POOLS, FUSED_ATTENTION, MAX_POOLS, WINDOW_POOLS
 from analyzers.records import (
     AttentionGeometry,
     ConcatGeometry,
@@ -189,12 +190,7 @@ def grouped_mm(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
     return OpCost(str(func), OpCategory.MATMUL, macs=macs, geometry=geometry)
 
 
-@register(
-    aten._scaled_dot_product_flash_attention,
-    aten._scaled_dot_product_efficient_attention,
-    aten._scaled_dot_product_cudnn_attention,
-    aten._scaled_dot_product_flash_attention_for_cpu,
-)
+@register(*FUSED_ATTENTION)
 def fused_attention(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
     """QKᵀ and AV over every score, causal or not (the dense count, as the kernels' FLOP counters report it); the
     geometry keeps `is_causal`, so that the share a causal kernel computes is shown beside it."""
@@ -276,14 +272,11 @@ def arithmetic(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
 
 # ---------------------------------------------------------------- pooling and reductions
 
-_MAX_POOLS = (aten.max_pool2d_with_indices, aten.max_pool2d, aten.max_pool3d_with_indices, aten.max_pool1d)
-
-
-@register(*_MAX_POOLS, aten.avg_pool2d, aten.avg_pool3d, aten.avg_pool1d)
+@register(*WINDOW_POOLS)
 def pooling(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
     y = _first_tensor(out)
     ndim = len(y.shape) - 2
-    is_max = func.overloadpacket in _MAX_POOLS
+    is_max = func.overloadpacket in MAX_POOLS
     kernel, stride, padding, dilation = pool_window(args, max(ndim, 1), dilation_index=4 if is_max else None)
     y_shape = _shape(y)
     geometry = PoolGeometry(reduce="max" if is_max else "avg", window=tuple(kernel), stride=tuple(stride),
@@ -299,7 +292,7 @@ def _reduction(func: Any, category: OpCategory, args: tuple) -> OpCost:
                   per_element=1, shape=_shape(x), reduction=True)
 
 
-@register(aten._adaptive_avg_pool2d, aten.adaptive_max_pool2d, aten._adaptive_avg_pool3d)
+@register(*ADAPTIVE_POOLS)
 def adaptive_pooling(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
     return _reduction(func, OpCategory.POOLING, args)
 

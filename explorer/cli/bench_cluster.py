@@ -25,7 +25,7 @@ def run_on_cluster(args: argparse.Namespace) -> int:
     from analyzers.bench.schema import BENCH_RESULTS
     from analyzers.bench.units import bench_task, bench_units, done_bench, done_training, train_task, train_units
     from analyzers.devices import peak_for
-    from explorer.cli.bench import build_configs, build_for_bench, measured_peak
+    from explorer.cli.bench import build_configs, build_for_bench, measured_peak, train_results_path
 
     kinds = gpu_kinds_from(args)
     executor = executor_from(args)
@@ -35,12 +35,12 @@ def run_on_cluster(args: argparse.Namespace) -> int:
 
         if any(c.dtype.value != "fp32" for c in configs) or args.compile or args.channels_last:
             raise CliError("bench --train runs fp32 in NCHW without --compile")
-        path, schema, done, task = _train_path(args.csv), TRAIN_BENCH_ROWS, done_training, train_task
-        units = train_units(configs, build_for_bench, args.optimizer, gpu_kinds=kinds)
+        path, schema, done, task = train_results_path(args.csv), TRAIN_BENCH_ROWS, done_training, train_task
+        units = train_units(configs, build_for_bench, args.optimizer, gpu_kinds=kinds, time_limit_s=args.timeout)
     else:
         lookup = peak_for if args.peak == "spec" else measured_peak(configs[0].dtype)
         path, schema, done, task = Path(args.csv), BENCH_RESULTS, done_bench, bench_task
-        units = bench_units(configs, build_for_bench, gpu_kinds=kinds, device_peak=lookup)
+        units = bench_units(configs, build_for_bench, gpu_kinds=kinds, device_peak=lookup, time_limit_s=args.timeout)
     with ResultsFile(path, schema) as results:
         summary = run_units(units, task, executor, results, done=done, unit_name="config", keep_rows=True)
     _print_rows(summary, train=args.train)
@@ -57,12 +57,6 @@ def _cluster_device(text: str | None, kinds: tuple[str, ...]) -> str:
     if not re.fullmatch(r"cpu|cuda", text):
         raise CliError(f"--device {text!r}: on a cluster expected cuda or cpu (each task is given one GPU, its cuda)")
     return text
-
-
-def _train_path(csv_path: str) -> Path:
-    """`bench_results.csv` → `bench_results_train.csv`, where `bench --train` writes."""
-    path = Path(csv_path)
-    return path.with_name(f"{path.stem}_train{path.suffix or '.csv'}")
 
 
 def _print_rows(summary: SweepSummary, train: bool) -> None:

@@ -10,16 +10,14 @@ import contextlib
 import math
 import re
 import sys
-from pathlib import Path
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Callable, Sequence, TypeVar
 
 from analyzers.errors import UserError
 from analyzers.numbers import decimal_number, whole_number
 
 __all__ = [
     "DEFAULT_TIMEOUT_S", "EXIT_INTERRUPTED", "EXIT_SOME_FAILED", "EXIT_USAGE", "CliError", "OneLineParser",
-    "limited", "non_negative_int", "parse_options", "positive_int", "print_line", "read_file", "seconds",
-    "timeout_seconds",
+    "limited", "non_negative_int", "parse_options", "positive_int", "print_line", "seconds", "timeout_seconds",
     "write_file",
 ]
 
@@ -112,26 +110,9 @@ def print_line(text: str) -> None:
     sys.stdout.flush()
 
 
-def read_file(path: str, reader: Callable[[Path], T]) -> T:
-    """`reader(Path(path))`, with a missing file, a directory or another OS error as one line; only a regular file
-    is read (a FIFO would wait for a writer forever, /dev/zero never ends)."""
-    target = Path(path)
-    try:
-        if target.is_dir():
-            raise CliError(f"cannot read {path}: it is a directory")
-        if target.exists() and not target.is_file():
-            raise CliError(f"cannot read {path}: not a regular file (a device, FIFO or socket)")
-        return reader(target)
-    except OSError as exc:
-        raise CliError(f"cannot read {path}: {exc.strerror or exc}") from None
+def write_file(path: str, text: str) -> None:
+    """Write a command's output file: a directory, a FIFO nobody reads, /dev/full, a missing folder or a name too
+    long is one line (`analyzers.user_files.write_text`), never a hang."""
+    from analyzers.user_files import write_text
 
-
-def write_file(path: str, writer: Any) -> None:
-    """`writer(Path(path))`, with a directory or an OS error as one line."""
-    target = Path(path)
-    try:
-        if target.is_dir():  # inside: a name too long for the file system is an OSError already here
-            raise CliError(f"cannot write {path}: it is a directory")
-        writer(target)
-    except OSError as exc:
-        raise CliError(f"cannot write {path}: {exc.strerror or exc}") from None
+    write_text(path, text)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from explorer.cli.common import read_file
 from explorer.ensemble import (EnsembleCost, batch1_latencies, ensemble_cost, measured_latency_ms, parse_crops,
                                parse_members, zoo_member_costs)
 
@@ -45,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     if args.results:
         from analyzers.bench.schema import load_results
 
-        latency = measured_latency_ms(cost, batch1_latencies(read_file(args.results, load_results)))
+        latency = measured_latency_ms(cost, batch1_latencies(load_results(args.results)))
     record = {**cost.as_dict(), "latency_ms_per_image": latency}
     print(json.dumps(record, ensure_ascii=False) if args.json else format_cost(cost, latency, bool(args.results)))
     return 0

@@ -61,8 +61,7 @@ def resolve_model(ref: str | None, spec: str | None, options: dict[str, Any],
 
         with torch.device(build_device):
             sourced = resolve_source(ref)
-        size = input_override or sourced.input_size
-        return ResolvedModel(sourced.name, sourced.module, tuple(size) if size else None)
+        return ResolvedModel(sourced.name, sourced.module, input_override or sourced.input_size)
     from explorer.zoo import build_model
 
     built = build_model(ref, **options)
@@ -70,23 +69,13 @@ def resolve_model(ref: str | None, spec: str | None, options: dict[str, Any],
 
 
 def _read_spec_file(path: str) -> str:
-    """The file's text, or one line saying why not: unreadable, too large for a spec, or not UTF-8 text."""
+    """The file's text, or one line saying why not: not a regular file (a FIFO would block), too large for a spec,
+    or not UTF-8 text."""
+    from analyzers.user_files import read_text
     from explorer.spec import DEFAULT_LIMITS
 
-    most = 4 * DEFAULT_LIMITS.max_chars  # UTF-8 takes at most 4 bytes a character: any larger file is over the limit
-    try:
-        with open(path, "rb") as file:
-            data = file.read(most + 1)
-    except OSError as exc:
-        raise CliError(f"cannot read spec file {printable(path)}: {exc.strerror or exc}") from None
-    if len(data) > most:
-        raise CliError(f"spec file {printable(path)} is over {most:,} bytes; a spec has at most "
-                       f"{DEFAULT_LIMITS.max_chars:,} characters")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise CliError(f"spec file {printable(path)} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
-                       f"{exc.start:,}); a spec is plain text") from None
+    # UTF-8 takes at most 4 bytes a character: any larger file is over the limit
+    return read_text(path, "a spec file", limit_bytes=4 * DEFAULT_LIMITS.max_chars)
 
 
 def analyze_model(model: ResolvedModel, args: argparse.Namespace):

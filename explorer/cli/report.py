@@ -39,12 +39,12 @@ def run(args: argparse.Namespace) -> int:
     if args.csv:
         from analyzers.reports.table import to_csv
 
-        write_file(args.csv, lambda path: to_csv(analysis, path, args.depth, bound))
+        write_file(args.csv, to_csv(analysis, None, args.depth, bound))
         wrote = True
     if args.json:
         from analyzers.reports.table import to_json
 
-        write_file(args.json, lambda path: to_json(analysis, path, args.depth))
+        write_file(args.json, to_json(analysis, None, args.depth) + "\n")
         wrote = True
     if args.markdown:
         from analyzers.reports.table import to_markdown

@@ -157,10 +157,10 @@ def run_report(args: argparse.Namespace) -> int:
     analysis = _training_analysis(args)
     wrote = False
     if args.csv:
-        write_file(args.csv, lambda path: to_csv(analysis, path, args.depth))
+        write_file(args.csv, to_csv(analysis, None, args.depth))
         wrote = True
     if args.json:
-        write_file(args.json, lambda path: to_json(analysis, path, args.depth))
+        write_file(args.json, to_json(analysis, None, args.depth))
         wrote = True
     if not wrote:
         print(format_table(layer_rows(analysis, args.depth)))
