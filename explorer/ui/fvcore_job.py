@@ -87,8 +87,6 @@ def _limit_self(memory_bytes: int, cpu_seconds: int) -> None:
 
 def _child(argument: str) -> dict[str, Any]:
     request = json.loads(argument)
-    import fvcore.nn
-    import torch
 
     from analyzers.reports.crosscheck import fvcore_by_operator
     from explorer.catalogue import build
