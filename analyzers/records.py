@@ -151,6 +151,16 @@ class AttentionGeometry:
 
 
 @dataclass(frozen=True)
+class FusedGeometry:
+    """A fused kernel that only a real device runs (oneDNN's LSTM layer, the CPU's fast-path multi-head attention
+    and encoder layer), written as the matrix products of the ops it replaces, each with its name ("input",
+    "QKᵀ", "out projection"): on meta the same module runs those ops one by one, and the counts agree."""
+
+    kernel: str
+    products: tuple[tuple[str, MatmulGeometry], ...]
+
+
+@dataclass(frozen=True)
 class PoolGeometry:
     """A pooling window (max or average) over the trailing spatial dims."""
 
@@ -168,7 +178,8 @@ class ConcatGeometry:
     out_shape: Shape
 
 
-Geometry = Union[ConvGeometry, MatmulGeometry, GroupedMatmulGeometry, AttentionGeometry, PoolGeometry, ConcatGeometry]
+Geometry = Union[ConvGeometry, MatmulGeometry, GroupedMatmulGeometry, AttentionGeometry, FusedGeometry, PoolGeometry,
+                 ConcatGeometry]
 
 
 @dataclass(frozen=True)

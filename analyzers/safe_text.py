@@ -13,7 +13,7 @@ import re
 import string
 import unicodedata
 
-__all__ = ["WORD_JOINER", "escape_markdown", "is_unsafe", "printable"]
+__all__ = ["WORD_JOINER", "escape_markdown", "is_unsafe", "printable", "visible_text"]
 
 # Explicit bidirectional formatting: they reorder how the rest of the line is displayed ("Trojan source").
 _BIDI_CONTROLS = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -39,14 +39,24 @@ def escape_markdown(text: str) -> str:
     (`:red[…]`, `:material/…:`) can form. Escapes do not stop GFM's autolink literals, which Streamlit's renderer
     finds in the text after parsing (checked in Chromium: `http\\:\\/\\/…` still became a link), so an invisible
     WORD JOINER (U+2060) goes where those patterns need adjacent characters: inside `://`, between
-    `www` and `.`, and after `@`.
+    `www` and `.`, and after `@`. Characters that show nothing (a zero-width space, a no-break space, a
+    direction mark) are written as their code point, `U+200B`: an error that quotes `'conv​'` must show why
+    `conv` was refused.
     """
-    one_line = " ".join(text.split())
+    one_line = " ".join(visible_text(text).split())
     for pattern, broken in _AUTOLINK_BREAKS:
         one_line = pattern.sub(broken, one_line)
     return "".join("\\" + ch if ch in _ASCII_PUNCTUATION else ch for ch in one_line)
 
 
+def visible_text(text: str) -> str:
+    """`text` with every character that shows nothing (format and control characters, unassigned and private
+    code points, separators other than the plain space) written as `U+XXXX`; tabs and line ends stay."""
+    return "".join(ch if ch in "\t\n\r" or unicodedata.category(ch) not in _INVISIBLE or ch == " " else
+                   f"U+{ord(ch):04X}" for ch in text)
+
+
+_INVISIBLE = frozenset({"Cf", "Cc", "Co", "Cn", "Zl", "Zp", "Zs"})
 WORD_JOINER = "\u2060"
 _AUTOLINK_BREAKS = (
     (re.compile("://"), ":" + WORD_JOINER + "//"),

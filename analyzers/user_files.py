@@ -8,13 +8,15 @@ a traceback or a `MemoryError`.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
 
 from analyzers.errors import UserError
 
-__all__ = ["MAX_INPUT_BYTES", "UnusableFileError", "check_text", "open_regular", "os_reason", "read_text", "write_text"]
+__all__ = ["MAX_INPUT_BYTES", "UnusableFileError", "check_text", "open_regular", "os_reason", "read_text",
+           "write_text"]
 
 MAX_INPUT_BYTES = 256 * 2**20  # a results file or table we read back: far above any real one, far below the budget
 
@@ -29,7 +31,7 @@ def os_reason(exc: OSError) -> str:
     return exc.strerror or str(exc) or type(exc).__name__
 
 
-def open_regular(path: str | os.PathLike[str], flags: int, what: str = "a file") -> int:
+def open_regular(path: str | os.PathLike[str], flags: int, what: str = "a file", *, make_parents: bool = False) -> int:
     """`os.open(path, flags)` refusing anything but a regular file, without ever blocking on a FIFO.
 
     O_NONBLOCK makes opening a FIFO return at once (or fail with ENXIO for a writer without a reader); the mode is
@@ -40,7 +42,9 @@ def open_regular(path: str | os.PathLike[str], flags: int, what: str = "a file")
     try:
         if target.is_dir():  # inside: a name longer than the file system takes fails already here
             raise UnusableFileError(f"{target} is a directory; give the path of {what}")
-        if flags & os.O_CREAT:
+        if target.exists() and not target.is_file():  # before opening: O_TRUNC must not touch a device
+            raise UnusableFileError(f"{target} is not a regular file; give the path of {what}")
+        if make_parents:
             target.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(target, flags | os.O_NONBLOCK | os.O_NOCTTY, 0o644)
     except OSError as exc:
@@ -95,27 +99,24 @@ def check_text(data: bytes, name: str, what: str, offset: int = 0) -> str:
                                 f"{offset + exc.start}); {what} is UTF-8") from None
 
 
-def write_text(path: str | os.PathLike[str], text: str, what: str = "a text file") -> None:
-    """Replace the file at `path` with `text` (UTF-8): a new file or a regular one, opened without blocking, its
-    folder not created (a report is written where the user said, or not at all); anything else is one
-    `UnusableFileError`: a directory, a FIFO (opening it would wait for a reader), a device, a full disk."""
+def write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write `text` (UTF-8) to `path`, replacing a file, never blocking at open: a FIFO no process reads is one line
+    (ENXIO), a pipe or terminal that is read (`/dev/stdout`, `>(gzip > x)`) works, a directory or a full disk is one
+    line. The parent folder must exist (a typo in it is not silently created)."""
     target = Path(path)
     try:
-        if target.is_dir():
-            raise UnusableFileError(f"{target} is a directory; give the path of {what}")
-        if target.exists() and not target.is_file():
-            raise UnusableFileError(f"{target} is not a regular file; give the path of {what}")
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK | os.O_NOCTTY, 0o644)
+        if target.is_dir():  # inside: a name longer than the file system takes fails already here
+            raise UnusableFileError(f"cannot write {target}: it is a directory")
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NONBLOCK | os.O_NOCTTY, 0o644)
     except OSError as exc:
-        raise UnusableFileError(f"{target}: cannot write: {os_reason(exc)}") from None
+        reason = "it is a FIFO no process is reading" if exc.errno == errno.ENXIO else os_reason(exc)
+        raise UnusableFileError(f"cannot write {target}: {reason}") from None
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped in since the check above
-            raise UnusableFileError(f"{target} is not a regular file; give the path of {what}")
-        os.ftruncate(fd, 0)
-        data = memoryview(text.encode("utf-8"))
+        os.set_blocking(fd, True)  # opened without waiting; a reader that is slow is waited for
+        data = text.encode("utf-8")
         while data:
             data = data[os.write(fd, data):]
     except OSError as exc:
-        raise UnusableFileError(f"{target}: cannot write: {os_reason(exc)}") from None
+        raise UnusableFileError(f"cannot write {target}: {os_reason(exc)}") from None
     finally:
         os.close(fd)

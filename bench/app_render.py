@@ -18,6 +18,8 @@ sys.path.insert(0, str(ROOT))
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from explorer.cli.common import positive_int  # noqa: E402
+
 PAGE = ROOT / "explorer" / "pages" / "architecture.py"
 FIRST_RENDER_TARGET_S = 2.0
 RERENDER_TARGET_S = 0.3
@@ -50,7 +52,7 @@ def select_layers(at: AppTest, model: str, count: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="lenet5,vgg16,resnet50,googlenet,mobilenet_v2,efficientnet_b0,inception_v3")
-    parser.add_argument("--reruns", type=int, default=5)
+    parser.add_argument("--reruns", type=positive_int, default=5)
     args = parser.parse_args()
 
     at = AppTest.from_file(str(PAGE), default_timeout=300)

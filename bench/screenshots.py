@@ -14,6 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from explorer.cli.common import positive_int  # noqa: E402
 from tests.app_server import PAGES, chromium, navigate_deep_network, open_page, running_app  # noqa: E402
 
 OUT_DIR = ROOT / "assets" / "screenshots"
@@ -22,8 +23,8 @@ DEEP = "deep_network"  # not a page: EfficientNet-B7 navigated to one layer (tes
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--width", type=int, default=1440)
-    parser.add_argument("--height", type=int, default=2200, help="tall enough to show a page's main charts")
+    parser.add_argument("--width", type=positive_int, default=1440)
+    parser.add_argument("--height", type=positive_int, default=2200, help="tall enough to show a page's main charts")
     parser.add_argument("pages", nargs="*", default=[*PAGES, DEEP])
     args = parser.parse_args()
     OUT_DIR.mkdir(parents=True, exist_ok=True)

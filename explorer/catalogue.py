@@ -27,6 +27,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from analyzers.errors import UserError, first_line
+from analyzers.numbers import whole_number
 from analyzers.counting.inputs import InputSpec, Inputs
 
 DEFAULT_SEQUENCE_LENGTH = 128
@@ -94,14 +95,29 @@ def parse_ref(ref: str) -> tuple[Catalogue, str]:
     return catalogue, name
 
 
-def build(ref: str, *, sequence_length: int = DEFAULT_SEQUENCE_LENGTH) -> CatalogueModel:
-    """Build `torchvision:NAME`, `timm:NAME` or `hf:ID_OR_PATH` on the meta device, with its default inputs."""
+def build(ref: str, *, sequence_length: int = DEFAULT_SEQUENCE_LENGTH,
+          device: torch.device | str = "meta") -> CatalogueModel:
+    """Build `torchvision:NAME`, `timm:NAME` or `hf:ID_OR_PATH` with its default inputs: the one builder of library
+    models, so that every command (summary, bench, the app) counts and times the same architecture.
+
+    On the meta device by default (no weights: what an analysis needs); on a real `device` (`"cpu"`, `"cuda"`)
+    with the library's random initial weights, for timing.
+    """
     catalogue, name = parse_ref(ref)
+    place = torch.device(device)
     if catalogue is Catalogue.TORCHVISION:
-        return _torchvision(name)
+        return _torchvision(name, place)
     if catalogue is Catalogue.TIMM:
-        return _timm(name)
-    return _hf(name, sequence_length)
+        return _timm(name, place)
+    return _hf(name, sequence_length, place)
+
+
+def _built_on(device: torch.device, factory: Callable[[], nn.Module]) -> nn.Module:
+    """`factory()` on `device`: without weights on meta (`on_meta`), with its initial weights elsewhere."""
+    if device.type == "meta":
+        return on_meta(factory)
+    with torch.device(device):
+        return factory()
 
 
 def on_meta(factory: Callable[[], nn.Module]) -> nn.Module:
@@ -203,7 +219,7 @@ _TORCHVISION_TASKS = {"detection": Task.DETECTION, "segmentation": Task.SEGMENTA
                       "optical_flow": Task.OPTICAL_FLOW}
 
 
-def _torchvision(name: str) -> CatalogueModel:
+def _torchvision(name: str, device: torch.device) -> CatalogueModel:
     models = _library("torchvision").models
     from analyzers.counting.formulas import register_torchvision_ops
 
@@ -216,11 +232,11 @@ def _torchvision(name: str) -> CatalogueModel:
     weights = models.get_model_weights(name).DEFAULT
     kwargs = _as_weights_describe(models.get_model_builder(name), name, weights, task)
     try:
-        module = on_meta(lambda: models.get_model(name, weights=None, **kwargs))
+        module = _built_on(device, lambda: models.get_model(name, weights=None, **kwargs))
     except Exception as exc:
         raise CatalogueError(f"building torchvision:{name} failed: {first_line(exc, named=True)}") from None
     if task is Task.DETECTION and not name.endswith("_v2") and not name.startswith("ssd"):
-        _freeze_batch_norms(module.backbone.body)
+        _freeze_batch_norms(module.backbone.body, device)
     inputs, size = _torchvision_inputs(module, weights, task)
     top1 = weights.meta.get("_metrics", {}).get("ImageNet-1K", {}).get("acc@1")
     published = Published(weights.meta.get("num_params"), weights.meta.get("_ops"), top1)
@@ -244,7 +260,7 @@ def _as_weights_describe(builder: Any, name: str, weights: Any, task: Task) -> d
     return kwargs
 
 
-def _freeze_batch_norms(module: nn.Module) -> None:
+def _freeze_batch_norms(module: nn.Module, device: torch.device) -> None:
     """Detection backbones trained from weights use FrozenBatchNorm2d (statistics and affine as buffers, not
     parameters); weight-less builders use BatchNorm2d, which would count those as parameters."""
     from torchvision.ops.misc import FrozenBatchNorm2d
@@ -252,7 +268,7 @@ def _freeze_batch_norms(module: nn.Module) -> None:
     for parent in list(module.modules()):
         for child_name, child in list(parent.named_children()):
             if type(child) is nn.BatchNorm2d:
-                with torch.device("meta"):
+                with torch.device(device):
                     setattr(parent, child_name, FrozenBatchNorm2d(child.num_features, eps=child.eps))
 
 
@@ -275,18 +291,27 @@ def _torchvision_inputs(module: nn.Module, weights: Any, task: Task) -> tuple[In
 
 
 def _side(value: Any) -> int:
-    return int(value[0] if isinstance(value, (list, tuple)) else value)
+    """An image side from a preset or a config (224 or [224, 224])."""
+    return _whole(value[0] if isinstance(value, (list, tuple)) and value else value, "an image size")
+
+
+def _whole(value: Any, what: str) -> int:
+    """A count from a preset or a user's config; 224.5 or '٣' is refused, not cut to a number nobody wrote."""
+    number = whole_number(value)
+    if number is None:
+        raise CatalogueError(f"{what} must be a whole number, got {value!r}")
+    return number
 
 
 # ---------------------------------------------------------------- timm
 
 
-def _timm(name: str) -> CatalogueModel:
+def _timm(name: str, device: torch.device) -> CatalogueModel:
     timm = _library("timm")
     if not timm.is_model(name):
         raise _unknown(Catalogue.TIMM, name, list(timm.list_models()))
     try:
-        module = on_meta(lambda: timm.create_model(name, pretrained=False))
+        module = _built_on(device, lambda: timm.create_model(name, pretrained=False))
     except Exception as exc:
         raise CatalogueError(f"building timm:{name} failed: {first_line(exc, named=True)}") from None
     config = getattr(module, "pretrained_cfg", None) or {}
@@ -299,7 +324,7 @@ def _timm(name: str) -> CatalogueModel:
 # ---------------------------------------------------------------- Hugging Face transformers
 
 
-def _hf(id_or_path: str, sequence_length: int) -> CatalogueModel:
+def _hf(id_or_path: str, sequence_length: int, device: torch.device) -> CatalogueModel:
     transformers = _library("transformers")
     config = _hf_config(transformers, id_or_path)
     architectures = getattr(config, "architectures", None) or [""]
@@ -309,14 +334,14 @@ def _hf(id_or_path: str, sequence_length: int) -> CatalogueModel:
     architecture = architectures[0]  # e.g. GPT2LMHeadModel: with its head
     model_class = getattr(transformers, architecture, None) if architecture else None
 
-    def build_from(config: Any) -> nn.Module:
+    def build_from(config: Any, where: torch.device) -> nn.Module:
         if model_class is not None and hasattr(model_class, "_from_config"):
-            return on_meta(lambda: model_class._from_config(config))
-        return on_meta(lambda: transformers.AutoModel.from_config(config))
+            return _built_on(where, lambda: model_class._from_config(config))
+        return _built_on(where, lambda: transformers.AutoModel.from_config(config))
 
-    _check_layer_counts(f"hf:{id_or_path}", config, build_from)
+    _check_layer_counts(f"hf:{id_or_path}", config, lambda small: build_from(small, torch.device("meta")))
     try:
-        module = build_from(config)
+        module = build_from(config, device)
     except Exception as exc:
         raise CatalogueError(
             f"building hf:{id_or_path} from its config failed: {first_line(exc, named=True)}") from None
@@ -431,7 +456,7 @@ def _hf_inputs(config: Any, sequence_length: int) -> tuple[Inputs, tuple[int, ..
     image_size = getattr(vision, "image_size", None)
     if image_size is not None and getattr(config, "vocab_size", None) is None:
         side = _side(image_size)
-        channels = int(getattr(vision, "num_channels", 3))
+        channels = _whole(getattr(vision, "num_channels", 3), "num_channels")
         return {"pixel_values": InputSpec((1, channels, side, side))}, (channels, side, side)
     tokens = InputSpec((1, sequence_length), torch.int64)
     if getattr(config, "is_encoder_decoder", False):
@@ -443,7 +468,7 @@ def inputs_at(model: CatalogueModel, size: tuple[int, ...] | None) -> Inputs:
     """The model's inputs with each image (or clip) of `size` (C×H×W or C×T×H×W, no batch); None: its defaults."""
     if size is None:
         return model.inputs
-    size = tuple(int(d) for d in size)
+    size = tuple(size)  # each InputSpec below refuses a size that is not whole numbers
     if model.task is Task.DETECTION:
         return ([InputSpec(size)],)
     if model.task is Task.OPTICAL_FLOW:

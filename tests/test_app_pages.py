@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from analyzers import analyze
 from analyzers.bench.results_file import append_row
+from analyzers.bench.schema import BENCH_RESULTS
 from explorer.spec import EXAMPLES, load_spec
 from explorer.ui.selection import selected_key, table_key
 from explorer.zoo import build_model
@@ -82,7 +83,7 @@ def test_architecture_shows_the_seeds_bottleneck_numbers() -> None:
     assert "**15,872** parameters · **12,443,648** MACs" in captions(at)
     table = at.dataframe[0].value
     assert list(table["macs"]) == [2_408_448, 10_035_200]
-    assert list(table["output (H×W×C)"]) == ["28×28×16", "28×28×32"]
+    assert list(table["output"]) == ["28×28×16", "28×28×32"]
 
 
 def test_architecture_crosscheck_button_runs_fvcore_on_request() -> None:
@@ -480,18 +481,23 @@ def test_roofline_offers_the_measured_cpu_of_the_shipped_benchmarks() -> None:
     assert spec["layout"]["yaxis"]["tickformat"] == "~g"
 
 
-def test_measured_cpu_bandwidth_read_back_reproduces_the_other_rows() -> None:
-    """One bandwidth, read back from the most memory-bound row (lenet5, batch 1), gives the harness's recorded
-    bound for other rows of the same run to 0.5 % (alexnet and resnet18 at batches 1 and 4)."""
+def test_a_measured_cpu_is_the_peak_and_bandwidth_its_rows_store() -> None:
+    """The bandwidth is a column now, not read back by bisection: each device is its latest measured row's
+    `peak_tflops` and `memory_gb_per_s`, and those reproduce the harness's recorded roofline bound of the rows of
+    that run (alexnet and resnet18 at batches 1 and 4 on the EPYC) to 0.5 %."""
     from analyzers.predict.roofline import model_bound
     from explorer.ui.bench_results import shipped_results
     from explorer.ui.measured_devices import _peaks
 
     results = shipped_results().results
-    (peak,) = _peaks(results)
-    for row in results[results["model"].isin(["alexnet", "resnet18"])].itertuples():
+    epyc = [peak for peak in _peaks(results) if peak.name.startswith("AMD EPYC CPU")]
+    assert [(p.name, p.fp32_tflops, p.memory_gb_per_s) for p in epyc] == [
+        ("AMD EPYC CPU (measured here: 0.183 TFLOP/s fp32, 42.3 GB/s)", 0.1828459, 42.32379)]
+    rows = results[results["model"].isin(["alexnet", "resnet18"]) & (results["device_name"] == "AMD EPYC")]
+    assert len(rows) == 4
+    for row in rows.itertuples():
         model = build_model(row.model, device="meta")
-        bound = model_bound(analyze(model.module, (3, 224, 224), int(row.batch)), peak, "fp32").bound_ms
+        bound = model_bound(analyze(model.module, (3, 224, 224), int(row.batch)), epyc[0], "fp32").bound_ms
         assert bound == pytest.approx(row.roofline_ms, rel=5e-3)
 
 
@@ -544,3 +550,46 @@ def test_layer_table_number_columns_widen_with_their_numbers() -> None:
     wide = json.loads(at.dataframe[0].proto.columns)["macs"]["width"]
     assert wide >= narrow + 2 * 8  # two more digits than batch 1's 1,849,688,064
     assert wide >= 8 * len("473,520,144,384") + 20
+
+
+def test_benchmarks_with_many_models_keep_their_colours_room_and_quotes(tmp_path: Path, monkeypatch) -> None:
+    """1,200 models (12 of them 4× faster than the rest): 'Models' reads 1,200; each configuration is drawn in its
+    model's own colour on every chart (the same on latency and % of peak), the legend below grows the figure
+    instead of squeezing the plot, and a quote in a name is the entity Plotly decodes (&#34;), never '&quot;'."""
+    from analyzers.bench.results_file import ResultsFile
+    from explorer.figures.bench_charts import latency_vs_batch
+    from explorer.figures.identity_colors import model_color
+
+    names = [f'net "{i}"' for i in range(1200)]
+    with ResultsFile(tmp_path / "cpu.csv", BENCH_RESULTS) as results:
+        results.append_all(bench_row(name, batch, (1.0 if i < 12 else 4.0) + i / 1000)
+                            for i, name in enumerate(names) for batch in (1, 8))
+    monkeypatch.setenv("EXPLORER_BENCH_DIR", str(tmp_path))
+    at = run_page("benchmarks")
+    assert metrics(at)["Models"] == "1,200" and metrics(at)["Results"] == "2,400"
+    latency, peak = chart_spec(at, "Latency vs batch size"), chart_spec(at, "Achieved vs peak compute")
+    colours = {t["name"]: t["line"]["color"] for t in latency["data"]}
+    assert colours == {t["name"]: t["line"]["color"] for t in peak["data"]}
+    assert len(colours) == 24 and len(set(colours.values())) == 24
+    assert colours["net &#34;0&#34; · fp32"] == model_color('net "0"')
+    assert all("&quot;" not in t["name"] for t in latency["data"])
+
+    def plot_height(layout) -> int:
+        return layout["height"] - layout["margin"]["b"] - layout.get("margin", {}).get("t", 56)
+
+    import pandas as pd
+
+    one = json.loads(latency_vs_batch(pd.DataFrame([bench_row("lenet5", 1, 2.0)])).to_json())["layout"]
+    assert latency["layout"]["height"] > one["height"]  # the figure grows for its legend …
+    assert plot_height(latency["layout"]) == plot_height(one)  # … and the plot keeps its size
+
+
+def test_scaling_bar_labels_are_short_lines_never_rotated() -> None:
+    """The one-knob chart names each setting under its bars in lines of at most 16 characters (the longest setting,
+    'compound φ = 1 (α = 1.2, β = 1.1, γ = 1.15)', rotated and cut off before) with the axis kept horizontal."""
+    at = run_page("scaling")
+    spec = chart_spec(at, "EfficientNet: each dimension alone")
+    labels = [x for trace in spec["data"] for x in trace["x"]]
+    assert any(label.startswith("compound φ = 1") for label in labels)
+    assert max(len(line) for label in labels for line in label.split("<br>")) <= 16
+    assert spec["layout"]["xaxis"]["tickangle"] == 0

@@ -99,7 +99,7 @@ def test_report_prints_a_table_and_writes_csv_and_json(capsys, tmp_path):
         (["summary", "lenet5", "--set", "depth=3"], "lenet5 does not take option(s) depth"),
         (["summary"], "summary needs a model name"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
-        (["report", "lenet5", "--csv", "/nonexistent-dir/x.csv"], "/nonexistent-dir/x.csv: cannot write: No such file"),
+        (["report", "lenet5", "--csv", "/nonexistent-dir/x.csv"], "cannot write /nonexistent-dir/x.csv: No such file"),
         (["list", "--family", "dinosaurs"], "unknown family 'dinosaurs'"),
     ],
 )
@@ -348,7 +348,7 @@ def test_one_input_size_parser_for_every_command():
     # summary/report and bench read --input with the same grammar (x, ×, commas, spaces around them); bench holds it
     # to the three sizes of an image
     from explorer.cli import bench as cli_bench
-    from explorer.input_size import parse_input_size
+    from analyzers.counting.inputs import parse_input_size
 
     assert parse_input_size(" 3 × 224, 224 ") == (3, 224, 224) == cli_bench.parse_input_size("3x224x224")
     assert parse_input_size("128") == (128,)

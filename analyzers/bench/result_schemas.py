@@ -50,7 +50,7 @@ GRADIENT_ROWS = RowSchema(
         Column("init", Kind.TEXT),
         Column("layers", Kind.INT, minimum=1),  # weight layers of the model: its rows are complete at this many
     ),
-    key=("model", "batch", "seed", "init", "order"),
+    key=("model", "batch", "seed", "init", "layers", "order"),  # `layers` in the key: a model's rows tell it complete
 )
 
 # One model of a catalogue analysed at its default input (`atlas`); a failure is a row too, with its reason.

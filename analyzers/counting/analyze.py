@@ -12,6 +12,7 @@ and any tensor attributes its forward rewrites (a detection model's cached ancho
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 import gc
 import math
 import re
@@ -27,12 +28,10 @@ from analyzers.errors import (AnalysisError, DataDependentError, InputMismatchEr
                               first_line)
 from analyzers.counting.flow import ATTRIBUTE, Flow, input_flow
 from analyzers.counting.formulas import Formula
-from analyzers.counting.inputs import InputSpec, Inputs, as_call, check_fits, describe, materialize, positional_names, \
-    signature_text
-from analyzers.numbers import n
-from analyzers.records import Analysis
+from analyzers.counting.inputs import InputSpec, Inputs, as_call, check_fits, checked_size, describe, materialize, \
+    positional_names, signature_text
+from analyzers.records import Analysis, InputDescription
 
-MAX_INPUT_ELEMENTS = 2**40  # beyond this even the index arithmetic of the meta kernels overflows
 DEVICES = ("meta", "cpu")  # where the one forward runs: shapes alone, or real (random) data
 
 
@@ -88,22 +87,9 @@ def _analyze(model: nn.Module, input_size: Sequence[int] | None, batch_size: int
     if device not in DEVICES:
         raise InputSizeError(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
     float_dtype = dtype if dtype.is_floating_point else torch.float32  # an int64 `dtype` never converts weights
-    if inputs is None:
-        if input_size is None:
-            raise InputSizeError("give an input_size like (3, 224, 224) or inputs={name: InputSpec(shape, dtype)}")
-        size = validated_size(input_size, batch_size)
-        inputs = InputSpec((batch_size, *size), None if dtype.is_floating_point else dtype)
-    elif input_size is not None:
-        raise InputSizeError("give either input_size or inputs, not both")
-    args, kwargs = as_call(inputs)
-    described = tuple(describe(args, kwargs, positional_names(model), float_dtype))
-    if not described:
-        raise InputSizeError("inputs holds no InputSpec: give at least one input tensor")
-    check_fits(model, args, kwargs)
     generator = torch.Generator().manual_seed(0) if device != "meta" else None
-    call_args = materialize(args, float_dtype, device, generator)
-    call_kwargs = materialize(kwargs, float_dtype, device, generator)
-    _attach_input_flows(call_args, call_kwargs)
+    call = call_inputs(model, input_size, batch_size, dtype, inputs, device, generator)
+    call_args, call_kwargs, described = call.args, call.kwargs, call.described
     named_modules = list(model.named_modules())  # one traversal, shared by everything below
     custom = {getattr(k, "overloadpacket", k): f for k, f in formulas.items()} if formulas else None
     tracker = ModuleTracker(named_modules)
@@ -122,20 +108,69 @@ def _analyze(model: nn.Module, input_size: Sequence[int] | None, batch_size: int
     finally:
         snapshot.restore()
     records = build_records(model, named_modules, tracker, float_dtype)
-    first = described[0]
-    listed = first.name.endswith("[0]")  # a list of images (detection): each without a batch dim
-    batch = sum(1 for d in described if d.name.rpartition("[")[0] == first.name[:-3]) if listed else (
-        first.shape[0] if len(first.shape) > 1 else 1)
     return Analysis(
         model_name=model_name or type(model).__name__,
-        input_size=first.shape if listed else first.shape[1:],
-        batch_size=batch,
+        input_size=call.input_size,
+        batch_size=call.batch_size,
         dtype=float_dtype,
         records=records,
         totals=model_totals(records, tracker.runs[id(model)].output_depth),
         inputs=described,
         measured_on=device,
     )
+
+
+@dataclass(frozen=True)
+class CallInputs:
+    """The tensors a forward is called with (made from `InputSpec`s on the analysis device) and their
+    descriptions, for the inference and the training analysis alike."""
+
+    args: tuple
+    kwargs: dict
+    described: tuple[InputDescription, ...]
+
+    @property
+    def _listed(self) -> bool:
+        return self.described[0].name.endswith("[0]")  # a list of images (detection): each without a batch dim
+
+    @property
+    def input_size(self) -> tuple[int, ...]:
+        first = self.described[0]
+        return first.shape if self._listed else first.shape[1:]
+
+    @property
+    def batch_size(self) -> int:
+        first = self.described[0]
+        if self._listed:
+            return sum(1 for d in self.described if d.name.rpartition("[")[0] == first.name[:-3])
+        return first.shape[0] if len(first.shape) > 1 else 1
+
+    @property
+    def tensors(self) -> list[torch.Tensor]:
+        return [t for t in tree_leaves((self.args, self.kwargs)) if isinstance(t, torch.Tensor)]
+
+
+def call_inputs(model: nn.Module, input_size: Sequence[int] | None, batch_size: int, dtype: torch.dtype,
+                inputs: Inputs | None, device: str, generator: torch.Generator | None) -> CallInputs:
+    """`input_size` and `batch_size` (one float tensor) or `inputs` (named, typed, nested) as the tensors the forward
+    takes, each with its flow; refused in one line where the forward's signature cannot take them."""
+    float_dtype = dtype if dtype.is_floating_point else torch.float32  # an int64 `dtype` never converts weights
+    if inputs is None:
+        if input_size is None:
+            raise InputSizeError("give an input_size like (3, 224, 224) or inputs={name: InputSpec(shape, dtype)}")
+        size = checked_size(input_size, batch_size)
+        inputs = InputSpec((batch_size, *size), None if dtype.is_floating_point else dtype)
+    elif input_size is not None:
+        raise InputSizeError("give either input_size or inputs, not both")
+    args, kwargs = as_call(inputs)
+    described = tuple(describe(args, kwargs, positional_names(model), float_dtype))
+    if not described:
+        raise InputSizeError("inputs holds no InputSpec: give at least one input tensor")
+    check_fits(model, args, kwargs)
+    call_args = materialize(args, float_dtype, device, generator)
+    call_kwargs = materialize(kwargs, float_dtype, device, generator)
+    _attach_input_flows(call_args, call_kwargs)
+    return CallInputs(call_args, call_kwargs, described)
 
 
 def _attach_input_flows(args: Any, kwargs: Any) -> None:
@@ -145,25 +180,6 @@ def _attach_input_flows(args: Any, kwargs: Any) -> None:
         if isinstance(t, torch.Tensor):
             image = t.is_floating_point() and t.dim() >= 3
             setattr(t, ATTRIBUTE, input_flow(t) if image else Flow(None, None, None, (), 0))
-
-
-def validated_size(input_size: Sequence[int], batch_size: int) -> tuple[int, ...]:
-    try:
-        size = tuple(int(d) for d in input_size)
-    except (TypeError, ValueError):
-        raise InputSizeError(f"input size must be integers like 3x224x224, got {input_size!r}") from None
-    if not 1 <= len(size) <= 4:
-        raise InputSizeError(f"input size must have 1 to 4 dimensions (e.g. CxHxW), got {len(size)}")
-    if any(d <= 0 for d in size):
-        raise InputSizeError(f"input sizes must be positive, got {'x'.join(map(str, size))}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
-        raise InputSizeError(f"batch size must be a positive integer, got {batch_size!r}")
-    elements = batch_size
-    for d in size:
-        elements *= d
-    if elements > MAX_INPUT_ELEMENTS:
-        raise InputSizeError(f"input of {n(elements)} elements is too large; at most {n(MAX_INPUT_ELEMENTS)}")
-    return size
 
 
 class ModelSnapshot:

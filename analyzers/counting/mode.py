@@ -24,6 +24,7 @@ from analyzers.counting.formulas import FORMULAS, Formula, data_movement, uncoun
 from analyzers.counting import memo as call_memo
 from analyzers.counting.memo import SCALAR_TYPES, call_key, remember, replay, returns_fresh_tensors
 from analyzers.shapes.shortcuts import Call, Shortcut, shortcut_for
+from analyzers.ops import PRODUCTS
 from analyzers.records import OpCategory, OpCost, Shape
 from analyzers.counting.size_checks import WINDOWED_OPS, check_window_fits
 
@@ -168,8 +169,8 @@ def _first_tensor(out: Any) -> torch.Tensor | None:
 
 
 _UNKNOWN = object()
-_FLOW_MEMO_OPS = frozenset({aten.convolution, aten._convolution, aten.addmm, aten.baddbmm, aten.mm, aten.bmm,
-                            aten.matmul, aten._grouped_mm, aten.cat, aten.stack, *WINDOW_FLOW_OPS})  # whose flow takes real work
+_FLOW_MEMO_OPS = frozenset({aten.convolution, aten._convolution, aten.addmm, aten.baddbmm, *PRODUCTS, aten.cat,
+                            aten.stack, *WINDOW_FLOW_OPS})  # whose flow takes real work
 
 
 class CountingMode(TorchDispatchMode):

@@ -2,10 +2,10 @@
 
 Each sample is one measured configuration: a model's kernels (at batch 1, in the analysis dtype), the batch, the
 device it ran on and the measured milliseconds per batch. The fit minimises a robust (Huber) loss of
-log(predicted ÷ measured) over the samples with Levenberg–Marquardt, on the logarithms of the efficiencies, the
-memory efficiency and the overhead and on log(p − 1), with the exact gradient of `analyzers.predict.time_model`'s
-formula. A weak pull towards the starting point (`RIDGE`) keeps a parameter that no sample exercises (a kind of
-kernel the data lacks) where it started instead of wandering.
+log(predicted ÷ measured) over the samples with Levenberg–Marquardt, on the logits of the efficiencies (each kept
+in (0, 1)), the logs of the memory efficiency, the overhead and the cache factor, and log(p − 1), with the exact
+gradient of `analyzers.predict.time_model`'s formula. A weak pull towards the starting point (`RIDGE`) keeps a
+parameter that no sample exercises (a kind of kernel the data lacks) where it started instead of wandering.
 
 Nothing here is tuned per data set: the start (`START`), the Huber threshold (`HUBER`, 10 % in log terms) and the
 ridge are fixed constants, chosen before any held-out evaluation.
@@ -26,18 +26,19 @@ from analyzers.predict.time_model import (
     DeviceDescription,
     KernelArrays,
     TimeParameters,
-    _TENSOR,
+    cached,
     compute_and_memory_ms,
     smooth_max,
 )
 
 __all__ = ["FitSample", "FitResult", "fit_parameters", "predict_samples", "START", "HUBER", "RIDGE"]
 
-START = TimeParameters(efficiency=(0.5,) * KINDS, memory_efficiency=0.7, overhead_us=5.0, sharpness=2.0)
+START = TimeParameters(efficiency=(0.5,) * KINDS, memory_efficiency=0.7, overhead_us=5.0, sharpness=2.0,
+                       cache_factor=1.0)
 HUBER = 0.1  # residuals beyond ±10 % (in log) count linearly, not squared: a few odd rows do not steer the fit
 RIDGE = 1e-6  # per parameter, on log scale: only holds still a parameter no sample exercises
 _FITTED_KINDS = tuple(k for k in KernelKind if k is not KernelKind.COPY)  # copies do no arithmetic
-_N = len(_FITTED_KINDS) + 3  # efficiencies, memory efficiency, overhead, sharpness
+_N = len(_FITTED_KINDS) + 4  # efficiencies, memory efficiency, overhead, sharpness, cache factor
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ class _Packed:
         if len(kinds) != 1:
             raise ValueError("a fit covers GPUs or CPUs, not both (their per-kernel overheads combine differently)")
         self.gpu = kinds.pop() is DeviceKind.GPU
-        parts, owner, tensor, vector, bandwidth, count = [], [], [], [], [], []
+        parts, owner, tensor, vector, bandwidth, cache, count = [], [], [], [], [], [], []
         for i, s in enumerate(samples):
             merged, repeats = _merged(s.kernels)
             scale = s.device.element_bytes / s.element_bytes
@@ -82,12 +83,14 @@ class _Packed:
             tensor.append(np.full(n, s.device.tensor_tflops))
             vector.append(np.full(n, s.device.vector_tflops))
             bandwidth.append(np.full(n, s.device.memory_gb_per_s))
+            cache.append(np.full(n, s.device.cache_bytes))
             count.append(repeats)
         self.kernels = KernelArrays.concatenate(parts)
         self.owner = np.concatenate(owner)
         self.tensor = np.concatenate(tensor)
         self.vector = np.concatenate(vector)
         self.bandwidth = np.concatenate(bandwidth)
+        self.cache = np.concatenate(cache)
         self.count = np.concatenate(count)
         self.measured = np.array([s.measured_ms for s in samples])
         self.samples = len(samples)
@@ -95,7 +98,8 @@ class _Packed:
 
     def totals(self, params: TimeParameters) -> np.ndarray:
         """Predicted milliseconds per sample."""
-        compute, memory = compute_and_memory_ms(self.kernels, self.tensor, self.vector, self.bandwidth, params)
+        compute, memory = compute_and_memory_ms(self.kernels, self.tensor, self.vector, self.bandwidth, params,
+                                                self.cache)
         busy = smooth_max(compute, memory, params.sharpness)
         overhead = params.overhead_us / 1e3
         time = np.maximum(busy, overhead) if self.gpu else busy + overhead
@@ -104,7 +108,7 @@ class _Packed:
     def totals_and_jacobian(self, params: TimeParameters) -> tuple[np.ndarray, np.ndarray]:
         """Predicted ms per sample and d log(total) / d θ (samples × parameters)."""
         k = self.kernels
-        compute, memory = compute_and_memory_ms(k, self.tensor, self.vector, self.bandwidth, params)
+        compute, memory = compute_and_memory_ms(k, self.tensor, self.vector, self.bandwidth, params, self.cache)
         vector_part = k.vector_ops / (self.vector * 1e9 * params.efficiency[KernelKind.ELEMENTWISE])
         matrix_part = compute - vector_part
         p = params.sharpness
@@ -128,14 +132,15 @@ class _Packed:
             time = busy + overhead
             d_overhead = np.full_like(busy, overhead)
         columns = []
-        for i, rows in enumerate(self.kind_rows):
+        for i, rows in enumerate(self.kind_rows):  # e = 1 / (1 + exp(−θ)): d log e / dθ = 1 − e
             term = -matrix_part * rows
             if _FITTED_KINDS[i] is KernelKind.ELEMENTWISE:
                 term = term - vector_part
-            columns.append(term * d_compute * through)
+            columns.append(term * d_compute * through * (1.0 - params.efficiency[_FITTED_KINDS[i]]))
         columns.append(-memory * d_memory * through)
         columns.append(d_overhead)
         columns.append(d_p * (p - 1.0) * through)
+        columns.append(memory * cached(k, self.cache) * d_memory * through)
         totals = np.bincount(self.owner, weights=time * self.count, minlength=self.samples)
         jacobian = np.empty((self.samples, _N))
         for j, column in enumerate(columns):
@@ -154,17 +159,20 @@ def _merged(kernels: KernelArrays) -> tuple[KernelArrays, np.ndarray]:
 
 
 def _to_vector(params: TimeParameters) -> np.ndarray:
-    return np.array([*(math.log(params.efficiency[k]) for k in _FITTED_KINDS), math.log(params.memory_efficiency),
-                     math.log(max(params.overhead_us, 1e-6)), math.log(params.sharpness - 1.0)])
+    """θ: logit of each efficiency (kept in (0, 1): no kernel beats its peak), logs of the memory efficiency,
+    overhead and cache factor, log(p − 1)."""
+    logit = [math.log(min(e, 1 - 1e-9) / (1 - min(e, 1 - 1e-9))) for e in (params.efficiency[k] for k in _FITTED_KINDS)]
+    return np.array([*logit, math.log(params.memory_efficiency), math.log(max(params.overhead_us, 1e-6)),
+                     math.log(params.sharpness - 1.0), math.log(params.cache_factor)])
 
 
 def _from_vector(theta: np.ndarray, template: TimeParameters) -> TimeParameters:
     efficiency = list(template.efficiency)
     for i, kind in enumerate(_FITTED_KINDS):
-        efficiency[kind] = math.exp(theta[i])
+        efficiency[kind] = 1.0 / (1.0 + math.exp(-min(max(theta[i], -30.0), 30.0)))
     n = len(_FITTED_KINDS)
     return TimeParameters(tuple(efficiency), math.exp(theta[n]), math.exp(theta[n + 1]),
-                          1.0 + math.exp(min(theta[n + 2], 5.0)))
+                          1.0 + math.exp(min(theta[n + 2], 5.0)), math.exp(min(theta[n + 3], 5.0)))
 
 
 def _huber(residuals: np.ndarray) -> tuple[float, np.ndarray]:

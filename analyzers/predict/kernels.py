@@ -9,7 +9,8 @@ hardware's tiles. Everything comes from the records' `OpCost` geometry, never fr
   output + weights, each read or written once. A convolution's bias is one more element-wise kernel (eager PyTorch
   adds it after cuDNN's convolution).
 - norms, activations, arithmetic, pooling, reductions: their element-wise ops; bytes = one read per input operand
-  (two for a binary op on tensors) and one write of the output; a reduction reads its input.
+  (two for a binary op on tensors) and one write of the output; a reduction reads its input. Group norm and
+  train-mode batch norm are two kernels (statistics, then normalise), reading their input twice.
 - copies: the layer's newly allocated bytes that its counted ops do not explain (`contiguous`, padding, `cat`
   copies) are read and written once.
 - `scaled_dot_product_attention` runs unfused on the meta device (two scalings, QKᵀ, a safe softmax, AV); on a GPU
@@ -182,8 +183,20 @@ def _op_kernels(op: OpCost, element: int, fused_attention: bool) -> list[KernelW
     if op.category in (OpCategory.DATA_MOVEMENT, OpCategory.UNCOUNTED) or not op.shape:
         return []  # data movement without a shape: its bytes reach the layer's COPY kernel
     elements = product(op.shape)
+    if _two_pass_norm(op):  # statistics first (one read), then normalise (a read and a write)
+        stats = KernelWork(KernelKind.ELEMENTWISE, 0, 2 * elements, elements * element, 0)
+        apply = KernelWork(KernelKind.ELEMENTWISE, 0, max(op.elementwise_ops - 2 * elements, 0),
+                           2 * elements * element, 0)
+        return [stats, apply]
     moved = elements * element if op.reduction else (_reads(op) + 1) * elements * element
     return [KernelWork(KernelKind.ELEMENTWISE, 0, op.elementwise_ops, moved, 0)]
+
+
+def _two_pass_norm(op: OpCost) -> bool:
+    """Group norm, and batch norm in train mode, compute their statistics over the whole group or batch before
+    they can normalise: two kernels, the input read twice (layer norm's rows fit on chip: one pass)."""
+    return op.category is OpCategory.NORM and (op.label == "group norm" or (op.label == "batch norm"
+                                                                           and op.per_element == 4))
 
 
 def _conv(op: OpCost, g: ConvGeometry, element: int) -> list[KernelWork]:

@@ -4,7 +4,8 @@ For each kernel (`analyzers.predict.kernels`):
 
     compute = FLOPs / (peak x efficiency[kind] x alignment)      tensor kinds: the precision's matrix peak
             + element-wise ops / (vector peak x efficiency[element-wise])   depthwise convs also on the vector peak
-    memory  = bytes / (bandwidth x memory efficiency)
+    memory  = bytes / (bandwidth x memory efficiency)            x cache factor when the kernel's bytes fit the
+                                                                  device's last-level cache (L2): on-chip traffic
     busy    = (compute^p + memory^p)^(1/p)                        p = `sharpness`: p → ∞ is the plain roofline's max
     time    = max(busy, overhead)   on a GPU: the host queues kernels ahead, a kernel shorter than the host's
                                     per-op work leaves the GPU waiting for the next launch
@@ -23,7 +24,7 @@ arithmetic.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -54,6 +55,7 @@ class DeviceDescription:
     vector_tflops: float  # element-wise and depthwise arithmetic: the fp32 (CUDA core / SIMD) peak
     memory_gb_per_s: float
     precision: Precision
+    cache_bytes: float = 0.0  # last-level cache (L2); 0: unknown, nothing counts as cached
 
     @classmethod
     def from_datasheet(cls, sheet: Datasheet, precision: Precision | str) -> "DeviceDescription":
@@ -64,7 +66,8 @@ class DeviceDescription:
         if tensor is None or vector is None or peak.memory_gb_per_s is None:
             have = ", ".join(p.value for p in Precision if peak.tflops(p) is not None) or "none"
             raise ValueError(f"{sheet.key} has no {precision.value} peak (its datasheet gives: {have})")
-        return cls(sheet.name, sheet.kind, tensor, vector, peak.memory_gb_per_s, precision)
+        cache = sheet.l2_mib * 2**20 if sheet.l2_mib else 0.0
+        return cls(sheet.name, sheet.kind, tensor, vector, peak.memory_gb_per_s, precision, cache)
 
     @property
     def element_bytes(self) -> int:
@@ -76,30 +79,35 @@ KINDS = len(KernelKind)
 
 @dataclass(frozen=True)
 class TimeParameters:
-    """The fitted constants: per kernel kind the share of its peak the arithmetic reaches, the share of the
-    bandwidth memory traffic reaches, the per-kernel overhead (µs) and the corner's sharpness p (> 1)."""
+    """The fitted constants: per kernel kind the share of its peak the arithmetic reaches (0 to 1), the share of
+    the bandwidth memory traffic reaches, the per-kernel overhead (µs), the corner's sharpness p (> 1), and the
+    factor on the memory time of a kernel whose bytes fit the last-level cache."""
 
     efficiency: tuple[float, ...]  # indexed by KernelKind; COPY's is unused (copies do no arithmetic)
     memory_efficiency: float
     overhead_us: float
     sharpness: float
+    cache_factor: float = 1.0
 
     def __post_init__(self) -> None:
         if len(self.efficiency) != KINDS:
             raise ValueError(f"need {KINDS} efficiencies (one per kernel kind), got {len(self.efficiency)}")
-        if min(self.efficiency) <= 0 or self.memory_efficiency <= 0 or self.overhead_us < 0 or self.sharpness <= 1:
-            raise ValueError("efficiencies must be positive, the overhead non-negative and the sharpness above 1")
+        if not (min(self.efficiency) > 0 and max(self.efficiency) <= 1) or self.memory_efficiency <= 0 or (
+                self.overhead_us < 0 or self.sharpness <= 1 or self.cache_factor <= 0):
+            raise ValueError("efficiencies must be in (0, 1], the memory efficiency and cache factor positive, the "
+                             "overhead non-negative and the sharpness above 1")
 
     def as_dict(self) -> dict[str, object]:
         return {"efficiency": {kind.name.lower(): round(self.efficiency[kind], 6) for kind in KernelKind},
                 "memory_efficiency": round(self.memory_efficiency, 6), "overhead_us": round(self.overhead_us, 6),
-                "sharpness": round(self.sharpness, 6)}
+                "sharpness": round(self.sharpness, 6), "cache_factor": round(self.cache_factor, 6)}
 
     @classmethod
     def from_dict(cls, values: dict[str, object]) -> "TimeParameters":
         efficiency = values["efficiency"]
         return cls(tuple(float(efficiency[kind.name.lower()]) for kind in KernelKind),
-                   float(values["memory_efficiency"]), float(values["overhead_us"]), float(values["sharpness"]))
+                   float(values["memory_efficiency"]), float(values["overhead_us"]), float(values["sharpness"]),
+                   float(values.get("cache_factor", 1.0)))
 
 
 @dataclass(frozen=True)
@@ -180,9 +188,10 @@ BOUNDS = tuple(Bound)
 
 def compute_and_memory_ms(kernels: KernelArrays, tensor_tflops: np.ndarray | float,
                           vector_tflops: np.ndarray | float, memory_gb_per_s: np.ndarray | float,
-                          params: TimeParameters) -> tuple[np.ndarray, np.ndarray]:
-    """The compute and memory terms of every kernel (ms); peaks may be per-kernel arrays (kernels of several
-    devices in one fit)."""
+                          params: TimeParameters, cache_bytes: np.ndarray | float = 0.0
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """The compute and memory terms of every kernel (ms); device figures may be per-kernel arrays (kernels of
+    several devices in one fit)."""
     efficiency = np.asarray(params.efficiency)[kernels.kind]
     tensor = _TENSOR[kernels.kind]
     matrix_rate = np.where(tensor, tensor_tflops, vector_tflops) * 1e9 * efficiency  # FLOP per ms
@@ -190,13 +199,19 @@ def compute_and_memory_ms(kernels: KernelArrays, tensor_tflops: np.ndarray | flo
     vector_rate = vector_tflops * 1e9 * params.efficiency[KernelKind.ELEMENTWISE]
     compute = kernels.flops / matrix_rate + kernels.vector_ops / vector_rate
     memory = kernels.bytes / (memory_gb_per_s * 1e6 * params.memory_efficiency)  # bytes per ms
+    memory = memory * np.where(cached(kernels, cache_bytes), params.cache_factor, 1.0)
     return compute, memory
+
+
+def cached(kernels: KernelArrays, cache_bytes: np.ndarray | float) -> np.ndarray:
+    """Kernels whose bytes fit the last-level cache."""
+    return kernels.bytes <= cache_bytes
 
 
 def kernel_times(kernels: KernelArrays, device: DeviceDescription, params: TimeParameters) -> KernelTimes:
     """Every kernel's predicted time on `device` (the kernels already at the batch and storage width to predict)."""
     compute, memory = compute_and_memory_ms(kernels, device.tensor_tflops, device.vector_tflops,
-                                            device.memory_gb_per_s, params)
+                                            device.memory_gb_per_s, params, device.cache_bytes)
     overhead = params.overhead_us / 1e3
     busy = smooth_max(compute, memory, params.sharpness)
     time = np.maximum(busy, overhead) if device.kind is DeviceKind.GPU else busy + overhead

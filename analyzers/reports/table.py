@@ -111,7 +111,7 @@ def to_csv(analysis: Analysis, path: str | Path | None = None, max_depth: int | 
     text = to_dataframe(analysis, max_depth, roofline).to_csv(index=False)
     if path is None:
         return text
-    write_text(path, text, "a .csv file")
+    write_text(path, text)
     return None
 
 
@@ -140,7 +140,7 @@ def to_json(analysis: Analysis, path: str | Path | None = None, max_depth: int |
     }
     text = json.dumps(document, indent=2, ensure_ascii=False)
     if path is not None:
-        write_text(path, text + "\n", "a .json file")
+        write_text(path, text + "\n")
     return text
 
 

@@ -79,16 +79,23 @@ def layer_rows(analysis: TrainingAnalysis, depth: int | None = None) -> list[dic
             if layer.depth <= depth and (layer.depth == depth or layer.is_leaf) and layer.depth > 0]
 
 
-def to_csv(analysis: TrainingAnalysis, path: Path | str, depth: int | None = None) -> None:
-    handle = io.StringIO(newline="")
-    writer = csv.DictWriter(handle, fieldnames=ROW_FIELDS)
+def to_csv(analysis: TrainingAnalysis, path: Path | str | None = None, depth: int | None = None) -> str:
+    """The per-layer training table as CSV text, also written to `path` when given."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=ROW_FIELDS)
     writer.writeheader()
     writer.writerows(layer_rows(analysis, depth))
-    write_text(path, handle.getvalue(), "a .csv file")
+    if path is not None:
+        write_text(path, out.getvalue())
+    return out.getvalue()
 
 
-def to_json(analysis: TrainingAnalysis, path: Path | str, depth: int | None = None) -> None:
+def to_json(analysis: TrainingAnalysis, path: Path | str | None = None, depth: int | None = None) -> str:
+    """Totals, per-layer rows and the memory timeline as JSON text, also written to `path` when given."""
     timeline = [{"index": p.index, "phase": p.phase.value, "layer": p.layer, "live_bytes": p.live_bytes,
                  "peak_bytes": p.peak_bytes} for p in analysis.memory.timeline]
     data = {"totals": training_summary(analysis), "layers": layer_rows(analysis, depth), "timeline": timeline}
-    write_text(path, json.dumps(data, ensure_ascii=False, indent=1), "a .json file")
+    text = json.dumps(data, ensure_ascii=False, indent=1)
+    if path is not None:
+        write_text(path, text)
+    return text

@@ -25,7 +25,8 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_leaves
 
-from analyzers.counting.analyze import ModelSnapshot, collector_paused, validated_size
+from analyzers.counting.analyze import ModelSnapshot, call_inputs, collector_paused
+from analyzers.counting.inputs import Inputs
 from analyzers.counting.tree import build_records, model_totals
 from analyzers.training.formulas import BackwardCost, backward_cost
 from analyzers.shapes.backward import BackwardResult, stand_in_for
@@ -33,8 +34,7 @@ from analyzers.counting.memo import call_key, remember, replay, returns_fresh_te
 from analyzers.counting.mode import CountingMode, ModuleRun, ModuleTracker
 from analyzers.devices import Precision
 from analyzers.errors import AnalysisError, ModelRunError, UserError, first_line
-from analyzers.counting.flow import ATTRIBUTE, input_flow
-from analyzers.records import Analysis, OpKind, RecordKind, with_state
+from analyzers.records import Analysis, LayerRecord, OpKind, RecordKind, with_state
 from analyzers.training.freezing import freeze_point, frozen_parameter_names
 from analyzers.training.memory import LiveMemory, Optimizer, Phase, SavedTensors, StepMemory, step_memory
 
@@ -43,21 +43,44 @@ from analyzers.training.memory import LiveMemory, Optimizer, Phase, SavedTensors
 
 @dataclass(frozen=True)
 class TrainingLayer:
-    """One record of the module tree with its training costs (MACs, element-wise ops, bytes)."""
+    """One record of the forward analysis with what the training step adds to it: the record keeps the module tree
+    and the forward numbers; a container's backward costs add up its children's, as its forward numbers do."""
 
-    name: str
-    type: str
-    kind: RecordKind
-    depth: int
-    params: int
+    record: LayerRecord
     trainable_params: int
-    forward_macs: int
-    forward_elementwise_ops: int
     backward_input_macs: int
     backward_weight_macs: int
     backward_elementwise_ops: int
     saved_activation_bytes: int
     backward_uncounted_ops: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.record.name
+
+    @property
+    def type(self) -> str:
+        return self.record.type
+
+    @property
+    def kind(self) -> RecordKind:
+        return self.record.kind
+
+    @property
+    def depth(self) -> int:
+        return self.record.depth
+
+    @property
+    def params(self) -> int:
+        return self.record.params
+
+    @property
+    def forward_macs(self) -> int:
+        return self.record.macs
+
+    @property
+    def forward_elementwise_ops(self) -> int:
+        return self.record.elementwise_ops
 
     @property
     def is_leaf(self) -> bool:
@@ -78,6 +101,9 @@ _TRAINING_LAYER_FIELDS = frozenset(f.name for f in fields(TrainingLayer))
 
 @dataclass(frozen=True)
 class TrainingTotals:
+    """The whole step: the root record's sums, plus backward ops that ran outside every module (a loss on the
+    output), and how many backward op calls had no formula."""
+
     params: int
     trainable_params: int
     forward_macs: int
@@ -325,27 +351,30 @@ def _fusable(args: tuple, kwargs: dict) -> bool:
 
 def analyze_training(
     model: nn.Module,
-    input_size: Sequence[int],
+    input_size: Sequence[int] | None = None,
     batch_size: int = 1,
     *,
+    inputs: Inputs | None = None,
     optimizer: Optimizer | str = Optimizer.SGD,
     freeze: str | None = None,
     freeze_stages: int | None = None,
     precision: Precision | str = Precision.FP32,
     model_name: str | None = None,
 ) -> TrainingAnalysis:
-    """Count one training step of `model` on a batch of `input_size` inputs (without the batch dimension).
+    """Count one training step of `model` on a batch of `input_size` inputs (without the batch dimension), or on
+    `inputs` as `analyze` takes them (`{"input_ids": InputSpec((8, 128), torch.int64)}`: token models).
 
     `freeze` names a module: it and every module defined before it are frozen; `freeze_stages` freezes the first K
     of `stage_names(model)`. `precision` fp16/bf16 means mixed precision: the model computes and stores in that
     dtype and the optimizer keeps fp32 master weights. The model is left exactly as it was found.
     """
     with collector_paused():  # as `analyze`: no collection scans the heap mid-step (tensors die by refcount)
-        return _analyze_training(model, input_size, batch_size, optimizer, freeze, freeze_stages, precision,
+        return _analyze_training(model, input_size, batch_size, inputs, optimizer, freeze, freeze_stages, precision,
                                  model_name)
 
 
-def _analyze_training(model: nn.Module, input_size: Sequence[int], batch_size: int, optimizer: Optimizer | str,
+def _analyze_training(model: nn.Module, input_size: Sequence[int] | None, batch_size: int, inputs: Inputs | None,
+                      optimizer: Optimizer | str,
                       freeze: str | None, freeze_stages: int | None, precision: Precision | str,
                       model_name: str | None) -> TrainingAnalysis:
     optimizer = Optimizer.parse(optimizer)
@@ -354,7 +383,7 @@ def _analyze_training(model: nn.Module, input_size: Sequence[int], batch_size: i
     except ValueError:
         raise UserError(f"unknown precision {precision!r}; choose one of {', '.join(p.value for p in Precision)}")
     dtype = precision.torch_dtype
-    size = validated_size(input_size, batch_size)
+    call = call_inputs(model, input_size, batch_size, dtype, inputs, "meta", None)
     point = freeze_point(model, freeze=freeze, freeze_stages=freeze_stages)
     frozen = frozen_parameter_names(model, point)
 
@@ -377,8 +406,6 @@ def _analyze_training(model: nn.Module, input_size: Sequence[int], batch_size: i
                          parameter_storages=parameter_storages, memory=memory)
     stack = tracker.stack
     saved = SavedTensors(parameter_storages, where=lambda: id(stack[-1].module) if stack else None)
-    x = torch.empty((batch_size, *size), dtype=dtype, device="meta")
-    setattr(x, ATTRIBUTE, input_flow(x))
     try:
         _swap_in(named_modules, stand_ins)
         for _, module in named_modules:
@@ -386,7 +413,7 @@ def _analyze_training(model: nn.Module, input_size: Sequence[int], batch_size: i
         fused = _FusedAttention() if _may_call_attention(named_modules) else contextlib.nullcontext()
         with torch.enable_grad(), tracker, mode, fused:
             with saved.hooks():
-                output = model(x)
+                output = model(*call.args, **call.kwargs)
             mode.phase = Phase.BACKWARD
             roots = [t for t in tree_leaves(output) if isinstance(t, torch.Tensor) and t.requires_grad]
             if roots:
@@ -404,11 +431,12 @@ def _analyze_training(model: nn.Module, input_size: Sequence[int], batch_size: i
     records = build_records(model, named_modules, tracker, dtype)
     forward = Analysis(
         model_name=model_name or type(model).__name__,
-        input_size=size,
-        batch_size=batch_size,
+        input_size=call.input_size,
+        batch_size=call.batch_size,
         dtype=dtype,
         records=records,
         totals=model_totals(records, tracker.runs[id(model)].output_depth),
+        inputs=call.described,
     )
     layers = _training_layers(forward, tracker, mode.tallies, saved.by_owner, named_modules, frozen)
     trainable_elements = sum(p.numel() for name, p in parameters.items() if name not in frozen
@@ -418,17 +446,16 @@ def _analyze_training(model: nn.Module, input_size: Sequence[int], batch_size: i
     memory_result = step_memory(
         parameter_bytes=parameter_bytes, trainable_elements=trainable_elements, gradient_itemsize=itemsize,
         optimizer=optimizer, mixed_precision=precision in (Precision.FP16, Precision.BF16),
-        input_bytes=x.numel() * itemsize, saved=saved, segments=segments)
-    leaves = [layer for layer in layers if layer.is_leaf]
-    unclaimed = mode.unclaimed
+        input_bytes=sum(t.numel() * t.element_size() for t in call.tensors), saved=saved, segments=segments)
+    root, unclaimed = layers[0], mode.unclaimed  # the root sums the model; unclaimed: backward ops outside it
     totals = TrainingTotals(
         params=forward.totals.params,
-        trainable_params=sum(layer.trainable_params for layer in leaves),
+        trainable_params=root.trainable_params,
         forward_macs=forward.totals.macs,
         forward_elementwise_ops=forward.totals.elementwise_ops,
-        backward_input_macs=sum(t.input_macs for t in mode.tallies.values()) + unclaimed.input_macs,
-        backward_weight_macs=sum(t.weight_macs for t in mode.tallies.values()) + unclaimed.weight_macs,
-        backward_elementwise_ops=sum(t.elementwise_ops for t in mode.tallies.values()) + unclaimed.elementwise_ops,
+        backward_input_macs=root.backward_input_macs + unclaimed.input_macs,
+        backward_weight_macs=root.backward_weight_macs + unclaimed.weight_macs,
+        backward_elementwise_ops=root.backward_elementwise_ops + unclaimed.elementwise_ops,
         backward_uncounted_ops=sum(len(t.uncounted) for t in mode.tallies.values()) + len(unclaimed.uncounted),
     )
     return TrainingAnalysis(forward=forward, layers=layers, totals=totals, memory=memory_result,
@@ -460,12 +487,13 @@ class _Subtree:
                         list(self.uncounted))
 
     def merge(self, other: "_Subtree") -> None:
-        """Add another subtree's numbers (not its uncounted op names)."""
+        """Add another subtree's numbers and uncounted op names."""
         self.input_macs += other.input_macs
         self.weight_macs += other.weight_macs
         self.elementwise_ops += other.elementwise_ops
         self.saved_bytes += other.saved_bytes
         self.trainable += other.trainable
+        self.uncounted.extend(other.uncounted)
 
 
 def _run_backward(roots: list[torch.Tensor], seeds: list[torch.Tensor]) -> None:
@@ -492,8 +520,9 @@ def _swap_in(named_modules: list[tuple[str, nn.Module]], stand_ins: dict[int, to
 def _training_layers(forward: Analysis, tracker: ModuleTracker, tallies: dict[int, _BackwardTally],
                      saved_by_owner: dict[Any, int], named_modules: list[tuple[str, nn.Module]],
                      frozen: set[str]) -> tuple[TrainingLayer, ...]:
-    """One `TrainingLayer` per forward record: a leaf (or a container's functional row) gets its run's own costs;
-    a container sums every run in its subtree."""
+    """One `TrainingLayer` per forward record, on the analysis tree: a leaf gets its module run's own costs, a
+    container's functional row the container's own, and a container the sum of its children (its own costs
+    included, also where it has no functional row), as `counting.tree` sums the forward numbers."""
     trainable_by_module: dict[str, int] = {}
     seen: set[int] = set()
     for name, module in named_modules:
@@ -505,42 +534,33 @@ def _training_layers(forward: Analysis, tracker: ModuleTracker, tallies: dict[in
                     count += p.numel()
         trainable_by_module[name] = count
     empty = _BackwardTally()
-
-    # Each run's own costs; a container's are those of every run in its subtree: each subtree is added to its
-    # parent's, deepest first. Uncounted op names (rare) go to every ancestor in run order, so that they keep it.
     own: dict[str, _Subtree] = {}
     for run in tracker.runs.values():
         key = id(run.module)
-        subtree = own[run.name] = _Subtree()
+        own[run.name] = subtree = _Subtree()
         subtree.add(tallies.get(key, empty), saved_by_owner.get(key, 0), trainable_by_module.get(run.name, 0))
-    subtrees = {name: subtree.copy() for name, subtree in own.items()}
-    for run_name in sorted(subtrees, key=lambda n: -n.count(".") if n else 1):
-        if run_name:
-            subtrees[run_name.rpartition(".")[0]].merge(subtrees[run_name])
-    for run_name, subtree in own.items():
-        if subtree.uncounted:
-            names = run_name.split(".") if run_name else []
-            for ancestor in (".".join(names[:i]) for i in range(len(names))):
-                subtrees[ancestor].uncounted.extend(subtree.uncounted)
 
-    layers = []
     nothing = _Subtree()
-    for record in forward.records:
-        if record.kind is RecordKind.CONTAINER:
-            costs = subtrees.get(record.name, nothing)
-        elif record.kind is RecordKind.FUNCTIONAL:  # the container's own ops, as a row of its own
-            costs = own.get(record.parent, nothing).copy()
-            costs.trainable = trainable_by_module.get(record.parent or "", 0)
+    costs: dict[str, _Subtree] = {}
+    functional: set[str] = set()
+    for record in reversed(forward.records):  # a container comes before its children: reversed, they come first
+        if record.kind is RecordKind.FUNCTIONAL:
+            costs[record.name] = own.get(record.parent or "", nothing)
+            functional.add(record.name)
+        elif record.kind is RecordKind.CONTAINER:
+            total = own.get(record.name, nothing).copy()
+            for child in record.children:
+                if child not in functional:  # that row is the container's own costs, counted above
+                    total.merge(costs[child])
+            costs[record.name] = total
         else:
-            costs = own.get(record.name, nothing)
-        layers.append(with_state(TrainingLayer, dict(
-            name=record.name, type=record.type, kind=record.kind, depth=record.depth, params=record.params,
-            trainable_params=costs.trainable,
-            forward_macs=record.macs, forward_elementwise_ops=record.elementwise_ops,
-            backward_input_macs=costs.input_macs,
-            backward_weight_macs=costs.weight_macs,
-            backward_elementwise_ops=costs.elementwise_ops,
-            saved_activation_bytes=costs.saved_bytes,
-            backward_uncounted_ops=tuple(dict.fromkeys(costs.uncounted)),
-        ), _TRAINING_LAYER_FIELDS))
-    return tuple(layers)
+            costs[record.name] = own.get(record.name, nothing)
+    return tuple(with_state(TrainingLayer, dict(
+        record=record,
+        trainable_params=costs[record.name].trainable,
+        backward_input_macs=costs[record.name].input_macs,
+        backward_weight_macs=costs[record.name].weight_macs,
+        backward_elementwise_ops=costs[record.name].elementwise_ops,
+        saved_activation_bytes=costs[record.name].saved_bytes,
+        backward_uncounted_ops=tuple(dict.fromkeys(costs[record.name].uncounted)),
+    ), _TRAINING_LAYER_FIELDS) for record in forward.records)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from explorer.cli.common import positive_int
+from explorer.cli.common import non_negative_int, positive_int, seconds
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -18,11 +18,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                         help="rows are appended as models finish; names already in the file are skipped (resume)")
     parser.add_argument("--workers", type=positive_int, default=None, metavar="N",
                         help="worker processes (default and most: the cores, and one per 2 GiB of available memory)")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="SECONDS",
+    parser.add_argument("--timeout", type=seconds, default=DEFAULT_TIMEOUT_S, metavar="SECONDS",
                         help=f"per-model limit on build + analysis, above 0 and at most {MAX_TIMEOUT_S:,.0f} (default "
                         f"{DEFAULT_TIMEOUT_S:g}); over it: a timeout row")
     parser.add_argument("--contains", metavar="TEXT", help="only names containing this text")
-    parser.add_argument("--limit", type=int, metavar="N", help="only the first N names (after --contains)")
+    parser.add_argument("--limit", type=non_negative_int, metavar="N", help="only the first N names (after --contains)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     parser.set_defaults(run=run)
 
@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     if args.contains:
         names = [n for n in names if args.contains in n]
     if args.limit is not None:
-        names = names[: max(args.limit, 0)]
+        names = names[: args.limit]
     jobs = parallel_jobs(args.workers)
     if args.workers is not None and jobs.jobs < args.workers:
         print(f"note: --workers {args.workers} capped at {jobs.jobs}: this machine has {jobs.reason}", file=sys.stderr)

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from explorer.cli.common import DEFAULT_TIMEOUT_S, CliError, positive_int, timeout_seconds
-from explorer.cli.cpu_budget import CpuRun, refuse_cpu_run_over_budget
-from explorer.input_size import parse_input_size
+from analyzers.counting.inputs import parse_input_size
 from analyzers.safe_text import printable
+from explorer.cli.cpu_budget import CpuRun, refuse_cpu_run_over_budget
 
 __all__ = ["ResolvedModel", "add_model_arguments", "analyze_model", "refuse_crosscheck_over_budget", "resolve_model",
            "roofline_bound"]
@@ -61,8 +61,7 @@ def resolve_model(ref: str | None, spec: str | None, options: dict[str, Any],
 
         with torch.device(build_device):
             sourced = resolve_source(ref)
-        size = input_override or sourced.input_size
-        return ResolvedModel(sourced.name, sourced.module, tuple(size) if size else None)
+        return ResolvedModel(sourced.name, sourced.module, input_override or sourced.input_size)
     from explorer.zoo import build_model
 
     built = build_model(ref, **options)

@@ -9,10 +9,10 @@ from typing import Any
 
 from analyzers.errors import UserError, first_line
 from explorer.cli.common import EXIT_SOME_FAILED, CliError, limited, parse_options, print_line
+from analyzers.counting.inputs import parse_input_size
+from analyzers.safe_text import printable
 from explorer.cli.models import (ResolvedModel, add_model_arguments, analyze_model, refuse_crosscheck_over_budget,
                                  resolve_model, roofline_bound)
-from explorer.input_size import parse_input_size
-from analyzers.safe_text import printable
 
 __all__ = ["add_parser", "run"]
 

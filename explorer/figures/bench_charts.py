@@ -4,8 +4,10 @@ Rows whose status is not `ok` (out of memory, errors) are left out of the charts
 A *configuration* is everything but the batch: model, dtype, memory format, compile mode and device.
 Names come from uploaded files, so they are HTML-escaped (Plotly reads `<a href>` in trace names as a link) and
 never put inside a hover template (where `%{…}` would be read as a field): templates name a trace by
-`%{fullData.name}`. Charts draw at most `MAX_CONFIGURATIONS` configurations, the fastest, so that a large
-upload stays readable and quick.
+`%{fullData.name}`. Quotes are escaped as numeric entities: Plotly decodes `&#34;` but shows `&quot;` as it is.
+Charts draw at most `MAX_CONFIGURATIONS` configurations, the fastest, so that a large upload stays readable and
+quick. Each configuration is drawn in its model's colour (the one it has on every page, whatever is chosen), its
+settings told apart by dash; a long legend gets the room it needs below the plot instead of squeezing it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import plotly.graph_objects as go
 from analyzers.bench.schema import BenchStatus
 from explorer.figures.identity_colors import model_color
 from explorer.figures.point_labels import label_positions, padded_range
-from explorer.figures.theme import MUTED, SERIES, empty_figure, legend_below, log_axes, styled
+from explorer.figures.theme import MUTED, empty_figure, legend_below, log_axes, styled
 
 SYMBOLS = ("circle", "diamond", "square", "triangle-up", "x")
 
@@ -48,12 +50,47 @@ def config_labels(rows: pd.DataFrame, *, with_device: bool = True) -> pd.Series:
     return escaped(label)
 
 
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;"}  # what Plotly decodes
+
+
 def escaped(text: pd.Series) -> pd.Series:
-    """`html.escape` of every cell, column-wise (Plotly decodes these entities and reads no tag in the result)."""
+    """Every cell HTML-escaped with entities Plotly decodes (it reads no tag in the result), column-wise."""
     text = text.astype(str)
-    for char in ("&", "<", ">", '"', "'"):  # "&" first: the entities themselves contain it
-        text = text.str.replace(char, html.escape(char), regex=False)
+    for char, entity in _ENTITIES.items():  # "&" first: the entities themselves contain it
+        text = text.str.replace(char, entity, regex=False)
     return text
+
+
+DASHES = ("solid", "dash", "dot", "dashdot", "longdash")
+LEGEND_ROW_PX = 21
+HALF_WIDTH_PX = 560  # a half-width chart on a 1,440 px page
+LEGEND_ENTRY_PX = 46  # a legend entry's symbol and gaps
+LEGEND_CHAR_PX = 6.8
+
+
+def _styles(rows: pd.DataFrame) -> dict[str, tuple[str, str]]:
+    """Configuration → (its model's colour, a dash that tells the model's configurations apart)."""
+    styles: dict[str, tuple[str, str]] = {}
+    per_model: dict[str, int] = {}
+    for config, model in rows[["config", "model"]].drop_duplicates("config").itertuples(index=False):
+        index = per_model.get(model, 0)
+        per_model[model] = index + 1
+        styles[config] = (model_color(str(model)), DASHES[index % len(DASHES)])
+    return styles
+
+
+def _legend_room(fig: go.Figure, base_height: int, width_px: float = HALF_WIDTH_PX) -> int:
+    """The height that keeps the plot its size with the legend below it: one row per line of entries as Plotly
+    wraps them (entries side by side while they fit the width)."""
+    names = [html.unescape(str(t.name)) for t in fig.data if t.showlegend is not False and t.name]
+    if not names:
+        return base_height
+    widest = LEGEND_ENTRY_PX + LEGEND_CHAR_PX * max(len(n) for n in names)
+    per_row = max(1, int(width_px // widest))
+    rows = -(-len(names) // per_row)
+    bottom = 80 + LEGEND_ROW_PX * rows  # the x axis's title, then the legend
+    fig.update_layout(margin=dict(b=bottom))
+    return base_height - 120 + bottom
 
 
 def fastest_configurations(rows: pd.DataFrame, limit: int = MAX_CONFIGURATIONS) -> pd.DataFrame:
@@ -94,14 +131,16 @@ def latency_vs_batch(results: pd.DataFrame) -> go.Figure:
     rows = fastest_configurations(all_rows := rows)
     title = _title(title, all_rows, rows)
     fig = go.Figure()
-    for i, (config, part) in enumerate(rows.sort_values("batch").groupby("config", sort=False)):
+    styles = _styles(rows)
+    for config, part in rows.sort_values("batch").groupby("config", sort=False):
+        color, dash = styles[config]
         fig.add_trace(
             go.Scatter(
                 x=part["batch"],
                 y=part["latency_ms_p50"],
                 name=config,
                 mode="lines+markers",
-                line=dict(color=SERIES[i % len(SERIES)], width=2.5),
+                line=dict(color=color, width=2.5, dash=dash),
                 error_y=dict(
                     type="data",
                     symmetric=False,
@@ -117,7 +156,7 @@ def latency_vs_batch(results: pd.DataFrame) -> go.Figure:
     log_axes(fig, y=True, y_values=rows["latency_ms_p50"])
     fig.update_yaxes(title_text="latency p50 (ms)", tickformat="")
     legend_below(fig)
-    return styled(fig, title=title, height=460)
+    return styled(fig, title=title, height=_legend_room(fig, 460))
 
 
 def throughput_by_model(results: pd.DataFrame) -> go.Figure:
@@ -135,7 +174,7 @@ def throughput_by_model(results: pd.DataFrame) -> go.Figure:
             y=best["config"],
             x=best["images_per_s"],
             orientation="h",
-            marker_color=SERIES[1],
+            marker_color=[model_color(str(m)) for m in best["model"]],
             text=[f"{v:,.0f} img/s @ batch {b}" for v, b in zip(best["images_per_s"], best["batch"])],
             textposition="auto",
             hovertemplate="%{y}<br>%{x:,.0f} images/s<extra></extra>",
@@ -157,14 +196,16 @@ def achieved_vs_peak(results: pd.DataFrame) -> go.Figure:
     rows = fastest_configurations(all_rows := rows)
     title = _title(title, all_rows, rows)
     fig = go.Figure()
-    for i, (config, part) in enumerate(rows.sort_values("batch").groupby("config", sort=False)):
+    styles = _styles(rows)
+    for config, part in rows.sort_values("batch").groupby("config", sort=False):
+        color, dash = styles[config]
         fig.add_trace(
             go.Scatter(
                 x=part["batch"],
                 y=part["pct_of_peak"],
                 name=config,
                 mode="lines+markers",
-                line=dict(color=SERIES[i % len(SERIES)], width=2.5),
+                line=dict(color=color, width=2.5, dash=dash),
                 customdata=part[["achieved_tflops", "peak_tflops"]],
                 hovertemplate="batch %{x}<br>%{customdata[0]:.3g} of %{customdata[1]:.3g} TFLOP/s (%{y:.1f}%)"
                 + _TRACE_NAME,
@@ -173,7 +214,7 @@ def achieved_vs_peak(results: pd.DataFrame) -> go.Figure:
     fig.update_xaxes(type="log", title_text="batch size", dtick=0.30103)
     fig.update_yaxes(title_text="% of peak TFLOP/s", ticksuffix="%", rangemode="tozero")
     legend_below(fig)
-    return styled(fig, title=title, height=460)
+    return styled(fig, title=title, height=_legend_room(fig, 460))
 
 
 def measured_vs_roofline(results: pd.DataFrame) -> go.Figure:
@@ -186,14 +227,17 @@ def measured_vs_roofline(results: pd.DataFrame) -> go.Figure:
     rows = fastest_configurations(all_rows := rows)
     title = _title(title, all_rows, rows)
     fig = go.Figure()
-    for i, (config, part) in enumerate(rows.groupby("config", sort=False)):
+    styles = _styles(rows)
+    for config, part in rows.groupby("config", sort=False):
+        color, dash = styles[config]
         fig.add_trace(
             go.Scatter(
                 x=part["roofline_ms"],
                 y=part["latency_ms_p50"],
                 name=config,
                 mode="markers",
-                marker=dict(size=10, color=SERIES[i % len(SERIES)], line=dict(color="white", width=1)),
+                marker=dict(size=10, color=color, line=dict(color="white", width=1),
+                            symbol=SYMBOLS[DASHES.index(dash) % len(SYMBOLS)]),
                 customdata=part[["batch", "measured_over_roofline"]],
                 hovertemplate="batch %{customdata[0]}<br>bound %{x:.3g} ms, measured %{y:.3g} ms "
                 "(%{customdata[1]:.1f}×)" + _TRACE_NAME,
@@ -215,7 +259,7 @@ def measured_vs_roofline(results: pd.DataFrame) -> go.Figure:
     fig.update_xaxes(title_text="roofline bound (ms)", tickformat="")
     fig.update_yaxes(title_text="measured p50 (ms)", tickformat="")
     legend_below(fig)
-    return styled(fig, title=title, height=460)
+    return styled(fig, title=title, height=_legend_room(fig, 460))
 
 
 def macs_vs_latency(results: pd.DataFrame) -> go.Figure:
@@ -259,4 +303,4 @@ def macs_vs_latency(results: pd.DataFrame) -> go.Figure:
     fig.update_xaxes(title_text="counted MACs per forward (whole batch)", range=x_range)
     fig.update_yaxes(title_text="measured p50 (ms)", tickformat="", range=y_range)
     legend_below(fig)
-    return styled(fig, title=title, height=500)
+    return styled(fig, title=title, height=_legend_room(fig, 500, width_px=2 * HALF_WIDTH_PX))

@@ -103,9 +103,9 @@ if results.empty:
 failed = results[results["status"] != BenchStatus.OK]
 cols = st.columns(4)
 cols[0].metric("Results", f"{len(results):,}", border=True)
-cols[1].metric("Models", f"{results['model'].nunique()}", border=True)
-cols[2].metric("Devices", f"{results['device_name'].nunique()}", border=True)
-cols[3].metric("Failed (oom / error)", f"{len(failed)}", border=True)
+cols[1].metric("Models", f"{results['model'].nunique():,}", border=True)
+cols[2].metric("Devices", f"{results['device_name'].nunique():,}", border=True)
+cols[3].metric("Failed (oom / error)", f"{len(failed):,}", border=True)
 
 left, right = st.columns(2)
 with left:

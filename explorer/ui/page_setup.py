@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from analyzers.errors import first_line
-from analyzers.safe_text import WORD_JOINER, escape_markdown  # noqa: F401  (pages import them from here)
+from analyzers.safe_text import WORD_JOINER, escape_markdown, visible_text  # noqa: F401  (pages import them here)
 from explorer.figures import theme  # noqa: F401  (registers the Plotly template)
 
 

@@ -17,7 +17,7 @@ from torch import nn
 
 from explorer.zoo.build_options import BuildOptionError, Bounds, Option, check_options, options_of
 
-from explorer.input_size import InputSize  # channels, height, width (re-exported: zoo files import it from here)
+from analyzers.counting.inputs import InputSize  # channels, height, width (re-exported: zoo files import it from here)
 
 
 class Family(str, enum.Enum):
