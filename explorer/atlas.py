@@ -25,6 +25,11 @@ from analyzers.budget import ParallelJobs, parallel_jobs
 from analyzers.errors import UserError
 from explorer.catalogue import Catalogue
 
+__all__ = [
+    "ASSETS", "AtlasRow", "AtlasRun", "DEFAULT_TIMEOUT_S", "MAX_TIMEOUT_S", "RowStatus", "analyse_one", "check_timeout",
+    "read_rows", "run_atlas",
+]
+
 ASSETS = Path(__file__).resolve().parent.parent / "assets" / "atlas"
 DEFAULT_TIMEOUT_S = 120.0
 MAX_TIMEOUT_S = 86_400.0  # a day per model: beyond it a "limit" is a typo (and inf overflows the interval timer)

@@ -30,6 +30,11 @@ from analyzers.errors import UserError, first_line
 from analyzers.numbers import whole_number
 from analyzers.counting.inputs import InputSpec, Inputs
 
+__all__ = [
+    "Catalogue", "CatalogueError", "CatalogueModel", "DEFAULT_SEQUENCE_LENGTH", "MODULE_BYTES", "Published",
+    "RAFT_SIZE", "Task", "VIDEO_FRAMES", "build", "family", "inputs_at", "names", "on_meta", "parse_ref",
+]
+
 DEFAULT_SEQUENCE_LENGTH = 128
 VIDEO_FRAMES = 16  # torchvision's video `_ops` are for 16-frame clips (r3d_18 40.697 G at 3×16×112×112)
 RAFT_SIZE = (368, 496)  # RAFT's FlyingChairs training crop (torchvision publishes no evaluation size)

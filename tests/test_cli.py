@@ -160,7 +160,7 @@ def test_spec_errors_name_the_line(capsys, tmp_path):
     code, _, err = run(capsys, "summary", "--spec", str(spec))
     assert code == 2 and err == "error: line 2: 5×5 kernel larger than the 4×4 input\n"
     code, _, err = run(capsys, "summary", "--spec", str(tmp_path / "missing.txt"))
-    assert code == 2 and err == f"error: {tmp_path / 'missing.txt'}: cannot open: No such file or directory\n"
+    assert code == 2 and err == f"error: cannot read {tmp_path / 'missing.txt'}: No such file or directory\n"
 
 
 def test_user_factories_are_imported_on_the_command_line_only(capsys, tmp_path, monkeypatch):

@@ -213,7 +213,8 @@ def unusable(tmp_path: Path) -> list[tuple[Path, str]]:
     with open(huge, "wb") as handle:
         handle.truncate(MAX_INPUT_BYTES + 1)  # sparse: no disk used
     return [(fifo, "is not a regular file"), (Path("/dev/zero"), "is not a regular file"),
-            (tmp_path, "is a directory"), (binary, "holds binary data"), (huge, "over the 256 MiB a result file")]
+            (tmp_path, "is a directory"), (binary, "holds binary data"), (tmp_path / ("n" * 300), "File name too long"),
+            (huge, "over the 256 MiB a result file")]
 
 
 def test_what_a_path_can_name_is_one_line_never_a_hang(tmp_path):
@@ -240,7 +241,7 @@ def test_what_a_path_can_name_is_one_line_never_a_hang(tmp_path):
         loader_reason = "is 256.0 MiB; a bench results CSV may have at most 256 MiB" if path.name == "huge.csv" else reason
         for expected in (reason, reason, reason, loader_reason):
             line = next(lines)
-            assert line.startswith(str(path)) and expected in line, line
+            assert str(path) in line and expected in line, line
     assert next(lines, None) is None
 
 
@@ -330,9 +331,9 @@ def test_report_to_a_fifo_nobody_reads_is_one_line_and_to_a_pipe_works(paths, ca
 @pytest.mark.parametrize("what", ["fifo", "zero", "directory", "binary"])
 def test_ensemble_results_that_are_no_results_file_are_one_line(paths, capsys, what):
     code, out, err = run_main(capsys, "ensemble", "lenet5", "--results", str(paths[what]))
-    reason = {"fifo": "is not a regular file", "zero": "is not a regular file", "directory": "is a directory",
+    reason = {"fifo": "not a regular file", "zero": "not a regular file", "directory": "is a directory",
               "binary": "holds binary data"}[what]
-    assert code == 2 and out == "" and err.startswith(f"error: {paths[what]}") and reason in err
+    assert code == 2 and out == "" and err.startswith("error: ") and str(paths[what]) in err and reason in err
     assert err.count("\n") == 1
 
 

@@ -70,9 +70,9 @@ BAD_INPUTS = [
     (["summary", "--spec", "{tmp}/shifted.spec"], "error: line 3: 7×7 kernel larger than the 6×6 input"),
     (["summary", "--spec", "/bin/ls"], "error: /bin/ls holds binary data (a NUL byte); it is not a spec file"),
     (["summary", "--spec", "{tmp}"], "error: {tmp} is a directory; give the path of a spec file"),
-    (["summary", "--spec", "{tmp}/missing.spec"], "error: {tmp}/missing.spec: cannot open: No such file or directory"),
+    (["summary", "--spec", "{tmp}/missing.spec"], "error: cannot read {tmp}/missing.spec: No such file or directory"),
     (["summary", "--spec", "{tmp}/fifo"], "error: {tmp}/fifo is not a regular file; give the path of a spec file"),
-    (["summary", "--spec", "{tmp}/" + LONG_NAME], "error: {tmp}/" + LONG_NAME + ": cannot open: File name too long"),
+    (["summary", "--spec", "{tmp}/" + LONG_NAME], "error: cannot read {tmp}/" + LONG_NAME + ": File name too long"),
     (["summary", "--spec", "{tmp}/bomb.spec", "--set", "phi=1"], "error: --set applies to zoo models only; a spec "
      "file states its own sizes"),
     # builder options
@@ -134,7 +134,7 @@ BAD_INPUTS = [
     (["report", "lenet5", "--csv", "{tmp}/" + LONG_NAME], "error: cannot write {tmp}/" + LONG_NAME + ": File name too "
      "long"),
     (["report", "lenet5", "--json", LONG_NAME], "error: cannot write " + LONG_NAME + ": File name too long"),
-    (["ensemble", "lenet5", "--results", "{tmp}/nope.csv"], "error: {tmp}/nope.csv: cannot open: No such file or "
+    (["ensemble", "lenet5", "--results", "{tmp}/nope.csv"], "error: cannot read {tmp}/nope.csv: No such file or "
      "directory"),
     (["ensemble", "lenet5", "--results", "{tmp}"], "error: {tmp} is a directory; give the path of a bench results CSV"),
     (["ensemble", "lenet5", "--results", "{tmp}/fifo"], "error: {tmp}/fifo is not a regular file; give the path of a "
@@ -191,8 +191,8 @@ BAD_INPUTS = [
     (["atlas", "torchvision", "--jsonl", "{tmp}/fifo"], "error: {tmp}/fifo is not a regular file; give the path of an "
      "atlas JSON-lines file"),
     (["bench", "nope", "--device", "cpu"], "error: unknown model 'nope'; run `python -m explorer list` to see all names"),
-    (["bench", "lenet5", "--batch", "1,,2", "--device", "cpu"], "error: --batch '1,,2': expected positive integers up to "
-     "9,223,372,036,854,775,807 separated by commas, e.g. 1,32,256"),
+    (["bench", "lenet5", "--batch", "1,,2", "--device", "cpu"], "error: --batch '1,,2': expected positive integers "
+     "up to 9,223,372,036,854,775,807 separated by commas, e.g. 1,32,256"),
     (["bench", "lenet5", "--iters", "0", "--device", "cpu"], "error: --iters '0': expected an integer from 1 to "
      "9,223,372,036,854,775,807"),
     (["bench", "lenet5", "--device", "\x1b[2J"], "error: --device '\\x1b[2J': expected cuda or cpu"),

@@ -40,6 +40,11 @@ from analyzers.predict.roofline import measured_over_bound, model_bound
 from analyzers.records import Analysis
 from analyzers.time_limit import TimeLimitExceeded, time_limit
 
+__all__ = [
+    "BenchConfig", "BenchResult", "CostCounter", "Environment", "ModelFactory", "PeakLookup", "count_with_analyzer",
+    "default_device", "describe_environment", "is_out_of_memory", "measure", "run_sweep", "time_iterations",
+]
+
 ModelFactory = Callable[[str, torch.device], nn.Module]
 CostCounter = Callable[[nn.Module, "BenchConfig"], Analysis]
 PeakLookup = Callable[[torch.device], DevicePeak]

@@ -24,6 +24,10 @@ from analyzers.safe_text import escape_markdown, printable
 from analyzers.user_files import UnusableFileError, read_text, write_text
 from analyzers.counting.formula_text import layer_formula, params_formula
 
+__all__ = [
+    "COLUMNS", "MARKDOWN_COLUMNS", "SHAPE_SEPARATOR", "read_csv", "to_csv", "to_dataframe", "to_json", "to_markdown",
+]
+
 SHAPE_SEPARATOR = "; "
 _INT64_MAX = 2**63 - 1
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from explorer.cli.common import non_negative_int, positive_int, seconds
 
+__all__ = ["add_parser", "run"]
+
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     from explorer.atlas import DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S

@@ -15,14 +15,20 @@ from typing import Callable
 import torch
 from torch import nn
 
-from analyzers.bench.schema import BenchStatus, MemoryFormat
 from analyzers.bench.harness import BenchConfig, BenchResult, default_device, run_sweep
+from analyzers.bench.schema import BenchStatus, MemoryFormat
 from analyzers.devices import DevicePeak, Precision, measure_peak, peak_for
 from analyzers.errors import UserError, first_line
 from analyzers.numbers import whole_number
 from explorer.cli.common import CliError, timeout_seconds
 from explorer.cli.training import OPTIMIZERS
 from explorer.ui.human import binary_bytes
+
+__all__ = [
+    "BENCH_TIMEOUT_S", "CPU_PROBE_SECONDS_PER_CALL", "DEFAULT_CSV", "FALLBACK_INPUT", "LIBRARY_PREFIXES", "MAX_COUNT",
+    "add_bench_arguments", "add_parser", "build_configs", "build_for_bench", "default_input_size", "measured_peak",
+    "parse_batches", "parse_input_size", "run", "run_bench", "train_results_path",
+]
 
 LIBRARY_PREFIXES = ("torchvision:", "timm:")  # built by explorer.catalogue, as `summary` builds them
 BENCH_TIMEOUT_S = 600  # per configuration: 50 iterations of a large model on a CPU take minutes, never ten
