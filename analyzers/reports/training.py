@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from analyzers.training.analyze import TrainingAnalysis, TrainingLayer
+from analyzers.user_files import write_text
 
 __all__ = ["ROW_FIELDS", "layer_row", "layer_rows", "to_csv", "to_json", "training_summary"]
 
