@@ -36,15 +36,15 @@ def test_analyze_refuses_a_dtype_that_is_not_a_torch_dtype():
 @pytest.fixture
 def places(tmp_path):
     os.mkfifo(tmp_path / "fifo")  # opened to write, it would wait for a reader forever
-    return {"directory": (tmp_path, "is a directory; give the path of"),
-            "fifo": (tmp_path / "fifo", "is not a regular file; give the path of"),
-            "device": (Path("/dev/full"), "is not a regular file; give the path of"),
-            "long name": (tmp_path / ("a" * 300), ": cannot write: File name too long"),
-            "missing folder": (tmp_path / "no" / "x", ": cannot write: No such file or directory")}
+    return {"directory": (tmp_path, "it is a directory"),
+            "fifo": (tmp_path / "fifo", "it is a FIFO no process is reading"),
+            "device": (Path("/dev/full"), "No space left on device"),
+            "long name": (tmp_path / ("a" * 300), "File name too long"),
+            "missing folder": (tmp_path / "no" / "x", "No such file or directory")}
 
 
 @pytest.mark.parametrize("place", ["directory", "fifo", "device", "long name", "missing folder"])
-def test_report_writers_refuse_what_is_not_a_regular_file_in_one_line(places, place):
+def test_report_writers_refuse_what_they_cannot_write_in_one_line(places, place):
     path, reason = places[place]
     analysis = analyze(CONV, (3, 8, 8))
     steps = analyze_training(CONV, (3, 8, 8), 2)
@@ -52,8 +52,7 @@ def test_report_writers_refuse_what_is_not_a_regular_file_in_one_line(places, pl
                   lambda: training.to_csv(steps, path), lambda: training.to_json(steps, path)):
         with pytest.raises(UserError) as caught:
             write()
-        assert str(caught.value).startswith(str(path)) and reason in str(caught.value)
-        assert "\n" not in str(caught.value)
+        assert str(caught.value) == f"cannot write {path}: {reason}"
     if place == "missing folder":  # a report is written where asked or not at all: no folder is made for it
         assert not path.parent.exists()
 
