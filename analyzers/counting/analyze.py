@@ -33,6 +33,9 @@ from analyzers.counting.inputs import InputSpec, Inputs, as_call, check_fits, ch
     positional_names, signature_text
 from analyzers.records import Analysis, InputDescription
 
+__all__ = ["CallInputs", "DEVICES", "analyze", "call_inputs"]
+
+
 DEVICES = ("meta", "cpu")  # where the one forward runs: shapes alone, or real (random) data
 
 
@@ -47,17 +50,36 @@ def analyze(
     model_name: str | None = None,
     formulas: Mapping[Any, Formula] | None = None,
 ) -> Analysis:
-    """Count parameters, MACs, element-wise ops and activation memory of `model` for one input of `input_size`.
+    """Count parameters, MACs, element-wise ops and activation memory of one forward of `model`.
 
-    `input_size` excludes the batch dimension, e.g. (3, 224, 224). Instead of it, `inputs` gives several inputs
-    with their dtypes (see `analyzers.counting.inputs`): `{"input_ids": InputSpec((1, 128), torch.int64)}` passes keywords,
-    a tuple passes positional arguments, `([InputSpec((3, 320, 320))],)` a detection model's list of images.
-    `dtype` is the weights' and float inputs' dtype; integer inputs keep theirs. `device="cpu"` runs the model
-    once on random data instead of the meta device, for forwards that depend on their data (`nonzero`, masks,
-    `.item()`): the result is labelled `data_dependent`. `formulas` adds or overrides op formulas
-    ({torch.ops.aten.op: fn(func, args, kwargs, out) → OpCost or MACs}). Raises an `AnalysisError` subclass with a
-    one-line message for bad sizes, inputs that do not fit the network, a forward that fails, a TorchScript module
-    or a lazy module that has not taken its shapes. `model` is never changed (see `analyzers.counting.isolation`).
+    The model runs once on the meta device (shapes, no data), as a private copy with stand-in weights: `model` is
+    left exactly as it was found, whatever its forward does (see `analyzers.counting.isolation`).
+
+    Args:
+        model: any `nn.Module`; its weights may live on any device (they are replaced by stand-ins for the run).
+        input_size: one input tensor's size without the batch dimension, e.g. `(3, 224, 224)`: 1 to 4 positive
+            integers (`8.7` is refused, not cut to 8). Give this or `inputs`, not both.
+        batch_size: the batch dimension put in front of `input_size`, a positive integer.
+        dtype: the weights' and floating inputs' dtype (`torch.bfloat16`: memory in bf16); integer inputs keep
+            their own.
+        inputs: instead of `input_size`, every input with its batch and dtype (see `analyzers.counting.inputs`):
+            `{"input_ids": InputSpec((1, 128), torch.int64)}` passes keyword arguments, a tuple positional ones,
+            `([InputSpec((3, 320, 320))],)` a detection model's list of images.
+        device: `"meta"` (the default), or `"cpu"` to run once on random data, for forwards that depend on their
+            data (`nonzero`, boolean masks, `.item()`); the result is then labelled `data_dependent`.
+        model_name: the name the analysis reports (default: the model's class name).
+        formulas: op formulas to add or override, `{torch.ops.aten.op: fn(func, args, kwargs, out) → OpCost}`.
+
+    Returns:
+        An `Analysis`: one `LayerRecord` per module in execution order (containers sum their children), totals,
+        and the inputs as described.
+
+    Raises:
+        AnalysisError: a subclass with a one-line message: `InputSizeError` for a bad size or input,
+            `InputTooSmallError` where the input collapses inside the network (naming the layer and the arithmetic),
+            `InputMismatchError` where it does not fit a layer, `ModelRunError` (`DataDependentError`) where the
+            forward fails on the meta device; `AnalysisError` itself for a TorchScript module or a lazy module that
+            has not taken its shapes.
     """
     return run_isolated(lambda private_tables: _analyze(model, input_size, batch_size, dtype, inputs, device,
                                                         model_name, formulas, private_tables))
@@ -66,6 +88,11 @@ def analyze(
 def _analyze(model: nn.Module, input_size: Sequence[int] | None, batch_size: int, dtype: torch.dtype,
              inputs: Inputs | None, device: str, model_name: str | None, formulas: Mapping[Any, Formula] | None,
              private_tables: bool) -> Analysis:
+    if not isinstance(model, nn.Module):
+        raise AnalysisError(f"model must be a torch.nn.Module instance, got {type(model).__name__}"
+                            + (" (a class: build it first)" if isinstance(model, type) else ""))
+    if not isinstance(dtype, torch.dtype):
+        raise InputSizeError(f"dtype must be a torch.dtype such as torch.float32, got {dtype!r}")
     if device not in DEVICES:
         raise InputSizeError(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
     float_dtype = dtype if dtype.is_floating_point else torch.float32  # an int64 `dtype` never converts weights

@@ -16,6 +16,8 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
+__all__ = ["CountingMode", "ModuleRun", "ModuleTracker"]
+
 aten = torch.ops.aten
 
 from analyzers.shapes.forward import FAST_RESULTS

@@ -17,6 +17,11 @@ from torch import nn
 from analyzers.counting.isolation import process_state_kept
 from analyzers.records import Analysis, OpKind
 
+__all__ = [
+    "CrossCheckLimits", "FVCORE_MAC_OPERATORS", "FvcoreCrossCheck", "crosscheck_from_counts", "fvcore_by_operator",
+    "fvcore_crosscheck", "our_mac_count",
+]
+
 # fvcore operator names whose counts are multiply-accumulates (the rest are norms, pooling, upsampling…)
 FVCORE_MAC_OPERATORS = frozenset({"conv", "linear", "addmm", "matmul", "bmm", "einsum", "mm", "baddbmm",
                                   "scaled_dot_product_attention"})

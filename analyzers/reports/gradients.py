@@ -28,6 +28,11 @@ from analyzers.counting.isolation import process_state_kept
 from analyzers.errors import AnalysisError
 from analyzers.numbers import whole_number
 
+__all__ = [
+    "CPU_PASS_OVERHEAD", "DEFAULT_BATCH", "GradientProfile", "Init", "LayerGradient", "MAX_BATCH", "MAX_INPUT_ELEMENTS",
+    "WEIGHT_LAYERS", "check_memory", "estimated_bytes", "gradient_profile",
+]
+
 WEIGHT_LAYERS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
 DEFAULT_BATCH = 4  # batch norm in training mode needs ≥ 2; 4 keeps a 56-layer CIFAR net well under a second
 MAX_BATCH = 64  # a probe, not a benchmark: keeps one CPU pass within seconds
