@@ -11,9 +11,10 @@ except objects of its own types (a config object) and what its closures capture.
 
 A module has fifteen tables (eleven hook tables, `_parameters`, `_buffers`, `_modules` and the names of its
 non-persistent buffers), and nearly all of them are empty: rather than a new empty one per table and module, the
-copies share one read-only empty table of each kind, which keeps copying a ResNet-50 as cheap as the snapshot-and-
-restore it replaces. A forward that writes to one (registers a hook, a buffer or a submodule) is run again from
-the start on private tables (`run_isolated`).
+copies share one read-only empty table of each kind. A forward that writes to one (registers a hook, a buffer or a
+submodule) is run again from the start on private tables (`run_isolated`). Measured on ResNet-50 (161 modules,
+320 tensors; 2-core machine, process time): the copy takes 0.78 ms of an analysis's 7.5 ms, against about 0.4 ms
+for the snapshot-and-restore of the user's own modules it replaces; the shared tables save about 0.1 ms of it.
 """
 
 from __future__ import annotations
