@@ -14,8 +14,10 @@ from typing import Any, Callable
 from explorer.cli.common import CliError, non_negative_int
 from explorer.ui.human import binary_bytes, compact
 
+__all__ = ["OPTIMIZERS", "format_summary", "format_table", "install", "run_report", "run_summary"]
+
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
-_TRAIN_FLAGS = ("optimizer", "freeze", "freeze_stages")
+_TRAIN_FLAGS = ("optimizer", "optimizer_impl", "step_device", "freeze", "freeze_stages")
 
 
 def install(parser: argparse.ArgumentParser, training: Callable[[argparse.Namespace], int]) -> None:
@@ -25,6 +27,11 @@ def install(parser: argparse.ArgumentParser, training: Callable[[argparse.Namesp
                        help="cost one training step: forward + backward + optimizer, and its memory")
     group.add_argument("--optimizer", choices=OPTIMIZERS, default=None,
                        help="with --train: sgd (default), momentum (SGD with momentum), adam, adamw")
+    group.add_argument("--optimizer-impl", choices=("for-loop", "foreach", "fused"), default=None,
+                       help="with --train: how torch.optim runs the update (default: PyTorch's for --step-device: "
+                       "foreach on CUDA, the for-loop on the CPU); it sets the step's temporaries")
+    group.add_argument("--step-device", choices=("cuda", "cpu"), default=None,
+                       help="with --train: the device the step's memory is told for (default cuda)")
     group.add_argument("--freeze", metavar="MODULE", default=None,
                        help="with --train: freeze MODULE and every module before it (e.g. layer3)")
     group.add_argument("--freeze-stages", metavar="K", type=non_negative_int, default=None,
@@ -76,6 +83,7 @@ def _training_analysis(args: argparse.Namespace):
         else:
             size, inputs = model.input_size, None
         return analyze_training(model.module, size, args.batch, inputs=inputs, optimizer=args.optimizer or "sgd",
+                                optimizer_impl=args.optimizer_impl, device=args.step_device or "cuda",
                                 freeze=args.freeze, freeze_stages=args.freeze_stages, precision=args.dtype,
                                 model_name=model.name)
 
@@ -120,7 +128,8 @@ def format_summary(s: dict[str, Any]) -> str:
     frozen = f", frozen through {s['frozen_through']}" if s["frozen_through"] else ""
     ratio = f"{s['backward_to_forward']:.2f}× forward" if s["backward_to_forward"] is not None else "—"
     lines = [
-        f"{s['model']}  input {s['input']}  batch {s['batch']}  {s['optimizer']}  {s['precision']}{frozen}",
+        f"{s['model']}  input {s['input']}  batch {s['batch']}  {s['optimizer']} ({s['optimizer_impl']})  "
+        f"{s['precision']}  step on {s['step_device']}{frozen}",
         f"  params            {s['params']:,} ({s['trainable_params']:,} trainable)",
         f"  forward           {s['forward_macs']:,} MACs ({compact(s['forward_macs'])})",
         f"  backward          {s['backward_macs']:,} MACs ({compact(s['backward_macs'])}, {ratio}): "
@@ -129,11 +138,13 @@ def format_summary(s: dict[str, Any]) -> str:
         f"{s['backward_elementwise_ops']:,} ops",
         f"  step memory peak  {binary_bytes(s['peak_bytes'])} ({s['peak_bytes']:,} B) during {s['peak_phase']}"
         + (f" of {s['peak_layer']}" if s["peak_layer"] else ""),
-        f"    parameters {binary_bytes(s['parameter_bytes'])}, gradients {binary_bytes(s['gradient_bytes'])}, "
+        f"    parameters {binary_bytes(s['parameter_bytes'])}, buffers {binary_bytes(s['buffer_bytes'])}, "
+        f"gradients {binary_bytes(s['gradient_bytes'])}, "
         f"optimizer state {binary_bytes(s['optimizer_state_bytes'])}"
         + (f", fp32 master weights {binary_bytes(s['master_weight_bytes'])}" if s["master_weight_bytes"] else "")
         + f", input {binary_bytes(s['input_bytes'])}",
         f"    saved for backward {binary_bytes(s['saved_activation_bytes'])} in {s['saved_tensors']:,} tensors",
+        f"    optimizer step temporaries {binary_bytes(s['optimizer_step_bytes'])}; not included: {s['not_included']}",
     ]
     if "unfrozen_peak_bytes" in s:
         lines += [

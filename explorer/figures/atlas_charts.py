@@ -23,6 +23,11 @@ from explorer.figures.theme import (
     styled,
 )
 
+__all__ = [
+    "MAX_LEGEND_FAMILIES", "MAX_NAMED_POINTS", "OTHER_COLOR", "OTHER_FAMILIES", "PALETTE", "accuracy_vs_macs",
+    "macs_params_activations", "ours_vs_fvcore",
+]
+
 MAX_LEGEND_FAMILIES = 12  # legend entries beside a chart: the 11 largest families and "other families"
 MAX_NAMED_POINTS = 40  # names tried beside points (the rest are in the hover)
 OTHER_FAMILIES = "other families"

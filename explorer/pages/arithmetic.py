@@ -23,7 +23,6 @@ from explorer.ui.page_setup import page_header
 from explorer.ui.whole_number import parse_whole_number
 
 CUSTOM = "Custom"
-FIELDS = ("kind", "n", "n_c", "f", "stride", "padding_mode", "padding", "filters", "depthwise", "groups", "bias")
 NUMBER_FIELDS = {"n": 4096, "n_c": 8192, "f": 512, "stride": 512, "padding": 512, "filters": 8192, "groups": 8192}
 
 

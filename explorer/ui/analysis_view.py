@@ -34,6 +34,8 @@ from explorer.ui.roofline_tab import roofline_tab
 from explorer.ui.selection import chart_key, on_chart_select, selected_layer
 from explorer.ui.summary_metrics import summary_metrics
 
+__all__ = ["FIGURES", "FIGURE_BUDGET_BYTES", "PANEL_CSS", "analysis_view"]
+
 
 PANEL_CSS = """<style>
 div:has(> [class*="st-key-layer_panel"]) { position: sticky; top: 3.75rem; z-index: 1; }

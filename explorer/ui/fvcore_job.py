@@ -21,6 +21,8 @@ from typing import Any
 
 from analyzers.errors import UserError, first_line
 
+__all__ = ["CrossCheckFailed", "FvcoreJob", "MEMORY_HEADROOM_BYTES", "ROOT", "TIMEOUT_S", "run_fvcore_job"]
+
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 120.0
 MEMORY_HEADROOM_BYTES = 1 << 30  # fvcore's trace, the zeroed copy of the weights, the allocator's slack

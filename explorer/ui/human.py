@@ -6,6 +6,8 @@ the tooltip or caption beside it.
 
 from __future__ import annotations
 
+__all__ = ["binary_bytes", "compact", "exact"]
+
 _SI = ((1e18, "E"), (1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K"))
 _BINARY = ((2**60, "EiB"), (2**50, "PiB"), (2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB"))
 
