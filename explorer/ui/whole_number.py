@@ -48,6 +48,9 @@ def whole_number_input(label: str, *, default: int, low: int, high: int, key: st
                        container: Any = None, disabled: bool = False) -> Entry:
     """A text field holding a whole number (`default` at first); read back exactly, never clipped or rounded."""
     where = container if container is not None else st
+    held = st.session_state.get(key)
+    if held is not None and not isinstance(held, str):  # a number set by code (a preset, a test): as its text
+        st.session_state[key] = str(held)
     text = where.text_input(label, value=f"{default}", key=key, help=help or f"A whole number, {low:,} to {high:,}",
                             disabled=disabled)
     return parse_whole_number(label, text, low, high)
