@@ -38,6 +38,8 @@ def main() -> None:
             else:
                 open_page(page, url, name)
             path = OUT_DIR / f"{name}.png"
+            page.mouse.move(0, 0)  # no hover highlight left on the navigation link just clicked
+            page.wait_for_timeout(300)
             page.screenshot(path=str(path))
             print(f"{path.relative_to(ROOT)}  ({time.perf_counter() - started:.1f} s)")
 

@@ -634,3 +634,26 @@ def test_gradients_seed_and_batch_are_read_exactly() -> None:
     at.text_input(key="gradients_batch").input("8").run()
     at.text_input(key="gradients_seed").input("20000").run()
     assert any("seed = 20,000 is out of range (allowed: whole numbers 0–10,000)" in e.value for e in at.error)
+
+
+def test_a_deep_network_opens_to_a_depth_within_the_drawing_budget() -> None:
+    """ResNet-1202 opened to depth 3 (every one of its 603 blocks): the diagram still draws at most MAX_ELEMENTS
+    boxes, says how many open blocks it shows closed, and the table lists what the diagram shows; finding
+    layer3.199.conv2 by name then selects it and opens its way (layer3, layer3.199)."""
+    from explorer.figures.network_diagram import MAX_ELEMENTS
+
+    at = run_page("architecture", model="resnet1202_cifar")
+    scope = "arch_resnet1202_cifar"
+    at.selectbox(key=f"{scope}_depth").select(3).run()
+    assert_clean(at)
+    targets = next(t for t in chart_spec(at, "Network diagram")["data"] if t.get("name") == "layers")
+    assert len(plotly_array(targets["customdata"])) <= MAX_ELEMENTS
+    assert any("of the 603 open blocks are drawn closed" in c.value for c in at.caption)
+    at.selectbox(key=f"{scope}_find").select("layer3.199.conv2").run()
+    assert_clean(at)
+    assert at.session_state[selected_key(scope)] == "layer3.199.conv2"
+    rows = list(at.dataframe[0].value["layer"])
+    assert "layer3.199.conv2" in rows and rows[at.session_state[table_key(scope)]["selection"]["rows"][0]] == \
+        "layer3.199.conv2"
+    targets = next(t for t in chart_spec(at, "Network diagram")["data"] if t.get("name") == "layers")
+    assert "layer3.199.conv2" in plotly_array(targets["customdata"])

@@ -347,14 +347,14 @@ def test_an_empty_value_is_refused_not_ignored(capsys, argv, message):
 def test_one_input_size_parser_for_every_command():
     # summary/report and bench read --input with the same grammar (x, ×, commas, spaces around them); bench holds it
     # to the three sizes of an image
-    from explorer.cli import bench as cli_bench
+    from explorer.cli import bench_configs
     from analyzers.counting.inputs import parse_input_size
 
-    assert parse_input_size(" 3 × 224, 224 ") == (3, 224, 224) == cli_bench.parse_input_size("3x224x224")
+    assert parse_input_size(" 3 × 224, 224 ") == (3, 224, 224) == bench_configs.parse_input_size("3x224x224")
     assert parse_input_size("128") == (128,)
     with pytest.raises(UserError, match="expected CxHxW with positive integers, e.g. 3x224x224; got 1 "
                                                         "size$"):
-        cli_bench.parse_input_size("128")
+        bench_configs.parse_input_size("128")
     with pytest.raises(UserError, match="expected CxHxW"):
         parse_input_size("9" * 40)  # a digit string longer than any size: refused before int()
 

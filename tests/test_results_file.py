@@ -24,9 +24,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def atlas_row(name: str, **values: object) -> dict:
     row = {"catalogue": "torchvision", "name": name, "family": "vgg", "task": "classification", "status": "ok",
-           "error": "", "inputs": "x 1x3x224x224 float32", "params": 132_863_336, "macs": 7_609_090_048,
-           "elementwise_ops": 1, "activation_bytes": 2, "activation_elements": 3, "weight_depth": 11,
-           "uncounted_ops": 0, "uncounted": {}, "measured_on": "meta", "published_params": None,
+           "error": "", "inputs": "x 1x3x224x224 float32", "seq_len": None, "params": 132_863_336,
+           "macs": 7_609_090_048, "elementwise_ops": 1, "activation_bytes": 2, "activation_elements": 3,
+           "weight_depth": 11, "uncounted_ops": 0, "uncounted": {}, "measured_on": "meta", "published_params": None,
            "published_gflops": None, "published_top1": None, "pretrained_tag": "", "seconds": 0.25}
     return {**row, **values}
 
@@ -69,7 +69,7 @@ def test_a_row_is_written_once_and_its_key_is_seen_by_a_fresh_open(tmp_path, sch
 def test_keys_are_the_key_columns_in_order(tmp_path):
     with ResultsFile(tmp_path / "a.jsonl", ATLAS_ROWS) as results:
         results.append(atlas_row("vgg11"))
-        assert results.keys() == {("torchvision", "vgg11")}
+        assert results.keys() == {("torchvision", "vgg11", None)}  # seq_len: blank outside hf
 
 
 def test_a_group_is_written_in_one_write_and_only_its_new_rows(tmp_path):
@@ -152,7 +152,7 @@ def test_a_torn_utf8_character_in_the_last_line_is_cut_too(tmp_path):
     path.write_bytes(ATLAS_ROWS.encode(atlas_row("a")) + line[: line.index("ü".encode()) + 1])
     warnings = []
     with ResultsFile(path, ATLAS_ROWS, report=warnings.append) as results:
-        assert results.keys() == {("torchvision", "a")}
+        assert results.keys() == {("torchvision", "a", None)}
     assert len(warnings) == 1
 
 

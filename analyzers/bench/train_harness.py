@@ -49,6 +49,14 @@ class TrainBenchResult:
             return None
         return (self.estimated_peak_bytes - self.measured_peak_bytes) / self.measured_peak_bytes
 
+    def row(self, device_name: str) -> dict[str, object]:
+        """Its row of a training bench CSV (`TRAIN_BENCH_ROWS`), on the device of that name."""
+        return {"model": self.model, "batch": self.batch, "input": "x".join(map(str, self.input_size)),
+                "device": self.device, "device_name": device_name, "optimizer": self.optimizer,
+                "step_ms_p50": self.step_ms_p50, "images_per_s": self.images_per_s,
+                "measured_peak_bytes": self.measured_peak_bytes, "estimated_peak_bytes": self.estimated_peak_bytes,
+                "estimate_error": self.estimate_error, "estimated_saved_bytes": self.estimated_saved_bytes}
+
 
 def make_optimizer(kind: Optimizer, params: Sequence[nn.Parameter],
                    impl: OptimizerImpl | None = None) -> torch.optim.Optimizer:

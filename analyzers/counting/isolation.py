@@ -33,7 +33,7 @@ from torch.utils.hooks import RemovableHandle
 
 from analyzers.errors import AnalysisError
 
-__all__ = ["ModelCopy", "StandIn", "collector_paused", "run_isolated"]
+__all__ = ["ModelCopy", "StandIn", "collector_paused", "process_state_kept", "run_isolated"]
 
 # (module name, slot name, the user's tensor, whether it is a parameter) → the tensor the copy holds in its place
 StandIn = Callable[[str, str, torch.Tensor, bool], torch.Tensor]
@@ -92,11 +92,11 @@ _NOT_FLOATING = frozenset({torch.bool, torch.uint8, torch.int8, torch.int16, tor
 
 
 def run_isolated(analysis: Callable[[bool], T]) -> T:
-    """`analysis(private_tables)` with the garbage collector paused and the process state kept (`_process_state_kept`):
+    """`analysis(private_tables)` with the garbage collector paused and the process state kept (`process_state_kept`):
     first on the shared empty tables; if its forward wrote to one, once more from the start on private tables, with
     torch's random streams as they were before the first try."""
     with collector_paused():
-        with _process_state_kept():
+        with process_state_kept():
             _written.flag = False
             try:
                 result = analysis(False)
@@ -106,7 +106,7 @@ def run_isolated(analysis: Callable[[bool], T]) -> T:
             else:
                 if not _written.flag:
                     return result
-        with _process_state_kept():
+        with process_state_kept():
             return analysis(True)
 
 
@@ -288,7 +288,7 @@ _GLOBAL_HOOKS = tuple(name for name in vars(_module_globals) if name.startswith(
 
 
 @contextlib.contextmanager
-def _process_state_kept() -> Iterator[None]:
+def process_state_kept() -> Iterator[None]:
     """Put back what a forward may change in the process rather than in the model: torch's random streams (the
     CPU's and each initialised CUDA device's) and the module hooks registered globally. Each is restored only if
     it changed, so that a concurrent thread's draws are not rewound for nothing. Python's and NumPy's global

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from analyzers.budget import CPU_WORK_BUDGET_BYTES, largest_that_fits, refuse_over_budget
+from analyzers.counting.isolation import process_state_kept
 from analyzers.errors import AnalysisError
 from analyzers.numbers import whole_number
 
@@ -165,22 +166,22 @@ def check_memory(model: nn.Module, size: tuple[int, ...], batch_size: int, model
 def _profile(model: nn.Module, size: tuple[int, ...], batch_size: int, seed: int, init: Init, model_name: str
              ) -> GradientProfile:
     generator = torch.Generator().manual_seed(seed)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with process_state_kept():  # the seeded stream (init, dropout masks) is ours; the caller's is put back
+        torch.random.default_generator.manual_seed(seed)  # the CPU's alone: no seed queued for a later CUDA start
         probe = _materialised_copy(model)
         _initialise(probe, init)
-    probe.train()
-    probe.zero_grad(set_to_none=True)
-    x = torch.randn(batch_size, *size, generator=generator)
-    with _ExecutionOrder(probe) as order:
-        logits = probe(x)
-    if not order:
-        raise AnalysisError(f"{model_name or type(model).__name__} has no convolution or linear layer to measure")
-    if logits.dim() != 2:
-        raise AnalysisError(f"the model's output must be (batch, classes) logits, got shape {tuple(logits.shape)}")
-    labels = torch.randint(0, logits.shape[1], (batch_size,), generator=generator)
-    loss = F.cross_entropy(logits, labels)
-    loss.backward()
+        probe.train()
+        probe.zero_grad(set_to_none=True)
+        x = torch.randn(batch_size, *size, generator=generator)
+        with _ExecutionOrder(probe) as order:
+            logits = probe(x)
+        if not order:
+            raise AnalysisError(f"{model_name or type(model).__name__} has no convolution or linear layer to measure")
+        if logits.dim() != 2:
+            raise AnalysisError(f"the model's output must be (batch, classes) logits, got shape {tuple(logits.shape)}")
+        labels = torch.randint(0, logits.shape[1], (batch_size,), generator=generator)
+        loss = F.cross_entropy(logits, labels)
+        loss.backward()
     modules = dict(probe.named_modules())
     layers = tuple(
         LayerGradient(

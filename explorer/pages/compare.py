@@ -57,7 +57,7 @@ chosen = st.multiselect(
     key="compare_models",
     placeholder="Type to add models…",
 )
-from explorer.ui.catalogue_picker import catalogue_row, pick_catalogue_models
+from explorer.ui.catalogue_picker import catalogue_row, pick_catalogue_models  # noqa: E402
 
 library_models = pick_catalogue_models("compare")  # torchvision / timm, by the names the libraries list
 if not chosen and not library_models:
