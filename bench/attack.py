@@ -137,6 +137,10 @@ def fixtures(folder: Path) -> None:
     (folder / "hf_folder").mkdir()
     (folder / "hf_folder" / "config.json").write_text((folder / "tiny_bert.json").read_text())
     (folder / "empty_folder").mkdir()
+    for name in ("tiny_bert", "deep_bert", "negative_layers", "architectures_5", "list", "nested", "not_json"):
+        (folder / "hf_configs" / name).mkdir(parents=True)
+        (folder / "hf_configs" / name / "config.json").write_text((folder / f"{name}.json").read_text())
+    os.mkfifo(folder / "hf_configs" / "fifo_config")  # a folder entry that would block a reader
     os.mkfifo(folder / "fifo")
 
 
@@ -383,6 +387,28 @@ def cli_cases() -> list[Case]:
         E("atlas", "torchvision", "--jsonl", "/dev/zero"), E("atlas", "torchvision", "--jsonl", RESULTS),
         E("atlas", "torchvision", "--jsonl", f"{F}/binary.csv"), E("atlas", "torchvision", "--jsonl", LONG),
         E("atlas", "torchvision", "--jsonl", ""),
+        # atlas of a folder of Hugging Face configs, and the Ray executor options
+        O("atlas", "hf", "--configs", f"{F}/hf_folder", "--jsonl", "a.jsonl", "--workers", "1", "--no-progress"),
+        A("atlas", "hf", "--configs", f"{F}/hf_configs", "--jsonl", "a.jsonl", "--workers", "1", "--no-progress",
+          "--timeout", "30"),
+        E("atlas", "hf", "--configs", f"{F}/missing", "--jsonl", "a.jsonl"),
+        E("atlas", "hf", "--configs", f"{F}/ok.spec", "--jsonl", "a.jsonl"),
+        E("atlas", "hf", "--configs", f"{F}/fifo", "--jsonl", "a.jsonl"),
+        E("atlas", "hf", "--configs", "/dev/zero", "--jsonl", "a.jsonl"), E("atlas", "hf", "--configs", LONG, "--jsonl",
+                                                                            "a.jsonl"),
+        E("atlas", "hf", "--configs", f"{F}/hf_folder", "--jsonl", "a.jsonl", "--seq-len", "0"),
+        E("atlas", "hf", "--configs", f"{F}/hf_folder", "--jsonl", "a.jsonl", "--seq-len", "10000000"),
+        E("atlas", "hf", "--configs", f"{F}/hf_folder", "--jsonl", "a.jsonl", "--seq-len", "\u0663"),
+        E("atlas", "torchvision", "--configs", f"{F}/hf_folder", "--jsonl", "a.jsonl"),
+        E("atlas", "torchvision", "--jsonl", "a.jsonl", "--seq-len", "64"),
+        E("atlas", "torchvision", "--jsonl", "a.jsonl", "--executor", "nope"),
+        A("atlas", "torchvision", "--jsonl", "a.jsonl", "--ray-address", "127.0.0.1:1", "--contains", "alexnet"),
+        E("atlas", "torchvision", "--jsonl", "a.jsonl", "--executor", "ray", "--ray-address", "\x1b[2J"),
+        E("atlas", "torchvision", "--jsonl", "a.jsonl", "--executor", "ray", "--ray-address", "127.0.0.1:1",
+          "--contains", "alexnet", "--no-progress"),
+        E("bench", "lenet5", "--device", "cpu", "--gpu-kinds", "H100"), E("bench", "lenet5", "--gpu-kinds", ""),
+        E("bench", "lenet5", "--executor", "ray", "--ray-address", "127.0.0.1:1", "--device", "cpu", "--iters", "1"),
+        E("bench", "lenet5", "--executor", "ray", "--gpu-kinds", "\x1b[2J,,", "--iters", "1"),
         # bench
         O("bench", "lenet5", "--iters", "2", "--warmup", "0", "--device", "cpu", has="lenet5"),
         E("bench", "nope", "--device", "cpu"), E("bench", "lenet5", "--batch", "0", "--device", "cpu"),

@@ -35,7 +35,11 @@ _EXPERT_KEYS = ("num_local_experts", "num_experts", "n_routed_experts", "moe_num
 def config_refs(folder: Path) -> dict[str, str]:
     """Every config.json under `folder` (sorted): its path inside the folder → what `catalogue.build` takes."""
     folder = Path(folder).expanduser()
-    if not folder.is_dir():
+    try:
+        is_folder = folder.is_dir()
+    except OSError as exc:  # a name the system refuses (too long, a loop of links)
+        raise UserError(f"--configs {folder}: {exc.strerror or exc}") from None
+    if not is_folder:
         raise UserError(f"--configs {folder}: not a folder; give a folder with {CONFIG_NAME} files under it")
     root = folder.resolve()
     refs = {path.relative_to(root).as_posix(): f"hf:{path}" for path in sorted(root.rglob(CONFIG_NAME))}

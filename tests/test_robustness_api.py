@@ -79,3 +79,17 @@ def test_the_writers_still_write(tmp_path):
     back = table.read_csv(path)
     assert list(back.name) == ["", "0"] and int(back.macs.iloc[1]) == 6 * 6 * 8 * 3 * 3 * 3  # 7,776 by hand
     assert torch.equal(torch.tensor(back.macs.to_numpy()), torch.tensor([7776, 7776]))
+
+
+def test_a_cpu_run_over_the_budget_is_refused_with_what_fits():
+    # resnet18: 11,689,512 params = 46,758,048 B; per image 20,678,560 B of activations + 602,112 B of input; at
+    # most (2^31 − 46,758,048) / 21,280,672 = 98.7 images (the CLI's rows in test_robustness_cli.py say the same)
+    import torchvision
+
+    resnet18 = torchvision.models.resnet18()
+    with pytest.raises(UserError) as caught:
+        analyze(resnet18, (3, 224, 224), 512, device="cpu")
+    assert str(caught.value) == ("ResNet on the CPU at batch 512, input 3x224x224, needs about 10.2 GiB of memory, "
+                                 "over the 2 GiB budget for CPU work; at most batch_size=98 fits")
+    with pytest.raises(UserError, match=r"at batch 1 at most input_size=\(3, 2221, 2221\) fits$"):
+        analyze(resnet18, (3, 20000, 20000), device="cpu")

@@ -180,8 +180,10 @@ BAD_INPUTS = [
     (["report", "lenet5", "--depth", "-1"], "error: argument --depth: expected an integer ≥ 0, got -1 (see `python -m "
      "explorer report --help`)"),
     (["report"], "error: report needs a model name or --spec FILE (see `python -m explorer list`)"),
-    (["atlas", "hf", "--jsonl", "{tmp}/a.jsonl"], "error: argument catalogue: invalid choice: 'hf' (choose from "
-     "'torchvision', 'timm') (see `python -m explorer atlas --help`)"),
+    (["atlas", "hf", "--jsonl", "{tmp}/a.jsonl"], "error: atlas hf needs --configs DIR: a folder with config.json "
+     "files under it"),
+    (["atlas", "nope", "--jsonl", "{tmp}/a.jsonl"], "error: argument catalogue: invalid choice: 'nope' (choose from "
+     "'torchvision', 'timm', 'hf') (see `python -m explorer atlas --help`)"),
     (["atlas", "torchvision"], "error: the following arguments are required: --jsonl (see `python -m explorer atlas "
      "--help`)"),
     (["atlas", "torchvision", "--jsonl", "{tmp}/a.jsonl", "--workers", "0"], "error: argument --workers: expected a "
@@ -190,6 +192,13 @@ BAD_INPUTS = [
      "seconds above 0 and at most 86,400, got 1e+300"),
     (["atlas", "torchvision", "--jsonl", "{tmp}/fifo"], "error: {tmp}/fifo is not a regular file; give the path of an "
      "atlas JSON-lines file"),
+    (["atlas", "hf", "--configs", "{tmp}/" + LONG_NAME, "--jsonl", "{tmp}/a.jsonl"], "error: --configs {tmp}/"
+     + LONG_NAME + ": File name too long"),
+    (["atlas", "hf", "--configs", "{tmp}/fifo", "--jsonl", "{tmp}/a.jsonl"], "error: --configs {tmp}/fifo: not a "
+     "folder; give a folder with config.json files under it"),
+    (["atlas", "torchvision", "--jsonl", "{tmp}/a.jsonl", "--executor", "ray", "--ray-address", "\x1b[2J"],
+     "error: Ray address '\\x1b[2J' (--ray-address or RAY_ADDRESS): expected HOST:PORT of the cluster's head node"),
+    (["bench", "lenet5", "--device", "cpu", "--gpu-kinds", "H100"], "error: --gpu-kinds needs --executor ray"),
     (["bench", "nope", "--device", "cpu"], "error: unknown model 'nope'; run `python -m explorer list` to see all names"),
     (["bench", "lenet5", "--batch", "1,,2", "--device", "cpu"], "error: --batch '1,,2': expected positive integers "
      "up to 9,223,372,036,854,775,807 separated by commas, e.g. 1,32,256"),

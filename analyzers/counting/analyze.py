@@ -22,7 +22,9 @@ import torch
 from torch import nn
 from torch.utils._pytree import tree_leaves
 
+from analyzers.budget import inputs_bytes
 from analyzers.counting.isolation import ModelCopy, StandIn, run_isolated
+from analyzers.cpu_budget import CpuRun, refuse_cpu_run_over_budget
 from analyzers.counting.mode import CountingMode, ModuleTracker
 from analyzers.counting.tree import build_records, model_totals
 from analyzers.errors import (AnalysisError, DataDependentError, InputMismatchError, InputSizeError, ModelRunError,
@@ -81,8 +83,31 @@ def analyze(
             forward fails on the meta device; `AnalysisError` itself for a TorchScript module or a lazy module that
             has not taken its shapes.
     """
+    if device != "meta" and device in DEVICES:
+        _refuse_over_budget(model, input_size, batch_size, dtype, inputs, model_name, formulas)
     return run_isolated(lambda private_tables: _analyze(model, input_size, batch_size, dtype, inputs, device,
                                                         model_name, formulas, private_tables))
+
+
+def _refuse_over_budget(model: nn.Module, input_size: Sequence[int] | None, batch_size: int, dtype: torch.dtype,
+                        inputs: Inputs | None, model_name: str | None, formulas: Mapping[Any, Formula] | None
+                        ) -> None:
+    """A real run is counted on meta first, and refused over the CPU work budget with the largest batch_size or
+    input_size that fits (`analyzers.cpu_budget`)."""
+    def on_meta(batch: int, size: Sequence[int] | None) -> Analysis:
+        return analyze(model, size if inputs is None else None, batch, dtype=dtype, inputs=inputs,
+                       model_name=model_name, formulas=formulas)
+
+    def weights_and_inputs(batch: int) -> int:
+        described = call_inputs(model, input_size, batch, dtype, inputs, "meta", None).described
+        float_bytes = (dtype if dtype.is_floating_point else torch.float32).itemsize
+        return sum(p.numel() for p in model.parameters()) * float_bytes + inputs_bytes(described)
+
+    size = tuple(input_size) if inputs is None and input_size is not None else None
+    run = CpuRun(f"{model_name or type(model).__name__} on the CPU", batch_size if inputs is None else 1, size,
+                 on_meta, weights_and_inputs, batch_text="batch_size={}".format,
+                 size_text=lambda size: f"input_size={size}")
+    refuse_cpu_run_over_budget(run)
 
 
 def _analyze(model: nn.Module, input_size: Sequence[int] | None, batch_size: int, dtype: torch.dtype,

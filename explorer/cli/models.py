@@ -11,7 +11,7 @@ from typing import Any
 from explorer.cli.common import DEFAULT_TIMEOUT_S, CliError, positive_int, timeout_seconds
 from analyzers.counting.inputs import parse_input_size
 from analyzers.safe_text import printable
-from explorer.cli.cpu_budget import CpuRun, refuse_cpu_run_over_budget
+from analyzers.cpu_budget import CpuRun, refuse_cpu_run_over_budget
 
 __all__ = ["ResolvedModel", "add_model_arguments", "analyze_model", "refuse_crosscheck_over_budget", "resolve_model",
            "roofline_bound"]

@@ -1,5 +1,6 @@
-"""A real run on the CPU (`--device cpu`, `--crosscheck fvcore`) is estimated on the meta device first, and refused
-over the one memory budget (`analyzers/budget.py`) with the largest batch or input size that fits.
+"""A real run on the CPU (`analyze(..., device="cpu")`, the CLI's `--device cpu` and `--crosscheck fvcore`) is
+estimated on the meta device first, and refused over the one memory budget (`analyzers/budget.py`) with the
+largest batch or input size that fits, in the words of whoever asked (`--batch 98`, `batch_size=98`).
 
 The estimate is `forward_bytes`: weights, inputs and every activation, from a meta-device analysis at the asked
 batch and size (shapes alone: nothing is allocated, whatever the size). A forward that the meta device cannot run
@@ -34,6 +35,8 @@ class CpuRun:
     analyze_at: Callable[[int, Size | None], Analysis]  # on the meta device
     weights_and_inputs_at: Callable[[int], int]  # bytes, for a forward the meta device cannot run
     bytes_per_estimated_byte: float = 1.0  # fvcore runs in float32 whatever --dtype the analysis assumed
+    batch_text: Callable[[int], str] = "--batch {}".format  # how the caller asks for a batch
+    size_text: Callable[[Size], str] = lambda size: f"--input {ascii_shape(size)}"  # … and for an input size
 
 
 def refuse_cpu_run_over_budget(run: CpuRun, budget_bytes: int = CPU_WORK_BUDGET_BYTES) -> None:
@@ -50,7 +53,8 @@ def refuse_cpu_run_over_budget(run: CpuRun, budget_bytes: int = CPU_WORK_BUDGET_
         if needed > budget_bytes:
             most = largest_that_fits(run.weights_and_inputs_at, budget_bytes, most=run.batch - 1)
             refuse_over_budget(needed, f"{what}{'' if run.size else ','} for its weights and inputs alone,",
-                               f"at most --batch {most} fits" if most else "use a smaller input", budget_bytes)
+                               f"at most {run.batch_text(most)} fits" if most else "use a smaller input",
+                               budget_bytes)
         return
     if needed > budget_bytes:
         refuse_over_budget(needed, what, _what_fits(run, estimate, needed, budget_bytes), budget_bytes)
@@ -64,7 +68,7 @@ def _what_fits(run: CpuRun, estimate: Callable[[int, Size | None], int], needed:
         batch = largest_that_fits(lambda n: math.ceil(at_one + per_item * (n - 1)), budget_bytes, most=run.batch - 1)
         while batch > 1 and estimate(batch, run.size) > budget_bytes:
             batch = batch * 9 // 10
-        return f"at most --batch {batch} fits"
+        return f"at most {run.batch_text(batch)} fits"
     weights = math.ceil(run.analyze_at(1, run.size).totals.param_bytes * run.bytes_per_estimated_byte)
     if weights > budget_bytes:
         return f"its weights alone need about {weights / 2**30:.1f} GiB: count it on the meta device instead"
@@ -88,7 +92,7 @@ def _what_fits(run: CpuRun, estimate: Callable[[int, Size | None], int], needed:
         if estimated <= budget_bytes and (best is None or math.prod(size) > math.prod(best)):
             best = size
     if best is not None:
-        return f"at batch 1 at most --input {ascii_shape(best)} fits"
+        return f"at batch 1 at most {run.size_text(best)} fits"
     return "use a smaller input"
 
 
