@@ -22,6 +22,11 @@ from typing import Callable, Iterable, Iterator
 
 import torch
 
+__all__ = [
+    "Datasheet", "DeviceKind", "DevicePeak", "GIB", "PeakSource", "Precision", "capacity_bytes", "datasheet",
+    "datasheets", "device_name", "lookup_peak", "measure_peak", "peak_for", "spec_devices", "tf32_math", "unknown_peak",
+]
+
 
 class Precision(enum.StrEnum):
     """The arithmetic a benchmark runs in. TF32 is fp32 storage with tensor-core matmuls/convolutions (CUDA only)."""

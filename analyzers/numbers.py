@@ -13,6 +13,11 @@ import operator
 import re
 from typing import Any, Sequence
 
+__all__ = [
+    "SIZE_DIGITS", "ascii_shape", "conv_output_size", "decimal_number", "dims", "n", "parse_dims", "per_dim",
+    "pool_output_size", "pool_window", "product", "volume", "whole_number",
+]
+
 _DIGITS = re.compile(r"[0-9]+")  # an explicit range: `\d` would match every script's digits
 _DECIMAL = re.compile(r"(?:[0-9]{1,15}(?:\.[0-9]{0,15})?|\.[0-9]{1,15})(?:[eE][-+]?[0-9]{1,3})?")
 _SIZE_SEPARATOR = re.compile(r"\s*[x×,]\s*")
@@ -45,11 +50,16 @@ def decimal_number(text: str) -> float | None:
 
 def parse_dims(text: str) -> tuple[int, ...] | None:
     """The dims of a shape as text: '1x3x224x224' (also '×' or ',' between them, spaces around) → (1, 3, 224, 224);
-    None unless every dim is `whole_number` text of at most `SIZE_DIGITS` digits. Reads what `ascii_shape` and `dims` write and what users type;
-    it says nothing about which sizes are allowed (`analyzers.counting.inputs.parse_input_size` does)."""
-    parts = _SIZE_SEPARATOR.split(text.strip())
-    values = [whole_number(part) if len(part) <= SIZE_DIGITS else None for part in parts]
-    return None if any(v is None for v in values) else tuple(values)  # type: ignore[misc]
+    None unless every dim is `whole_number` text of at most `SIZE_DIGITS` digits. Reads what `ascii_shape` and
+    `dims` write and what users type; it says nothing about which sizes are allowed
+    (`analyzers.counting.inputs.parse_input_size` does)."""
+    values: list[int] = []
+    for part in _SIZE_SEPARATOR.split(text.strip()):
+        value = whole_number(part) if len(part) <= SIZE_DIGITS else None
+        if value is None:
+            return None
+        values.append(value)
+    return tuple(values)
 
 
 def n(value: int | float) -> str:
@@ -105,8 +115,8 @@ def pool_window(args: tuple, ndim: int, dilation_index: int | None) -> tuple[lis
     stride_arg = args[2] if len(args) > 2 else None
     stride = kernel if stride_arg is None or stride_arg == [] or stride_arg == () else per_dim(stride_arg, ndim, 1)
     padding = per_dim(args[3] if len(args) > 3 else None, ndim, 0)
-    has_dilation = dilation_index is not None and len(args) > dilation_index
-    dilation = per_dim(args[dilation_index] if has_dilation else None, ndim, 1)
+    dilation_arg = args[dilation_index] if dilation_index is not None and len(args) > dilation_index else None
+    dilation = per_dim(dilation_arg, ndim, 1)
     return kernel, stride, padding, dilation
 
 

@@ -16,6 +16,12 @@ from typing import Iterator, Union
 
 import torch
 
+__all__ = [
+    "Analysis", "AttentionGeometry", "ConcatGeometry", "ConvGeometry", "DATA_DEPENDENT", "FusedGeometry", "Geometry",
+    "GroupedMatmulGeometry", "InputDescription", "LayerRecord", "MatmulGeometry", "OpCategory", "OpCost", "OpKind",
+    "ParamTensor", "PoolGeometry", "ReceptiveField", "RecordKind", "Shape", "Totals", "with_state",
+]
+
 Shape = tuple[int, ...]
 
 
@@ -53,7 +59,6 @@ class OpKind(str, enum.Enum):
 
 
 _MAC_CATEGORIES = frozenset({OpCategory.CONV, OpCategory.LINEAR, OpCategory.MATMUL, OpCategory.ATTENTION})
-WEIGHT_LAYER_CATEGORIES = frozenset({OpCategory.CONV, OpCategory.LINEAR})  # what papers count as "layers"
 
 # A leaf's category is the most telling of the ops it ran, in this order.
 _CATEGORY_PRIORITY = (

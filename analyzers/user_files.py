@@ -39,17 +39,18 @@ def open_regular(path: str | os.PathLike[str], flags: int, what: str = "a file",
     message that says what to give instead.
     """
     target = Path(path)
+    failing = f"{target}: cannot open for writing" if flags & (os.O_WRONLY | os.O_RDWR) else f"cannot read {target}"
+    mode = _mode(target, failing)
+    if mode is not None and stat.S_ISDIR(mode):
+        raise UnusableFileError(f"{target} is a directory; give the path of {what}")
+    if mode is not None and not stat.S_ISREG(mode):  # before opening: O_TRUNC must not touch a device
+        raise UnusableFileError(f"{target} is not a regular file; give the path of {what}")
     try:
-        if target.is_dir():  # inside: a name longer than the file system takes fails already here
-            raise UnusableFileError(f"{target} is a directory; give the path of {what}")
-        if target.exists() and not target.is_file():  # before opening: O_TRUNC must not touch a device
-            raise UnusableFileError(f"{target} is not a regular file; give the path of {what}")
         if make_parents:
             target.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(target, flags | os.O_NONBLOCK | os.O_NOCTTY, 0o644)
     except OSError as exc:
-        opening = "cannot open for writing" if flags & (os.O_WRONLY | os.O_RDWR) else "cannot open"
-        raise UnusableFileError(f"{target}: {opening}: {os_reason(exc)}") from None
+        raise UnusableFileError(f"{failing}: {os_reason(exc)}") from None
     try:
         mode = os.fstat(fd).st_mode
     except OSError as exc:
@@ -64,6 +65,17 @@ def open_regular(path: str | os.PathLike[str], flags: int, what: str = "a file",
 def _amount(size: int, mib_format: str = "g") -> str:
     """Bytes below a MiB ("400,000 bytes": a spec's limit), MiB above ("256 MiB")."""
     return f"{size:,} bytes" if size < 2**20 else f"{size / 2**20:,{mib_format}} MiB"
+
+
+def _mode(target: Path, failing: str) -> int | None:
+    """The mode of what `target` names (None when nothing is there yet); a name the system refuses (too long, a
+    loop of links, no permission) is one line starting with `failing`."""
+    try:
+        return os.stat(target).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        raise UnusableFileError(f"{failing}: {os_reason(exc)}") from None
 
 
 def read_text(path: str | os.PathLike[str], what: str = "a text file", limit_bytes: int = MAX_INPUT_BYTES) -> str:
@@ -81,7 +93,7 @@ def read_text(path: str | os.PathLike[str], what: str = "a text file", limit_byt
             if total > limit_bytes:
                 raise UnusableFileError(f"{path} holds more than {_amount(limit_bytes)}; {what} may have no more")
     except OSError as exc:
-        raise UnusableFileError(f"{path}: cannot read: {os_reason(exc)}") from None
+        raise UnusableFileError(f"cannot read {path}: {os_reason(exc)}") from None
     finally:
         os.close(fd)
     return check_text(b"".join(chunks), str(path), what)
@@ -104,9 +116,10 @@ def write_text(path: str | os.PathLike[str], text: str) -> None:
     (ENXIO), a pipe or terminal that is read (`/dev/stdout`, `>(gzip > x)`) works, a directory or a full disk is one
     line. The parent folder must exist (a typo in it is not silently created)."""
     target = Path(path)
+    mode = _mode(target, f"cannot write {target}")
+    if mode is not None and stat.S_ISDIR(mode):
+        raise UnusableFileError(f"cannot write {target}: it is a directory")
     try:
-        if target.is_dir():  # inside: a name longer than the file system takes fails already here
-            raise UnusableFileError(f"cannot write {target}: it is a directory")
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NONBLOCK | os.O_NOCTTY, 0o644)
     except OSError as exc:
         reason = "it is a FIFO no process is reading" if exc.errno == errno.ENXIO else os_reason(exc)

@@ -84,7 +84,7 @@ def time_forward(model: torch.nn.Module, inputs: torch.Tensor) -> tuple[list[flo
 
 
 def measure_row(name: str, batch: int, peak: DevicePeak) -> dict[str, object]:
-    from explorer.cli.bench import build_for_bench, default_input_size
+    from explorer.cli.bench_configs import build_for_bench, default_input_size
 
     size = default_input_size(name)
     config = BenchConfig(model=name, batch=batch, input_size=size, dtype=Precision.FP32, device="cpu")

@@ -15,6 +15,8 @@ import pandas as pd
 from analyzers.numbers import parse_dims
 from explorer.atlas import ASSETS, read_rows
 
+__all__ = ["BENCHMARK_FILE", "CatalogueCounts", "RESULTS_FILE", "SOURCE_NOTE", "atlas_frame", "counts"]
+
 RESULTS_FILE = "timm-results-imagenet.csv"
 BENCHMARK_FILE = "timm-benchmark-infer-5090.csv"
 SOURCE_NOTE = ("timm's ImageNet top-1 and fvcore GMACs: huggingface/pytorch-image-models `results/` (Apache-2.0), "

@@ -30,6 +30,11 @@ from analyzers.errors import UserError, first_line
 from analyzers.numbers import whole_number
 from analyzers.counting.inputs import InputSpec, Inputs
 
+__all__ = [
+    "Catalogue", "CatalogueError", "CatalogueModel", "DEFAULT_SEQUENCE_LENGTH", "MODULE_BYTES", "Published",
+    "RAFT_SIZE", "Task", "VIDEO_FRAMES", "build", "family", "inputs_at", "names", "on_meta", "parse_ref",
+]
+
 DEFAULT_SEQUENCE_LENGTH = 128
 VIDEO_FRAMES = 16  # torchvision's video `_ops` are for 16-frame clips (r3d_18 40.697 G at 3×16×112×112)
 RAFT_SIZE = (368, 496)  # RAFT's FlyingChairs training crop (torchvision publishes no evaluation size)
@@ -339,7 +344,7 @@ def _hf(id_or_path: str, sequence_length: int, device: torch.device) -> Catalogu
             return _built_on(where, lambda: model_class._from_config(config))
         return _built_on(where, lambda: transformers.AutoModel.from_config(config))
 
-    _refuse_too_many_modules(f"hf:{id_or_path}", config, lambda small: build_from(small, torch.device("meta")))
+    _check_layer_counts(f"hf:{id_or_path}", config, lambda small: build_from(small, torch.device("meta")))
     try:
         module = build_from(config, device)
     except Exception as exc:
@@ -359,16 +364,20 @@ _REPEATS = re.compile(r"(^|_)(layers?|experts)$")  # num_hidden_layers, n_layer,
 _FEW_REPEATS = 64  # at most this many in all: no estimate needed (the largest published configs have ~100 layers)
 
 
-def _refuse_too_many_modules(ref: str, config: Any, build: Callable[[Any], nn.Module]) -> None:
-    """Refuse, before building, a config whose layer counts would build more modules than the memory budget
-    holds, with the largest count that fits. The modules per layer come from two small builds (every count at 1,
+def _check_layer_counts(ref: str, config: Any, build: Callable[[Any], nn.Module]) -> None:
+    """Refuse, before building, a negative layer count, or counts that would build more modules than the memory
+    budget holds (with the largest count that fits). The modules per layer come from two small builds (every count at 1,
     then each at 2): counted, not guessed per architecture."""
     import copy
 
     from analyzers.budget import largest_that_fits, refuse_over_budget
 
-    repeats = {key: value for key, value in config.to_dict().items()
-               if _REPEATS.search(key) and isinstance(value, int) and not isinstance(value, bool) and value > 1}
+    counts = {key: value for key, value in config.to_dict().items()
+              if _REPEATS.search(key) and isinstance(value, int) and not isinstance(value, bool)}
+    negative = [key for key, value in counts.items() if value < 0]
+    if negative:  # range(-1) is empty: transformers would build the model without those layers, silently
+        raise CatalogueError(f"{ref}: {negative[0]} must be a count of 0 or more, got {counts[negative[0]]}")
+    repeats = {key: value for key, value in counts.items() if value > 1}
     if sum(repeats.values()) <= _FEW_REPEATS:
         return
 

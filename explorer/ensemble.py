@@ -19,6 +19,11 @@ if TYPE_CHECKING:
 
 from analyzers.errors import UserError
 
+__all__ = [
+    "CropScheme", "EnsembleCost", "MAX_CROPS", "MAX_MEMBERS", "MemberCost", "batch1_latencies", "ensemble_cost",
+    "measured_latency_ms", "parse_crops", "parse_members", "zoo_member_costs",
+]
+
 MAX_CROPS = 1_000
 MAX_MEMBERS = 64
 

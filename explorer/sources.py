@@ -23,6 +23,8 @@ from analyzers.counting.inputs import InputSize
 from analyzers.errors import UserError, first_line
 from explorer.run_limits import Interrupted
 
+__all__ = ["SourcedModel", "resolve_source"]
+
 _FACTORY_REF = re.compile(r"(?P<module>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*):(?P<attr>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)")
 _FORMS = "'package.module:factory', 'torchvision:NAME' or 'timm:NAME'"
 _LIBRARIES = ("torchvision", "timm", "hf")

@@ -129,7 +129,7 @@ def open_page(page, url: str, name: str) -> None:
     if not at_target(page.url):
         page.get_by_role("link", name=NAV_TITLES[name]).click()
         page.wait_for_url(at_target)
-    page.get_by_role("heading", name=HEADINGS[name]).first.wait_for(timeout=60_000)
+    page.get_by_role("heading", name=HEADINGS[name]).first.wait_for(timeout=120_000)
     wait_until_rendered(page, charts=name in PAGES_WITH_CHARTS)
 
 
@@ -177,7 +177,7 @@ def navigate_deep_network(page, url: str) -> None:
     page.locator('[data-testid="stPlotlyChart"]').first.scroll_into_view_if_needed()
 
 
-def wait_until_rendered(page, *, charts: bool = True, timeout_ms: int = 60_000) -> None:
+def wait_until_rendered(page, *, charts: bool = True, timeout_ms: int = 120_000) -> None:
     """Wait for the script run to finish and, if asked, for at least one Plotly chart to draw."""
     page.wait_for_selector(SCRIPT_DONE, timeout=timeout_ms)
     if charts:

@@ -37,6 +37,13 @@ def assert_clean(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
 
 
+def open_tab(at: AppTest, scope: str, label: str) -> None:
+    """Open one tab of "Where the cost goes" (only the open tab's chart is drawn), as a click on it does."""
+    at.session_state[f"{scope}_cost_tab"] = label
+    at.run()
+    assert_clean(at)
+
+
 def totals(name: str, **options):
     model = build_model(name, **options)
     return analyze(model.module, model.input_size).totals
@@ -63,7 +70,10 @@ def test_architecture_opens_on_a_whole_network_and_writes_it_to_the_address() ->
     assert at.title[0].value == "resnet50"
     assert f"**{expected.params:,}** parameters · **{expected.macs:,}** MACs" in captions(at)
     keys = {chart.key for chart in at.get("plotly_chart")}
-    assert {f"arch_resnet50_{k}_chart" for k in ("diagram", "macs", "params", "cumulative", "roofline")} <= keys
+    assert keys == {"arch_resnet50_diagram_chart", "arch_resnet50_macs_chart"}  # only the open tab is drawn
+    for tab, chart in (("Parameters per layer", "params"), ("Cumulative", "cumulative"), ("Roofline", "roofline")):
+        open_tab(at, "arch_resnet50", tab)
+        assert f"arch_resnet50_{chart}_chart" in {c.key for c in at.get("plotly_chart")}
     assert len(at.dataframe) == 1
     assert at.query_params["model"] == "resnet50"
     at.selectbox(key="arch_model").select("vgg16").run()
@@ -106,6 +116,7 @@ def test_architecture_roofline_tab_follows_the_device_and_precision() -> None:
     from analyzers.predict.roofline import model_bound
 
     at = run_page("architecture", model="inception_module")
+    open_tab(at, "arch_inception_module", "Roofline")
     at.selectbox(key="arch_inception_module_roofline_device").select("NVIDIA A100 SXM 80GB").run()
     at.selectbox(key="arch_inception_module_roofline_dtype").select("fp16").run()
     assert_clean(at)
@@ -206,12 +217,27 @@ def test_arithmetic_presets(preset: str, volume: str, params: str, macs: str) ->
     assert "Agrees with the analyzer" in at.success[0].value
 
 
+@pytest.mark.parametrize(("field", "text", "message"), [
+    ("arith_n", "1e9", "n = '1e9' is not a whole number (allowed: whole numbers 1–4,096)"),
+    ("arith_n", "5000", "n = 5,000 is out of range (allowed: whole numbers 1–4,096)"),
+    ("arith_f", "3.7", "f = '3.7' is not a whole number (allowed: whole numbers 1–512)"),
+    ("arith_stride", "", "s is empty (allowed: whole numbers 1–512)")])
+def test_arithmetic_fields_are_read_exactly(field: str, text: str, message: str) -> None:
+    """An entry the calculator cannot use is said in place of a result: never rounded (3.7 → 3), cut (1e9 → 1)
+    or put back (an emptied field)."""
+    at = run_page("arithmetic")
+    at.text_input(key=field).input(text).run()
+    assert_clean(at)
+    assert message in [e.value for e in at.error]
+    assert at.metric[0].label != "Output volume"  # no result for another layer
+
+
 def test_arithmetic_edit_becomes_custom_and_rejects_impossible_layers() -> None:
     at = run_page("arithmetic")
-    at.number_input(key="arith_f").set_value(3).run()
+    at.text_input(key="arith_f").input("3").run()
     assert at.selectbox(key="arith_preset").value == "Custom"
     assert at.metric[2].value == f"{28 * 28 * 32 * 3 * 3 * 192:,}"  # same padding now p = 1
-    at.number_input(key="arith_groups").set_value(5).run()
+    at.text_input(key="arith_groups").input("5").run()
     assert_clean(at)
     assert "groups = 5 must divide" in at.error[0].value
 
@@ -362,6 +388,7 @@ def test_architecture_bars_one_per_table_row() -> None:
     assert_clean(at)
     layers = list(at.dataframe[0].value["layer"])
     for title in ("MACs per layer", "Parameters per layer"):
+        open_tab(at, "arch_lenet5", title)
         bars = [t for t in chart_spec(at, title)["data"] if t["type"] == "bar"]
         assert len(bars) == 1
         assert plotly_array(bars[0]["customdata"]) == layers
@@ -419,7 +446,8 @@ def test_compare_latency_points_are_named_and_coloured_by_model(tmp_path: Path, 
 @pytest.mark.parametrize(("field", "value", "shown"), [
     ("h", "0", "H = 0 is out of range (allowed: whole numbers 1–4,096)"),
     ("h", "5000", "H = 5,000 is out of range (allowed: whole numbers 1–4,096)"),
-    ("h", "1e9", "H = 1,000,000,000 is out of range (allowed: whole numbers 1–4,096)"),  # not 1
+    ("h", "1e9", "H = '1e9' is not a whole number (allowed: whole numbers 1–4,096)"),  # not 1
+    ("h", "٣", "H = '٣' is not a whole number (allowed: whole numbers 1–4,096)"),  # not 3
     ("h", "3.7", "H = '3.7' is not a whole number (allowed: whole numbers 1–4,096)"),  # not 3
     ("h", "", "H is empty (allowed: whole numbers 1–4,096)"),  # not the default put back
     ("batch", "0", "Batch = 0 is out of range (allowed: whole numbers 1–4,096)"),
@@ -472,6 +500,7 @@ def test_roofline_offers_the_measured_cpu_of_the_shipped_benchmarks() -> None:
     TFLOP/s axis prints plain numbers (0.1, not SI's '100m')."""
     at = run_page("architecture")
     scope = "arch_" + at.title[0].value
+    open_tab(at, scope, "Roofline")
     devices = at.selectbox(key=f"{scope}_roofline_device").options
     (cpu,) = [d for d in devices if "CPU (measured here: 0.183 TFLOP/s fp32" in d]
     at.selectbox(key=f"{scope}_roofline_device").select(cpu).run()
@@ -593,3 +622,38 @@ def test_scaling_bar_labels_are_short_lines_never_rotated() -> None:
     assert any(label.startswith("compound φ = 1") for label in labels)
     assert max(len(line) for label in labels for line in label.split("<br>")) <= 16
     assert spec["layout"]["xaxis"]["tickangle"] == 0
+
+
+def test_gradients_seed_and_batch_are_read_exactly() -> None:
+    """'2.5' is not a batch (it was read as 2) and a seed past 10,000 is said, not clipped: no chart for another."""
+    at = run_page("gradients")
+    at.text_input(key="gradients_batch").input("2.5").run()
+    assert_clean(at)
+    assert any("batch = '2.5' is not a whole number" in e.value for e in at.error)
+    assert not at.get("plotly_chart")
+    at.text_input(key="gradients_batch").input("8").run()
+    at.text_input(key="gradients_seed").input("20000").run()
+    assert any("seed = 20,000 is out of range (allowed: whole numbers 0–10,000)" in e.value for e in at.error)
+
+
+def test_a_deep_network_opens_to_a_depth_within_the_drawing_budget() -> None:
+    """ResNet-1202 opened to depth 3 (every one of its 603 blocks): the diagram still draws at most MAX_ELEMENTS
+    boxes, says how many open blocks it shows closed, and the table lists what the diagram shows; finding
+    layer3.199.conv2 by name then selects it and opens its way (layer3, layer3.199)."""
+    from explorer.figures.network_diagram import MAX_ELEMENTS
+
+    at = run_page("architecture", model="resnet1202_cifar")
+    scope = "arch_resnet1202_cifar"
+    at.selectbox(key=f"{scope}_depth").select(3).run()
+    assert_clean(at)
+    targets = next(t for t in chart_spec(at, "Network diagram")["data"] if t.get("name") == "layers")
+    assert len(plotly_array(targets["customdata"])) <= MAX_ELEMENTS
+    assert any("of the 603 open blocks are drawn closed" in c.value for c in at.caption)
+    at.selectbox(key=f"{scope}_find").select("layer3.199.conv2").run()
+    assert_clean(at)
+    assert at.session_state[selected_key(scope)] == "layer3.199.conv2"
+    rows = list(at.dataframe[0].value["layer"])
+    assert "layer3.199.conv2" in rows and rows[at.session_state[table_key(scope)]["selection"]["rows"][0]] == \
+        "layer3.199.conv2"
+    targets = next(t for t in chart_spec(at, "Network diagram")["data"] if t.get("name") == "layers")
+    assert "layer3.199.conv2" in plotly_array(targets["customdata"])

@@ -16,9 +16,9 @@ import pytest
 import torch
 from torch import nn
 
-from analyzers.bench.schema import BENCH_RESULTS, COLUMN_NAMES, load_results
 from analyzers.bench.harness import BenchConfig, run_sweep
 from analyzers.bench.results_file import ResultsFile, ResultsFileError
+from analyzers.bench.schema import BENCH_RESULTS, COLUMN_NAMES, load_results
 from analyzers.devices import Precision
 from explorer.cli import bench as cli_bench
 from tests.test_benchmark import bench_args

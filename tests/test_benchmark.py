@@ -45,6 +45,7 @@ from analyzers.predict.roofline import (
     ridge_point,
 )
 from explorer.cli import bench as cli_bench
+from explorer.cli import bench_configs
 from analyzers import analyze
 from explorer.zoo import build_model
 
@@ -643,7 +644,7 @@ def test_cli_measured_peak_fills_percent_of_peak_and_roofline_on_cpu(capsys, tmp
         return DevicePeak(name="probe", fp32_tflops=0.5, tf32_tflops=None, bf16_tflops=None, fp16_tflops=None,
                           memory_gb_per_s=10.0, source=PeakSource.MEASURED)
 
-    monkeypatch.setattr(cli_bench, "measure_peak", fake_probe)
+    monkeypatch.setattr(bench_configs, "measure_peak", fake_probe)
     csv_path = tmp_path / "rows.csv"
     argv = ["conv_6x6x3_normal", "--iters", "2", "--warmup", "0", "--device", "cpu", "--peak", "measured"]
     assert cli_bench.run(bench_args(*argv, "--csv", str(csv_path))) == 0

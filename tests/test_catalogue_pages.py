@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -100,3 +101,16 @@ def test_catalogue_charts_name_their_families_and_the_table_shows_no_none() -> N
     table = at.dataframe[0].value
     assert not (table.astype(str) == "None").any().any()
     assert at.dataframe[0].proto.placeholder == "—"
+
+
+def test_a_family_keeps_its_colour_on_every_catalogue_chart() -> None:
+    """The three charts of the timm catalogue share one family → colour map (resnet is the same colour on all)."""
+    at = AppTest.from_file(str(PAGES / "catalogue.py"), default_timeout=240).run()
+    colours = []
+    for chart in at.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        colours.append({t["name"]: t["marker"]["color"] for t in spec["data"] if t.get("mode") == "markers"})
+    assert len(colours) == 3
+    shared = set(colours[0]) & set(colours[1]) & set(colours[2])
+    assert "resnet" in shared
+    assert all(c[name] == colours[0][name] for c in colours for name in shared)

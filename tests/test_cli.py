@@ -99,7 +99,7 @@ def test_report_prints_a_table_and_writes_csv_and_json(capsys, tmp_path):
         (["summary", "lenet5", "--set", "depth=3"], "lenet5 does not take option(s) depth"),
         (["summary"], "summary needs a model name"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
-        (["report", "lenet5", "--csv", "/nonexistent-dir/x.csv"], "cannot write /nonexistent-dir/x.csv"),
+        (["report", "lenet5", "--csv", "/nonexistent-dir/x.csv"], "cannot write /nonexistent-dir/x.csv: No such file"),
         (["list", "--family", "dinosaurs"], "unknown family 'dinosaurs'"),
     ],
 )
@@ -160,7 +160,7 @@ def test_spec_errors_name_the_line(capsys, tmp_path):
     code, _, err = run(capsys, "summary", "--spec", str(spec))
     assert code == 2 and err == "error: line 2: 5×5 kernel larger than the 4×4 input\n"
     code, _, err = run(capsys, "summary", "--spec", str(tmp_path / "missing.txt"))
-    assert code == 2 and err == f"error: {tmp_path / 'missing.txt'}: cannot open: No such file or directory\n"
+    assert code == 2 and err == f"error: cannot read {tmp_path / 'missing.txt'}: No such file or directory\n"
 
 
 def test_user_factories_are_imported_on_the_command_line_only(capsys, tmp_path, monkeypatch):
@@ -347,14 +347,14 @@ def test_an_empty_value_is_refused_not_ignored(capsys, argv, message):
 def test_one_input_size_parser_for_every_command():
     # summary/report and bench read --input with the same grammar (x, ×, commas, spaces around them); bench holds it
     # to the three sizes of an image
-    from explorer.cli import bench as cli_bench
+    from explorer.cli import bench_configs
     from analyzers.counting.inputs import parse_input_size
 
-    assert parse_input_size(" 3 × 224, 224 ") == (3, 224, 224) == cli_bench.parse_input_size("3x224x224")
+    assert parse_input_size(" 3 × 224, 224 ") == (3, 224, 224) == bench_configs.parse_input_size("3x224x224")
     assert parse_input_size("128") == (128,)
     with pytest.raises(UserError, match="expected CxHxW with positive integers, e.g. 3x224x224; got 1 "
                                                         "size$"):
-        cli_bench.parse_input_size("128")
+        bench_configs.parse_input_size("128")
     with pytest.raises(UserError, match="expected CxHxW"):
         parse_input_size("9" * 40)  # a digit string longer than any size: refused before int()
 

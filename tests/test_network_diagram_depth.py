@@ -121,3 +121,11 @@ def test_click_targets_never_cover_a_neighbour(name: str) -> None:
     clashes = [(i, j) for (i, a_), (j, b_) in itertools.combinations(enumerate(squares), 2)
                if abs(a_[0] - b_[0]) < a_[2] + b_[2] and abs(a_[1] - b_[1]) < a_[2] + b_[2]]
     assert clashes == [], [(targets.customdata[i], targets.customdata[j]) for i, j in clashes[:5]]
+
+
+def test_lenet_is_one_row() -> None:
+    """LeNet-5's last fc no longer wraps alone onto a second row (half the width unused): what is left after the
+    row's width fits within 10 % more, so it stays on the row."""
+    fig = network_diagram(analysed("lenet5"))
+    targets = next(t for t in fig.data if t.name == "layers")
+    assert len(set(round(y, 6) for y in targets.y)) == 1

@@ -54,6 +54,8 @@ FILES = {
     "architectures_5.json": '{"model_type": "bert", "num_hidden_layers": 1, "hidden_size": 32, '
                             '"num_attention_heads": 2, "intermediate_size": 64, "architectures": [5]}',
     "deep_bert.json": '{"model_type": "bert", "num_hidden_layers": 200000}',
+    "negative_layers.json": '{"model_type": "bert", "num_hidden_layers": -1}',
+    "wide_header.csv": ",".join(f"c{i}" for i in range(700_000)) + "\n1\n",  # 5 MB: the header alone says no
 }
 LONG_NAME = "a" * 300 + ".csv"  # over the 255 bytes a file name may have
 
@@ -68,9 +70,9 @@ BAD_INPUTS = [
     (["summary", "--spec", "{tmp}/shifted.spec"], "error: line 3: 7×7 kernel larger than the 6×6 input"),
     (["summary", "--spec", "/bin/ls"], "error: /bin/ls holds binary data (a NUL byte); it is not a spec file"),
     (["summary", "--spec", "{tmp}"], "error: {tmp} is a directory; give the path of a spec file"),
-    (["summary", "--spec", "{tmp}/missing.spec"], "error: {tmp}/missing.spec: cannot open: No such file or directory"),
+    (["summary", "--spec", "{tmp}/missing.spec"], "error: cannot read {tmp}/missing.spec: No such file or directory"),
     (["summary", "--spec", "{tmp}/fifo"], "error: {tmp}/fifo is not a regular file; give the path of a spec file"),
-    (["summary", "--spec", "{tmp}/" + LONG_NAME], "error: {tmp}/" + LONG_NAME + ": cannot open: File name too long"),
+    (["summary", "--spec", "{tmp}/" + LONG_NAME], "error: cannot read {tmp}/" + LONG_NAME + ": File name too long"),
     (["summary", "--spec", "{tmp}/bomb.spec", "--set", "phi=1"], "error: --set applies to zoo models only; a spec "
      "file states its own sizes"),
     # builder options
@@ -132,7 +134,7 @@ BAD_INPUTS = [
     (["report", "lenet5", "--csv", "{tmp}/" + LONG_NAME], "error: cannot write {tmp}/" + LONG_NAME + ": File name too "
      "long"),
     (["report", "lenet5", "--json", LONG_NAME], "error: cannot write " + LONG_NAME + ": File name too long"),
-    (["ensemble", "lenet5", "--results", "{tmp}/nope.csv"], "error: {tmp}/nope.csv: cannot open: No such file or "
+    (["ensemble", "lenet5", "--results", "{tmp}/nope.csv"], "error: cannot read {tmp}/nope.csv: No such file or "
      "directory"),
     (["ensemble", "lenet5", "--results", "{tmp}"], "error: {tmp} is a directory; give the path of a bench results CSV"),
     (["ensemble", "lenet5", "--results", "{tmp}/fifo"], "error: {tmp}/fifo is not a regular file; give the path of a "
@@ -145,7 +147,80 @@ BAD_INPUTS = [
     (["summary", "hf:" + LONG_NAME], "error: hf:" + LONG_NAME + ": File name too long"),
     (["summary", "resnet18", "--spec", "{tmp}/ansi.spec"], "error: give a model name or --spec FILE, not both (got "
      "'resnet18' and --spec '{tmp}/ansi.spec')"),
+    # the program and every command's options (bench/attack.py tries many more, with time and memory limits)
+    (["frobnicate"], "error: argument COMMAND: invalid choice: 'frobnicate' (choose from 'list', 'summary', 'report', "),
+    (["summary", "lenet5", "--nope"], "error: unrecognized arguments: --nope (see `python -m explorer --help`)"),
+    (["list", "--family", "\x1b[2J"], "error: unknown family '\\x1b[2J'; allowed: lenet, alexnet, zfnet, vgg, resnet, "),
+    (["list", "extra"], "error: unrecognized arguments: extra (see `python -m explorer --help`)"),
+    (["summary", "\x1b[2Jnope"], "error: unknown model '\\x1b[2Jnope'; run `python -m explorer list` to see all names"),
+    (["summary", "a:b:c"], "error: 'a:b:c' is not a model reference; expected 'package.module:factory', "
+     "'torchvision:NAME' or 'timm:NAME'"),
+    (["summary", "builtins:dict"], "error: 'builtins:dict()' returned a dict, not a torch.nn.Module"),
+    (["summary", "lenet5", "--family", "inception"], "error: --family chooses the models of --all; give --all, or leave "
+     "--family out"),
+    (["summary", "--all", "--family", "nope"], "error: unknown family 'nope'; allowed: "),
+    (["summary", "lenet5", "--dtype", "int8"], "error: argument --dtype: invalid choice: 'int8' (choose from 'fp32', "
+     "'tf32', 'bf16', 'fp16') (see `python -m explorer summary --help`)"),
+    (["summary", "lenet5", "--device", "cuda"], "error: argument --device: invalid choice: 'cuda' (choose from 'meta', "
+     "'cpu') (see `python -m explorer summary --help`)"),
+    (["summary", "lenet5", "--build-device", "cuda"], "error: argument --build-device: invalid choice: 'cuda' (choose "
+     "from 'meta', 'cpu') (see `python -m explorer summary --help`)"),
+    (["summary", "lenet5", "--roofline", "\x1b[2J"], "error: --roofline '\\x1b[2J': no spec-sheet peak for that "
+     "device; known: H200 SXM"),
+    (["summary", "lenet5", "--timeout", "inf"], "error: argument --timeout: expected seconds from 0 (no limit) to "
+     "86400, got 'inf'"),
+    (["summary", "lenet5", "--crosscheck", "nope"], "error: argument --crosscheck: invalid choice: 'nope' (choose from "
+     "'fvcore')"),
+    (["summary", "lenet5", "--optimizer", "adam"], "error: --optimizer needs --train"),
+    (["summary", "lenet5", "--train", "--freeze", "\x1b[2J"], "error: no module named '\\x1b[2J' to freeze up to; "
+     "stages of this model: conv1, conv2, fc1, fc2"),
+    (["summary", "lenet5", "--train", "--freeze-stages", "1000000"], "error: --freeze-stages must be 0 to 4 for this "
+     "model, got 1000000"),
+    (["summary", "lenet5", "--train", "--device", "cpu"], "error: --train counts on the meta device; leave out --device"),
+    (["report", "lenet5", "--depth", "-1"], "error: argument --depth: expected an integer ≥ 0, got -1 (see `python -m "
+     "explorer report --help`)"),
+    (["report"], "error: report needs a model name or --spec FILE (see `python -m explorer list`)"),
+    (["atlas", "hf", "--jsonl", "{tmp}/a.jsonl"], "error: argument catalogue: invalid choice: 'hf' (choose from "
+     "'torchvision', 'timm') (see `python -m explorer atlas --help`)"),
+    (["atlas", "torchvision"], "error: the following arguments are required: --jsonl (see `python -m explorer atlas "
+     "--help`)"),
+    (["atlas", "torchvision", "--jsonl", "{tmp}/a.jsonl", "--workers", "0"], "error: argument --workers: expected a "
+     "positive integer, got 0"),
+    (["atlas", "torchvision", "--jsonl", "{tmp}/a.jsonl", "--timeout", "1e300"], "error: --timeout must be a number of "
+     "seconds above 0 and at most 86,400, got 1e+300"),
+    (["atlas", "torchvision", "--jsonl", "{tmp}/fifo"], "error: {tmp}/fifo is not a regular file; give the path of an "
+     "atlas JSON-lines file"),
+    (["bench", "nope", "--device", "cpu"], "error: unknown model 'nope'; run `python -m explorer list` to see all names"),
+    (["bench", "lenet5", "--batch", "1,,2", "--device", "cpu"], "error: --batch '1,,2': expected positive integers "
+     "up to 9,223,372,036,854,775,807 separated by commas, e.g. 1,32,256"),
+    (["bench", "lenet5", "--iters", "0", "--device", "cpu"], "error: --iters '0': expected an integer from 1 to "
+     "9,223,372,036,854,775,807"),
+    (["bench", "lenet5", "--device", "\x1b[2J"], "error: --device '\\x1b[2J': expected cuda or cpu"),
+    (["bench", "lenet5", "--dtype", "int4", "--device", "cpu"], "error: --dtype 'int4': expected one of fp32 | tf32 | "
+     "bf16 | fp16"),
+    (["bench", "lenet5", "--csv", "{tmp}/fifo", "--device", "cpu"], "error: {tmp}/fifo is not a regular file; give the "
+     "path of a bench results CSV"),
+    (["bench", "lenet5", "--train", "--optimizer", "nope", "--device", "cpu"], "error: argument --optimizer: invalid "
+     "choice: 'nope'"),
+    (["gradients", "nope"], "error: unknown model 'nope'; run `python -m explorer list` to see all names"),
+    (["gradients", "lenet5", "--batch", "0"], "error: batch size must be 2 to 64 (batch norm in training mode needs at "
+     "least 2), got 0"),
+    (["gradients", "lenet5", "--seed", "9" * 40], "error: seed must be a whole number from 0 to 2^63 − 1, got " + "9" * 40),
+    (["gradients", "lenet5", "--init", "nope"], "error: argument --init: invalid choice: 'nope' (choose from 'he', "
+     "'pytorch')"),
+    (["ensemble", ""], "error: the model name needs a value, got an empty string"),
+    (["ensemble", "lenet5,,lenet5"], "error: ensemble members are comma-separated names, optionally NAME*K (e.g. "
+     "resnet50*3,vgg16); cannot read ''"),
+    (["ensemble", "lenet5*0"], "error: lenet5*0: K must be at least 1"),
+    (["ensemble", ",".join(["lenet5"] * 65)], "error: an ensemble of at most 64 models, got 65"),
+    (["ensemble", "lenet5", "--crops", "1e9"], "error: --crops must be a whole number from 1 to 1000, or 10crop / "
+     "googlenet (144); got '1e9'"),
+    (["ensemble", "lenet5", "--dtype", "int8"], "error: argument --dtype: invalid choice: 'int8'"),
+    (["ensemble", "lenet5", "--results", "{tmp}/wide_header.csv"], "error: the header has 700,000 columns; a results "
+     "CSV has "),
     # Hugging Face configs
+    (["summary", "hf:{tmp}/negative_layers.json"], "error: hf:{tmp}/negative_layers.json: num_hidden_layers must be a "
+     "count of 0 or more, got -1"),
     (["summary", "hf:{tmp}/tiny_bert.json", "--crosscheck", "fvcore"], "error: --crosscheck fvcore runs models that "
      "take one image (--input CxHxW, the batch from --batch); hf:{tmp}/tiny_bert.json takes input_ids"),
     (["summary", "hf:{tmp}/architectures_5.json"], "error: hf:{tmp}/architectures_5.json: 'architectures' must be a "

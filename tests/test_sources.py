@@ -207,14 +207,14 @@ def test_a_library_model_builds_with_weights_on_a_real_device() -> None:
 def test_bench_and_summary_build_the_same_googlenet(capsys: pytest.CaptureFixture[str]) -> None:
     # was: 13,004,888 parameters through bench (aux heads kept) and 6,624,904 through summary; torchvision's
     # GoogLeNet_Weights (which drop the aux heads) publish 6,624,904
-    from explorer.cli import bench as cli_bench
+    from explorer.cli import bench_configs
     from explorer.cli import main
 
-    timed = cli_bench.build_for_bench("torchvision:googlenet", torch.device("meta"))
+    timed = bench_configs.build_for_bench("torchvision:googlenet", torch.device("meta"))
     assert sum(p.numel() for p in timed.parameters()) == 6_624_904
     assert main(["summary", "torchvision:googlenet", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["params"] == 6_624_904
-    assert cli_bench.default_input_size("torchvision:inception_v3") == (3, 299, 299)  # Inception_V3_Weights: 299
+    assert bench_configs.default_input_size("torchvision:inception_v3") == (3, 299, 299)  # Inception_V3_Weights: 299
 
 
 # --- user code that tries to stop the program ------------------------------------------------------------------

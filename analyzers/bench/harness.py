@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from typing import Callable, Iterable, Iterator
 
@@ -39,6 +39,11 @@ from analyzers.errors import UserError, first_line
 from analyzers.predict.roofline import measured_over_bound, model_bound
 from analyzers.records import Analysis
 from analyzers.time_limit import TimeLimitExceeded, time_limit
+
+__all__ = [
+    "BenchConfig", "BenchResult", "CostCounter", "Environment", "ModelFactory", "PeakLookup", "count_with_analyzer",
+    "default_device", "describe_environment", "is_out_of_memory", "measure", "run_sweep", "time_iterations",
+]
 
 ModelFactory = Callable[[str, torch.device], nn.Module]
 CostCounter = Callable[[nn.Module, "BenchConfig"], Analysis]
@@ -324,6 +329,44 @@ def _probe_peak(device_peak: PeakLookup, device: str, time_limit_s: float | None
     except TimeLimitExceeded as exc:
         raise UserError(f"measuring the peak of {device} took over {exc.seconds:g} s (the time limit); use the "
                         "spec sheet's peak or a longer limit") from None
+
+
+def bench_one(
+    config: BenchConfig,
+    model_factory: ModelFactory,
+    *,
+    counter: CostCounter | None = count_with_analyzer,
+    device_peak: PeakLookup = peak_for,
+    time_limit_s: float | None = None,
+    gpu_kind: str | None = None,
+) -> BenchResult:
+    """One configuration measured in this process, on its own: what a cluster worker runs for one unit.
+
+    The same steps as one turn of `run_sweep` (the environment, the device's peak, the count, the timing, each
+    bounded by `time_limit_s`; any failure a row), with the peak looked up once per process and device.
+    `gpu_kind` is the kind of node the unit was scheduled on: the row's `device_name` says it where the device's
+    own name does not (`analyzers.distributed.gpu_kinds.device_label`).
+    """
+    from analyzers.distributed.gpu_kinds import device_label
+
+    environment = describe_environment(config.device)
+    environment = replace(environment, device_name=device_label(environment.device_name, gpu_kind))
+    peak_key = (config.device, config.dtype, getattr(device_peak, "__qualname__", repr(device_peak)))
+    if peak_key not in _PEAKS:
+        _PEAKS[peak_key] = _probe_peak(device_peak, config.device, time_limit_s)
+    peak, analysis = _PEAKS[peak_key], None
+    try:
+        with time_limit(time_limit_s):
+            analysis = _count(counter, model_factory, config) if counter is not None else None
+            result = _run_one(config, model_factory, analysis, peak, environment)
+    except TimeLimitExceeded as exc:
+        result = _row(config, environment, peak, BenchStatus.ERROR, analysis=analysis,
+                      error_message=f"stopped after {exc.seconds:g} s (the time limit per configuration)")
+    _free_memory(config, failed=result.status is not BenchStatus.OK)
+    return result
+
+
+_PEAKS: dict[tuple[object, ...], DevicePeak] = {}  # per process: a measured probe takes seconds, once is enough
 
 
 def _key(config: BenchConfig, environment: Environment) -> ConfigKey:

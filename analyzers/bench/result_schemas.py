@@ -65,6 +65,7 @@ ATLAS_ROWS = RowSchema(
         Column("status", Kind.TEXT, allowed=("ok", "error", "timeout")),
         Column("error", Kind.TEXT, required=False),
         Column("inputs", Kind.TEXT, required=False),
+        Column("seq_len", Kind.INT, required=False, minimum=1),  # hf configs: the sequence length asked for
         Column("params", Kind.INT, required=False, minimum=0),
         Column("macs", Kind.INT, required=False, minimum=0),
         Column("elementwise_ops", Kind.INT, required=False, minimum=0),
@@ -80,5 +81,5 @@ ATLAS_ROWS = RowSchema(
         Column("pretrained_tag", Kind.TEXT, required=False),
         Column("seconds", Kind.FLOAT, minimum=0),  # build + analysis, in the worker
     ),
-    key=("catalogue", "name"),
+    key=("catalogue", "name", "seq_len"),  # seq_len blank (None) for torchvision and timm, and in older files
 )

@@ -24,6 +24,11 @@ from analyzers.user_files import MAX_INPUT_BYTES, UnusableFileError, check_text,
 if TYPE_CHECKING:
     import pandas
 
+__all__ = [
+    "ADDED_LATER", "BENCH_RESULTS", "BenchStatus", "COLUMNS", "COLUMN_NAMES", "ConfigKey", "INPUT_SIZE_PATTERN",
+    "LEGACY_ERROR_PREFIX", "MAX_EXTRA_COLUMNS", "MemoryFormat", "RESUME_KEY", "load_results",
+]
+
 
 class MemoryFormat(enum.StrEnum):
     """The activation layout a benchmark feeds the model."""

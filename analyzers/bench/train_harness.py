@@ -26,6 +26,8 @@ from torch.utils._pytree import tree_leaves
 from analyzers.training.analyze import analyze_training
 from analyzers.training.memory import Optimizer, OptimizerImpl
 
+__all__ = ["TrainBenchResult", "bench_training_step", "make_optimizer"]
+
 
 @dataclass(frozen=True)
 class TrainBenchResult:
@@ -46,6 +48,14 @@ class TrainBenchResult:
         if not self.measured_peak_bytes:
             return None
         return (self.estimated_peak_bytes - self.measured_peak_bytes) / self.measured_peak_bytes
+
+    def row(self, device_name: str) -> dict[str, object]:
+        """Its row of a training bench CSV (`TRAIN_BENCH_ROWS`), on the device of that name."""
+        return {"model": self.model, "batch": self.batch, "input": "x".join(map(str, self.input_size)),
+                "device": self.device, "device_name": device_name, "optimizer": self.optimizer,
+                "step_ms_p50": self.step_ms_p50, "images_per_s": self.images_per_s,
+                "measured_peak_bytes": self.measured_peak_bytes, "estimated_peak_bytes": self.estimated_peak_bytes,
+                "estimate_error": self.estimate_error, "estimated_saved_bytes": self.estimated_saved_bytes}
 
 
 def make_optimizer(kind: Optimizer, params: Sequence[nn.Parameter],

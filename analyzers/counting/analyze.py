@@ -1,27 +1,28 @@
 """`analyze(model, input_size)`: run a model once on the meta device and return a typed tree of cost records.
 
 The meta device carries shapes and dtypes but no data, so nothing is allocated and nothing is computed: a
-VGG-16 (138M parameters) is analysed in milliseconds. A model built on the CPU is not copied; its parameters and
-buffers are swapped for meta stand-ins for the one call (`torch.func.functional_call`, shared weights kept tied).
+VGG-16 (138M parameters) is analysed in milliseconds. The forward runs on a private copy of the module tree whose
+parameters and buffers are stand-ins (`analyzers.counting.isolation`): meta aliases, or on the CPU copies of the
+model's values (random ones for a model built on meta); shared weights stay tied.
 
 An analysis is an inference pass (`torch.no_grad()`: nothing is kept for backward, wherever the model was built)
-and leaves the model exactly as it found it, whether it succeeds or fails: train/eval flags, parameters, buffers
-and any tensor attributes its forward rewrites (a detection model's cached anchors) are put back.
+and leaves the model exactly as it found it, whether it succeeds or fails, whatever its forward does (counts calls
+in a buffer, scales a weight in place, registers hooks, calls `self.to(…)`), and from any number of threads at
+once; torch's random streams and the global module hooks are put back too.
 """
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
-import gc
 import math
 import re
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import torch
 from torch import nn
 from torch.utils._pytree import tree_leaves
 
+from analyzers.counting.isolation import ModelCopy, StandIn, run_isolated
 from analyzers.counting.mode import CountingMode, ModuleTracker
 from analyzers.counting.tree import build_records, model_totals
 from analyzers.errors import (AnalysisError, DataDependentError, InputMismatchError, InputSizeError, ModelRunError,
@@ -31,6 +32,9 @@ from analyzers.counting.formulas import Formula
 from analyzers.counting.inputs import InputSpec, Inputs, as_call, check_fits, checked_size, describe, materialize, \
     positional_names, signature_text
 from analyzers.records import Analysis, InputDescription
+
+__all__ = ["CallInputs", "DEVICES", "analyze", "call_inputs"]
+
 
 DEVICES = ("meta", "cpu")  # where the one forward runs: shapes alone, or real (random) data
 
@@ -46,39 +50,47 @@ def analyze(
     model_name: str | None = None,
     formulas: Mapping[Any, Formula] | None = None,
 ) -> Analysis:
-    """Count parameters, MACs, element-wise ops and activation memory of `model` for one input of `input_size`.
+    """Count parameters, MACs, element-wise ops and activation memory of one forward of `model`.
 
-    `input_size` excludes the batch dimension, e.g. (3, 224, 224). Instead of it, `inputs` gives several inputs
-    with their dtypes (see `analyzers.counting.inputs`): `{"input_ids": InputSpec((1, 128), torch.int64)}` passes keywords,
-    a tuple passes positional arguments, `([InputSpec((3, 320, 320))],)` a detection model's list of images.
-    `dtype` is the weights' and float inputs' dtype; integer inputs keep theirs. `device="cpu"` runs the model
-    once on random data instead of the meta device, for forwards that depend on their data (`nonzero`, masks,
-    `.item()`): the result is labelled `data_dependent`. `formulas` adds or overrides op formulas
-    ({torch.ops.aten.op: fn(func, args, kwargs, out) → OpCost or MACs}). Raises an `AnalysisError` subclass with a
-    one-line message for bad sizes, inputs that do not fit the network, or a forward that fails.
+    The model runs once on the meta device (shapes, no data), and is left exactly as it was found.
+
+    Args:
+        model: any `nn.Module`; its weights may live on any device (they are replaced by stand-ins for the run).
+        input_size: one input tensor's size without the batch dimension, e.g. `(3, 224, 224)`: 1 to 4 positive
+            integers (`8.7` is refused, not cut to 8). Give this or `inputs`, not both.
+        batch_size: the batch dimension put in front of `input_size`, a positive integer.
+        dtype: the weights' and floating inputs' dtype (`torch.bfloat16`: memory in bf16); integer inputs keep
+            their own.
+        inputs: instead of `input_size`, every input with its batch and dtype (see `analyzers.counting.inputs`):
+            `{"input_ids": InputSpec((1, 128), torch.int64)}` passes keyword arguments, a tuple positional ones,
+            `([InputSpec((3, 320, 320))],)` a detection model's list of images.
+        device: `"meta"` (the default), or `"cpu"` to run once on random data, for forwards that depend on their
+            data (`nonzero`, boolean masks, `.item()`); the result is then labelled `data_dependent`.
+        model_name: the name the analysis reports (default: the model's class name).
+        formulas: op formulas to add or override, `{torch.ops.aten.op: fn(func, args, kwargs, out) → OpCost}`.
+
+    Returns:
+        An `Analysis`: one `LayerRecord` per module in execution order (containers sum their children), totals,
+        and the inputs as described.
+
+    Raises:
+        AnalysisError: a subclass with a one-line message: `InputSizeError` for a bad size or input,
+            `InputTooSmallError` where the input collapses inside the network (naming the layer and the arithmetic),
+            `InputMismatchError` where it does not fit a layer, `ModelRunError` (`DataDependentError`) where the
+            forward fails on the meta device.
     """
-    with collector_paused():
-        return _analyze(model, input_size, batch_size, dtype, inputs, device, model_name, formulas)
-
-
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector paused for the duration: an analysis allocates thousands of short-lived
-    objects, which set off several collections per analysis, each scanning every young object (and now and then
-    all half-million objects torch and the model zoo hold, ~170 ms). Nothing an analysis makes is cyclic garbage
-    it depends on collecting; whatever is left is collected once the collector runs again."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+    return run_isolated(lambda private_tables: _analyze(model, input_size, batch_size, dtype, inputs, device,
+                                                        model_name, formulas, private_tables))
 
 
 def _analyze(model: nn.Module, input_size: Sequence[int] | None, batch_size: int, dtype: torch.dtype,
-             inputs: Inputs | None, device: str, model_name: str | None, formulas: Mapping[Any, Formula] | None
-             ) -> Analysis:
+             inputs: Inputs | None, device: str, model_name: str | None, formulas: Mapping[Any, Formula] | None,
+             private_tables: bool) -> Analysis:
+    if not isinstance(model, nn.Module):
+        raise AnalysisError(f"model must be a torch.nn.Module instance, got {type(model).__name__}"
+                            + (" (a class: build it first)" if isinstance(model, type) else ""))
+    if not isinstance(dtype, torch.dtype):
+        raise InputSizeError(f"dtype must be a torch.dtype such as torch.float32, got {dtype!r}")
     if device not in DEVICES:
         raise InputSizeError(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
     float_dtype = dtype if dtype.is_floating_point else torch.float32  # an int64 `dtype` never converts weights
@@ -88,12 +100,14 @@ def _analyze(model: nn.Module, input_size: Sequence[int] | None, batch_size: int
     named_modules = list(model.named_modules())  # one traversal, shared by everything below
     custom = {getattr(k, "overloadpacket", k): f for k, f in formulas.items()} if formulas else None
     tracker = ModuleTracker(named_modules)
-    snapshot = ModelSnapshot(named_modules)
+    copy = ModelCopy(named_modules, _stand_in_maker(float_dtype, device, generator), training=False,
+                     private_tables=private_tables, alias_dtype=float_dtype if device == "meta" else None)
     try:
-        for _, module in named_modules:  # eval mode without `train()`'s recursion or `__setattr__`'s checks
-            vars(module)["training"] = False
-        with torch.no_grad():
-            _run(model, named_modules, call_args, call_kwargs, float_dtype, device, tracker, custom, generator)
+        tracker.track(copy.modules)
+        mode = CountingMode(tracker, custom, weights={id(p) for p in copy.parameters},
+                            state={id(t) for t in (*copy.parameters, *copy.buffers)})
+        with torch.no_grad(), mode:
+            copy.root(*call_args, **call_kwargs)
     except AnalysisError:
         raise
     except Exception as exc:  # the model's own failure: report where it happened, in one line
@@ -101,7 +115,7 @@ def _analyze(model: nn.Module, input_size: Sequence[int] | None, batch_size: int
         at_entry = current is None or current.order <= 1  # the model itself or the first module it ran
         raise _run_error(model, tracker.current_name, exc, device, at_entry) from exc
     finally:
-        snapshot.restore()
+        copy.release()
     records = build_records(model, named_modules, tracker, float_dtype)
     return Analysis(
         model_name=model_name or type(model).__name__,
@@ -177,66 +191,26 @@ def _attach_input_flows(args: Any, kwargs: Any) -> None:
             setattr(t, ATTRIBUTE, input_flow(t) if image else Flow(None, None, None, (), 0))
 
 
-class ModelSnapshot:
-    """Everything a forward (or our swap of its tensors) may change on a module, to be put back afterwards: its
-    attributes (`vars`), and the contents of the lists and dicts among them (`_parameters`, `_buffers`,
-    `_modules` and the forward's own caches). Copies are shallow and made in C: this runs on every analysis."""
+def _stand_in_maker(dtype: torch.dtype, device: str, generator: torch.Generator | None) -> StandIn:
+    """The stand-in for a parameter or buffer that is not already a meta tensor in `dtype` (those `ModelCopy`
+    aliases): a new tensor (`_stand_in`), `requires_grad` as the model's."""
 
-    def __init__(self, named_modules: list[tuple[str, nn.Module]]) -> None:
-        self.modules = [(module, vars(module).copy()) for _, module in named_modules]
-        self.contents = [(value, value.copy()) for _, saved in self.modules for value in saved.values()
-                         if type(value) is list or type(value) is dict]
+    def stand_in(module: str, leaf: str, t: torch.Tensor, is_parameter: bool) -> torch.Tensor:
+        copy = _stand_in(leaf, t, dtype, device, generator)
+        if t.requires_grad:
+            copy.requires_grad_(True)
+        return copy
 
-    def restore(self) -> None:
-        for module, saved in self.modules:
-            current = vars(module)
-            if current.keys() != saved.keys():
-                for key in current.keys() - saved.keys():
-                    del current[key]
-            current.update(saved)
-        for value, items in self.contents:
-            if not value and not items:  # most of them: the empty `_buffers` and `_modules` of leaves
-                continue
-            if type(value) is list:
-                value[:] = items
-            else:
-                value.clear()
-                value.update(items)
+    return stand_in
 
 
-def _run(model: nn.Module, named_modules: list[tuple[str, nn.Module]], args: tuple, kwargs: dict,
-         dtype: torch.dtype, device: str, tracker: ModuleTracker, formulas: dict[Any, Formula] | None,
-         generator: torch.Generator | None) -> None:
-    parameters = [p for _, m in named_modules for p in m._parameters.values() if p is not None]
-    buffers = [b for _, m in named_modules for b in m._buffers.values() if b is not None]
-    if all(t.device.type == device and (t.dtype == dtype or not t.is_floating_point())
-           for t in (*parameters, *buffers)):
-        mode = CountingMode(tracker, formulas, weights={id(p) for p in parameters},
-                            state={id(t) for t in (*parameters, *buffers)})
-        with tracker, mode:
-            model(*args, **kwargs)
-        return
-    # Stand-ins, one per unique tensor (`tie_weights` makes every name of a shared tensor use the same one): empty
-    # on meta; on a real device the model's own values when it has them, else random ones of a usual scale.
-    state = {
-        name: _stand_in(name, t, dtype, device, generator)
-        for name, t in [*model.named_parameters(), *model.named_buffers()]
-    }
-    parameter_names = {name for name, _ in model.named_parameters()}
-    mode = CountingMode(tracker, formulas, weights={id(t) for k, t in state.items() if k in parameter_names},
-                        state={id(t) for t in state.values()})
-    with tracker, mode:
-        torch.func.functional_call(model, state, args, kwargs, strict=False, tie_weights=True)
-
-
-def _stand_in(name: str, t: torch.Tensor, dtype: torch.dtype, device: str,
+def _stand_in(leaf: str, t: torch.Tensor, dtype: torch.dtype, device: str,
               generator: torch.Generator | None) -> torch.Tensor:
     kind = dtype if t.is_floating_point() else t.dtype
     if device == "meta":
         return torch.empty(t.shape, dtype=kind, device="meta")
     if not t.is_meta:
-        return t.detach().to(device=device, dtype=kind)
-    leaf = name.rsplit(".", 1)[-1]
+        return t.detach().to(device=device, dtype=kind, copy=True)  # never the model's own tensor
     if not t.is_floating_point():
         return torch.zeros(t.shape, dtype=kind, device=device)
     if leaf in ("running_var", "weight") and t.dim() <= 1:  # norms start as the identity: scale 1

@@ -36,6 +36,8 @@ from analyzers.numbers import per_dim, pool_window
 from analyzers.ops import ADAPTIVE_POOLS, ATTENTION, MAX_POOLS, PRODUCTS, VIEWS, WINDOW_POOLS
 from analyzers.records import ReceptiveField
 
+__all__ = ["ATTRIBUTE", "Flow", "WEIGHT", "WHOLE_INPUT", "WINDOW_FLOW_OPS", "flow_of", "input_flow", "result_flow"]
+
 aten = torch.ops.aten
 
 ATTRIBUTE = "_cost_flow"

@@ -25,6 +25,8 @@ from analyzers.records import (
     RecordKind,
 )
 
+__all__ = ["jump_text", "layer_formula", "op_formula", "params_formula", "receptive_field_text", "start_text"]
+
 
 def _batch_prefix(batch: int) -> str:
     return f"batch {batch} · " if batch != 1 else ""

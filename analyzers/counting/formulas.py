@@ -35,6 +35,15 @@ from analyzers.records import (
     PoolGeometry,
 )
 
+__all__ = [
+    "FORMULAS", "Formula", "activation", "adaptive_pooling", "addmm", "antialiased_interpolation", "argument",
+    "arithmetic", "assertion", "baddbmm", "batch_norm", "bmm", "concatenation", "convolution", "data_movement",
+    "embedding", "fused_attention", "grid_sample", "group_norm", "grouped_mm", "histogram", "interpolation",
+    "layer_norm", "max_or_min", "mkldnn_rnn_layer", "mm", "more_arithmetic", "more_reductions", "moves_data",
+    "native_multi_head_attention", "nms", "pooling", "reduction", "register", "register_torchvision_ops", "roi_align",
+    "scan", "scatter_add", "softmax", "transformer_encoder_layer", "uncounted", "vector_norm",
+]
+
 aten = torch.ops.aten
 
 Formula = Callable[[Any, tuple, dict, Any], OpCost]

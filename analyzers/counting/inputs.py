@@ -22,6 +22,12 @@ from analyzers.errors import InputMismatchError, InputSizeError
 from analyzers.numbers import ascii_shape, parse_dims, whole_number
 from analyzers.records import InputDescription
 
+__all__ = [
+    "DTYPES", "InputSize", "InputSpec", "Inputs", "MAX_ELEMENTS", "Shape", "as_call", "check_fits", "checked_size",
+    "describe", "dtype_name", "forward_parameters", "materialize", "parse_dtype", "parse_input_size",
+    "parse_input_spec", "positional_names", "signature_text", "with_batch",
+]
+
 Shape = tuple[int, ...]
 InputSize = tuple[int, int, int]  # an image's channels, height, width: PyTorch's order, without the batch
 
@@ -39,7 +45,16 @@ _NAME = re.compile(r"[A-Za-z_]\w*")
 
 @dataclass(frozen=True)
 class InputSpec:
-    """One input tensor: its full shape (batch included) and dtype (None: the analysis' float dtype)."""
+    """One input tensor, for `analyze(model, inputs=…)`.
+
+    Args:
+        shape: its full shape, batch included, e.g. `(1, 128)`: positive integers (true integers or ASCII digit
+            text; `8.7` is refused), at most 2**40 elements.
+        dtype: its dtype, e.g. `torch.int64` for token ids; None (the default) takes the analysis' float dtype.
+
+    Raises:
+        InputSizeError: for a shape that is not positive whole numbers or is too large.
+    """
 
     shape: Shape
     dtype: torch.dtype | None = None

@@ -21,6 +21,8 @@ from analyzers.errors import InputMismatchError, InputTooSmallError, ModelRunErr
 from analyzers.numbers import dims, per_dim, pool_output_size, pool_window
 from analyzers.ops import MAX_POOLS, POOL_DIMS
 
+__all__ = ["WINDOWED_OPS", "check_window_fits"]
+
 aten = torch.ops.aten
 
 

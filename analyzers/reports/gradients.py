@@ -24,8 +24,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from analyzers.budget import CPU_WORK_BUDGET_BYTES, largest_that_fits, refuse_over_budget
+from analyzers.counting.isolation import process_state_kept
 from analyzers.errors import AnalysisError
 from analyzers.numbers import whole_number
+
+__all__ = [
+    "CPU_PASS_OVERHEAD", "DEFAULT_BATCH", "GradientProfile", "Init", "LayerGradient", "MAX_BATCH", "MAX_INPUT_ELEMENTS",
+    "WEIGHT_LAYERS", "check_memory", "estimated_bytes", "gradient_profile",
+]
 
 WEIGHT_LAYERS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
 DEFAULT_BATCH = 4  # batch norm in training mode needs ≥ 2; 4 keeps a 56-layer CIFAR net well under a second
@@ -160,22 +166,22 @@ def check_memory(model: nn.Module, size: tuple[int, ...], batch_size: int, model
 def _profile(model: nn.Module, size: tuple[int, ...], batch_size: int, seed: int, init: Init, model_name: str
              ) -> GradientProfile:
     generator = torch.Generator().manual_seed(seed)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with process_state_kept():  # the seeded stream (init, dropout masks) is ours; the caller's is put back
+        torch.random.default_generator.manual_seed(seed)  # the CPU's alone: no seed queued for a later CUDA start
         probe = _materialised_copy(model)
         _initialise(probe, init)
-    probe.train()
-    probe.zero_grad(set_to_none=True)
-    x = torch.randn(batch_size, *size, generator=generator)
-    with _ExecutionOrder(probe) as order:
-        logits = probe(x)
-    if not order:
-        raise AnalysisError(f"{model_name or type(model).__name__} has no convolution or linear layer to measure")
-    if logits.dim() != 2:
-        raise AnalysisError(f"the model's output must be (batch, classes) logits, got shape {tuple(logits.shape)}")
-    labels = torch.randint(0, logits.shape[1], (batch_size,), generator=generator)
-    loss = F.cross_entropy(logits, labels)
-    loss.backward()
+        probe.train()
+        probe.zero_grad(set_to_none=True)
+        x = torch.randn(batch_size, *size, generator=generator)
+        with _ExecutionOrder(probe) as order:
+            logits = probe(x)
+        if not order:
+            raise AnalysisError(f"{model_name or type(model).__name__} has no convolution or linear layer to measure")
+        if logits.dim() != 2:
+            raise AnalysisError(f"the model's output must be (batch, classes) logits, got shape {tuple(logits.shape)}")
+        labels = torch.randint(0, logits.shape[1], (batch_size,), generator=generator)
+        loss = F.cross_entropy(logits, labels)
+        loss.backward()
     modules = dict(probe.named_modules())
     layers = tuple(
         LayerGradient(

@@ -12,6 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from analyzers.training.analyze import TrainingAnalysis, TrainingLayer
+from analyzers.user_files import write_text
+
+__all__ = ["ROW_FIELDS", "layer_row", "layer_rows", "to_csv", "to_json", "training_summary"]
 
 ROW_FIELDS = (
     "name", "type", "depth", "params", "trainable_params", "forward_macs", "backward_input_macs",
@@ -97,7 +100,7 @@ def to_csv(analysis: TrainingAnalysis, path: Path | str | None = None, depth: in
     writer.writeheader()
     writer.writerows(layer_rows(analysis, depth))
     if path is not None:
-        Path(path).write_text(out.getvalue(), encoding="utf-8", newline="")
+        write_text(path, out.getvalue())
     return out.getvalue()
 
 
@@ -108,5 +111,5 @@ def to_json(analysis: TrainingAnalysis, path: Path | str | None = None, depth: i
     data = {"totals": training_summary(analysis), "layers": layer_rows(analysis, depth), "timeline": timeline}
     text = json.dumps(data, ensure_ascii=False, indent=1)
     if path is not None:
-        Path(path).write_text(text, encoding="utf-8")
+        write_text(path, text)
     return text

@@ -26,7 +26,8 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_leaves
 
-from analyzers.counting.analyze import ModelSnapshot, call_inputs, collector_paused
+from analyzers.counting.analyze import call_inputs
+from analyzers.counting.isolation import ModelCopy, run_isolated
 from analyzers.counting.inputs import Inputs
 from analyzers.counting.tree import build_records, model_totals
 from analyzers.training.formulas import BackwardCost, backward_cost
@@ -39,6 +40,8 @@ from analyzers.records import Analysis, LayerRecord, OpKind, RecordKind, with_st
 from analyzers.training.freezing import freeze_point, frozen_parameter_names
 from analyzers.training.memory import (STEP_DEVICES, LiveMemory, Optimizer, OptimizerImpl, Phase, SavedTensors,
                                       StepMemory, step_memory)
+
+__all__ = ["TrainingAnalysis", "TrainingLayer", "TrainingTotals", "analyze_training"]
 
 # ---------------------------------------------------------------- results
 
@@ -422,24 +425,45 @@ def analyze_training(
     precision: Precision | str = Precision.FP32,
     model_name: str | None = None,
 ) -> TrainingAnalysis:
-    """Count one training step of `model` on a batch of `input_size` inputs (without the batch dimension), or on
-    `inputs` as `analyze` takes them (`{"input_ids": InputSpec((8, 128), torch.int64)}`: token models).
+    """Count one training step of `model` — forward in train mode, backward, optimizer — and its memory.
 
-    `freeze` names a module: it and every module defined before it are frozen; `freeze_stages` freezes the first K
-    of `stage_names(model)`. `precision` fp16/bf16 means mixed precision: the model computes and stores in that
-    dtype and the optimizer keeps fp32 master weights. `device` is where the step would run ("cuda" or "cpu"): it
-    picks PyTorch's default `optimizer_impl` there (CUDA foreach, CPU for-loop), which sets the update's temporaries;
-    "for-loop", "foreach" or "fused" choose one. The model is left exactly as it was found.
+    Both passes run on the meta device; the model is left exactly as it was found.
+
+    Args:
+        model: any `nn.Module`.
+        input_size: one input's size without the batch dimension, e.g. `(3, 224, 224)`, as `analyze` takes it.
+            Give this or `inputs`, not both.
+        batch_size: the batch of one step, a positive integer.
+        inputs: instead of `input_size`, every input with its batch and dtype, as `analyze` takes them
+            (`{"input_ids": InputSpec((8, 128), torch.int64)}`: token models).
+        optimizer: `Optimizer.SGD` (no state), `MOMENTUM` (one buffer per weight), `ADAM` or `ADAMW` (two), or
+            their names (`"adamw"`).
+        optimizer_impl: how the optimizer's update runs, which sets its temporaries: `"for-loop"`, `"foreach"` or
+            `"fused"`; None picks PyTorch's default on `device` (CUDA foreach, CPU for-loop).
+        device: where the step would run, `"cuda"` or `"cpu"`.
+        freeze: a module's name: it and every module defined before it are frozen (`requires_grad=False`).
+        freeze_stages: instead of `freeze`, how many of `stage_names(model)` to freeze, from the first.
+        precision: `fp32`, or `fp16`/`bf16` for mixed precision: the model computes and stores in that dtype and
+            the optimizer keeps fp32 master weights.
+        model_name: the name the analysis reports (default: the model's class name).
+
+    Returns:
+        A `TrainingAnalysis`: the forward `Analysis`, one `TrainingLayer` per record with its backward costs,
+        totals, and the step's memory (`StepMemory`: weights, gradients, optimizer state, activations, peak).
+
+    Raises:
+        UserError: one line for a bad size, optimizer, precision or freeze point; `ModelRunError` where the step
+            fails on the meta device.
     """
-    with collector_paused():  # as `analyze`: no collection scans the heap mid-step (tensors die by refcount)
-        return _analyze_training(model, input_size, batch_size, inputs, optimizer, optimizer_impl, device, freeze,
-                                 freeze_stages, precision, model_name)
+    return run_isolated(lambda private_tables: _analyze_training(
+        model, input_size, batch_size, inputs, optimizer, optimizer_impl, device, freeze, freeze_stages, precision,
+        model_name, private_tables))
 
 
 def _analyze_training(model: nn.Module, input_size: Sequence[int] | None, batch_size: int, inputs: Inputs | None,
                       optimizer: Optimizer | str, optimizer_impl: OptimizerImpl | str | None, device: str,
                       freeze: str | None, freeze_stages: int | None, precision: Precision | str,
-                      model_name: str | None) -> TrainingAnalysis:
+                      model_name: str | None, private_tables: bool) -> TrainingAnalysis:
     optimizer = Optimizer.parse(optimizer)
     if device not in STEP_DEVICES:
         raise UserError(f"a training step's device must be one of {', '.join(STEP_DEVICES)}, got {device!r}")
@@ -454,34 +478,33 @@ def _analyze_training(model: nn.Module, input_size: Sequence[int] | None, batch_
     frozen = frozen_parameter_names(model, point)
 
     named_modules = list(model.named_modules())
-    snapshot = ModelSnapshot(named_modules)
-    tracker = _NodeRuns(named_modules)
     parameters = dict(model.named_parameters())
-    state: dict[str, torch.Tensor] = {}  # name → stand-in, one per unique parameter and buffer
-    stand_ins: dict[int, torch.Tensor] = {}  # id(the model's tensor) → its stand-in
-    for name, t in [*parameters.items(), *model.named_buffers()]:
+
+    def stand_in(module: str, leaf: str, t: torch.Tensor, is_parameter: bool) -> torch.Tensor:
+        """An empty meta tensor in the step's dtype; a trainable parameter's requires its gradient."""
         floating = t.is_floating_point()
-        stand_in = torch.empty(t.shape, dtype=dtype if floating else t.dtype, device="meta")
-        if name in parameters and floating and name not in frozen:
-            stand_in.requires_grad_(True)
-        state[name] = stand_ins[id(t)] = stand_in
-    stand_in_params = [state[name] for name in parameters]
+        copy = torch.empty(t.shape, dtype=dtype if floating else t.dtype, device="meta")
+        if is_parameter and floating and not (frozen and (f"{module}.{leaf}" if module else leaf) in frozen):
+            copy.requires_grad_(True)
+        return copy
+
+    copy = ModelCopy(named_modules, stand_in, training=True, private_tables=private_tables)
+    tracker = _NodeRuns(named_modules)
+    stand_in_params = copy.parameters
     parameter_storages = {p.untyped_storage()._cdata for p in stand_in_params}
-    stand_in_buffers = [t for name, t in state.items() if name not in parameters]
-    buffer_storages = {b.untyped_storage()._cdata for b in stand_in_buffers}
+    buffer_storages = {b.untyped_storage()._cdata for b in copy.buffers}
     memory = LiveMemory()
-    mode = _TrainingMode(tracker, weights={id(p) for p in stand_in_params}, state={id(t) for t in state.values()},
+    mode = _TrainingMode(tracker, weights={id(p) for p in stand_in_params},
+                         state={id(t) for t in (*stand_in_params, *copy.buffers)},
                          parameter_storages=parameter_storages, memory=memory)
     stack = tracker.stack
     saved = SavedTensors(parameter_storages | buffer_storages, where=lambda: id(stack[-1].module) if stack else None)
     try:
-        _swap_in(named_modules, stand_ins)
-        for _, module in named_modules:
-            vars(module)["training"] = True  # what `model.train()` sets, without nn.Module.__setattr__'s checks
+        tracker.track(copy.modules)
         fused = _FusedAttention(device) if _may_call_attention(named_modules) else contextlib.nullcontext()
-        with torch.enable_grad(), tracker, mode, fused:
+        with torch.enable_grad(), mode, fused:
             with saved.hooks():
-                output = model(*call.args, **call.kwargs)
+                output = copy.root(*call.args, **call.kwargs)
             mode.phase = Phase.BACKWARD
             roots = [t for t in tree_leaves(output) if isinstance(t, torch.Tensor) and t.requires_grad]
             if roots:
@@ -493,7 +516,7 @@ def _analyze_training(model: nn.Module, input_size: Sequence[int] | None, batch_
         where = tracker.current_name or "model"
         raise ModelRunError(f"{where}: training step failed on the meta device: {first_line(exc)}") from exc
     finally:
-        snapshot.restore()
+        copy.release()
     segments = memory.finish()
     del output
 
@@ -512,7 +535,7 @@ def _analyze_training(model: nn.Module, input_size: Sequence[int] | None, batch_
     itemsize = torch.empty((), dtype=dtype).element_size()
     memory_result = step_memory(
         parameter_bytes=sum(t.numel() * t.element_size() for t in stand_in_params),
-        buffer_bytes=sum(t.numel() * t.element_size() for t in stand_in_buffers), trainable_sizes=trainable_sizes,
+        buffer_bytes=sum(t.numel() * t.element_size() for t in copy.buffers), trainable_sizes=trainable_sizes,
         gradient_itemsize=itemsize, optimizer=optimizer, optimizer_impl=impl, device=device,
         mixed_precision=precision in (Precision.FP16, Precision.BF16),
         input_bytes=sum(t.numel() * t.element_size() for t in call.tensors), saved=saved, segments=segments)
@@ -573,17 +596,6 @@ def _run_backward(roots: list[torch.Tensor], seeds: list[torch.Tensor]) -> None:
         torch.autograd.backward(roots, seeds)
         return
     run(tuple(roots), tuple(seeds), False, False, (), allow_unreachable=True, accumulate_grad=True)
-
-
-def _swap_in(named_modules: list[tuple[str, nn.Module]], stand_ins: dict[int, torch.Tensor]) -> None:
-    """Put each parameter's and buffer's stand-in where the model keeps it (every name of a shared tensor gets the
-    same one), as `torch.func.functional_call(…, tie_weights=True)` would, without its per-name bookkeeping; the
-    model snapshot puts the originals back."""
-    for _, module in named_modules:
-        for slots in (module._parameters, module._buffers):
-            for name, t in slots.items():
-                if t is not None and id(t) in stand_ins:
-                    slots[name] = stand_ins[id(t)]
 
 
 def _training_layers(forward: Analysis, tracker: ModuleTracker, tallies: dict[int, _BackwardTally],

@@ -37,6 +37,11 @@ from analyzers.numbers import pool_window, product
 from analyzers.ops import ADAPTIVE_POOL_BACKWARD, AVG_POOL_BACKWARD, FUSED_ATTENTION_BACKWARD, MAX_POOL_BACKWARD
 from analyzers.records import OpCategory, OpCost, OpKind
 
+__all__ = [
+    "BACKWARD_FORMULAS", "BackwardCost", "BackwardFormula", "attention_backward", "avg_pool_backward", "backward_cost",
+    "conv_backward_macs", "convolution_backward", "index_add", "interpolation_backward", "register",
+]
+
 aten = torch.ops.aten
 
 

@@ -32,6 +32,11 @@ import torch
 
 from analyzers.errors import UserError
 
+__all__ = [
+    "LiveMemory", "Optimizer", "Phase", "SavedTensors", "StepMemory", "TimelinePoint", "largest_batch",
+    "optimizer_state_bytes", "step_memory",
+]
+
 
 class Optimizer(enum.StrEnum):
     SGD = "sgd"

@@ -7,27 +7,23 @@ instead of a half-run sweep. The sweep itself is `analyzers.bench.harness.run_sw
 from __future__ import annotations
 
 import argparse
-import re
 import sys
-from pathlib import Path
-from typing import Callable
 
 import torch
-from torch import nn
 
-from analyzers.bench.schema import BenchStatus, MemoryFormat
-from analyzers.bench.harness import BenchConfig, BenchResult, default_device, run_sweep
-from analyzers.devices import DevicePeak, Precision, measure_peak, peak_for
+from analyzers.bench.harness import BenchConfig, BenchResult, run_sweep
+from analyzers.bench.schema import BenchStatus
+from analyzers.devices import peak_for
 from analyzers.errors import UserError, first_line
-from analyzers.numbers import whole_number
+from explorer.cli.bench_configs import build_configs, build_for_bench, measured_peak, train_results_path
 from explorer.cli.common import CliError, timeout_seconds
+from explorer.cli.executor_options import add_executor_arguments
 from explorer.cli.training import OPTIMIZERS
 from explorer.ui.human import binary_bytes
 
-LIBRARY_PREFIXES = ("torchvision:", "timm:")  # built by explorer.catalogue, as `summary` builds them
+__all__ = ["BENCH_TIMEOUT_S", "DEFAULT_CSV", "add_bench_arguments", "add_parser", "run", "run_bench"]
+
 BENCH_TIMEOUT_S = 600  # per configuration: 50 iterations of a large model on a CPU take minutes, never ten
-CPU_PROBE_SECONDS_PER_CALL = 0.25
-FALLBACK_INPUT = (3, 224, 224)  # ImageNet's eval crop, for a library model that does not say its own image size
 DEFAULT_CSV = "bench_results.csv"
 
 
@@ -56,12 +52,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         help=f"limit per configuration (counting, build, warm-up, timing) and on the peak probe; a "
                         f"configuration over it is an error row (default {BENCH_TIMEOUT_S}, 0: none)")
     add_bench_arguments(parser)  # --train [--optimizer]: a timed training step, measured peak beside the estimate
+    add_executor_arguments(parser, gpu_kinds=True)  # --executor local|ray, --ray-address, --gpu-kinds
     parser.set_defaults(run=run)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the sweep the arguments describe; 2 for bad input, 1 if any row is an error, else 0."""
+    if args.executor != "local" or args.ray_address or args.gpu_kinds:
+        from explorer.cli.bench_cluster import run_on_cluster
+
+        return run_on_cluster(args)
     if getattr(args, "train", False):
         return run_bench(args)
     try:
@@ -73,129 +74,6 @@ def run(args: argparse.Namespace) -> int:
         return 2
     _print_summary(results, skipped=len(configs) - len(results), csv_path=args.csv)
     return 1 if any(r.status is BenchStatus.ERROR for r in results) else 0
-
-
-def measured_peak(precision: Precision) -> Callable[[torch.device], DevicePeak]:
-    """A peak lookup that probes the device once: a square matmul in the sweep's dtype and a device copy.
-
-    Sizes are scaled to the device so the probe takes seconds: 8192² on a GPU; on a CPU up to 2048², smaller where
-    a call would take over a quarter of a second (fp16 and bf16 on CPUs without half-precision units).
-    """
-
-    def probe(device: torch.device) -> DevicePeak:
-        cpu = device.type == "cpu"
-        return measure_peak(device, precisions=(precision,), matmul_size=2048 if cpu else 8192,
-                            copy_bytes=(256 << 20) if cpu else (1 << 30), repeats=3 if cpu else 10,
-                            seconds_per_call=CPU_PROBE_SECONDS_PER_CALL if cpu else None)
-
-    return probe
-
-
-def build_configs(args: argparse.Namespace) -> list[BenchConfig]:
-    """Every (model, batch) configuration the arguments ask for, validated."""
-    batches = parse_batches(args.batch)
-    precision = _parse_precision(args.dtype, "--dtype")
-    device = _parse_device(args.device)
-    iters = _parse_count(args.iters, "--iters", minimum=1)
-    warmup = _parse_count(args.warmup, "--warmup", minimum=0)
-    explicit_input = parse_input_size(args.input) if args.input is not None else None
-    if precision is Precision.TF32 and torch.device(device).type != "cuda":
-        raise CliError("--dtype tf32 is a CUDA tensor-core mode; on cpu use fp32")
-    memory_format = MemoryFormat.CHANNELS_LAST if args.channels_last else MemoryFormat.NCHW
-    configs = []
-    for name in args.models:
-        input_size = explicit_input or default_input_size(name)
-        for batch in batches:
-            configs.append(
-                BenchConfig(
-                    model=name,
-                    batch=batch,
-                    input_size=input_size,
-                    dtype=precision,
-                    memory_format=memory_format,
-                    compile=args.compile,
-                    device=device,
-                    iters=iters,
-                    warmup=warmup,
-                )
-            )
-    return configs
-
-
-def parse_batches(text: str) -> list[int]:
-    """'1,32,256' → [1, 32, 256]; each a positive integer a results file can hold, no repeats."""
-    batches = [whole_number(p.strip()) for p in text.split(",")]
-    if any(b is None or not 1 <= b <= MAX_COUNT for b in batches):
-        raise CliError(f"--batch {text!r}: expected positive integers up to {MAX_COUNT:,} separated by commas, e.g. "
-                       "1,32,256")
-    return list(dict.fromkeys(batches))  # type: ignore[arg-type]
-
-
-MAX_COUNT = 2**63 - 1  # batches and iterations are 64-bit integers in a results file
-
-
-def parse_input_size(text: str) -> tuple[int, int, int]:
-    """'3x224x224' → (3, 224, 224): the shared parser (analyzers.counting.inputs), held to the three sizes of an image."""
-    from analyzers.counting.inputs import parse_input_size as parse
-
-    c, h, w = parse(text, dimensions=(3, 3))
-    return (c, h, w)
-
-
-def default_input_size(name: str) -> tuple[int, int, int]:
-    """The input a model is meant for; a `UserError` for a name that does not resolve."""
-    if name.startswith(LIBRARY_PREFIXES):
-        size = _library_model(name, torch.device("meta")).input_size
-        return (size[0], size[1], size[2]) if size is not None and len(size) == 3 else FALLBACK_INPUT
-    from explorer.zoo import get_model_info
-
-    return get_model_info(name).default_input()
-
-
-def build_for_bench(name: str, device: torch.device) -> nn.Module:
-    """The model factory the harness calls: real random-init weights on `device` (or meta, for counting)."""
-    if name.startswith(LIBRARY_PREFIXES):
-        return _library_model(name, device).module
-    from explorer.zoo import build_model
-
-    return build_model(name, device=device).module
-
-
-def _library_model(ref: str, device: torch.device):
-    """The catalogue's model (the architecture its default weights describe), on `device`."""
-    from explorer.catalogue import build
-
-    try:
-        return build(ref, device=device)
-    except Exception as exc:  # a missing package, an unknown name: all are the user's input to fix
-        raise CliError(f"{ref}: {first_line(exc)}") from None
-
-
-def _parse_precision(text: str, flag: str) -> Precision:
-    try:
-        return Precision(text.lower())
-    except ValueError:
-        allowed = " | ".join(member.value for member in Precision)
-        raise CliError(f"{flag} {text!r}: expected one of {allowed}") from None
-
-
-def _parse_device(text: str | None) -> str:
-    if text is None:
-        return default_device()
-    if not re.fullmatch(r"cpu|cuda(:[0-9]{1,3})?", text):
-        raise CliError(f"--device {text!r}: expected cuda or cpu")
-    if text.startswith("cuda") and not torch.cuda.is_available():
-        raise CliError("--device cuda: CUDA is not available on this machine; use --device cpu")
-    if text.startswith("cuda:") and int(text.split(":")[1]) >= torch.cuda.device_count():
-        raise CliError(f"--device {text}: this machine has {torch.cuda.device_count()} CUDA device(s)")
-    return text
-
-
-def _parse_count(text: str, flag: str, minimum: int) -> int:
-    value = whole_number(str(text).strip())
-    if value is None or not minimum <= value <= MAX_COUNT:
-        raise CliError(f"{flag} {text!r}: expected an integer from {minimum} to {MAX_COUNT:,}")
-    return value
 
 
 def _print_summary(results: list[BenchResult], skipped: int, csv_path: str) -> None:
@@ -247,12 +125,6 @@ def run_bench(args: argparse.Namespace) -> int:
     note = f", {skipped} already present (skipped)" if skipped else ""
     print(f"{written} row(s) appended to {path}{note}")
     return 1 if failed else 0
-
-
-def train_results_path(csv_path: str) -> Path:
-    """`bench_results.csv` → `bench_results_train.csv`: training rows have their own schema and file."""
-    path = Path(csv_path)
-    return path.with_name(f"{path.stem}_train{path.suffix or '.csv'}")
 
 
 def _train_sweep(configs: list[BenchConfig], args: argparse.Namespace, results) -> tuple[int, int, int]:

@@ -35,8 +35,8 @@ class CliError(UserError):
 
 class OneLineParser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # argparse prints usage over several lines; we print one
-        raise CliError(f"{message} (see `python -m explorer {self.prog.split()[-1]} --help`)"
-                       if " " in self.prog else f"{message} (see `python -m explorer --help`)")
+        command = self.prog.removeprefix("python -m explorer").strip()  # "" for the program itself
+        raise CliError(f"{message} (see `python -m explorer {command + ' ' if command else ''}--help`)")
 
 
 def positive_int(text: str) -> int:

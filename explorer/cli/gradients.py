@@ -14,6 +14,8 @@ from analyzers.bench.results_file import ResultsFile
 from analyzers.reports.gradients import DEFAULT_BATCH, GradientProfile, Init, gradient_profile
 from explorer.cli.common import non_negative_int, print_line
 
+__all__ = ["add_parser", "csv_rows", "run", "summary_header", "summary_line"]
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register the `gradients` sub-command."""

@@ -59,7 +59,7 @@ def _refuse_empty_values(args: argparse.Namespace) -> None:
     for dest, value in vars(args).items():
         values = value if isinstance(value, list) else [value]
         if any(isinstance(v, str) and not v.strip() for v in values):
-            what = "the model name" if dest in ("name", "models") else "--" + dest.replace("_", "-")
+            what = "the model name" if dest in ("name", "models", "members") else "--" + dest.replace("_", "-")
             raise CliError(f"{what} needs a value, got an empty string")
 
 

@@ -54,6 +54,8 @@ def _summary_line(model: ResolvedModel, args: argparse.Namespace) -> dict[str, A
 def run(args: argparse.Namespace) -> int:
     options = parse_options(args.set)
     size = parse_input_size(args.input) if args.input else None
+    if args.family and not args.all:
+        raise CliError("--family chooses the models of --all; give --all, or leave --family out")
     if args.all:
         if args.name or args.spec:
             raise CliError("summary --all takes no model name")
@@ -89,8 +91,8 @@ def _summary_all(args: argparse.Namespace, size: tuple[int, ...] | None) -> int:
             continue
         print_line(json.dumps(summary, ensure_ascii=False))
     if failed:
-        print(f"error: {failed} of {len(models)} models could not be analysed (each named above); the others were",
-              file=sys.stderr)
+        print(f"error: {failed} of {len(models)} models could not be analysed (each named above)"
+              + ("; the others were" if failed < len(models) else ""), file=sys.stderr)
         return EXIT_SOME_FAILED
     return 0
 

@@ -12,6 +12,8 @@ from analyzers.predict.roofline import ModelBound
 from analyzers.safe_text import printable
 from analyzers.counting.formula_text import layer_formula
 
+__all__ = ["layer_table"]
+
 
 def layer_table(analysis: Analysis, max_depth: int | None = None, roofline: ModelBound | None = None) -> str:
     """Indented records with their numbers and formulas; with a roofline, each leaf's bound and what limits it."""

@@ -14,6 +14,8 @@ from typing import Any, Callable
 from explorer.cli.common import CliError, non_negative_int
 from explorer.ui.human import binary_bytes, compact
 
+__all__ = ["OPTIMIZERS", "format_summary", "format_table", "install", "run_report", "run_summary"]
+
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
 _TRAIN_FLAGS = ("optimizer", "optimizer_impl", "step_device", "freeze", "freeze_stages")
 

@@ -23,6 +23,11 @@ from explorer.figures.theme import (
     styled,
 )
 
+__all__ = [
+    "MAX_LEGEND_FAMILIES", "MAX_NAMED_POINTS", "OTHER_COLOR", "OTHER_FAMILIES", "PALETTE", "accuracy_vs_macs",
+    "macs_params_activations", "ours_vs_fvcore",
+]
+
 MAX_LEGEND_FAMILIES = 12  # legend entries beside a chart: the 11 largest families and "other families"
 MAX_NAMED_POINTS = 40  # names tried beside points (the rest are in the hover)
 OTHER_FAMILIES = "other families"
@@ -32,15 +37,22 @@ PALETTE = (*SERIES, "#0891b2", "#ca8a04", "#9333ea")
 _HOVER = {"family": True, "params": ":,", "macs": ":,", "activation_bytes": ":,", "input": True, "group": False}
 
 
-def _grouped(data: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
-    """`data` with a `group` column — its family, or OTHER_FAMILIES past the largest ones — and a colour per group
-    (the same family keeps its colour while the filter around it changes, as long as it is among the largest)."""
-    sizes = data["family"].value_counts()
+def family_colors(frame: pd.DataFrame) -> dict[str, str]:
+    """A colour for each of the largest families of `frame` (at most MAX_LEGEND_FAMILIES − 1 when there are more)
+    and OTHER_FAMILIES' grey: pass the same map to every chart of a page, so a family keeps its colour on all."""
+    sizes = frame["family"].value_counts()
     keep = list(sizes.index[: MAX_LEGEND_FAMILIES - 1]) if len(sizes) > MAX_LEGEND_FAMILIES else list(sizes.index)
-    data = data.assign(group=[f if f in keep else OTHER_FAMILIES for f in data["family"]])
     colors = {family: PALETTE[i % len(PALETTE)] for i, family in enumerate(sorted(keep))}
     colors[OTHER_FAMILIES] = OTHER_COLOR
-    return data, colors
+    return colors
+
+
+def _grouped(data: pd.DataFrame, colors: dict[str, str] | None) -> tuple[pd.DataFrame, dict[str, str], dict]:
+    """`data` with a `group` column (its family, or OTHER_FAMILIES), the colours, and the legend's order."""
+    colors = colors if colors is not None else family_colors(data)
+    data = data.assign(group=[f if f in colors else OTHER_FAMILIES for f in data["family"]])
+    order = {"group": [*sorted(set(colors) - {OTHER_FAMILIES}), OTHER_FAMILIES]}
+    return data, colors, order
 
 
 def _named(fig: go.Figure, data: pd.DataFrame, x: str, y: str, *, log_y: bool, plot_px: tuple[float, float]) -> None:
@@ -74,45 +86,47 @@ def _family_legend(fig: go.Figure, data: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def macs_params_activations(frame: pd.DataFrame) -> go.Figure:
+def macs_params_activations(frame: pd.DataFrame, colors: dict[str, str] | None = None) -> go.Figure:
     """MACs against params, bubble area proportional to activation bytes, both axes log."""
     data = frame.dropna(subset=["macs", "params", "activation_bytes"])
     data = data[(data["macs"] > 0) & (data["params"] > 0)]
     if data.empty:
         return empty_figure("No analysed models match the filter")
-    data, colors = _grouped(data)
+    data, colors, order = _grouped(data, colors)
     fig = px.scatter(data, x="macs", y="params", size="activation_bytes", color="group", hover_name="model",
                      hover_data=_HOVER, log_x=True, log_y=True, size_max=28, custom_data=["model"],
-                     color_discrete_map=colors, category_orders={"group": [*sorted(set(colors) - {OTHER_FAMILIES}),
-                                                                           OTHER_FAMILIES]},
+                     color_discrete_map=colors, category_orders=order,
                      labels={"macs": "MACs (conv, linear, matmul, attention)", "params": "parameters"})
     fig.update_traces(marker={"line": {"width": 0.5, "color": "white"}, "sizemin": 3})
     _named(fig, data, "macs", "params", log_y=True, plot_px=(700.0, 400.0))
     return styled(_family_legend(fig, data), title="MACs vs params (bubble area: activation bytes)", height=520)
 
 
-def accuracy_vs_macs(frame: pd.DataFrame, source: str) -> go.Figure:
+def accuracy_vs_macs(frame: pd.DataFrame, source: str, colors: dict[str, str] | None = None) -> go.Figure:
     data = frame.dropna(subset=["top1", "macs"])
     data = data[data["macs"] > 0]
     if data.empty:
         return empty_figure("No published ImageNet top-1 for these models")
-    data, colors = _grouped(data)
+    data, colors, order = _grouped(data, colors)
     fig = px.scatter(data, x="macs", y="top1", color="group", hover_name="model", log_x=True, custom_data=["model"],
                      hover_data={"params": ":,", "macs": ":,", "family": True, "group": False},
-                     color_discrete_map=colors, labels={"macs": "MACs", "top1": "ImageNet top-1 %"})
-    _named(fig, data, "macs", "top1", log_y=False, plot_px=(300.0, 300.0))
+                     color_discrete_map=colors, category_orders=order,
+                     labels={"macs": "MACs", "top1": "ImageNet top-1 %"})
+    if len(data) <= MAX_NAMED_POINTS:  # a half-width chart names its points only when they are few
+        _named(fig, data, "macs", "top1", log_y=False, plot_px=(300.0, 300.0))
     return styled(_family_legend(fig, data), title=f"ImageNet top-1 ({source}) vs MACs", height=440)
 
 
-def ours_vs_fvcore(frame: pd.DataFrame) -> go.Figure:
+def ours_vs_fvcore(frame: pd.DataFrame, colors: dict[str, str] | None = None) -> go.Figure:
     """Our GMACs against timm's published fvcore GMACs, with the line y = x."""
     data = frame.dropna(subset=["fvcore_gmacs", "gmacs"])
     data = data[(data["gmacs"] > 0) & (data["fvcore_gmacs"] > 0)]
     if data.empty:
         return empty_figure("No fvcore GMACs published for these models")
-    data, colors = _grouped(data)
+    data, colors, order = _grouped(data, colors)
     fig = px.scatter(data, x="gmacs", y="fvcore_gmacs", color="group", hover_name="model", log_x=True, log_y=True,
                      custom_data=["model"], color_discrete_map=colors, hover_data={"family": True, "group": False},
+                     category_orders=order,
                      labels={"gmacs": "our GMACs (conv, linear, matmul, attention)",
                              "fvcore_gmacs": "timm's GMACs (fvcore)"})
     low = float(min(data["gmacs"].min(), data["fvcore_gmacs"].min()))

@@ -13,6 +13,7 @@ settings told apart by dash; a long legend gets the room it needs below the plot
 from __future__ import annotations
 
 import html
+from typing import Callable
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -21,6 +22,13 @@ from analyzers.bench.schema import BenchStatus
 from explorer.figures.identity_colors import model_color
 from explorer.figures.point_labels import label_positions, padded_range
 from explorer.figures.theme import MUTED, empty_figure, legend_below, log_axes, styled
+
+__all__ = [
+    "DASHES", "HALF_WIDTH_PX", "LEGEND_CHAR_PX", "LEGEND_ENTRY_PX", "LEGEND_ROW_PX", "MAX_CONFIGURATIONS",
+    "MAX_LABELLED_POINTS", "MAX_POINTS", "SYMBOLS", "achieved_vs_peak", "config_labels", "escaped",
+    "fastest_configurations", "latency_vs_batch", "macs_vs_latency", "measured_vs_roofline", "ok_rows",
+    "throughput_by_model",
+]
 
 SYMBOLS = ("circle", "diamond", "square", "triangle-up", "x")
 
@@ -122,14 +130,25 @@ def _none_yet(title: str, missing: str = "finished measurements") -> go.Figure:
     return empty_figure(f"No {missing} in these results.", title=title)
 
 
+def _shown(results: pd.DataFrame, title: str,
+           keep: Callable[[pd.DataFrame], pd.Series] | None = None) -> tuple[pd.DataFrame | None, str]:
+    """The rows a per-configuration chart draws: the finished ones (those `keep` accepts), at most
+    `MAX_CONFIGURATIONS` configurations, the fastest; and its title, which says when some were left out. None
+    when there is nothing to draw."""
+    rows = ok_rows(results)
+    if keep is not None:
+        rows = rows[keep(rows)]
+    if rows.empty:
+        return None, title
+    shown = fastest_configurations(rows)
+    return shown, _title(title, rows, shown)
+
+
 def latency_vs_batch(results: pd.DataFrame) -> go.Figure:
     """p50 latency against batch size, one line per configuration (log–log: linear scaling is a 45° line)."""
-    rows = ok_rows(results)
-    title = "Latency vs batch size"
-    if rows.empty:
+    rows, title = _shown(results, "Latency vs batch size")
+    if rows is None:
         return _none_yet(title)
-    rows = fastest_configurations(all_rows := rows)
-    title = _title(title, all_rows, rows)
     fig = go.Figure()
     styles = _styles(rows)
     for config, part in rows.sort_values("batch").groupby("config", sort=False):
@@ -176,25 +195,24 @@ def throughput_by_model(results: pd.DataFrame) -> go.Figure:
             orientation="h",
             marker_color=[model_color(str(m)) for m in best["model"]],
             text=[f"{v:,.0f} img/s @ batch {b}" for v, b in zip(best["images_per_s"], best["batch"])],
-            textposition="auto",
+            textposition="outside",
+            cliponaxis=False,
             hovertemplate="%{y}<br>%{x:,.0f} images/s<extra></extra>",
         )
     )
     fig.update_xaxes(title_text="images / s")
     if best["images_per_s"].max() > 100 * best["images_per_s"].min():  # LeNet next to VGG: only a log axis reads
         log_axes(fig, x=True, x_values=best["images_per_s"])
+    widest = max((len(t) for t in fig.data[0].text), default=0)
+    fig.update_layout(margin=dict(r=20 + LEGEND_CHAR_PX * widest))  # room for the longest bar's label
     return styled(fig, title=title, height=max(260, 80 + 38 * len(best)))
 
 
 def achieved_vs_peak(results: pd.DataFrame) -> go.Figure:
     """Achieved TFLOP/s (from our counted FLOPs) as a % of the device's peak for the dtype, per batch."""
-    rows = ok_rows(results)
-    rows = rows[rows["pct_of_peak"].notna()]
-    title = "Achieved vs peak compute"
-    if rows.empty:
+    rows, title = _shown(results, "Achieved vs peak compute", keep=lambda r: r["pct_of_peak"].notna())
+    if rows is None:
         return _none_yet(title, "peak figures for these devices (no % of peak)")
-    rows = fastest_configurations(all_rows := rows)
-    title = _title(title, all_rows, rows)
     fig = go.Figure()
     styles = _styles(rows)
     for config, part in rows.sort_values("batch").groupby("config", sort=False):
@@ -219,13 +237,10 @@ def achieved_vs_peak(results: pd.DataFrame) -> go.Figure:
 
 def measured_vs_roofline(results: pd.DataFrame) -> go.Figure:
     """Measured p50 against the roofline lower bound; the dashed diagonal is the bound itself."""
-    rows = ok_rows(results)
-    rows = rows[rows["roofline_ms"].notna() & (rows["roofline_ms"] > 0)]
-    title = "Measured latency vs roofline bound"
-    if rows.empty:
+    rows, title = _shown(results, "Measured latency vs roofline bound",
+                         keep=lambda r: r["roofline_ms"].notna() & (r["roofline_ms"] > 0))
+    if rows is None:
         return _none_yet(title, "roofline bounds (they need the device's peaks)")
-    rows = fastest_configurations(all_rows := rows)
-    title = _title(title, all_rows, rows)
     fig = go.Figure()
     styles = _styles(rows)
     for config, part in rows.groupby("config", sort=False):
@@ -262,15 +277,12 @@ def measured_vs_roofline(results: pd.DataFrame) -> go.Figure:
     return styled(fig, title=title, height=_legend_room(fig, 460))
 
 
-def macs_vs_latency(results: pd.DataFrame) -> go.Figure:
-    """Counted MACs of one forward against measured p50: how well counted cost predicts time."""
-    rows = ok_rows(results)
-    rows = rows[rows["macs"].notna()]
-    title = "Counted MACs vs measured latency"
-    if rows.empty:
+def macs_vs_latency(results: pd.DataFrame, *, width_px: float = 1150) -> go.Figure:
+    """Counted MACs of one forward against measured p50: how well counted cost predicts time (`width_px`: the
+    plot area's width, where point names are placed)."""
+    rows, title = _shown(results, "Counted MACs vs measured latency", keep=lambda r: r["macs"].notna())
+    if rows is None:
         return _none_yet(title)
-    rows = fastest_configurations(all_rows := rows)
-    title = _title(title, all_rows, rows)
     rows["setting"] = escaped(rows["dtype"].astype(str) + " · " + rows["device_name"].astype(str))
     rows["point"] = escaped(rows["model"].astype(str) + " ×" + rows["batch"].astype(str))
     # Each model in its own colour (the app-wide one) and named beside its points; settings differ by symbol.
@@ -279,7 +291,7 @@ def macs_vs_latency(results: pd.DataFrame) -> go.Figure:
     labelled = len(rows) <= MAX_LABELLED_POINTS
     positions = dict(zip(rows.index, label_positions(rows["macs"], rows["latency_ms_p50"], list(rows["point"]),
                                                      x_range=x_range, y_range=y_range, log_x=True, log_y=True,
-                                                     width_px=1150, height_px=320))) if labelled else {}
+                                                     width_px=width_px, height_px=320))) if labelled else {}
     fig = go.Figure()
     for i, (setting, part) in enumerate(rows.groupby("setting", sort=False)):
         fig.add_trace(
@@ -303,4 +315,4 @@ def macs_vs_latency(results: pd.DataFrame) -> go.Figure:
     fig.update_xaxes(title_text="counted MACs per forward (whole batch)", range=x_range)
     fig.update_yaxes(title_text="measured p50 (ms)", tickformat="", range=y_range)
     legend_below(fig)
-    return styled(fig, title=title, height=_legend_room(fig, 500, width_px=2 * HALF_WIDTH_PX))
+    return styled(fig, title=title, height=_legend_room(fig, 500, width_px=width_px + 130))

@@ -10,6 +10,11 @@ import pandas as pd
 from explorer.figures.shape_text import first_shape, hwc, token_rows
 from explorer.figures.theme import CONTAINER_COLOR, CONTAINER_LABEL, category_color, layer_category
 
+__all__ = [
+    "MAX_NAMED_TICKS", "ancestors", "depth_rows", "display_name", "frontier", "hover_text", "layer_axis", "leaf_rows",
+    "open_frontier", "shown_row",
+]
+
 MAX_NAMED_TICKS = 32  # beyond this many layers an axis shows positions, names move to the hover
 
 

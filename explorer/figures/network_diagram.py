@@ -49,6 +49,15 @@ from explorer.figures.theme import (
     styled,
 )
 
+__all__ = [
+    "BLOCK_COLOR", "CHAR_WIDTH", "DEFAULT_ELEMENTS", "DOT_WIDTH", "DrawnBlocks", "GAP", "GROUP_CHAR_WIDTH",
+    "GROUP_LABEL_ROOM", "INPUT_COLOR", "LABEL_ROOM", "LEGEND_LABELS", "LEGEND_PER_ROW", "LEGEND_ROW_PX",
+    "MARGIN_BOTTOM_PX", "MARGIN_SIDE_PX", "MARGIN_TOP_PX", "MAX_ELEMENTS", "MIN_WIDTH_PX", "ORPHAN_SLACK", "Opening",
+    "REFERENCE_CHANNELS", "REFERENCE_FEATURES", "REFERENCE_SIDE", "ROW_WIDTH", "SHORTCUT_NAMES", "SYMBOL_UNITS",
+    "UNIT_PX", "UNUSED_COLOR", "UNUSED_LABEL", "containers", "count_elements", "drawn_blocks", "drawn_count",
+    "network_diagram", "opened_to_depth", "readable_depth",
+]
+
 SHORTCUT_NAMES = {"downsample", "shortcut", "projection", "proj", "skip", "w_s"}
 GAP = 0.45  # between consecutive elements of a sequence
 DOT_WIDTH = 0.3

@@ -13,6 +13,8 @@ import plotly.graph_objects as go
 
 from explorer.figures.theme import HIGHLIGHT, SERIES, log_axes, styled
 
+__all__ = ["BAR_LABEL_CHARS", "compound_scaling", "knob_scaling", "resolution_scaling", "width_scaling"]
+
 
 def _curves(
     table: pd.DataFrame,

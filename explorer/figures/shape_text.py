@@ -14,6 +14,11 @@ from collections.abc import Sequence
 from analyzers.numbers import parse_dims, volume
 from analyzers.records import Analysis
 
+__all__ = [
+    "Shape", "first_shape", "hwc", "hwc_text", "input_volume", "parse_shapes", "spatial_and_channels", "token_layout",
+    "token_rows",
+]
+
 Shape = tuple[int, ...]
 
 

@@ -10,11 +10,7 @@ import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
 from explorer.atlas_table import SOURCE_NOTE, atlas_frame, counts
-from explorer.figures.atlas_charts import (
-    accuracy_vs_macs,
-    macs_params_activations,
-    ours_vs_fvcore,
-)
+from explorer.figures.atlas_charts import accuracy_vs_macs, family_colors, macs_params_activations, ours_vs_fvcore
 from explorer.ui.downloads import download_buttons
 from explorer.ui.page_setup import page_header
 from explorer.ui.plotly_chart import show_figure
@@ -69,7 +65,9 @@ def _on_point(chart: str) -> None:
         st.session_state["catalogue_open"] = names[0]
 
 
-show_figure(macs_params_activations(ok), key="catalogue_scatter", on_select=lambda: _on_point("catalogue_scatter"))
+colors = family_colors(ok)  # one colour per family on all three charts
+show_figure(macs_params_activations(ok, colors), key="catalogue_scatter",
+            on_select=lambda: _on_point("catalogue_scatter"))
 models = sorted(ok["model"])
 if st.session_state.get("catalogue_open") not in models:
     st.session_state["catalogue_open"] = None
@@ -87,11 +85,11 @@ if picked:
             st.markdown(f"[Open {ref} on the Architecture page](./?model={quote(ref)})")
 chart_left, chart_right = st.columns(2)
 with chart_left:
-    show_figure(accuracy_vs_macs(ok, "timm's results" if source == "timm" else "torchvision's weights"),
+    show_figure(accuracy_vs_macs(ok, "timm's results" if source == "timm" else "torchvision's weights", colors),
                 key="catalogue_accuracy", on_select=lambda: _on_point("catalogue_accuracy"))
 if source == "timm":
     with chart_right:
-        show_figure(ours_vs_fvcore(ok), key="catalogue_fvcore", on_select=lambda: _on_point("catalogue_fvcore"))
+        show_figure(ours_vs_fvcore(ok, colors), key="catalogue_fvcore", on_select=lambda: _on_point("catalogue_fvcore"))
     st.markdown(FVCORE_NOTE)
 if (ok["measured_on"] != "meta").any():
     st.caption("Rows measured on the CPU are **data-dependent: measured on one random input** (detection models "

@@ -5,6 +5,8 @@ from __future__ import annotations
 from analyzers.errors import UserError
 from analyzers.safe_text import printable
 
+__all__ = ["SpecError"]
+
 
 class SpecError(UserError):
     """A spec that cannot be read or built, with the place to look and what was expected there.

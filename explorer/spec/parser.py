@@ -95,6 +95,12 @@ from explorer.spec.errors import SpecError
 from explorer.spec.limits import DEFAULT_LIMITS, SpecLimits
 from analyzers.safe_text import is_unsafe
 
+__all__ = [
+    "Activation", "ActivationLayer", "BatchNorm", "Branch", "Conv", "Dropout", "Flatten", "GlobalPool", "InputSpec",
+    "Join", "Layer", "Linear", "LocalResponseNorm", "PadMode", "Padding", "Pair", "Pool", "PoolKind", "Residual",
+    "SYNTAX_HELP", "Spec", "parse_spec", "spec_lines",
+]
+
 SYNTAX_HELP = (__doc__ or "").strip()  # the docstring above is the user-facing grammar
 
 

@@ -15,6 +15,8 @@ from explorer.figures.layer_rows import ancestors
 from explorer.figures.network_diagram import opened_to_depth
 from explorer.ui.selection import select_layer
 
+__all__ = ["close_all", "expanded_blocks", "expanded_key", "find_layer", "open_to_depth", "set_open"]
+
 
 def expanded_key(scope: str, key: str) -> str:
     return f"{scope}_{key}_expanded"

@@ -16,6 +16,8 @@ from explorer.ui.expansion import set_open
 from explorer.ui.human import compact, exact
 from explorer.ui.page_setup import escape_markdown
 
+__all__ = ["layer_details"]
+
 
 def layer_details(table: pd.DataFrame, layer: str | None, expanded: frozenset[str], *, scope: str, key: str,
                   sides: tuple[int, ...] = (), tokens: bool = False) -> None:

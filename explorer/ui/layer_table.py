@@ -18,6 +18,11 @@ from analyzers.records import Analysis
 from explorer.ui.downloads import analysis_downloads
 from explorer.ui.selection import on_table_select, row_for_layer, rows_key, selected_layer, table_key
 
+__all__ = [
+    "CELL_PADDING_PX", "COLUMN_CONFIG", "DIGIT_PX", "HEADER_CHAR_PX", "NUMBER_COLUMNS", "SHAPE_HELP", "column_config",
+    "display_table", "layer_table", "number_width",
+]
+
 
 def display_table(table: pd.DataFrame, expanded: frozenset[str], sides: tuple[int, ...] = (),
                   tokens: bool = False) -> pd.DataFrame:

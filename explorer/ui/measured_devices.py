@@ -13,6 +13,8 @@ import streamlit as st
 from analyzers.devices import DevicePeak, PeakSource
 from explorer.ui.bench_results import shipped_results
 
+__all__ = ["measured_cpu_peaks"]
+
 
 def _peaks(results: pd.DataFrame) -> tuple[DevicePeak, ...]:
     rows = results[(results["status"] == "ok") & (results["device"] == "cpu") & (results["dtype"] == "fp32")

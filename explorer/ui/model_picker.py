@@ -13,6 +13,7 @@ from typing import Any
 import streamlit as st
 
 from analyzers.devices import Precision
+from analyzers.numbers import decimal_number
 from analyzers.errors import UserError
 from explorer.ui.cached_analysis import (
     ModelRequest,
@@ -151,9 +152,8 @@ def _option_entry(option: Option, key: str) -> tuple[Any, str | None]:
     if option.kind is OptionKind.INT:
         entry = parse_whole_number(label, text, int(option.minimum or 0), int(option.maximum or 0))
         return entry.value, entry.problem
-    try:
-        value = float(text.strip())
-    except ValueError:
+    value = decimal_number(text.strip())  # the engine's one reading: ASCII decimals ('٣' and 'inf' refused)
+    if value is None:
         return None, f"{label} = '{text.strip()[:40]}' is not a number ({option.allowed()})"
     if not (option.minimum or 0) <= value <= (option.maximum or 0):
         return None, f"{label} = {value:g} is out of range ({option.allowed()})"

@@ -8,6 +8,8 @@ from analyzers.errors import first_line
 from analyzers.safe_text import WORD_JOINER, escape_markdown, visible_text  # noqa: F401  (pages import them here)
 from explorer.figures import theme  # noqa: F401  (registers the Plotly template)
 
+__all__ = ["WORD_JOINER", "escape_markdown", "page_header", "show_user_error", "visible_text"]
+
 
 def page_header(title: str, caption: str) -> None:
     st.title(title)

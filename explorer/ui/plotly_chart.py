@@ -8,6 +8,8 @@ from collections.abc import Callable
 import plotly.graph_objects as go
 import streamlit as st
 
+__all__ = ["CONFIG", "show_figure"]
+
 CONFIG = {
     "displaylogo": False,
     "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"],

@@ -21,6 +21,11 @@ from explorer.ui.page_setup import show_user_error
 from explorer.ui.plotly_chart import show_figure
 from explorer.ui.whole_number import whole_number_input
 
+__all__ = [
+    "DEFAULT_OPTIMIZER", "MAX_BATCH", "OPTIMIZER_LABELS", "PRECISIONS", "largest_fitting_batch", "memory_breakdown",
+    "step_metrics", "training_analysis", "training_view",
+]
+
 OPTIMIZER_LABELS = {Optimizer.SGD: "SGD", Optimizer.MOMENTUM: "SGD + momentum", Optimizer.ADAM: "Adam",
                     Optimizer.ADAMW: "AdamW"}
 DEFAULT_OPTIMIZER = Optimizer.SGD  # the CLI's default too: one default, whichever way a step is costed

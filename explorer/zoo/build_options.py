@@ -31,6 +31,11 @@ from typing import Any, Callable, Mapping
 from analyzers.errors import UserError
 from analyzers.numbers import decimal_number, whole_number
 
+__all__ = [
+    "Bounds", "BuildOptionError", "MAX_RESOLUTION", "Option", "OptionKind", "RESOLUTION", "STANDARD_BOUNDS",
+    "check_options", "options_of",
+]
+
 
 class BuildOptionError(UserError):
     """Raised for a builder option the model does not take, or a value outside what it accepts."""

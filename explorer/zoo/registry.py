@@ -19,6 +19,11 @@ from explorer.zoo.build_options import BuildOptionError, Bounds, Option, check_o
 
 from analyzers.counting.inputs import InputSize  # channels, height, width (re-exported: zoo files import it from here)
 
+__all__ = [
+    "BuildOptionError", "Family", "InputSize", "ModelInfo", "UnknownModelError", "ZooModel", "build_model",
+    "get_model_info", "list_models", "option_specs", "register_model",
+]
+
 
 class Family(str, enum.Enum):
     """Architecture families, in the order the seeds introduce them."""
