@@ -213,23 +213,23 @@ def _unrouted_expert_params(records: tuple[LayerRecord, ...]) -> int:
     G experts) runs tokens × k rows, so each token uses k = rows ÷ tokens of the G expert slices, where tokens are
     the rows the experts module was given (its first input, all but the last dim). Each weight counts once, however
     many times its module ran."""
+    grouped = [(r, op) for r in records for op in r.ops if isinstance(op.geometry, GroupedMatmulGeometry)]
+    if not grouped:  # nearly every model: one pass over the ops, no more
+        return 0
     by_name = {r.name: r for r in records}
     unused = 0.0
     seen: set[tuple] = set()
-    for r in records:
-        if r.kind is RecordKind.CONTAINER:
+    for r, op in grouped:
+        g = op.geometry
+        if op.category is not OpCategory.LINEAR or g.jagged != "rows":
             continue
-        for op in r.ops:
-            g = op.geometry
-            if op.category is not OpCategory.LINEAR or not isinstance(g, GroupedMatmulGeometry) or g.jagged != "rows":
-                continue
-            owner = by_name.get(r.parent) if r.kind is RecordKind.FUNCTIONAL and r.parent is not None else r
-            shapes = owner.input_shapes if owner is not None else ()
-            tokens = math.prod(shapes[0][:-1]) if shapes and len(shapes[0]) >= 2 else 0
-            key = (r.name, g.groups, g.inner, g.cols)
-            if tokens <= 0 or key in seen:
-                continue
-            seen.add(key)
-            used = min(g.rows / tokens, g.groups)
-            unused += (g.groups - used) * g.inner * g.cols
+        owner = by_name.get(r.parent) if r.kind is RecordKind.FUNCTIONAL and r.parent is not None else r
+        shapes = owner.input_shapes if owner is not None else ()
+        tokens = math.prod(shapes[0][:-1]) if shapes and len(shapes[0]) >= 2 else 0
+        key = (r.name, g.groups, g.inner, g.cols)
+        if tokens <= 0 or key in seen:
+            continue
+        seen.add(key)
+        used = min(g.rows / tokens, g.groups)
+        unused += (g.groups - used) * g.inner * g.cols
     return round(unused)
