@@ -288,7 +288,7 @@ class LayerRecord:
         field (~6 µs a record; the analyzer builds one per module on every analysis). Every field without a default
         must be in `values`, and nothing else; given every field, `values` itself becomes the record's state."""
         if values.keys() == _LAYER_FIELDS:  # every field given: `values` itself becomes the record's state
-            return with_state(cls, values, _LAYER_FIELDS)
+            return _instance(cls, values)  # (checked just now: not twice, once per record of every analysis)
         return with_state(cls, {**_LAYER_DEFAULTS, **values}, _LAYER_FIELDS)
 
     @property
@@ -328,6 +328,11 @@ def with_state(cls: type, state: dict[str, object], names: frozenset[str]) -> ob
     the hundred."""
     if state.keys() != names:
         return cls(**state)
+    return _instance(cls, state)
+
+
+def _instance(cls: type, state: dict[str, object]) -> object:
+    """`with_state` for a `state` already known to name every field and nothing else."""
     instance = object.__new__(cls)
     object.__setattr__(instance, "__dict__", state)
     return instance
