@@ -32,7 +32,7 @@ from torch import nn
 
 from analyzers import AnalysisError, analyze
 from analyzers.counting import mode as counting_mode
-from analyzers.shapes.shortcuts import SHORTCUTS, calls_shortcut_makes, calls_torch_makes, shortcut_for
+from analyzers.shapes.shortcuts import SHORTCUTS, SLOT_NAMES, calls_shortcut_makes, calls_torch_makes, shortcut_for
 from analyzers.training.analyze import analyze_training
 from analyzers.counting.formula_text import layer_formula, params_formula
 
@@ -474,6 +474,27 @@ def test_analyze_gives_the_same_records_with_shortcuts_on_and_off(name: str,
     assert not spy_off.taken
     assert EXPECTED_TAKEN[name] <= set(spy_on.taken), set(spy_on.taken)
     assert all("forward" not in vars(m) for m in model.modules())
+
+
+def test_no_class_with_a_shortcut_defines_a_name_it_reads_as_a_slot() -> None:
+    """The shortcuts read weights and statistics (`SLOT_NAMES`) the way `nn.Module.__getattr__` finds them, which is
+    what `m.weight` reads only while the class itself defines no attribute of that name."""
+    assert [(cls.__name__, name) for cls in SHORTCUTS for name in SLOT_NAMES if hasattr(cls, name)] == []
+
+
+def test_a_weight_held_as_a_plain_attribute_is_the_one_the_shortcut_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A weight moved out of `_parameters` into the module's own attributes (as reparametrisations do) is the one
+    `conv.weight` reads: 5 output channels of 3×3×3, so 5·6·6 outputs × 27 MACs = 4,860 on an 8×8 input."""
+    with torch.device("meta"):
+        conv = nn.Conv2d(3, 8, 3, bias=False)
+    del conv.weight
+    conv.weight = torch.empty(5, 3, 3, 3, device="meta")
+    run = lambda: analyze(conv, (3, 8, 8))  # noqa: E731
+    off, _ = _with_shortcuts(monkeypatch, False, run)
+    on, spy_on = _with_shortcuts(monkeypatch, True, run)
+    assert "Conv2d" in spy_on.taken
+    assert on.totals.macs == off.totals.macs == 4_860
+    assert on.records[0].output_shapes == ((1, 5, 6, 6),)
 
 
 def test_a_cpu_model_analysed_on_meta_takes_the_shortcuts_and_matches(monkeypatch: pytest.MonkeyPatch) -> None:
