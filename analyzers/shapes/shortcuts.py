@@ -96,9 +96,11 @@ def batch_norm2d(m: nn.BatchNorm2d, x: torch.Tensor, call: Call) -> Any:
             or not (m.momentum is None or _is_real(m.momentum))):
         return NotImplemented
     channels = x.shape[1]
-    if x.numel() == 0 or any(t is not None and (not _plain(t) or t.numel() != channels)
-                             for t in (mean, var, weight, bias)):
-        return NotImplemented  # torch's own checks word these errors
+    if x.numel() == 0:
+        return NotImplemented
+    for t in (mean, var, weight, bias):  # (a loop, not any() over a generator: once per layer per analysis)
+        if t is not None and (not _plain(t) or t.numel() != channels):
+            return NotImplemented  # torch's own checks word these errors
     call(aten.empty.memory_format, ([0],), {"dtype": torch.uint8, "layout": torch.strided, "device": x.device})
     momentum = 0.0 if m.momentum is None else float(m.momentum)  # the dispatcher passes doubles as floats
     return call(aten.native_batch_norm.default, (x, weight, bias, mean, var, False, momentum, float(m.eps)),
