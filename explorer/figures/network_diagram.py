@@ -535,6 +535,21 @@ def _never_called(node: _Node, is_open: Opening) -> list[_Node]:
     return [found for child in node.children for found in _never_called(child, is_open)]
 
 
+def _unused_boxes(root: _Node, is_open: Opening) -> list[_Box]:
+    """The never-called modules as boxes named by their own name (a ViT's out_proj, not its 31-letter class),
+    each run of identical ones folded into one ×N box (ViT-H's 32 out_proj are one)."""
+    nodes = _never_called(root, is_open)
+    boxes, index = [], 0
+    while index < len(nodes):
+        run = 1
+        while index + run < len(nodes) and (nodes[index + run].short_name, _signature(nodes[index + run])) == (
+                nodes[index].short_name, _signature(nodes[index])):
+            run += 1
+        boxes.append(_Box(nodes[index], label=nodes[index].short_name, repeats=run))
+        index += run
+    return boxes
+
+
 def _root_open(is_open: Opening) -> Opening:
     return lambda node: not node.name or is_open(node)  # the model itself is always open
 
@@ -563,7 +578,7 @@ def drawn_count(analysis: Analysis, expanded: frozenset[str]) -> int:
     """How many boxes, dots and joins the diagram draws with the blocks in `expanded` open (plus the input)."""
     root = _build_tree(analysis)
     is_open: Opening = lambda node: node.name in expanded  # noqa: E731
-    return 1 + _count(root, _root_open(is_open)) + len(_never_called(root, is_open))
+    return 1 + _count(root, _root_open(is_open)) + len(_unused_boxes(root, is_open))
 
 
 def count_elements(analysis: Analysis, depth: int) -> int:
@@ -693,13 +708,15 @@ def _layout(analysis: Analysis, expanded: frozenset[str]) -> _Canvas:
             previous_end = (left + item.width, y)
         row_bottom = y - row_down
         y -= row_down + 0.4
-    unused = [_Box(n) for n in _never_called(root, is_open)]
-    if unused:  # a row of their own under the network, with no edge into the path
+    unused = _unused_boxes(root, is_open)
+    if unused:  # rows of their own under the network, with no edge into the path, wrapped like the network
         y -= GROUP_LABEL_ROOM + max(b.up for b in unused)
         canvas.group_labels.append((GROUP_CHAR_WIDTH * len(UNUSED_LABEL) / 2, y + max(b.up for b in unused) + 0.05,
                                     UNUSED_LABEL))
         x = 0.0
         for box in unused:
+            if x and x + box.width > ROW_WIDTH:
+                x, y = 0.0, y - 2 * max(b.up for b in unused) - 0.4
             box.place(canvas, x, y)
             x += box.width + GAP
     return canvas
