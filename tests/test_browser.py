@@ -336,6 +336,20 @@ def test_a_catalogue_model_opens_on_the_architecture_page(page, app_url: str) ->
     assert page.console_errors == []
 
 
+def test_a_click_on_a_catalogue_point_offers_it_on_the_architecture_page(page, app_url: str) -> None:
+    """A click on the bubble of a named catalogue point (the largest model of a family) picks that model for the
+    link to the Architecture page, as typing its name does."""
+    open_page(page, app_url, "catalogue")
+    names = page.locator('[data-testid="stPlotlyChart"]').first.locator(".scatterlayer .trace").last
+    model = names.locator("g.textpoint text").first.text_content()
+    bubble = names.locator("path.point").first.bounding_box()  # the name's invisible marker, on its bubble
+    page.mouse.click(bubble["x"] + bubble["width"] / 2, bubble["y"] + bubble["height"] / 2)
+    wait_for_rerun(page)
+    assert page.get_by_role("link", name=f"Open timm:{model} on the Architecture page").count() == 1
+    assert page.locator(EXCEPTION).count() == 0
+    assert page.console_errors == []
+
+
 def test_controls_read_in_full_at_1280_px(browser, app_url: str) -> None:
     """At a 1,280 px wide window the diagram's controls show their whole labels (they read "Expan…" and
     "Collap…"): no button's text is cut."""
