@@ -9,6 +9,8 @@ torchvision's ViT-B/16 (224/16 = 14, 14² + 1 class token = 197 tokens of width 
 
 from __future__ import annotations
 
+import json
+
 import plotly.io as pio
 import pytest
 
@@ -17,14 +19,13 @@ from explorer.ui.selection import selected_key
 from tests.test_app_pages import chart_spec, open_tab, run_page
 from tests.test_network_diagram_depth import _label_boxes, _overlaps
 
-
 DIAGRAM_COLUMN_PX = 727  # the diagram's column (3 of 4) in a 1,440 px window, measured in Chromium
 ORPHAN_SLACK = 1.1  # a row may run 10 % past its width to keep a last box off a row of its own
 
 
 def diagram(at):
     """The page's network diagram as a Plotly figure (typed arrays decoded)."""
-    return pio.from_json(__import__("json").dumps(chart_spec(at, "Network diagram")))
+    return pio.from_json(json.dumps(chart_spec(at, "Network diagram")))
 
 
 def texts(fig) -> list[str]:
@@ -113,8 +114,9 @@ def test_the_deepest_models_fully_open_keep_labels_apart_within_the_budget(model
     assert len(targets.customdata) <= MAX_ELEMENTS
     assert _overlaps(_label_boxes(fig)) == []
     assert fig.layout.width is not None  # its own width, never squeezed into the column …
-    assert fig.layout.width <= DIAGRAM_COLUMN_PX * ORPHAN_SLACK  # … which it fits (ViT-H drew its 16 never-called out_proj in one
-    # 3,543 px row, and the browser shrank the whole drawing to the column: they are one 'out_proj ×16' box now)
+    # … which it fits: ViT-H drew its 16 never-called out_proj in one 3,543 px row, and the browser shrank the
+    # whole drawing into the column (they are one 'out_proj ×16' box now)
+    assert fig.layout.width <= DIAGRAM_COLUMN_PX * ORPHAN_SLACK
     assert any("open blocks are drawn closed" in c.value for c in at.caption)
     unused = [t for t in texts(fig) if t.startswith("out_proj")]
     assert unused == (["out_proj ×16"] if model == "torchvision:vit_h_14" else [])
