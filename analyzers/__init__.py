@@ -6,6 +6,7 @@ own modules so that a plain analysis never pays for importing pandas.
 """
 
 from analyzers.counting.analyze import analyze
+from analyzers.counting.inputs import InputSpec
 from analyzers.errors import (
     AnalysisError,
     DataDependentError,
@@ -15,7 +16,6 @@ from analyzers.errors import (
     ModelRunError,
     UserError,
 )
-from analyzers.counting.inputs import InputSpec
 from analyzers.records import (
     Analysis,
     ConvGeometry,

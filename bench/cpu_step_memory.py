@@ -23,10 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 from analyzers.bench.train_harness import cpu_step_peak, make_optimizer  # noqa: E402
+from analyzers.counting.inputs import parse_input_size  # noqa: E402
 from analyzers.errors import first_line  # noqa: E402
 from analyzers.training.analyze import analyze_training  # noqa: E402
 from analyzers.training.memory import Optimizer  # noqa: E402
-from analyzers.counting.inputs import parse_input_size  # noqa: E402
 from explorer.zoo import build_model, list_models  # noqa: E402
 
 

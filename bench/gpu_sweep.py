@@ -16,11 +16,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from analyzers.bench.schema import BenchStatus, MemoryFormat  # noqa: E402
 from analyzers.bench.harness import BenchConfig, run_sweep  # noqa: E402
+from analyzers.bench.schema import BenchStatus, MemoryFormat  # noqa: E402
 from analyzers.devices import Precision  # noqa: E402
-from explorer.cli.common import non_negative_int, positive_int  # noqa: E402
 from explorer.cli.bench_configs import build_for_bench, default_input_size  # noqa: E402
+from explorer.cli.common import non_negative_int, positive_int  # noqa: E402
 
 MODELS = ("lenet5", "alexnet", "vgg16", "resnet18", "resnet50", "resnet152", "googlenet", "inception_v3",
           "mobilenet_v1", "mobilenet_v2", "efficientnet_b0", "efficientnet_b4", "efficientnet_b7")

@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
-from analyzers.bench.schema import BenchStatus  # noqa: E402
 from analyzers.bench.harness import BenchConfig, default_device, run_sweep  # noqa: E402
+from analyzers.bench.schema import BenchStatus  # noqa: E402
 from analyzers.devices import Precision, tf32_math  # noqa: E402
 from explorer.cli.common import non_negative_int, positive_int  # noqa: E402
 from explorer.zoo import build_model  # noqa: E402

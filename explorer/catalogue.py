@@ -26,9 +26,9 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
+from analyzers.counting.inputs import Inputs, InputSpec
 from analyzers.errors import UserError, first_line
 from analyzers.numbers import whole_number
-from analyzers.counting.inputs import InputSpec, Inputs
 
 __all__ = [
     "Catalogue", "CatalogueError", "CatalogueModel", "DEFAULT_SEQUENCE_LENGTH", "MODULE_BYTES", "Published",

@@ -7,11 +7,11 @@ checked against the analyzer running the real PyTorch layer. Square inputs and k
 
 from __future__ import annotations
 
-from analyzers.errors import UserError
-from analyzers.numbers import conv_output_size
-
 import enum
 from dataclasses import dataclass
+
+from analyzers.errors import UserError
+from analyzers.numbers import conv_output_size
 
 __all__ = [
     "COMPARISONS", "Comparison", "ConvLayer", "Design", "LayerArithmeticError", "LayerKind", "PRESETS", "PaddingMode",

@@ -20,8 +20,19 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from analyzers.shapes import backward as backward_shapes
 from analyzers.shapes.backward import BACKWARD_RESULTS, backward_result
 from tests import differential
-from tests.differential import (DIFFERENTIAL, FLOATS, Case, Layout, Spec, layouts, mostly, outcome, recording,
-                                small_shapes, under_bare_mode)
+from tests.differential import (
+    DIFFERENTIAL,
+    FLOATS,
+    Case,
+    Layout,
+    Spec,
+    layouts,
+    mostly,
+    outcome,
+    recording,
+    small_shapes,
+    under_bare_mode,
+)
 from tests.test_fast_shapes_differential import FOLLOW_META, META_DIFFERS_FROM_CPU
 
 aten = torch.ops.aten

@@ -17,14 +17,15 @@ import pytest
 import torch
 from torch import nn
 
+from analyzers import analyze
+from analyzers.bench.harness import BenchConfig, BenchResult, count_with_analyzer, run_sweep
+from analyzers.bench.results_file import ResultsFileError, append_row, completed_keys
 from analyzers.bench.schema import (
     COLUMN_NAMES,
     BenchStatus,
     MemoryFormat,
     load_results,
 )
-from analyzers.bench.results_file import ResultsFileError, append_row, completed_keys
-from analyzers.bench.harness import BenchConfig, BenchResult, count_with_analyzer, run_sweep
 from analyzers.devices import (
     DevicePeak,
     PeakSource,
@@ -33,8 +34,6 @@ from analyzers.devices import (
     measure_peak,
     peak_for,
 )
-from analyzers.records import Analysis, LayerRecord, RecordKind, Totals
-from tests.bench_rows import bench_row
 from analyzers.predict.roofline import (
     Limit,
     element_bytes,
@@ -44,10 +43,11 @@ from analyzers.predict.roofline import (
     model_bound,
     ridge_point,
 )
+from analyzers.records import Analysis, LayerRecord, RecordKind, Totals
 from explorer.cli import bench as cli_bench
 from explorer.cli import bench_configs
-from analyzers import analyze
 from explorer.zoo import build_model
+from tests.bench_rows import bench_row
 
 # A made-up device with round numbers, so that expected times can be written down by hand.
 TEST_PEAK = DevicePeak("test device", 1.0, None, 2.0, 2.0, 1.0, PeakSource.MEASURED)

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from analyzers import analyze
-from analyzers.errors import DataDependentError
 from analyzers.counting.inputs import InputSpec
+from analyzers.errors import DataDependentError
 from explorer.catalogue import Catalogue, CatalogueError, Task, build, family, inputs_at, names
 
 models = pytest.importorskip("torchvision").models

@@ -347,8 +347,8 @@ def test_an_empty_value_is_refused_not_ignored(capsys, argv, message):
 def test_one_input_size_parser_for_every_command():
     # summary/report and bench read --input with the same grammar (x, ×, commas, spaces around them); bench holds it
     # to the three sizes of an image
-    from explorer.cli import bench_configs
     from analyzers.counting.inputs import parse_input_size
+    from explorer.cli import bench_configs
 
     assert parse_input_size(" 3 × 224, 224 ") == (3, 224, 224) == bench_configs.parse_input_size("3x224x224")
     assert parse_input_size("128") == (128,)

@@ -6,8 +6,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from analyzers import OpKind, analyze
-from analyzers.errors import InputSizeError, InputTooSmallError, ModelRunError
 from analyzers.counting.formula_text import layer_formula, params_formula
+from analyzers.errors import InputSizeError, InputTooSmallError, ModelRunError
 
 
 def one_leaf(module: nn.Module, size, batch=1):

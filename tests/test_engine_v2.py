@@ -14,9 +14,8 @@ from analyzers import (
     RecordKind,
     analyze,
 )
-from analyzers.counting.formula_text import receptive_field_text
+from analyzers.counting.formula_text import layer_formula, receptive_field_text
 from explorer.zoo import build_model
-from analyzers.counting.formula_text import layer_formula
 
 
 def zoo(name: str):

@@ -21,8 +21,19 @@ from analyzers.counting import mode as counting_mode
 from analyzers.counting.mode import CountingMode, ModuleTracker
 from analyzers.shapes.forward import FAST_RESULTS
 from tests import differential
-from tests.differential import (DIFFERENTIAL, FLOATS, Case, Layout, Spec, layouts, mostly, outcome, recording,
-                                small_shapes, under_bare_mode)
+from tests.differential import (
+    DIFFERENTIAL,
+    FLOATS,
+    Case,
+    Layout,
+    Spec,
+    layouts,
+    mostly,
+    outcome,
+    recording,
+    small_shapes,
+    under_bare_mode,
+)
 
 aten = torch.ops.aten
 

@@ -11,8 +11,8 @@ import torch
 from torch import nn
 
 from analyzers import analyze
-from analyzers.errors import DataDependentError, InputMismatchError, InputSizeError
 from analyzers.counting.inputs import InputSpec, parse_input_spec
+from analyzers.errors import DataDependentError, InputMismatchError, InputSizeError
 from analyzers.records import DATA_DEPENDENT
 
 

@@ -32,9 +32,9 @@ from torch import nn
 
 from analyzers import AnalysisError, analyze
 from analyzers.counting import mode as counting_mode
+from analyzers.counting.formula_text import layer_formula, params_formula
 from analyzers.shapes.shortcuts import SHORTCUTS, SLOT_NAMES, calls_shortcut_makes, calls_torch_makes, shortcut_for
 from analyzers.training.analyze import analyze_training
-from analyzers.counting.formula_text import layer_formula, params_formula
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same'")
 

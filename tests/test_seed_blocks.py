@@ -3,8 +3,8 @@
 import pytest
 
 from analyzers import analyze
-from explorer.zoo import build_model
 from analyzers.counting.formula_text import layer_formula, params_formula
+from explorer.zoo import build_model
 
 
 def analysed(name: str):

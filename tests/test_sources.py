@@ -3,8 +3,8 @@ the one catalogue builder, for bench as for summary."""
 
 from __future__ import annotations
 
-import json
 import itertools
+import json
 import sys
 import textwrap
 from pathlib import Path
@@ -207,8 +207,7 @@ def test_a_library_model_builds_with_weights_on_a_real_device() -> None:
 def test_bench_and_summary_build_the_same_googlenet(capsys: pytest.CaptureFixture[str]) -> None:
     # was: 13,004,888 parameters through bench (aux heads kept) and 6,624,904 through summary; torchvision's
     # GoogLeNet_Weights (which drop the aux heads) publish 6,624,904
-    from explorer.cli import bench_configs
-    from explorer.cli import main
+    from explorer.cli import bench_configs, main
 
     timed = bench_configs.build_for_bench("torchvision:googlenet", torch.device("meta"))
     assert sum(p.numel() for p in timed.parameters()) == 6_624_904

@@ -11,9 +11,9 @@ from torch.utils.flop_counter import FlopCounterMode
 from torchvision.models.vision_transformer import EncoderBlock
 
 from analyzers.errors import UserError
-from analyzers.training.memory import Optimizer, OptimizerImpl, Phase
 from analyzers.training.analyze import analyze_training
 from analyzers.training.freezing import IMAGENET_TRAIN_IMAGES, freeze_point, precomputed_feature_bytes, stage_names
+from analyzers.training.memory import Optimizer, OptimizerImpl, Phase
 from explorer.zoo import build_model
 
 

@@ -9,8 +9,8 @@ import torchvision
 from streamlit.testing.v1 import AppTest
 
 from analyzers.devices import capacity_bytes
-from analyzers.training.memory import largest_batch
 from analyzers.training.analyze import analyze_training
+from analyzers.training.memory import largest_batch
 
 PAGES = Path(__file__).resolve().parents[1] / "explorer" / "pages"
 TIMEOUT_S = 240

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torchvision
 
-from analyzers.training.memory import Phase
 from analyzers.training.analyze import analyze_training
+from analyzers.training.memory import Phase
 from explorer.figures.training import GIB, forward_backward_bars, freezing_comparison, memory_timeline
 
 

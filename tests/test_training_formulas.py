@@ -11,11 +11,11 @@ import torchvision
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from analyzers.training.formulas import BackwardCost, backward_cost, conv_backward_macs
+from analyzers.records import OpCategory, OpKind
 from analyzers.shapes.backward import BACKWARD_RESULTS
 from analyzers.shapes.forward import FAST_RESULTS
-from analyzers.records import OpCategory, OpKind
 from analyzers.training.analyze import analyze_training
+from analyzers.training.formulas import BackwardCost, backward_cost, conv_backward_macs
 from tests.differential import layout_strides
 
 aten = torch.ops.aten

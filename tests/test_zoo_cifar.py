@@ -12,6 +12,7 @@ from analyzers import analyze
 from explorer.zoo import BuildOptionError, build_model, get_model_info
 from tests.zoo_helpers import params
 
+
 # --- He et al. 2015, §4.2: 6n+2 layers ---------------------------------------------------------------------------
 #
 # Weights (3×3 convs, no bias), with n blocks of two 3×3 convs per stage:

@@ -14,8 +14,8 @@ from torch import nn
 
 from analyzers import analyze
 from explorer.zoo import Family, build_model, get_model_info
-from tests.zoo_helpers import output_shapes, params
 from explorer.zoo.lenet import C3_CONNECTIONS
+from tests.zoo_helpers import output_shapes, params
 
 CLASSIC_MODELS = (
     "lenet5",

@@ -8,8 +8,8 @@ from torch import nn
 
 from analyzers import analyze
 from explorer.zoo import Family, build_model, get_model_info
-from tests.zoo_helpers import output_shapes, params
 from explorer.zoo.inception import GOOGLENET_MODULES, AuxOutputs
+from tests.zoo_helpers import output_shapes, params
 
 INCEPTION_MODELS = ("inception_module_naive", "inception_module", "googlenet", "googlenet_2014", "inception_v3")
 

@@ -20,7 +20,6 @@ from typing import Callable, Iterable, Sequence
 
 import torch
 from torch import nn
-
 from torch.utils._pytree import tree_leaves
 
 from analyzers.training.analyze import analyze_training

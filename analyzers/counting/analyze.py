@@ -13,9 +13,9 @@ once; torch's random streams and the global module hooks are put back too.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import math
 import re
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import torch
@@ -23,16 +23,31 @@ from torch import nn
 from torch.utils._pytree import tree_leaves
 
 from analyzers.budget import inputs_bytes
-from analyzers.counting.isolation import ModelCopy, StandIn, run_isolated
-from analyzers.cpu_budget import CpuRun, refuse_cpu_run_over_budget
-from analyzers.counting.mode import CountingMode, ModuleTracker
-from analyzers.counting.tree import build_records, model_totals
-from analyzers.errors import (AnalysisError, DataDependentError, InputMismatchError, InputSizeError, ModelRunError,
-                              first_line)
 from analyzers.counting.flow import ATTRIBUTE, Flow, input_flow
 from analyzers.counting.formulas import Formula
-from analyzers.counting.inputs import InputSpec, Inputs, as_call, check_fits, checked_size, describe, materialize, \
-    positional_names, signature_text
+from analyzers.counting.inputs import (
+    Inputs,
+    InputSpec,
+    as_call,
+    check_fits,
+    checked_size,
+    describe,
+    materialize,
+    positional_names,
+    signature_text,
+)
+from analyzers.counting.isolation import ModelCopy, StandIn, run_isolated
+from analyzers.counting.mode import CountingMode, ModuleTracker
+from analyzers.counting.tree import build_records, model_totals
+from analyzers.cpu_budget import CpuRun, refuse_cpu_run_over_budget
+from analyzers.errors import (
+    AnalysisError,
+    DataDependentError,
+    InputMismatchError,
+    InputSizeError,
+    ModelRunError,
+    first_line,
+)
 from analyzers.records import Analysis, InputDescription
 
 __all__ = ["CallInputs", "DEVICES", "analyze", "call_inputs"]

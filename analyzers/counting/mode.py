@@ -16,19 +16,19 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
+from analyzers.counting import memo as call_memo
+from analyzers.counting.flow import ATTRIBUTE, WEIGHT, WINDOW_FLOW_OPS, Flow, result_flow
+from analyzers.counting.formulas import FORMULAS, Formula, data_movement, uncounted
+from analyzers.counting.memo import SCALAR_TYPES, call_key, remember, replay, returns_fresh_tensors
+from analyzers.counting.size_checks import WINDOWED_OPS, check_window_fits
+from analyzers.ops import PRODUCTS
+from analyzers.records import OpCategory, OpCost, Shape
+from analyzers.shapes.forward import FAST_RESULTS
+from analyzers.shapes.shortcuts import Call, Shortcut, shortcut_for
+
 __all__ = ["CountingMode", "ModuleRun", "ModuleTracker"]
 
 aten = torch.ops.aten
-
-from analyzers.shapes.forward import FAST_RESULTS
-from analyzers.counting.flow import ATTRIBUTE, WEIGHT, WINDOW_FLOW_OPS, Flow, result_flow
-from analyzers.counting.formulas import FORMULAS, Formula, data_movement, uncounted
-from analyzers.counting import memo as call_memo
-from analyzers.counting.memo import SCALAR_TYPES, call_key, remember, replay, returns_fresh_tensors
-from analyzers.shapes.shortcuts import Call, Shortcut, shortcut_for
-from analyzers.ops import PRODUCTS
-from analyzers.records import OpCategory, OpCost, Shape
-from analyzers.counting.size_checks import WINDOWED_OPS, check_window_fits
 
 
 @dataclass(slots=True)

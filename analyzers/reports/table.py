@@ -7,22 +7,21 @@ from __future__ import annotations
 
 import csv
 import io
-import numbers
 import json
+import numbers
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from analyzers.counting.formula_text import jump_text, receptive_field_text, start_text
-from analyzers.numbers import ascii_shape
-from analyzers.records import Analysis, LayerRecord
-from analyzers.predict.roofline import ModelBound
-from analyzers.reports.summary import summary_dict
+from analyzers.counting.formula_text import jump_text, layer_formula, params_formula, receptive_field_text, start_text
 from analyzers.errors import first_line
+from analyzers.numbers import ascii_shape
+from analyzers.predict.roofline import ModelBound
+from analyzers.records import Analysis, LayerRecord
+from analyzers.reports.summary import summary_dict
 from analyzers.safe_text import escape_markdown, printable
 from analyzers.user_files import UnusableFileError, read_text, write_text
-from analyzers.counting.formula_text import layer_formula, params_formula
 
 __all__ = [
     "COLUMNS", "MARKDOWN_COLUMNS", "SHAPE_SEPARATOR", "read_csv", "to_csv", "to_dataframe", "to_json", "to_markdown",

@@ -20,8 +20,18 @@ from typing import Any, Callable, Sequence
 import torch
 
 from analyzers.numbers import conv_output_size, per_dim, pool_output_size, pool_window
-from analyzers.shapes.layout import (CONTIGUOUS, FLOATS, META, empty, is_int, is_number, non_overlapping_and_dense, pointwise_result, strides_like_channels_last,
-                                    suggested_format)
+from analyzers.shapes.layout import (
+    CONTIGUOUS,
+    FLOATS,
+    META,
+    empty,
+    is_int,
+    is_number,
+    non_overlapping_and_dense,
+    pointwise_result,
+    strides_like_channels_last,
+    suggested_format,
+)
 
 __all__ = [
     "FAST_RESULTS", "FastResult", "adaptive_avg_pool2d", "addmm", "avg_pool2d", "bernoulli_", "bmm", "cat", "clone",

@@ -27,19 +27,27 @@ from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_leaves
 
 from analyzers.counting.analyze import call_inputs
-from analyzers.counting.isolation import ModelCopy, run_isolated
 from analyzers.counting.inputs import Inputs
-from analyzers.counting.tree import build_records, model_totals
-from analyzers.training.formulas import BackwardCost, backward_cost
-from analyzers.shapes.backward import BackwardResult, stand_in_for
+from analyzers.counting.isolation import ModelCopy, run_isolated
 from analyzers.counting.memo import call_key, remember, replay, returns_fresh_tensors
 from analyzers.counting.mode import CountingMode, ModuleRun, ModuleTracker
+from analyzers.counting.tree import build_records, model_totals
 from analyzers.devices import Precision
 from analyzers.errors import AnalysisError, ModelRunError, UserError, first_line
 from analyzers.records import Analysis, LayerRecord, OpKind, RecordKind, with_state
+from analyzers.shapes.backward import BackwardResult, stand_in_for
+from analyzers.training.formulas import BackwardCost, backward_cost
 from analyzers.training.freezing import freeze_point, frozen_parameter_names
-from analyzers.training.memory import (STEP_DEVICES, LiveMemory, Optimizer, OptimizerImpl, Phase, SavedTensors,
-                                      StepMemory, step_memory)
+from analyzers.training.memory import (
+    STEP_DEVICES,
+    LiveMemory,
+    Optimizer,
+    OptimizerImpl,
+    Phase,
+    SavedTensors,
+    StepMemory,
+    step_memory,
+)
 
 __all__ = ["TrainingAnalysis", "TrainingLayer", "TrainingTotals", "analyze_training"]
 

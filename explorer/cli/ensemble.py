@@ -9,8 +9,15 @@ from __future__ import annotations
 import argparse
 import json
 
-from explorer.ensemble import (EnsembleCost, batch1_latencies, ensemble_cost, measured_latency_ms, parse_crops,
-                               parse_members, zoo_member_costs)
+from explorer.ensemble import (
+    EnsembleCost,
+    batch1_latencies,
+    ensemble_cost,
+    measured_latency_ms,
+    parse_crops,
+    parse_members,
+    zoo_member_costs,
+)
 
 __all__ = ["add_parser", "format_cost", "run"]
 

@@ -11,8 +11,8 @@ import argparse
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from analyzers.errors import InputSizeError
 from analyzers.counting.inputs import Inputs, parse_input_spec
+from analyzers.errors import InputSizeError
 
 __all__ = ["InputAction", "InputChoice", "parse_input_options"]
 

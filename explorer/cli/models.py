@@ -8,10 +8,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from explorer.cli.common import DEFAULT_TIMEOUT_S, CliError, positive_int, timeout_seconds
 from analyzers.counting.inputs import parse_input_size
-from analyzers.safe_text import printable
 from analyzers.cpu_budget import CpuRun, refuse_cpu_run_over_budget
+from analyzers.safe_text import printable
+from explorer.cli.common import DEFAULT_TIMEOUT_S, CliError, positive_int, timeout_seconds
 
 __all__ = ["ResolvedModel", "add_model_arguments", "analyze_model", "refuse_crosscheck_over_budget", "resolve_model",
            "roofline_bound"]
@@ -82,9 +82,8 @@ def analyze_model(model: ResolvedModel, args: argparse.Namespace):
     """The analysis the command line asked for; a real run on the CPU is estimated on meta first and refused over
     the memory budget, with the largest batch or input that fits."""
     from analyzers import analyze
-    from analyzers.devices import Precision
-
     from analyzers.counting.inputs import with_batch
+    from analyzers.devices import Precision
     from explorer.cli.inputs import parse_input_options
 
     dtype = Precision(args.dtype).torch_dtype
@@ -108,6 +107,7 @@ def analyze_model(model: ResolvedModel, args: argparse.Namespace):
 def refuse_crosscheck_over_budget(model: ResolvedModel, args: argparse.Namespace) -> None:
     """fvcore runs a float32 copy of the model on one CPU input of `model.input_size` at `--batch`."""
     import torch
+
     from analyzers.devices import Precision
 
     dtype = Precision(args.dtype).torch_dtype

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from analyzers.counting.inputs import parse_input_size
 from explorer.cli.common import CliError, limited, non_negative_int, parse_options, write_file
 from explorer.cli.models import ResolvedModel, add_model_arguments, analyze_model, resolve_model, roofline_bound
-from analyzers.counting.inputs import parse_input_size
 
 __all__ = ["add_parser", "run"]
 

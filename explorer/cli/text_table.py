@@ -5,12 +5,11 @@ Names and types can come from a user's factory, so control characters in them ar
 
 from __future__ import annotations
 
+from analyzers.counting.formula_text import layer_formula, receptive_field_text
 from analyzers.numbers import volume
-from analyzers.records import Analysis
-from analyzers.counting.formula_text import receptive_field_text
 from analyzers.predict.roofline import ModelBound
+from analyzers.records import Analysis
 from analyzers.safe_text import printable
-from analyzers.counting.formula_text import layer_formula
 
 __all__ = ["layer_table"]
 

@@ -56,12 +56,11 @@ def _routed(plain: Callable[[argparse.Namespace], int],
 
 
 def _training_analysis(args: argparse.Namespace):
-    from analyzers.counting.inputs import with_batch
+    from analyzers.counting.inputs import parse_input_size, with_batch
     from analyzers.training.analyze import analyze_training
     from explorer.cli.common import limited, parse_options
     from explorer.cli.inputs import parse_input_options
     from explorer.cli.models import resolve_model
-    from analyzers.counting.inputs import parse_input_size
 
     if getattr(args, "device", "meta") != "meta":
         raise CliError("--train counts on the meta device; leave out --device")

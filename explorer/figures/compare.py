@@ -11,10 +11,10 @@ import math
 import pandas as pd
 import plotly.graph_objects as go
 
-from explorer.figures.layer_rows import leaf_rows
-from explorer.figures.shape_text import first_shape
 from explorer.figures.identity_colors import family_color, model_color
+from explorer.figures.layer_rows import leaf_rows
 from explorer.figures.point_labels import label_positions, padded_range
+from explorer.figures.shape_text import first_shape
 from explorer.figures.theme import INK, empty_figure, legend_right, log_axes, styled
 
 __all__ = [

@@ -7,8 +7,8 @@ from typing import Sequence
 
 import plotly.graph_objects as go
 
-from analyzers.training.memory import Phase, StepMemory
 from analyzers.training.analyze import TrainingAnalysis, TrainingLayer
+from analyzers.training.memory import Phase, StepMemory
 from explorer.figures.theme import MUTED, SERIES, empty_figure, legend_below, styled
 from explorer.ui.human import binary_bytes
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import streamlit as st
 
 from analyzers.errors import UserError
-from analyzers.training.memory import Optimizer
 from analyzers.training.freezing import IMAGENET_TRAIN_IMAGES, cost_after_cut, precomputed_feature_bytes, stage_names
+from analyzers.training.memory import Optimizer
 from explorer.figures.training import forward_backward_bars, freezing_comparison
 from explorer.ui.cached_analysis import ModelRequest, built_model
 from explorer.ui.human import binary_bytes, compact, percent_change

@@ -17,7 +17,6 @@ from explorer.spec.limits import DEFAULT_LIMITS, SpecLimits
 from explorer.spec.parser import SYNTAX_HELP, Spec, parse_spec
 
 
-
 @dataclass(frozen=True)
 class SpecModel:
     """A built spec: the module (in eval mode) and the input it was written for."""

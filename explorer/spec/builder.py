@@ -22,7 +22,6 @@ from explorer.spec.parser import (
     Activation,
     ActivationLayer,
     BatchNorm,
-    Branch as BranchSpec,
     Conv,
     Dropout,
     Flatten,
@@ -36,8 +35,13 @@ from explorer.spec.parser import (
     Pair,
     Pool,
     PoolKind,
-    Residual as ResidualSpec,
     Spec,
+)
+from explorer.spec.parser import (
+    Branch as BranchSpec,
+)
+from explorer.spec.parser import (
+    Residual as ResidualSpec,
 )
 
 __all__ = [

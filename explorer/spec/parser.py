@@ -91,9 +91,9 @@ from dataclasses import dataclass
 from typing import Union
 
 from analyzers.numbers import decimal_number
+from analyzers.safe_text import is_unsafe
 from explorer.spec.errors import SpecError
 from explorer.spec.limits import DEFAULT_LIMITS, SpecLimits
-from analyzers.safe_text import is_unsafe
 
 __all__ = [
     "Activation", "ActivationLayer", "BatchNorm", "Branch", "Conv", "Dropout", "Flatten", "GlobalPool", "InputSpec",

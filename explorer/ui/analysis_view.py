@@ -15,13 +15,12 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analyzers.records import Analysis
-
 from explorer.figures.cost_split import cost_split
 from explorer.figures.cumulative import cumulative_cost
 from explorer.figures.field_text import input_sides
 from explorer.figures.layer_bars import macs_per_layer, params_per_layer
-from explorer.figures.receptive_field import receptive_field_chart
 from explorer.figures.network_diagram import MAX_ELEMENTS, DrawnBlocks, drawn_blocks, network_diagram, readable_depth
+from explorer.figures.receptive_field import receptive_field_chart
 from explorer.figures.shape_progression import shape_progression
 from explorer.figures.shape_text import token_layout
 from explorer.ui.byte_budget_cache import ByteBudgetCache

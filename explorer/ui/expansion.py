@@ -10,7 +10,6 @@ from __future__ import annotations
 import streamlit as st
 
 from analyzers.records import Analysis
-
 from explorer.figures.layer_rows import ancestors
 from explorer.figures.network_diagram import opened_to_depth
 from explorer.ui.selection import select_layer

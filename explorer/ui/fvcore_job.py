@@ -87,8 +87,8 @@ def _limit_self(memory_bytes: int, cpu_seconds: int) -> None:
 
 def _child(argument: str) -> dict[str, Any]:
     request = json.loads(argument)
-    import torch  # noqa: F401  (imported before the limit: its libraries map gigabytes of address space)
     import fvcore.nn  # noqa: F401
+    import torch  # noqa: F401  (imported before the limit: its libraries map gigabytes of address space)
 
     from analyzers.reports.crosscheck import fvcore_by_operator
     from explorer.catalogue import build

@@ -11,10 +11,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from analyzers.records import Analysis
 from explorer.figures.field_text import field_cell, input_sides
 from explorer.figures.layer_rows import open_frontier
 from explorer.figures.shape_text import hwc_text, token_layout
-from analyzers.records import Analysis
 from explorer.ui.downloads import analysis_downloads
 from explorer.ui.selection import on_table_select, row_for_layer, rows_key, selected_layer, table_key
 

@@ -13,8 +13,8 @@ from typing import Any
 import streamlit as st
 
 from analyzers.devices import Precision
-from analyzers.numbers import decimal_number
 from analyzers.errors import UserError
+from analyzers.numbers import decimal_number
 from explorer.ui.cached_analysis import (
     ModelRequest,
     library_default_size,

@@ -11,8 +11,8 @@ import streamlit as st
 
 from analyzers.devices import Datasheet, DeviceKind, capacity_bytes, datasheets
 from analyzers.errors import UserError
-from analyzers.training.analyze import TrainingAnalysis, analyze_training
 from analyzers.reports.training import NOT_INCLUDED
+from analyzers.training.analyze import TrainingAnalysis, analyze_training
 from analyzers.training.memory import Optimizer, largest_batch
 from explorer.figures.training import forward_backward_bars, memory_timeline
 from explorer.ui.cached_analysis import ModelRequest, built_model

@@ -4,6 +4,7 @@ Importing the package imports `families`, which imports each family module, whic
 `registry`: the dependency runs one way only (registry imports no family module).
 """
 
+from explorer.zoo import families  # noqa: F401  (registers every entry; families → registry, never back)
 from explorer.zoo.registry import (
     BuildOptionError,
     Family,
@@ -15,7 +16,6 @@ from explorer.zoo.registry import (
     list_models,
     register_model,
 )
-from explorer.zoo import families  # noqa: F401  (registers every entry; families → registry, never back)
 
 __all__ = [
     "BuildOptionError",

@@ -6,7 +6,6 @@ so two files can never silently shadow each other's model.
 
 from __future__ import annotations
 
-from analyzers.errors import UserError
 import difflib
 import enum
 from dataclasses import dataclass, field
@@ -15,9 +14,9 @@ from typing import Any, Callable, Mapping
 import torch
 from torch import nn
 
-from explorer.zoo.build_options import BuildOptionError, Bounds, Option, check_options, options_of
-
 from analyzers.counting.inputs import InputSize  # channels, height, width (re-exported: zoo files import it from here)
+from analyzers.errors import UserError
+from explorer.zoo.build_options import Bounds, BuildOptionError, Option, check_options, options_of
 
 __all__ = [
     "BuildOptionError", "Family", "InputSize", "ModelInfo", "UnknownModelError", "ZooModel", "build_model",
