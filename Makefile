@@ -1,6 +1,8 @@
 # Two entry points for a fresh machine (see README): `make app` and `make test`.
-# Both create/reuse .venv and install requirements.txt (torch, torchvision, timm and transformers pinned together);
-# `make test` also installs requirements-dev.txt (the peers that bench/peers.py measures and its test runs).
+# Both create/reuse .venv, install requirements.txt (torch, torchvision, timm and transformers pinned together) and the
+# project itself in editable mode (pyproject.toml; setuptools comes with the requirements, so no build isolation);
+# `make test` also installs requirements-dev.txt (the peers that bench/peers.py measures, and ruff) and runs ruff
+# (lint and import order, configured in pyproject.toml) before the tests.
 
 PYTHON ?= python3
 VENV := .venv
@@ -10,10 +12,11 @@ DEV_STAMP := $(VENV)/.installed-dev
 
 .PHONY: app test browser clean
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 $(DEV_STAMP): $(STAMP) requirements-dev.txt
@@ -32,6 +35,7 @@ browser:
 	fi
 
 test: $(DEV_STAMP) browser
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q
 
 clean:

@@ -104,7 +104,6 @@ def interleaved(models: list[str], repeats: int) -> None:
     import torchvision
     from torch.utils.flop_counter import FlopCounterMode
 
-    sys.path.insert(0, str(ROOT))
     from analyzers import analyze
 
     warnings.filterwarnings("ignore", category=FutureWarning)  # inception/googlenet's init-weights notice
@@ -137,7 +136,6 @@ def interleaved(models: list[str], repeats: int) -> None:
 
 
 def main() -> None:
-    sys.path.insert(0, str(ROOT))
     from explorer.cli.common import positive_int
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -39,7 +39,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 CLEAN, TRACEBACK, HANG, BLOW_UP, WRONG = "clean", "traceback", "hang", "blow-up", "wrong"
 OUTCOMES = (CLEAN, TRACEBACK, HANG, BLOW_UP, WRONG)

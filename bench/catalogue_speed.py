@@ -37,8 +37,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))  # run as a script from anywhere; spawned workers import this module too
 
 DEFAULT_TIMEOUT_S = 120.0
 DEFAULT_MAX_PARAMS = 400_000_000

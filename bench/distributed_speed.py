@@ -30,10 +30,8 @@ from pathlib import Path
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
-from hf_configs import write_configs  # noqa: E402
+from hf_configs import write_configs  # noqa: E402  (bench/ is the script's folder, first on sys.path)
 
 PROJECTED_CONFIGS = 100_000
 CORES_PER_NODE = 16  # a common cloud node; the projection scales with N × cores

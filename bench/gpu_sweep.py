@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # the lent GPU machine runs this from a bare copy of the tree (no pip install there)
 
 from analyzers.bench.harness import BenchConfig, run_sweep  # noqa: E402
 from analyzers.bench.schema import BenchStatus, MemoryFormat  # noqa: E402
