@@ -22,6 +22,11 @@ from typing import Callable, Iterable, Iterator
 
 import torch
 
+__all__ = [
+    "Datasheet", "DeviceKind", "DevicePeak", "GIB", "PeakSource", "Precision", "capacity_bytes", "datasheet",
+    "datasheets", "device_name", "lookup_peak", "measure_peak", "peak_for", "spec_devices", "tf32_math", "unknown_peak",
+]
+
 
 class Precision(enum.StrEnum):
     """The arithmetic a benchmark runs in. TF32 is fp32 storage with tensor-core matmuls/convolutions (CUDA only)."""
@@ -268,6 +273,15 @@ def _matmul_seconds(device: torch.device, precision: Precision, size: int, repea
         return _best_seconds(lambda: torch.mm(a, b), device, repeats)
 
 
+def _matmul_size(device: torch.device, precision: Precision, largest: int, seconds_per_call: float) -> int:
+    """The largest power of two (from 256, at most `largest`) whose matmul takes about `seconds_per_call` at most:
+    double while the next size (8× the work) would still fit."""
+    size = min(256, largest)
+    while size * 2 <= largest and 8 * _matmul_seconds(device, precision, size, repeats=1) <= seconds_per_call:
+        size *= 2
+    return size
+
+
 def _copy_seconds(device: torch.device, size_bytes: int, repeats: int) -> float:
     """Best time of one device-to-device copy of `size_bytes`."""
     source = torch.empty(size_bytes, dtype=torch.uint8, device=device)
@@ -281,19 +295,25 @@ def measure_peak(
     matmul_size: int = 8192,
     copy_bytes: int = 1 << 30,
     repeats: int = 10,
+    seconds_per_call: float | None = None,
 ) -> DevicePeak:
     """Measure what this device actually sustains: a square matmul per precision and a device-to-device copy.
 
     A matmul of two n×n matrices is 2·n³ FLOPs. A copy of B bytes reads B and writes B, so it moves 2·B bytes
     (the convention of vendors' bandwidth figures). Each figure is the best of three timed batches of `repeats`,
     after one untimed call. TF32 is measured only on CUDA (elsewhere it is not a distinct mode) and left None.
+    With `seconds_per_call`, each precision's matmul is the largest power of two up to `matmul_size` (from 256)
+    whose call takes about that long at most: a precision the device runs slowly (fp16 on most CPUs, 100× slower
+    than fp32) gets a smaller matrix instead of minutes.
     """
     device = torch.device(device)
     figures: dict[Precision, float | None] = {p: None for p in Precision}
     for precision in map(Precision, precisions):
         if precision is Precision.TF32 and device.type != "cuda":
             continue
-        figures[precision] = 2 * matmul_size**3 / _matmul_seconds(device, precision, matmul_size, repeats) / 1e12
+        size = matmul_size if seconds_per_call is None else _matmul_size(device, precision, matmul_size,
+                                                                          seconds_per_call)
+        figures[precision] = 2 * size**3 / _matmul_seconds(device, precision, size, repeats) / 1e12
     copy_seconds = _copy_seconds(device, copy_bytes, repeats)
     return DevicePeak(
         name=device_name(device),

@@ -4,6 +4,11 @@
 CLI prints its message and exits 2, the app shows it as text. Anything else is a bug and keeps its traceback.
 """
 
+__all__ = [
+    "AnalysisError", "DataDependentError", "InputMismatchError", "InputSizeError", "InputTooSmallError",
+    "ModelRunError", "UserError", "first_line",
+]
+
 
 class UserError(ValueError):
     """Base class: the user asked for something we cannot do; `str()` is a one-line message for the user."""

@@ -1,8 +1,65 @@
-"""Number and shape formatting shared by formulas and reports (the seeds write volumes as H×W×C)."""
+"""Numbers and shapes: formatting shared by formulas and reports (the seeds write volumes as H×W×C), and the one
+reading of a whole number or a size from a user or from our own files.
+
+Python's `int()` reads far more than a person means by a number: other scripts' digits (`int("٣")` is 3, full-width
+`"３"` too), underscores (`"1_0"` is 10), signs and surrounding spaces; and `int(8.7)` quietly truncates. A count a
+user gives is plain ASCII digits or a true integer, and anything else is refused, so `whole_number` is the only way
+in for every command-line type, bench script, spec and API argument.
+"""
 
 from __future__ import annotations
 
+import operator
+import re
 from typing import Any, Sequence
+
+__all__ = [
+    "SIZE_DIGITS", "ascii_shape", "conv_output_size", "decimal_number", "dims", "n", "parse_dims", "per_dim",
+    "pool_output_size", "pool_window", "product", "volume", "whole_number",
+]
+
+_DIGITS = re.compile(r"[0-9]+")  # an explicit range: `\d` would match every script's digits
+_DECIMAL = re.compile(r"(?:[0-9]{1,15}(?:\.[0-9]{0,15})?|\.[0-9]{1,15})(?:[eE][-+]?[0-9]{1,3})?")
+_SIZE_SEPARATOR = re.compile(r"\s*[x×,]\s*")
+SIZE_DIGITS = 13  # 2**40, the most elements an input may have, has 13 digits: a longer dim is no size
+_MOST_DIGITS = 1000  # int() refuses text past 4300 digits; a count this long is refused by the caller's range
+
+
+def whole_number(value: object) -> int | None:
+    """`value` as an int when it plainly is one, else None for the caller to refuse in its own words.
+
+    An integer (Python's, NumPy's, a 0-d integer tensor; never a bool, never a float, not even 8.0) or text of ASCII
+    digits 0–9 only: no sign, underscore, space or other script's digits.
+    """
+    if isinstance(value, str):
+        return int(value) if len(value) <= _MOST_DIGITS and _DIGITS.fullmatch(value) else None
+    if isinstance(value, bool):
+        return None
+    try:
+        return operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        return None
+
+
+def decimal_number(text: str) -> float | None:
+    """Text of a non-negative decimal in ASCII ('0.75', '.5', '1e-4', '1000') as a float, else None: `float()` would
+    also read other scripts' digits, underscores, 'inf' and 'nan'. '1e999' is still infinite: callers hold the value
+    to their own range."""
+    return float(text) if _DECIMAL.fullmatch(text) else None
+
+
+def parse_dims(text: str) -> tuple[int, ...] | None:
+    """The dims of a shape as text: '1x3x224x224' (also '×' or ',' between them, spaces around) → (1, 3, 224, 224);
+    None unless every dim is `whole_number` text of at most `SIZE_DIGITS` digits. Reads what `ascii_shape` and
+    `dims` write and what users type; it says nothing about which sizes are allowed
+    (`analyzers.counting.inputs.parse_input_size` does)."""
+    values: list[int] = []
+    for part in _SIZE_SEPARATOR.split(text.strip()):
+        value = whole_number(part) if len(part) <= SIZE_DIGITS else None
+        if value is None:
+            return None
+        values.append(value)
+    return tuple(values)
 
 
 def n(value: int | float) -> str:
@@ -58,8 +115,8 @@ def pool_window(args: tuple, ndim: int, dilation_index: int | None) -> tuple[lis
     stride_arg = args[2] if len(args) > 2 else None
     stride = kernel if stride_arg is None or stride_arg == [] or stride_arg == () else per_dim(stride_arg, ndim, 1)
     padding = per_dim(args[3] if len(args) > 3 else None, ndim, 0)
-    has_dilation = dilation_index is not None and len(args) > dilation_index
-    dilation = per_dim(args[dilation_index] if has_dilation else None, ndim, 1)
+    dilation_arg = args[dilation_index] if dilation_index is not None and len(args) > dilation_index else None
+    dilation = per_dim(dilation_arg, ndim, 1)
     return kernel, stride, padding, dilation
 
 

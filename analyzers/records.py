@@ -16,6 +16,12 @@ from typing import Iterator, Union
 
 import torch
 
+__all__ = [
+    "Analysis", "AttentionGeometry", "ConcatGeometry", "ConvGeometry", "DATA_DEPENDENT", "FusedGeometry", "Geometry",
+    "GroupedMatmulGeometry", "InputDescription", "LayerRecord", "MatmulGeometry", "OpCategory", "OpCost", "OpKind",
+    "ParamTensor", "PoolGeometry", "ReceptiveField", "RecordKind", "Shape", "Totals", "with_state",
+]
+
 Shape = tuple[int, ...]
 
 
@@ -53,7 +59,6 @@ class OpKind(str, enum.Enum):
 
 
 _MAC_CATEGORIES = frozenset({OpCategory.CONV, OpCategory.LINEAR, OpCategory.MATMUL, OpCategory.ATTENTION})
-WEIGHT_LAYER_CATEGORIES = frozenset({OpCategory.CONV, OpCategory.LINEAR})  # what papers count as "layers"
 
 # A leaf's category is the most telling of the ops it ran, in this order.
 _CATEGORY_PRIORITY = (
@@ -151,6 +156,16 @@ class AttentionGeometry:
 
 
 @dataclass(frozen=True)
+class FusedGeometry:
+    """A fused kernel that only a real device runs (oneDNN's LSTM layer, the CPU's fast-path multi-head attention
+    and encoder layer), written as the matrix products of the ops it replaces, each with its name ("input",
+    "QKᵀ", "out projection"): on meta the same module runs those ops one by one, and the counts agree."""
+
+    kernel: str
+    products: tuple[tuple[str, MatmulGeometry], ...]
+
+
+@dataclass(frozen=True)
 class PoolGeometry:
     """A pooling window (max or average) over the trailing spatial dims."""
 
@@ -168,7 +183,8 @@ class ConcatGeometry:
     out_shape: Shape
 
 
-Geometry = Union[ConvGeometry, MatmulGeometry, GroupedMatmulGeometry, AttentionGeometry, PoolGeometry, ConcatGeometry]
+Geometry = Union[ConvGeometry, MatmulGeometry, GroupedMatmulGeometry, AttentionGeometry, FusedGeometry, PoolGeometry,
+                 ConcatGeometry]
 
 
 @dataclass(frozen=True)

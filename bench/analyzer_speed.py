@@ -137,9 +137,12 @@ def interleaved(models: list[str], repeats: int) -> None:
 
 
 def main() -> None:
+    sys.path.insert(0, str(ROOT))
+    from explorer.cli.common import positive_int
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=None, help="default resnet50,vgg16,lenet5 (interleaved: eight models)")
-    parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--repeats", type=positive_int, default=None)
     parser.add_argument("--interleaved", action="store_true",
                         help="ours vs FlopCounterMode (meta) in one process, min process time (torchvision models)")
     args = parser.parse_args()

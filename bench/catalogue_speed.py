@@ -337,11 +337,10 @@ def _write(file, line: str, progress: bool) -> None:
 
 def _positive(text: str, what: str, kind: type = int) -> float:
     """`text` as a positive number of `kind` (an int may be written 400e6)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise ArgumentError(f"{what} must be a positive number, got {text!r}") from None
-    if not value > 0 or value == float("inf") or (kind is int and not value.is_integer()):
+    from analyzers.numbers import decimal_number
+
+    value = decimal_number(text)  # ASCII only: float() also reads '٣' and '1_0'
+    if value is None or not value > 0 or value == float("inf") or (kind is int and not value.is_integer()):
         raise ArgumentError(f"{what} must be a positive {'whole ' if kind is int else ''}number, got {text!r}")
     return int(value) if kind is int else value
 

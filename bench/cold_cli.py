@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -91,9 +92,11 @@ def parse_runs(argv: Sequence[str] | None) -> int:
     parser = _Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", default="5", help="fresh processes per command (default 5)")
     text = parser.parse_args(argv).runs
-    if not text.isdigit() or int(text) < 1:
+    # ASCII digits only (`isdigit` also takes '²' and '٣'); not analyzers.numbers, which would load torch here
+    runs = int(text) if re.fullmatch(r"[0-9]{1,6}", text) else 0
+    if runs < 1:
         raise ArgumentError(f"--runs must be a whole number of at least 1, got {text!r}")
-    return int(text)
+    return runs
 
 
 def main(argv: Sequence[str] | None = None) -> int:

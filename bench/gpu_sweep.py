@@ -19,7 +19,8 @@ sys.path.insert(0, str(ROOT))
 from analyzers.bench.schema import BenchStatus, MemoryFormat  # noqa: E402
 from analyzers.bench.harness import BenchConfig, run_sweep  # noqa: E402
 from analyzers.devices import Precision  # noqa: E402
-from explorer.cli.bench import build_for_bench, default_input_size  # noqa: E402
+from explorer.cli.common import non_negative_int, positive_int  # noqa: E402
+from explorer.cli.bench_configs import build_for_bench, default_input_size  # noqa: E402
 
 MODELS = ("lenet5", "alexnet", "vgg16", "resnet18", "resnet50", "resnet152", "googlenet", "inception_v3",
           "mobilenet_v1", "mobilenet_v2", "efficientnet_b0", "efficientnet_b4", "efficientnet_b7")
@@ -52,8 +53,8 @@ def main() -> None:
     parser.add_argument("--part", choices=PARTS, required=True)
     parser.add_argument("--models", default=",".join(MODELS), help="comma-separated subset of the sweep's models")
     parser.add_argument("--csv", default="assets/benchmarks/gpu_sweep.csv")
-    parser.add_argument("--iters", type=int, default=50)
-    parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--iters", type=positive_int, default=50)
+    parser.add_argument("--warmup", type=non_negative_int, default=10)
     parser.add_argument("--smoke", action="store_true", help="tiny CPU run of the part's wiring (lenet5, 2 iterations)")
     args = parser.parse_args()
 

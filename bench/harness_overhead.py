@@ -25,6 +25,7 @@ from torch import nn  # noqa: E402
 from analyzers.bench.schema import BenchStatus  # noqa: E402
 from analyzers.bench.harness import BenchConfig, default_device, run_sweep  # noqa: E402
 from analyzers.devices import Precision, tf32_math  # noqa: E402
+from explorer.cli.common import non_negative_int, positive_int  # noqa: E402
 from explorer.zoo import build_model  # noqa: E402
 
 TOLERANCE = 0.02
@@ -68,13 +69,13 @@ def plain_loop_ms(config: BenchConfig) -> tuple[float, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="inception_5x5_bottleneck", help="a zoo model name")
-    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--batch", type=positive_int, default=8)
     parser.add_argument("--dtype", default="fp32", choices=[p.value for p in Precision])
     parser.add_argument("--device", default=default_device())
-    parser.add_argument("--iters", type=int, default=100)
-    parser.add_argument("--warmup", type=int, default=20)
-    parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's)")
+    parser.add_argument("--iters", type=positive_int, default=100)
+    parser.add_argument("--warmup", type=non_negative_int, default=20)
+    parser.add_argument("--rounds", type=positive_int, default=15)
+    parser.add_argument("--threads", type=positive_int, default=None, help="CPU threads for torch (default: torch's)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)

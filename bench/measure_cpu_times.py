@@ -9,7 +9,8 @@ per cent; both are written.
 
 Rows follow the results schema of `python -m explorer bench` (`analyzers.bench.schema`), so the Benchmarks page and
 `predict --calibrate` read them, with four extra columns: `clock` (process_cpu), `threads`, `loadavg_1m` and
-`wall_ms_min`. `latency_ms_min` is the fastest repeat's CPU time, `latency_ms_p50` the median repeat's.
+`wall_ms_min`. `latency_ms_min` is the fastest repeat's CPU time, `latency_ms_p50` the median repeat's. They are
+written by the one result-file writer (`analyzers.bench.results_file`): checked, locked, each as it finishes.
 
 Usage:  python bench/measure_cpu_times.py --csv assets/benchmarks/cpu-1thread-time-model.csv
         python bench/measure_cpu_times.py --models resnet18,timm:convnext_atto --batches 1,32 --csv out.csv
@@ -20,7 +21,6 @@ thread) is measured once per run and written into every row.
 from __future__ import annotations
 
 import argparse
-import csv
 import statistics
 import sys
 import time
@@ -32,7 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 from analyzers.bench.harness import BenchConfig, count_with_analyzer, describe_environment  # noqa: E402
-from analyzers.bench.schema import COLUMN_NAMES, BenchStatus, MemoryFormat, format_row  # noqa: E402
+from analyzers.bench.results_file import ResultsFile  # noqa: E402
+from analyzers.bench.row_schema import Column, Kind  # noqa: E402
+from analyzers.bench.schema import BENCH_RESULTS, BenchStatus, MemoryFormat  # noqa: E402
 from analyzers.devices import DevicePeak, Precision, measure_peak  # noqa: E402
 from analyzers.errors import first_line  # noqa: E402
 from analyzers.predict.roofline import model_bound  # noqa: E402
@@ -49,7 +51,13 @@ MODELS = (
     "timm:mobilevit_xs", "timm:ghostnet_100", "timm:poolformer_s12", "timm:mixer_s16_224", "timm:resnet18d",
     "timm:regnetx_002", "timm:lcnet_050", "timm:edgenext_x_small", "timm:tinynet_e", "timm:swin_tiny_patch4_window7_224",
 )
-EXTRA_COLUMNS = ("clock", "threads", "loadavg_1m", "wall_ms_min")
+CPU_TIME_ROWS = BENCH_RESULTS.extended(
+    "a CPU time-model CSV",
+    Column("clock", Kind.TEXT, allowed=("process_cpu",)),
+    Column("threads", Kind.INT, minimum=1),
+    Column("loadavg_1m", Kind.FLOAT, required=False, minimum=0),
+    Column("wall_ms_min", Kind.FLOAT, required=False, positive=True),
+)
 MIN_REPEATS, MAX_REPEATS, TARGET_SECONDS = 3, 15, 1.5
 
 
@@ -76,7 +84,7 @@ def time_forward(model: torch.nn.Module, inputs: torch.Tensor) -> tuple[list[flo
 
 
 def measure_row(name: str, batch: int, peak: DevicePeak) -> dict[str, object]:
-    from explorer.cli.bench import build_for_bench, default_input_size
+    from explorer.cli.bench_configs import build_for_bench, default_input_size
 
     size = default_input_size(name)
     config = BenchConfig(model=name, batch=batch, input_size=size, dtype=Precision.FP32, device="cpu")
@@ -103,24 +111,16 @@ def measure_row(name: str, batch: int, peak: DevicePeak) -> dict[str, object]:
         "estimated_memory_bytes": analysis.totals.param_bytes + analysis.totals.activation_bytes,
         "memory_over_estimate": None, "flops": flops,
         "achieved_tflops": flops / (p50 / 1e3) / 1e12 if p50 else None,
-        "peak_tflops": peak.fp32_tflops, "peak_source": peak.source,
+        "peak_tflops": peak.fp32_tflops, "memory_gb_per_s": peak.memory_gb_per_s, "peak_source": peak.source,
         "pct_of_peak": 100 * flops / (p50 / 1e3) / 1e12 / peak.fp32_tflops if p50 else None,
         "roofline_ms": roofline, "measured_over_roofline": p50 / roofline if p50 and roofline else None,
         "iters": len(cpu_ms), "warmup": 1, "driver": None, "torch_version": environment.torch_version,
         "cuda_version": None, "cudnn_version": None,
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "clock": "process_cpu", "threads": 1, "loadavg_1m": round(load, 2) if load is not None else None,
+        "wall_ms_min": min(wall_ms) if wall_ms else None,
     }
-    cells = format_row(row)
-    extras = ["process_cpu", "1", f"{load:.2f}" if load is not None else "",
-              f"{min(wall_ms):.7g}" if wall_ms else ""]
-    return dict(zip((*COLUMN_NAMES, *EXTRA_COLUMNS), (*cells, *extras)))
-
-
-def done_rows(path: Path) -> set[tuple[str, str]]:
-    if not path.exists() or path.stat().st_size == 0:
-        return set()
-    with path.open(newline="", encoding="utf-8") as handle:
-        return {(row["model"], row["batch"]) for row in csv.DictReader(handle)}
+    return row
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,31 +131,25 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     torch.set_num_interop_threads(1)
-    path = Path(args.csv)
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     batches = [int(b) for b in args.batches.split(",")]
-    done = done_rows(path)
-    todo = [(m, b) for m in models for b in batches if (m, str(b)) not in done]
-    if not todo:
-        print(f"every row is already in {path}")
-        return 0
-    peak = measure_peak("cpu", precisions=(Precision.FP32,), matmul_size=2048, copy_bytes=256 << 20, repeats=3)
-    print(f"measured peak, 1 thread: {peak.fp32_tflops * 1e3:.1f} GFLOP/s fp32, {peak.memory_gb_per_s:.1f} GB/s "
-          f"(load {loadavg_1m()})", flush=True)
-    new_file = not path.exists() or path.stat().st_size == 0
-    with path.open("a", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=(*COLUMN_NAMES, *EXTRA_COLUMNS))
-        if new_file:
-            writer.writeheader()
+    with ResultsFile(args.csv, CPU_TIME_ROWS) as results:
+        done = {(model, batch) for model, batch, *_ in results.keys()}
+        todo = [(m, b) for m in models for b in batches if (m, b) not in done]
+        if not todo:
+            print(f"every row is already in {args.csv}")
+            return 0
+        peak = measure_peak("cpu", precisions=(Precision.FP32,), matmul_size=2048, copy_bytes=256 << 20, repeats=3)
+        print(f"measured peak, 1 thread: {peak.fp32_tflops * 1e3:.1f} GFLOP/s fp32, {peak.memory_gb_per_s:.1f} "
+              f"GB/s (load {loadavg_1m()})", flush=True)
         for name, batch in todo:
             try:
                 row = measure_row(name, batch, peak)
             except Exception as exc:  # a model that cannot be built or counted: say so and go on
                 print(f"{name:40s} {batch:3d} skipped: {first_line(exc)}", flush=True)
                 continue
-            writer.writerow(row)
-            handle.flush()
-            print(f"{name:40s} {batch:3d} {row['latency_ms_min']:>12} ms cpu (wall {row['wall_ms_min']} ms, "
+            results.append(row)  # on disk before the next model starts
+            print(f"{name:40s} {batch:3d} {row['latency_ms_min']} ms cpu (wall {row['wall_ms_min']} ms, "
                   f"load {row['loadavg_1m']}) {row['status']} {row['error_message']}", flush=True)
     return 0
 

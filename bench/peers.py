@@ -34,6 +34,7 @@ import io
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -502,14 +503,22 @@ def _selection(text: str, known: dict, what: str) -> list:
     return [known[k] for k in keys]
 
 
+def _count(text: str) -> int:
+    """A count in ASCII digits (`int()` also reads '٣' and '1_0'), its range checked by `main`; not
+    analyzers.numbers.whole_number, which would load our engine into a peer's process."""
+    if not re.fullmatch(r"[0-9]{1,9}", text):
+        raise argparse.ArgumentTypeError(f"expected a whole number in digits 0-9, got {text!r}")
+    return int(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=",".join(MODELS), help=f"comma-separated, from {', '.join(MODELS)}")
     parser.add_argument("--tools", default=",".join(TOOLS), help=f"comma-separated, from {', '.join(TOOLS)}")
-    parser.add_argument("--repeats", type=int, default=5, help="timed calls after the warm-up (default 5)")
-    parser.add_argument("--threads", type=int, help="torch intra-op threads in each child (default: torch's own)")
+    parser.add_argument("--repeats", type=_count, default=5, help="timed calls after the warm-up (default 5)")
+    parser.add_argument("--threads", type=_count, help="torch intra-op threads in each child (default: torch's own)")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds per (model, tool) process")
-    parser.add_argument("--rounds", type=int, default=1,
+    parser.add_argument("--rounds", type=_count, default=1,
                         help="fresh processes per pair; each pair keeps its fastest (default 1)")
     parser.add_argument("--out", type=Path, help="write the raw figures to this .json or .csv file")
     parser.add_argument("--tables-from", nargs="+", type=Path, metavar="JSON",

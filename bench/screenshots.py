@@ -14,16 +14,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from explorer.cli.common import positive_int  # noqa: E402
 from tests.app_server import PAGES, chromium, navigate_deep_network, open_page, running_app  # noqa: E402
 
 OUT_DIR = ROOT / "assets" / "screenshots"
-DEEP = "deep_network"  # not a page: EfficientNet-B7 navigated to one layer (tests.app_server.navigate_deep_network)
+DEEP = "deep_network"  # not a page: ResNet-1202 navigated to one layer by name (tests.app_server.navigate_deep_network)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--width", type=int, default=1440)
-    parser.add_argument("--height", type=int, default=2200, help="tall enough to show a page's main charts")
+    parser.add_argument("--width", type=positive_int, default=1440)
+    parser.add_argument("--height", type=positive_int, default=2200, help="tall enough to show a page's main charts")
     parser.add_argument("pages", nargs="*", default=[*PAGES, DEEP])
     args = parser.parse_args()
     OUT_DIR.mkdir(parents=True, exist_ok=True)
@@ -37,6 +38,8 @@ def main() -> None:
             else:
                 open_page(page, url, name)
             path = OUT_DIR / f"{name}.png"
+            page.mouse.move(0, 0)  # no hover highlight left on the navigation link just clicked
+            page.wait_for_timeout(300)
             page.screenshot(path=str(path))
             print(f"{path.relative_to(ROOT)}  ({time.perf_counter() - started:.1f} s)")
 

@@ -32,6 +32,7 @@ from torch.utils._pytree import tree_leaves  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from analyzers.errors import UserError, first_line  # noqa: E402
+from analyzers.numbers import whole_number  # noqa: E402
 from analyzers.training.analyze import analyze_training  # noqa: E402
 from explorer.catalogue import build  # noqa: E402
 from explorer.zoo import build_model  # noqa: E402
@@ -44,9 +45,9 @@ TWELVE = ("resnet50,vgg16,mobilenet_v2,efficientnet_b0,googlenet,inception_v3@2,
 def model_and_input(spec: str, default_batch: int) -> tuple[nn.Module, tuple[int, ...], int]:
     """`resnet50` (zoo), `torchvision:swin_t` / `timm:NAME` (catalogue, built on meta), with an optional `@BATCH`."""
     name, at, batch = spec.partition("@")
-    if at and not (batch.isdigit() and int(batch) >= 1):
+    if at and (whole_number(batch) or 0) < 1:
         raise UserError(f"{spec}: the batch after @ must be a whole number of at least 1")
-    batch_size = int(batch) if batch else default_batch
+    batch_size = whole_number(batch) or default_batch
     if ":" in name:
         built = build(name)
         if built.input_size is None:
@@ -100,15 +101,16 @@ def tools(model: nn.Module, size: tuple[int, ...], batch_size: int, memtracker: 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--models", default=TWELVE)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--batch-size", type=int, default=1, help="for models without @BATCH")
+    parser.add_argument("--repeats", default="5")
+    parser.add_argument("--batch-size", default="1", help="for models without @BATCH")
     parser.add_argument("--no-memtracker", action="store_true")
     args = parser.parse_args(argv)
     try:  # every model is built before anything is timed: a bad name costs no measuring
-        if args.repeats < 1 or args.batch_size < 1:
+        repeats, batch_size = whole_number(args.repeats), whole_number(args.batch_size)  # ASCII digits only
+        if repeats is None or batch_size is None or repeats < 1 or batch_size < 1:
             raise UserError(f"--repeats and --batch-size must be at least 1, got {args.repeats} and {args.batch_size}")
         specs = args.models.split(",")
-        built = [model_and_input(spec, args.batch_size) for spec in specs]
+        built = [model_and_input(spec, batch_size) for spec in specs]
     except UserError as exc:
         print(f"error: {first_line(exc)}", file=sys.stderr)
         return 2
@@ -120,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         chosen = tools(model, size, batch_size, memtracker)
         counts = {name: fn() for name, fn in chosen.items()}  # warm-up
         cpu: dict[str, list[float]] = {name: [] for name in chosen}
-        for _ in range(args.repeats):
+        for _ in range(repeats):
             for name, fn in chosen.items():
                 start = time.process_time()
                 fn()

@@ -12,18 +12,25 @@ from __future__ import annotations
 
 import enum
 import json
-import multiprocessing
-import sys
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable
 
 from analyzers.bench.result_schemas import ATLAS_ROWS
-from analyzers.budget import ParallelJobs, parallel_jobs
 from analyzers.errors import UserError
 from explorer.catalogue import Catalogue
+
+if TYPE_CHECKING:
+    from analyzers.distributed.executor import Executor
+    from analyzers.distributed.sweep import SweepSummary
+    from analyzers.distributed.work import WorkUnit
+
+__all__ = [
+    "ASSETS", "AtlasJob", "AtlasRow", "AtlasRun", "DEFAULT_TIMEOUT_S", "MAX_TIMEOUT_S", "RowStatus", "analyse_job",
+    "analyse_one", "atlas_units", "check_timeout", "prepare_worker", "read_rows", "run_atlas",
+]
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets" / "atlas"
 DEFAULT_TIMEOUT_S = 120.0
@@ -47,6 +54,7 @@ class AtlasRow:
     status: RowStatus = RowStatus.OK
     error: str = ""
     inputs: str = ""  # "images[0] 3x320x320 float32; …"
+    seq_len: int | None = None  # hf configs: the sequence length asked for (a vision config keeps its image size)
     params: int | None = None
     macs: int | None = None
     elementwise_ops: int | None = None
@@ -62,10 +70,14 @@ class AtlasRow:
     pretrained_tag: str = ""  # timm: the default pretrained tag, whose published results the app joins
     seconds: float = 0.0  # build + analysis, in the worker
 
-    def to_json(self) -> str:
+    def to_values(self) -> dict[str, object]:
+        """The row as the atlas schema's values (column → plain value)."""
         row = asdict(self)
         row["status"] = self.status.value
-        return json.dumps(row, ensure_ascii=False)
+        return row
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_values(), ensure_ascii=False)
 
     @staticmethod
     def from_json(line: str) -> "AtlasRow":
@@ -109,28 +121,40 @@ def check_timeout(seconds: float) -> float:
     return seconds
 
 
-def analyse_one(catalogue: str, name: str, timeout_s: float) -> AtlasRow:
-    """Build and analyse one catalogue model under a time limit; any failure becomes the row's error."""
+def analyse_one(catalogue: str, name: str, timeout_s: float, *, ref: str | None = None,
+                seq_len: int | None = None) -> AtlasRow:
+    """Build and analyse one catalogue model under a time limit; any failure becomes the row's error.
+
+    `ref` is what to build when it is not `catalogue:name` (an hf config's path), `seq_len` the sequence length of
+    token inputs (hf).
+    """
     from analyzers.errors import first_line
     from explorer.run_limits import TimeLimitExceeded, time_limit
 
     started = time.perf_counter()
     try:
         with time_limit(timeout_s):
-            return _analysed(catalogue, name, started)
+            return _analysed(catalogue, name, started, ref or f"{catalogue}:{name}", seq_len)
     except TimeLimitExceeded:
         return AtlasRow(catalogue, name, status=RowStatus.TIMEOUT, error=f"stopped after {timeout_s:g} s",
-                        seconds=round(time.perf_counter() - started, 3))
+                        seq_len=seq_len, seconds=round(time.perf_counter() - started, 3))
     except Exception as exc:  # a row, not a lost run: the message names what failed
         return AtlasRow(catalogue, name, status=RowStatus.ERROR, error=f"{type(exc).__name__}: {first_line(exc)}"[:300],
-                        seconds=round(time.perf_counter() - started, 3))
+                        seq_len=seq_len, seconds=round(time.perf_counter() - started, 3))
 
 
-def _analysed(catalogue: str, name: str, started: float) -> AtlasRow:
+def _analysed(catalogue: str, name: str, started: float, ref: str, seq_len: int | None) -> AtlasRow:
     from analyzers import analyze
-    from explorer.catalogue import build
+    from explorer.catalogue import DEFAULT_SEQUENCE_LENGTH, build
 
-    model = build(f"{catalogue}:{name}")
+    hf = catalogue == Catalogue.HF.value
+    if hf:
+        from explorer.hf_configs import check_built_size, check_config_size
+
+        check_config_size(Path(ref.removeprefix("hf:")), name)
+    model = build(ref, sequence_length=seq_len or DEFAULT_SEQUENCE_LENGTH)
+    if hf:
+        check_built_size(model.module, name)
     analysis = analyze(model.module, inputs=model.inputs, model_name=model.ref,
                        device="cpu" if model.data_dependent else "meta")
     t = analysis.totals
@@ -139,6 +163,7 @@ def _analysed(catalogue: str, name: str, started: float) -> AtlasRow:
     return AtlasRow(
         catalogue=catalogue, name=name, family=model.family, task=model.task.value,
         inputs="; ".join(f"{i.name} {'x'.join(map(str, i.shape))} {i.dtype_name}" for i in analysis.inputs),
+        seq_len=seq_len,
         params=t.params, macs=t.macs, elementwise_ops=t.elementwise_ops, activation_bytes=t.activation_bytes,
         activation_elements=t.activation_elements, weight_depth=t.weight_depth, uncounted_ops=t.uncounted_ops,
         uncounted=dict(uncounted), measured_on=analysis.measured_on,
@@ -148,7 +173,11 @@ def _analysed(catalogue: str, name: str, started: float) -> AtlasRow:
     )
 
 
-def _worker_init() -> None:
+def prepare_worker() -> None:
+    """Once per worker process: one torch thread (one process per core), library warnings silenced."""
+    import os
+
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # read when transformers is first imported (hf rows)
     import torch
 
     torch.set_num_threads(1)  # one process per core: torch's own threads would only contend
@@ -157,8 +186,21 @@ def _worker_init() -> None:
     warnings.filterwarnings("ignore")
 
 
-def _work(task: tuple[str, str, float]) -> str:
-    return analyse_one(*task).to_json()
+@dataclass(frozen=True)
+class AtlasJob:
+    """What a worker needs to analyse one model: the row's name, what to build, and its bounds."""
+
+    catalogue: str
+    name: str
+    timeout_s: float
+    ref: str | None = None  # what `build` takes, when not "catalogue:name" (an hf config's path)
+    seq_len: int | None = None  # hf: the sequence length asked for
+
+
+def analyse_job(job: AtlasJob) -> dict[str, object]:
+    """The task every executor runs: one model's row, as the atlas schema's values."""
+    row = analyse_one(job.catalogue, job.name, job.timeout_s, ref=job.ref, seq_len=job.seq_len)
+    return row.to_values()
 
 
 @dataclass(frozen=True)
@@ -167,69 +209,56 @@ class AtlasRun:
     skipped: int  # names already in the file (when it started, or written by another run meanwhile)
     seconds: float
     statuses: dict[str, int]
-    workers: ParallelJobs  # the most worker processes this machine allowed (fewer run when fewer models are left)
+    summary: SweepSummary | None = None  # the sweep in full: rows written, failures with their reasons, retries
+
+    @property
+    def failed(self) -> int:
+        """Models that came back without a row (their workers kept dying…): a rerun tries them again."""
+        return len(self.summary.failed) if self.summary else 0
+
+    @property
+    def retried(self) -> int:
+        """Tasks run again after their worker or node died."""
+        return self.summary.retried if self.summary else 0
+
+
+def atlas_units(catalogue: str, names: Iterable[str], timeout_s: float, *, refs: dict[str, str] | None = None,
+                seq_len: int | None = None) -> list[WorkUnit]:
+    """One keyed unit per name (a repeated name once); `refs` maps a name to what to build (hf configs)."""
+    from analyzers.distributed.work import WorkKey, WorkUnit, torch_version
+
+    version = torch_version()
+    units = []
+    for name in dict.fromkeys(names):
+        key = WorkKey(catalogue, name, "default" if seq_len is None else f"seq {seq_len}", "default", 1, "meta",
+                      version)
+        units.append(WorkUnit(key, AtlasJob(catalogue, name, timeout_s, (refs or {}).get(name), seq_len)))
+    return units
 
 
 def run_atlas(catalogue: Catalogue, path: Path, *, workers: int | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
-              names: Iterable[str] | None = None, progress: bool = True) -> AtlasRun:
-    """Analyse every name of `catalogue` not yet in `path`, in worker processes, appending rows as they finish.
+              names: Iterable[str] | None = None, progress: bool = True, executor: Executor | None = None,
+              refs: dict[str, str] | None = None, seq_len: int | None = None) -> AtlasRun:
+    """Analyse every name of `catalogue` not yet in `path` on `executor`, appending rows as they finish.
 
-    `workers` (default: as many as fit) is capped by the cores and by the memory available at one CPU work budget
-    per worker. The file is opened (and checked) before any model is built: a file that is not an atlas file is a
-    `ResultsFileError`, a bad `timeout_s` a `UserError`.
+    The default executor is worker processes on this machine: `workers` (default: as many as fit) is capped by the
+    cores and by the memory available at one CPU work budget per worker. The file is opened (and checked) before
+    any model is built: a file that is not an atlas file is a `ResultsFileError`, a bad `timeout_s` a `UserError`.
+    `refs` and `seq_len` are for Hugging Face configs (`explorer.hf_configs.config_refs`).
     """
     from analyzers.bench.results_file import ResultsFile
+    from analyzers.distributed.local import LocalExecutor
+    from analyzers.distributed.sweep import run_units
     from explorer import catalogue as catalogues
 
     check_timeout(timeout_s)
-    wanted = list(dict.fromkeys(names if names is not None else catalogues.names(catalogue)))
-    started = time.perf_counter()
-    statuses: Counter[str] = Counter()
+    wanted = list(names if names is not None else catalogues.names(catalogue))
+    units = atlas_units(catalogue.value, wanted, timeout_s, refs=refs, seq_len=seq_len)
+    executor = executor or LocalExecutor(workers, initializer=prepare_worker)
+
+    def done(unit: WorkUnit, present: set) -> bool:
+        return (unit.key.catalogue, unit.key.model, seq_len) in present
+
     with ResultsFile(path, ATLAS_ROWS) as results:
-        present = {name for source, name in results.keys() if source == catalogue.value}
-        todo = [n for n in wanted if n not in present]
-        jobs = parallel_jobs(workers)
-        with _progress(len(todo), progress) as bar:
-            for line in _results(catalogue.value, todo, min(jobs.jobs, len(todo) or 1), timeout_s):
-                row = json.loads(line)
-                if results.append(row):  # on disk now; False: another run wrote this model first
-                    statuses[row["status"]] += 1
-                bar.update(1)
-    done = sum(statuses.values())
-    return AtlasRun(done, len(wanted) - done, time.perf_counter() - started, dict(statuses), jobs)
-
-
-def _results(catalogue: str, names: list[str], workers: int, timeout_s: float) -> Iterator[str]:
-    tasks = [(catalogue, name, timeout_s) for name in names]
-    if workers == 1 or len(tasks) <= 1:
-        _worker_init()
-        yield from (_work(t) for t in tasks)
-        return
-    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no torch state forked mid-flight
-    with context.Pool(workers, initializer=_worker_init) as pool:  # one start per worker: imports cost seconds
-        yield from pool.imap_unordered(_work, tasks, chunksize=1)
-
-
-class _progress:
-    """tqdm's bar on stderr when asked for and installed; otherwise nothing."""
-
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.bar = None
-        if enabled:
-            try:
-                from tqdm import tqdm
-
-                self.bar = tqdm(total=total, unit="model", file=sys.stderr, dynamic_ncols=True)
-            except ImportError:
-                pass
-
-    def __enter__(self) -> "_progress":
-        return self
-
-    def update(self, n: int) -> None:
-        if self.bar is not None:
-            self.bar.update(n)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.close()
+        summary = run_units(units, analyse_job, executor, results, done=done, progress=progress, unit_name="model")
+    return AtlasRun(summary.written, summary.skipped, summary.seconds, summary.statuses, summary)

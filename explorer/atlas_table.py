@@ -12,7 +12,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from analyzers.numbers import parse_dims
 from explorer.atlas import ASSETS, read_rows
+
+__all__ = ["BENCHMARK_FILE", "CatalogueCounts", "RESULTS_FILE", "SOURCE_NOTE", "atlas_frame", "counts"]
 
 RESULTS_FILE = "timm-results-imagenet.csv"
 BENCHMARK_FILE = "timm-benchmark-infer-5090.csv"
@@ -52,10 +55,9 @@ def atlas_frame(catalogue: str, folder: Path = ASSETS) -> pd.DataFrame:
 
 def _side(inputs: str) -> int | None:
     """The image side of an atlas row's input text, `x 1x3x224x224 float32` → 224."""
-    try:
-        return int(inputs.split()[1].split("x")[-1])
-    except (IndexError, ValueError):
-        return None
+    words = inputs.split()
+    shape = parse_dims(words[1]) if len(words) > 1 else None
+    return shape[-1] if shape else None
 
 
 def _with_timm_published(frame: pd.DataFrame, folder: Path) -> pd.DataFrame:

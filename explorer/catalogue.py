@@ -27,7 +27,13 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from analyzers.errors import UserError, first_line
+from analyzers.numbers import whole_number
 from analyzers.counting.inputs import InputSpec, Inputs
+
+__all__ = [
+    "Catalogue", "CatalogueError", "CatalogueModel", "DEFAULT_SEQUENCE_LENGTH", "MODULE_BYTES", "Published",
+    "RAFT_SIZE", "Task", "VIDEO_FRAMES", "build", "family", "inputs_at", "names", "on_meta", "parse_ref",
+]
 
 DEFAULT_SEQUENCE_LENGTH = 128
 VIDEO_FRAMES = 16  # torchvision's video `_ops` are for 16-frame clips (r3d_18 40.697 G at 3×16×112×112)
@@ -94,14 +100,29 @@ def parse_ref(ref: str) -> tuple[Catalogue, str]:
     return catalogue, name
 
 
-def build(ref: str, *, sequence_length: int = DEFAULT_SEQUENCE_LENGTH) -> CatalogueModel:
-    """Build `torchvision:NAME`, `timm:NAME` or `hf:ID_OR_PATH` on the meta device, with its default inputs."""
+def build(ref: str, *, sequence_length: int = DEFAULT_SEQUENCE_LENGTH,
+          device: torch.device | str = "meta") -> CatalogueModel:
+    """Build `torchvision:NAME`, `timm:NAME` or `hf:ID_OR_PATH` with its default inputs: the one builder of library
+    models, so that every command (summary, bench, the app) counts and times the same architecture.
+
+    On the meta device by default (no weights: what an analysis needs); on a real `device` (`"cpu"`, `"cuda"`)
+    with the library's random initial weights, for timing.
+    """
     catalogue, name = parse_ref(ref)
+    place = torch.device(device)
     if catalogue is Catalogue.TORCHVISION:
-        return _torchvision(name)
+        return _torchvision(name, place)
     if catalogue is Catalogue.TIMM:
-        return _timm(name)
-    return _hf(name, sequence_length)
+        return _timm(name, place)
+    return _hf(name, sequence_length, place)
+
+
+def _built_on(device: torch.device, factory: Callable[[], nn.Module]) -> nn.Module:
+    """`factory()` on `device`: without weights on meta (`on_meta`), with its initial weights elsewhere."""
+    if device.type == "meta":
+        return on_meta(factory)
+    with torch.device(device):
+        return factory()
 
 
 def on_meta(factory: Callable[[], nn.Module]) -> nn.Module:
@@ -203,7 +224,7 @@ _TORCHVISION_TASKS = {"detection": Task.DETECTION, "segmentation": Task.SEGMENTA
                       "optical_flow": Task.OPTICAL_FLOW}
 
 
-def _torchvision(name: str) -> CatalogueModel:
+def _torchvision(name: str, device: torch.device) -> CatalogueModel:
     models = _library("torchvision").models
     from analyzers.counting.formulas import register_torchvision_ops
 
@@ -216,11 +237,11 @@ def _torchvision(name: str) -> CatalogueModel:
     weights = models.get_model_weights(name).DEFAULT
     kwargs = _as_weights_describe(models.get_model_builder(name), name, weights, task)
     try:
-        module = on_meta(lambda: models.get_model(name, weights=None, **kwargs))
+        module = _built_on(device, lambda: models.get_model(name, weights=None, **kwargs))
     except Exception as exc:
         raise CatalogueError(f"building torchvision:{name} failed: {first_line(exc, named=True)}") from None
     if task is Task.DETECTION and not name.endswith("_v2") and not name.startswith("ssd"):
-        _freeze_batch_norms(module.backbone.body)
+        _freeze_batch_norms(module.backbone.body, device)
     inputs, size = _torchvision_inputs(module, weights, task)
     top1 = weights.meta.get("_metrics", {}).get("ImageNet-1K", {}).get("acc@1")
     published = Published(weights.meta.get("num_params"), weights.meta.get("_ops"), top1)
@@ -244,7 +265,7 @@ def _as_weights_describe(builder: Any, name: str, weights: Any, task: Task) -> d
     return kwargs
 
 
-def _freeze_batch_norms(module: nn.Module) -> None:
+def _freeze_batch_norms(module: nn.Module, device: torch.device) -> None:
     """Detection backbones trained from weights use FrozenBatchNorm2d (statistics and affine as buffers, not
     parameters); weight-less builders use BatchNorm2d, which would count those as parameters."""
     from torchvision.ops.misc import FrozenBatchNorm2d
@@ -252,7 +273,7 @@ def _freeze_batch_norms(module: nn.Module) -> None:
     for parent in list(module.modules()):
         for child_name, child in list(parent.named_children()):
             if type(child) is nn.BatchNorm2d:
-                with torch.device("meta"):
+                with torch.device(device):
                     setattr(parent, child_name, FrozenBatchNorm2d(child.num_features, eps=child.eps))
 
 
@@ -275,18 +296,27 @@ def _torchvision_inputs(module: nn.Module, weights: Any, task: Task) -> tuple[In
 
 
 def _side(value: Any) -> int:
-    return int(value[0] if isinstance(value, (list, tuple)) else value)
+    """An image side from a preset or a config (224 or [224, 224])."""
+    return _whole(value[0] if isinstance(value, (list, tuple)) and value else value, "an image size")
+
+
+def _whole(value: Any, what: str) -> int:
+    """A count from a preset or a user's config; 224.5 or '٣' is refused, not cut to a number nobody wrote."""
+    number = whole_number(value)
+    if number is None:
+        raise CatalogueError(f"{what} must be a whole number, got {value!r}")
+    return number
 
 
 # ---------------------------------------------------------------- timm
 
 
-def _timm(name: str) -> CatalogueModel:
+def _timm(name: str, device: torch.device) -> CatalogueModel:
     timm = _library("timm")
     if not timm.is_model(name):
         raise _unknown(Catalogue.TIMM, name, list(timm.list_models()))
     try:
-        module = on_meta(lambda: timm.create_model(name, pretrained=False))
+        module = _built_on(device, lambda: timm.create_model(name, pretrained=False))
     except Exception as exc:
         raise CatalogueError(f"building timm:{name} failed: {first_line(exc, named=True)}") from None
     config = getattr(module, "pretrained_cfg", None) or {}
@@ -299,16 +329,24 @@ def _timm(name: str) -> CatalogueModel:
 # ---------------------------------------------------------------- Hugging Face transformers
 
 
-def _hf(id_or_path: str, sequence_length: int) -> CatalogueModel:
+def _hf(id_or_path: str, sequence_length: int, device: torch.device) -> CatalogueModel:
     transformers = _library("transformers")
     config = _hf_config(transformers, id_or_path)
-    architecture = (getattr(config, "architectures", None) or [""])[0]  # e.g. GPT2LMHeadModel: with its head
+    architectures = getattr(config, "architectures", None) or [""]
+    if not isinstance(architectures, (list, tuple)) or not all(isinstance(a, str) for a in architectures):
+        raise CatalogueError(f"hf:{id_or_path}: 'architectures' must be a list of class names such as "
+                             f"[\"BertModel\"], got {str(architectures)[:80]!r}")
+    architecture = architectures[0]  # e.g. GPT2LMHeadModel: with its head
     model_class = getattr(transformers, architecture, None) if architecture else None
-    try:
+
+    def build_from(config: Any, where: torch.device) -> nn.Module:
         if model_class is not None and hasattr(model_class, "_from_config"):
-            module = on_meta(lambda: model_class._from_config(config))
-        else:
-            module = on_meta(lambda: transformers.AutoModel.from_config(config))
+            return _built_on(where, lambda: model_class._from_config(config))
+        return _built_on(where, lambda: transformers.AutoModel.from_config(config))
+
+    _check_layer_counts(f"hf:{id_or_path}", config, lambda small: build_from(small, torch.device("meta")))
+    try:
+        module = build_from(config, device)
     except Exception as exc:
         raise CatalogueError(
             f"building hf:{id_or_path} from its config failed: {first_line(exc, named=True)}") from None
@@ -318,26 +356,104 @@ def _hf(id_or_path: str, sequence_length: int) -> CatalogueModel:
                           inputs, size)
 
 
+# A module built on meta holds no weights but is still Python objects, and the analysis adds its records: measured
+# 6.6 KB a module for both (BERT with 1,000 layers: 18,012 modules, 116 MB more peak RSS). A config asks for its
+# depth in a number, so that number is checked against the memory budget before anything is built.
+MODULE_BYTES = 6_600
+_REPEATS = re.compile(r"(^|_)(layers?|experts)$")  # num_hidden_layers, n_layer, decoder_layers, num_local_experts…
+_FEW_REPEATS = 64  # at most this many in all: no estimate needed (the largest published configs have ~100 layers)
+
+
+def _check_layer_counts(ref: str, config: Any, build: Callable[[Any], nn.Module]) -> None:
+    """Refuse, before building, a negative layer count, or counts that would build more modules than the memory
+    budget holds (with the largest count that fits). The modules per layer come from two small builds (every count at 1,
+    then each at 2): counted, not guessed per architecture."""
+    import copy
+
+    from analyzers.budget import largest_that_fits, refuse_over_budget
+
+    counts = {key: value for key, value in config.to_dict().items()
+              if _REPEATS.search(key) and isinstance(value, int) and not isinstance(value, bool)}
+    negative = [key for key, value in counts.items() if value < 0]
+    if negative:  # range(-1) is empty: transformers would build the model without those layers, silently
+        raise CatalogueError(f"{ref}: {negative[0]} must be a count of 0 or more, got {counts[negative[0]]}")
+    repeats = {key: value for key, value in counts.items() if value > 1}
+    if sum(repeats.values()) <= _FEW_REPEATS:
+        return
+
+    def modules_with(counts: dict[str, int]) -> int:
+        small = copy.deepcopy(config)
+        for key, value in counts.items():
+            setattr(small, key, value)
+        return sum(1 for _ in build(small).modules())
+
+    try:
+        base = modules_with(dict.fromkeys(repeats, 1))
+        per_repeat = {key: modules_with({**dict.fromkeys(repeats, 1), key: 2}) - base for key in repeats}
+    except Exception:  # the small builds fail: the real one reports why
+        return
+
+    def bytes_with(counts: dict[str, int]) -> int:
+        return MODULE_BYTES * (base + sum(per_repeat[key] * (n - 1) for key, n in counts.items()))
+
+    largest = max(repeats, key=lambda key: per_repeat[key] * repeats[key])
+    most = largest_that_fits(lambda n: bytes_with({**repeats, largest: n}), most=repeats[largest])
+    asked = ", ".join(f"{key} {value:,}" for key, value in repeats.items())
+    modules = bytes_with(repeats) // MODULE_BYTES
+    refuse_over_budget(bytes_with(repeats), f"{ref}: building {asked} (about {modules:,} modules)",
+                       f"at most {largest} {most:,} fits" if most else "use fewer layers")
+
+
 def _hf_config(transformers: ModuleType, id_or_path: str) -> Any:
-    """A local folder with config.json, a config JSON file, or a hub id (needs the network): never weights."""
+    """A local folder with config.json, a config JSON file, or a hub id (needs the network): never weights. A local
+    config is read by us, as a regular file of bounded size (a FIFO or /dev/zero there is one line, not a hang)."""
+    from analyzers.user_files import UnusableFileError, read_text
+
     path = Path(id_or_path).expanduser()
-    if not path.exists() and (path.is_absolute() or id_or_path.startswith((".", "~"))):
+    try:
+        local = path.exists()
+    except OSError as exc:  # e.g. a name longer than the file system takes
+        raise CatalogueError(f"hf:{id_or_path}: {exc.strerror or exc}") from None
+    if not local and (path.is_absolute() or id_or_path.startswith((".", "~"))):
         raise CatalogueError(f"hf:{id_or_path}: no such folder or file; give a folder or file with config.json")
     try:
-        if path.is_file():
-            values = json.loads(path.read_text(encoding="utf-8"))
+        if local:
+            file = path / "config.json" if path.is_dir() else path
+            values = json.loads(read_text(file, "a transformers config.json", limit_bytes=_MAX_CONFIG_BYTES))
+            if not isinstance(values, dict):
+                raise CatalogueError(f"hf:{id_or_path}: a transformers config is a JSON object, got "
+                                     f"{type(values).__name__}")
             model_type = values.pop("model_type", None)
-            if not model_type:
+            if not model_type or not isinstance(model_type, str):
                 raise CatalogueError(f"{id_or_path}: a transformers config needs a 'model_type'")
             return transformers.AutoConfig.for_model(model_type, **values)
-        return transformers.AutoConfig.from_pretrained(id_or_path)
-    except CatalogueError:
+        with _hub_retries_quiet():
+            return transformers.AutoConfig.from_pretrained(id_or_path)
+    except (CatalogueError, UnusableFileError):
         raise
     except Exception as exc:
-        where = "a folder or file with config.json" if path.exists() else "a local config or a hub id (the hub " \
-            "needs the network)"
+        where = "a folder or file with config.json" if local else "a local config or a hub id (the hub needs the " \
+            "network)"
         raise CatalogueError(f"hf:{id_or_path}: cannot read a transformers config ({first_line(exc, named=True)}); "
                              f"give {where}") from None
+
+
+_MAX_CONFIG_BYTES = 16 * 2**20  # the largest published config.json files are tens of kilobytes
+
+
+@contextlib.contextmanager
+def _hub_retries_quiet() -> Iterator[None]:
+    """huggingface_hub logs a warning line for each of its retries without a network: the error after them is
+    the one line the user gets."""
+    import logging
+
+    hub = logging.getLogger("huggingface_hub")
+    level = hub.level
+    hub.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        hub.setLevel(level)
 
 
 def _hf_inputs(config: Any, sequence_length: int) -> tuple[Inputs, tuple[int, ...] | None]:
@@ -345,7 +461,7 @@ def _hf_inputs(config: Any, sequence_length: int) -> tuple[Inputs, tuple[int, ..
     image_size = getattr(vision, "image_size", None)
     if image_size is not None and getattr(config, "vocab_size", None) is None:
         side = _side(image_size)
-        channels = int(getattr(vision, "num_channels", 3))
+        channels = _whole(getattr(vision, "num_channels", 3), "num_channels")
         return {"pixel_values": InputSpec((1, channels, side, side))}, (channels, side, side)
     tokens = InputSpec((1, sequence_length), torch.int64)
     if getattr(config, "is_encoder_decoder", False):
@@ -357,7 +473,7 @@ def inputs_at(model: CatalogueModel, size: tuple[int, ...] | None) -> Inputs:
     """The model's inputs with each image (or clip) of `size` (C×H×W or C×T×H×W, no batch); None: its defaults."""
     if size is None:
         return model.inputs
-    size = tuple(int(d) for d in size)
+    size = tuple(size)  # each InputSpec below refuses a size that is not whole numbers
     if model.task is Task.DETECTION:
         return ([InputSpec(size)],)
     if model.task is Task.OPTICAL_FLOW:

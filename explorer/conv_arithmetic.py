@@ -13,6 +13,11 @@ from analyzers.numbers import conv_output_size
 import enum
 from dataclasses import dataclass
 
+__all__ = [
+    "COMPARISONS", "Comparison", "ConvLayer", "Design", "LayerArithmeticError", "LayerKind", "PRESETS", "PaddingMode",
+    "Preset", "output_size", "resolve_padding", "separable_cost_ratio",
+]
+
 
 class PaddingMode(str, enum.Enum):
     """How the padding p is chosen: none, enough to keep n (stride 1), or an explicit number."""

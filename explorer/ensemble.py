@@ -19,6 +19,11 @@ if TYPE_CHECKING:
 
 from analyzers.errors import UserError
 
+__all__ = [
+    "CropScheme", "EnsembleCost", "MAX_CROPS", "MAX_MEMBERS", "MemberCost", "batch1_latencies", "ensemble_cost",
+    "measured_latency_ms", "parse_crops", "parse_members", "zoo_member_costs",
+]
+
 MAX_CROPS = 1_000
 MAX_MEMBERS = 64
 
@@ -130,11 +135,11 @@ def ensemble_cost(members: Sequence[MemberCost], crops: int) -> EnsembleCost:
         raise UserError(f"an ensemble of at most {MAX_MEMBERS} models, got {len(members)}")
     if isinstance(crops, bool) or not isinstance(crops, int) or not 1 <= crops <= MAX_CROPS:
         raise UserError(f"crops must be a whole number from 1 to {MAX_CROPS} (10-crop: 10, GoogLeNet: 144), "
-                            f"got {crops!r}")
+                        f"got {crops!r}")
     return EnsembleCost(tuple(members), crops)
 
 
-_MEMBER = re.compile(r"^\s*([A-Za-z0-9_.:-]+)\s*(?:[*×x]\s*(\d{1,3}))?\s*$")
+_MEMBER = re.compile(r"^\s*([A-Za-z0-9_.:-]+)\s*(?:[*×x]\s*([0-9]{1,3}))?\s*$")
 
 
 def parse_members(text: str) -> list[str]:
@@ -145,7 +150,7 @@ def parse_members(text: str) -> list[str]:
         match = _MEMBER.match(part)
         if match is None or not part.strip():
             raise UserError(f"ensemble members are comma-separated names, optionally NAME*K (e.g. "
-                                f"resnet50*3,vgg16); cannot read {part.strip()!r}")
+                            f"resnet50*3,vgg16); cannot read {part.strip()!r}")
         count = int(match.group(2) or 1)
         if count < 1:
             raise UserError(f"{match.group(1)}*{count}: K must be at least 1")
@@ -161,10 +166,10 @@ def parse_crops(text: str) -> int:
     named = {"single": 1, "10crop": 10, "10_crop": 10, "ten_crop": 10, "googlenet": 144, "144crop": 144}
     if key in named:
         return named[key]
-    if re.fullmatch(r"\d{1,4}", key) and 1 <= int(key) <= MAX_CROPS:
+    if re.fullmatch(r"[0-9]{1,4}", key) and 1 <= int(key) <= MAX_CROPS:
         return int(key)
     raise UserError(f"--crops must be a whole number from 1 to {MAX_CROPS}, or 10crop / googlenet (144); "
-                        f"got {text!r}")
+                    f"got {text!r}")
 
 
 def zoo_member_costs(names: Sequence[str], *, dtype: object = None) -> list[MemberCost]:

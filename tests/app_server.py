@@ -129,15 +129,15 @@ def open_page(page, url: str, name: str) -> None:
     if not at_target(page.url):
         page.get_by_role("link", name=NAV_TITLES[name]).click()
         page.wait_for_url(at_target)
-    page.get_by_role("heading", name=HEADINGS[name]).first.wait_for(timeout=60_000)
+    page.get_by_role("heading", name=HEADINGS[name]).first.wait_for(timeout=120_000)
     wait_until_rendered(page, charts=name in PAGES_WITH_CHARTS)
 
 
-def open_model(page, url: str, model: str) -> None:
+def open_model(page, url: str, model: str, timeout_ms: int = 120_000) -> None:
     """Open the Architecture page on `model` through the address (`?model=`), as a shared link does."""
     page.goto(f"{url}/?model={model}")
-    page.get_by_role("heading", name=model).first.wait_for(timeout=60_000)
-    wait_until_rendered(page)
+    page.get_by_role("heading", name=model).first.wait_for(timeout=timeout_ms)
+    wait_until_rendered(page, timeout_ms=timeout_ms)
 
 
 def wait_for_rerun(page) -> None:
@@ -156,23 +156,28 @@ def click_diagram_box(page, label: str) -> None:
     wait_for_rerun(page)
 
 
-DEEP_MODEL = "efficientnet_b7"  # 871 leaf modules: ~9,800 px tall with every block open
-DEEP_PATH = ("5.1 ×9", "block", "block.1")  # blocks opened on the way to DEEP_LAYER
-DEEP_LAYER = "conv 5×5"  # the depthwise convolution of features.5.1
+DEEP_MODEL = "resnet1202_cifar"  # 3,608 leaf modules: 45,441 px tall with every block drawn open
+DEEP_LAYER = "layer2.150.conv1"  # the first conv of the 151st block of stage 2
+
+
+def find_layer(page, name: str) -> None:
+    """Type `name` into the diagram's "Find a layer" box and pick it, as a user jumps to a layer."""
+    box = page.locator('[data-testid="stSelectbox"]', has_text="Find a layer").locator("input")
+    box.click()
+    box.fill(name)
+    page.get_by_role("option", name=name, exact=True).click()
+    wait_for_rerun(page)
 
 
 def navigate_deep_network(page, url: str) -> None:
-    """As a user finds one layer of a deep network: open a folded stage's block, then its inner block, then
-    click the layer; the panel beside the diagram then shows it."""
+    """As a user finds one layer of a deep network: open it, type the layer's name, pick it; the blocks holding
+    it open, it is selected, and the panel beside the diagram shows it."""
     open_model(page, url, DEEP_MODEL)
-    for block in DEEP_PATH:
-        click_diagram_box(page, block)
-        page.get_by_role("button", name="Expand this block").click()
-        wait_for_rerun(page)
-    click_diagram_box(page, DEEP_LAYER)
+    find_layer(page, DEEP_LAYER)
+    page.locator('[data-testid="stPlotlyChart"]').first.scroll_into_view_if_needed()
 
 
-def wait_until_rendered(page, *, charts: bool = True, timeout_ms: int = 60_000) -> None:
+def wait_until_rendered(page, *, charts: bool = True, timeout_ms: int = 120_000) -> None:
     """Wait for the script run to finish and, if asked, for at least one Plotly chart to draw."""
     page.wait_for_selector(SCRIPT_DONE, timeout=timeout_ms)
     if charts:

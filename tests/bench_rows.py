@@ -14,7 +14,7 @@ def bench_row(model: str, batch: int, latency_ms: float, status: str = "ok", err
         "latency_ms_p50": latency_ms if done else None, "latency_ms_p95": latency_ms * 1.1 if done else None,
         "latency_ms_min": latency_ms * 0.9 if done else None, "images_per_s": 1000 * batch / latency_ms if done else None,
         "peak_memory_bytes": None, "estimated_memory_bytes": 4_000_000, "memory_over_estimate": None, "flops": flops, "achieved_tflops": flops / (latency_ms / 1000) / 1e12 if done else None,
-        "peak_tflops": 1.0, "peak_source": "spec", "pct_of_peak": 100 * flops / (latency_ms / 1000) / 1e12 if done else None,
+        "peak_tflops": 1.0, "memory_gb_per_s": 100.0, "peak_source": "spec", "pct_of_peak": 100 * flops / (latency_ms / 1000) / 1e12 if done else None,
         "roofline_ms": latency_ms / 4, "measured_over_roofline": 4.0 if done else None, "iters": 10, "warmup": 2,
         "driver": None, "torch_version": "2.13.0", "cuda_version": None, "cudnn_version": None,
         "date": "2026-01-01T00:00:00+00:00",

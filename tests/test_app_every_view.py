@@ -120,3 +120,16 @@ def test_transfer_entries_over_the_limit_show_no_old_numbers() -> None:
     assert [e.value for e in at.error] == [
         "Batch = 5,000 is out of range (allowed: whole numbers 1–4,096). Nothing is analysed until it is."]
     assert not at.metric
+
+
+def test_a_data_dependent_model_offers_the_cpu_run_as_a_button() -> None:
+    """Faster R-CNN keeps the boxes that score highest, so meta (shapes only) cannot count it: the page says so in
+    its own words (no command-line flag) and offers one CPU run on random data, whose numbers are labelled."""
+    at = architecture(model="torchvision:fasterrcnn_mobilenet_v3_large_320_fpn")
+    (error,) = at.error
+    assert "--device" not in error.value and "cannot count it" in error.value
+    at.button(key="arch_torchvision:fasterrcnn_mobilenet_v3_large_320_fpn_on_cpu_button").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error
+    assert any("data-dependent: measured on one random input" in w.value for w in at.warning)
+    assert at.metric

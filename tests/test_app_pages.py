@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from analyzers import analyze
 from analyzers.bench.results_file import append_row
+from analyzers.bench.schema import BENCH_RESULTS
 from explorer.spec import EXAMPLES, load_spec
 from explorer.ui.selection import selected_key, table_key
 from explorer.zoo import build_model
@@ -34,6 +35,13 @@ def run_page(name: str, **query: str) -> AppTest:
 
 def assert_clean(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
+
+
+def open_tab(at: AppTest, scope: str, label: str) -> None:
+    """Open one tab of "Where the cost goes" (only the open tab's chart is drawn), as a click on it does."""
+    at.session_state[f"{scope}_cost_tab"] = label
+    at.run()
+    assert_clean(at)
 
 
 def totals(name: str, **options):
@@ -62,7 +70,10 @@ def test_architecture_opens_on_a_whole_network_and_writes_it_to_the_address() ->
     assert at.title[0].value == "resnet50"
     assert f"**{expected.params:,}** parameters · **{expected.macs:,}** MACs" in captions(at)
     keys = {chart.key for chart in at.get("plotly_chart")}
-    assert {f"arch_resnet50_{k}_chart" for k in ("diagram", "macs", "params", "cumulative", "roofline")} <= keys
+    assert keys == {"arch_resnet50_diagram_chart", "arch_resnet50_macs_chart"}  # only the open tab is drawn
+    for tab, chart in (("Parameters per layer", "params"), ("Cumulative", "cumulative"), ("Roofline", "roofline")):
+        open_tab(at, "arch_resnet50", tab)
+        assert f"arch_resnet50_{chart}_chart" in {c.key for c in at.get("plotly_chart")}
     assert len(at.dataframe) == 1
     assert at.query_params["model"] == "resnet50"
     at.selectbox(key="arch_model").select("vgg16").run()
@@ -82,7 +93,7 @@ def test_architecture_shows_the_seeds_bottleneck_numbers() -> None:
     assert "**15,872** parameters · **12,443,648** MACs" in captions(at)
     table = at.dataframe[0].value
     assert list(table["macs"]) == [2_408_448, 10_035_200]
-    assert list(table["output (H×W×C)"]) == ["28×28×16", "28×28×32"]
+    assert list(table["output"]) == ["28×28×16", "28×28×32"]
 
 
 def test_architecture_crosscheck_button_runs_fvcore_on_request() -> None:
@@ -105,6 +116,7 @@ def test_architecture_roofline_tab_follows_the_device_and_precision() -> None:
     from analyzers.predict.roofline import model_bound
 
     at = run_page("architecture", model="inception_module")
+    open_tab(at, "arch_inception_module", "Roofline")
     at.selectbox(key="arch_inception_module_roofline_device").select("NVIDIA A100 SXM 80GB").run()
     at.selectbox(key="arch_inception_module_roofline_dtype").select("fp16").run()
     assert_clean(at)
@@ -205,12 +217,27 @@ def test_arithmetic_presets(preset: str, volume: str, params: str, macs: str) ->
     assert "Agrees with the analyzer" in at.success[0].value
 
 
+@pytest.mark.parametrize(("field", "text", "message"), [
+    ("arith_n", "1e9", "n = '1e9' is not a whole number (allowed: whole numbers 1–4,096)"),
+    ("arith_n", "5000", "n = 5,000 is out of range (allowed: whole numbers 1–4,096)"),
+    ("arith_f", "3.7", "f = '3.7' is not a whole number (allowed: whole numbers 1–512)"),
+    ("arith_stride", "", "s is empty (allowed: whole numbers 1–512)")])
+def test_arithmetic_fields_are_read_exactly(field: str, text: str, message: str) -> None:
+    """An entry the calculator cannot use is said in place of a result: never rounded (3.7 → 3), cut (1e9 → 1)
+    or put back (an emptied field)."""
+    at = run_page("arithmetic")
+    at.text_input(key=field).input(text).run()
+    assert_clean(at)
+    assert message in [e.value for e in at.error]
+    assert at.metric[0].label != "Output volume"  # no result for another layer
+
+
 def test_arithmetic_edit_becomes_custom_and_rejects_impossible_layers() -> None:
     at = run_page("arithmetic")
-    at.number_input(key="arith_f").set_value(3).run()
+    at.text_input(key="arith_f").input("3").run()
     assert at.selectbox(key="arith_preset").value == "Custom"
     assert at.metric[2].value == f"{28 * 28 * 32 * 3 * 3 * 192:,}"  # same padding now p = 1
-    at.number_input(key="arith_groups").set_value(5).run()
+    at.text_input(key="arith_groups").input("5").run()
     assert_clean(at)
     assert "groups = 5 must divide" in at.error[0].value
 
@@ -361,6 +388,7 @@ def test_architecture_bars_one_per_table_row() -> None:
     assert_clean(at)
     layers = list(at.dataframe[0].value["layer"])
     for title in ("MACs per layer", "Parameters per layer"):
+        open_tab(at, "arch_lenet5", title)
         bars = [t for t in chart_spec(at, title)["data"] if t["type"] == "bar"]
         assert len(bars) == 1
         assert plotly_array(bars[0]["customdata"]) == layers
@@ -418,7 +446,8 @@ def test_compare_latency_points_are_named_and_coloured_by_model(tmp_path: Path, 
 @pytest.mark.parametrize(("field", "value", "shown"), [
     ("h", "0", "H = 0 is out of range (allowed: whole numbers 1–4,096)"),
     ("h", "5000", "H = 5,000 is out of range (allowed: whole numbers 1–4,096)"),
-    ("h", "1e9", "H = 1,000,000,000 is out of range (allowed: whole numbers 1–4,096)"),  # not 1
+    ("h", "1e9", "H = '1e9' is not a whole number (allowed: whole numbers 1–4,096)"),  # not 1
+    ("h", "٣", "H = '٣' is not a whole number (allowed: whole numbers 1–4,096)"),  # not 3
     ("h", "3.7", "H = '3.7' is not a whole number (allowed: whole numbers 1–4,096)"),  # not 3
     ("h", "", "H is empty (allowed: whole numbers 1–4,096)"),  # not the default put back
     ("batch", "0", "Batch = 0 is out of range (allowed: whole numbers 1–4,096)"),
@@ -471,6 +500,7 @@ def test_roofline_offers_the_measured_cpu_of_the_shipped_benchmarks() -> None:
     TFLOP/s axis prints plain numbers (0.1, not SI's '100m')."""
     at = run_page("architecture")
     scope = "arch_" + at.title[0].value
+    open_tab(at, scope, "Roofline")
     devices = at.selectbox(key=f"{scope}_roofline_device").options
     (cpu,) = [d for d in devices if "CPU (measured here: 0.183 TFLOP/s fp32" in d]
     at.selectbox(key=f"{scope}_roofline_device").select(cpu).run()
@@ -480,18 +510,23 @@ def test_roofline_offers_the_measured_cpu_of_the_shipped_benchmarks() -> None:
     assert spec["layout"]["yaxis"]["tickformat"] == "~g"
 
 
-def test_measured_cpu_bandwidth_read_back_reproduces_the_other_rows() -> None:
-    """One bandwidth, read back from the most memory-bound row (lenet5, batch 1), gives the harness's recorded
-    bound for other rows of the same run to 0.5 % (alexnet and resnet18 at batches 1 and 4)."""
+def test_a_measured_cpu_is_the_peak_and_bandwidth_its_rows_store() -> None:
+    """The bandwidth is a column now, not read back by bisection: each device is its latest measured row's
+    `peak_tflops` and `memory_gb_per_s`, and those reproduce the harness's recorded roofline bound of the rows of
+    that run (alexnet and resnet18 at batches 1 and 4 on the EPYC) to 0.5 %."""
     from analyzers.predict.roofline import model_bound
     from explorer.ui.bench_results import shipped_results
     from explorer.ui.measured_devices import _peaks
 
     results = shipped_results().results
-    (peak,) = _peaks(results)
-    for row in results[results["model"].isin(["alexnet", "resnet18"])].itertuples():
+    epyc = [peak for peak in _peaks(results) if peak.name.startswith("AMD EPYC CPU")]
+    assert [(p.name, p.fp32_tflops, p.memory_gb_per_s) for p in epyc] == [
+        ("AMD EPYC CPU (measured here: 0.183 TFLOP/s fp32, 42.3 GB/s)", 0.1828459, 42.32379)]
+    rows = results[results["model"].isin(["alexnet", "resnet18"]) & (results["device_name"] == "AMD EPYC")]
+    assert len(rows) == 4
+    for row in rows.itertuples():
         model = build_model(row.model, device="meta")
-        bound = model_bound(analyze(model.module, (3, 224, 224), int(row.batch)), peak, "fp32").bound_ms
+        bound = model_bound(analyze(model.module, (3, 224, 224), int(row.batch)), epyc[0], "fp32").bound_ms
         assert bound == pytest.approx(row.roofline_ms, rel=5e-3)
 
 
@@ -544,3 +579,81 @@ def test_layer_table_number_columns_widen_with_their_numbers() -> None:
     wide = json.loads(at.dataframe[0].proto.columns)["macs"]["width"]
     assert wide >= narrow + 2 * 8  # two more digits than batch 1's 1,849,688,064
     assert wide >= 8 * len("473,520,144,384") + 20
+
+
+def test_benchmarks_with_many_models_keep_their_colours_room_and_quotes(tmp_path: Path, monkeypatch) -> None:
+    """1,200 models (12 of them 4× faster than the rest): 'Models' reads 1,200; each configuration is drawn in its
+    model's own colour on every chart (the same on latency and % of peak), the legend below grows the figure
+    instead of squeezing the plot, and a quote in a name is the entity Plotly decodes (&#34;), never '&quot;'."""
+    from analyzers.bench.results_file import ResultsFile
+    from explorer.figures.bench_charts import latency_vs_batch
+    from explorer.figures.identity_colors import model_color
+
+    names = [f'net "{i}"' for i in range(1200)]
+    with ResultsFile(tmp_path / "cpu.csv", BENCH_RESULTS) as results:
+        results.append_all(bench_row(name, batch, (1.0 if i < 12 else 4.0) + i / 1000)
+                            for i, name in enumerate(names) for batch in (1, 8))
+    monkeypatch.setenv("EXPLORER_BENCH_DIR", str(tmp_path))
+    at = run_page("benchmarks")
+    assert metrics(at)["Models"] == "1,200" and metrics(at)["Results"] == "2,400"
+    latency, peak = chart_spec(at, "Latency vs batch size"), chart_spec(at, "Achieved vs peak compute")
+    colours = {t["name"]: t["line"]["color"] for t in latency["data"]}
+    assert colours == {t["name"]: t["line"]["color"] for t in peak["data"]}
+    assert len(colours) == 24 and len(set(colours.values())) == 24
+    assert colours["net &#34;0&#34; · fp32"] == model_color('net "0"')
+    assert all("&quot;" not in t["name"] for t in latency["data"])
+
+    def plot_height(layout) -> int:
+        return layout["height"] - layout["margin"]["b"] - layout.get("margin", {}).get("t", 56)
+
+    import pandas as pd
+
+    one = json.loads(latency_vs_batch(pd.DataFrame([bench_row("lenet5", 1, 2.0)])).to_json())["layout"]
+    assert latency["layout"]["height"] > one["height"]  # the figure grows for its legend …
+    assert plot_height(latency["layout"]) == plot_height(one)  # … and the plot keeps its size
+
+
+def test_scaling_bar_labels_are_short_lines_never_rotated() -> None:
+    """The one-knob chart names each setting under its bars in lines of at most 16 characters (the longest setting,
+    'compound φ = 1 (α = 1.2, β = 1.1, γ = 1.15)', rotated and cut off before) with the axis kept horizontal."""
+    at = run_page("scaling")
+    spec = chart_spec(at, "EfficientNet: each dimension alone")
+    labels = [x for trace in spec["data"] for x in trace["x"]]
+    assert any(label.startswith("compound φ = 1") for label in labels)
+    assert max(len(line) for label in labels for line in label.split("<br>")) <= 16
+    assert spec["layout"]["xaxis"]["tickangle"] == 0
+
+
+def test_gradients_seed_and_batch_are_read_exactly() -> None:
+    """'2.5' is not a batch (it was read as 2) and a seed past 10,000 is said, not clipped: no chart for another."""
+    at = run_page("gradients")
+    at.text_input(key="gradients_batch").input("2.5").run()
+    assert_clean(at)
+    assert any("batch = '2.5' is not a whole number" in e.value for e in at.error)
+    assert not at.get("plotly_chart")
+    at.text_input(key="gradients_batch").input("8").run()
+    at.text_input(key="gradients_seed").input("20000").run()
+    assert any("seed = 20,000 is out of range (allowed: whole numbers 0–10,000)" in e.value for e in at.error)
+
+
+def test_a_deep_network_opens_to_a_depth_within_the_drawing_budget() -> None:
+    """ResNet-1202 opened to depth 3 (every one of its 603 blocks): the diagram still draws at most MAX_ELEMENTS
+    boxes, says how many open blocks it shows closed, and the table lists what the diagram shows; finding
+    layer3.199.conv2 by name then selects it and opens its way (layer3, layer3.199)."""
+    from explorer.figures.network_diagram import MAX_ELEMENTS
+
+    at = run_page("architecture", model="resnet1202_cifar")
+    scope = "arch_resnet1202_cifar"
+    at.selectbox(key=f"{scope}_depth").select(3).run()
+    assert_clean(at)
+    targets = next(t for t in chart_spec(at, "Network diagram")["data"] if t.get("name") == "layers")
+    assert len(plotly_array(targets["customdata"])) <= MAX_ELEMENTS
+    assert any("of the 603 open blocks are drawn closed" in c.value for c in at.caption)
+    at.selectbox(key=f"{scope}_find").select("layer3.199.conv2").run()
+    assert_clean(at)
+    assert at.session_state[selected_key(scope)] == "layer3.199.conv2"
+    rows = list(at.dataframe[0].value["layer"])
+    assert "layer3.199.conv2" in rows and rows[at.session_state[table_key(scope)]["selection"]["rows"][0]] == \
+        "layer3.199.conv2"
+    targets = next(t for t in chart_spec(at, "Network diagram")["data"] if t.get("name") == "layers")
+    assert "layer3.199.conv2" in plotly_array(targets["customdata"])

@@ -21,7 +21,7 @@ from markdown_it.common.utils import escapeHtml
 from streamlit.testing.v1 import AppTest
 
 from analyzers.bench.results_file import append_row
-from explorer.ui.page_setup import WORD_JOINER, escape_markdown
+from explorer.ui.page_setup import WORD_JOINER, escape_markdown, visible_text
 from tests.bench_rows import bench_row
 
 PAGES = Path(__file__).resolve().parents[1] / "explorer" / "pages"
@@ -39,9 +39,9 @@ def assert_shown_as_text(body: str, original: str | None = None) -> None:
     assert not kinds & {"link_open", "image", "html_inline", "html_block"}, (body, kinds)
     shown = "".join(t.content for t in tokens if t.type == "text")
     assert not _GFM_AUTOLINK.search(shown), shown
-    if original is not None:
+    if original is not None:  # characters that show nothing are written as their code point (U+200B)
         rendered = _MARKDOWN.render(body).replace(WORD_JOINER, "")
-        assert rendered == f"<p>{escapeHtml(' '.join(original.split()))}</p>\n"
+        assert rendered == f"<p>{escapeHtml(' '.join(visible_text(original).split()))}</p>\n"
 
 
 def test_hostile_text_is_escaped_into_itself() -> None:
@@ -58,6 +58,17 @@ def test_any_text_is_escaped_into_itself(text: str) -> None:
 
 def messages(at: AppTest) -> list[str]:
     return [element.value for kind in (at.error, at.warning, at.success, at.info) for element in kind]
+
+
+def test_an_invisible_character_in_a_spec_error_is_shown_by_its_code_point() -> None:
+    """'conv\u200b' (a zero-width space pasted after the keyword) is refused, and the error shows 'convU+200B':
+    without it the message quotes 'conv', the very word that looks right."""
+    at = AppTest.from_file(str(PAGES / "design.py"), default_timeout=120).run()
+    at.text_area(key="design_text").input("input 8x8x3\nconv\u200b 4 3x3\n").run()
+    assert not at.exception
+    (error,) = at.error
+    shown = _MARKDOWN.render(error.value)
+    assert "convU+200B" in shown and "\u200b" not in shown
 
 
 def test_design_spec_error_with_markdown_is_text() -> None:

@@ -1,4 +1,5 @@
-"""The Catalogue page's charts stay readable: a whole catalogue's families are in the hover, not in a legend."""
+"""The Catalogue page's charts stay readable: a legend beside the plot, at most MAX_LEGEND_FAMILIES entries (the
+largest families, then one grey 'other families'), every family still in each point's hover."""
 
 import pandas as pd
 
@@ -13,8 +14,11 @@ def frame(families: int) -> pd.DataFrame:
     })
 
 
-def test_a_whole_catalogue_has_no_legend_over_the_chart():
-    assert macs_params_activations(frame(MAX_LEGEND_FAMILIES + 1)).layout.showlegend is False
+def test_a_whole_catalogue_has_a_bounded_legend_beside_the_chart():
+    fig = macs_params_activations(frame(3 * MAX_LEGEND_FAMILIES))
+    legend = [t.name for t in fig.data if t.showlegend is not False and t.name != "names"]
+    assert len(legend) == MAX_LEGEND_FAMILIES and legend[-1] == "other families"
+    assert fig.layout.legend.x > 1  # right of the plot, not over it
 
 
 def test_a_few_families_get_a_legend_beside_the_plot():

@@ -4,8 +4,8 @@ exactly as torch's CPU kernel does, with the same output shapes, dtypes and stri
 so); and as torch's meta kernel does, except where meta and CPU disagree (then we follow the CPU; every such case is
 written down in `BACKWARD_META_DIFFERS_FROM_CPU` below, and an undocumented difference fails the test).
 
-The machinery (tensor specs and layouts, outcomes, the documented differences of the forward ops these calls may run
-first) is `tests/test_fast_shapes_differential.py`'s.
+The harness (tensor specs and layouts, outcomes, `drive`) is `tests/differential.py`; the documented differences of
+the forward ops these calls may run first are `tests/test_fast_shapes_differential.py`'s.
 """
 
 from __future__ import annotations
@@ -14,15 +14,15 @@ import contextlib
 from typing import Any, Callable, Iterator
 
 import torch
-from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from analyzers.shapes import backward as backward_shapes
 from analyzers.shapes.backward import BACKWARD_RESULTS, backward_result
-from tests.test_fast_shapes_differential import (DIFFERENTIAL, FLOATS, FOLLOW_META, META_DIFFERS_FROM_CPU, Case,
-                                                 Layout, Spec, layouts, mostly, outcome, small_shapes,
-                                                 under_bare_mode)
+from tests import differential
+from tests.differential import (DIFFERENTIAL, FLOATS, Case, Layout, Spec, layouts, mostly, outcome, recording,
+                                small_shapes, under_bare_mode)
+from tests.test_fast_shapes_differential import FOLLOW_META, META_DIFFERS_FROM_CPU
 
 aten = torch.ops.aten
 
@@ -84,39 +84,26 @@ def check(case: Case) -> None:
 
 
 @contextlib.contextmanager
-def recording_answers() -> Iterator[set]:
-    """Wrap the backward stand-ins so that we learn which answered (returned a result)."""
-    answered: set = set()
+def _installed(table: dict) -> Iterator[None]:
+    """The training mode's backward stand-in table, with `table`'s entries in place of its own."""
     original = dict(BACKWARD_RESULTS)
-
-    def recorder(packet: Any, fn: Callable[[tuple, dict], Any]) -> Callable[[tuple, dict], Any]:
-        def record(args: tuple, kwargs: dict) -> Any:
-            result = fn(args, kwargs)
-            if result is not None:
-                answered.add(packet)
-                ANSWERS.append(packet)
-            return result
-
-        return record
-
-    backward_shapes.BACKWARD_RESULTS.update({p: recorder(p, fn) for p, fn in original.items()})
+    backward_shapes.BACKWARD_RESULTS.update(table)
     try:
-        yield answered
+        yield
     finally:
         backward_shapes.BACKWARD_RESULTS.update(original)
 
 
-def drive(strategy: st.SearchStrategy[Case], packets: set, max_examples: int = DIFFERENTIAL.max_examples) -> None:
-    """Check every case hypothesis draws, and that each stand-in of `packets` answered at least once."""
+def recording_answers() -> contextlib.AbstractContextManager[set]:
+    """The backward stand-ins, noting which answered (in `ANSWERS` too, for `check` to see one case's)."""
+    return recording(BACKWARD_RESULTS, _installed, on_answer=ANSWERS.append)
 
-    @settings(DIFFERENTIAL, max_examples=max_examples)
-    @given(strategy)
-    def run(case: Case) -> None:
-        check(case)
 
-    with recording_answers() as answered:
-        run()
-    assert packets <= answered, f"never answered: {packets - answered}"
+def drive(strategy: st.SearchStrategy[Case], packets: set, max_examples: int = DIFFERENTIAL.max_examples,
+          examples: tuple[Case, ...] = (), lines_elsewhere: frozenset = frozenset()) -> None:
+    """`tests.differential.drive` for the backward stand-ins."""
+    differential.drive(strategy, packets, check=check, table=BACKWARD_RESULTS, answers=recording_answers,
+                       max_examples=max_examples, examples=examples, lines_elsewhere=lines_elsewhere)
 
 
 masks = st.lists(st.booleans(), min_size=3, max_size=3)

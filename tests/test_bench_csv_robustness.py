@@ -16,9 +16,10 @@ import pytest
 import torch
 from torch import nn
 
-from analyzers.bench.schema import BENCH_RESULTS, COLUMN_NAMES, load_results
 from analyzers.bench.harness import BenchConfig, run_sweep
 from analyzers.bench.results_file import ResultsFile, ResultsFileError
+from analyzers.bench.schema import BENCH_RESULTS, COLUMN_NAMES, load_results
+from analyzers.devices import Precision
 from explorer.cli import bench as cli_bench
 from tests.test_benchmark import bench_args
 
@@ -199,3 +200,114 @@ def test_a_row_another_process_wrote_first_is_not_written_again(tmp_path):
         assert first.append(values) is True
         assert second.append(values) is False  # it reads the other's row under the lock first
     assert len(data_lines(csv_path)) == 1
+
+
+# --- rows the file cannot hold, work without end (issue 22) --------------------------------------------------
+
+
+def run_cli(*argv: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "explorer", *argv], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_a_batch_beyond_64_bits_is_refused_and_the_file_stays_usable(tmp_path):
+    """Was: `--batch 999…9` (30 digits) wrote a row the schema rejects; from then on every `bench … --csv` and
+    `ensemble --results` on that file failed."""
+    csv_path = tmp_path / "r.csv"
+    common = ("--iters", "1", "--warmup", "0", "--device", "cpu", "--csv", str(csv_path))
+    huge = run_cli("bench", "lenet5", "--batch", "9" * 30, *common)
+    assert huge.returncode == 2 and huge.stderr.count("\n") == 1
+    assert huge.stderr.startswith(f"error: --batch '{'9' * 30}': expected positive integers up to 9,223,372,")
+    assert not csv_path.exists()
+    assert run_cli("bench", "lenet5", "--batch", "1", *common).returncode == 0
+    ensemble = run_cli("ensemble", "lenet5", "--results", str(csv_path))
+    assert ensemble.returncode == 0 and "measured latency" in ensemble.stdout
+    assert load_results(csv_path)["batch"].tolist() == [1]
+
+
+def test_endless_iterations_stop_at_the_time_limit_as_an_error_row(tmp_path, capsys):
+    """Was: `--iters 1000000000000` (or `--warmup`) never ended. Now each configuration has a time limit; the one
+    over it is a row saying so, and the sweep goes on to the next."""
+    csv_path = tmp_path / "r.csv"
+    for flag in ("--iters", "--warmup"):
+        status = cli_bench.run(bench_args("conv_6x6x3_normal", "--input", "3x6x6", "--device", "cpu", "--iters", "1",
+                                          "--warmup", "0", flag, "1000000000000", "--batch", "1" if flag == "--iters"
+                                          else "2", "--timeout", "1", "--csv", str(csv_path)))  # fmt: skip
+        assert status == 1  # an error row
+    rows = load_results(csv_path)
+    assert rows["status"].tolist() == ["error", "error"]
+    assert set(rows["error_message"]) == {"stopped after 1 s (the time limit per configuration)"}
+    assert "stopped after 1 s" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("timeout", ["inf", "1e300", "nan", "-1", "86401"])
+def test_a_bench_timeout_that_is_no_limit_is_refused(tmp_path, timeout, capsys):
+    from explorer.cli import main
+
+    assert main(["bench", "lenet5", "--device", "cpu", "--timeout", timeout, "--csv", str(tmp_path / "r.csv")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: argument --timeout: expected seconds from 0 (no limit) to 86400") and err.count("\n") == 1
+    assert not (tmp_path / "r.csv").exists()
+
+
+def test_the_measured_peak_probe_shrinks_the_matmul_for_a_slow_precision(monkeypatch):
+    """Was: `--peak measured --dtype fp16 --device cpu` ran over 90 s (a 2048² fp16 matmul on a CPU without
+    half-precision units takes seconds, and the probe runs ten). The size doubles from 256 only while the next one
+    (8× the work) stays within the time per call."""
+    from analyzers import devices
+
+    def fake_seconds(rate: float):
+        return lambda device, precision, size, repeats: 2 * size**3 / rate
+
+    monkeypatch.setattr(devices, "_matmul_seconds", fake_seconds(1e9))  # 1 GFLOP/s: 256² takes 34 ms, 512² 0.27 s
+    assert devices._matmul_size(torch.device("cpu"), Precision.FP16, 2048, 0.25) == 256
+    monkeypatch.setattr(devices, "_matmul_seconds", fake_seconds(1e11))  # 100 GFLOP/s: 2048² takes 0.17 s
+    assert devices._matmul_size(torch.device("cpu"), Precision.FP32, 2048, 0.25) == 2048
+    assert devices._matmul_size(torch.device("cpu"), Precision.FP32, 1024, 0.25) == 1024
+
+
+def test_measured_fp16_peak_on_the_cpu_finishes_within_its_limit(tmp_path):
+    result = run_cli("bench", "lenet5", "--peak", "measured", "--dtype", "fp16", "--device", "cpu", "--iters", "1",
+                     "--warmup", "0", "--timeout", "60", "--csv", str(tmp_path / "r.csv"))
+    assert result.returncode == 0, result.stderr
+    assert load_results(tmp_path / "r.csv")["peak_source"].tolist() == ["measured"]
+
+
+# --- bench --train: rows as they finish, through the one writer ------------------------------------------------
+
+
+def train_rows(path: Path) -> list[dict[str, str]]:
+    if not path.exists():
+        return []
+    with open(path, newline="", encoding="utf-8") as source:
+        return list(csv.DictReader(source))
+
+
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGINT], ids=["kill-9", "ctrl-c"])
+def test_bench_train_keeps_finished_rows_when_stopped_and_a_rerun_adds_only_the_rest(tmp_path, stop):
+    """Was: `bench --train` wrote only at the end (a kill or Ctrl-C after minutes left nothing, though Ctrl-C said
+    finished rows are kept), and a rerun duplicated rows."""
+    csv_path, train_path = tmp_path / "b.csv", tmp_path / "b_train.csv"
+    batches = ",".join(str(b) for b in range(1, 13))
+    argv = [sys.executable, "-m", "explorer", "bench", "lenet5", "--train", "--device", "cpu", "--batch", batches,
+            "--warmup", "0", "--csv", str(csv_path)]
+    one_thread = {**os.environ, "OMP_NUM_THREADS": "1"}  # a 2-core machine shared by many: no spinning threads
+    process = subprocess.Popen([*argv, "--iters", "100"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=one_thread)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and not train_rows(train_path) and process.poll() is None:
+        time.sleep(0.02)
+    assert process.poll() is None, "the run ended before any row was on disk"
+    process.send_signal(stop)
+    _, err = process.communicate(timeout=60)
+    kept = train_rows(train_path)
+    assert 1 <= len(kept) < 12
+    if stop == signal.SIGINT:
+        assert process.returncode == 130 and "rows already printed or written are kept" in err
+    rerun = subprocess.run([*argv, "--iters", "1"], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                           env=one_thread)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{12 - len(kept)} row(s) appended to {train_path}, {len(kept)} already present (skipped)" in rerun.stdout
+    rows = train_rows(train_path)
+    assert sorted(int(row["batch"]) for row in rows) == list(range(1, 13))
+    assert rows[: len(kept)] == kept

@@ -146,5 +146,21 @@ def test_chart_names_from_a_file_are_text_not_markup() -> None:
     results = load_results(csv_bytes([bench_row(name, 1, 2.0)]))
     spec = json.loads(latency_vs_batch(results).to_json())
     (trace,) = spec["data"]
-    assert trace["name"] == "&lt;a href=&quot;http://127.0.0.1:9/x&quot;&gt;%{x}&lt;/a&gt; · fp32"
+    assert trace["name"] == "&lt;a href=&#34;http://127.0.0.1:9/x&#34;&gt;%{x}&lt;/a&gt; · fp32"  # entities Plotly decodes
     assert "href" not in trace["hovertemplate"] and trace["hovertemplate"].endswith("<extra>%{fullData.name}</extra>")
+
+
+def test_a_header_of_700000_columns_is_refused_before_pandas_reads_it(page: AppTest, monkeypatch) -> None:
+    """Was: the page spent 57 s and +620 MB on a 5 MB CSV whose header has 700,000 columns before refusing it. The
+    header is checked first, so pandas never sees the file."""
+    import pandas as pd
+
+    header = ",".join(map(str, range(700_000))).encode()
+    assert len(header) <= 5 * 2**20
+    monkeypatch.setattr(pd, "read_csv", lambda *args, **kwargs: pytest.fail("pandas parsed a refused file"))
+    upload(page, "wide.csv", header + b"\n1\n")
+    (error,) = page.error
+    assert error.value.replace("\\", "").startswith(  # the page escapes Markdown
+        f"wide.csv is not a benchmark results file: the header has 700,000 columns; a results CSV has "
+        f"{len(COLUMN_NAMES)} and at most 64 more")
+    assert metrics(page)["Results"] == "2"

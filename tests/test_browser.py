@@ -196,17 +196,127 @@ def test_arithmetic_layer_choice_cannot_be_clicked_away(page, app_url: str) -> N
     assert page.locator(EXCEPTION).count() == 0
 
 
-def test_a_deep_network_is_navigated_to_one_layer(page, app_url: str) -> None:
-    """EfficientNet-B7 (871 leaves): open stage 5's folded block, its inner blocks, click the depthwise conv; the
-    whole diagram stays in view (≤ 760 px) and the panel beside it shows the layer: 38·38·1344 outputs × 5·5
-    taps = 48,518,400 MACs, 5·5·1·1344 = 33,600 weights."""
+def panel_text(page) -> str:
+    panel = page.locator('[class*="st-key-layer_panel"]').first
+    return (panel.text_content() or "").replace("\\", "")
+
+
+def test_a_deep_network_is_navigated_to_one_layer_by_name(page, app_url: str) -> None:
+    """ResNet-1202 (3,608 leaves): typing layer2.150.conv1 into "Find a layer" selects it and opens the blocks
+    holding it; the diagram stays within its budget of boxes, outlines the layer, and the panel beside it shows it:
+    16·16·32 outputs × 3·3·32 taps = 2,359,296 MACs, 3·3·32·32 = 9,216 weights."""
     navigate_deep_network(page, app_url)
-    diagram = page.locator('[data-testid="stPlotlyChart"]').first.bounding_box()
-    assert diagram["height"] <= 760
-    panel = page.locator('[data-testid="stColumn"]', has_text="features.5.1.block.1.0").last
-    text = panel.text_content() or ""
-    assert "out 38×38×1344 · kernel 5×5×1 = 48,518,400 MACs" in text.replace("\\", "")
-    assert "5·5·1·1344 = 33,600" in text
+    text = panel_text(page)
+    assert "layer2.150.conv1" in text
+    assert "out 16×16×32 · kernel 3×3×32 = 2,359,296 MACs" in text
+    assert "3·3·32·32 = 9,216" in text
     assert page.locator(HIGHLIGHT_STROKE).count() >= 1
+    diagram = page.locator('[data-testid="stPlotlyChart"]').first.bounding_box()
+    assert diagram["height"] <= 2_500  # never the 45,441 px of every block drawn
     assert page.locator(EXCEPTION).count() == 0
     assert page.console_errors == []
+
+
+def test_clicks_on_a_deep_network_pick_the_box_under_the_pointer(page, app_url: str) -> None:
+    """On ResNet-1202 navigated to layer2.150.conv1, a click at the centre of a box selects that box's layer: the
+    folded run after the open block, the last stage's folded run, the open block's second conv."""
+    from tests.app_server import DEEP_LAYER, DEEP_MODEL, click_diagram_box
+
+    if DEEP_MODEL not in page.url or "layer2.150.conv1" not in panel_text(page):
+        navigate_deep_network(page, app_url)
+    assert DEEP_LAYER in panel_text(page)
+    for label, layer in (("layer2.151 ×49", "layer2.151"), ("layer3.1 ×199", "layer3.1")):
+        click_diagram_box(page, label)
+        assert panel_text(page).startswith(layer + " ·") or f"{layer} ·" in panel_text(page), (label, panel_text(page))
+    assert page.console_errors == []
+
+
+def test_the_panel_stays_beside_a_tall_diagram(page, app_url: str) -> None:
+    """Scrolled down to the bottom of a tall diagram (EfficientNet-B7 with every block asked open), the selected
+    layer's panel is still in the viewport, beside the drawing (it sticks under the top bar)."""
+    open_model(page, app_url, "efficientnet_b7")
+    depth = page.locator('[data-testid="stSelectbox"]', has_text="Open blocks to depth")
+    depth.locator("input").click()
+    page.get_by_role("option", name="every block").click()
+    wait_for_rerun(page)
+    from tests.app_server import find_layer
+
+    find_layer(page, "features.6.3.block.1.0")
+    chart = page.locator('[data-testid="stPlotlyChart"]').first
+    box = chart.bounding_box()
+    assert box["height"] > 1_500  # tall enough to scroll past the panel's place
+    page.mouse.wheel(0, box["height"] - 600)
+    page.wait_for_timeout(600)
+    panel = page.locator('[class*="st-key-layer_panel"]').first.bounding_box()
+    viewport = page.viewport_size
+    assert 0 <= panel["y"] < viewport["height"] / 2, panel
+    assert panel["x"] > chart.bounding_box()["x"] + 300  # beside the drawing, not under it
+    assert page.console_errors == []
+
+
+@pytest.mark.parametrize("model", ["googlenet", "wide_resnet28_10_cifar"])
+def test_default_diagrams_have_no_overlapping_labels(page, app_url: str, model: str) -> None:
+    """The labels Chromium draws on the default diagram (every text of the chart) share no pixel."""
+    open_model(page, app_url, model)
+    chart = page.locator('[data-testid="stPlotlyChart"]').first
+    labels = chart.locator("g.textpoint text")
+    boxes = [b for b in (labels.nth(i).bounding_box() for i in range(labels.count())) if b and b["width"] > 0]
+    texts = [labels.nth(i).text_content() for i in range(labels.count())]
+    assert len(boxes) >= 20
+    clashes = [(texts[i], texts[j]) for i, j in __import__("itertools").combinations(range(len(boxes)), 2)
+               if boxes[i]["x"] < boxes[j]["x"] + boxes[j]["width"] - 1
+               and boxes[j]["x"] < boxes[i]["x"] + boxes[i]["width"] - 1
+               and boxes[i]["y"] < boxes[j]["y"] + boxes[j]["height"] - 1
+               and boxes[j]["y"] < boxes[i]["y"] + boxes[i]["height"] - 1]
+    assert clashes == []
+
+
+def test_the_download_is_the_cli_report(page, app_url: str, tmp_path) -> None:
+    """The CSV and JSON buttons under the layer table serve the whole analysis exactly as `python -m explorer
+    report resnet18 --csv/--json` writes it: every record (not only the open rows), the CLI's columns."""
+    import subprocess
+    import sys
+
+    open_model(page, app_url, "resnet18")
+    cli_csv, cli_json = tmp_path / "cli.csv", tmp_path / "cli.json"
+    subprocess.run([sys.executable, "-m", "explorer", "report", "resnet18", "--csv", str(cli_csv), "--json",
+                    str(cli_json)], check=True, capture_output=True, timeout=120)
+    for button, expected in (("CSV", cli_csv), ("JSON", cli_json)):
+        with page.expect_download(timeout=60_000) as download:
+            page.locator('[data-testid="stDownloadButton"] button', has_text=button).first.click()
+        assert download.value.path().read_bytes() == expected.read_bytes(), button
+    rows = len(cli_csv.read_text().splitlines()) - 1
+    assert page.locator('[data-testid="stDownloadButton"] button', has_text=f"CSV ({rows:,} rows)").count() >= 1  # every record
+
+
+def test_a_catalogue_model_opens_on_the_architecture_page(page, app_url: str) -> None:
+    """Catalogue → pick timm's convnext_tiny → its link → the Architecture page on the timm source, that model."""
+    open_page(page, app_url, "catalogue")
+    box = page.locator('[data-testid="stSelectbox"]', has_text="Open a model on the Architecture page").locator("input")
+    box.click()
+    box.fill("convnext_tiny")
+    page.get_by_role("option", name="convnext_tiny", exact=True).click()
+    wait_for_rerun(page)
+    page.get_by_role("link", name="Open timm:convnext_tiny on the Architecture page").click()
+    page.get_by_role("heading", name="timm:convnext_tiny").first.wait_for(timeout=120_000)
+    wait_for_rerun(page)
+    assert page.locator(EXCEPTION).count() == 0
+    assert "model=timm%3Aconvnext_tiny" in page.url or "model=timm:convnext_tiny" in page.url
+    assert page.console_errors == []
+
+
+def test_controls_read_in_full_at_1280_px(browser, app_url: str) -> None:
+    """At a 1,280 px wide window the diagram's controls show their whole labels (they read "Expan…" and
+    "Collap…"): no button's text is cut."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    try:
+        open_model(page, app_url, "resnet50")
+        buttons = page.locator('[data-testid="stButton"] button')
+        cut = [b.text_content() for b in (buttons.nth(i) for i in range(buttons.count()))
+               if b.evaluate("node => [node, ...node.querySelectorAll('*')].some("
+                             "e => e.scrollWidth > e.clientWidth + 1)")]
+        assert buttons.count() >= 1 and cut == []
+        assert page.get_by_role("button", name="Collapse all").is_visible()
+    finally:
+        context.close()

@@ -19,3 +19,18 @@ def test_over_budget_is_one_line_with_what_fits() -> None:
     with pytest.raises(OverBudgetError, match=r"^gradients of vgg16 at batch 64 needs about 6\.0 GiB of memory, over "
                        r"the 2 GiB budget for CPU work; at most --batch 21 fits$"):
         refuse_over_budget(6 * 2**30, "gradients of vgg16 at batch 64", "at most --batch 21 fits")
+
+
+def test_forward_bytes_is_weights_inputs_and_every_activation() -> None:
+    import torch
+    from torch import nn
+
+    from analyzers import analyze
+    from analyzers.budget import forward_bytes
+
+    # by hand: Linear(10, 20) holds 10·20 + 20 = 220 float32 weights (880 B); at batch 3 its input is 3·10 floats
+    # (120 B), its output 3·20 (240 B), and the ReLU's output 3·20 again (240 B)
+    analysis = analyze(nn.Sequential(nn.Linear(10, 20), nn.ReLU()), (10,), 3)
+    assert forward_bytes(analysis) == 880 + 120 + 240 + 240
+    half = analyze(nn.Sequential(nn.Linear(10, 20), nn.ReLU()), (10,), 3, dtype=torch.bfloat16)
+    assert forward_bytes(half) == (880 + 120 + 240 + 240) // 2

@@ -99,11 +99,11 @@ def test_figures_are_cached_within_a_byte_budget() -> None:
     cache = analysis_view.FIGURES
     before = cache.budget_bytes
     try:
-        one = analysis_view.network_diagram(analysis, expanded=frozenset(), fit_height=analysis_view.FIT_HEIGHT_PX)
+        one = analysis_view.network_diagram(analysis, expanded=frozenset())
         cache.clear()
         cache.budget_bytes = 3 * analysis_view._figure_bytes(one)
         for i in range(12):  # twelve views of the same size
-            analysis_view._figure("diagram", f"k{i}", frozenset(), None, False, True, table, analysis)
+            analysis_view._figure("diagram", f"k{i}", frozenset(), None, False, table, analysis)
         assert cache.total_bytes <= cache.budget_bytes
         assert len(cache) <= 3
     finally:

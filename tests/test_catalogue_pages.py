@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,48 @@ def test_compare_gives_a_timm_model_its_published_top1_and_param_bytes() -> None
     assert table.loc["timm:convnext_tiny", "param_bytes"] == 4 * 28_589_128
     accuracy = next(c for c in at.get("plotly_chart") if c.key == "compare_bubble")
     assert "timm:convnext_tiny" in accuracy.proto.spec  # on the accuracy chart, not dropped for a missing top-1
+
+
+def test_a_catalogue_point_opens_on_the_architecture_page() -> None:
+    """Picking timm's convnext_tiny (a click on its point fills the same box) offers a link to the Architecture page
+    with `?model=timm:convnext_tiny`; that address opens it there, on the timm source."""
+    at = AppTest.from_file(str(PAGES / "catalogue.py"), default_timeout=240).run()
+    at.selectbox(key="catalogue_open").select("convnext_tiny").run()
+    assert not at.exception
+    assert any("(./?model=timm%3Aconvnext_tiny)" in m.value for m in at.markdown)
+    arch = AppTest.from_file(str(PAGES / "architecture.py"), default_timeout=240)
+    arch.query_params.update(model="timm:convnext_tiny")
+    arch.run()
+    assert not arch.exception and arch.title[0].value == "timm:convnext_tiny"
+
+
+def test_catalogue_charts_name_their_families_and_the_table_shows_no_none() -> None:
+    """A whole catalogue (98 timm families): a legend of the 11 largest families and one 'other families' entry,
+    some points named beside them; a missing published figure is empty (shown as '—'), never the text 'None'."""
+    from explorer.figures.atlas_charts import OTHER_FAMILIES, macs_params_activations
+
+    frame = atlas_frame("timm")
+    ok = frame[frame["status"] == "ok"]
+    fig = macs_params_activations(ok)
+    legend = [t.name for t in fig.data if t.showlegend is not False and t.name != "names"]
+    assert len(legend) == 12 and legend[-1] == OTHER_FAMILIES
+    assert fig.layout.showlegend is not False
+    names = next(t for t in fig.data if t.name == "names")
+    assert 5 <= len(names.text) <= 12 and set(names.text) <= set(ok["model"])
+    at = AppTest.from_file(str(PAGES / "catalogue.py"), default_timeout=240).run()
+    table = at.dataframe[0].value
+    assert not (table.astype(str) == "None").any().any()
+    assert at.dataframe[0].proto.placeholder == "—"
+
+
+def test_a_family_keeps_its_colour_on_every_catalogue_chart() -> None:
+    """The three charts of the timm catalogue share one family → colour map (resnet is the same colour on all)."""
+    at = AppTest.from_file(str(PAGES / "catalogue.py"), default_timeout=240).run()
+    colours = []
+    for chart in at.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        colours.append({t["name"]: t["marker"]["color"] for t in spec["data"] if t.get("mode") == "markers"})
+    assert len(colours) == 3
+    shared = set(colours[0]) & set(colours[1]) & set(colours[2])
+    assert "resnet" in shared
+    assert all(c[name] == colours[0][name] for c in colours for name in shared)

@@ -11,111 +11,20 @@ number of examples, derandomized, so CI sees the same cases every run.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
-from enum import Enum
 from typing import Any, Callable, Iterator
 
 import torch
 import torch.nn.functional as F
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from analyzers.counting import mode as counting_mode
 from analyzers.counting.mode import CountingMode, ModuleTracker
-from analyzers.errors import first_line
 from analyzers.shapes.forward import FAST_RESULTS
+from tests import differential
+from tests.differential import (DIFFERENTIAL, FLOATS, Case, Layout, Spec, layouts, mostly, outcome, recording,
+                                small_shapes, under_bare_mode)
 
 aten = torch.ops.aten
-
-DIFFERENTIAL = settings(max_examples=150, derandomize=True, deadline=None, database=None, print_blob=False,
-                        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                               HealthCheck.filter_too_much])
-
-FLOATS = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
-
-
-class Layout(Enum):
-    """How a test tensor's elements sit in memory: the cases whose strides a stand-in must reproduce."""
-
-    CONTIGUOUS = "contiguous"
-    CHANNELS_LAST = "channels_last"  # 4-d and 5-d tensors; contiguous otherwise
-    TRANSPOSED = "transposed"  # the last two dims swapped: dense but permuted
-    SLICED = "sliced"  # every other element of the last dim: not dense
-    EXPANDED = "expanded"  # the first dim broadcast from size 1 (stride 0): overlapping
-
-
-@dataclass(frozen=True)
-class Spec:
-    shape: tuple[int, ...]
-    dtype: torch.dtype = torch.float32
-    layout: Layout = Layout.CONTIGUOUS
-
-    def build(self, device: str) -> torch.Tensor:
-        shape, kind = self.shape, self.layout
-        options = {"dtype": self.dtype, "device": device}
-        if kind is Layout.CHANNELS_LAST and len(shape) in (4, 5):
-            fmt = torch.channels_last if len(shape) == 4 else torch.channels_last_3d
-            t = torch.empty(shape, memory_format=fmt, **options)
-        elif kind is Layout.TRANSPOSED and len(shape) >= 2:
-            t = torch.empty((*shape[:-2], shape[-1], shape[-2]), **options).transpose(-1, -2)
-        elif kind is Layout.SLICED and len(shape) >= 1:
-            t = torch.empty((*shape[:-1], 2 * shape[-1]), **options)[..., ::2]
-        elif kind is Layout.EXPANDED and len(shape) >= 1:
-            t = torch.empty((1, *shape[1:]), **options).expand(shape)
-        else:
-            t = torch.empty(shape, **options)
-        if device == "cpu":
-            (t if kind is not Layout.EXPANDED or not len(shape) else t[:1]).fill_(
-                True if self.dtype is torch.bool else 1 if not self.dtype.is_floating_point else 0.5)
-        return t
-
-
-@dataclass(frozen=True)
-class Case:
-    """One call: `op(*tensors built from specs)`; `label` says what it is when the test fails."""
-
-    label: str
-    op: Callable[..., Any]
-    specs: tuple[Spec, ...]
-    meta_differs: frozenset[str] = frozenset()  # the documented meta/CPU differences this case may show
-    cpu_crashes: bool = False  # torch's CPU kernel crashes the process on this call: compare with meta alone
-
-    def tensors(self, device: str) -> list[torch.Tensor]:
-        return [s.build(device) for s in self.specs]
-
-    def __repr__(self) -> str:
-        return f"{self.label} on {[(s.shape, str(s.dtype), s.layout.value) for s in self.specs]}"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    error: str | None
-    tensors: tuple[tuple[tuple[int, ...], torch.dtype, tuple[int, ...], str], ...] = ()
-    aliases_first_input: bool = False
-
-    def key(self, with_device: bool = False) -> tuple:
-        tensors = self.tensors if with_device else tuple(t[:3] for t in self.tensors)
-        return self.error is not None, tensors, self.aliases_first_input
-
-
-def layout_strides(t: torch.Tensor) -> tuple[int | None, ...] | None:
-    """The strides that place elements in memory: none for a tensor with no elements, and none on size-1 dims
-    (they address nothing; torch's own kernels disagree about them from backend to backend)."""
-    if not t.numel():
-        return None
-    return tuple(stride if size != 1 else None for size, stride in zip(t.shape, t.stride()))
-
-
-def outcome(run: Callable[..., Any], tensors: list[torch.Tensor]) -> Outcome:
-    try:
-        result = run(*tensors)
-    except Exception as exc:  # any refusal counts; its text is only for the failure report
-        return Outcome(error=f"{type(exc).__name__}: {first_line(exc)}")
-    results = result if isinstance(result, (tuple, list)) else (result,)
-    described = tuple((tuple(t.shape), t.dtype, layout_strides(t), t.device.type) for t in results
-                      if isinstance(t, torch.Tensor))
-    return Outcome(None, described, bool(tensors) and result is tensors[0])
 
 
 def through_counting_mode(op: Callable[..., Any]) -> Callable[..., Any]:
@@ -123,7 +32,7 @@ def through_counting_mode(op: Callable[..., Any]) -> Callable[..., Any]:
 
     def run(*tensors: torch.Tensor) -> Any:
         tracker = ModuleTracker([])
-        with tracker, CountingMode(tracker):
+        with CountingMode(tracker):
             return op(*tensors)
 
     return run
@@ -194,21 +103,6 @@ FOLLOW_META = {
 }
 
 
-class BareMode(TorchDispatchMode):
-    """A dispatch mode that only runs each op: some composite ops take another path under any mode (max_pool1d)."""
-
-    def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
-        return func(*args, **(kwargs or {}))
-
-
-def under_bare_mode(op: Callable[..., Any]) -> Callable[..., Any]:
-    def run(*tensors: torch.Tensor) -> Any:
-        with BareMode():
-            return op(*tensors)
-
-    return run
-
-
 def check(case: Case) -> None:
     ours = outcome(through_counting_mode(case.op), case.tensors("meta"))
     meta = outcome(case.op, case.tensors("meta"))
@@ -245,46 +139,17 @@ def stand_ins_replaced(table: dict) -> Iterator[None]:
         plans.clear()
 
 
-@contextlib.contextmanager
-def recording_answers() -> Iterator[set]:
-    """Patch the counting mode's stand-in table so that we learn which stand-ins answered (returned a result)."""
-    answered: set = set()
-
-    def recorder(packet: Any, fn: Callable[[tuple, dict], Any]) -> Callable[[tuple, dict], Any]:
-        def record(args: tuple, kwargs: dict) -> Any:
-            result = fn(args, kwargs)
-            if result is not None:
-                answered.add(packet)
-            return result
-
-        return record
-
-    with stand_ins_replaced({packet: recorder(packet, fn) for packet, fn in FAST_RESULTS.items()}):
-        yield answered
+def recording_answers() -> contextlib.AbstractContextManager[set]:
+    """The counting mode's stand-in table, noting which stand-ins answered."""
+    return recording(FAST_RESULTS, stand_ins_replaced)
 
 
-def drive(strategy: st.SearchStrategy[Case], packets: set, max_examples: int = DIFFERENTIAL.max_examples) -> None:
-    """Check every case hypothesis draws from `strategy`, and that each stand-in of `packets` answered at least once
-    (a stand-in that always declines would pass the comparison vacuously)."""
-
-    @settings(DIFFERENTIAL, max_examples=max_examples)
-    @given(strategy)
-    def run(case: Case) -> None:
-        check(case)
-
-    with recording_answers() as answered:
-        run()
-    assert packets <= answered, f"never answered: {packets - answered}"
-
-
-# ---------------------------------------------------------------- strategies shared by the families
-
-layouts = st.sampled_from(list(Layout))
-
-
-def mostly(value: Any, other: st.SearchStrategy, often: int = 4) -> st.SearchStrategy:
-    """`value` most of the time, otherwise something drawn from `other` (usually a value torch refuses)."""
-    return st.one_of(*[st.just(value)] * often, other)
+def drive(strategy: st.SearchStrategy[Case], packets: set, max_examples: int = DIFFERENTIAL.max_examples,
+          examples: tuple[Case, ...] = (), lines_elsewhere: frozenset = frozenset()) -> None:
+    """`tests.differential.drive` for the forward stand-ins: every case checked, every stand-in of `packets`
+    answering, every line of it run."""
+    differential.drive(strategy, packets, check=check, table=FAST_RESULTS, answers=recording_answers,
+                       max_examples=max_examples, examples=examples, lines_elsewhere=lines_elsewhere)
 
 
 # ---------------------------------------------------------------- convolution
@@ -344,8 +209,17 @@ def convolutions(draw: st.DrawFn) -> Case:
     return Case(label, op, tuple(specs), meta_differs=frozenset(differs))
 
 
+CONVOLUTION_EXAMPLES = (  # a 2-d convolution is channels-last when its input or its weight suggests it
+    Case("conv2d()", lambda x, w: F.conv2d(x, w), (Spec((1, 3, 5, 5), layout=Layout.CHANNELS_LAST), Spec((4, 3, 3, 3))),
+         meta_differs=frozenset({"conv_layout"})),
+    Case("conv2d()", lambda x, w: F.conv2d(x, w), (Spec((1, 3, 5, 5)), Spec((4, 3, 3, 3), layout=Layout.CHANNELS_LAST)),
+         meta_differs=frozenset({"conv_layout"})),
+)
+
+
 def test_convolution_matches_torch():
-    drive(convolutions(), {aten.convolution}, max_examples=100)  # the slowest family: real CPU convolutions
+    drive(convolutions(), {aten.convolution}, max_examples=100,  # the slowest family: real CPU convolutions
+          examples=CONVOLUTION_EXAMPLES)
 
 
 # ---------------------------------------------------------------- pooling
@@ -388,8 +262,16 @@ def poolings(draw: st.DrawFn) -> Case:
     return Case(label, op, (spec,), meta_differs=frozenset(differs))
 
 
+POOLING_EXAMPLES = (  # a batched 4-d input keeps its memory format; an unbatched 3-d one is contiguous
+    Case("max_pool2d(kernel=2, return_indices=True)", lambda x: F.max_pool2d(x, 2, return_indices=True),
+         (Spec((2, 3, 4, 4), layout=Layout.CHANNELS_LAST),)),
+    Case("avg_pool2d(kernel=2)", lambda x: F.avg_pool2d(x, 2), (Spec((2, 3, 4, 4), layout=Layout.CHANNELS_LAST),)),
+    Case("avg_pool2d(kernel=2)", lambda x: F.avg_pool2d(x, 2), (Spec((3, 4, 4), layout=Layout.TRANSPOSED),)),
+)
+
+
 def test_pooling_matches_torch():
-    drive(poolings(), {aten.max_pool2d_with_indices, aten.avg_pool2d})
+    drive(poolings(), {aten.max_pool2d_with_indices, aten.avg_pool2d}, examples=POOLING_EXAMPLES)
 
 
 @st.composite
@@ -403,16 +285,16 @@ def adaptive_poolings(draw: st.DrawFn) -> Case:
 
 
 def test_adaptive_pooling_matches_torch():
-    drive(adaptive_poolings(), {aten._adaptive_avg_pool2d, aten.mean})
+    channels_last = Case("_adaptive_avg_pool2d([2, 2])", lambda x: aten._adaptive_avg_pool2d(x, [2, 2]),
+                         (Spec((2, 3, 5, 5), layout=Layout.CHANNELS_LAST),))
+    drive(adaptive_poolings(), {aten._adaptive_avg_pool2d, aten.mean}, lines_elsewhere=frozenset({aten.mean}),
+          examples=(channels_last,))
 
 
 # ---------------------------------------------------------------- activations
 
 ANY_DTYPE = st.sampled_from((*FLOATS, *FLOATS, torch.int64, torch.bool))
 
-
-def small_shapes(min_dims: int = 0, max_dims: int = 4, max_size: int = 4) -> st.SearchStrategy[tuple[int, ...]]:
-    return st.lists(st.integers(0, max_size), min_size=min_dims, max_size=max_dims).map(tuple)
 
 
 UNARY = {
@@ -542,8 +424,23 @@ def batch_norms(draw: st.DrawFn) -> Case:
     return Case(name, op, tuple(specs), meta_differs=frozenset(differs), cpu_crashes=crashes)
 
 
+BATCH_NORM_EXAMPLES = (  # the result takes the input's suggested memory format, 4-d and 5-d alike
+    Case("native_batch_norm(training=True)", lambda x, w, b: aten.native_batch_norm(x, w, b, None, None, True, 0.1,
+                                                                                    1e-5),
+         (Spec((2, 3, 2, 2), layout=Layout.CHANNELS_LAST), Spec((3,)), Spec((3,))),
+         meta_differs=frozenset({"bn_layout"})),
+    Case("native_batch_norm(training=True)", lambda x: aten.native_batch_norm(x, None, None, None, None, True, 0.1,
+                                                                              1e-5),
+         (Spec((2, 3, 2, 2, 2), layout=Layout.CHANNELS_LAST),), meta_differs=frozenset({"bn_layout"})),
+    Case("_native_batch_norm_legit_no_training", lambda x, m, v: aten._native_batch_norm_legit_no_training(
+        x, None, None, m, v, 0.1, 1e-5), (Spec((2, 3, 2, 2), layout=Layout.CHANNELS_LAST), Spec((3,)), Spec((3,))),
+         meta_differs=frozenset({"bn_layout", "bn_eval_stats"})),
+)
+
+
 def test_batch_norm_matches_torch():
-    drive(batch_norms(), {aten.native_batch_norm, aten._native_batch_norm_legit_no_training})
+    drive(batch_norms(), {aten.native_batch_norm, aten._native_batch_norm_legit_no_training},
+          examples=BATCH_NORM_EXAMPLES)
 
 
 @st.composite
@@ -639,8 +536,20 @@ def concatenations(draw: st.DrawFn) -> Case:
     return Case(f"cat(dim={dim})", lambda *ts: torch.cat(ts, dim), tuple(specs), meta_differs=differs)
 
 
+def _cat(dim: int, *specs: Spec) -> Case:
+    return Case(f"cat(dim={dim})", lambda *ts: torch.cat(ts, dim), specs)
+
+
+CL = CL3 = Layout.CHANNELS_LAST  # channels_last for a 4-d spec, channels_last_3d for a 5-d one
+CAT_EXAMPLES = (  # the result keeps the operands' one memory format, else is contiguous
+    _cat(1, Spec((1, 3, 2, 2), layout=CL), Spec((1, 2, 2, 2), layout=CL)),
+    _cat(0, Spec((1, 2, 2, 3, 2), layout=CL3), Spec((2, 2, 2, 3, 2), layout=CL3)),
+    _cat(1, Spec((1, 3, 2, 2), layout=CL), Spec((1, 2, 2, 2))),
+)
+
+
 def test_cat_matches_torch():
-    drive(concatenations(), {aten.cat})
+    drive(concatenations(), {aten.cat}, examples=CAT_EXAMPLES)
 
 
 @st.composite

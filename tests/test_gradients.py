@@ -176,3 +176,87 @@ def test_page_charts_plain56_against_resnet56_and_says_what_it_does_not_show(pla
     assert "What it does not show" in text and "not training" in text
     summary = at.dataframe[0].value
     assert list(summary["model"]) == ["plain56_cifar", "resnet56_cifar"]
+
+
+# --- bounded work and result files that lose nothing (issue 22) ------------------------------------------------
+
+
+def estimate(name: str, batch: int) -> int:
+    """What the budget compares: the training analysis's peak with plain SGD, times the measured CPU overhead."""
+    from analyzers.reports.gradients import CPU_PASS_OVERHEAD
+    from analyzers.training.analyze import analyze_training
+
+    model = build_model(name)
+    return int(CPU_PASS_OVERHEAD * analyze_training(model.module, model.input_size, batch).memory.peak_bytes)
+
+
+@pytest.mark.parametrize("name", ["vgg16", "resnet1202_cifar"])
+def test_a_pass_over_the_memory_budget_is_refused_with_the_largest_batch_that_fits(name, capsys) -> None:
+    """Was: `gradients resnet1202_cifar --batch 64` peaked at 7.5 GB, `gradients vgg16 --batch 64` over 6 GB."""
+    import re
+
+    from analyzers.budget import CPU_WORK_BUDGET_BYTES
+
+    assert main(["gradients", name, "--batch", "64"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1
+    found = re.fullmatch(rf"error: {name}: one forward/backward at batch 64 needs about (\d+\.\d) GiB of memory, "
+                         r"over the 2 GiB budget for CPU work; at most batch (\d+) fits\n", captured.err)
+    assert found, captured.err
+    fits = int(found.group(2))
+    assert float(found.group(1)) == round(estimate(name, 64) / 2**30, 1)
+    assert estimate(name, fits) <= CPU_WORK_BUDGET_BYTES < estimate(name, fits + 1)
+
+
+def test_the_page_refuses_a_pass_over_the_budget_in_one_line() -> None:
+    """Was: the Gradients page took 7.3 GB and 32 s for resnet1202_cifar at batch 64."""
+    at = AppTest.from_file(str(PAGE), default_timeout=120)
+    at.session_state["gradients_models"] = ["resnet1202_cifar"]
+    at.session_state["gradients_batch"] = 64
+    at.run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and "at most batch" in errors[0] and "over the 2 GiB budget" in errors[0]
+
+
+GRADIENT_MODELS = ["plain20_cifar", "resnet20_cifar", "plain32_cifar", "resnet32_cifar", "plain44_cifar",
+                   "resnet44_cifar", "plain56_cifar", "resnet56_cifar"]
+
+
+def csv_rows(path: Path) -> list[dict[str, str]]:
+    if not path.exists():
+        return []
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.mark.parametrize("stop", ["SIGKILL", "SIGINT"], ids=["kill-9", "ctrl-c"])
+def test_gradients_csv_keeps_finished_models_when_stopped_and_a_rerun_adds_only_the_rest(tmp_path, stop) -> None:
+    """Was: `gradients A B C --csv f` wrote only at the end: a kill or Ctrl-C after minutes left nothing."""
+    import signal
+    import subprocess
+    import sys
+
+    target = tmp_path / "g.csv"
+    argv = [sys.executable, "-m", "explorer", "gradients", *GRADIENT_MODELS, "--csv", str(target)]
+    root = Path(__file__).resolve().parents[1]
+    process = subprocess.Popen(argv, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and not csv_rows(target) and process.poll() is None:
+        time.sleep(0.02)
+    assert process.poll() is None, "the run ended before any row was on disk"
+    process.send_signal(getattr(signal, stop))
+    _, err = process.communicate(timeout=60)
+    kept = csv_rows(target)
+    kept_models = list(dict.fromkeys(row["model"] for row in kept))
+    assert kept_models == GRADIENT_MODELS[: len(kept_models)] and len(kept_models) < len(GRADIENT_MODELS)
+    assert len(kept) == sum(int(name.removeprefix("plain").removeprefix("resnet").split("_")[0]) for name in kept_models)
+    if stop == "SIGINT":
+        assert process.returncode == 130 and "written are kept" in err
+    rerun = subprocess.run(argv, cwd=root, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    assert sum("(skipped)" in line for line in rerun.stdout.splitlines()) == len(kept_models)
+    rows = csv_rows(target)
+    assert rows[: len(kept)] == kept
+    keys = [(row["model"], row["order"]) for row in rows]
+    assert len(keys) == len(set(keys)) == 20 + 20 + 32 + 32 + 44 + 44 + 56 + 56

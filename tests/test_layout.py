@@ -16,7 +16,7 @@ LAYERS = (
     frozenset({"counting"}),
     frozenset({"training"}),
     frozenset({"predict"}),
-    frozenset({"bench", "reports"}),
+    frozenset({"bench", "reports", "distributed"}),
 )
 
 

@@ -111,3 +111,18 @@ def test_on_the_cpu_the_offsets_are_read_and_the_count_is_the_same() -> None:
     grouped = [op for r in a.leaves() for op in r.ops if isinstance(op.geometry, GroupedMatmulGeometry)]
     assert grouped and all(op.geometry.split_known for op in grouped)
     assert a.totals.macs == hand_macs(H, I, LAYERS, HEADS, KV_HEADS, EXPERTS, TOP_K, VOCAB, S)
+
+
+def test_summary_shows_active_params_beside_params(tmp_path, capsys) -> None:
+    from explorer.cli import main
+
+    config = small_config(architectures=["MixtralForCausalLM"])
+    config.save_pretrained(tmp_path)
+    assert main(["summary", f"hf:{tmp_path}", "--input", f"input_ids=int64:1x{S}"]) == 0
+    text = capsys.readouterr().out
+    assert "active params                111,936  per token" in text
+    assert main(["summary", f"hf:{tmp_path}", "--input", f"input_ids=int64:1x{S}", "--json"]) == 0
+    import json
+
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["params"], summary["active_params"], summary["uncounted_ops"]) == (185_664, 111_936, 0)

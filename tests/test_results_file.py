@@ -15,7 +15,7 @@ import pytest
 
 from analyzers.bench.result_schemas import ATLAS_ROWS, GRADIENT_ROWS, TRAIN_BENCH_ROWS
 from analyzers.bench.results_file import ResultsFile, ResultsFileError
-from analyzers.bench.schema import BENCH_RESULTS, load_results
+from analyzers.bench.schema import BENCH_RESULTS, COLUMN_NAMES, load_results
 from analyzers.user_files import MAX_INPUT_BYTES
 from tests.bench_rows import bench_row
 
@@ -24,9 +24,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def atlas_row(name: str, **values: object) -> dict:
     row = {"catalogue": "torchvision", "name": name, "family": "vgg", "task": "classification", "status": "ok",
-           "error": "", "inputs": "x 1x3x224x224 float32", "params": 132_863_336, "macs": 7_609_090_048,
-           "elementwise_ops": 1, "activation_bytes": 2, "activation_elements": 3, "weight_depth": 11,
-           "uncounted_ops": 0, "uncounted": {}, "measured_on": "meta", "published_params": None,
+           "error": "", "inputs": "x 1x3x224x224 float32", "seq_len": None, "params": 132_863_336,
+           "macs": 7_609_090_048, "elementwise_ops": 1, "activation_bytes": 2, "activation_elements": 3,
+           "weight_depth": 11, "uncounted_ops": 0, "uncounted": {}, "measured_on": "meta", "published_params": None,
            "published_gflops": None, "published_top1": None, "pretrained_tag": "", "seconds": 0.25}
     return {**row, **values}
 
@@ -69,7 +69,7 @@ def test_a_row_is_written_once_and_its_key_is_seen_by_a_fresh_open(tmp_path, sch
 def test_keys_are_the_key_columns_in_order(tmp_path):
     with ResultsFile(tmp_path / "a.jsonl", ATLAS_ROWS) as results:
         results.append(atlas_row("vgg11"))
-        assert results.keys() == {("torchvision", "vgg11")}
+        assert results.keys() == {("torchvision", "vgg11", None)}  # seq_len: blank outside hf
 
 
 def test_a_group_is_written_in_one_write_and_only_its_new_rows(tmp_path):
@@ -152,7 +152,7 @@ def test_a_torn_utf8_character_in_the_last_line_is_cut_too(tmp_path):
     path.write_bytes(ATLAS_ROWS.encode(atlas_row("a")) + line[: line.index("ü".encode()) + 1])
     warnings = []
     with ResultsFile(path, ATLAS_ROWS, report=warnings.append) as results:
-        assert results.keys() == {("torchvision", "a")}
+        assert results.keys() == {("torchvision", "a", None)}
     assert len(warnings) == 1
 
 
@@ -213,7 +213,8 @@ def unusable(tmp_path: Path) -> list[tuple[Path, str]]:
     with open(huge, "wb") as handle:
         handle.truncate(MAX_INPUT_BYTES + 1)  # sparse: no disk used
     return [(fifo, "is not a regular file"), (Path("/dev/zero"), "is not a regular file"),
-            (tmp_path, "is a directory"), (binary, "holds binary data"), (huge, "over the 256 MiB a result file")]
+            (tmp_path, "is a directory"), (binary, "holds binary data"), (tmp_path / ("n" * 300), "File name too long"),
+            (huge, "over the 256 MiB a result file")]
 
 
 def test_what_a_path_can_name_is_one_line_never_a_hang(tmp_path):
@@ -223,7 +224,7 @@ def test_what_a_path_can_name_is_one_line_never_a_hang(tmp_path):
     code = (
         "import sys; from analyzers.bench.result_schemas import ATLAS_ROWS, GRADIENT_ROWS\n"
         "from analyzers.bench.results_file import ResultsFile, ResultsFileError\n"
-        "from analyzers.bench.schema import BENCH_RESULTS, load_results\n"
+        "from analyzers.bench.schema import BENCH_RESULTS, COLUMN_NAMES, load_results\n"
         "for path in sys.argv[1:]:\n"
         "    for use in [*(ResultsFile(path, s).open for s in (BENCH_RESULTS, ATLAS_ROWS, GRADIENT_ROWS)),\n"
         "                lambda: load_results(path)]:\n"
@@ -240,13 +241,14 @@ def test_what_a_path_can_name_is_one_line_never_a_hang(tmp_path):
         loader_reason = "is 256.0 MiB; a bench results CSV may have at most 256 MiB" if path.name == "huge.csv" else reason
         for expected in (reason, reason, reason, loader_reason):
             line = next(lines)
-            assert line.startswith(str(path)) and expected in line, line
+            assert str(path) in line and expected in line, line
     assert next(lines, None) is None
 
 
 def test_a_header_of_700000_columns_is_refused_before_any_row_is_parsed():
     header = ",".join(f"c{i}" for i in range(700_000)).encode() + b"\n"
-    with pytest.raises(ResultsFileError, match="the header has 700,000 columns; a results CSV has 31 and at most"):
+    with pytest.raises(ResultsFileError, match=f"the header has 700,000 columns; a results CSV has {len(COLUMN_NAMES)} "
+                       "and at most 64 more"):
         load_results(header + b"1\n")
 
 
@@ -283,3 +285,64 @@ def test_two_processes_appending_the_same_keys_write_each_once(tmp_path):
         assert child.wait(timeout=120) == 0
     rows = [json.loads(line) for line in path.read_text().splitlines()]
     assert sorted(row["name"] for row in rows) == sorted(f"m{i}" for i in range(100))
+
+
+# --- every command's files: outputs never block, inputs are bounded (in-process, under a time limit) -------------
+
+
+@pytest.fixture
+def paths(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(bytes(range(256)) * 4)
+    return {"fifo": fifo, "zero": Path("/dev/zero"), "directory": tmp_path, "binary": binary}
+
+
+def run_main(capsys, *argv: str) -> tuple[int, str, str]:
+    """`python -m explorer …` in this process, stopped after 60 s: a hang fails the test instead of the suite."""
+    from analyzers.time_limit import time_limit
+    from explorer.cli import main
+
+    with time_limit(60):
+        code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("flag", ["--csv", "--json"])
+def test_report_to_a_fifo_nobody_reads_is_one_line_and_to_a_pipe_works(paths, capsys, flag):
+    code, _, err = run_main(capsys, "report", "lenet5", flag, str(paths["fifo"]))
+    assert code == 2 and err == f"error: cannot write {paths['fifo']}: it is a FIFO no process is reading\n"
+    code, _, err = run_main(capsys, "report", "lenet5", flag, str(paths["directory"]))
+    assert code == 2 and err == f"error: cannot write {paths['directory']}: it is a directory\n"
+    assert run_main(capsys, "report", "lenet5", flag, "/dev/zero")[0] == 0  # a device that takes anything: fine
+    reader = subprocess.Popen(["cat", str(paths["fifo"])], stdout=subprocess.PIPE)  # a FIFO with a reader works
+    time.sleep(0.2)
+    for _ in range(100):
+        code, _, err = run_main(capsys, "report", "lenet5", flag, str(paths["fifo"]))
+        if code == 0:
+            break
+        time.sleep(0.05)  # the reader has not opened its end yet
+    assert code == 0, err
+    assert b"conv1" in reader.communicate(timeout=30)[0]
+
+
+@pytest.mark.parametrize("what", ["fifo", "zero", "directory", "binary"])
+def test_ensemble_results_that_are_no_results_file_are_one_line(paths, capsys, what):
+    code, out, err = run_main(capsys, "ensemble", "lenet5", "--results", str(paths[what]))
+    reason = {"fifo": "not a regular file", "zero": "not a regular file", "directory": "is a directory",
+              "binary": "holds binary data"}[what]
+    assert code == 2 and out == "" and err.startswith("error: ") and str(paths[what]) in err and reason in err
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("what", ["fifo", "zero", "directory", "binary"])
+def test_gradients_csv_that_is_no_results_file_is_one_line_before_any_pass(paths, capsys, what):
+    code, out, err = run_main(capsys, "gradients", "resnet20_cifar", "--csv", str(paths[what]))
+    reason = {"fifo": "is not a regular file", "zero": "is not a regular file", "directory": "is a directory",
+              "binary": "holds binary data"}[what]
+    assert code == 2 and out == "" and err.startswith(f"error: {paths[what]}") and reason in err
+    assert err.count("\n") == 1
+    if what == "binary":
+        assert paths[what].read_bytes() == bytes(range(256)) * 4

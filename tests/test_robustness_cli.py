@@ -45,9 +45,19 @@ FILES = {
         "def interrupts():\n    raise KeyboardInterrupt\n\n"
         "def exits():\n    sys.exit(0)\n\n"
         "class ExitsInForward(nn.Module):\n    def forward(self, x):\n        raise SystemExit(7)\n\n"
-        "def loops_while_building():\n    while True:\n        pass\n"
+        "def loops_while_building():\n    while True:\n        pass\n\n"
+        "def generator_exit():\n    raise GeneratorExit\n\n"
+        "class GeneratorExitInForward(nn.Module):\n    def forward(self, x):\n        raise GeneratorExit\n"
     ),
+    "tiny_bert.json": '{"model_type": "bert", "num_hidden_layers": 1, "hidden_size": 32, "num_attention_heads": 2, '
+                      '"intermediate_size": 64, "vocab_size": 100}',
+    "architectures_5.json": '{"model_type": "bert", "num_hidden_layers": 1, "hidden_size": 32, '
+                            '"num_attention_heads": 2, "intermediate_size": 64, "architectures": [5]}',
+    "deep_bert.json": '{"model_type": "bert", "num_hidden_layers": 200000}',
+    "negative_layers.json": '{"model_type": "bert", "num_hidden_layers": -1}',
+    "wide_header.csv": ",".join(f"c{i}" for i in range(700_000)) + "\n1\n",  # 5 MB: the header alone says no
 }
+LONG_NAME = "a" * 300 + ".csv"  # over the 255 bytes a file name may have
 
 BAD_INPUTS = [
     # the spec language
@@ -55,14 +65,14 @@ BAD_INPUTS = [
      "spec"),
     (["summary", "--spec", "{tmp}/ansi.spec"], "error: line 1, column 6: the name may not contain control characters, "
      "got U+001B"),
-    (["report", "--spec", "{tmp}/nul.spec"], "error: line 2, column 12: conv does not understand '\\x00'; its options "
-     "are sN, same|valid|pN, dN, groups=G, depthwise, nobias, bn, an activation (relu, relu6, tanh, sigmoid, silu, "
-     "gelu, softmax), xN"),
+    (["report", "--spec", "{tmp}/nul.spec"], "error: {tmp}/nul.spec holds binary data (a NUL byte); it is not a spec "
+     "file"),
     (["summary", "--spec", "{tmp}/shifted.spec"], "error: line 3: 7×7 kernel larger than the 6×6 input"),
-    (["summary", "--spec", "/bin/ls"], "error: spec file /bin/ls is "),
-    (["summary", "--spec", "{tmp}"], "error: cannot read spec file {tmp}: Is a directory"),
-    (["summary", "--spec", "{tmp}/missing.spec"], "error: cannot read spec file {tmp}/missing.spec: No such file or "
-     "directory"),
+    (["summary", "--spec", "/bin/ls"], "error: /bin/ls holds binary data (a NUL byte); it is not a spec file"),
+    (["summary", "--spec", "{tmp}"], "error: {tmp} is a directory; give the path of a spec file"),
+    (["summary", "--spec", "{tmp}/missing.spec"], "error: cannot read {tmp}/missing.spec: No such file or directory"),
+    (["summary", "--spec", "{tmp}/fifo"], "error: {tmp}/fifo is not a regular file; give the path of a spec file"),
+    (["summary", "--spec", "{tmp}/" + LONG_NAME], "error: cannot read {tmp}/" + LONG_NAME + ": File name too long"),
     (["summary", "--spec", "{tmp}/bomb.spec", "--set", "phi=1"], "error: --set applies to zoo models only; a spec "
      "file states its own sizes"),
     # builder options
@@ -102,6 +112,7 @@ BAD_INPUTS = [
     (["summary", "lenet5", "--timeout", "-1"], "error: argument --timeout: expected seconds from 0 (no limit) to "
      "86400, got '-1'"),
     (["report", "lenet5", "--csv", "/dev/full"], "error: cannot write /dev/full: No space left on device"),
+    (["report", "lenet5", "--json", "{tmp}/fifo"], "error: cannot write {tmp}/fifo: it is a FIFO no process is reading"),
     (["bench", "lenet5", "--input", "3x0x6"], "error: --input '3x0x6': expected CxHxW with positive integers, e.g. "
      "3x224x224; got a 0"),
     # user code
@@ -116,6 +127,136 @@ BAD_INPUTS = [
      "called sys.exit(0)"),
     (["report", "robust_user_code:ExitsInForward", "--input", "4"], "error: the model's code called sys.exit(7); a "
      "model must not end the program"),
+    (["summary", "robust_user_code:generator_exit", "--input", "4"], "error: the model's code raised GeneratorExit"),
+    (["report", "robust_user_code:GeneratorExitInForward", "--input", "4"], "error: the model's code raised "
+     "GeneratorExit"),
+    # files named on the command line
+    (["report", "lenet5", "--csv", "{tmp}/" + LONG_NAME], "error: cannot write {tmp}/" + LONG_NAME + ": File name too "
+     "long"),
+    (["report", "lenet5", "--json", LONG_NAME], "error: cannot write " + LONG_NAME + ": File name too long"),
+    (["ensemble", "lenet5", "--results", "{tmp}/nope.csv"], "error: cannot read {tmp}/nope.csv: No such file or "
+     "directory"),
+    (["ensemble", "lenet5", "--results", "{tmp}"], "error: {tmp} is a directory; give the path of a bench results CSV"),
+    (["ensemble", "lenet5", "--results", "{tmp}/fifo"], "error: {tmp}/fifo is not a regular file; give the path of a "
+     "bench results CSV"),
+    (["ensemble", "lenet5", "--results", "/dev/zero"], "error: /dev/zero is not a regular file; give the path of a "
+     "bench results CSV"),
+    (["summary", "hf:{tmp}/fifo"], "error: {tmp}/fifo is not a regular file; give the path of a transformers "
+     "config.json"),
+    (["summary", "hf:/dev/zero"], "error: /dev/zero is not a regular file; give the path of a transformers config.json"),
+    (["summary", "hf:" + LONG_NAME], "error: hf:" + LONG_NAME + ": File name too long"),
+    (["summary", "resnet18", "--spec", "{tmp}/ansi.spec"], "error: give a model name or --spec FILE, not both (got "
+     "'resnet18' and --spec '{tmp}/ansi.spec')"),
+    # the program and every command's options (bench/attack.py tries many more, with time and memory limits)
+    (["frobnicate"], "error: argument COMMAND: invalid choice: 'frobnicate' (choose from 'list', 'summary', 'report', "),
+    (["summary", "lenet5", "--nope"], "error: unrecognized arguments: --nope (see `python -m explorer --help`)"),
+    (["list", "--family", "\x1b[2J"], "error: unknown family '\\x1b[2J'; allowed: lenet, alexnet, zfnet, vgg, resnet, "),
+    (["list", "extra"], "error: unrecognized arguments: extra (see `python -m explorer --help`)"),
+    (["summary", "\x1b[2Jnope"], "error: unknown model '\\x1b[2Jnope'; run `python -m explorer list` to see all names"),
+    (["summary", "a:b:c"], "error: 'a:b:c' is not a model reference; expected 'package.module:factory', "
+     "'torchvision:NAME' or 'timm:NAME'"),
+    (["summary", "builtins:dict"], "error: 'builtins:dict()' returned a dict, not a torch.nn.Module"),
+    (["summary", "lenet5", "--family", "inception"], "error: --family chooses the models of --all; give --all, or leave "
+     "--family out"),
+    (["summary", "--all", "--family", "nope"], "error: unknown family 'nope'; allowed: "),
+    (["summary", "lenet5", "--dtype", "int8"], "error: argument --dtype: invalid choice: 'int8' (choose from 'fp32', "
+     "'tf32', 'bf16', 'fp16') (see `python -m explorer summary --help`)"),
+    (["summary", "lenet5", "--device", "cuda"], "error: argument --device: invalid choice: 'cuda' (choose from 'meta', "
+     "'cpu') (see `python -m explorer summary --help`)"),
+    (["summary", "lenet5", "--build-device", "cuda"], "error: argument --build-device: invalid choice: 'cuda' (choose "
+     "from 'meta', 'cpu') (see `python -m explorer summary --help`)"),
+    (["summary", "lenet5", "--roofline", "\x1b[2J"], "error: --roofline '\\x1b[2J': no spec-sheet peak for that "
+     "device; known: H200 SXM"),
+    (["summary", "lenet5", "--timeout", "inf"], "error: argument --timeout: expected seconds from 0 (no limit) to "
+     "86400, got 'inf'"),
+    (["summary", "lenet5", "--crosscheck", "nope"], "error: argument --crosscheck: invalid choice: 'nope' (choose from "
+     "'fvcore')"),
+    (["summary", "lenet5", "--optimizer", "adam"], "error: --optimizer needs --train"),
+    (["summary", "lenet5", "--train", "--freeze", "\x1b[2J"], "error: no module named '\\x1b[2J' to freeze up to; "
+     "stages of this model: conv1, conv2, fc1, fc2"),
+    (["summary", "lenet5", "--train", "--freeze-stages", "1000000"], "error: --freeze-stages must be 0 to 4 for this "
+     "model, got 1000000"),
+    (["summary", "lenet5", "--train", "--device", "cpu"], "error: --train counts on the meta device; leave out --device"),
+    (["report", "lenet5", "--depth", "-1"], "error: argument --depth: expected an integer ≥ 0, got -1 (see `python -m "
+     "explorer report --help`)"),
+    (["report"], "error: report needs a model name or --spec FILE (see `python -m explorer list`)"),
+    (["atlas", "hf", "--jsonl", "{tmp}/a.jsonl"], "error: atlas hf needs --configs DIR: a folder with config.json "
+     "files under it"),
+    (["atlas", "nope", "--jsonl", "{tmp}/a.jsonl"], "error: argument catalogue: invalid choice: 'nope' (choose from "
+     "'torchvision', 'timm', 'hf') (see `python -m explorer atlas --help`)"),
+    (["atlas", "torchvision"], "error: the following arguments are required: --jsonl (see `python -m explorer atlas "
+     "--help`)"),
+    (["atlas", "torchvision", "--jsonl", "{tmp}/a.jsonl", "--workers", "0"], "error: argument --workers: expected a "
+     "positive integer, got 0"),
+    (["atlas", "torchvision", "--jsonl", "{tmp}/a.jsonl", "--timeout", "1e300"], "error: --timeout must be a number of "
+     "seconds above 0 and at most 86,400, got 1e+300"),
+    (["atlas", "torchvision", "--jsonl", "{tmp}/fifo"], "error: {tmp}/fifo is not a regular file; give the path of an "
+     "atlas JSON-lines file"),
+    (["atlas", "hf", "--configs", "{tmp}/" + LONG_NAME, "--jsonl", "{tmp}/a.jsonl"], "error: --configs {tmp}/"
+     + LONG_NAME + ": File name too long"),
+    (["atlas", "hf", "--configs", "{tmp}/fifo", "--jsonl", "{tmp}/a.jsonl"], "error: --configs {tmp}/fifo: not a "
+     "folder; give a folder with config.json files under it"),
+    (["atlas", "torchvision", "--jsonl", "{tmp}/a.jsonl", "--executor", "ray", "--ray-address", "\x1b[2J"],
+     "error: Ray address '\\x1b[2J' (--ray-address or RAY_ADDRESS): expected HOST:PORT of the cluster's head node"),
+    (["bench", "lenet5", "--device", "cpu", "--gpu-kinds", "H100"], "error: --gpu-kinds needs --executor ray"),
+    (["bench", "nope", "--device", "cpu"], "error: unknown model 'nope'; run `python -m explorer list` to see all names"),
+    (["bench", "lenet5", "--batch", "1,,2", "--device", "cpu"], "error: --batch '1,,2': expected positive integers "
+     "up to 9,223,372,036,854,775,807 separated by commas, e.g. 1,32,256"),
+    (["bench", "lenet5", "--iters", "0", "--device", "cpu"], "error: --iters '0': expected an integer from 1 to "
+     "9,223,372,036,854,775,807"),
+    (["bench", "lenet5", "--device", "\x1b[2J"], "error: --device '\\x1b[2J': expected cuda or cpu"),
+    (["bench", "lenet5", "--dtype", "int4", "--device", "cpu"], "error: --dtype 'int4': expected one of fp32 | tf32 | "
+     "bf16 | fp16"),
+    (["bench", "lenet5", "--csv", "{tmp}/fifo", "--device", "cpu"], "error: {tmp}/fifo is not a regular file; give the "
+     "path of a bench results CSV"),
+    (["bench", "lenet5", "--train", "--optimizer", "nope", "--device", "cpu"], "error: argument --optimizer: invalid "
+     "choice: 'nope'"),
+    (["gradients", "nope"], "error: unknown model 'nope'; run `python -m explorer list` to see all names"),
+    (["gradients", "lenet5", "--batch", "0"], "error: batch size must be 2 to 64 (batch norm in training mode needs at "
+     "least 2), got 0"),
+    (["gradients", "lenet5", "--seed", "9" * 40], "error: seed must be a whole number from 0 to 2^63 − 1, got " + "9" * 40),
+    (["gradients", "lenet5", "--init", "nope"], "error: argument --init: invalid choice: 'nope' (choose from 'he', "
+     "'pytorch')"),
+    (["ensemble", ""], "error: the model name needs a value, got an empty string"),
+    (["ensemble", "lenet5,,lenet5"], "error: ensemble members are comma-separated names, optionally NAME*K (e.g. "
+     "resnet50*3,vgg16); cannot read ''"),
+    (["ensemble", "lenet5*0"], "error: lenet5*0: K must be at least 1"),
+    (["ensemble", ",".join(["lenet5"] * 65)], "error: an ensemble of at most 64 models, got 65"),
+    (["ensemble", "lenet5", "--crops", "1e9"], "error: --crops must be a whole number from 1 to 1000, or 10crop / "
+     "googlenet (144); got '1e9'"),
+    (["ensemble", "lenet5", "--dtype", "int8"], "error: argument --dtype: invalid choice: 'int8'"),
+    (["ensemble", "lenet5", "--results", "{tmp}/wide_header.csv"], "error: the header has 700,000 columns; a results "
+     "CSV has "),
+    # Hugging Face configs
+    (["summary", "hf:{tmp}/negative_layers.json"], "error: hf:{tmp}/negative_layers.json: num_hidden_layers must be a "
+     "count of 0 or more, got -1"),
+    (["summary", "hf:{tmp}/tiny_bert.json", "--crosscheck", "fvcore"], "error: --crosscheck fvcore runs models that "
+     "take one image (--input CxHxW, the batch from --batch); hf:{tmp}/tiny_bert.json takes input_ids"),
+    (["summary", "hf:{tmp}/architectures_5.json"], "error: hf:{tmp}/architectures_5.json: 'architectures' must be a "
+     "list of class names such as [\"BertModel\"], got '[5]'"),
+    # a BertLayer is 18 modules (the layer, attention, self-attention with query, key, value and dropout, its output
+    # with dense, LayerNorm and dropout, intermediate with dense and activation, output with dense, LayerNorm and
+    # dropout) and the rest 30: 18 · 199,999 + 30 = 3,600,012; the budget holds 2^31 / 6,600 B = 325,376 modules,
+    # so at most (325,376 − 30) / 18 + 1 = 18,075 layers
+    (["summary", "hf:{tmp}/deep_bert.json"], "error: hf:{tmp}/deep_bert.json: building num_hidden_layers 200,000 "
+     "(about 3,600,012 modules) needs about 22.1 GiB of memory, over the 2 GiB budget for CPU work; at most "
+     "num_hidden_layers 18,075 fits"),
+    # real runs on the CPU, estimated on meta first. resnet18: 11,689,512 params (torchvision) = 46,758,048 B; per
+    # image 20,678,560 B of activations (its batch-1 total) + 602,112 B of input = 21,280,672 B. At batch 256:
+    # 46,758,048 + 256 · 21,280,672 = 5,494,610,080 B = 5.1 GiB; at most (2^31 − 46,758,048) / 21,280,672 = 98.7
+    (["summary", "resnet18", "--device", "cpu", "--batch", "256"], "error: resnet18 on the CPU at batch 256, input "
+     "3x224x224, needs about 5.1 GiB of memory, over the 2 GiB budget for CPU work; at most --batch 98 fits"),
+    (["summary", "resnet18", "--crosscheck", "fvcore", "--batch", "256"], "error: the fvcore cross-check of resnet18 "
+     "at batch 256, input 3x224x224, needs about 5.1 GiB of memory, over the 2 GiB budget for CPU work; at most "
+     "--batch 98 fits"),
+    (["report", "resnet18", "--device", "cpu", "--input", "3x20000x20000"], "error: resnet18 on the CPU at batch 1, "
+     "input 3x20000x20000, needs about 158.0 GiB of memory, over the 2 GiB budget for CPU work; at batch 1 at most "
+     "--input 3x2221x2221 fits"),
+    # a detection model's forward cannot run on meta: its weights (19,386,354 params, torchvision) and inputs bound
+    # it from below: (2^31 − 77,545,416) / (3 · 320 · 320 · 4) = 1,684.5 images
+    (["summary", "torchvision:fasterrcnn_mobilenet_v3_large_320_fpn", "--device", "cpu", "--batch", "5000"],
+     "error: torchvision:fasterrcnn_mobilenet_v3_large_320_fpn on the CPU at batch 5000, for its weights and inputs "
+     "alone, needs about 5.8 GiB of memory, over the 2 GiB budget for CPU work; at most --batch 1684 fits"),
 ]
 
 
@@ -123,6 +264,7 @@ BAD_INPUTS = [
 def hostile_files(tmp_path, monkeypatch):
     for name, text in FILES.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
+    os.mkfifo(tmp_path / "fifo")  # read, it would wait for a writer forever
     monkeypatch.syspath_prepend(str(tmp_path))
     return tmp_path
 

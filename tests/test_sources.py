@@ -1,8 +1,9 @@
-"""Model references for the command line: a user's factory, torchvision and timm, and every way they can fail."""
+"""Model references for the command line: a user's factory and every way it can fail; library models come from
+the one catalogue builder, for bench as for summary."""
 
 from __future__ import annotations
 
-import importlib.util
+import json
 import itertools
 import sys
 import textwrap
@@ -13,6 +14,7 @@ import torch
 from torch import nn
 
 from analyzers.errors import UserError
+from explorer.catalogue import build
 from explorer.sources import resolve_source
 
 _counter = itertools.count()
@@ -158,28 +160,24 @@ def test_source_error_is_a_value_error() -> None:
     assert issubclass(UserError, ValueError)
 
 
-# --- torchvision and timm ------------------------------------------------------------------------------------
+# --- library models: one builder (explorer.catalogue), for every command --------------------------------------
 
 
-def _usable(package: str) -> bool:
-    if importlib.util.find_spec(package) is None:
-        return False
-    try:
-        importlib.import_module(package)
-    except Exception:  # e.g. torchvision built for another torch: "operator torchvision::nms does not exist"
-        return False
-    return True
+@pytest.mark.parametrize("ref", ["torchvision:resnet18", "timm:resnet18", "hf:gpt2"])
+def test_a_library_reference_is_not_a_factory(ref: str) -> None:
+    with pytest.raises(UserError) as caught:
+        resolve_source(ref)
+    assert str(caught.value) == f"'{ref}' is a library's model: explorer.catalogue.build builds it"
 
 
 @pytest.mark.parametrize("package", ["torchvision", "timm"])
 def test_missing_package_is_reported_plainly(package: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, package, None)  # makes `import package` fail, as when it is not installed
     with pytest.raises(UserError) as caught:
-        resolve_source(f"{package}:resnet18")
+        build(f"{package}:resnet18")
     assert str(caught.value) == (
         f"{package} is not installed or not usable here (ModuleNotFoundError: import of {package} halted; None in "
-        f"sys.modules); install a {package} build that matches your torch, or use a zoo model "
-        "(`python -m explorer list`)"
+        "sys.modules); install the pinned requirements.txt"
     )
 
 
@@ -192,122 +190,31 @@ def test_package_that_imports_badly_is_reported_plainly(tmp_path: Path, monkeypa
     for name in [m for m in sys.modules if m == "torchvision" or m.startswith("torchvision.")]:
         monkeypatch.delitem(sys.modules, name)
     with pytest.raises(UserError) as caught:
-        resolve_source("torchvision:resnet18")
+        build("torchvision:resnet18")
     assert str(caught.value).startswith(
         "torchvision is not installed or not usable here (RuntimeError: operator torchvision::nms does not exist)"
     )
 
 
-@pytest.mark.skipif(not _usable("torchvision"), reason="torchvision is not installed or does not import here")
-def test_torchvision_model_builds_without_weights() -> None:
-    with torch.device("meta"):
-        sourced = resolve_source("torchvision:resnet18")
-    assert sourced.name == "torchvision:resnet18"
-    assert sourced.input_size == (3, 224, 224)
-    assert sum(p.numel() for p in sourced.module.parameters()) == 11_689_512  # ResNet18_Weights meta "num_params"
-    inception = resolve_source("torchvision:inception_v3")
-    assert inception.input_size == (3, 299, 299)  # Inception_V3_Weights: crop_size=299
-    with pytest.raises(UserError, match=r"^torchvision has no model 'resnet51'; did you mean resnet50"):
-        resolve_source("torchvision:resnet51")
-
-
-@pytest.mark.skipif(not _usable("timm"), reason="timm is not installed or does not import here")
-def test_timm_model_builds_without_weights() -> None:
-    sourced = resolve_source("timm:resnet18")  # on the CPU: not every timm builder runs under the meta device
-    assert sourced.name == "timm:resnet18"
-    assert sourced.input_size == (3, 224, 224)
+def test_a_library_model_builds_with_weights_on_a_real_device() -> None:
+    sourced = build("timm:resnet18", device="cpu")  # what bench times: random initial weights on the CPU
+    assert sourced.ref == "timm:resnet18" and sourced.input_size == (3, 224, 224)
     assert sum(p.numel() for p in sourced.module.parameters()) == 11_689_512  # same architecture as torchvision's
-    with pytest.raises(UserError, match=r"^timm has no model 'resnet51'; did you mean "):
-        resolve_source("timm:resnet51")
+    assert all(p.device.type == "cpu" for p in sourced.module.parameters())
+    assert float(sourced.module.fc.weight.detach().abs().sum()) > 0  # initialised, not left empty
 
 
-# --- the adapters, against stand-ins with the same API surface (the real packages do not import here) ----------
+def test_bench_and_summary_build_the_same_googlenet(capsys: pytest.CaptureFixture[str]) -> None:
+    # was: 13,004,888 parameters through bench (aux heads kept) and 6,624,904 through summary; torchvision's
+    # GoogLeNet_Weights (which drop the aux heads) publish 6,624,904
+    from explorer.cli import bench_configs
+    from explorer.cli import main
 
-FAKE_TORCHVISION_MODELS = """
-    from functools import partial
-
-    from torch import nn
-
-    class Weights:  # like a WeightsEnum member: `transforms` is a functools.partial with the eval crop size
-        def __init__(self, crop_size):
-            self.transforms = partial(object, crop_size=crop_size)
-
-    class WeightsEnum:
-        def __init__(self, crop_size):
-            self.DEFAULT = Weights(crop_size)
-
-    CROPS = {"tiny_net": 224, "tall_net": 299, "no_weights_net": None}
-
-    def list_models():
-        return sorted([*CROPS, "broken_net"])
-
-    def get_model(name, weights="DEFAULT"):
-        assert weights is None, "must build without weights"
-        if name == "broken_net":
-            raise ValueError("needs a config")
-        return nn.Linear(3, 2)
-
-    def get_model_weights(name):
-        if CROPS[name] is None:
-            raise ValueError("no weights for this model")
-        return WeightsEnum(CROPS[name])
-"""
-
-FAKE_TIMM = """
-    from torch import nn
-
-    NAMES = ["tiny_vit", "tiny_cnn", "broken_cnn"]
-
-    def is_model(name):
-        return name in NAMES
-
-    def list_models():
-        return list(NAMES)
-
-    def create_model(name, pretrained=True):
-        assert pretrained is False, "must build without weights"
-        if name == "broken_cnn":
-            raise RuntimeError("meta tensors cannot be converted")
-        model = nn.Linear(3, 2)
-        model.pretrained_cfg = {"input_size": (3, 256, 256)} if name == "tiny_vit" else {}
-        return model
-"""
-
-
-@pytest.fixture
-def fake_packages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "torchvision").mkdir()
-    (tmp_path / "torchvision" / "__init__.py").write_text("from torchvision import models\n")
-    (tmp_path / "torchvision" / "models.py").write_text(textwrap.dedent(FAKE_TORCHVISION_MODELS))
-    (tmp_path / "timm.py").write_text(textwrap.dedent(FAKE_TIMM))
-    monkeypatch.syspath_prepend(str(tmp_path))
-    for name in [m for m in sys.modules if m.split(".")[0] in ("torchvision", "timm")]:
-        monkeypatch.delitem(sys.modules, name)
-
-
-def test_torchvision_adapter(fake_packages: None) -> None:
-    tiny = resolve_source("torchvision:tiny_net")
-    assert (tiny.name, tiny.input_size, type(tiny.module)) == ("torchvision:tiny_net", (3, 224, 224), nn.Linear)
-    assert resolve_source("torchvision:tall_net").input_size == (3, 299, 299)
-    assert resolve_source("torchvision:no_weights_net").input_size is None
-    with pytest.raises(UserError) as caught:
-        resolve_source("torchvision:tiny_nett")
-    assert str(caught.value) == "torchvision has no model 'tiny_nett'; did you mean tiny_net?"
-    with pytest.raises(UserError) as caught:
-        resolve_source("torchvision:broken_net")
-    assert str(caught.value) == "building torchvision:broken_net failed: ValueError: needs a config"
-
-
-def test_timm_adapter(fake_packages: None) -> None:
-    vit = resolve_source("timm:tiny_vit")
-    assert (vit.name, vit.input_size) == ("timm:tiny_vit", (3, 256, 256))
-    assert resolve_source("timm:tiny_cnn").input_size is None
-    with pytest.raises(UserError) as caught:
-        resolve_source("timm:zzz")
-    assert str(caught.value) == "timm has no model 'zzz'"
-    with pytest.raises(UserError) as caught:
-        resolve_source("timm:broken_cnn")
-    assert str(caught.value) == "building timm:broken_cnn failed: RuntimeError: meta tensors cannot be converted"
+    timed = bench_configs.build_for_bench("torchvision:googlenet", torch.device("meta"))
+    assert sum(p.numel() for p in timed.parameters()) == 6_624_904
+    assert main(["summary", "torchvision:googlenet", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["params"] == 6_624_904
+    assert bench_configs.default_input_size("torchvision:inception_v3") == (3, 299, 299)  # Inception_V3_Weights: 299
 
 
 # --- user code that tries to stop the program ------------------------------------------------------------------

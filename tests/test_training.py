@@ -11,15 +11,16 @@ from torch.utils.flop_counter import FlopCounterMode
 from torchvision.models.vision_transformer import EncoderBlock
 
 from analyzers.errors import UserError
-from analyzers.training.memory import Optimizer, Phase
+from analyzers.training.memory import Optimizer, OptimizerImpl, Phase
 from analyzers.training.analyze import analyze_training
 from analyzers.training.freezing import IMAGENET_TRAIN_IMAGES, freeze_point, precomputed_feature_bytes, stage_names
 from explorer.zoo import build_model
 
 
 def real_saved_bytes(model: nn.Module, x: torch.Tensor) -> tuple[int, int]:
-    """What a real CPU training forward saves for backward: unique storages, parameters excluded."""
-    params = {p.untyped_storage()._cdata for p in model.parameters()}
+    """What a real CPU training forward saves for backward: unique storages, parameters and buffers excluded (batch
+    norm saves its running statistics: static memory, in the buffer column)."""
+    params = {t.untyped_storage()._cdata for t in (*model.parameters(), *model.buffers())}
     storages: dict[int, int] = {}
 
     def pack(t: torch.Tensor) -> torch.Tensor:
@@ -57,7 +58,7 @@ def flop_counter_backward_macs(model: nn.Module, size: tuple[int, ...], batch: i
 def test_saved_activation_bytes_equal_a_real_cpu_run(name, make, size):
     torch.manual_seed(0)
     model = make()
-    analysis = analyze_training(model, size, batch_size=2)
+    analysis = analyze_training(model, size, batch_size=2, device="cpu")  # the CPU's attention: math with dropout
     expected_bytes, expected_count = real_saved_bytes(model, torch.randn(2, *size))
     assert analysis.memory.saved_activation_bytes == expected_bytes
     assert analysis.memory.saved_tensors == expected_count
@@ -78,29 +79,33 @@ def test_saved_tensors_of_a_small_mlp_by_hand():
 
 
 def test_in_place_relu_shares_the_batch_norm_output():
-    """BN (train) saves its input (the conv output, 1×8×4×4×4 = 512 B), its batch mean and inverse std and its
-    running mean and variance (buffers, not parameters: 4 × 8×4 = 128 B); the in-place ReLU saves its output, which
-    *is* BN's output storage, so it counts once (512 B). The conv saves the input x (1×3×4×4×4 = 192 B) because its
-    weight needs a gradient. Total 192 + 512 + 128 + 512 = 1,344 B."""
+    """BN (train) saves its input (the conv output, 1×8×4×4×4 = 512 B), its batch mean and inverse std (2 × 8×4 =
+    64 B) and its running mean and variance, which are buffers: static memory, counted in buffer_bytes (2 × 32 B and
+    the int64 batch counter, 72 B) and not again among the saved activations; the in-place ReLU saves its output,
+    which *is* BN's output storage, so it counts once (512 B). The conv saves the input x (1×3×4×4×4 = 192 B)
+    because its weight needs a gradient. Total 192 + 512 + 64 + 512 = 1,280 B."""
     model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU(inplace=True))
     analysis = analyze_training(model, (3, 4, 4), batch_size=1)
-    assert analysis.memory.saved_activation_bytes == 1344 == real_saved_bytes(model, torch.randn(1, 3, 4, 4))[0]
+    assert analysis.memory.saved_activation_bytes == 1280 == real_saved_bytes(model, torch.randn(1, 3, 4, 4))[0]
+    assert analysis.memory.buffer_bytes == 72 == sum(b.numel() * b.element_size() for b in model.buffers())
 
 
 # ---------------------------------------------------------------- backward MACs
 
 
-@pytest.mark.parametrize("make, size", [
-    (torchvision.models.resnet18, (3, 64, 64)),  # groups=1 convs and a linear layer
-    (torchvision.models.vgg11, (3, 32, 32)),
-    (lambda: EncoderBlock(4, 64, 128, 0.0, 0.0), (17, 64)),  # linear on tokens and fused attention
+@pytest.mark.parametrize("make, size, recomputed", [
+    (torchvision.models.resnet18, (3, 64, 64), 0),  # groups=1 convs and a linear layer
+    (torchvision.models.vgg11, (3, 32, 32), 0),
+    # linear on tokens and fused attention, whose backward recomputes QKᵀ (batch 2 · 4 heads · 17² · 16) where
+    # FlopCounterMode, on meta, counts the math path's backward
+    (lambda: EncoderBlock(4, 64, 128, 0.0, 0.0), (17, 64), 2 * 4 * 17 * 17 * 16),
 ])
-def test_backward_macs_equal_flop_counter_mode_without_groups(make, size):
+def test_backward_macs_equal_flop_counter_mode_without_groups(make, size, recomputed):
     model = make()
     analysis = analyze_training(model, size, batch_size=2)
     forward, backward = flop_counter_backward_macs(model, size, 2)
     assert analysis.totals.forward_macs == forward
-    assert analysis.totals.backward_macs == backward
+    assert analysis.totals.backward_macs == backward + recomputed
 
 
 class _Matmul(nn.Module):
@@ -237,16 +242,26 @@ def test_precomputed_features_of_the_notes_example():
 
 
 def test_static_step_memory_by_hand():
-    """ResNet-18: 11,689,512 parameters. Adam keeps two fp32 moments (2 × 4 B each) and its foreach step one
-    parameter-sized temporary; fp32 gradients 4 B each. Mixed fp16: parameters and gradients 2 B, fp32 master
+    """ResNet-18: 11,689,512 parameters in 62 tensors, 9,600 running-statistic elements in 20 batch norms (and their
+    20 int64 counters). Adam keeps two fp32 moments (2 × 4 B each) and a float32 `step` per tensor; its foreach step
+    (CUDA's default) one parameter-sized temporary; its for-loop (the CPU's) √v and √v/c of the largest tensor
+    (512·512·3·3) while the previous one's denominator (a 512-element batch-norm bias) is still bound, plus the 12 B
+    of the scalar it divides by. fp32 gradients 4 B each. Mixed fp16: parameters and gradients 2 B, fp32 master
     weights 4 B."""
     model = torchvision.models.resnet18()
     params = 11_689_512
     adam = analyze_training(model, (3, 64, 64), optimizer=Optimizer.ADAM)
     assert adam.memory.parameter_bytes == 4 * params
+    assert adam.memory.buffer_bytes == 4 * 9_600 + 8 * 20
     assert adam.memory.gradient_bytes == 4 * params
-    assert adam.memory.optimizer_state_bytes == 8 * params
+    assert adam.memory.optimizer_state_bytes == 8 * params + 4 * 62
+    assert adam.memory.optimizer_impl is OptimizerImpl.FOREACH
     assert adam.memory.optimizer_step_bytes == 4 * params
+    on_cpu = analyze_training(model, (3, 64, 64), optimizer=Optimizer.ADAM, device="cpu").memory
+    assert on_cpu.optimizer_impl is OptimizerImpl.FOR_LOOP
+    assert on_cpu.optimizer_step_bytes == 4 * (512 + 2 * 512 * 512 * 3 * 3) + 12
+    fused = analyze_training(model, (3, 64, 64), optimizer=Optimizer.ADAM, optimizer_impl="fused").memory
+    assert fused.optimizer_step_bytes == 0
     assert adam.memory.input_bytes == 3 * 64 * 64 * 4
     momentum = analyze_training(model, (3, 64, 64), optimizer="momentum")
     assert momentum.memory.optimizer_state_bytes == 4 * params
@@ -266,8 +281,9 @@ def test_timeline_peak_covers_saved_activations_and_gradients():
     assert phases.index(Phase.BACKWARD) > phases.index(Phase.FORWARD)
     assert max(p.peak_bytes for p in memory.timeline) == memory.peak_bytes
     end_of_backward = [p for p in memory.timeline if p.phase is Phase.BACKWARD][-1]
-    # after the backward: static + every parameter gradient; the saved tensors and the output's gradient are freed
-    assert end_of_backward.live_bytes == memory.static_bytes + memory.gradient_bytes
+    # after the backward: static + every parameter gradient + the output (a training loop holds it until the step
+    # ends: 4 × 1,000 logits); the saved tensors and the output's gradient are freed
+    assert end_of_backward.live_bytes == memory.static_bytes + memory.gradient_bytes + 4 * 1000 * 4
 
 
 def test_model_left_as_found():

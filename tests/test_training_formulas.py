@@ -16,7 +16,7 @@ from analyzers.shapes.backward import BACKWARD_RESULTS
 from analyzers.shapes.forward import FAST_RESULTS
 from analyzers.records import OpCategory, OpKind
 from analyzers.training.analyze import analyze_training
-from tests.test_fast_shapes_differential import layout_strides
+from tests.differential import layout_strides
 
 aten = torch.ops.aten
 

@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from typing import Callable, Iterable, Iterator
 
@@ -32,12 +32,18 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from analyzers.bench.results_file import ResultsFile
 from analyzers.bench.schema import BENCH_RESULTS, BenchStatus, ConfigKey, MemoryFormat
 from analyzers.devices import DevicePeak, PeakSource, Precision, device_name, peak_for, tf32_math
-from analyzers.errors import first_line
-from analyzers.records import Analysis
-from analyzers.bench.results_file import ResultsFile
+from analyzers.errors import UserError, first_line
 from analyzers.predict.roofline import measured_over_bound, model_bound
+from analyzers.records import Analysis
+from analyzers.time_limit import TimeLimitExceeded, time_limit
+
+__all__ = [
+    "BenchConfig", "BenchResult", "CostCounter", "Environment", "ModelFactory", "PeakLookup", "count_with_analyzer",
+    "default_device", "describe_environment", "is_out_of_memory", "measure", "run_sweep", "time_iterations",
+]
 
 ModelFactory = Callable[[str, torch.device], nn.Module]
 CostCounter = Callable[[nn.Module, "BenchConfig"], Analysis]
@@ -115,6 +121,7 @@ class BenchResult:
     flops: int | None
     achieved_tflops: float | None
     peak_tflops: float | None
+    memory_gb_per_s: float | None  # the bandwidth the roofline used: the spec sheet's or the measured copy's
     peak_source: PeakSource
     pct_of_peak: float | None
     roofline_ms: float | None
@@ -263,6 +270,7 @@ def run_sweep(
     counter: CostCounter | None = count_with_analyzer,
     device_peak: PeakLookup = peak_for,
     progress: bool = True,
+    time_limit_s: float | None = None,
 ) -> list[BenchResult]:
     """Measure every config not already in `csv_path`, appending each row to it as soon as it is done.
 
@@ -271,6 +279,9 @@ def run_sweep(
     warning says why its FLOP columns are blank. `device_peak` gives the ceiling for % of peak and the roofline
     (spec sheet by default; pass `lambda device: measured` to use a `measure_peak` result).
     Returns the rows this call wrote (rows already present are skipped, not returned).
+
+    `time_limit_s` bounds each configuration (counting, build, warm-up, timing) and the device's peak probe: a
+    configuration over it is an `error` row saying so (the sweep goes on), a probe over it a `UserError`.
 
     The file is checked before anything is measured (a `ResultsFileError` when it cannot be
     used). Several sweeps may share it: each re-reads it before a config and under its lock before writing, so
@@ -288,7 +299,7 @@ def run_sweep(
         for config in configs:
             if config.device not in environments:
                 environments[config.device] = describe_environment(config.device)
-                peaks[config.device] = device_peak(torch.device(config.device))
+                peaks[config.device] = _probe_peak(device_peak, config.device, time_limit_s)
             environment, peak = environments[config.device], peaks[config.device]
             bar.set_postfix_str(f"{config.model} batch {config.batch}")
             key = _key(config, environment)
@@ -296,15 +307,66 @@ def run_sweep(
                 bar.update(1)
                 continue
             count_key = (config.model, config.batch, config.input_size, config.dtype)
-            if counter is not None and count_key not in analyses:
-                analyses[count_key] = _count(counter, model_factory, config)
-            analysis = analyses.get(count_key)
-            result = _run_one(config, model_factory, analysis, peak, environment)
+            try:
+                with time_limit(time_limit_s):
+                    if counter is not None and count_key not in analyses:
+                        analyses[count_key] = _count(counter, model_factory, config)
+                    result = _run_one(config, model_factory, analyses.get(count_key), peak, environment)
+            except TimeLimitExceeded as exc:
+                result = _row(config, environment, peak, BenchStatus.ERROR, analysis=analyses.get(count_key),
+                              error_message=f"stopped after {exc.seconds:g} s (the time limit per configuration)")
             _free_memory(config, failed=result.status is not BenchStatus.OK)
             if results_file.append(asdict(result)):  # False: a concurrent sweep wrote this config first
                 results.append(result)
             bar.update(1)
     return results
+
+
+def _probe_peak(device_peak: PeakLookup, device: str, time_limit_s: float | None) -> DevicePeak:
+    try:
+        with time_limit(time_limit_s):
+            return device_peak(torch.device(device))
+    except TimeLimitExceeded as exc:
+        raise UserError(f"measuring the peak of {device} took over {exc.seconds:g} s (the time limit); use the "
+                        "spec sheet's peak or a longer limit") from None
+
+
+def bench_one(
+    config: BenchConfig,
+    model_factory: ModelFactory,
+    *,
+    counter: CostCounter | None = count_with_analyzer,
+    device_peak: PeakLookup = peak_for,
+    time_limit_s: float | None = None,
+    gpu_kind: str | None = None,
+) -> BenchResult:
+    """One configuration measured in this process, on its own: what a cluster worker runs for one unit.
+
+    The same steps as one turn of `run_sweep` (the environment, the device's peak, the count, the timing, each
+    bounded by `time_limit_s`; any failure a row), with the peak looked up once per process and device.
+    `gpu_kind` is the kind of node the unit was scheduled on: the row's `device_name` says it where the device's
+    own name does not (`analyzers.distributed.gpu_kinds.device_label`).
+    """
+    from analyzers.distributed.gpu_kinds import device_label
+
+    environment = describe_environment(config.device)
+    environment = replace(environment, device_name=device_label(environment.device_name, gpu_kind))
+    peak_key = (config.device, config.dtype, getattr(device_peak, "__qualname__", repr(device_peak)))
+    if peak_key not in _PEAKS:
+        _PEAKS[peak_key] = _probe_peak(device_peak, config.device, time_limit_s)
+    peak, analysis = _PEAKS[peak_key], None
+    try:
+        with time_limit(time_limit_s):
+            analysis = _count(counter, model_factory, config) if counter is not None else None
+            result = _run_one(config, model_factory, analysis, peak, environment)
+    except TimeLimitExceeded as exc:
+        result = _row(config, environment, peak, BenchStatus.ERROR, analysis=analysis,
+                      error_message=f"stopped after {exc.seconds:g} s (the time limit per configuration)")
+    _free_memory(config, failed=result.status is not BenchStatus.OK)
+    return result
+
+
+_PEAKS: dict[tuple[object, ...], DevicePeak] = {}  # per process: a measured probe takes seconds, once is enough
 
 
 def _key(config: BenchConfig, environment: Environment) -> ConfigKey:
@@ -387,6 +449,7 @@ def _row(
         flops=flops,
         achieved_tflops=achieved,
         peak_tflops=peak_tflops,
+        memory_gb_per_s=peak.memory_gb_per_s,
         peak_source=peak.source,
         pct_of_peak=pct,
         roofline_ms=roofline_ms,

@@ -50,7 +50,7 @@ GRADIENT_ROWS = RowSchema(
         Column("init", Kind.TEXT),
         Column("layers", Kind.INT, minimum=1),  # weight layers of the model: its rows are complete at this many
     ),
-    key=("model", "batch", "seed", "init", "order"),
+    key=("model", "batch", "seed", "init", "layers", "order"),  # `layers` in the key: a model's rows tell it complete
 )
 
 # One model of a catalogue analysed at its default input (`atlas`); a failure is a row too, with its reason.
@@ -65,6 +65,7 @@ ATLAS_ROWS = RowSchema(
         Column("status", Kind.TEXT, allowed=("ok", "error", "timeout")),
         Column("error", Kind.TEXT, required=False),
         Column("inputs", Kind.TEXT, required=False),
+        Column("seq_len", Kind.INT, required=False, minimum=1),  # hf configs: the sequence length asked for
         Column("params", Kind.INT, required=False, minimum=0),
         Column("macs", Kind.INT, required=False, minimum=0),
         Column("elementwise_ops", Kind.INT, required=False, minimum=0),
@@ -80,5 +81,5 @@ ATLAS_ROWS = RowSchema(
         Column("pretrained_tag", Kind.TEXT, required=False),
         Column("seconds", Kind.FLOAT, minimum=0),  # build + analysis, in the worker
     ),
-    key=("catalogue", "name"),
+    key=("catalogue", "name", "seq_len"),  # seq_len blank (None) for torchvision and timm, and in older files
 )

@@ -68,7 +68,7 @@ class ResultsFile:
     def open(self) -> None:
         what = self.schema.what
         try:
-            self._fd = open_regular(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, what)
+            self._fd = open_regular(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, what, make_parents=True)
         except UnusableFileError as exc:
             raise ResultsFileError(str(exc)) from None
         try:

@@ -274,6 +274,10 @@ class RowSchema:
     def column(self, name: str) -> Column:
         return self._by_name[name]
 
+    def extended(self, what: str, *columns: Column) -> RowSchema:
+        """This schema with more columns after its own (same key): a file that carries extra measurements."""
+        return RowSchema(what, self.file_format, (*self.columns, *columns), self.key)
+
     # --- writing ----------------------------------------------------------------------------------------------
 
     def header(self) -> bytes:

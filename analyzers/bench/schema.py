@@ -24,6 +24,11 @@ from analyzers.user_files import MAX_INPUT_BYTES, UnusableFileError, check_text,
 if TYPE_CHECKING:
     import pandas
 
+__all__ = [
+    "ADDED_LATER", "BENCH_RESULTS", "BenchStatus", "COLUMNS", "COLUMN_NAMES", "ConfigKey", "INPUT_SIZE_PATTERN",
+    "LEGACY_ERROR_PREFIX", "MAX_EXTRA_COLUMNS", "MemoryFormat", "RESUME_KEY", "load_results",
+]
+
 
 class MemoryFormat(enum.StrEnum):
     """The activation layout a benchmark feeds the model."""
@@ -52,7 +57,7 @@ class BenchStatus(enum.StrEnum):
 LEGACY_ERROR_PREFIX = "error:"
 
 
-INPUT_SIZE_PATTERN = re.compile(r"\d+x\d+x\d+")
+INPUT_SIZE_PATTERN = re.compile(r"[0-9]+x[0-9]+x[0-9]+")  # ASCII digits: `\d` takes every script's
 
 
 def _values(enum_type: type[enum.Enum]) -> tuple[str, ...]:
@@ -80,6 +85,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("flops", Kind.INT, required=False, minimum=0),  # counted FLOPs of one forward at this batch (2 × MACs)
     Column("achieved_tflops", Kind.FLOAT, required=False, minimum=0),  # flops / p50
     Column("peak_tflops", Kind.FLOAT, required=False, positive=True),  # the device's peak for this dtype
+    Column("memory_gb_per_s", Kind.FLOAT, required=False, positive=True),  # the device's memory bandwidth, same source
     Column("peak_source", Kind.TEXT, allowed=_values(PeakSource)),
     Column("pct_of_peak", Kind.FLOAT, required=False, minimum=0),
     Column("roofline_ms", Kind.FLOAT, required=False, minimum=0),  # layer-by-layer lower bound, analyzers.predict.roofline
@@ -93,7 +99,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("date", Kind.TEXT, iso_date=True),  # when the row finished, UTC
 )
 COLUMN_NAMES: tuple[str, ...] = tuple(column.name for column in COLUMNS)
-ADDED_LATER: tuple[str, ...] = ("error_message", "estimated_memory_bytes", "memory_over_estimate")
+ADDED_LATER: tuple[str, ...] = ("error_message", "estimated_memory_bytes", "memory_over_estimate", "memory_gb_per_s")
 MAX_EXTRA_COLUMNS = 64  # columns beyond the schema a loaded file may carry (kept as text)
 _BY_NAME = {column.name: column for column in COLUMNS}
 

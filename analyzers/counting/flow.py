@@ -33,7 +33,10 @@ from typing import AbstractSet, Any, Sequence
 import torch
 
 from analyzers.numbers import per_dim, pool_window
+from analyzers.ops import ADAPTIVE_POOLS, ATTENTION, MAX_POOLS, PRODUCTS, VIEWS, WINDOW_POOLS
 from analyzers.records import ReceptiveField
+
+__all__ = ["ATTRIBUTE", "Flow", "WEIGHT", "WHOLE_INPUT", "WINDOW_FLOW_OPS", "flow_of", "input_flow", "result_flow"]
 
 aten = torch.ops.aten
 
@@ -139,8 +142,7 @@ def _conv(args: tuple, out: torch.Tensor, src: Flow, depth: int) -> Flow:
 
 def _pool(packet: Any, args: tuple, out: torch.Tensor, src: Flow) -> Flow:
     ndim = out.dim() - 2
-    is_max = packet in (aten.max_pool2d_with_indices, aten.max_pool2d, aten.max_pool3d_with_indices,
-                        aten.max_pool1d)
+    is_max = packet in MAX_POOLS
     window = pool_window(args, ndim, dilation_index=4 if is_max else None)
     return _through_window(src, out, *window, depth=src.depth)
 
@@ -262,25 +264,15 @@ def _matrix_product(a: Flow | None, b: Flow | None, a_ndim: int, b_ndim: int, ou
 # ---------------------------------------------------------------- the dispatch
 
 
-_VIEWS = frozenset({aten.view, aten._unsafe_view, aten.reshape, aten._reshape_alias, aten.flatten, aten.unsqueeze,
-                    aten.squeeze, aten.unsqueeze_, aten.squeeze_, aten.unflatten})
-_WINDOW_POOLS = frozenset({aten.max_pool2d_with_indices, aten.max_pool2d, aten.max_pool3d_with_indices,
-                           aten.max_pool1d, aten.avg_pool2d, aten.avg_pool3d, aten.avg_pool1d})
-_ADAPTIVE_POOLS = frozenset({aten._adaptive_avg_pool2d, aten.adaptive_max_pool2d, aten._adaptive_avg_pool3d,
-                             aten.adaptive_avg_pool1d, aten.adaptive_max_pool1d})
 _REDUCTIONS = frozenset({aten.mean, aten.sum, aten.amax, aten.amin, aten.var, aten.std, aten.var_mean,
                          aten.max, aten.min, aten.logsumexp, aten.linalg_vector_norm, aten.norm})
-_ATTENTION = frozenset({aten._scaled_dot_product_flash_attention, aten._scaled_dot_product_efficient_attention,
-                        aten._scaled_dot_product_cudnn_attention, aten._scaled_dot_product_flash_attention_for_cpu,
-                        aten._scaled_dot_product_attention_math, aten.scaled_dot_product_attention})
-WINDOW_FLOW_OPS = _WINDOW_POOLS | _ADAPTIVE_POOLS | _REDUCTIONS | _ATTENTION
+WINDOW_FLOW_OPS = WINDOW_POOLS | ADAPTIVE_POOLS | _REDUCTIONS | ATTENTION
 
 
-_PRODUCTS = frozenset({aten.mm, aten.bmm, aten.matmul, aten._grouped_mm})  # a @ b (a mixture of experts: grouped)
-_SPECIAL = (frozenset({aten.convolution, aten._convolution, aten.addmm, aten.baddbmm, *_PRODUCTS,
+_SPECIAL = (frozenset({aten.convolution, aten._convolution, aten.addmm, aten.baddbmm, *PRODUCTS,
                        aten.permute, aten.transpose, aten.transpose_, aten.t, aten._softmax, aten._log_softmax,
                        aten._safe_softmax, aten.cat, aten.stack, aten.select, aten.unbind})
-            | _VIEWS | _WINDOW_POOLS | _ADAPTIVE_POOLS | _ATTENTION | _REDUCTIONS)
+            | VIEWS | WINDOW_POOLS | ADAPTIVE_POOLS | ATTENTION | _REDUCTIONS)
 
 
 def _ids(packets: frozenset) -> frozenset[int]:
@@ -288,8 +280,8 @@ def _ids(packets: frozenset) -> frozenset[int]:
     return frozenset(map(id, packets))
 
 
-_SPECIAL_IDS, _WINDOW_POOL_IDS, _ADAPTIVE_POOL_IDS = _ids(_SPECIAL), _ids(_WINDOW_POOLS), _ids(_ADAPTIVE_POOLS)
-_ATTENTION_IDS, _VIEW_IDS, _REDUCTION_IDS = _ids(_ATTENTION), _ids(_VIEWS), _ids(_REDUCTIONS)
+_SPECIAL_IDS, _WINDOW_POOL_IDS, _ADAPTIVE_POOL_IDS = _ids(_SPECIAL), _ids(WINDOW_POOLS), _ids(ADAPTIVE_POOLS)
+_ATTENTION_IDS, _VIEW_IDS, _REDUCTION_IDS = _ids(ATTENTION), _ids(VIEWS), _ids(_REDUCTIONS)
 
 
 def result_flow(packet: Any, args: tuple, out: torch.Tensor, flows: list[Flow],
@@ -322,7 +314,7 @@ def result_flow(packet: Any, args: tuple, out: torch.Tensor, flows: list[Flow],
         a, b = _operand(args[1], parameters), _operand(args[2], parameters)
         linear = b is WEIGHT or a is WEIGHT
         return _matrix_product(_active(a), _active(b), args[1].dim(), args[2].dim(), out, depth + linear)
-    if packet in _PRODUCTS:
+    if packet in PRODUCTS:
         a, b = _operand(args[0], parameters), _operand(args[1], parameters)
         linear = b is WEIGHT or a is WEIGHT
         return _matrix_product(_active(a), _active(b), args[0].dim(), args[1].dim(), out, depth + linear)

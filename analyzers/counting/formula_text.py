@@ -14,6 +14,7 @@ from analyzers.records import (
     AttentionGeometry,
     ConcatGeometry,
     ConvGeometry,
+    FusedGeometry,
     GroupedMatmulGeometry,
     LayerRecord,
     MatmulGeometry,
@@ -23,6 +24,8 @@ from analyzers.records import (
     ReceptiveField,
     RecordKind,
 )
+
+__all__ = ["jump_text", "layer_formula", "op_formula", "params_formula", "receptive_field_text", "start_text"]
 
 
 def _batch_prefix(batch: int) -> str:
@@ -43,12 +46,19 @@ def _conv(op: OpCost, g: ConvGeometry) -> str:
     return f"{text} = {n(op.macs)} {label}{_bias(op)}"
 
 
-def _matmul(op: OpCost, g: MatmulGeometry) -> str:
+def _product(g: MatmulGeometry) -> str:
     if g.batch != 1:
-        text = f"batch {n(g.batch)} · {n(g.rows)}×{n(g.inner)} @ {n(g.inner)}×{n(g.cols)}"
-    else:
-        text = f"rows {n(g.rows)} · in {n(g.inner)} · out {n(g.cols)}"
-    return f"{text} = {n(op.macs)} MACs{_bias(op)}"
+        return f"batch {n(g.batch)} · {n(g.rows)}×{n(g.inner)} @ {n(g.inner)}×{n(g.cols)}"
+    return f"rows {n(g.rows)} · in {n(g.inner)} · out {n(g.cols)}"
+
+
+def _matmul(op: OpCost, g: MatmulGeometry) -> str:
+    return f"{_product(g)} = {n(op.macs)} MACs{_bias(op)}"
+
+
+def _fused(op: OpCost, g: FusedGeometry) -> str:
+    parts = " + ".join(f"{label} ({_product(p)})" for label, p in g.products)
+    return f"{g.kernel}: {parts} = {n(op.macs)} MACs; {n(op.elementwise_ops)} element-wise ops"
 
 
 def _grouped(op: OpCost, g: GroupedMatmulGeometry) -> str:
@@ -101,6 +111,8 @@ def op_formula(op: OpCost) -> str:
         return _attention(op, g)
     if isinstance(g, GroupedMatmulGeometry):
         return _grouped(op, g)
+    if isinstance(g, FusedGeometry):
+        return _fused(op, g)
     if isinstance(g, PoolGeometry):
         return _pool(op, g)
     if isinstance(g, ConcatGeometry):

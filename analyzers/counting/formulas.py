@@ -22,16 +22,27 @@ from typing import Any, Callable, Sequence
 import torch
 
 from analyzers.numbers import per_dim, pool_window, product
+from analyzers.ops import ADAPTIVE_POOLS, FUSED_ATTENTION, MAX_POOLS, WINDOW_POOLS
 from analyzers.records import (
     AttentionGeometry,
     ConcatGeometry,
     ConvGeometry,
+    FusedGeometry,
     GroupedMatmulGeometry,
     MatmulGeometry,
     OpCategory,
     OpCost,
     PoolGeometry,
 )
+
+__all__ = [
+    "FORMULAS", "Formula", "activation", "adaptive_pooling", "addmm", "antialiased_interpolation", "argument",
+    "arithmetic", "assertion", "baddbmm", "batch_norm", "bmm", "concatenation", "convolution", "data_movement",
+    "embedding", "fused_attention", "grid_sample", "group_norm", "grouped_mm", "histogram", "interpolation",
+    "layer_norm", "max_or_min", "mkldnn_rnn_layer", "mm", "more_arithmetic", "more_reductions", "moves_data",
+    "native_multi_head_attention", "nms", "pooling", "reduction", "register", "register_torchvision_ops", "roi_align",
+    "scan", "scatter_add", "softmax", "transformer_encoder_layer", "uncounted", "vector_norm",
+]
 
 aten = torch.ops.aten
 
@@ -188,12 +199,7 @@ def grouped_mm(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
     return OpCost(str(func), OpCategory.MATMUL, macs=macs, geometry=geometry)
 
 
-@register(
-    aten._scaled_dot_product_flash_attention,
-    aten._scaled_dot_product_efficient_attention,
-    aten._scaled_dot_product_cudnn_attention,
-    aten._scaled_dot_product_flash_attention_for_cpu,
-)
+@register(*FUSED_ATTENTION)
 def fused_attention(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
     """QKᵀ and AV over every score, causal or not (the dense count, as the kernels' FLOP counters report it); the
     geometry keeps `is_causal`, so that the share a causal kernel computes is shown beside it."""
@@ -204,8 +210,10 @@ def fused_attention(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
     macs = heads * q_len * kv_len * (head_dim + v_dim)
     geometry = AttentionGeometry(heads=heads, q_len=q_len, kv_len=kv_len, head_dim=head_dim, v_dim=v_dim,
                                  causal=bool(argument(func, args, kwargs, "is_causal", False)))
-    return OpCost(str(func), OpCategory.ATTENTION, macs=macs, elementwise_ops=3 * heads * q_len * kv_len,
-                  label="softmax", per_element=3, geometry=geometry)
+    mask = argument(func, args, kwargs, "attn_mask", argument(func, args, kwargs, "attn_bias", None))
+    ops = _sdpa_elementwise(heads, q_len, kv_len, head_dim, geometry.causal, mask)
+    return OpCost(str(func), OpCategory.ATTENTION, macs=macs, elementwise_ops=ops, label="softmax", per_element=3,
+                  geometry=geometry)
 
 
 # ---------------------------------------------------------------- element-wise: norms, activations, arithmetic
@@ -273,14 +281,11 @@ def arithmetic(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
 
 # ---------------------------------------------------------------- pooling and reductions
 
-_MAX_POOLS = (aten.max_pool2d_with_indices, aten.max_pool2d, aten.max_pool3d_with_indices, aten.max_pool1d)
-
-
-@register(*_MAX_POOLS, aten.avg_pool2d, aten.avg_pool3d, aten.avg_pool1d)
+@register(*WINDOW_POOLS)
 def pooling(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
     y = _first_tensor(out)
     ndim = len(y.shape) - 2
-    is_max = func.overloadpacket in _MAX_POOLS
+    is_max = func.overloadpacket in MAX_POOLS
     kernel, stride, padding, dilation = pool_window(args, max(ndim, 1), dilation_index=4 if is_max else None)
     y_shape = _shape(y)
     geometry = PoolGeometry(reduce="max" if is_max else "avg", window=tuple(kernel), stride=tuple(stride),
@@ -296,7 +301,7 @@ def _reduction(func: Any, category: OpCategory, args: tuple) -> OpCost:
                   per_element=1, shape=_shape(x), reduction=True)
 
 
-@register(aten._adaptive_avg_pool2d, aten.adaptive_max_pool2d, aten._adaptive_avg_pool3d)
+@register(*ADAPTIVE_POOLS)
 def adaptive_pooling(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
     return _reduction(func, OpCategory.POOLING, args)
 
@@ -472,19 +477,109 @@ def grid_sample(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
     return _elementwise(func, OpCategory.ELEMENTWISE, "grid sample", taps, _shape(_first_tensor(out)))
 
 
+# ---------------------------------------------------------------- fused kernels of a real device
+# On meta a module runs its ops one by one; on the CPU (or a GPU) the same module may run one fused kernel instead.
+# Each gets the products and the element-wise work of the ops it replaces, so that meta and the device agree.
+
+
+def _sdpa_elementwise(heads: int, q_len: int, kv_len: int, head_dim: int, causal: bool, mask: Any) -> int:
+    """Besides its products, torch's math attention (what meta runs, what a fused kernel replaces) scales q and k by
+    √scale each, takes a softmax (3 per score), and adds a mask to every score: the causal one built as a
+    q_len × kv_len 0/−inf triangle, a boolean one turned into 0/−inf first."""
+    scores = heads * q_len * kv_len
+    ops = heads * (q_len + kv_len) * head_dim + 3 * scores
+    if causal:
+        ops += q_len * kv_len + scores
+    elif isinstance(mask, torch.Tensor):
+        ops += scores + (mask.numel() if mask.dtype is torch.bool else 0)
+    return ops
+
+
+def _product(rows: int, inner: int, cols: int, batch: int = 1) -> MatmulGeometry:
+    return MatmulGeometry(rows=rows, inner=inner, cols=cols, batch=batch, batched=batch != 1)
+
+
+def _fused(func: Any, kernel: str, parts: tuple[tuple[str, MatmulGeometry], ...], elementwise: int,
+           category: OpCategory = OpCategory.ATTENTION) -> OpCost:
+    macs = sum(g.batch * g.rows * g.inner * g.cols for _, g in parts)
+    return OpCost(str(func), category, macs=macs, elementwise_ops=elementwise, label=kernel,
+                  geometry=FusedGeometry(kernel, parts))
+
+
+def _self_attention_parts(batch: int, heads: int, q_len: int, kv_len: int, embed: int
+                          ) -> tuple[tuple[str, MatmulGeometry], ...]:
+    head_dim = embed // heads
+    return (("in projection", _product(batch * (q_len + 2 * kv_len), embed, embed)),
+            ("QKᵀ", _product(q_len, head_dim, kv_len, batch * heads)),
+            ("AV", _product(q_len, kv_len, head_dim, batch * heads)),
+            ("out projection", _product(batch * q_len, embed, embed)))
+
+
+def _batch_and_length(t: torch.Tensor) -> tuple[int, int]:
+    return (int(t.shape[0]), int(t.shape[1])) if t.dim() == 3 else (1, int(t.shape[0]))
+
+
 @register(*_existing("_native_multi_head_attention"))
 def native_multi_head_attention(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
-    """The CPU's fused nn.MultiheadAttention (taken under no_grad on a real device): the q/k/v projections
-    (3 · L · E · E per batch element, or L·E·E for q plus S·E·E for each of k and v), QKᵀ and AV
-    (2 · L · S · E), and the output projection (L · E · E)."""
+    """The CPU's fused nn.MultiheadAttention (no_grad on a real device), as `F.multi_head_attention_forward` runs
+    it on meta: the q/k/v projections ((L + 2S)·E·E per batch element) with their bias, QKᵀ and AV (L·S·E each),
+    the output projection (L·E·E) and its bias. Without weights returned, q and k are scaled as scaled-dot-product
+    attention scales them; with weights, q alone is scaled and the weights are averaged over the heads."""
     query, key = args[0], args[1]
-    embed = int(args[3])
-    batch, q_len = (int(query.shape[0]), int(query.shape[1])) if query.dim() == 3 else (1, int(query.shape[0]))
+    embed, heads = int(args[3]), int(args[4])
+    qkv_bias, proj_bias = args[6], args[8]
+    mask = argument(func, args, kwargs, "mask", None)
+    need_weights = bool(argument(func, args, kwargs, "need_weights", True))
+    average = bool(argument(func, args, kwargs, "average_attn_weights", True))
+    batch, q_len = _batch_and_length(query)
     kv_len = int(key.shape[-2])
-    macs = batch * ((q_len + 2 * kv_len) * embed * embed + 2 * q_len * kv_len * embed + q_len * embed * embed)
-    heads = int(args[4])
-    return OpCost(str(func), OpCategory.ATTENTION, macs=macs, elementwise_ops=3 * batch * heads * q_len * kv_len,
-                  label="fused multi-head attention (projections, QKᵀ, AV, output)", per_element=3)
+    scores = batch * heads * q_len * kv_len
+    ops = 3 * scores + (scores if isinstance(mask, torch.Tensor) else 0)
+    ops += batch * (q_len + 2 * kv_len) * embed if isinstance(qkv_bias, torch.Tensor) else 0
+    ops += batch * q_len * embed if isinstance(proj_bias, torch.Tensor) else 0
+    ops += batch * q_len * embed if need_weights else batch * (q_len + kv_len) * embed  # the scaling
+    ops += scores if need_weights and average else 0
+    return _fused(func, "fused multi-head attention", _self_attention_parts(batch, heads, q_len, kv_len, embed), ops)
+
+
+@register(*_existing("_transformer_encoder_layer_fwd"))
+def transformer_encoder_layer(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
+    """The CPU's fused nn.TransformerEncoderLayer (eval, no_grad): self-attention as above (no weights returned),
+    two residual adds, two layer norms (5 per element), the feed-forward's two products, biases and activation."""
+    src = args[0]
+    embed, heads = int(args[1]), int(args[2])
+    ffn = int(args[14].shape[0])
+    mask = argument(func, args, kwargs, "mask", None)
+    batch, length = _batch_and_length(src)
+    tokens = batch * length
+    scores = batch * heads * length * length
+    attention = (3 * scores + (scores if isinstance(mask, torch.Tensor) else 0) + tokens * 3 * embed
+                 + tokens * embed + 2 * tokens * embed)  # softmax, mask, q/k/v bias, out bias, q and k scaled
+    feed_forward = 2 * tokens * ffn + tokens * embed  # first bias and activation, second bias
+    ops = attention + feed_forward + 2 * tokens * embed + 2 * 5 * tokens * embed  # residuals, norms
+    parts = (*_self_attention_parts(batch, heads, length, length, embed),
+             ("feed-forward in", _product(tokens, embed, ffn)), ("feed-forward out", _product(tokens, ffn, embed)))
+    return _fused(func, "fused transformer encoder layer", parts, ops)
+
+
+_LSTM = 2  # the `mode` of oneDNN's RNN layer (0 RNN-ReLU, 1 RNN-tanh, 2 LSTM, 3 GRU)
+
+
+@register(*_existing("mkldnn_rnn_layer"))
+def mkldnn_rnn_layer(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:
+    """oneDNN's LSTM layer (nn.LSTM on the CPU), one call per layer and direction, as the LSTM cell runs on meta per
+    step: x·W_ihᵀ + h·W_hhᵀ (4H·(I + H) MACs per step and sequence), their biases (2·4H), the gates' sum (4H), three
+    sigmoids, two tanh, three products and the cell's add (9H)."""
+    x, w_ih, w_hh = args[0], args[1], args[2]
+    mode, hidden, has_biases = int(args[9]), int(args[10]), bool(args[12])
+    if mode != _LSTM:
+        return uncounted(func)
+    rows = x.numel() // int(x.shape[-1])  # sequence × batch
+    gates = int(w_ih.shape[0])
+    parts = (("input", _product(rows, int(w_ih.shape[1]), gates)), ("hidden", _product(rows, int(w_hh.shape[1]),
+                                                                                         gates)))
+    ops = rows * ((2 * gates if has_biases else 0) + gates + 9 * hidden)
+    return _fused(func, "LSTM layer (oneDNN)", parts, ops, category=OpCategory.LINEAR)
 
 
 def roi_align(func: Any, args: tuple, kwargs: dict, out: Any) -> OpCost:

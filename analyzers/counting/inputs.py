@@ -19,10 +19,17 @@ import torch
 from torch import nn
 
 from analyzers.errors import InputMismatchError, InputSizeError
-from analyzers.numbers import ascii_shape
+from analyzers.numbers import ascii_shape, parse_dims, whole_number
 from analyzers.records import InputDescription
 
+__all__ = [
+    "DTYPES", "InputSize", "InputSpec", "Inputs", "MAX_ELEMENTS", "Shape", "as_call", "check_fits", "checked_size",
+    "describe", "dtype_name", "forward_parameters", "materialize", "parse_dtype", "parse_input_size",
+    "parse_input_spec", "positional_names", "signature_text", "with_batch",
+]
+
 Shape = tuple[int, ...]
+InputSize = tuple[int, int, int]  # an image's channels, height, width: PyTorch's order, without the batch
 
 # The dtype names accepted in text (`int64:1x128`), as torch spells them plus the usual short forms.
 DTYPES: dict[str, torch.dtype] = {
@@ -38,23 +45,25 @@ _NAME = re.compile(r"[A-Za-z_]\w*")
 
 @dataclass(frozen=True)
 class InputSpec:
-    """One input tensor: its full shape (batch included) and dtype (None: the analysis' float dtype)."""
+    """One input tensor, for `analyze(model, inputs=…)`.
+
+    Args:
+        shape: its full shape, batch included, e.g. `(1, 128)`: positive integers (true integers or ASCII digit
+            text; `8.7` is refused), at most 2**40 elements.
+        dtype: its dtype, e.g. `torch.int64` for token ids; None (the default) takes the analysis' float dtype.
+
+    Raises:
+        InputSizeError: for a shape that is not positive whole numbers or is too large.
+    """
 
     shape: Shape
     dtype: torch.dtype | None = None
 
     def __post_init__(self) -> None:
-        try:
-            shape = tuple(int(d) for d in self.shape)
-        except (TypeError, ValueError):
-            raise InputSizeError(f"an input shape must be integers like 1x128, got {self.shape!r}") from None
+        shape = _whole_numbers(self.shape, f"an input shape must be integers like 1x128, got {self.shape!r}")
         if not shape or any(d <= 0 for d in shape):
             raise InputSizeError(f"input sizes must be positive, got {ascii_shape(shape) or 'an empty shape'}")
-        elements = 1
-        for d in shape:
-            elements *= d
-        if elements > MAX_ELEMENTS:
-            raise InputSizeError(f"an input of {elements:,} elements is too large; at most {MAX_ELEMENTS:,}")
+        _refuse_over_max(shape, "an input")
         object.__setattr__(self, "shape", shape)
 
     @property
@@ -87,13 +96,66 @@ def parse_input_spec(text: str) -> tuple[str | None, InputSpec]:
         raise InputSizeError(f"input name {name!r} is not a Python name (in {text!r}); write NAME=DTYPE:SHAPE")
     dtype_text, colon, shape_text = rest.rpartition(":")
     dtype = parse_dtype(dtype_text) if colon else None
-    parts = [p.strip() for p in shape_text.replace("×", "x").replace(",", "x").lower().split("x")]
-    try:
-        shape = tuple(int(p) for p in parts)
-    except ValueError:
+    shape = parse_dims(shape_text.lower())
+    if shape is None:
         raise InputSizeError(f"an input must look like NAME=DTYPE:SHAPE with the batch in the shape, e.g. "
-                             f"input_ids=int64:1x128; got {text!r}") from None
+                             f"input_ids=int64:1x128; got {text!r}")
     return (name or None), InputSpec(shape, dtype)
+
+
+def parse_input_size(text: str, *, flag: str = "--input", dimensions: tuple[int, int] = (1, 4)) -> tuple[int, ...]:
+    """'3x224x224' (also '3×224×224', '3,224,224', spaces around separators) → (3, 224, 224): the one reader of a
+    size a user types, for every command, bench and the zoo.
+
+    `dimensions` is the (fewest, most) sizes allowed: the analyzer takes 1 to 4, a benchmark's image input exactly
+    3. Anything else is an `InputSizeError` whose one line names `flag` and the text given.
+    """
+    fewest, most = dimensions
+    form = "CxHxW" if dimensions == (3, 3) else f"CxHxW ({fewest} to {most} sizes)"
+    shown = repr(text) if len(text) <= 40 else repr(text[:37]) + "…"
+    expected = f"{flag} {shown}: expected {form} with positive integers, e.g. 3x224x224"
+    size = parse_dims(text)
+    if size is None:
+        raise InputSizeError(expected)
+    if not fewest <= len(size) <= most:
+        raise InputSizeError(f"{expected}; got {len(size)} size{'s' if len(size) > 1 else ''}")
+    if min(size) < 1:
+        raise InputSizeError(f"{expected}; got a 0")
+    return size
+
+
+def checked_size(input_size: Sequence[int], batch_size: int) -> tuple[int, ...]:
+    """An API caller's `input_size` (without the batch) and `batch_size`, checked: 1 to 4 positive integers (8.7 is
+    no size: `int()` would make it 8), a positive integer batch, at most `MAX_ELEMENTS` elements in all."""
+    size = _whole_numbers(input_size, f"input size must be integers like 3x224x224, got {input_size!r}")
+    if not 1 <= len(size) <= 4:
+        raise InputSizeError(f"input size must have 1 to 4 dimensions (e.g. CxHxW), got {len(size)}")
+    if any(d <= 0 for d in size):
+        raise InputSizeError(f"input sizes must be positive, got {'x'.join(map(str, size))}")
+    batch = whole_number(batch_size) if not isinstance(batch_size, str) else None
+    if batch is None or batch <= 0:
+        raise InputSizeError(f"batch size must be a positive integer, got {batch_size!r}")
+    _refuse_over_max((batch, *size), "input")
+    return size
+
+
+def _whole_numbers(values: Any, message: str) -> tuple[int, ...]:
+    """Every value a `whole_number`, or an `InputSizeError` with `message`."""
+    try:
+        numbers = tuple(whole_number(v) for v in values)
+    except TypeError:  # not iterable
+        raise InputSizeError(message) from None
+    if any(v is None for v in numbers):
+        raise InputSizeError(message)
+    return numbers  # type: ignore[return-value]
+
+
+def _refuse_over_max(shape: Shape, what: str) -> None:
+    elements = 1
+    for d in shape:
+        elements *= d
+    if elements > MAX_ELEMENTS:
+        raise InputSizeError(f"{what} of {elements:,} elements is too large; at most {MAX_ELEMENTS:,}")
 
 
 def as_call(inputs: Inputs) -> tuple[tuple[Any, ...], dict[str, Any]]:

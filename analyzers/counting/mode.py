@@ -16,6 +16,8 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
+__all__ = ["CountingMode", "ModuleRun", "ModuleTracker"]
+
 aten = torch.ops.aten
 
 from analyzers.shapes.forward import FAST_RESULTS
@@ -24,6 +26,7 @@ from analyzers.counting.formulas import FORMULAS, Formula, data_movement, uncoun
 from analyzers.counting import memo as call_memo
 from analyzers.counting.memo import SCALAR_TYPES, call_key, remember, replay, returns_fresh_tensors
 from analyzers.shapes.shortcuts import Call, Shortcut, shortcut_for
+from analyzers.ops import PRODUCTS
 from analyzers.records import OpCategory, OpCost, Shape
 from analyzers.counting.size_checks import WINDOWED_OPS, check_window_fits
 
@@ -33,7 +36,7 @@ class ModuleRun:
     """What one module did during the forward pass (mutable while counting, frozen into a record afterwards)."""
 
     name: str
-    module: nn.Module
+    module: nn.Module  # the user's module (the forward ran on its private copy)
     order: int = -1  # index of its first call; -1 if it never ran
     calls: int = 0
     input_shapes: tuple[Shape, ...] = ()
@@ -56,24 +59,22 @@ def _shapes(value: Any) -> tuple[Shape, ...]:
     return tuple(tuple(t.shape) for t in tree_leaves(value) if isinstance(t, torch.Tensor))
 
 
-_ABSENT = object()
-
-
 class ModuleTracker:
     """Keeps the stack of executing modules; `current` is the run that ops are charged to.
 
-    Each module's `forward` is wrapped for the duration (an instance attribute, removed afterwards) rather than
-    hooked: any forward hook, even a process-wide one, sends every module call in the process down torch's slow
-    hook path. A standard leaf module (`analyzers.shapes.shortcuts`) whose input the shortcut understands skips its
-    `forward` and has its aten calls made directly, when the counting mode offers `direct` (no autograd to record).
+    Runs are kept per module of the user's tree (`runs`, by id); the forward that runs is that of each module's
+    private copy (`analyzers.counting.isolation`), whose `forward` is wrapped by `track` (an instance attribute of
+    the copy, gone with it) rather than hooked: any forward hook, even a process-wide one, sends every module call
+    in the process down torch's slow hook path. A standard leaf module (`analyzers.shapes.shortcuts`) whose input
+    the shortcut understands skips its `forward` and has its aten calls made directly, when the counting mode
+    offers `direct` (no autograd to record).
     """
 
     def __init__(self, named_modules: list[tuple[str, nn.Module]]) -> None:
         self.runs: dict[int, ModuleRun] = {id(module): ModuleRun(name, module) for name, module in named_modules}
-        self.stack: list[ModuleRun] = []  # empty outside the model's forward (e.g. functional_call's set-up)
+        self.stack: list[ModuleRun] = []  # empty outside the model's forward
         self.direct: Call | None = None  # set by a counting mode that can run an aten op without the dispatcher
         self._next_order = 0
-        self._wrapped: list[tuple[nn.Module, Any]] = []
 
     @property
     def current(self) -> ModuleRun | None:
@@ -83,27 +84,16 @@ class ModuleTracker:
     def current_name(self) -> str:
         return self.stack[-1].name if self.stack else ""
 
-    def __enter__(self) -> "ModuleTracker":
-        for run in self.runs.values():
-            module = run.module
-            if isinstance(module, torch.jit.ScriptModule):  # its forward is compiled: not ours to wrap
-                continue
-            own = vars(module)
-            self._wrapped.append((module, own.get("forward", _ABSENT)))
-            shortcut = None if "forward" in own else shortcut_for(type(module))  # a forward of its own runs
-            own["forward"] = self._tracked(run, module.forward, shortcut)
-        return self
+    def track(self, copies: dict[int, nn.Module]) -> None:
+        """Wrap the forward of each module's copy (`copies`: id(the user's module) → its copy)."""
+        for key, run in self.runs.items():
+            copy = copies[key]
+            own = vars(copy)
+            shortcut = None if "forward" in own else shortcut_for(type(copy))  # a forward of its own runs
+            own["forward"] = self._tracked(run, copy, copy.forward, shortcut)
 
-    def __exit__(self, *exc: object) -> None:
-        for module, forward in self._wrapped:
-            if forward is _ABSENT:
-                vars(module).pop("forward", None)
-            else:
-                vars(module)["forward"] = forward
-        self._wrapped.clear()
-
-    def _tracked(self, run: ModuleRun, forward: Any, shortcut: Shortcut | None) -> Any:
-        pre, post, module = self._pre, self._post, run.module
+    def _tracked(self, run: ModuleRun, module: nn.Module, forward: Any, shortcut: Shortcut | None) -> Any:
+        pre, post = self._pre, self._post
 
         def tracked(*args: Any, **kwargs: Any) -> Any:
             pre(run, args)
@@ -168,8 +158,8 @@ def _first_tensor(out: Any) -> torch.Tensor | None:
 
 
 _UNKNOWN = object()
-_FLOW_MEMO_OPS = frozenset({aten.convolution, aten._convolution, aten.addmm, aten.baddbmm, aten.mm, aten.bmm,
-                            aten.matmul, aten._grouped_mm, aten.cat, aten.stack, *WINDOW_FLOW_OPS})  # whose flow takes real work
+_FLOW_MEMO_OPS = frozenset({aten.convolution, aten._convolution, aten.addmm, aten.baddbmm, *PRODUCTS, aten.cat,
+                            aten.stack, *WINDOW_FLOW_OPS})  # whose flow takes real work
 
 
 class CountingMode(TorchDispatchMode):

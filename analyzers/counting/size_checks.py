@@ -19,6 +19,9 @@ import torch
 
 from analyzers.errors import InputMismatchError, InputTooSmallError, ModelRunError
 from analyzers.numbers import dims, per_dim, pool_output_size, pool_window
+from analyzers.ops import MAX_POOLS, POOL_DIMS
+
+__all__ = ["WINDOWED_OPS", "check_window_fits"]
 
 aten = torch.ops.aten
 
@@ -105,11 +108,11 @@ def _check_convolution(args: tuple, layer: str) -> None:
 
 
 def _check_pool(packet: Any, args: tuple, layer: str) -> None:
-    ndim = _POOL_DIMS[packet]
+    ndim = POOL_DIMS[packet]
     x = args[0]
     if len(args) < 2 or x.dim() not in (ndim + 1, ndim + 2) or 0 in x.shape[1:]:
         return
-    is_max = packet in _MAX_POOLS
+    is_max = packet in MAX_POOLS
     ceil_index = 5 if is_max else 4
     ceil = args[ceil_index] if len(args) > ceil_index else False
     sizes = [_sizes(args[1], ndim, 1, may_be_empty=False),
@@ -148,16 +151,12 @@ def check_window_fits(func: Any, args: tuple, layer: str) -> None:
     elif packet is aten.convolution or packet is aten._convolution:
         if len(args) >= 9 and isinstance(args[0], torch.Tensor):
             _check_convolution(args, layer)
-    elif packet in _POOL_DIMS and args and isinstance(args[0], torch.Tensor):
+    elif packet in POOL_DIMS and args and isinstance(args[0], torch.Tensor):
         _check_pool(packet, args, layer)
 
 
-_MAX_POOLS = frozenset({aten.max_pool1d, aten.max_pool2d, aten.max_pool2d_with_indices, aten.max_pool3d,
-                        aten.max_pool3d_with_indices})
-_POOL_DIMS = {aten.max_pool1d: 1, aten.avg_pool1d: 1, aten.max_pool2d: 2, aten.max_pool2d_with_indices: 2,
-              aten.avg_pool2d: 2, aten.max_pool3d: 3, aten.max_pool3d_with_indices: 3, aten.avg_pool3d: 3}
 _IN_PLACE_POINTWISE = frozenset({
     aten.relu_, aten.silu_, aten.sigmoid_, aten.tanh_, aten.hardswish_, aten.hardsigmoid_, aten.mish_, aten.gelu_,
     aten.hardtanh_, aten.leaky_relu_, aten.elu_, aten.add_, aten.sub_, aten.mul_, aten.div_,
 })
-WINDOWED_OPS = frozenset({aten.convolution, aten._convolution, *_POOL_DIMS, *_IN_PLACE_POINTWISE})
+WINDOWED_OPS = frozenset({aten.convolution, aten._convolution, *POOL_DIMS, *_IN_PLACE_POINTWISE})

@@ -18,6 +18,11 @@ from analyzers.devices import DevicePeak, Precision
 from analyzers.numbers import product
 from analyzers.records import Analysis, LayerRecord, OpCategory
 
+__all__ = [
+    "LayerBound", "Limit", "ModelBound", "element_bytes", "layer_bound", "layer_bytes_moved", "measured_over_bound",
+    "model_bound", "ridge_point",
+]
+
 
 class Limit(enum.StrEnum):
     """Which roof a layer sits under: its bytes at peak bandwidth or its FLOPs at peak compute."""

@@ -36,7 +36,8 @@ def training_work(training: TrainingAnalysis, *, fused_attention: bool = True, f
     element = training.forward.dtype.itemsize
     forward, backward = [], []
     param_tensors = trainable_elements = 0
-    for record, layer in zip(training.forward.records, training.layers):
+    for layer in training.layers:
+        record = layer.record
         if record.kind is RecordKind.CONTAINER:
             continue
         work = layer_work(record, element, fused_attention=fused_attention, autocast=autocast)

@@ -14,7 +14,13 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from analyzers.counting.isolation import process_state_kept
 from analyzers.records import Analysis, OpKind
+
+__all__ = [
+    "CrossCheckLimits", "FVCORE_MAC_OPERATORS", "FvcoreCrossCheck", "crosscheck_from_counts", "fvcore_by_operator",
+    "fvcore_crosscheck", "our_mac_count",
+]
 
 # fvcore operator names whose counts are multiply-accumulates (the rest are norms, pooling, upsampling…)
 FVCORE_MAC_OPERATORS = frozenset({"conv", "linear", "addmm", "matmul", "bmm", "einsum", "mm", "baddbmm",
@@ -76,14 +82,15 @@ class CrossCheckLimits:
 
 
 def _real_copy(model: nn.Module) -> nn.Module:
-    """A CPU copy with (zeroed) real storage; a meta model is materialised without running its initialisers."""
-    if any(t.is_meta for t in [*model.parameters(), *model.buffers()]):
-        real = copy.deepcopy(model).to_empty(device="cpu")
+    """A CPU copy in eval mode, never the model itself (fvcore runs its forward, which may change it); a meta model
+    is materialised with zeroed storage, without running its initialisers."""
+    real = copy.deepcopy(model)
+    if any(t.is_meta for t in [*real.parameters(), *real.buffers()]):
+        real = real.to_empty(device="cpu")
         with torch.no_grad():
             for t in [*real.parameters(), *real.buffers()]:
                 t.zero_()
-        return real.eval()
-    return model.eval()
+    return real.eval()
 
 
 def fvcore_by_operator(model: nn.Module, input_size: Sequence[int], batch_size: int) -> dict[str, int]:
@@ -92,7 +99,7 @@ def fvcore_by_operator(model: nn.Module, input_size: Sequence[int], batch_size: 
 
     real = _real_copy(model)
     x = torch.zeros((batch_size, *input_size))
-    with torch.no_grad():
+    with torch.no_grad(), process_state_kept():  # a forward that draws random numbers leaves torch's stream alone
         counter = FlopCountAnalysis(real, x)
         counter.unsupported_ops_warnings(False)
         counter.uncalled_modules_warnings(False)

@@ -7,6 +7,8 @@ from typing import Any
 from analyzers.numbers import ascii_shape
 from analyzers.records import Analysis, AttentionGeometry
 
+__all__ = ["summary_dict"]
+
 
 def summary_dict(analysis: Analysis) -> dict[str, Any]:
     t = analysis.totals

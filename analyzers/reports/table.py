@@ -5,6 +5,7 @@ pandas is imported here only, so an analysis that needs no table never pays for 
 
 from __future__ import annotations
 
+import csv
 import io
 import numbers
 import json
@@ -18,7 +19,14 @@ from analyzers.numbers import ascii_shape
 from analyzers.records import Analysis, LayerRecord
 from analyzers.predict.roofline import ModelBound
 from analyzers.reports.summary import summary_dict
+from analyzers.errors import first_line
+from analyzers.safe_text import escape_markdown, printable
+from analyzers.user_files import UnusableFileError, read_text, write_text
 from analyzers.counting.formula_text import layer_formula, params_formula
+
+__all__ = [
+    "COLUMNS", "MARKDOWN_COLUMNS", "SHAPE_SEPARATOR", "read_csv", "to_csv", "to_dataframe", "to_json", "to_markdown",
+]
 
 SHAPE_SEPARATOR = "; "
 _INT64_MAX = 2**63 - 1
@@ -104,15 +112,27 @@ def to_dataframe(analysis: Analysis, max_depth: int | None = None, roofline: Mod
 def to_csv(analysis: Analysis, path: str | Path | None = None, max_depth: int | None = None,
            roofline: ModelBound | None = None) -> str | None:
     """Write the per-layer table as CSV to `path` (or return it as text when `path` is None)."""
-    return to_dataframe(analysis, max_depth, roofline).to_csv(path, index=False)
+    text = to_dataframe(analysis, max_depth, roofline).to_csv(index=False)
+    if path is None:
+        return text
+    write_text(path, text)
+    return None
 
 
 def read_csv(source: str | Path | io.StringIO) -> pd.DataFrame:
-    """Read a report CSV back with the same dtypes, so `read_csv(to_csv(a))` equals `to_dataframe(a)`."""
-    frame = pd.read_csv(source, dtype=COLUMNS, keep_default_na=False, na_values=[])
-    missing = [c for c in COLUMNS if c not in frame.columns]
-    if missing:
-        raise ValueError(f"not a layer report: missing column(s) {', '.join(missing)}")
+    """Read a report CSV back with the same dtypes, so `read_csv(to_csv(a))` equals `to_dataframe(a)`. A path is
+    read as a regular file of bounded size, and a header that is not a report's is refused before any row is
+    parsed (a header of 700,000 columns would take pandas minutes)."""
+    text = source.getvalue() if isinstance(source, io.StringIO) else read_text(source, "a layer report CSV")
+    header = next(csv.reader([text[: text.find("\n") + 1 or len(text)]]), [])
+    missing = [c for c in COLUMNS if c not in header]
+    if missing or len(header) > 2 * len(COLUMNS):
+        raise UnusableFileError(f"not a layer report: {len(header):,} column(s) in its header"
+                                + (f", without {', '.join(missing[:5])}" if missing else ""))
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=COLUMNS, keep_default_na=False, na_values=[])
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise UnusableFileError(f"not a layer report: {first_line(exc)}") from None
     return frame[list(COLUMNS)].astype(COLUMNS)
 
 
@@ -124,11 +144,14 @@ def to_json(analysis: Analysis, path: str | Path | None = None, max_depth: int |
     }
     text = json.dumps(document, indent=2, ensure_ascii=False)
     if path is not None:
-        Path(path).write_text(text + "\n", encoding="utf-8")
+        write_text(path, text + "\n")
     return text
 
 
 MARKDOWN_COLUMNS = ("name", "type", "output_shape", "params", "macs", "elementwise_ops", "formula")
+# Cells that may hold a user's text (module and class names from their factory): control characters printed as
+# escapes, as the terminal table does, and then no Markdown or HTML can form from them
+_USER_TEXT = frozenset({"name", "type"})
 
 
 def to_markdown(analysis: Analysis, max_depth: int | None = None) -> str:
@@ -142,9 +165,15 @@ def to_markdown(analysis: Analysis, max_depth: int | None = None) -> str:
         cells = []
         for column in MARKDOWN_COLUMNS:
             value = getattr(row, column)
-            text = f"{value:,}" if isinstance(value, numbers.Integral) else str(value)
+            if isinstance(value, numbers.Integral):
+                text = f"{value:,}"
+            elif column in _USER_TEXT:
+                text = escape_markdown(printable(str(value)))
+            else:
+                text = str(value).replace("|", "\\|")
             if column == "name":
                 text = "&nbsp;" * 2 * int(row.depth) + (text or "(model)")
-            cells.append(text.replace("|", "\\|"))
+            cells.append(text)
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+

@@ -19,6 +19,12 @@ import torch
 from analyzers.shapes.forward import FAST_RESULTS, pool2d_result_shape, pool_format, sizes_ok, softmax_dim_ok
 from analyzers.shapes.layout import FLOATS, empty, is_int, is_number, pointwise_result, suggested_format
 
+__all__ = [
+    "BACKWARD_RESULTS", "BackwardResult", "adaptive_avg_pool2d_backward", "avg_pool2d_backward", "backward_result",
+    "batch_norm_backward", "convolution_backward", "group_norm_backward", "layer_norm_backward",
+    "max_pool2d_with_indices_backward", "select_backward", "slice_backward", "softmax_backward", "stand_in_for",
+]
+
 aten = torch.ops.aten
 
 BackwardResult = Callable[[tuple, dict], Any]

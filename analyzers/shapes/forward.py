@@ -14,6 +14,7 @@ against torch's meta and CPU kernels.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable, Sequence
 
 import torch
@@ -21,6 +22,13 @@ import torch
 from analyzers.numbers import conv_output_size, per_dim, pool_output_size, pool_window
 from analyzers.shapes.layout import (CONTIGUOUS, FLOATS, META, empty, is_int, is_number, non_overlapping_and_dense, pointwise_result, strides_like_channels_last,
                                     suggested_format)
+
+__all__ = [
+    "FAST_RESULTS", "FastResult", "adaptive_avg_pool2d", "addmm", "avg_pool2d", "bernoulli_", "bmm", "cat", "clone",
+    "convolution", "empty_like", "grouped_mm", "index_put", "max_pool2d_with_indices", "mean_or_sum", "mm",
+    "native_batch_norm", "native_batch_norm_no_training", "native_layer_norm", "new_empty_strided", "new_zeros",
+    "pool2d_result_shape", "pool_format", "roll", "safe_softmax", "sizes_ok", "softmax", "softmax_dim_ok", "stack",
+]
 
 aten = torch.ops.aten
 
@@ -46,13 +54,12 @@ def _register(*packets: Any) -> Callable[[FastResult], FastResult]:
     operands, e.g. index arithmetic a model does on the side, must get real values from torch)."""
 
     def decorate(fn: FastResult) -> FastResult:
+        @functools.wraps(fn)  # its name and docstring, and `__wrapped__`: the stand-in itself
         def meta_only(args: tuple, kwargs: dict) -> Any:
             if not _all_meta(args) or (kwargs and not _all_meta(tuple(kwargs.values()))):
                 return None
             return fn(args, kwargs)
 
-        meta_only.__name__ = meta_only.__qualname__ = fn.__name__
-        meta_only.__doc__ = fn.__doc__
         for packet in packets:
             FAST_RESULTS[packet] = meta_only
         return meta_only

@@ -23,6 +23,11 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+__all__ = [
+    "Call", "SHORTCUTS", "Shortcut", "adaptive_avg_pool2d", "batch_norm2d", "calls_shortcut_makes", "calls_torch_makes",
+    "conv2d", "dropout", "gelu", "layer_norm", "linear", "max_pool2d", "relu6", "shortcut_for",
+]
+
 aten = torch.ops.aten
 
 Call = Callable[[Any, tuple, dict], Any]  # runs one aten op through the counting path: (func, args, kwargs) → out

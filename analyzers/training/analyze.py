@@ -16,16 +16,19 @@ the first trainable layer autograd records nothing, so no input gradients and no
 from __future__ import annotations
 
 import contextlib
+import threading
 from bisect import bisect_right
 from dataclasses import dataclass, field, fields
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_leaves
 
-from analyzers.counting.analyze import ModelSnapshot, collector_paused, validated_size
+from analyzers.counting.analyze import call_inputs
+from analyzers.counting.isolation import ModelCopy, run_isolated
+from analyzers.counting.inputs import Inputs
 from analyzers.counting.tree import build_records, model_totals
 from analyzers.training.formulas import BackwardCost, backward_cost
 from analyzers.shapes.backward import BackwardResult, stand_in_for
@@ -33,31 +36,56 @@ from analyzers.counting.memo import call_key, remember, replay, returns_fresh_te
 from analyzers.counting.mode import CountingMode, ModuleRun, ModuleTracker
 from analyzers.devices import Precision
 from analyzers.errors import AnalysisError, ModelRunError, UserError, first_line
-from analyzers.counting.flow import ATTRIBUTE, input_flow
-from analyzers.records import Analysis, OpKind, RecordKind, with_state
+from analyzers.records import Analysis, LayerRecord, OpKind, RecordKind, with_state
 from analyzers.training.freezing import freeze_point, frozen_parameter_names
-from analyzers.training.memory import LiveMemory, Optimizer, Phase, SavedTensors, StepMemory, step_memory
+from analyzers.training.memory import (STEP_DEVICES, LiveMemory, Optimizer, OptimizerImpl, Phase, SavedTensors,
+                                      StepMemory, step_memory)
+
+__all__ = ["TrainingAnalysis", "TrainingLayer", "TrainingTotals", "analyze_training"]
 
 # ---------------------------------------------------------------- results
 
 
 @dataclass(frozen=True)
 class TrainingLayer:
-    """One record of the module tree with its training costs (MACs, element-wise ops, bytes)."""
+    """One record of the forward analysis with what the training step adds to it: the record keeps the module tree
+    and the forward numbers; a container's backward costs add up its children's, as its forward numbers do."""
 
-    name: str
-    type: str
-    kind: RecordKind
-    depth: int
-    params: int
+    record: LayerRecord
     trainable_params: int
-    forward_macs: int
-    forward_elementwise_ops: int
     backward_input_macs: int
     backward_weight_macs: int
     backward_elementwise_ops: int
     saved_activation_bytes: int
     backward_uncounted_ops: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.record.name
+
+    @property
+    def type(self) -> str:
+        return self.record.type
+
+    @property
+    def kind(self) -> RecordKind:
+        return self.record.kind
+
+    @property
+    def depth(self) -> int:
+        return self.record.depth
+
+    @property
+    def params(self) -> int:
+        return self.record.params
+
+    @property
+    def forward_macs(self) -> int:
+        return self.record.macs
+
+    @property
+    def forward_elementwise_ops(self) -> int:
+        return self.record.elementwise_ops
 
     @property
     def is_leaf(self) -> bool:
@@ -78,6 +106,9 @@ _TRAINING_LAYER_FIELDS = frozenset(f.name for f in fields(TrainingLayer))
 
 @dataclass(frozen=True)
 class TrainingTotals:
+    """The whole step: the root record's sums, plus backward ops that ran outside every module (a loss on the
+    output), and how many backward op calls had no formula."""
+
     params: int
     trainable_params: int
     forward_macs: int
@@ -113,6 +144,7 @@ class TrainingAnalysis:
     precision: Precision
     frozen_through: str | None  # the module up to which parameters are frozen; None: nothing frozen
     frozen_params: int
+    device: str = "cuda"  # the device the step is told for ("cuda", "cpu"): its optimizer default, its caveats
 
     @property
     def batch_size(self) -> int:
@@ -293,20 +325,72 @@ class _TrainingMode(CountingMode):
         return known
 
 
+_SDPA = torch.nn.functional.scaled_dot_product_attention
+_MHA = torch.nn.functional.multi_head_attention_forward
+
+
+def _fused_attention(args: tuple, kwargs: dict) -> torch.Tensor:
+    q, k, v = args[:3]
+    dropout = kwargs.get("dropout_p", args[4] if len(args) > 4 else 0.0)
+    causal = kwargs.get("is_causal", args[5] if len(args) > 5 else False)
+    mask = kwargs.get("attn_mask", args[3] if len(args) > 3 else None)
+    return torch.ops.aten._scaled_dot_product_flash_attention_for_cpu(
+        q, k, v, dropout, causal, attn_mask=mask, scale=kwargs.get("scale"))[0]
+
+
+def _routed_attention(*args: Any, **kwargs: Any) -> torch.Tensor:
+    """`scaled_dot_product_attention` as `F.multi_head_attention_forward` calls it during a step: fused on meta."""
+    device = getattr(_ROUTING, "device", None)
+    if device is not None and _fusable(args, kwargs, device):
+        return _fused_attention(args, kwargs)
+    return _SDPA(*args, **kwargs)
+
+
+_ROUTING_LOCK = threading.Lock()
+_routing_depth = 0
+_ROUTING = threading.local()  # the step device of the analysis running in this thread, while it routes
+
+
+@contextlib.contextmanager
+def _attention_routed_inside_mha(device: str) -> Iterator[None]:
+    """`F.multi_head_attention_forward` calls the module's global `scaled_dot_product_attention`, and a function
+    mode is off inside its own handler, so the mode cannot see that call: for the handler's duration the global
+    names the router (counted across threads; it passes every call that is not on meta through unchanged)."""
+    global _routing_depth
+    functional = vars(torch.nn.functional)
+    with _ROUTING_LOCK:
+        if _routing_depth == 0:
+            functional["scaled_dot_product_attention"] = _routed_attention
+        _routing_depth += 1
+    outer, _ROUTING.device = getattr(_ROUTING, "device", None), device
+    try:
+        yield
+    finally:
+        _ROUTING.device = outer
+        with _ROUTING_LOCK:
+            _routing_depth -= 1
+            if _routing_depth == 0:
+                functional["scaled_dot_product_attention"] = _SDPA
+
+
 class _FusedAttention(TorchFunctionMode):
     """On the meta device `scaled_dot_product_attention` falls back to the unfused math (softmax matrices saved for
     backward); on a CPU or GPU with gradients on, PyTorch runs a fused kernel that saves only the output and the
-    log-sum-exp. Route it to that kernel (`_scaled_dot_product_flash_attention_for_cpu`) so the step is the real one."""
+    log-sum-exp. Route it to that kernel (`_scaled_dot_product_flash_attention_for_cpu`) so the step is the real one,
+    whether a model calls it or nn.MultiheadAttention does (through `F.multi_head_attention_forward`), where the
+    step's device would run it fused (the CPU does not with dropout)."""
+
+    def __init__(self, device: str) -> None:
+        super().__init__()
+        self.device = device
 
     def __torch_function__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
         kwargs = kwargs or {}
-        if func is torch.nn.functional.scaled_dot_product_attention and _fusable(args, kwargs):
-            q, k, v = args[:3]
-            dropout = kwargs.get("dropout_p", args[4] if len(args) > 4 else 0.0)
-            causal = kwargs.get("is_causal", args[5] if len(args) > 5 else False)
-            mask = kwargs.get("attn_mask", args[3] if len(args) > 3 else None)
-            return torch.ops.aten._scaled_dot_product_flash_attention_for_cpu(
-                q, k, v, dropout, causal, attn_mask=mask, scale=kwargs.get("scale"))[0]
+        if (func is _SDPA or func is _routed_attention) and _fusable(args, kwargs, self.device):
+            return _fused_attention(args, kwargs)
+        if func is _MHA:
+            with _attention_routed_inside_mha(self.device):
+                return func(*args, **kwargs)
         return func(*args, **kwargs)
 
 
@@ -317,123 +401,158 @@ def _may_call_attention(named_modules: list[tuple[str, nn.Module]]) -> bool:
                or "attn" in type(m).__name__.lower() for _, m in named_modules)
 
 
-def _fusable(args: tuple, kwargs: dict) -> bool:
+def _fusable(args: tuple, kwargs: dict, device: str) -> bool:
+    """Whether the step's device runs this attention fused: 4-d q, k, v with as many heads, a float dtype; on the
+    CPU only without dropout (its flash kernel refuses dropout, and torch falls back to the math path)."""
     q, k, v = args[:3]
+    dropout = kwargs.get("dropout_p", args[4] if len(args) > 4 else 0.0)
     return (q.is_meta and q.dim() == 4 and k.dim() == 4 and v.dim() == 4 and q.shape[1] == k.shape[1]
-            and not kwargs.get("enable_gqa", False) and q.dtype in (torch.float32, torch.bfloat16, torch.float16))
+            and not kwargs.get("enable_gqa", False) and q.dtype in (torch.float32, torch.bfloat16, torch.float16)
+            and (device != "cpu" or not dropout))
 
 
 def analyze_training(
     model: nn.Module,
-    input_size: Sequence[int],
+    input_size: Sequence[int] | None = None,
     batch_size: int = 1,
     *,
+    inputs: Inputs | None = None,
     optimizer: Optimizer | str = Optimizer.SGD,
+    optimizer_impl: OptimizerImpl | str | None = None,
+    device: str = "cuda",
     freeze: str | None = None,
     freeze_stages: int | None = None,
     precision: Precision | str = Precision.FP32,
     model_name: str | None = None,
 ) -> TrainingAnalysis:
-    """Count one training step of `model` on a batch of `input_size` inputs (without the batch dimension).
+    """Count one training step of `model` — forward in train mode, backward, optimizer — and its memory.
 
-    `freeze` names a module: it and every module defined before it are frozen; `freeze_stages` freezes the first K
-    of `stage_names(model)`. `precision` fp16/bf16 means mixed precision: the model computes and stores in that
-    dtype and the optimizer keeps fp32 master weights. The model is left exactly as it was found.
+    Both passes run on the meta device; the model is left exactly as it was found.
+
+    Args:
+        model: any `nn.Module`.
+        input_size: one input's size without the batch dimension, e.g. `(3, 224, 224)`, as `analyze` takes it.
+            Give this or `inputs`, not both.
+        batch_size: the batch of one step, a positive integer.
+        inputs: instead of `input_size`, every input with its batch and dtype, as `analyze` takes them
+            (`{"input_ids": InputSpec((8, 128), torch.int64)}`: token models).
+        optimizer: `Optimizer.SGD` (no state), `MOMENTUM` (one buffer per weight), `ADAM` or `ADAMW` (two), or
+            their names (`"adamw"`).
+        optimizer_impl: how the optimizer's update runs, which sets its temporaries: `"for-loop"`, `"foreach"` or
+            `"fused"`; None picks PyTorch's default on `device` (CUDA foreach, CPU for-loop).
+        device: where the step would run, `"cuda"` or `"cpu"`.
+        freeze: a module's name: it and every module defined before it are frozen (`requires_grad=False`).
+        freeze_stages: instead of `freeze`, how many of `stage_names(model)` to freeze, from the first.
+        precision: `fp32`, or `fp16`/`bf16` for mixed precision: the model computes and stores in that dtype and
+            the optimizer keeps fp32 master weights.
+        model_name: the name the analysis reports (default: the model's class name).
+
+    Returns:
+        A `TrainingAnalysis`: the forward `Analysis`, one `TrainingLayer` per record with its backward costs,
+        totals, and the step's memory (`StepMemory`: weights, gradients, optimizer state, activations, peak).
+
+    Raises:
+        UserError: one line for a bad size, optimizer, precision or freeze point; `ModelRunError` where the step
+            fails on the meta device.
     """
-    with collector_paused():  # as `analyze`: no collection scans the heap mid-step (tensors die by refcount)
-        return _analyze_training(model, input_size, batch_size, optimizer, freeze, freeze_stages, precision,
-                                 model_name)
+    return run_isolated(lambda private_tables: _analyze_training(
+        model, input_size, batch_size, inputs, optimizer, optimizer_impl, device, freeze, freeze_stages, precision,
+        model_name, private_tables))
 
 
-def _analyze_training(model: nn.Module, input_size: Sequence[int], batch_size: int, optimizer: Optimizer | str,
+def _analyze_training(model: nn.Module, input_size: Sequence[int] | None, batch_size: int, inputs: Inputs | None,
+                      optimizer: Optimizer | str, optimizer_impl: OptimizerImpl | str | None, device: str,
                       freeze: str | None, freeze_stages: int | None, precision: Precision | str,
-                      model_name: str | None) -> TrainingAnalysis:
+                      model_name: str | None, private_tables: bool) -> TrainingAnalysis:
     optimizer = Optimizer.parse(optimizer)
+    if device not in STEP_DEVICES:
+        raise UserError(f"a training step's device must be one of {', '.join(STEP_DEVICES)}, got {device!r}")
+    impl = OptimizerImpl.default_for(device) if optimizer_impl is None else OptimizerImpl.parse(optimizer_impl)
     try:
         precision = Precision(str(precision).lower())
     except ValueError:
         raise UserError(f"unknown precision {precision!r}; choose one of {', '.join(p.value for p in Precision)}")
     dtype = precision.torch_dtype
-    size = validated_size(input_size, batch_size)
+    call = call_inputs(model, input_size, batch_size, dtype, inputs, "meta", None)
     point = freeze_point(model, freeze=freeze, freeze_stages=freeze_stages)
     frozen = frozen_parameter_names(model, point)
 
     named_modules = list(model.named_modules())
-    snapshot = ModelSnapshot(named_modules)
-    tracker = _NodeRuns(named_modules)
     parameters = dict(model.named_parameters())
-    state: dict[str, torch.Tensor] = {}  # name → stand-in, one per unique parameter and buffer
-    stand_ins: dict[int, torch.Tensor] = {}  # id(the model's tensor) → its stand-in
-    for name, t in [*parameters.items(), *model.named_buffers()]:
+
+    def stand_in(module: str, leaf: str, t: torch.Tensor, is_parameter: bool) -> torch.Tensor:
+        """An empty meta tensor in the step's dtype; a trainable parameter's requires its gradient."""
         floating = t.is_floating_point()
-        stand_in = torch.empty(t.shape, dtype=dtype if floating else t.dtype, device="meta")
-        if name in parameters and floating and name not in frozen:
-            stand_in.requires_grad_(True)
-        state[name] = stand_ins[id(t)] = stand_in
-    stand_in_params = [state[name] for name in parameters]
+        copy = torch.empty(t.shape, dtype=dtype if floating else t.dtype, device="meta")
+        if is_parameter and floating and not (frozen and (f"{module}.{leaf}" if module else leaf) in frozen):
+            copy.requires_grad_(True)
+        return copy
+
+    copy = ModelCopy(named_modules, stand_in, training=True, private_tables=private_tables)
+    tracker = _NodeRuns(named_modules)
+    stand_in_params = copy.parameters
     parameter_storages = {p.untyped_storage()._cdata for p in stand_in_params}
+    buffer_storages = {b.untyped_storage()._cdata for b in copy.buffers}
     memory = LiveMemory()
-    mode = _TrainingMode(tracker, weights={id(p) for p in stand_in_params}, state={id(t) for t in state.values()},
+    mode = _TrainingMode(tracker, weights={id(p) for p in stand_in_params},
+                         state={id(t) for t in (*stand_in_params, *copy.buffers)},
                          parameter_storages=parameter_storages, memory=memory)
     stack = tracker.stack
-    saved = SavedTensors(parameter_storages, where=lambda: id(stack[-1].module) if stack else None)
-    x = torch.empty((batch_size, *size), dtype=dtype, device="meta")
-    setattr(x, ATTRIBUTE, input_flow(x))
+    saved = SavedTensors(parameter_storages | buffer_storages, where=lambda: id(stack[-1].module) if stack else None)
     try:
-        _swap_in(named_modules, stand_ins)
-        for _, module in named_modules:
-            vars(module)["training"] = True  # what `model.train()` sets, without nn.Module.__setattr__'s checks
-        fused = _FusedAttention() if _may_call_attention(named_modules) else contextlib.nullcontext()
-        with torch.enable_grad(), tracker, mode, fused:
+        tracker.track(copy.modules)
+        fused = _FusedAttention(device) if _may_call_attention(named_modules) else contextlib.nullcontext()
+        with torch.enable_grad(), mode, fused:
             with saved.hooks():
-                output = model(x)
+                output = copy.root(*call.args, **call.kwargs)
             mode.phase = Phase.BACKWARD
             roots = [t for t in tree_leaves(output) if isinstance(t, torch.Tensor) and t.requires_grad]
             if roots:
                 _run_backward(roots, [torch.empty_like(t) for t in roots])
-            del output, roots
+            del roots  # the output stays alive through the optimizer step, as a training loop's `out` does
     except AnalysisError:
         raise
     except Exception as exc:
         where = tracker.current_name or "model"
         raise ModelRunError(f"{where}: training step failed on the meta device: {first_line(exc)}") from exc
     finally:
-        snapshot.restore()
+        copy.release()
     segments = memory.finish()
+    del output
 
     records = build_records(model, named_modules, tracker, dtype)
     forward = Analysis(
         model_name=model_name or type(model).__name__,
-        input_size=size,
-        batch_size=batch_size,
+        input_size=call.input_size,
+        batch_size=call.batch_size,
         dtype=dtype,
         records=records,
         totals=model_totals(records, tracker.runs[id(model)].output_depth),
+        inputs=call.described,
     )
     layers = _training_layers(forward, tracker, mode.tallies, saved.by_owner, named_modules, frozen)
-    trainable_elements = sum(p.numel() for name, p in parameters.items() if name not in frozen
-                             and p.is_floating_point())
+    trainable_sizes = [p.numel() for name, p in parameters.items() if name not in frozen and p.is_floating_point()]
     itemsize = torch.empty((), dtype=dtype).element_size()
-    parameter_bytes = sum(t.numel() * t.element_size() for t in stand_in_params)
     memory_result = step_memory(
-        parameter_bytes=parameter_bytes, trainable_elements=trainable_elements, gradient_itemsize=itemsize,
-        optimizer=optimizer, mixed_precision=precision in (Precision.FP16, Precision.BF16),
-        input_bytes=x.numel() * itemsize, saved=saved, segments=segments)
-    leaves = [layer for layer in layers if layer.is_leaf]
-    unclaimed = mode.unclaimed
+        parameter_bytes=sum(t.numel() * t.element_size() for t in stand_in_params),
+        buffer_bytes=sum(t.numel() * t.element_size() for t in copy.buffers), trainable_sizes=trainable_sizes,
+        gradient_itemsize=itemsize, optimizer=optimizer, optimizer_impl=impl, device=device,
+        mixed_precision=precision in (Precision.FP16, Precision.BF16),
+        input_bytes=sum(t.numel() * t.element_size() for t in call.tensors), saved=saved, segments=segments)
+    root, unclaimed = layers[0], mode.unclaimed  # the root sums the model; unclaimed: backward ops outside it
     totals = TrainingTotals(
         params=forward.totals.params,
-        trainable_params=sum(layer.trainable_params for layer in leaves),
+        trainable_params=root.trainable_params,
         forward_macs=forward.totals.macs,
         forward_elementwise_ops=forward.totals.elementwise_ops,
-        backward_input_macs=sum(t.input_macs for t in mode.tallies.values()) + unclaimed.input_macs,
-        backward_weight_macs=sum(t.weight_macs for t in mode.tallies.values()) + unclaimed.weight_macs,
-        backward_elementwise_ops=sum(t.elementwise_ops for t in mode.tallies.values()) + unclaimed.elementwise_ops,
+        backward_input_macs=root.backward_input_macs + unclaimed.input_macs,
+        backward_weight_macs=root.backward_weight_macs + unclaimed.weight_macs,
+        backward_elementwise_ops=root.backward_elementwise_ops + unclaimed.elementwise_ops,
         backward_uncounted_ops=sum(len(t.uncounted) for t in mode.tallies.values()) + len(unclaimed.uncounted),
     )
     return TrainingAnalysis(forward=forward, layers=layers, totals=totals, memory=memory_result,
                             optimizer=optimizer, precision=precision, frozen_through=point,
-                            frozen_params=sum(parameters[n].numel() for n in frozen))
+                            frozen_params=sum(parameters[n].numel() for n in frozen), device=device)
 
 
 @dataclass(slots=True)
@@ -460,12 +579,13 @@ class _Subtree:
                         list(self.uncounted))
 
     def merge(self, other: "_Subtree") -> None:
-        """Add another subtree's numbers (not its uncounted op names)."""
+        """Add another subtree's numbers and uncounted op names."""
         self.input_macs += other.input_macs
         self.weight_macs += other.weight_macs
         self.elementwise_ops += other.elementwise_ops
         self.saved_bytes += other.saved_bytes
         self.trainable += other.trainable
+        self.uncounted.extend(other.uncounted)
 
 
 def _run_backward(roots: list[torch.Tensor], seeds: list[torch.Tensor]) -> None:
@@ -478,22 +598,12 @@ def _run_backward(roots: list[torch.Tensor], seeds: list[torch.Tensor]) -> None:
     run(tuple(roots), tuple(seeds), False, False, (), allow_unreachable=True, accumulate_grad=True)
 
 
-def _swap_in(named_modules: list[tuple[str, nn.Module]], stand_ins: dict[int, torch.Tensor]) -> None:
-    """Put each parameter's and buffer's stand-in where the model keeps it (every name of a shared tensor gets the
-    same one), as `torch.func.functional_call(…, tie_weights=True)` would, without its per-name bookkeeping; the
-    model snapshot puts the originals back."""
-    for _, module in named_modules:
-        for slots in (module._parameters, module._buffers):
-            for name, t in slots.items():
-                if t is not None and id(t) in stand_ins:
-                    slots[name] = stand_ins[id(t)]
-
-
 def _training_layers(forward: Analysis, tracker: ModuleTracker, tallies: dict[int, _BackwardTally],
                      saved_by_owner: dict[Any, int], named_modules: list[tuple[str, nn.Module]],
                      frozen: set[str]) -> tuple[TrainingLayer, ...]:
-    """One `TrainingLayer` per forward record: a leaf (or a container's functional row) gets its run's own costs;
-    a container sums every run in its subtree."""
+    """One `TrainingLayer` per forward record, on the analysis tree: a leaf gets its module run's own costs, a
+    container's functional row the container's own, and a container the sum of its children (its own costs
+    included, also where it has no functional row), as `counting.tree` sums the forward numbers."""
     trainable_by_module: dict[str, int] = {}
     seen: set[int] = set()
     for name, module in named_modules:
@@ -505,42 +615,33 @@ def _training_layers(forward: Analysis, tracker: ModuleTracker, tallies: dict[in
                     count += p.numel()
         trainable_by_module[name] = count
     empty = _BackwardTally()
-
-    # Each run's own costs; a container's are those of every run in its subtree: each subtree is added to its
-    # parent's, deepest first. Uncounted op names (rare) go to every ancestor in run order, so that they keep it.
     own: dict[str, _Subtree] = {}
     for run in tracker.runs.values():
         key = id(run.module)
-        subtree = own[run.name] = _Subtree()
+        own[run.name] = subtree = _Subtree()
         subtree.add(tallies.get(key, empty), saved_by_owner.get(key, 0), trainable_by_module.get(run.name, 0))
-    subtrees = {name: subtree.copy() for name, subtree in own.items()}
-    for run_name in sorted(subtrees, key=lambda n: -n.count(".") if n else 1):
-        if run_name:
-            subtrees[run_name.rpartition(".")[0]].merge(subtrees[run_name])
-    for run_name, subtree in own.items():
-        if subtree.uncounted:
-            names = run_name.split(".") if run_name else []
-            for ancestor in (".".join(names[:i]) for i in range(len(names))):
-                subtrees[ancestor].uncounted.extend(subtree.uncounted)
 
-    layers = []
     nothing = _Subtree()
-    for record in forward.records:
-        if record.kind is RecordKind.CONTAINER:
-            costs = subtrees.get(record.name, nothing)
-        elif record.kind is RecordKind.FUNCTIONAL:  # the container's own ops, as a row of its own
-            costs = own.get(record.parent, nothing).copy()
-            costs.trainable = trainable_by_module.get(record.parent or "", 0)
+    costs: dict[str, _Subtree] = {}
+    functional: set[str] = set()
+    for record in reversed(forward.records):  # a container comes before its children: reversed, they come first
+        if record.kind is RecordKind.FUNCTIONAL:
+            costs[record.name] = own.get(record.parent or "", nothing)
+            functional.add(record.name)
+        elif record.kind is RecordKind.CONTAINER:
+            total = own.get(record.name, nothing).copy()
+            for child in record.children:
+                if child not in functional:  # that row is the container's own costs, counted above
+                    total.merge(costs[child])
+            costs[record.name] = total
         else:
-            costs = own.get(record.name, nothing)
-        layers.append(with_state(TrainingLayer, dict(
-            name=record.name, type=record.type, kind=record.kind, depth=record.depth, params=record.params,
-            trainable_params=costs.trainable,
-            forward_macs=record.macs, forward_elementwise_ops=record.elementwise_ops,
-            backward_input_macs=costs.input_macs,
-            backward_weight_macs=costs.weight_macs,
-            backward_elementwise_ops=costs.elementwise_ops,
-            saved_activation_bytes=costs.saved_bytes,
-            backward_uncounted_ops=tuple(dict.fromkeys(costs.uncounted)),
-        ), _TRAINING_LAYER_FIELDS))
-    return tuple(layers)
+            costs[record.name] = own.get(record.name, nothing)
+    return tuple(with_state(TrainingLayer, dict(
+        record=record,
+        trainable_params=costs[record.name].trainable,
+        backward_input_macs=costs[record.name].input_macs,
+        backward_weight_macs=costs[record.name].weight_macs,
+        backward_elementwise_ops=costs[record.name].elementwise_ops,
+        saved_activation_bytes=costs[record.name].saved_bytes,
+        backward_uncounted_ops=tuple(dict.fromkeys(costs[record.name].uncounted)),
+    ), _TRAINING_LAYER_FIELDS) for record in forward.records)

@@ -34,7 +34,13 @@ import torch
 
 from analyzers.counting.formulas import FORMULAS, data_movement
 from analyzers.numbers import pool_window, product
+from analyzers.ops import ADAPTIVE_POOL_BACKWARD, AVG_POOL_BACKWARD, FUSED_ATTENTION_BACKWARD, MAX_POOL_BACKWARD
 from analyzers.records import OpCategory, OpCost, OpKind
+
+__all__ = [
+    "BACKWARD_FORMULAS", "BackwardCost", "BackwardFormula", "attention_backward", "avg_pool_backward", "backward_cost",
+    "conv_backward_macs", "convolution_backward", "index_add", "interpolation_backward", "register",
+]
 
 aten = torch.ops.aten
 
@@ -124,16 +130,11 @@ def _from_forward(func: Any, args: tuple, kwargs: dict, out: Any) -> BackwardCos
                         splittable=cost.category is OpCategory.MATMUL)
 
 
-for _packet in (aten.mm, aten.bmm, aten.addmm, aten.baddbmm):
+for _packet in (aten.mm, aten.bmm, aten.addmm, aten.baddbmm):  # the products with a forward formula
     register(_packet)(_from_forward)
 
 
-@register(
-    aten._scaled_dot_product_flash_attention_backward,
-    aten._scaled_dot_product_efficient_attention_backward,
-    aten._scaled_dot_product_cudnn_attention_backward,
-    aten._scaled_dot_product_flash_attention_for_cpu_backward,
-)
+@register(*FUSED_ATTENTION_BACKWARD)
 def attention_backward(func: Any, args: tuple, kwargs: dict, out: Any) -> BackwardCost:
     q, k, v = args[1], args[2], args[3]
     *lead, q_len, head_dim = tuple(q.shape)
@@ -180,10 +181,9 @@ register(aten._softmax_backward_data)(_per_element(OpCategory.ACTIVATION, "softm
 register(aten._log_softmax_backward_data)(_per_element(OpCategory.ACTIVATION, "log-softmax backward", 3))
 register(aten.native_batch_norm_backward, aten.native_layer_norm_backward, aten.native_group_norm_backward)(
     _per_element(OpCategory.NORM, "norm backward", 7))
-register(aten.max_pool2d_with_indices_backward, aten.max_pool3d_with_indices_backward)(
+register(*MAX_POOL_BACKWARD)(
     _per_element(OpCategory.POOLING, "max pool backward", 1, of="grad"))
-register(aten._adaptive_avg_pool2d_backward, aten._adaptive_avg_pool3d_backward,
-         aten.adaptive_max_pool2d_backward)(_per_element(OpCategory.POOLING, "adaptive pool backward", 1))
+register(*ADAPTIVE_POOL_BACKWARD)(_per_element(OpCategory.POOLING, "adaptive pool backward", 1))
 register(aten.embedding_dense_backward)(_per_element(OpCategory.ELEMENTWISE, "embedding backward", 1, of="grad"))
 
 
@@ -193,7 +193,7 @@ def index_add(func: Any, args: tuple, kwargs: dict, out: Any) -> BackwardCost:
     return BackwardCost(str(func), OpCategory.ELEMENTWISE, elementwise_ops=_numel(args[3]), label="index add")
 
 
-@register(aten.avg_pool2d_backward, aten.avg_pool3d_backward)
+@register(*AVG_POOL_BACKWARD)
 def avg_pool_backward(func: Any, args: tuple, kwargs: dict, out: Any) -> BackwardCost:
     grad_output = args[0]
     kernel, _, _, _ = pool_window(args[1:], max(grad_output.dim() - 2, 1), dilation_index=None)

@@ -3,18 +3,22 @@
 Why measured rather than guessed from layer outputs: what autograd keeps for backward depends on the op (a ReLU
 saves its output, a conv its input, batch norm its input and two per-channel statistics, dropout a boolean mask,
 an in-place op shares its input's storage). `SavedTensors` records exactly what autograd hands to
-`torch.autograd.graph.saved_tensors_hooks`, de-duplicated by storage, parameters excluded; `LiveMemory` follows every
-tensor the step allocates on the meta device until the last reference to its storage dies, which gives the timeline
-and its peak.
+`torch.autograd.graph.saved_tensors_hooks`, de-duplicated by storage, parameters and buffers excluded (they are
+static memory, counted once in their own columns); `LiveMemory` follows every tensor the step allocates on the meta
+device until the last reference to its storage dies, which gives the timeline and its peak.
 
 Included (steady state: the step after the first, `zero_grad(set_to_none=True)`, PyTorch's default):
-- parameters, the input batch, optimizer state (SGD none; SGD with momentum one buffer; Adam/AdamW two moments) in
-  fp32, and fp32 master weights when the model computes in fp16/bf16 (mixed precision): live all step;
+- parameters, module buffers (batch norm's running statistics), the input batch, optimizer state (SGD none; SGD
+  with momentum one buffer; Adam/AdamW two moments and a 4-byte `step` tensor per parameter) in fp32, and fp32
+  master weights when the model computes in fp16/bf16 (mixed precision): live all step;
 - activations, saved tensors and gradients as the forward and backward allocate and free them (parameter gradients
   stay until the optimizer step);
-- the optimizer step's temporaries: Adam's multi-tensor (foreach) update, PyTorch's default on GPUs, builds one
-  parameter-sized buffer (√v) before dividing.
-Not included: the CUDA context, allocator rounding and cache, cuDNN/cuBLAS workspaces, the loss function.
+- the optimizer step's temporaries, as the implementation PyTorch picks for the device runs it (`OptimizerImpl`):
+  Adam's for-loop (the CPU's default) builds √v and √v/c for one parameter at a time while the previous one's
+  denominator is still bound; its multi-tensor (foreach) form (CUDA's default) one buffer of every parameter's
+  size; the fused kernel none; SGD none in any form.
+Not included: the CUDA context, allocator rounding and cache, cuDNN/cuBLAS workspaces and oneDNN's convolution
+scratch on the CPU (allocated inside the aten op, invisible at the dispatch level), the loss function.
 """
 
 from __future__ import annotations
@@ -27,6 +31,11 @@ from typing import Any, Callable
 import torch
 
 from analyzers.errors import UserError
+
+__all__ = [
+    "LiveMemory", "Optimizer", "Phase", "SavedTensors", "StepMemory", "TimelinePoint", "largest_batch",
+    "optimizer_state_bytes", "step_memory",
+]
 
 
 class Optimizer(enum.StrEnum):
@@ -41,9 +50,9 @@ class Optimizer(enum.StrEnum):
         return {"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}[self.value]
 
     @property
-    def step_temporaries(self) -> int:
-        """Parameter-sized fp32 buffers its (foreach) step allocates while updating."""
-        return {"sgd": 0, "momentum": 0, "adam": 1, "adamw": 1}[self.value]
+    def step_tensor_bytes(self) -> int:
+        """Bytes of the per-parameter `step` count it keeps (Adam's is a float32 scalar tensor)."""
+        return 4 if self in (Optimizer.ADAM, Optimizer.ADAMW) else 0
 
     @classmethod
     def parse(cls, text: str | "Optimizer") -> "Optimizer":
@@ -51,6 +60,56 @@ class Optimizer(enum.StrEnum):
             return cls(str(text).lower())
         except ValueError:
             raise UserError(f"unknown optimizer {text!r}; choose one of {', '.join(o.value for o in cls)}") from None
+
+
+class OptimizerImpl(enum.StrEnum):
+    """How PyTorch runs the update (`foreach=`, `fused=` of torch.optim): with neither given it takes the
+    multi-tensor form when every parameter is on a CUDA (or XPU) device and the for-loop otherwise, the CPU included;
+    the fused kernel only when asked."""
+
+    FOR_LOOP = "for-loop"
+    FOREACH = "foreach"
+    FUSED = "fused"
+
+    @classmethod
+    def default_for(cls, device: str) -> "OptimizerImpl":
+        return cls.FOREACH if device in _FOREACH_DEVICES else cls.FOR_LOOP
+
+    @classmethod
+    def parse(cls, text: str | "OptimizerImpl") -> "OptimizerImpl":
+        try:
+            return cls(str(text).lower())
+        except ValueError:
+            raise UserError(f"unknown optimizer implementation {text!r}; choose one of "
+                            f"{', '.join(o.value for o in cls)}") from None
+
+
+_FOREACH_DEVICES = ("cuda", "xpu")  # torch.optim's foreach-by-default devices
+STEP_DEVICES = ("cuda", "cpu")  # the devices a step's memory can be told for
+
+
+_CPU_SCALAR_OPERAND_BYTES = 8 + 4  # a Python float operand: a 0-dim float64 tensor and its float32 copy
+
+
+def optimizer_step_bytes(optimizer: Optimizer, impl: OptimizerImpl, trainable_sizes: list[int], device: str,
+                         itemsize: int = 4) -> int:
+    """The most bytes the update allocates at once beyond its state, for trainable parameters of `trainable_sizes`
+    elements in the optimizer's order. SGD (with or without momentum) and every fused kernel update in place.
+    Adam's foreach: `_foreach_sqrt` of every second moment at once. Adam's for-loop, per parameter i:
+    `denom = (v_i.sqrt() / c).add_(eps)` holds √v_i and the quotient together while `denom` still names
+    parameter i − 1's (it is rebound only once the new one exists): p_(i−1) + 2·p_i at its highest. On the CPU the
+    division by a Python float (the bias correction) also holds that scalar as a tensor, twice (12 B), in both
+    forms."""
+    if optimizer in (Optimizer.SGD, Optimizer.MOMENTUM) or impl is OptimizerImpl.FUSED:
+        return 0
+    scalar = _CPU_SCALAR_OPERAND_BYTES if device == "cpu" else 0
+    if impl is OptimizerImpl.FOREACH:
+        return sum(trainable_sizes) * itemsize + scalar
+    most = previous = 0
+    for size in trainable_sizes:
+        most = max(most, previous + 2 * size)
+        previous = size
+    return most * itemsize + scalar
 
 
 class Phase(enum.StrEnum):
@@ -75,26 +134,30 @@ class StepMemory:
     """Bytes of one training step; every field is bytes."""
 
     parameter_bytes: int
+    buffer_bytes: int  # module buffers: batch norm's running statistics and counters
     gradient_bytes: int  # trainable parameters' gradients
     optimizer_state_bytes: int
     master_weight_bytes: int  # fp32 copies under mixed precision, else 0
     input_bytes: int
-    saved_activation_bytes: int  # what autograd saves for backward (unique storages, parameters excluded)
+    saved_activation_bytes: int  # what autograd saves for backward (unique storages, parameters and buffers excluded)
     saved_tensors: int  # their number
     optimizer_step_bytes: int  # the step's temporaries
     peak_bytes: int  # the highest live total over forward, backward and the optimizer step
     peak_phase: Phase
     peak_layer: str
     timeline: tuple[TimelinePoint, ...]
+    optimizer_impl: OptimizerImpl = OptimizerImpl.FOREACH
 
     @property
     def static_bytes(self) -> int:
-        """Live for the whole step: parameters, optimizer state, master weights, the input batch."""
-        return self.parameter_bytes + self.optimizer_state_bytes + self.master_weight_bytes + self.input_bytes
+        """Live for the whole step: parameters, buffers, optimizer state, master weights, the input batch."""
+        return (self.parameter_bytes + self.buffer_bytes + self.optimizer_state_bytes + self.master_weight_bytes
+                + self.input_bytes)
 
 
-def optimizer_state_bytes(optimizer: Optimizer, trainable_elements: int) -> int:
-    return optimizer.state_copies * trainable_elements * 4
+def optimizer_state_bytes(optimizer: Optimizer, trainable_elements: int, trainable_tensors: int = 0) -> int:
+    """fp32 state copies of every trainable element, plus Adam's 4-byte `step` per trainable tensor."""
+    return optimizer.state_copies * trainable_elements * 4 + optimizer.step_tensor_bytes * trainable_tensors
 
 
 class SavedTensors:
@@ -205,15 +268,17 @@ class LiveMemory:
         return self.segments
 
 
-def step_memory(*, parameter_bytes: int, trainable_elements: int, gradient_itemsize: int, optimizer: Optimizer,
-                mixed_precision: bool, input_bytes: int, saved: SavedTensors,
-                segments: list[tuple[Phase, str, int, int]]) -> StepMemory:
+def step_memory(*, parameter_bytes: int, buffer_bytes: int, trainable_sizes: list[int], gradient_itemsize: int,
+                optimizer: Optimizer, optimizer_impl: OptimizerImpl, device: str, mixed_precision: bool,
+                input_bytes: int, saved: SavedTensors, segments: list[tuple[Phase, str, int, int]]) -> StepMemory:
     """Put static and measured bytes together; the optimizer step runs after the backward with every gradient live.
-    `segments` are `LiveMemory.finish()`'s (phase, layer, live bytes at its end, peak bytes), dynamic bytes only."""
-    state = optimizer_state_bytes(optimizer, trainable_elements)
+    `trainable_sizes` are the trainable parameters' element counts in the optimizer's order; `segments` are
+    `LiveMemory.finish()`'s (phase, layer, live bytes at its end, peak bytes), dynamic bytes only."""
+    trainable_elements = sum(trainable_sizes)
+    state = optimizer_state_bytes(optimizer, trainable_elements, len(trainable_sizes))
     master = trainable_elements * 4 if mixed_precision else 0
-    static = parameter_bytes + state + master + input_bytes
-    step_temporaries = optimizer.step_temporaries * trainable_elements * 4
+    static = parameter_bytes + buffer_bytes + state + master + input_bytes
+    step_temporaries = optimizer_step_bytes(optimizer, optimizer_impl, trainable_sizes, device)
     timeline = [TimelinePoint(index, phase, layer, live + static, peak + static)
                 for index, (phase, layer, live, peak) in enumerate(segments)]
     after_backward = timeline[-1].live_bytes if timeline else static
@@ -222,6 +287,7 @@ def step_memory(*, parameter_bytes: int, trainable_elements: int, gradient_items
     top = max(timeline, key=lambda p: p.peak_bytes)
     return StepMemory(
         parameter_bytes=parameter_bytes,
+        buffer_bytes=buffer_bytes,
         gradient_bytes=trainable_elements * gradient_itemsize,
         optimizer_state_bytes=state,
         master_weight_bytes=master,
@@ -233,6 +299,7 @@ def step_memory(*, parameter_bytes: int, trainable_elements: int, gradient_items
         peak_phase=top.phase,
         peak_layer=top.layer,
         timeline=tuple(timeline),
+        optimizer_impl=optimizer_impl,
     )
 
 

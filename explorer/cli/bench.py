@@ -7,23 +7,23 @@ instead of a half-run sweep. The sweep itself is `analyzers.bench.harness.run_sw
 from __future__ import annotations
 
 import argparse
-import re
 import sys
-from typing import Callable
 
 import torch
-from torch import nn
 
-from analyzers.bench.schema import BenchStatus, MemoryFormat
-from analyzers.bench.harness import BenchConfig, BenchResult, default_device, run_sweep
-from analyzers.devices import DevicePeak, Precision, measure_peak, peak_for
+from analyzers.bench.harness import BenchConfig, BenchResult, run_sweep
+from analyzers.bench.schema import BenchStatus
+from analyzers.devices import peak_for
 from analyzers.errors import UserError, first_line
-from explorer.cli.common import CliError
+from explorer.cli.bench_configs import build_configs, build_for_bench, measured_peak, train_results_path
+from explorer.cli.common import CliError, timeout_seconds
+from explorer.cli.executor_options import add_executor_arguments
 from explorer.cli.training import OPTIMIZERS
 from explorer.ui.human import binary_bytes
 
-SOURCE_PREFIXES = ("torchvision:", "timm:")
-FALLBACK_INPUT = (3, 224, 224)  # ImageNet's eval crop, for a source model that does not say its own
+__all__ = ["BENCH_TIMEOUT_S", "DEFAULT_CSV", "add_bench_arguments", "add_parser", "run", "run_bench"]
+
+BENCH_TIMEOUT_S = 600  # per configuration: 50 iterations of a large model on a CPU take minutes, never ten
 DEFAULT_CSV = "bench_results.csv"
 
 
@@ -48,140 +48,32 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         help="%% of peak and roofline against the spec sheet (default) or a measured matmul/copy probe "
                         "(the only option for CPUs, which have no spec entry)")
     parser.add_argument("--csv", default=DEFAULT_CSV, help=f"results file to append to (default {DEFAULT_CSV})")
+    parser.add_argument("--timeout", type=timeout_seconds, default=BENCH_TIMEOUT_S, metavar="SECONDS",
+                        help=f"limit per configuration (counting, build, warm-up, timing) and on the peak probe; a "
+                        f"configuration over it is an error row (default {BENCH_TIMEOUT_S}, 0: none)")
     add_bench_arguments(parser)  # --train [--optimizer]: a timed training step, measured peak beside the estimate
+    add_executor_arguments(parser, gpu_kinds=True)  # --executor local|ray, --ray-address, --gpu-kinds
     parser.set_defaults(run=run)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the sweep the arguments describe; 2 for bad input, 1 if any row is an error, else 0."""
+    if args.executor != "local" or args.ray_address or args.gpu_kinds:
+        from explorer.cli.bench_cluster import run_on_cluster
+
+        return run_on_cluster(args)
     if getattr(args, "train", False):
         return run_bench(args)
     try:
         configs = build_configs(args)
         lookup = peak_for if args.peak == "spec" else measured_peak(configs[0].dtype)
-        results = run_sweep(configs, build_for_bench, args.csv, device_peak=lookup)
+        results = run_sweep(configs, build_for_bench, args.csv, device_peak=lookup, time_limit_s=args.timeout)
     except UserError as exc:  # bad values, a results file that cannot be used or written (ResultsFileError)
         print(f"error: {first_line(exc)}", file=sys.stderr)  # the same one-line form as every other command
         return 2
     _print_summary(results, skipped=len(configs) - len(results), csv_path=args.csv)
     return 1 if any(r.status is BenchStatus.ERROR for r in results) else 0
-
-
-def measured_peak(precision: Precision) -> Callable[[torch.device], DevicePeak]:
-    """A peak lookup that probes the device once: a square matmul in the sweep's dtype and a device copy.
-
-    Sizes are scaled to the device so the probe takes about a second: 2048² on a CPU, 8192² on a GPU.
-    """
-
-    def probe(device: torch.device) -> DevicePeak:
-        cpu = device.type == "cpu"
-        return measure_peak(device, precisions=(precision,), matmul_size=2048 if cpu else 8192,
-                            copy_bytes=(256 << 20) if cpu else (1 << 30), repeats=3 if cpu else 10)
-
-    return probe
-
-
-def build_configs(args: argparse.Namespace) -> list[BenchConfig]:
-    """Every (model, batch) configuration the arguments ask for, validated."""
-    batches = parse_batches(args.batch)
-    precision = _parse_precision(args.dtype, "--dtype")
-    device = _parse_device(args.device)
-    iters = _parse_count(args.iters, "--iters", minimum=1)
-    warmup = _parse_count(args.warmup, "--warmup", minimum=0)
-    explicit_input = parse_input_size(args.input) if args.input is not None else None
-    if precision is Precision.TF32 and torch.device(device).type != "cuda":
-        raise CliError("--dtype tf32 is a CUDA tensor-core mode; on cpu use fp32")
-    memory_format = MemoryFormat.CHANNELS_LAST if args.channels_last else MemoryFormat.NCHW
-    configs = []
-    for name in args.models:
-        input_size = explicit_input or default_input_size(name)
-        for batch in batches:
-            configs.append(
-                BenchConfig(
-                    model=name,
-                    batch=batch,
-                    input_size=input_size,
-                    dtype=precision,
-                    memory_format=memory_format,
-                    compile=args.compile,
-                    device=device,
-                    iters=iters,
-                    warmup=warmup,
-                )
-            )
-    return configs
-
-
-def parse_batches(text: str) -> list[int]:
-    """'1,32,256' → [1, 32, 256]; each a positive integer, no repeats."""
-    parts = [p.strip() for p in text.split(",")]
-    if not all(re.fullmatch(r"\d+", p) for p in parts) or any(int(p) < 1 for p in parts):
-        raise CliError(f"--batch {text!r}: expected positive integers separated by commas, e.g. 1,32,256")
-    return list(dict.fromkeys(int(p) for p in parts))
-
-
-def parse_input_size(text: str) -> tuple[int, int, int]:
-    """'3x224x224' → (3, 224, 224): the shared parser (explorer.input_size), held to the three sizes of an image."""
-    from explorer.input_size import parse_input_size as parse
-
-    c, h, w = parse(text, dimensions=(3, 3))
-    return (c, h, w)
-
-
-def default_input_size(name: str) -> tuple[int, int, int]:
-    """The input a model is meant for; a `UserError` for a name that does not resolve."""
-    if name.startswith(SOURCE_PREFIXES):
-        sourced = _resolve_source(name, torch.device("meta"))
-        return tuple(sourced.input_size) if sourced.input_size else FALLBACK_INPUT
-    from explorer.zoo import get_model_info
-
-    return get_model_info(name).default_input()
-
-
-def build_for_bench(name: str, device: torch.device) -> nn.Module:
-    """The model factory the harness calls: real random-init weights on `device` (or meta, for counting)."""
-    if name.startswith(SOURCE_PREFIXES):
-        return _resolve_source(name, device).module
-    from explorer.zoo import build_model
-
-    return build_model(name, device=device).module
-
-
-def _resolve_source(ref: str, device: torch.device):
-    try:
-        from explorer.sources import resolve_source
-
-        with torch.device(device):
-            return resolve_source(ref)
-    except Exception as exc:  # a missing package, an unknown name: all are the user's input to fix
-        raise CliError(f"{ref}: {first_line(exc)}") from None
-
-
-def _parse_precision(text: str, flag: str) -> Precision:
-    try:
-        return Precision(text.lower())
-    except ValueError:
-        allowed = " | ".join(member.value for member in Precision)
-        raise CliError(f"{flag} {text!r}: expected one of {allowed}") from None
-
-
-def _parse_device(text: str | None) -> str:
-    if text is None:
-        return default_device()
-    if not re.fullmatch(r"cpu|cuda(:\d+)?", text):
-        raise CliError(f"--device {text!r}: expected cuda or cpu")
-    if text.startswith("cuda") and not torch.cuda.is_available():
-        raise CliError("--device cuda: CUDA is not available on this machine; use --device cpu")
-    if text.startswith("cuda:") and int(text.split(":")[1]) >= torch.cuda.device_count():
-        raise CliError(f"--device {text}: this machine has {torch.cuda.device_count()} CUDA device(s)")
-    return text
-
-
-def _parse_count(text: str, flag: str, minimum: int) -> int:
-    if not re.fullmatch(r"\d+", str(text).strip()) or int(text) < minimum:
-        raise CliError(f"{flag} {text!r}: expected an integer ≥ {minimum}")
-    return int(text)
 
 
 def _print_summary(results: list[BenchResult], skipped: int, csv_path: str) -> None:
@@ -209,46 +101,70 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="with --train (default sgd)")
 
 
-TRAIN_FIELDS = ("model", "batch", "input", "device", "optimizer", "step_ms_p50", "images_per_s",
-                "measured_peak_bytes", "estimated_peak_bytes", "estimate_error", "estimated_saved_bytes")
-
-
 def run_bench(args: argparse.Namespace) -> int:
     """One timed training step per (model, batch); fp32 only (the estimate's mixed precision keeps fp16 weights
-    with fp32 masters, which is not what autocast does)."""
-    import csv
-    from pathlib import Path
+    with fp32 masters, which is not what autocast does).
 
-    from analyzers.bench.train_harness import bench_training_step
+    Each row is written through the one result-file writer the moment its configuration finishes (a kill keeps
+    every finished row; a rerun skips them); a configuration that fails or runs past `--timeout` is one line on
+    stderr and no row, so a rerun tries it again.
+    """
+    from analyzers.bench.result_schemas import TRAIN_BENCH_ROWS
+    from analyzers.bench.results_file import ResultsFile
 
     try:
         configs = build_configs(args)
         if any(c.dtype.value != "fp32" for c in configs) or args.compile or args.channels_last:
             raise CliError("bench --train runs fp32 in NCHW without --compile")
-        results = [bench_training_step(c.model, build_for_bench, c.input_size, c.batch, c.device,
-                                       args.optimizer, iters=c.iters, warmup=c.warmup) for c in configs]
+        path = train_results_path(args.csv)
+        with ResultsFile(path, TRAIN_BENCH_ROWS) as results:
+            written, skipped, failed = _train_sweep(configs, args, results)
     except UserError as exc:
         print(f"error: {first_line(exc)}", file=sys.stderr)
         return 2
-    path = Path(args.csv)
-    path = path.with_name(f"{path.stem}_train{path.suffix or '.csv'}")
-    new = not path.exists()
-    with path.open("a", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        if new:
-            writer.writerow(TRAIN_FIELDS)
-        for r in results:
-            error = r.estimate_error
-            writer.writerow([r.model, r.batch, "x".join(map(str, r.input_size)), r.device, r.optimizer,
-                             f"{r.step_ms_p50:.3f}", f"{r.images_per_s:.1f}", r.measured_peak_bytes or "",
-                             r.estimated_peak_bytes, f"{error:.4f}" if error is not None else "",
-                             r.estimated_saved_bytes])
-    print(f"{'model':<16} {'batch':>5} {'step ms':>9} {'images/s':>9} {'measured peak':>14} {'estimate':>10} "
-          f"{'error':>7}")
-    for r in results:
+    note = f", {skipped} already present (skipped)" if skipped else ""
+    print(f"{written} row(s) appended to {path}{note}")
+    return 1 if failed else 0
+
+
+def _train_sweep(configs: list[BenchConfig], args: argparse.Namespace, results) -> tuple[int, int, int]:
+    """Time each configuration not in `results`, writing its row at once; (written, skipped, failed)."""
+    from analyzers.bench.train_harness import bench_training_step
+    from analyzers.devices import device_name
+    from analyzers.time_limit import TimeLimitExceeded, time_limit
+    from explorer.cli.common import print_line
+
+    written = skipped = failed = 0
+    names = {c.device: device_name(torch.device(c.device)) for c in configs}
+    print_line(f"{'model':<16} {'batch':>5} {'step ms':>9} {'images/s':>9} {'measured peak':>14} {'estimate':>10} "
+               f"{'error':>7}")
+    for c in configs:
+        key = {"model": c.model, "batch": c.batch, "input": c.input_label, "device": c.device,
+               "device_name": names[c.device], "optimizer": args.optimizer}
+        if key in results:
+            skipped += 1
+            continue
+        try:
+            with time_limit(args.timeout):
+                r = bench_training_step(c.model, build_for_bench, c.input_size, c.batch, c.device, args.optimizer,
+                                        iters=c.iters, warmup=c.warmup)
+        except TimeLimitExceeded as exc:
+            failed += 1
+            print(f"error: {c.model} batch {c.batch}: stopped after {exc.seconds:g} s (--timeout); no row written",
+                  file=sys.stderr)
+            continue
+        except Exception as exc:  # out of memory, a model that cannot train: this configuration, not the sweep
+            failed += 1
+            print(f"error: {c.model} batch {c.batch}: {type(exc).__name__}: {first_line(exc)}; no row written",
+                  file=sys.stderr)
+            continue
+        error = r.estimate_error
+        written += results.append({**key, "step_ms_p50": r.step_ms_p50, "images_per_s": r.images_per_s,
+                                   "measured_peak_bytes": r.measured_peak_bytes,
+                                   "estimated_peak_bytes": r.estimated_peak_bytes, "estimate_error": error,
+                                   "estimated_saved_bytes": r.estimated_saved_bytes})
         measured = binary_bytes(r.measured_peak_bytes) if r.measured_peak_bytes else "— (no CUDA)"
-        error = f"{100 * r.estimate_error:+.1f}%" if r.estimate_error is not None else ""
-        print(f"{r.model:<16} {r.batch:>5} {r.step_ms_p50:9.2f} {r.images_per_s:9.1f} {measured:>14} "
-              f"{binary_bytes(r.estimated_peak_bytes):>10} {error:>7}")
-    print(f"{len(results)} row(s) appended to {path}")
-    return 0
+        shown = f"{100 * error:+.1f}%" if error is not None else ""
+        print_line(f"{r.model:<16} {r.batch:>5} {r.step_ms_p50:9.2f} {r.images_per_s:9.1f} {measured:>14} "
+                   f"{binary_bytes(r.estimated_peak_bytes):>10} {shown:>7}")
+    return written, skipped, failed

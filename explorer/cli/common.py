@@ -6,16 +6,19 @@ Every user error ends in one line on stderr and exit code 2; tracebacks are for 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
+import re
 import sys
-from pathlib import Path
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Callable, Sequence, TypeVar
 
 from analyzers.errors import UserError
+from analyzers.numbers import decimal_number, whole_number
 
 __all__ = [
     "DEFAULT_TIMEOUT_S", "EXIT_INTERRUPTED", "EXIT_SOME_FAILED", "EXIT_USAGE", "CliError", "OneLineParser",
-    "limited", "non_negative_int", "parse_options", "positive_int", "print_line", "timeout_seconds", "write_file",
+    "limited", "non_negative_int", "parse_options", "positive_int", "print_line", "seconds", "timeout_seconds",
+    "write_file",
 ]
 
 T = TypeVar("T")
@@ -32,38 +35,44 @@ class CliError(UserError):
 
 class OneLineParser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # argparse prints usage over several lines; we print one
-        raise CliError(f"{message} (see `python -m explorer {self.prog.split()[-1]} --help`)"
-                       if " " in self.prog else f"{message} (see `python -m explorer --help`)")
+        command = self.prog.removeprefix("python -m explorer").strip()  # "" for the program itself
+        raise CliError(f"{message} (see `python -m explorer {command + ' ' if command else ''}--help`)")
 
 
 def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    value = whole_number(text)
+    if value is None or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {_as_typed(text)}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    value = whole_number(text)
+    if value is None:
+        raise argparse.ArgumentTypeError(f"expected an integer ≥ 0, got {_as_typed(text)}")
     return value
 
 
 def timeout_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
+    value = decimal_number(text)
+    value = math.nan if value is None else value
     if not 0 <= value <= 86_400:
         raise argparse.ArgumentTypeError(f"expected seconds from 0 (no limit) to 86400, got {text!r}")
     return value
 
 
-def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer ≥ 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer ≥ 0, got {value}")
-    return value
+def seconds(text: str) -> float:
+    """A number of seconds in `float`'s notation, ASCII only (`float` also reads '٣' and '1_0'); the command holds
+    it to its own range and names the flag when it refuses 'inf', 'nan' or '-5'."""
+    if text.isascii() and "_" not in text:
+        with contextlib.suppress(ValueError):
+            return float(text)
+    raise argparse.ArgumentTypeError(f"expected a number of seconds like 2.5, got {text!r}")
+
+
+def _as_typed(text: str) -> str:
+    """A number as the user typed it (`-1`); anything else quoted, so that spaces or look-alike digits show."""
+    return text if re.fullmatch(r"-?[0-9]{1,20}", text) else repr(text)
 
 
 def parse_options(pairs: Sequence[str]) -> dict[str, str]:
@@ -101,12 +110,9 @@ def print_line(text: str) -> None:
     sys.stdout.flush()
 
 
-def write_file(path: str, writer: Any) -> None:
-    """`writer(Path(path))`, with a directory or an OS error as one line."""
-    target = Path(path)
-    if target.is_dir():
-        raise CliError(f"cannot write {path}: it is a directory")
-    try:
-        writer(target)
-    except OSError as exc:
-        raise CliError(f"cannot write {path}: {exc.strerror or exc}") from None
+def write_file(path: str, text: str) -> None:
+    """Write a command's output file: a directory, a FIFO nobody reads, /dev/full, a missing folder or a name too
+    long is one line (`analyzers.user_files.write_text`), never a hang."""
+    from analyzers.user_files import write_text
+
+    write_text(path, text)

@@ -12,6 +12,8 @@ import json
 from explorer.ensemble import (EnsembleCost, batch1_latencies, ensemble_cost, measured_latency_ms, parse_crops,
                                parse_members, zoo_member_costs)
 
+__all__ = ["add_parser", "format_cost", "run"]
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register the `ensemble` sub-command."""

@@ -14,6 +14,8 @@ from typing import Any, Callable, Sequence
 from analyzers.errors import InputSizeError
 from analyzers.counting.inputs import Inputs, parse_input_spec
 
+__all__ = ["InputAction", "InputChoice", "parse_input_options"]
+
 
 @dataclass(frozen=True)
 class InputChoice:

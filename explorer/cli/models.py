@@ -4,15 +4,17 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from explorer.cli.common import DEFAULT_TIMEOUT_S, CliError, positive_int, timeout_seconds
-from explorer.input_size import parse_input_size
-from explorer.terminal_text import printable
+from analyzers.counting.inputs import parse_input_size
+from analyzers.safe_text import printable
+from analyzers.cpu_budget import CpuRun, refuse_cpu_run_over_budget
 
-__all__ = ["ResolvedModel", "add_model_arguments", "analyze_model", "resolve_model", "roofline_bound"]
+__all__ = ["ResolvedModel", "add_model_arguments", "analyze_model", "refuse_crosscheck_over_budget", "resolve_model",
+           "roofline_bound"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,8 @@ def resolve_model(ref: str | None, spec: str | None, options: dict[str, Any],
     """
     import torch
 
+    if spec is not None and ref is not None:
+        raise CliError(f"give a model name or --spec FILE, not both (got {ref!r} and --spec {spec!r})")
     if spec is not None:
         from explorer.spec import load_spec
 
@@ -57,8 +61,7 @@ def resolve_model(ref: str | None, spec: str | None, options: dict[str, Any],
 
         with torch.device(build_device):
             sourced = resolve_source(ref)
-        size = input_override or sourced.input_size
-        return ResolvedModel(sourced.name, sourced.module, tuple(size) if size else None)
+        return ResolvedModel(sourced.name, sourced.module, input_override or sourced.input_size)
     from explorer.zoo import build_model
 
     built = build_model(ref, **options)
@@ -66,26 +69,18 @@ def resolve_model(ref: str | None, spec: str | None, options: dict[str, Any],
 
 
 def _read_spec_file(path: str) -> str:
-    """The file's text, or one line saying why not: unreadable, too large for a spec, or not UTF-8 text."""
+    """The file's text, or one line saying why not: not a regular file (a FIFO would block), too large for a spec,
+    or not UTF-8 text."""
+    from analyzers.user_files import read_text
     from explorer.spec import DEFAULT_LIMITS
 
-    most = 4 * DEFAULT_LIMITS.max_chars  # UTF-8 takes at most 4 bytes a character: any larger file is over the limit
-    try:
-        with open(path, "rb") as file:
-            data = file.read(most + 1)
-    except OSError as exc:
-        raise CliError(f"cannot read spec file {printable(path)}: {exc.strerror or exc}") from None
-    if len(data) > most:
-        raise CliError(f"spec file {printable(path)} is over {most:,} bytes; a spec has at most "
-                       f"{DEFAULT_LIMITS.max_chars:,} characters")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise CliError(f"spec file {printable(path)} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
-                       f"{exc.start:,}); a spec is plain text") from None
+    # UTF-8 takes at most 4 bytes a character: any larger file is over the limit
+    return read_text(path, "a spec file", limit_bytes=4 * DEFAULT_LIMITS.max_chars)
 
 
 def analyze_model(model: ResolvedModel, args: argparse.Namespace):
+    """The analysis the command line asked for; a real run on the CPU is estimated on meta first and refused over
+    the memory budget, with the largest batch or input that fits."""
     from analyzers import analyze
     from analyzers.devices import Precision
 
@@ -98,13 +93,55 @@ def analyze_model(model: ResolvedModel, args: argparse.Namespace):
     if given is not None:
         if args.batch != 1:
             raise CliError("with NAME=DTYPE:SHAPE inputs the batch is in each shape; leave out --batch")
-        return analyze(model.module, inputs=given, dtype=dtype, model_name=model.name, device=device)
-    if model.inputs is not None:
-        return analyze(model.module, inputs=with_batch(model.inputs, args.batch), dtype=dtype,
-                       model_name=model.name, device=device)
-    if model.input_size is None:
+        run = _OnMeta(model, dtype, lambda batch, size: dict(inputs=given))
+    elif model.inputs is not None:
+        run = _OnMeta(model, dtype, lambda batch, size: dict(inputs=with_batch(model.inputs, batch)))
+    elif model.input_size is None:
         raise CliError(f"{model.name}: give the input size with --input CxHxW")
-    return analyze(model.module, model.input_size, args.batch, dtype=dtype, model_name=model.name, device=device)
+    else:
+        run = _OnMeta(model, dtype, lambda batch, size: dict(input_size=size, batch_size=batch), model.input_size)
+    if device != "meta":
+        refuse_cpu_run_over_budget(run.cpu_run(f"{model.name} on the CPU", args.batch if given is None else 1))
+    return analyze(model.module, **run.call(args.batch, run.size), dtype=dtype, model_name=model.name, device=device)
+
+
+def refuse_crosscheck_over_budget(model: ResolvedModel, args: argparse.Namespace) -> None:
+    """fvcore runs a float32 copy of the model on one CPU input of `model.input_size` at `--batch`."""
+    import torch
+    from analyzers.devices import Precision
+
+    dtype = Precision(args.dtype).torch_dtype
+    run = _OnMeta(model, dtype, lambda batch, size: dict(input_size=size, batch_size=batch), model.input_size)
+    scale = torch.float32.itemsize / dtype.itemsize
+    refuse_cpu_run_over_budget(replace(run.cpu_run(f"the fvcore cross-check of {model.name}", args.batch),
+                                       bytes_per_estimated_byte=scale))
+
+
+@dataclass(frozen=True)
+class _OnMeta:
+    """How `analyze` is called for this model at a batch and size, and the same on meta for the estimate."""
+
+    model: ResolvedModel
+    dtype: Any
+    call: Any  # (batch, size) -> analyze's keyword arguments for the inputs
+    size: tuple[int, ...] | None = None
+
+    def analyze(self, batch: int, size: tuple[int, ...] | None):
+        from analyzers import analyze
+
+        return analyze(self.model.module, **self.call(batch, size), dtype=self.dtype, model_name=self.model.name)
+
+    def weights_and_inputs(self, batch: int) -> int:
+        from analyzers.budget import inputs_bytes
+        from analyzers.counting.inputs import InputSpec, as_call, describe
+
+        call = self.call(batch, self.size)
+        inputs = call["inputs"] if "inputs" in call else InputSpec((batch, *self.size))
+        weights = sum(t.numel() for t in self.model.module.parameters()) * self.dtype.itemsize  # as `dtype`
+        return weights + inputs_bytes(describe(*as_call(inputs), names=(), float_dtype=self.dtype))
+
+    def cpu_run(self, what: str, batch: int) -> CpuRun:
+        return CpuRun(what, batch, self.size, self.analyze, self.weights_and_inputs)
 
 
 def roofline_bound(analysis: Any, args: argparse.Namespace):

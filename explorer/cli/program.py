@@ -10,7 +10,7 @@ from typing import Sequence
 from analyzers.errors import UserError
 from explorer.cli import atlas, bench, ensemble, gradients, listing, predict, report, summary, training
 from explorer.cli.common import EXIT_INTERRUPTED, EXIT_USAGE, CliError, OneLineParser
-from explorer.terminal_text import printable
+from analyzers.safe_text import printable
 
 __all__ = ["build_parser", "main"]
 
@@ -59,19 +59,20 @@ def _refuse_empty_values(args: argparse.Namespace) -> None:
     for dest, value in vars(args).items():
         values = value if isinstance(value, list) else [value]
         if any(isinstance(v, str) and not v.strip() for v in values):
-            what = "the model name" if dest in ("name", "models") else "--" + dest.replace("_", "-")
+            what = "the model name" if dest in ("name", "models", "members") else "--" + dest.replace("_", "-")
             raise CliError(f"{what} needs a value, got an empty string")
 
 
 def _run_command(args: argparse.Namespace) -> int:
-    """The command's own exit status; a KeyboardInterrupt or SystemExit that user code raised is a one-line error."""
+    """The command's own exit status; a KeyboardInterrupt, SystemExit or other BaseException that user code raised
+    (GeneratorExit…) is a one-line error. An Exception that is not a user error is our bug: its traceback stays."""
     from explorer.run_limits import Interrupted
 
     try:
         return int(args.run(args) or 0)
-    except Interrupted:
+    except (Interrupted, Exception):
         raise
-    except KeyboardInterrupt:
-        raise CliError("the model's code raised KeyboardInterrupt") from None
     except SystemExit as exc:
         raise CliError(f"the model's code called sys.exit({exc.code!r}); a model must not end the program") from None
+    except BaseException as exc:
+        raise CliError(f"the model's code raised {type(exc).__name__}") from None

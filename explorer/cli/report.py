@@ -7,7 +7,7 @@ from typing import Any
 
 from explorer.cli.common import CliError, limited, non_negative_int, parse_options, write_file
 from explorer.cli.models import ResolvedModel, add_model_arguments, analyze_model, resolve_model, roofline_bound
-from explorer.input_size import parse_input_size
+from analyzers.counting.inputs import parse_input_size
 
 __all__ = ["add_parser", "run"]
 
@@ -39,12 +39,12 @@ def run(args: argparse.Namespace) -> int:
     if args.csv:
         from analyzers.reports.table import to_csv
 
-        write_file(args.csv, lambda path: to_csv(analysis, path, args.depth, bound))
+        write_file(args.csv, to_csv(analysis, None, args.depth, bound))
         wrote = True
     if args.json:
         from analyzers.reports.table import to_json
 
-        write_file(args.json, lambda path: to_json(analysis, path, args.depth))
+        write_file(args.json, to_json(analysis, None, args.depth) + "\n")
         wrote = True
     if args.markdown:
         from analyzers.reports.table import to_markdown

@@ -9,9 +9,10 @@ from typing import Any
 
 from analyzers.errors import UserError, first_line
 from explorer.cli.common import EXIT_SOME_FAILED, CliError, limited, parse_options, print_line
-from explorer.cli.models import ResolvedModel, add_model_arguments, analyze_model, resolve_model, roofline_bound
-from explorer.input_size import parse_input_size
-from explorer.terminal_text import printable
+from analyzers.counting.inputs import parse_input_size
+from analyzers.safe_text import printable
+from explorer.cli.models import (ResolvedModel, add_model_arguments, analyze_model, refuse_crosscheck_over_budget,
+                                 resolve_model, roofline_bound)
 
 __all__ = ["add_parser", "run"]
 
@@ -44,6 +45,10 @@ def _summary_line(model: ResolvedModel, args: argparse.Namespace) -> dict[str, A
     if args.crosscheck == "fvcore":
         from analyzers.reports.crosscheck import fvcore_crosscheck
 
+        if model.input_size is None or getattr(args, "inputs", None) and args.input is None:
+            raise CliError(f"--crosscheck fvcore runs models that take one image (--input CxHxW, the batch from "
+                           f"--batch); {model.name} takes {', '.join(i.name for i in analysis.inputs)}")
+        refuse_crosscheck_over_budget(model, args)
         check = fvcore_crosscheck(model.module, model.input_size, args.batch, analysis)
         summary.update(fvcore_macs=check.fvcore_macs, fvcore_total=check.fvcore_total,
                        fvcore_other=check.fvcore_other, crosscheck=check.explanation())
@@ -74,6 +79,8 @@ def predicted_summary(analysis, args: argparse.Namespace) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     options = parse_options(args.set)
     size = parse_input_size(args.input) if args.input else None
+    if args.family and not args.all:
+        raise CliError("--family chooses the models of --all; give --all, or leave --family out")
     if args.all:
         if args.name or args.spec:
             raise CliError("summary --all takes no model name")
@@ -109,8 +116,8 @@ def _summary_all(args: argparse.Namespace, size: tuple[int, ...] | None) -> int:
             continue
         print_line(json.dumps(summary, ensure_ascii=False))
     if failed:
-        print(f"error: {failed} of {len(models)} models could not be analysed (each named above); the others were",
-              file=sys.stderr)
+        print(f"error: {failed} of {len(models)} models could not be analysed (each named above)"
+              + ("; the others were" if failed < len(models) else ""), file=sys.stderr)
         return EXIT_SOME_FAILED
     return 0
 

@@ -9,8 +9,10 @@ from analyzers.numbers import volume
 from analyzers.records import Analysis
 from analyzers.counting.formula_text import receptive_field_text
 from analyzers.predict.roofline import ModelBound
-from explorer.terminal_text import printable
+from analyzers.safe_text import printable
 from analyzers.counting.formula_text import layer_formula
+
+__all__ = ["layer_table"]
 
 
 def layer_table(analysis: Analysis, max_depth: int | None = None, roofline: ModelBound | None = None) -> str:

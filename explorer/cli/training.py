@@ -11,11 +11,13 @@ import argparse
 import json
 from typing import Any, Callable
 
-from explorer.cli.common import CliError
+from explorer.cli.common import CliError, non_negative_int
 from explorer.ui.human import binary_bytes, compact
 
+__all__ = ["OPTIMIZERS", "format_summary", "format_table", "install", "run_report", "run_summary"]
+
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
-_TRAIN_FLAGS = ("optimizer", "freeze", "freeze_stages")
+_TRAIN_FLAGS = ("optimizer", "optimizer_impl", "step_device", "freeze", "freeze_stages")
 
 
 def install(parser: argparse.ArgumentParser, training: Callable[[argparse.Namespace], int]) -> None:
@@ -25,9 +27,14 @@ def install(parser: argparse.ArgumentParser, training: Callable[[argparse.Namesp
                        help="cost one training step: forward + backward + optimizer, and its memory")
     group.add_argument("--optimizer", choices=OPTIMIZERS, default=None,
                        help="with --train: sgd (default), momentum (SGD with momentum), adam, adamw")
+    group.add_argument("--optimizer-impl", choices=("for-loop", "foreach", "fused"), default=None,
+                       help="with --train: how torch.optim runs the update (default: PyTorch's for --step-device: "
+                       "foreach on CUDA, the for-loop on the CPU); it sets the step's temporaries")
+    group.add_argument("--step-device", choices=("cuda", "cpu"), default=None,
+                       help="with --train: the device the step's memory is told for (default cuda)")
     group.add_argument("--freeze", metavar="MODULE", default=None,
                        help="with --train: freeze MODULE and every module before it (e.g. layer3)")
-    group.add_argument("--freeze-stages", metavar="K", type=int, default=None,
+    group.add_argument("--freeze-stages", metavar="K", type=non_negative_int, default=None,
                        help="with --train: freeze the model's first K stages (ResNet: layer1 … layer4, the stem "
                        "with layer1; MobileNet/EfficientNet/VGG: features.0 …); all of them leaves the head")
     plain = parser.get_default("run")
@@ -49,23 +56,34 @@ def _routed(plain: Callable[[argparse.Namespace], int],
 
 
 def _training_analysis(args: argparse.Namespace):
+    from analyzers.counting.inputs import with_batch
     from analyzers.training.analyze import analyze_training
     from explorer.cli.common import limited, parse_options
+    from explorer.cli.inputs import parse_input_options
     from explorer.cli.models import resolve_model
-    from explorer.input_size import parse_input_size
+    from analyzers.counting.inputs import parse_input_size
 
     if getattr(args, "device", "meta") != "meta":
         raise CliError("--train counts on the meta device; leave out --device")
     if getattr(args, "roofline", None) or getattr(args, "crosscheck", None):
         raise CliError("--roofline and --crosscheck describe an inference pass; leave them out with --train")
     options = parse_options(args.set)
-    size = parse_input_size(args.input) if isinstance(args.input, str) else None
+    choice = parse_input_options(getattr(args, "inputs", None), parse_input_size)  # the forward's --input forms
+    if choice.inputs is not None and args.batch != 1:
+        raise CliError("with NAME=DTYPE:SHAPE inputs the batch is in each shape; leave out --batch")
 
     def work():
-        model = resolve_model(args.name, args.spec, options, size, args.build_device)
-        if model.input_size is None:
-            raise CliError(f"{model.name}: give the input size with --input CxHxW")
-        return analyze_training(model.module, model.input_size, args.batch, optimizer=args.optimizer or "sgd",
+        model = resolve_model(args.name, args.spec, options, choice.size, args.build_device)
+        if choice.inputs is not None:
+            size, inputs = None, choice.inputs
+        elif model.inputs is not None:  # a token model's input_ids, a detection model's list of images
+            size, inputs = None, with_batch(model.inputs, args.batch)
+        elif model.input_size is None:
+            raise CliError(f"{model.name}: give the input size with --input CxHxW or NAME=DTYPE:SHAPE")
+        else:
+            size, inputs = model.input_size, None
+        return analyze_training(model.module, size, args.batch, inputs=inputs, optimizer=args.optimizer or "sgd",
+                                optimizer_impl=args.optimizer_impl, device=args.step_device or "cuda",
                                 freeze=args.freeze, freeze_stages=args.freeze_stages, precision=args.dtype,
                                 model_name=model.name)
 
@@ -110,7 +128,8 @@ def format_summary(s: dict[str, Any]) -> str:
     frozen = f", frozen through {s['frozen_through']}" if s["frozen_through"] else ""
     ratio = f"{s['backward_to_forward']:.2f}× forward" if s["backward_to_forward"] is not None else "—"
     lines = [
-        f"{s['model']}  input {s['input']}  batch {s['batch']}  {s['optimizer']}  {s['precision']}{frozen}",
+        f"{s['model']}  input {s['input']}  batch {s['batch']}  {s['optimizer']} ({s['optimizer_impl']})  "
+        f"{s['precision']}  step on {s['step_device']}{frozen}",
         f"  params            {s['params']:,} ({s['trainable_params']:,} trainable)",
         f"  forward           {s['forward_macs']:,} MACs ({compact(s['forward_macs'])})",
         f"  backward          {s['backward_macs']:,} MACs ({compact(s['backward_macs'])}, {ratio}): "
@@ -119,11 +138,13 @@ def format_summary(s: dict[str, Any]) -> str:
         f"{s['backward_elementwise_ops']:,} ops",
         f"  step memory peak  {binary_bytes(s['peak_bytes'])} ({s['peak_bytes']:,} B) during {s['peak_phase']}"
         + (f" of {s['peak_layer']}" if s["peak_layer"] else ""),
-        f"    parameters {binary_bytes(s['parameter_bytes'])}, gradients {binary_bytes(s['gradient_bytes'])}, "
+        f"    parameters {binary_bytes(s['parameter_bytes'])}, buffers {binary_bytes(s['buffer_bytes'])}, "
+        f"gradients {binary_bytes(s['gradient_bytes'])}, "
         f"optimizer state {binary_bytes(s['optimizer_state_bytes'])}"
         + (f", fp32 master weights {binary_bytes(s['master_weight_bytes'])}" if s["master_weight_bytes"] else "")
         + f", input {binary_bytes(s['input_bytes'])}",
         f"    saved for backward {binary_bytes(s['saved_activation_bytes'])} in {s['saved_tensors']:,} tensors",
+        f"    optimizer step temporaries {binary_bytes(s['optimizer_step_bytes'])}; not included: {s['not_included']}",
     ]
     if "unfrozen_peak_bytes" in s:
         lines += [
@@ -147,10 +168,10 @@ def run_report(args: argparse.Namespace) -> int:
     analysis = _training_analysis(args)
     wrote = False
     if args.csv:
-        write_file(args.csv, lambda path: to_csv(analysis, path, args.depth))
+        write_file(args.csv, to_csv(analysis, None, args.depth))
         wrote = True
     if args.json:
-        write_file(args.json, lambda path: to_json(analysis, path, args.depth))
+        write_file(args.json, to_json(analysis, None, args.depth))
         wrote = True
     if not wrote:
         print(format_table(layer_rows(analysis, args.depth)))

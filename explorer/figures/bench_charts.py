@@ -4,13 +4,16 @@ Rows whose status is not `ok` (out of memory, errors) are left out of the charts
 A *configuration* is everything but the batch: model, dtype, memory format, compile mode and device.
 Names come from uploaded files, so they are HTML-escaped (Plotly reads `<a href>` in trace names as a link) and
 never put inside a hover template (where `%{…}` would be read as a field): templates name a trace by
-`%{fullData.name}`. Charts draw at most `MAX_CONFIGURATIONS` configurations, the fastest, so that a large
-upload stays readable and quick.
+`%{fullData.name}`. Quotes are escaped as numeric entities: Plotly decodes `&#34;` but shows `&quot;` as it is.
+Charts draw at most `MAX_CONFIGURATIONS` configurations, the fastest, so that a large upload stays readable and
+quick. Each configuration is drawn in its model's colour (the one it has on every page, whatever is chosen), its
+settings told apart by dash; a long legend gets the room it needs below the plot instead of squeezing it.
 """
 
 from __future__ import annotations
 
 import html
+from typing import Callable
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -18,7 +21,14 @@ import plotly.graph_objects as go
 from analyzers.bench.schema import BenchStatus
 from explorer.figures.identity_colors import model_color
 from explorer.figures.point_labels import label_positions, padded_range
-from explorer.figures.theme import MUTED, SERIES, empty_figure, legend_below, log_axes, styled
+from explorer.figures.theme import MUTED, empty_figure, legend_below, log_axes, styled
+
+__all__ = [
+    "DASHES", "HALF_WIDTH_PX", "LEGEND_CHAR_PX", "LEGEND_ENTRY_PX", "LEGEND_ROW_PX", "MAX_CONFIGURATIONS",
+    "MAX_LABELLED_POINTS", "MAX_POINTS", "SYMBOLS", "achieved_vs_peak", "config_labels", "escaped",
+    "fastest_configurations", "latency_vs_batch", "macs_vs_latency", "measured_vs_roofline", "ok_rows",
+    "throughput_by_model",
+]
 
 SYMBOLS = ("circle", "diamond", "square", "triangle-up", "x")
 
@@ -48,12 +58,47 @@ def config_labels(rows: pd.DataFrame, *, with_device: bool = True) -> pd.Series:
     return escaped(label)
 
 
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;"}  # what Plotly decodes
+
+
 def escaped(text: pd.Series) -> pd.Series:
-    """`html.escape` of every cell, column-wise (Plotly decodes these entities and reads no tag in the result)."""
+    """Every cell HTML-escaped with entities Plotly decodes (it reads no tag in the result), column-wise."""
     text = text.astype(str)
-    for char in ("&", "<", ">", '"', "'"):  # "&" first: the entities themselves contain it
-        text = text.str.replace(char, html.escape(char), regex=False)
+    for char, entity in _ENTITIES.items():  # "&" first: the entities themselves contain it
+        text = text.str.replace(char, entity, regex=False)
     return text
+
+
+DASHES = ("solid", "dash", "dot", "dashdot", "longdash")
+LEGEND_ROW_PX = 21
+HALF_WIDTH_PX = 560  # a half-width chart on a 1,440 px page
+LEGEND_ENTRY_PX = 46  # a legend entry's symbol and gaps
+LEGEND_CHAR_PX = 6.8
+
+
+def _styles(rows: pd.DataFrame) -> dict[str, tuple[str, str]]:
+    """Configuration → (its model's colour, a dash that tells the model's configurations apart)."""
+    styles: dict[str, tuple[str, str]] = {}
+    per_model: dict[str, int] = {}
+    for config, model in rows[["config", "model"]].drop_duplicates("config").itertuples(index=False):
+        index = per_model.get(model, 0)
+        per_model[model] = index + 1
+        styles[config] = (model_color(str(model)), DASHES[index % len(DASHES)])
+    return styles
+
+
+def _legend_room(fig: go.Figure, base_height: int, width_px: float = HALF_WIDTH_PX) -> int:
+    """The height that keeps the plot its size with the legend below it: one row per line of entries as Plotly
+    wraps them (entries side by side while they fit the width)."""
+    names = [html.unescape(str(t.name)) for t in fig.data if t.showlegend is not False and t.name]
+    if not names:
+        return base_height
+    widest = LEGEND_ENTRY_PX + LEGEND_CHAR_PX * max(len(n) for n in names)
+    per_row = max(1, int(width_px // widest))
+    rows = -(-len(names) // per_row)
+    bottom = 80 + LEGEND_ROW_PX * rows  # the x axis's title, then the legend
+    fig.update_layout(margin=dict(b=bottom))
+    return base_height - 120 + bottom
 
 
 def fastest_configurations(rows: pd.DataFrame, limit: int = MAX_CONFIGURATIONS) -> pd.DataFrame:
@@ -85,23 +130,36 @@ def _none_yet(title: str, missing: str = "finished measurements") -> go.Figure:
     return empty_figure(f"No {missing} in these results.", title=title)
 
 
+def _shown(results: pd.DataFrame, title: str,
+           keep: Callable[[pd.DataFrame], pd.Series] | None = None) -> tuple[pd.DataFrame | None, str]:
+    """The rows a per-configuration chart draws: the finished ones (those `keep` accepts), at most
+    `MAX_CONFIGURATIONS` configurations, the fastest; and its title, which says when some were left out. None
+    when there is nothing to draw."""
+    rows = ok_rows(results)
+    if keep is not None:
+        rows = rows[keep(rows)]
+    if rows.empty:
+        return None, title
+    shown = fastest_configurations(rows)
+    return shown, _title(title, rows, shown)
+
+
 def latency_vs_batch(results: pd.DataFrame) -> go.Figure:
     """p50 latency against batch size, one line per configuration (log–log: linear scaling is a 45° line)."""
-    rows = ok_rows(results)
-    title = "Latency vs batch size"
-    if rows.empty:
+    rows, title = _shown(results, "Latency vs batch size")
+    if rows is None:
         return _none_yet(title)
-    rows = fastest_configurations(all_rows := rows)
-    title = _title(title, all_rows, rows)
     fig = go.Figure()
-    for i, (config, part) in enumerate(rows.sort_values("batch").groupby("config", sort=False)):
+    styles = _styles(rows)
+    for config, part in rows.sort_values("batch").groupby("config", sort=False):
+        color, dash = styles[config]
         fig.add_trace(
             go.Scatter(
                 x=part["batch"],
                 y=part["latency_ms_p50"],
                 name=config,
                 mode="lines+markers",
-                line=dict(color=SERIES[i % len(SERIES)], width=2.5),
+                line=dict(color=color, width=2.5, dash=dash),
                 error_y=dict(
                     type="data",
                     symmetric=False,
@@ -117,7 +175,7 @@ def latency_vs_batch(results: pd.DataFrame) -> go.Figure:
     log_axes(fig, y=True, y_values=rows["latency_ms_p50"])
     fig.update_yaxes(title_text="latency p50 (ms)", tickformat="")
     legend_below(fig)
-    return styled(fig, title=title, height=460)
+    return styled(fig, title=title, height=_legend_room(fig, 460))
 
 
 def throughput_by_model(results: pd.DataFrame) -> go.Figure:
@@ -135,36 +193,37 @@ def throughput_by_model(results: pd.DataFrame) -> go.Figure:
             y=best["config"],
             x=best["images_per_s"],
             orientation="h",
-            marker_color=SERIES[1],
+            marker_color=[model_color(str(m)) for m in best["model"]],
             text=[f"{v:,.0f} img/s @ batch {b}" for v, b in zip(best["images_per_s"], best["batch"])],
-            textposition="auto",
+            textposition="outside",
+            cliponaxis=False,
             hovertemplate="%{y}<br>%{x:,.0f} images/s<extra></extra>",
         )
     )
     fig.update_xaxes(title_text="images / s")
     if best["images_per_s"].max() > 100 * best["images_per_s"].min():  # LeNet next to VGG: only a log axis reads
         log_axes(fig, x=True, x_values=best["images_per_s"])
+    widest = max((len(t) for t in fig.data[0].text), default=0)
+    fig.update_layout(margin=dict(r=20 + LEGEND_CHAR_PX * widest))  # room for the longest bar's label
     return styled(fig, title=title, height=max(260, 80 + 38 * len(best)))
 
 
 def achieved_vs_peak(results: pd.DataFrame) -> go.Figure:
     """Achieved TFLOP/s (from our counted FLOPs) as a % of the device's peak for the dtype, per batch."""
-    rows = ok_rows(results)
-    rows = rows[rows["pct_of_peak"].notna()]
-    title = "Achieved vs peak compute"
-    if rows.empty:
+    rows, title = _shown(results, "Achieved vs peak compute", keep=lambda r: r["pct_of_peak"].notna())
+    if rows is None:
         return _none_yet(title, "peak figures for these devices (no % of peak)")
-    rows = fastest_configurations(all_rows := rows)
-    title = _title(title, all_rows, rows)
     fig = go.Figure()
-    for i, (config, part) in enumerate(rows.sort_values("batch").groupby("config", sort=False)):
+    styles = _styles(rows)
+    for config, part in rows.sort_values("batch").groupby("config", sort=False):
+        color, dash = styles[config]
         fig.add_trace(
             go.Scatter(
                 x=part["batch"],
                 y=part["pct_of_peak"],
                 name=config,
                 mode="lines+markers",
-                line=dict(color=SERIES[i % len(SERIES)], width=2.5),
+                line=dict(color=color, width=2.5, dash=dash),
                 customdata=part[["achieved_tflops", "peak_tflops"]],
                 hovertemplate="batch %{x}<br>%{customdata[0]:.3g} of %{customdata[1]:.3g} TFLOP/s (%{y:.1f}%)"
                 + _TRACE_NAME,
@@ -173,27 +232,27 @@ def achieved_vs_peak(results: pd.DataFrame) -> go.Figure:
     fig.update_xaxes(type="log", title_text="batch size", dtick=0.30103)
     fig.update_yaxes(title_text="% of peak TFLOP/s", ticksuffix="%", rangemode="tozero")
     legend_below(fig)
-    return styled(fig, title=title, height=460)
+    return styled(fig, title=title, height=_legend_room(fig, 460))
 
 
 def measured_vs_roofline(results: pd.DataFrame) -> go.Figure:
     """Measured p50 against the roofline lower bound; the dashed diagonal is the bound itself."""
-    rows = ok_rows(results)
-    rows = rows[rows["roofline_ms"].notna() & (rows["roofline_ms"] > 0)]
-    title = "Measured latency vs roofline bound"
-    if rows.empty:
+    rows, title = _shown(results, "Measured latency vs roofline bound",
+                         keep=lambda r: r["roofline_ms"].notna() & (r["roofline_ms"] > 0))
+    if rows is None:
         return _none_yet(title, "roofline bounds (they need the device's peaks)")
-    rows = fastest_configurations(all_rows := rows)
-    title = _title(title, all_rows, rows)
     fig = go.Figure()
-    for i, (config, part) in enumerate(rows.groupby("config", sort=False)):
+    styles = _styles(rows)
+    for config, part in rows.groupby("config", sort=False):
+        color, dash = styles[config]
         fig.add_trace(
             go.Scatter(
                 x=part["roofline_ms"],
                 y=part["latency_ms_p50"],
                 name=config,
                 mode="markers",
-                marker=dict(size=10, color=SERIES[i % len(SERIES)], line=dict(color="white", width=1)),
+                marker=dict(size=10, color=color, line=dict(color="white", width=1),
+                            symbol=SYMBOLS[DASHES.index(dash) % len(SYMBOLS)]),
                 customdata=part[["batch", "measured_over_roofline"]],
                 hovertemplate="batch %{customdata[0]}<br>bound %{x:.3g} ms, measured %{y:.3g} ms "
                 "(%{customdata[1]:.1f}×)" + _TRACE_NAME,
@@ -215,18 +274,15 @@ def measured_vs_roofline(results: pd.DataFrame) -> go.Figure:
     fig.update_xaxes(title_text="roofline bound (ms)", tickformat="")
     fig.update_yaxes(title_text="measured p50 (ms)", tickformat="")
     legend_below(fig)
-    return styled(fig, title=title, height=460)
+    return styled(fig, title=title, height=_legend_room(fig, 460))
 
 
-def macs_vs_latency(results: pd.DataFrame) -> go.Figure:
-    """Counted MACs of one forward against measured p50: how well counted cost predicts time."""
-    rows = ok_rows(results)
-    rows = rows[rows["macs"].notna()]
-    title = "Counted MACs vs measured latency"
-    if rows.empty:
+def macs_vs_latency(results: pd.DataFrame, *, width_px: float = 1150) -> go.Figure:
+    """Counted MACs of one forward against measured p50: how well counted cost predicts time (`width_px`: the
+    plot area's width, where point names are placed)."""
+    rows, title = _shown(results, "Counted MACs vs measured latency", keep=lambda r: r["macs"].notna())
+    if rows is None:
         return _none_yet(title)
-    rows = fastest_configurations(all_rows := rows)
-    title = _title(title, all_rows, rows)
     rows["setting"] = escaped(rows["dtype"].astype(str) + " · " + rows["device_name"].astype(str))
     rows["point"] = escaped(rows["model"].astype(str) + " ×" + rows["batch"].astype(str))
     # Each model in its own colour (the app-wide one) and named beside its points; settings differ by symbol.
@@ -235,7 +291,7 @@ def macs_vs_latency(results: pd.DataFrame) -> go.Figure:
     labelled = len(rows) <= MAX_LABELLED_POINTS
     positions = dict(zip(rows.index, label_positions(rows["macs"], rows["latency_ms_p50"], list(rows["point"]),
                                                      x_range=x_range, y_range=y_range, log_x=True, log_y=True,
-                                                     width_px=1150, height_px=320))) if labelled else {}
+                                                     width_px=width_px, height_px=320))) if labelled else {}
     fig = go.Figure()
     for i, (setting, part) in enumerate(rows.groupby("setting", sort=False)):
         fig.add_trace(
@@ -259,4 +315,4 @@ def macs_vs_latency(results: pd.DataFrame) -> go.Figure:
     fig.update_xaxes(title_text="counted MACs per forward (whole batch)", range=x_range)
     fig.update_yaxes(title_text="measured p50 (ms)", tickformat="", range=y_range)
     legend_below(fig)
-    return styled(fig, title=title, height=500)
+    return styled(fig, title=title, height=_legend_room(fig, 500, width_px=width_px + 130))

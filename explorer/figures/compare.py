@@ -17,6 +17,11 @@ from explorer.figures.identity_colors import family_color, model_color
 from explorer.figures.point_labels import label_positions, padded_range
 from explorer.figures.theme import INK, empty_figure, legend_right, log_axes, styled
 
+__all__ = [
+    "FLAT_STAGE", "FULL_STAGE", "HALF_PLOT_PX", "accuracy_vs_macs", "params_vs_macs", "resolution_stages", "stage_cost",
+    "stage_name",
+]
+
 HALF_PLOT_PX = (360.0, 330.0)  # the plot area of a half-width chart with its legend beside it
 FLAT_STAGE = "1×1 & FC"  # globally pooled maps and flat vectors
 FULL_STAGE = "full"

@@ -12,6 +12,8 @@ import plotly.graph_objects as go
 from explorer.figures.layer_rows import leaf_rows
 from explorer.figures.theme import SERIES, empty_figure, styled
 
+__all__ = ["SHARE_COLUMNS", "cost_by_category", "cost_split"]
+
 SHARE_COLUMNS = {"params": "parameters", "macs": "MACs", "activation_elements": "activations"}
 
 

@@ -8,6 +8,8 @@ import plotly.graph_objects as go
 from explorer.figures.layer_rows import hover_text, layer_axis, leaf_rows
 from explorer.figures.theme import SERIES, styled
 
+__all__ = ["CUMULATIVE_COLUMNS", "cumulative_cost"]
+
 CUMULATIVE_COLUMNS = {"macs": "MACs", "params": "parameters", "activation_elements": "activations"}
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from analyzers.numbers import parse_dims
 from analyzers.records import Analysis
 
 __all__ = ["clipped", "field_cell", "field_words", "input_sides"]
@@ -22,8 +23,7 @@ def input_sides(analysis: Analysis) -> tuple[int, ...]:
 
 def _sizes(text: str) -> tuple[int, ...] | None:
     """'7' or '7×5' (the report's per-dim text) → the sizes; None for 'whole input', '' or anything else."""
-    parts = str(text or "").split("×")
-    return tuple(int(p) for p in parts) if all(p.isdigit() for p in parts) else None
+    return parse_dims(str(text or "")) if text else None
 
 
 def clipped(sizes: Sequence[int], sides: Sequence[int]) -> tuple[int, ...]:

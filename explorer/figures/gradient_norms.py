@@ -11,6 +11,8 @@ import plotly.graph_objects as go
 
 from explorer.figures.theme import SERIES, empty_figure, legend_below, log_axes, styled
 
+__all__ = ["gradient_norms"]
+
 
 def gradient_norms(table: pd.DataFrame, *, relative_to_last: bool = False) -> go.Figure:
     """‖∂loss/∂W‖ of every weight layer (x: 1 = the first layer the forward pass runs), log y.

@@ -13,6 +13,11 @@ import colorsys
 import functools
 import hashlib
 
+__all__ = [
+    "FAMILY_COLORS", "GOLDEN_ANGLE", "UNKNOWN_FAMILY_COLOR", "family_color", "family_variant", "model_color",
+    "place_color",
+]
+
 FAMILY_COLORS: dict[str, str] = {  # keyed by `Family.value`
     "LeNet-5": "#0891b2",
     "AlexNet": "#b91c1c",

@@ -13,6 +13,8 @@ import plotly.graph_objects as go
 from explorer.figures.layer_rows import depth_rows, hover_text, layer_axis, shown_row
 from explorer.figures.theme import HIGHLIGHT, log_axes, styled
 
+__all__ = ["macs_per_layer", "params_per_layer"]
+
 
 def _bars(
     table: pd.DataFrame,

@@ -7,8 +7,13 @@ import html
 
 import pandas as pd
 
-from explorer.figures.shape_text import first_shape, hwc
+from explorer.figures.shape_text import first_shape, hwc, token_rows
 from explorer.figures.theme import CONTAINER_COLOR, CONTAINER_LABEL, category_color, layer_category
+
+__all__ = [
+    "MAX_NAMED_TICKS", "ancestors", "depth_rows", "display_name", "frontier", "hover_text", "layer_axis", "leaf_rows",
+    "open_frontier", "shown_row",
+]
 
 MAX_NAMED_TICKS = 32  # beyond this many layers an axis shows positions, names move to the hover
 
@@ -60,7 +65,7 @@ def shown_row(names: list[str], layer: str | None) -> int | None:
     return None
 
 
-def _with_labels(rows: pd.DataFrame) -> pd.DataFrame:
+def _with_labels(rows: pd.DataFrame, tokens: bool) -> pd.DataFrame:
     rows = rows.reset_index(drop=True)
     rows["position"] = range(1, len(rows) + 1)
     rows["label"] = [display_name(n) for n in rows["name"]]
@@ -68,22 +73,22 @@ def _with_labels(rows: pd.DataFrame) -> pd.DataFrame:
     ops = list(rows["category"]) if "category" in rows else [""] * len(rows)  # what the layer's ops were
     rows["category"] = [layer_category(c).value if is_leaf else CONTAINER_LABEL for c, is_leaf in zip(ops, leaf)]
     rows["color"] = [category_color(c) if is_leaf else CONTAINER_COLOR for c, is_leaf in zip(ops, leaf)]
-    rows["output_hwc"] = [hwc(first_shape(s)) for s in rows["output_shape"]]
+    rows["output_hwc"] = [hwc(first_shape(s), tokens) for s in rows["output_shape"]]
     return rows
 
 
 def leaf_rows(table: pd.DataFrame) -> pd.DataFrame:
     """Leaf rows with `position` (1-based execution order), `label`, `category`, `color` and `output_hwc` added."""
     leaves = table[table["is_leaf"]].copy() if "is_leaf" in table else table.copy()
-    return _with_labels(leaves)
+    return _with_labels(leaves, token_rows(table))
 
 
 def depth_rows(table: pd.DataFrame, depth: int | None, expanded: frozenset[str] | None = None) -> pd.DataFrame:
     """The rows the layer table shows (collapsed containers are one row each) — with the blocks in `expanded`
     open, else at `depth` — labelled like `leaf_rows`; neither means every leaf."""
     if expanded is not None:
-        return _with_labels(open_frontier(table, expanded).copy())
-    return leaf_rows(table) if depth is None else _with_labels(frontier(table, depth).copy())
+        return _with_labels(open_frontier(table, expanded).copy(), token_rows(table))
+    return leaf_rows(table) if depth is None else _with_labels(frontier(table, depth).copy(), token_rows(table))
 
 
 def hover_text(rows: pd.DataFrame) -> list[str]:

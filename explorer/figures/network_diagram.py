@@ -11,6 +11,15 @@ into one box marked ×N, as the seeds write `CONV64 ×2`. Every box and dot carr
 `customdata`, so a click selects the layer (Streamlit's plotly selection event); a selected layer inside a
 collapsed block outlines that block.
 
+A list of modules its owner calls by index (`nn.ModuleList`, FractalNet's columns) is never called itself: it
+counts as run when anything inside it ran, and a list of such lists is drawn as parallel paths. A container's own
+add is a residual join only when it comes last (its weight depth is its deepest child's); a ViT's positional
+embedding, added before the blocks, is a dot in the sequence, not a shortcut around the network.
+
+The drawing is always at one scale (one data unit is UNIT_PX pixels), so labels keep the room the layout gives
+them; a deep network is kept readable by `drawn_blocks`, which closes the open blocks farthest from the selected
+layer until at most MAX_ELEMENTS boxes and dots are drawn (ResNet-1202 has 3,608 leaves).
+
 The structure is read from the typed analysis: the record tree (parent and children), each layer's kind, the
 category of the ops it ran and their geometry (a conv's kernel, a pool's window), never from formula text or class
 names. It is a drawing aid; the table holds the numbers.
@@ -20,14 +29,15 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import plotly.graph_objects as go
 
 from analyzers.numbers import dims
 from analyzers.records import Analysis, LayerRecord, OpCategory, RecordKind
-from explorer.figures.shape_text import hwc
+from explorer.figures.shape_text import hwc, token_layout
 from explorer.figures.theme import (
     CATEGORY_COLORS,
     CONTAINER_COLOR,
@@ -39,14 +49,25 @@ from explorer.figures.theme import (
     styled,
 )
 
+__all__ = [
+    "BLOCK_COLOR", "CHAR_WIDTH", "DEFAULT_ELEMENTS", "DOT_WIDTH", "DrawnBlocks", "GAP", "GROUP_CHAR_WIDTH",
+    "GROUP_LABEL_ROOM", "INPUT_COLOR", "LABEL_ROOM", "LEGEND_LABELS", "LEGEND_PER_ROW", "LEGEND_ROW_PX",
+    "MARGIN_BOTTOM_PX", "MARGIN_SIDE_PX", "MARGIN_TOP_PX", "MAX_ELEMENTS", "MIN_WIDTH_PX", "ORPHAN_SLACK", "Opening",
+    "REFERENCE_CHANNELS", "REFERENCE_FEATURES", "REFERENCE_SIDE", "ROW_WIDTH", "SHORTCUT_NAMES", "SYMBOL_UNITS",
+    "UNIT_PX", "UNUSED_COLOR", "UNUSED_LABEL", "containers", "count_elements", "drawn_blocks", "drawn_count",
+    "network_diagram", "opened_to_depth", "readable_depth",
+]
+
 SHORTCUT_NAMES = {"downsample", "shortcut", "projection", "proj", "skip", "w_s"}
 GAP = 0.45  # between consecutive elements of a sequence
 DOT_WIDTH = 0.3
+SYMBOL_UNITS = 0.5  # a "+" or "⧺" join, 22 px
 # One data unit is drawn UNIT_PX pixels wide on every model (the height follows the drawing), so labels of a
 # fixed pixel size can be budgeted in data units, and a row of ROW_WIDTH units fits the diagram's column (three
 # quarters of a wide-layout page, ~700 px; the selected layer's panel takes the rest).
 UNIT_PX = 44
 ROW_WIDTH = 15.5  # the top-level sequence wraps into a new row past this width
+ORPHAN_SLACK = 1.1  # ... unless what is left fits within 10 % more (LeNet's last fc alone on a second row)
 CHAR_WIDTH = 6.6 / UNIT_PX  # one character of an 11 px label
 GROUP_CHAR_WIDTH = 7.4 / UNIT_PX  # one character of a block's 12 px name
 LABEL_ROOM = 0.55  # above and below a box for its two labels
@@ -59,6 +80,8 @@ INPUT_COLOR = "#cbd5e1"
 UNUSED_COLOR = "#e5e7eb"  # a module the forward never called (Inception v3's AuxLogits in eval mode)
 UNUSED_LABEL = "not run in this forward (calls = 0)"
 LEGEND_LABELS = {BLOCK_COLOR: "block (collapsed)", UNUSED_COLOR: "not run (calls = 0)"}
+MAX_ELEMENTS = 120  # boxes and dots drawn at once: about a dozen rows of the diagram
+DEFAULT_ELEMENTS = 70  # the most a model's first view opens to (`readable_depth`)
 
 
 # ---------------------------------------------------------------- the module tree, from the records
@@ -80,7 +103,12 @@ class _Node:
     calls: int = 1
     params: int = 0
     macs: int = 0
+    weight_depth: int = 0
+    order: int = 0  # position in the analysis's records
+    shape_label: str = ""  # the output as the seeds write it (H×W×C, or T tokens × D)
+    tokens: bool = False  # the output is a token sequence
     children: list[_Node] = field(default_factory=list)
+    ran: bool = True  # called, or (a list called by index) something inside it was
 
     @property
     def short_name(self) -> str:
@@ -95,15 +123,22 @@ def _category(record: LayerRecord) -> LayerCategory:
     return layer_category(record.category)
 
 
-def _node(analysis: Analysis, record: LayerRecord) -> _Node:
+def _node(analysis: Analysis, record: LayerRecord, order: dict[str, int], tokens: bool) -> _Node:
     pool = record.pool
+    children = [_node(analysis, child, order, tokens) for child in analysis.children_of(record)]
+    ran = record.calls != 0 or any(c.ran for c in children)
+    input_shape = record.input_shapes[0] if record.input_shapes else None
+    output_shape = record.output_shapes[0] if record.output_shapes else None
+    if record.calls == 0 and ran:  # a list its owner indexes: its shapes are its first and last run child's
+        inner = [c for c in children if c.ran]
+        input_shape, output_shape = inner[0].input_shape, inner[-1].output_shape
     return _Node(
         name=record.name,
         type=record.type,
         depth=record.depth,
         is_leaf=record.is_leaf,
-        input_shape=record.input_shapes[0] if record.input_shapes else None,
-        output_shape=record.output_shapes[0] if record.output_shapes else None,
+        input_shape=input_shape,
+        output_shape=output_shape,
         category=_category(record),
         kernel=record.conv.kernel if record.conv is not None else None,
         window=f"{pool.reduce} pool {dims(pool.window)}" if pool is not None else None,
@@ -112,18 +147,43 @@ def _node(analysis: Analysis, record: LayerRecord) -> _Node:
         calls=record.calls,
         params=record.params,
         macs=record.macs,
-        children=[_node(analysis, child) for child in analysis.children_of(record)],
+        weight_depth=record.weight_depth,
+        order=order[record.name],
+        shape_label=hwc(output_shape, tokens),
+        tokens=tokens and output_shape is not None and len(output_shape) == 3,
+        children=children,
+        ran=ran,
     )
 
 
+_TREES: dict[int, tuple[weakref.ref, _Node]] = {}  # analysis id → (a weak reference to it, its tree)
+
+
 def _build_tree(analysis: Analysis) -> _Node:
+    """The module tree of `analysis`, built once per analysis (a 4,000-record tree takes ~15 ms; a click on a
+    deep network must not pay it again)."""
     if not analysis.records:
         raise ValueError("the analysis has no records")
-    return _node(analysis, analysis.root)
+    kept = _TREES.get(id(analysis))
+    if kept is not None and kept[0]() is analysis:
+        return kept[1]
+    order = {r.name: i for i, r in enumerate(analysis.records)}
+    tree = _node(analysis, analysis.root, order, token_layout(analysis))
+    for key in [k for k, (ref, _) in _TREES.items() if ref() is None]:
+        del _TREES[key]
+    _TREES[id(analysis)] = (weakref.ref(analysis), tree)
+    return tree
 
 
 def _channels(shape: tuple[int, ...] | None) -> int | None:
     return shape[1] if shape and len(shape) >= 2 else None
+
+
+def _is_path_list(node: _Node) -> bool:
+    """A list of lists its owner indexes (FractalNet's columns): neither it nor its children are ever called
+    themselves, so each child is one path of modules the owner runs side by side."""
+    paths = [c for c in node.children if c.ran]
+    return node.calls == 0 and len(paths) >= 2 and all(c.calls == 0 and c.children for c in paths)
 
 
 def _is_parallel(node: _Node) -> bool:
@@ -140,8 +200,26 @@ def _is_parallel(node: _Node) -> bool:
 
 
 def _is_residual(node: _Node) -> bool:
-    """A block whose own forward adds something (the shortcut) to the main path's output."""
-    return any(c.is_functional and c.adds for c in node.children) and len(node.children) >= 2
+    """A block whose own forward adds something (the shortcut) to the main path's output: the add comes last, as
+    deep (in weight layers) as the deepest child. An add before the children (a positional embedding) is not one."""
+    adds = [c for c in node.children if c.is_functional and c.adds]
+    others = [c for c in node.children if not c.is_functional and c.ran]
+    if not adds or not others or len(node.children) < 2:
+        return False
+    return max(a.weight_depth for a in adds) >= max(c.weight_depth for c in others)
+
+
+def _in_order(children: list[_Node]) -> list[_Node]:
+    """Children as the forward ran them: a container's own ops (recorded after its modules) go before the first
+    module deeper in weight layers than their output (a ViT's positional-embedding add before its blocks)."""
+    own = [c for c in children if c.is_functional]
+    if not own:
+        return children
+    ordered = [c for c in children if not c.is_functional]
+    for op in own:
+        at = next((i for i, c in enumerate(ordered) if c.weight_depth > op.weight_depth), len(ordered))
+        ordered.insert(at, op)
+    return ordered
 
 
 def _shortcut_child(node: _Node) -> _Node | None:
@@ -158,7 +236,7 @@ def _shortcut_child(node: _Node) -> _Node | None:
 class _Canvas:
     rects: list[tuple[float, float, float, float, str, str]] = field(default_factory=list)  # x0,y0,x1,y1,color,name
     dots: list[tuple[float, float, str, str]] = field(default_factory=list)  # x, y, color, name
-    targets: list[tuple[float, float, str]] = field(default_factory=list)  # click targets at box centres
+    targets: list[tuple[float, float, str, float]] = field(default_factory=list)  # x, y, name, size (units)
     edges_x: list[float | None] = field(default_factory=list)
     edges_y: list[float | None] = field(default_factory=list)
     top_labels: list[tuple[float, float, str]] = field(default_factory=list)
@@ -181,12 +259,15 @@ class _Element:
         raise NotImplementedError
 
 
-def _box_size(shape: tuple[int, ...] | None) -> tuple[float, float]:
+def _box_size(shape: tuple[int, ...] | None, tokens: bool = False) -> tuple[float, float]:
     """Width from C, height from H (or a flat vector's length), on one absolute scale for every model: a 28×28×192
     volume looks the same in the Inception module and in GoogLeNet. Square roots keep the seeds' picture (volumes
-    shrink in H and grow in C) without tiny or huge boxes."""
+    shrink in H and grow in C) without tiny or huge boxes. T tokens of width D are drawn as a √T×√T map of D."""
     if not shape or len(shape) < 2:
         return 0.5, 0.8
+    if tokens and len(shape) == 3:
+        height = 0.45 + 2.55 * min(math.sqrt(math.sqrt(shape[1]) / REFERENCE_SIDE), 1.2)
+        return 0.25 + 0.95 * min(math.sqrt(shape[2] / REFERENCE_CHANNELS), 1.3), height
     channels = shape[1]
     if len(shape) < 3:  # a flat vector: tall and thin, like the seeds' FC layers
         return 0.22, 0.45 + 2.55 * min(math.sqrt(channels / REFERENCE_FEATURES), 1.1)
@@ -196,9 +277,9 @@ def _box_size(shape: tuple[int, ...] | None) -> tuple[float, float]:
 
 
 def _hover(node: _Node) -> str:
-    shape = hwc(node.output_shape)
+    shape = node.shape_label
     title = f"<b>{html.escape(node.name or '(model)')}</b> · {html.escape(node.type)}"
-    if node.calls == 0:
+    if not node.ran:
         return f"{title}<br>never called by this forward: no cost counted"
     return f"{title}<br>out {shape}" if shape else title
 
@@ -207,10 +288,10 @@ class _Box(_Element):
     def __init__(self, node: _Node, *, label: str | None = None, repeats: int = 1) -> None:
         self.node = node
         self.repeats = repeats
-        self.box_w, self.box_h = _box_size(node.output_shape)
+        self.box_w, self.box_h = _box_size(node.output_shape, node.tokens)
         text = label if label is not None else _box_label(node)
         self.label = html.escape(f"{text} ×{repeats}" if repeats > 1 else text)
-        self.shape_label = hwc(node.output_shape)
+        self.shape_label = node.shape_label
         longest = max(len(self.label), len(self.shape_label))
         self.width = max(self.box_w, CHAR_WIDTH * longest)  # room for the labels, so neighbours never overlap
         self.up = self.down = self.box_h / 2 + LABEL_ROOM
@@ -219,15 +300,15 @@ class _Box(_Element):
         color = CATEGORY_COLORS[self.node.category] if self.node.is_leaf else BLOCK_COLOR
         if self.node.name == "(input)":
             color = INPUT_COLOR
-        if self.node.calls == 0:
+        if not self.node.ran:
             color = UNUSED_COLOR
         half = self.box_h / 2
         centre = x + self.width / 2
         left = centre - self.box_w / 2
-        if self.node.calls != 0:  # the path runs through the label room (the box covers it); none to an unrun module
+        if self.node.ran:  # the path runs through the label room (the box covers it); none to an unrun module
             canvas.edge([x, x + self.width], [y, y])
         canvas.rects.append((left, y - half, left + self.box_w, y + half, color, self.node.name))
-        canvas.targets.append((centre, y, self.node.name))
+        canvas.targets.append((centre, y, self.node.name, min(self.box_w, self.box_h)))
         canvas.top_labels.append((centre, y + half + 0.08, self.label))
         canvas.bottom_labels.append((centre, y - half - 0.08, self.shape_label))
         hover = _hover(self.node)
@@ -279,10 +360,11 @@ class _Parallel(_Element):
     MARGIN = 0.6
     SPACING = 0.25
 
-    def __init__(self, branches: list[_Element], node: _Node) -> None:
+    def __init__(self, branches: list[_Element], node: _Node, symbol: str = "⧺") -> None:
         self.branches = branches
         self.node = node
-        self.label = f"{_group_label(node)} → {hwc(node.output_shape)}"  # e.g. "inception3a → 28×28×256"
+        self.symbol = symbol  # "⧺" concatenation; "⋈" paths its owner joins itself (FractalNet's means)
+        self.label = f"{_group_label(node)} → {node.shape_label}"  # e.g. "inception3a → 28×28×256"
         self.inner = max(b.width for b in branches) + 2 * self.MARGIN + DOT_WIDTH
         self.width = max(self.inner, GROUP_CHAR_WIDTH * len(self.label))  # wide enough for its label
         total = sum(b.up + b.down for b in branches) + self.SPACING * (len(branches) - 1)
@@ -304,10 +386,10 @@ class _Parallel(_Element):
             end = start + branch.width
             canvas.edge([end, join_x - 0.15, join_x], [centre, centre, y])
             top -= branch.up + branch.down + self.SPACING
-        canvas.symbols.append((join_x, y, "⧺"))
+        canvas.symbols.append((join_x, y, self.symbol))
         canvas.edge([join_x, x + self.width], [y, y])
         canvas.hover.setdefault(self.node.name, _hover(self.node))
-        canvas.targets.append((join_x, y, self.node.name))
+        canvas.targets.append((join_x, y, self.node.name, SYMBOL_UNITS))
 
 
 class _Residual(_Element):
@@ -348,7 +430,7 @@ class _Residual(_Element):
         canvas.group_labels.append((x + self.width / 2, label_y, html.escape(self.label)))
         canvas.symbols.append((plus_x, y, "+"))
         canvas.hover.setdefault(self.node.name, _hover(self.node))
-        canvas.targets.append((plus_x, y, self.node.name))
+        canvas.targets.append((plus_x, y, self.node.name, SYMBOL_UNITS))
 
 
 def _box_label(node: _Node) -> str:
@@ -373,7 +455,7 @@ def _is_dot(node: _Node) -> bool:
 
 
 def _called(nodes: list[_Node]) -> list[_Node]:
-    return [n for n in nodes if n.calls != 0]
+    return [n for n in nodes if n.ran]
 
 
 Opening = Callable[[_Node], bool]  # is this container drawn expanded?
@@ -383,9 +465,8 @@ def _signature(node: _Node) -> tuple:
     return (node.type, node.input_shape, node.output_shape, node.params, node.macs, len(node.children))
 
 
-def _sequence(children: list[_Node], is_open: Opening) -> list[_Element]:
-    """The elements of consecutive children, a run of identical collapsed blocks folded into one ×N box."""
-    elements: list[_Element] = []
+def _runs(children: list[_Node], is_open: Opening) -> Iterator[tuple[_Node, int]]:
+    """Consecutive children as (first, length): a run of identical collapsed blocks is one ×N box."""
     index = 0
     while index < len(children):
         child = children[index]
@@ -394,9 +475,27 @@ def _sequence(children: list[_Node], is_open: Opening) -> list[_Element]:
             while (index + run < len(children) and not is_open(children[index + run])
                    and _signature(children[index + run]) == _signature(child)):  # fmt: skip
                 run += 1
-        elements.append(_Box(child, repeats=run) if run > 1 else _element(child, is_open))
+        yield child, run
         index += run
-    return elements
+
+
+def _sequence(children: list[_Node], is_open: Opening) -> list[_Element]:
+    """The elements of consecutive children, a run of identical collapsed blocks folded into one ×N box."""
+    return [_Box(child, repeats=run) if run > 1 else _element(child, is_open) for child, run in _runs(children, is_open)]
+
+
+def _parts(node: _Node, is_open: Opening) -> tuple[str, list[_Node], _Node | None]:
+    """How an open container is drawn — "paths" (side by side, joined by its owner), "parallel" (concatenated
+    branches), "residual" (a body and a shortcut) or "sequence" — with the children that make it up and its
+    shortcut."""
+    if _is_path_list(node):
+        return "paths", _called(node.children), None
+    if _is_parallel(node):
+        return "parallel", [c for c in _called(node.children) if not c.is_functional], None
+    if _is_residual(node):
+        shortcut = _shortcut_child(node)
+        return "residual", [c for c in _called(node.children) if c is not shortcut and not c.is_functional], shortcut
+    return "sequence", _in_order(_called(node.children)), None
 
 
 def _element(node: _Node, is_open: Opening) -> _Element:
@@ -404,32 +503,48 @@ def _element(node: _Node, is_open: Opening) -> _Element:
         return _Dot(node) if _is_dot(node) else _Box(node)
     if not node.children or not is_open(node):
         return _Box(node)
-    if _is_parallel(node):
-        branches = [_element(c, is_open) for c in _called(node.children) if not c.is_functional]
-        return _Parallel(branches, node)
-    if _is_residual(node):
-        shortcut = _shortcut_child(node)
-        main = [c for c in _called(node.children) if c is not shortcut and not c.is_functional]
-        body = _Sequence(_sequence(main, is_open))
+    kind, parts, shortcut = _parts(node, is_open)
+    if kind in ("paths", "parallel"):
+        return _Parallel([_element(c, is_open) for c in parts], node, "⋈" if kind == "paths" else "⧺")
+    if kind == "residual":
+        body = _Sequence(_sequence(parts, is_open))
         return _Residual(body, _element(shortcut, is_open) if shortcut else None, node)
-    return _Sequence(_sequence(_called(node.children), is_open))
+    return _Sequence(_sequence(parts, is_open))
+
+
+def _count(node: _Node, is_open: Opening) -> int:
+    """How many boxes, dots and joins `_element(node)` draws, without laying anything out."""
+    if node.is_leaf or not node.children or not is_open(node):
+        return 1
+    kind, parts, shortcut = _parts(node, is_open)
+    if kind in ("paths", "parallel"):
+        return 1 + sum(_count(c, is_open) for c in parts)
+    inner = sum(1 if run > 1 else _count(child, is_open) for child, run in _runs(parts, is_open))
+    if kind == "residual":
+        return 1 + inner + (_count(shortcut, is_open) if shortcut else 0)
+    return inner
 
 
 def _never_called(node: _Node, is_open: Opening) -> list[_Node]:
     """The outermost modules the forward never called, inside the blocks drawn open (a collapsed block keeps
     its own), in execution order: drawn apart, greyed, off the path."""
-    if node.calls == 0 and node.name:
+    if not node.ran and node.name:
         return [node]
     if node.name and not is_open(node):
         return []
     return [found for child in node.children for found in _never_called(child, is_open)]
 
 
+def _root_open(is_open: Opening) -> Opening:
+    return lambda node: not node.name or is_open(node)  # the model itself is always open
+
+
 def _top_level(root: _Node, is_open: Opening) -> list[_Element]:
     """The input volume, then the root's elements, flattened into one wrappable sequence."""
-    input_node = _Node("(input)", "input", 0, True, None, root.input_shape)
+    input_node = _Node("(input)", "input", 0, True, None, root.input_shape,
+                       shape_label=hwc(root.input_shape, root.tokens))
     items: list[_Element] = [_Box(input_node, label="input")]
-    element = _element(root, lambda node: not node.name or is_open(node))  # the model itself is always open
+    element = _element(root, _root_open(is_open))
     items += element.items if isinstance(element, _Sequence) else [element]
     return items
 
@@ -444,19 +559,104 @@ def containers(analysis: Analysis) -> list[str]:
     return [r.name for r in analysis.records if not r.is_leaf and r.depth >= 1]
 
 
+def drawn_count(analysis: Analysis, expanded: frozenset[str]) -> int:
+    """How many boxes, dots and joins the diagram draws with the blocks in `expanded` open (plus the input)."""
+    root = _build_tree(analysis)
+    is_open: Opening = lambda node: node.name in expanded  # noqa: E731
+    return 1 + _count(root, _root_open(is_open)) + len(_never_called(root, is_open))
+
+
 def count_elements(analysis: Analysis, depth: int) -> int:
     """How many boxes and dots the diagram draws at `depth` (to choose a readable default)."""
-    canvas = _layout(analysis, opened_to_depth(analysis, depth))
-    return len(canvas.rects) + len(canvas.dots)
+    return drawn_count(analysis, opened_to_depth(analysis, depth))
 
 
-def readable_depth(analysis: Analysis, max_elements: int = 70) -> int:
+def readable_depth(analysis: Analysis, max_elements: int = DEFAULT_ELEMENTS) -> int:
     """The deepest expansion that stays readable (≤ `max_elements` boxes and dots), at least 1."""
     best = 1
     for depth in range(1, max(analysis.depth, 1) + 1):
-        if count_elements(analysis, depth) <= max_elements:
-            best = depth
+        if count_elements(analysis, depth) > max_elements:
+            break
+        best = depth
     return best
+
+
+@dataclass(frozen=True)
+class DrawnBlocks:
+    """The blocks a diagram draws open: the requested ones, less those closed to stay within the budget."""
+
+    expanded: frozenset[str]
+    requested: int  # open blocks asked for
+    closed: int  # of those, closed to keep the drawing readable
+    elements: int  # boxes, dots and joins drawn
+
+
+def _common_parts(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a.split("."), b.split(".")):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def drawn_blocks(analysis: Analysis, expanded: frozenset[str], selected: str | None = None,
+                 max_elements: int = MAX_ELEMENTS) -> DrawnBlocks:
+    """Level of detail: the open blocks the diagram can draw with at most `max_elements` boxes and dots.
+
+    The blocks holding the selected layer always stay open (it must show); the other requested blocks are
+    opened nearest the selection first (sharing the longest part of its name), shallow before deep, then nearest
+    in execution order, while the drawing stays within the budget; the rest stay closed (and fold into ×N runs). Each block's
+    cost is bounded from above without a layout (its children, plus two for a ×N run it splits), so choosing is
+    linear in the blocks requested."""
+    root = _build_tree(analysis)
+    nodes: dict[str, _Node] = {}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        nodes[node.name] = node
+        stack.extend(node.children)
+    wanted = [nodes[name] for name in expanded if name in nodes and nodes[name].children and name]
+    required: set[str] = set()
+    if selected:
+        parts = selected.split(".")
+        required = {".".join(parts[:i]) for i in range(1, len(parts))} | ({selected} & set(expanded))
+        required = {name for name in required if name in nodes and nodes[name].children}
+    parent_of = {child.name: node for node in nodes.values() for child in node.children}
+    chosen: set[str] = set()
+    is_open: Opening = lambda node: not node.name or node.name in chosen  # noqa: E731
+    total = drawn_count(analysis, frozenset())
+
+    def cost(node: _Node) -> int:
+        siblings = parent_of[node.name].children if node.name in parent_of else []
+        i = next((k for k, c in enumerate(siblings) if c is node), -1)
+        in_run = any(0 <= j < len(siblings) and _signature(siblings[j]) == _signature(node) and not is_open(siblings[j])
+                     for j in (i - 1, i + 1))
+        chosen.add(node.name)
+        opened = _count(node, is_open)
+        chosen.discard(node.name)
+        return opened - 1 + (2 if in_run else 0)
+
+    def visible(node: _Node) -> bool:
+        parent = parent_of.get(node.name)
+        return parent is None or not parent.name or parent.name in chosen
+
+    for node in sorted((nodes[n] for n in required), key=lambda n: n.depth):  # the selection's way in: always open
+        total += cost(node)
+        chosen.add(node.name)
+    focus = selected or ""
+    around = nodes[focus].order if focus in nodes else 0
+    for node in sorted(wanted, key=lambda n: (-_common_parts(n.name, focus), n.depth, abs(n.order - around))):
+        if node.name in chosen or not visible(node):
+            continue
+        extra = cost(node)
+        if total + extra > max_elements:
+            continue
+        total += extra
+        chosen.add(node.name)
+    kept = frozenset(chosen)
+    return DrawnBlocks(kept, len(wanted), len([n for n in wanted if n.name not in kept]),
+                       drawn_count(analysis, kept))
 
 
 def _layout(analysis: Analysis, expanded: frozenset[str]) -> _Canvas:
@@ -466,8 +666,11 @@ def _layout(analysis: Analysis, expanded: frozenset[str]) -> _Canvas:
     x, y = 0.0, 0.0
     row_up = row_down = 0.0
     rows: list[list[tuple[_Element, float]]] = [[]]
-    for item in _top_level(root, is_open):  # wrap the top level into rows
-        if rows[-1] and x + item.width > ROW_WIDTH:
+    items = _top_level(root, is_open)
+    for index, item in enumerate(items):  # wrap the top level into rows
+        rest = sum(i.width + GAP for i in items[index:]) - GAP
+        orphans = x + rest <= ROW_WIDTH * ORPHAN_SLACK  # the last few would make a near-empty row: keep them here
+        if rows[-1] and x + item.width > ROW_WIDTH and not orphans:
             rows.append([])
             x = 0.0
         rows[-1].append((item, x))
@@ -551,13 +754,12 @@ def network_diagram(
     depth: int | None = None,
     expanded: frozenset[str] | None = None,
     selected: str | None = None,
-    fit_height: int | None = None,
 ) -> go.Figure:
     """The diagram of the analysed network; `selected` (a layer name) is outlined in the highlight colour.
 
     `expanded` names the containers drawn open (the rest are boxes); without it, every container shallower than
-    `depth` (default: the deepest readable depth) is open. `fit_height` caps the figure's height: the whole
-    network is scaled into view (zoom in with the toolbar or the mouse wheel)."""
+    `depth` (default: the deepest readable depth) is open. Pass the blocks `drawn_blocks` keeps for a deep network:
+    this draws whatever it is given. Drawn at UNIT_PX pixels per unit, so every label has the room it was given."""
     if expanded is None:
         expanded = opened_to_depth(analysis, readable_depth(analysis) if depth is None else depth)
     canvas = _layout(analysis, frozenset(expanded))
@@ -629,8 +831,9 @@ def network_diagram(
                 showlegend=False,
             )
         )
-    # Click targets: transparent markers over boxes and joins, plus the visible dots; both carry the layer name.
-    targets = [(x, y, name, "rgba(0,0,0,0)", 26, 0) for x, y, name in canvas.targets]
+    # Click targets: transparent squares as large as the box they sit on (never over a neighbour), plus the
+    # visible dots; both carry the layer name.
+    targets = [(x, y, name, "rgba(0,0,0,0)", _target_px(size), 0) for x, y, name, size in canvas.targets]
     targets += [(x, y, name, color, 13, 3 if name == selected else 1.2) for x, y, color, name in canvas.dots]
     fig.add_trace(
         go.Scatter(
@@ -640,6 +843,7 @@ def network_diagram(
             marker=dict(
                 size=[t[4] for t in targets],
                 color=[t[3] for t in targets],
+                symbol=["square" if t[3] == "rgba(0,0,0,0)" else "circle" for t in targets],
                 line=dict(
                     color=[HIGHLIGHT if t[2] == selected else "white" for t in targets], width=[t[5] for t in targets]
                 ),
@@ -659,14 +863,32 @@ def network_diagram(
     x_max = max(all_x, default=1) + 0.5
     fig.update_xaxes(visible=False, range=[-0.5, x_max], fixedrange=False)
     fig.update_yaxes(visible=False, range=[y_min, y_max], scaleanchor="x", scaleratio=1)
+    legend_entries = sum(1 for trace in fig.data if trace.showlegend is not False)
+    bottom = MARGIN_BOTTOM_PX + LEGEND_ROW_PX * math.ceil(legend_entries / LEGEND_PER_ROW)
+    width = int(UNIT_PX * (x_max + 0.5) + 2 * MARGIN_SIDE_PX)
+    height = int(max(240, UNIT_PX * (y_max - y_min) + MARGIN_TOP_PX + bottom))
     fig.update_layout(
         dragmode="pan",
-        margin=dict(l=10, r=10, t=48, b=40),
+        margin=dict(l=MARGIN_SIDE_PX, r=MARGIN_SIDE_PX, t=MARGIN_TOP_PX, b=bottom),
         hovermode="closest",
         clickmode="event+select",
-        legend=dict(orientation="h", yanchor="top", y=-0.01, xanchor="left", x=0),  # below: the toolbar sits top right
+        # the legend in the bottom margin, made for it (the toolbar sits top right); the title in the top one
+        legend=dict(orientation="h", yref="container", yanchor="bottom", y=0, xanchor="left", x=0),
+        width=max(width, MIN_WIDTH_PX),
     )
-    height = int(max(240, UNIT_PX * (y_max - y_min) + 90))  # + title and legend
-    if fit_height is not None and height > fit_height:
-        height = fit_height  # equal x and y scales: Plotly widens the x range, so the whole drawing shows smaller
-    return styled(fig, title="Network diagram", height=height)
+    styled(fig, title="Network diagram", height=height)
+    fig.update_layout(title=dict(yref="container", y=1, yanchor="top", pad=dict(t=14)))
+    return fig
+
+
+MARGIN_TOP_PX = 48  # the title
+MARGIN_BOTTOM_PX = 12
+MARGIN_SIDE_PX = 10
+MIN_WIDTH_PX = 360
+LEGEND_ROW_PX = 22
+LEGEND_PER_ROW = 3  # entries of a horizontal legend in one line of a ~700 px figure (long names: 3)
+
+
+def _target_px(size_units: float) -> float:
+    """A click target's side in pixels: its box's smaller side, at least 12 px (a thin fc layer stays clickable)."""
+    return max(12.0, size_units * UNIT_PX)

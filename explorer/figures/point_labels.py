@@ -13,6 +13,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+__all__ = ["CHAR_PX", "LINE_PX", "MARKER_PX", "POSITIONS", "label_positions", "padded_range"]
+
 CHAR_PX = 6.6  # an 11 px label's average glyph
 LINE_PX = 14.0
 MARKER_PX = 14.0

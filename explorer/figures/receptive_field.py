@@ -16,6 +16,8 @@ from analyzers.counting.formula_text import jump_text, receptive_field_text
 from analyzers.records import Analysis, LayerRecord, OpCategory
 from explorer.figures.theme import CATEGORY_COLORS, MUTED, LayerCategory, empty_figure, log_axes, styled
 
+__all__ = ["MAX_UNIT_TICKS", "receptive_field_chart"]
+
 _DRAWN = {OpCategory.CONV: LayerCategory.CONV, OpCategory.POOLING: LayerCategory.POOL}
 _MIXING = frozenset({OpCategory.ATTENTION, OpCategory.MATMUL})  # drawn only where they cover the whole input
 MAX_UNIT_TICKS = 20  # up to this many weight layers, one tick per layer (never a fractional one)

@@ -14,6 +14,8 @@ import plotly.graph_objects as go
 from analyzers.predict.roofline import ModelBound
 from explorer.figures.theme import CATEGORY_COLORS, MUTED, layer_category, legend_below, log_axes, styled
 
+__all__ = ["roofline_chart"]
+
 
 def roofline_chart(bound: ModelBound, *, device: str, precision: str) -> go.Figure:
     """Layers with FLOPs as points on the roof (size ∝ √FLOPs); element-wise layers are summed in the title."""

@@ -6,10 +6,14 @@ so the chart shows how well the papers' rules of thumb describe the real network
 
 from __future__ import annotations
 
+import textwrap
+
 import pandas as pd
 import plotly.graph_objects as go
 
 from explorer.figures.theme import HIGHLIGHT, SERIES, log_axes, styled
+
+__all__ = ["BAR_LABEL_CHARS", "compound_scaling", "knob_scaling", "resolution_scaling", "width_scaling"]
 
 
 def _curves(
@@ -95,18 +99,26 @@ def resolution_scaling(table: pd.DataFrame, *, current_resolution: int | None = 
     )
 
 
+BAR_LABEL_CHARS = 16  # a setting's name wraps onto lines this long under its bars, never rotated (and cut off)
+
+
+def _wrapped(label: str) -> str:
+    return "<br>".join(textwrap.wrap(label, BAR_LABEL_CHARS, break_long_words=False)) or label
+
+
 def knob_scaling(table: pd.DataFrame, *, current: str | None = None) -> go.Figure:
     """EfficientNet scaled one dimension at a time: the counted MACs factor over B0 beside the paper's d·w²·r²,
     one pair of bars per setting (columns setting, predicted_macs_factor, counted_macs_factor); the row labelled
-    `current` is outlined."""
+    `current` is outlined. Settings are named in short lines under their bars."""
     fig = go.Figure()
     outline = [3 if label == current else 0 for label in table["setting"]]
+    labels = [_wrapped(str(label)) for label in table["setting"]]
     for i, (column, name) in enumerate(
         (("predicted_macs_factor", "predicted d·w²·r²"), ("counted_macs_factor", "counted (analyzer)"))
     ):
         fig.add_trace(
             go.Bar(
-                x=table["setting"].tolist(),
+                x=labels,
                 y=table[column].tolist(),
                 name=name,
                 marker=dict(color=SERIES[i], line=dict(color=HIGHLIGHT, width=outline)),
@@ -114,6 +126,7 @@ def knob_scaling(table: pd.DataFrame, *, current: str | None = None) -> go.Figur
             )
         )
     fig.update_layout(barmode="group")
-    fig.update_xaxes(title_text="setting")
+    fig.update_xaxes(title_text="setting", tickangle=0, automargin=True)
     fig.update_yaxes(title_text="MACs ÷ B0's MACs")
-    return styled(fig, title="EfficientNet: each dimension alone, counted against d·w²·r²", height=420)
+    lines = max(label.count("<br>") + 1 for label in labels) if labels else 1
+    return styled(fig, title="EfficientNet: each dimension alone, counted against d·w²·r²", height=400 + 16 * lines)

@@ -10,6 +10,8 @@ from explorer.figures.layer_rows import hover_text, layer_axis, leaf_rows
 from explorer.figures.shape_text import first_shape, spatial_and_channels
 from explorer.figures.theme import SERIES, empty_figure, styled
 
+__all__ = ["shape_progression"]
+
 
 def _powers_of_two(values: list[int]) -> list[int]:
     """Channel ticks at 1, 2, 4, … 2048: channel counts are (nearly always) powers of two."""

@@ -12,6 +12,12 @@ import math
 import plotly.graph_objects as go
 import plotly.io as pio
 
+__all__ = [
+    "CATEGORY_COLORS", "CONTAINER_COLOR", "CONTAINER_LABEL", "FONT_FAMILY", "GRID", "HIGHLIGHT", "HOVER_BORDER", "INK",
+    "LayerCategory", "MUTED", "PAPER", "SERIES", "TEMPLATE_NAME", "category_color", "empty_figure", "layer_category",
+    "legend_below", "legend_right", "log_axes", "log_ticks", "styled",
+]
+
 FONT_FAMILY = "Inter, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 INK = "#1f2937"  # text
 MUTED = "#6b7280"  # secondary text, axes

@@ -12,6 +12,11 @@ from analyzers.training.analyze import TrainingAnalysis, TrainingLayer
 from explorer.figures.theme import MUTED, SERIES, empty_figure, legend_below, styled
 from explorer.ui.human import binary_bytes
 
+__all__ = [
+    "FORWARD_COLOR", "GIB", "INPUT_GRAD_COLOR", "PHASE_COLORS", "WEIGHT_GRAD_COLOR", "forward_backward_bars",
+    "freezing_comparison", "memory_timeline",
+]
+
 FORWARD_COLOR, INPUT_GRAD_COLOR, WEIGHT_GRAD_COLOR = SERIES[0], SERIES[1], SERIES[3]
 PHASE_COLORS = {Phase.FORWARD: SERIES[0], Phase.BACKWARD: SERIES[2], Phase.OPTIMIZER: SERIES[3]}
 GIB = 2**30

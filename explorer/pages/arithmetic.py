@@ -20,9 +20,22 @@ from explorer.figures.shape_text import hwc
 from explorer.ui.conv_check import Check, check_design, check_layer
 from explorer.ui.human import exact
 from explorer.ui.page_setup import page_header
+from explorer.ui.whole_number import parse_whole_number
 
 CUSTOM = "Custom"
-FIELDS = ("kind", "n", "n_c", "f", "stride", "padding_mode", "padding", "filters", "depthwise", "groups", "bias")
+NUMBER_FIELDS = {"n": 4096, "n_c": 8192, "f": 512, "stride": 512, "padding": 512, "filters": 8192, "groups": 8192}
+
+
+def _number(column, label: str, field: str, *, low: int = 1, disabled: bool = False) -> int:
+    """A whole-number field of the calculator, read exactly; an entry it cannot use raises the one-line error the
+    page shows in place of a result (never a number rounded, clipped or put back)."""
+    high = NUMBER_FIELDS[field]
+    text = column.text_input(label, key=_key(field), on_change=_to_custom, disabled=disabled,
+                             help=f"A whole number, {low:,} to {high:,}")
+    entry = parse_whole_number(label.split(" (")[0], text, low, high)
+    if entry.problem:
+        raise LayerArithmeticError(entry.problem)
+    return entry.value
 
 
 def _key(field: str) -> str:
@@ -49,8 +62,8 @@ def _load_preset() -> None:
         "groups": layer.groups,
         "bias": layer.bias,
     }
-    for field, value in values.items():
-        st.session_state[_key(field)] = value
+    for field, value in values.items():  # numbers go into text fields (read exactly, see `whole_number`)
+        st.session_state[_key(field)] = str(value) if field in NUMBER_FIELDS else value
 
 
 def _to_custom() -> None:
@@ -65,35 +78,15 @@ def _inputs() -> ConvLayer:
                                       required=True)  # fmt: skip
     kind = LayerKind(kind_value or LayerKind.CONV.value)
     a, b, c = st.columns(3)
-    n = a.number_input(
-        "n (input height = width)", min_value=1, max_value=4096, step=1, key=_key("n"), on_change=_to_custom
-    )
-    n_c = b.number_input(
-        "n_c (input channels)", min_value=1, max_value=8192, step=1, key=_key("n_c"), on_change=_to_custom
-    )
-    f = c.number_input("f (kernel size)", min_value=1, max_value=512, step=1, key=_key("f"), on_change=_to_custom)
+    n = _number(a, "n (input height = width)", "n")
+    n_c = _number(b, "n_c (input channels)", "n_c")
+    f = _number(c, "f (kernel size)", "f")
     conv = kind is LayerKind.CONV
     depthwise = bool(st.session_state.get(_key("depthwise"))) and conv
     a, b, c = st.columns(3)
-    stride = a.number_input("s (stride)", min_value=1, max_value=512, step=1, key=_key("stride"), on_change=_to_custom)
-    filters = b.number_input(
-        "n_c' (filters)",
-        min_value=1,
-        max_value=8192,
-        step=1,
-        key=_key("filters"),
-        disabled=not conv or depthwise,
-        on_change=_to_custom,
-    )
-    groups = c.number_input(
-        "groups",
-        min_value=1,
-        max_value=8192,
-        step=1,
-        key=_key("groups"),
-        disabled=not conv or depthwise,
-        on_change=_to_custom,
-    )
+    stride = _number(a, "s (stride)", "stride")
+    filters = _number(b, "n_c' (filters)", "filters", disabled=not conv or depthwise)
+    groups = _number(c, "groups", "groups", disabled=not conv or depthwise)
     a, b = st.columns([2, 1])
     mode = PaddingMode(
         a.segmented_control("Padding", [m.value for m in PaddingMode], key=_key("padding_mode"), on_change=_to_custom,
@@ -101,9 +94,7 @@ def _inputs() -> ConvLayer:
         or PaddingMode.VALID.value
     )
     if mode is PaddingMode.NUMBER:
-        number = b.number_input(
-            "p (padding)", min_value=0, max_value=512, step=1, key=_key("padding"), on_change=_to_custom
-        )
+        number = _number(b, "p (padding)", "padding", low=0)
         padding = resolve_padding(mode, int(f), int(number))
     else:
         padding = resolve_padding(mode, int(f))

@@ -18,6 +18,7 @@ from explorer.ui.downloads import download_buttons
 from explorer.ui.page_setup import escape_markdown, page_header
 from explorer.ui.plotly_chart import show_figure
 
+HALF_PLOT_WIDTH_PX = 430  # the plot area of a half-width chart on a 1,440 px page
 MAX_UPLOAD_MB = 5  # the uploader refuses bigger files in the browser; the page checks again (AppTest, old clients)
 MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024  # Streamlit's megabyte is 2**20 bytes
 MODELS_KEY = "bench_models"
@@ -103,21 +104,21 @@ if results.empty:
 failed = results[results["status"] != BenchStatus.OK]
 cols = st.columns(4)
 cols[0].metric("Results", f"{len(results):,}", border=True)
-cols[1].metric("Models", f"{results['model'].nunique()}", border=True)
-cols[2].metric("Devices", f"{results['device_name'].nunique()}", border=True)
-cols[3].metric("Failed (oom / error)", f"{len(failed)}", border=True)
+cols[1].metric("Models", f"{results['model'].nunique():,}", border=True)
+cols[2].metric("Devices", f"{results['device_name'].nunique():,}", border=True)
+cols[3].metric("Failed (oom / error)", f"{len(failed):,}", border=True)
 
 left, right = st.columns(2)
 with left:
     show_figure(latency_vs_batch(results), key="bench_latency")
 with right:
-    show_figure(throughput_by_model(results), key="bench_throughput")
+    show_figure(achieved_vs_peak(results), key="bench_peak")
+show_figure(throughput_by_model(results), key="bench_throughput")  # full width: long names beside long bars
 left, right = st.columns(2)
 with left:
-    show_figure(achieved_vs_peak(results), key="bench_peak")
-with right:
     show_figure(measured_vs_roofline(results), key="bench_roofline")
-show_figure(macs_vs_latency(results), key="bench_macs")
+with right:
+    show_figure(macs_vs_latency(results, width_px=HALF_PLOT_WIDTH_PX), key="bench_macs")
 
 st.subheader("All results")
 table = results[[c for c in SHOWN_COLUMNS if c in results.columns]]

@@ -57,7 +57,7 @@ chosen = st.multiselect(
     key="compare_models",
     placeholder="Type to add models…",
 )
-from explorer.ui.catalogue_picker import catalogue_row, pick_catalogue_models
+from explorer.ui.catalogue_picker import catalogue_row, pick_catalogue_models  # noqa: E402
 
 library_models = pick_catalogue_models("compare")  # torchvision / timm, by the names the libraries list
 if not chosen and not library_models:
@@ -127,7 +127,11 @@ if measured is None or measured.empty:
     )
 else:
     latency = measured[["model", "batch", "dtype", "device_name", "latency_ms_p50", "images_per_s", "pct_of_peak"]]
-    st.dataframe(latency, hide_index=True, width="stretch")
+    st.dataframe(latency, hide_index=True, width="stretch", placeholder="—", column_config={
+        "latency_ms_p50": st.column_config.NumberColumn("latency p50 (ms)", format="%.3f"),
+        "images_per_s": st.column_config.NumberColumn("images / s", format="localized"),
+        "pct_of_peak": st.column_config.NumberColumn("% of peak", format="%.1f"),
+    })
     download_buttons(latency, "measured_latency", key="compare_latency_download")
     show_figure(macs_vs_latency(measured), key="compare_latency")
 

@@ -20,7 +20,9 @@ from explorer.spec import EXAMPLES, SYNTAX_HELP
 from explorer.spec.limits import DEFAULT_LIMITS
 from explorer.ui.analysis_view import analysis_view
 from explorer.ui.cached_analysis import analyze_spec_text
+from explorer.ui.model_picker import MAX_BATCH
 from explorer.ui.page_setup import escape_markdown, page_header, show_user_error
+from explorer.ui.whole_number import whole_number_input
 
 SCOPE = "design"
 TEXT_KEY = "design_text"
@@ -99,7 +101,8 @@ with side:
     outcome = _upload_outcome(upload)  # before the editor is drawn: a loaded file becomes its text
     if outcome is not None and outcome.error is not None:
         st.error(outcome.error, icon=":material/error:")
-    batch = st.number_input("Batch", min_value=1, max_value=4096, value=1, step=1, key="design_batch")
+    batch = whole_number_input("Batch", default=1, low=1, high=MAX_BATCH, key="design_batch",
+                               help=f"Images per forward, 1 to {MAX_BATCH:,}")
     with st.expander("Syntax", expanded=False):
         st.code(SYNTAX_HELP, language=None)
 with editor:
@@ -113,9 +116,12 @@ with editor:
         icon=":material/download:",
     )
 
+if batch.problem:  # said where the numbers would be, never the numbers of another batch
+    st.error(batch.problem + ". Nothing is analysed until it is.", icon=":material/error:")
+    st.stop()
 try:
-    result = analyze_spec_text(text, int(batch))
-    st.session_state[LAST_GOOD_KEY] = (text, int(batch))
+    result = analyze_spec_text(text, batch.value)
+    st.session_state[LAST_GOOD_KEY] = (text, batch.value)
     previous = False
 except UserError as exc:
     show_user_error(exc)

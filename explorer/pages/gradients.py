@@ -13,6 +13,7 @@ from explorer.figures.gradient_norms import gradient_norms
 from explorer.ui.downloads import download_buttons
 from explorer.ui.page_setup import page_header, show_user_error
 from explorer.ui.plotly_chart import show_figure
+from explorer.ui.whole_number import entry_problems, whole_number_input
 from explorer.zoo import build_model, list_models
 
 DEFAULT_MODELS = ["plain56_cifar", "resnet56_cifar"]
@@ -96,13 +97,18 @@ try:
     left, middle, right = st.columns([3, 1, 1])
     names = left.multiselect("models", choices, default=[n for n in DEFAULT_MODELS if n in choices],
                              key="gradients_models")
-    seed = middle.number_input("seed", 0, 10_000, 0, step=1, key="gradients_seed")
-    batch = right.number_input("batch", 2, MAX_BATCH, DEFAULT_BATCH, step=1, key="gradients_batch")
+    seed = whole_number_input("seed", default=0, low=0, high=10_000, key="gradients_seed", container=middle)
+    batch = whole_number_input("batch", default=DEFAULT_BATCH, low=2, high=MAX_BATCH, key="gradients_batch",
+                               container=right, help=f"Images in the one forward/backward pass, 2 to {MAX_BATCH:,}")
     init = st.radio("initialisation", [i.value for i in Init], horizontal=True, key="gradients_init",
                     format_func=lambda v: {"he": "He (the ResNet paper's)", "pytorch": "PyTorch default"}[v])
     relative = st.toggle("relative to each model's last layer", value=False, key="gradients_relative")
+    problem = entry_problems(seed, batch)
+    if problem:  # read exactly: never another seed or batch than the one typed
+        st.error(problem, icon=":material/error:")
+        st.stop()
     with st.spinner("One forward/backward pass per model…"):
-        tables = [profile_table(name, int(seed), int(batch), init) for name in names]
+        tables = [profile_table(name, seed.value, batch.value, init) for name in names]
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=list(COLUMNS))
     show_figure(gradient_norms(table, relative_to_last=relative), key="gradients_chart")
     if not table.empty:

@@ -15,7 +15,7 @@ from analyzers.training.memory import Optimizer
 from analyzers.training.freezing import IMAGENET_TRAIN_IMAGES, cost_after_cut, precomputed_feature_bytes, stage_names
 from explorer.figures.training import forward_backward_bars, freezing_comparison
 from explorer.ui.cached_analysis import ModelRequest, built_model
-from explorer.ui.human import binary_bytes, compact
+from explorer.ui.human import binary_bytes, compact, percent_change
 from explorer.ui.model_picker import ZOO, default_size, pick_name
 from explorer.ui.page_setup import show_user_error
 from explorer.ui.plotly_chart import show_figure
@@ -87,21 +87,17 @@ except UserError as exc:
     st.stop()
 
 
-def _delta(new: int, old: int) -> str:
-    return f"{100 * (new - old) / old:+.1f}%" if old else ""
-
-
 cols = st.columns(4)
 cols[0].metric("Trainable params", compact(frozen.totals.trainable_params),
-               _delta(frozen.totals.trainable_params, full.totals.trainable_params), delta_color="inverse",
+               percent_change(frozen.totals.trainable_params, full.totals.trainable_params), delta_color="inverse",
                help=f"{frozen.totals.trainable_params:,} of {full.totals.params:,}")
 cols[1].metric("Backward MACs", compact(frozen.totals.backward_macs),
-               _delta(frozen.totals.backward_macs, full.totals.backward_macs), delta_color="inverse",
+               percent_change(frozen.totals.backward_macs, full.totals.backward_macs), delta_color="inverse",
                help=f"{frozen.totals.backward_macs:,}; training everything: {full.totals.backward_macs:,}")
-cols[2].metric("Step MACs", compact(frozen.totals.step_macs), _delta(frozen.totals.step_macs, full.totals.step_macs),
+cols[2].metric("Step MACs", compact(frozen.totals.step_macs), percent_change(frozen.totals.step_macs, full.totals.step_macs),
                delta_color="inverse", help="forward + backward, per batch")
 cols[3].metric("Peak step memory", binary_bytes(frozen.memory.peak_bytes),
-               _delta(frozen.memory.peak_bytes, full.memory.peak_bytes), delta_color="inverse",
+               percent_change(frozen.memory.peak_bytes, full.memory.peak_bytes), delta_color="inverse",
                help=f"training everything: {binary_bytes(full.memory.peak_bytes)}")
 show_figure(freezing_comparison(full, frozen), key=f"{SCOPE}_comparison")
 
@@ -118,7 +114,7 @@ cols[0].metric("Cached activation per image", binary_bytes(per_image),
                help=f"{' × '.join(map(str, shape))} values, fp32: {per_image:,} bytes")
 cols[1].metric(f"On disk for {images.value:,} images", binary_bytes(total), help=f"{total:,} bytes")
 cols[2].metric("Step MACs that remain", compact(remaining.step_macs),
-               _delta(remaining.step_macs, full.totals.step_macs), delta_color="inverse",
+               percent_change(remaining.step_macs, full.totals.step_macs), delta_color="inverse",
                help=f"forward {remaining.forward_macs:,} + backward {remaining.backward_macs:,} per batch of "
                f"{batch.value}: only the layers after the cut run, on the cached features")
 st.caption("Every epoch then reads the cached features instead of running the frozen trunk; the trunk runs once, "

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from explorer.input_size import InputSize  # channels, height, width (PyTorch's order; the spec writes H×W×C)
+from analyzers.counting.inputs import InputSize  # channels, height, width (PyTorch's order; the spec writes H×W×C)
 from explorer.spec.builder import build_spec
 from explorer.spec.errors import SpecError
 from explorer.spec.examples import EXAMPLES

@@ -40,6 +40,11 @@ from explorer.spec.parser import (
     Spec,
 )
 
+__all__ = [
+    "Branches", "BuiltSpec", "MeanOfPaths", "Named", "Residual", "Shape", "Vector", "Volume", "build_spec",
+    "layer_repeat",
+]
+
 # --- shapes (batch dimension left out) ----------------------------------------------------------------------
 
 
@@ -82,8 +87,9 @@ Shape = Union[Volume, Vector]
 # --- modules for blocks ----------------------------------------------------------------------------------
 
 
-class Branches(nn.Module):
-    """Inception-style block: every path sees the input; outputs are concatenated on channels."""
+class _Paths(nn.Module):
+    """Paths that all see the block's input (`path1`, `path2`, …), joined by the subclass, then an optional
+    activation."""
 
     def __init__(self, paths: list[nn.Module], activation: nn.Module | None = None) -> None:
         super().__init__()
@@ -92,31 +98,32 @@ class Branches(nn.Module):
             self.add_module(name, path)
         self.activation = activation
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = torch.cat([getattr(self, name)(x) for name in self.path_names], dim=1)
+    def _outputs(self, x: torch.Tensor) -> list[torch.Tensor]:
+        return [getattr(self, name)(x) for name in self.path_names]
+
+    def _activated(self, out: torch.Tensor) -> torch.Tensor:
         return out if self.activation is None else self.activation(out)
 
 
-class MeanOfPaths(nn.Module):
+class Branches(_Paths):
+    """Inception-style block: every path sees the input; outputs are concatenated on channels."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._activated(torch.cat(self._outputs(x), dim=1))
+
+
+class MeanOfPaths(_Paths):
     """FractalNet's join: every path sees the input; their outputs (all one shape) are averaged element-wise.
 
     k − 1 additions and one division per element, as the zoo's FractalNet join computes it (no stacked copy).
     """
 
-    def __init__(self, paths: list[nn.Module], activation: nn.Module | None = None) -> None:
-        super().__init__()
-        self.path_names = [f"path{i}" for i in range(1, len(paths) + 1)]
-        for name, path in zip(self.path_names, paths):
-            self.add_module(name, path)
-        self.activation = activation
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        outputs = [getattr(self, name)(x) for name in self.path_names]
+        outputs = self._outputs(x)
         total = outputs[0]
         for out in outputs[1:]:
             total = total + out
-        out = total / len(outputs)
-        return out if self.activation is None else self.activation(out)
+        return self._activated(total / len(outputs))
 
 
 class Residual(nn.Module):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from analyzers.errors import UserError
-from explorer.terminal_text import printable
+from analyzers.safe_text import printable
+
+__all__ = ["SpecError"]
 
 
 class SpecError(UserError):

@@ -6,6 +6,11 @@ examples double as proof that the language can say what the zoo's code says.
 
 from __future__ import annotations
 
+__all__ = [
+    "ALEXNET_2012", "DEPTHWISE_SEPARABLE", "EXAMPLES", "FRACTAL_BLOCK", "INCEPTION_MODULE", "LENET5",
+    "MOBILENET_V2_BOTTLENECK", "RESIDUAL_BLOCK", "RESIDUAL_BLOCK_PROJECTION", "VGG16", "ZOO_TWINS", "ZOO_TWIN_OPTIONS",
+]
+
 LENET5 = """\
 name LeNet-5
 # the notes' modern LeNet-5 (zoo: lenet5), with the softmax they draw at the output

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from explorer.spec.errors import SpecError
 
+__all__ = ["Budget", "DEFAULT_LIMITS", "SpecLimits"]
+
 
 @dataclass(frozen=True)
 class SpecLimits:

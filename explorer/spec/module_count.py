@@ -26,6 +26,8 @@ from explorer.spec.parser import (
     Spec,
 )
 
+__all__ = ["check_module_count", "module_count", "one_copy", "section"]
+
 
 def one_copy(layer: Layer) -> int:
     """Modules made by one repetition of `layer` (a block: the block, its sections and everything inside)."""

@@ -90,9 +90,16 @@ import re
 from dataclasses import dataclass
 from typing import Union
 
+from analyzers.numbers import decimal_number
 from explorer.spec.errors import SpecError
 from explorer.spec.limits import DEFAULT_LIMITS, SpecLimits
-from explorer.terminal_text import is_unsafe
+from analyzers.safe_text import is_unsafe
+
+__all__ = [
+    "Activation", "ActivationLayer", "BatchNorm", "Branch", "Conv", "Dropout", "Flatten", "GlobalPool", "InputSpec",
+    "Join", "Layer", "Linear", "LocalResponseNorm", "PadMode", "Padding", "Pair", "Pool", "PoolKind", "Residual",
+    "SYNTAX_HELP", "Spec", "parse_spec", "spec_lines",
+]
 
 SYNTAX_HELP = (__doc__ or "").strip()  # the docstring above is the user-facing grammar
 
@@ -278,7 +285,6 @@ _DILATION = re.compile(r"d([0-9]+)", re.ASCII)
 _GROUPS = re.compile(r"(?:groups|g)=([0-9]+)", re.ASCII)
 _PROBABILITY = re.compile(r"[0-9]{1,6}(?:\.[0-9]{0,12})?|\.[0-9]{1,12}", re.ASCII)
 _LRN_PARAMETER = re.compile(r"(alpha|beta|k)=(.*)", re.ASCII | re.DOTALL)
-_REAL = re.compile(r"(?:[0-9]{1,12}(?:\.[0-9]{0,12})?|\.[0-9]{1,12})(?:e[-+]?[0-9]{1,3})?", re.ASCII)
 _MAX_REAL = 1e6  # no normalization constant needs more; keeps every value finite
 _MAX_DIGITS = 12  # longer numbers are rejected before int() (which refuses very long ones with a ValueError)
 
@@ -324,7 +330,7 @@ def _int(token: _Token, digits: str, what: str, maximum: int) -> int:
 
 def _real(token: _Token, text: str, what: str) -> float:
     """A non-negative decimal like 1e-4 or 0.75, at most 1e6."""
-    value = float(text) if _REAL.fullmatch(text) else None
+    value = decimal_number(text)
     if value is None or not value <= _MAX_REAL:
         raise token.error(f"{what} needs a number from 0 to {_MAX_REAL:g}, e.g. '{what}=0.75', got '{token.raw}'")
     return value

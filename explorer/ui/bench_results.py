@@ -17,6 +17,10 @@ import streamlit as st
 from analyzers.bench.results_file import ResultsFileError
 from analyzers.bench.schema import load_results
 
+__all__ = [
+    "BENCH_DIR", "BENCH_DIR_VARIABLE", "LoadedResults", "ParsedUpload", "bench_dir", "parse_upload", "shipped_results",
+]
+
 BENCH_DIR = Path(__file__).resolve().parents[2] / "assets" / "benchmarks"
 BENCH_DIR_VARIABLE = "EXPLORER_BENCH_DIR"  # another folder of results CSVs (tests, or a user's own collection)
 

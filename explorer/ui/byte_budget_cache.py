@@ -15,6 +15,8 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+__all__ = ["ByteBudgetCache"]
+
 Value = TypeVar("Value")
 
 

@@ -31,6 +31,12 @@ from explorer.zoo import build_model
 if TYPE_CHECKING:
     from explorer.catalogue import CatalogueModel
 
+__all__ = [
+    "ANALYSES", "ANALYSIS_BUDGET_BYTES", "BuiltModel", "MAX_ANALYSES", "ModelAnalysis", "ModelRequest", "Options",
+    "RECORD_BYTES", "analyze_model", "analyze_spec_text", "built_model", "default_input", "estimated_bytes",
+    "library_default_size", "library_model",
+]
+
 Options = tuple[tuple[str, Any], ...]  # sorted (name, value) pairs: hashable, so they can key the cache
 
 

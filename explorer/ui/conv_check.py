@@ -15,6 +15,8 @@ from torch import nn
 from analyzers import AnalysisError, analyze
 from explorer.conv_arithmetic import ConvLayer, Design, LayerKind
 
+__all__ = ["Check", "check_design", "check_layer", "module_text", "to_module"]
+
 
 @dataclass(frozen=True)
 class Check:

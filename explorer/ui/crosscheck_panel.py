@@ -18,6 +18,8 @@ from analyzers.reports.crosscheck import (
 from explorer.ui.cached_analysis import ModelAnalysis, ModelRequest
 from explorer.ui.fvcore_job import CrossCheckFailed, FvcoreJob, run_fvcore_job
 
+__all__ = ["LIMITS", "crosscheck_panel"]
+
 LIMITS = CrossCheckLimits()
 
 

@@ -9,6 +9,8 @@ import streamlit as st
 
 from analyzers.records import Analysis
 
+__all__ = ["analysis_downloads", "download_buttons"]
+
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "table"

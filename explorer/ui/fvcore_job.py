@@ -21,6 +21,8 @@ from typing import Any
 
 from analyzers.errors import UserError, first_line
 
+__all__ = ["CrossCheckFailed", "FvcoreJob", "MEMORY_HEADROOM_BYTES", "ROOT", "TIMEOUT_S", "run_fvcore_job"]
+
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 120.0
 MEMORY_HEADROOM_BYTES = 1 << 30  # fvcore's trace, the zeroed copy of the weights, the allocator's slack
@@ -85,8 +87,8 @@ def _limit_self(memory_bytes: int, cpu_seconds: int) -> None:
 
 def _child(argument: str) -> dict[str, Any]:
     request = json.loads(argument)
-    import fvcore.nn
-    import torch
+    import torch  # noqa: F401  (imported before the limit: its libraries map gigabytes of address space)
+    import fvcore.nn  # noqa: F401
 
     from analyzers.reports.crosscheck import fvcore_by_operator
     from explorer.catalogue import build
@@ -101,7 +103,7 @@ def _child(argument: str) -> dict[str, Any]:
         counts = fvcore_by_operator(module, tuple(request["input_size"]), int(request["batch_size"]))
     except MemoryError:
         return {"error": "out of memory (the run exceeded its memory limit)"}
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure of the real run is reported, never a traceback
         message = first_line(exc)
         if "can't allocate memory" in message or "alloc" in message.lower():
             message = "out of memory (the run exceeded its memory limit): " + message

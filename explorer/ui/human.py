@@ -6,6 +6,8 @@ the tooltip or caption beside it.
 
 from __future__ import annotations
 
+__all__ = ["binary_bytes", "compact", "exact"]
+
 _SI = ((1e18, "E"), (1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K"))
 _BINARY = ((2**60, "EiB"), (2**50, "PiB"), (2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB"))
 
@@ -42,3 +44,17 @@ def binary_bytes(value: float) -> str:
 def exact(value: int) -> str:
     """Thousands separators, as the seeds write their counts: 120,422,400."""
     return f"{int(value):,}"
+
+
+def percent_change(new: float, old: float) -> str:
+    """'-25.0%': the change from `old` to `new`, with as many decimals as it takes not to read -100.0% for what is
+    not zero (a frozen step keeping 393 K of 131 G MACs is -99.9997%); '' when `old` is zero."""
+    if not old:
+        return ""
+    change = 100 * (new - old) / old
+    text = f"{change:+.1f}%"
+    for decimals in range(1, 7):
+        text = f"{change:+.{decimals}f}%"
+        if new == 0 or abs(float(text[:-1])) < 100:
+            break
+    return text

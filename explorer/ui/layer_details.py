@@ -16,9 +16,11 @@ from explorer.ui.expansion import set_open
 from explorer.ui.human import compact, exact
 from explorer.ui.page_setup import escape_markdown
 
+__all__ = ["layer_details"]
+
 
 def layer_details(table: pd.DataFrame, layer: str | None, expanded: frozenset[str], *, scope: str, key: str,
-                  sides: tuple[int, ...] = ()) -> None:
+                  sides: tuple[int, ...] = (), tokens: bool = False) -> None:
     """The panel for `layer` (a name in `table`), or a hint when nothing is selected."""
     rows = table[table["name"] == layer] if layer is not None else table.iloc[0:0]
     if rows.empty:
@@ -31,7 +33,7 @@ def layer_details(table: pd.DataFrame, layer: str | None, expanded: frozenset[st
     calls = int(getattr(row, "calls", 1))
     if calls == 0:
         st.caption("Never called by this forward (e.g. an auxiliary head in eval mode): no cost counted.")
-    st.markdown(f"in **{hwc_text(row.input_shape) or '—'}** → out **{hwc_text(row.output_shape) or '—'}**")
+    st.markdown(f"in **{hwc_text(row.input_shape, tokens) or '—'}** → out **{hwc_text(row.output_shape, tokens) or '—'}**")
     st.metric("Parameters", compact(int(row.params)), help=f"{exact(int(row.params))} parameters")
     if row.params_formula:
         st.caption(escape_markdown(str(row.params_formula)))

@@ -13,23 +13,29 @@ import streamlit as st
 
 from explorer.figures.field_text import field_cell, input_sides
 from explorer.figures.layer_rows import open_frontier
-from explorer.figures.shape_text import hwc_text
+from explorer.figures.shape_text import hwc_text, token_layout
 from analyzers.records import Analysis
 from explorer.ui.downloads import analysis_downloads
 from explorer.ui.selection import on_table_select, row_for_layer, rows_key, selected_layer, table_key
 
+__all__ = [
+    "CELL_PADDING_PX", "COLUMN_CONFIG", "DIGIT_PX", "HEADER_CHAR_PX", "NUMBER_COLUMNS", "SHAPE_HELP", "column_config",
+    "display_table", "layer_table", "number_width",
+]
 
-def display_table(table: pd.DataFrame, expanded: frozenset[str], sides: tuple[int, ...] = ()) -> pd.DataFrame:
-    """The rows to show, with the seeds' shape notation, each row's share of the model's totals and its receptive
-    field clipped to the input's `sides` (the theoretical one beside it)."""
+
+def display_table(table: pd.DataFrame, expanded: frozenset[str], sides: tuple[int, ...] = (),
+                  tokens: bool = False) -> pd.DataFrame:
+    """The rows to show, with the seeds' shape notation (token sequences as T tokens × D), each row's share of the
+    model's totals and its receptive field clipped to the input's `sides` (the theoretical one beside it)."""
     rows = open_frontier(table, expanded)
     total = table.iloc[0]
     shown = pd.DataFrame(
         {
             "layer": [name or "(model)" for name in rows["name"]],
             "type": rows["type"],
-            "input (H×W×C)": [hwc_text(s) for s in rows["input_shape"]],
-            "output (H×W×C)": [hwc_text(s) for s in rows["output_shape"]],
+            "input": [hwc_text(s, tokens) for s in rows["input_shape"]],
+            "output": [hwc_text(s, tokens) for s in rows["output_shape"]],
             "params": rows["params"].astype("int64"),
             "params_pct": _share(rows["params"], total["params"]),
             "macs": rows["macs"].astype("int64"),
@@ -49,6 +55,7 @@ def _share(values: pd.Series, total: int) -> pd.Series:
     return (100.0 * values / total).round(2) if total else values * 0.0
 
 
+SHAPE_HELP = "H×W×C for a feature map (the seeds' order), T tokens × D for a token sequence, F for a vector"
 NUMBER_COLUMNS = {"params": "params", "macs": "MACs", "elementwise_ops": "element-wise ops",
                   "activation_bytes": "activation bytes"}
 DIGIT_PX = 8.2  # a digit or comma of the grid's 14 px font, with room to spare
@@ -72,6 +79,8 @@ def column_config(shown: pd.DataFrame) -> dict[str, object]:
 
 COLUMN_CONFIG = {
     "layer": st.column_config.TextColumn("layer", width="medium"),
+    "input": st.column_config.TextColumn("input", help=SHAPE_HELP),
+    "output": st.column_config.TextColumn("output", help=SHAPE_HELP),
     "type": st.column_config.TextColumn("type", width=150),  # BatchNorm2d, AdaptiveAvgPool2d in full
     "params_pct": st.column_config.ProgressColumn(
         "% params", format="%.1f%%", min_value=0, max_value=100, width="small"
@@ -91,7 +100,7 @@ def layer_table(table: pd.DataFrame, expanded: frozenset[str], *, scope: str, fi
                 analysis: Analysis) -> pd.DataFrame:
     """Show the table with single-row selection linked to the charts, and the analysis's CSV/JSON downloads;
     returns the rows shown."""
-    shown = display_table(table, expanded, input_sides(analysis))
+    shown = display_table(table, expanded, input_sides(analysis), token_layout(analysis))
     names = list(open_frontier(table, expanded)["name"])
     st.session_state[rows_key(scope)] = names
     key = table_key(scope)

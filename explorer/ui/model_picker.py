@@ -13,6 +13,7 @@ from typing import Any
 import streamlit as st
 
 from analyzers.devices import Precision
+from analyzers.numbers import decimal_number
 from analyzers.errors import UserError
 from explorer.ui.cached_analysis import (
     ModelRequest,
@@ -112,7 +113,9 @@ def _pick_zoo(scope: str, start: str) -> tuple[str, str, str]:
                                 help="Narrow the list to one family, or type in the model box below to search "
                                      "every model.")  # fmt: skip
     names = model_names(None if family_label == ALL_FAMILIES else Family(family_label))
-    name = st.selectbox("Model", names, index=names.index(start) if start in names else 0, key=f"{scope}_model",
+    key = f"{scope}_model"
+    index = names.index(start) if start in names and key not in st.session_state else 0  # state set: it decides
+    name = st.selectbox("Model", names, index=index, key=key,
                         format_func=lambda n: f"{n}  ·  {get_model_info(n).family.value}", help="Type to search.")
     info = get_model_info(name)
     return name, f"**{info.family.value}** · {info.paper}", info.description
@@ -129,8 +132,9 @@ def _pick_library(scope: str, source: str, start: str) -> str:
                                help="The library module that defines the architecture. Type to search.")
     options = sorted(n for group in grouped.values() for n in group) if family_name == ALL_FAMILIES else (
         grouped[family_name])
-    name = st.selectbox("Model", options, index=options.index(wanted) if wanted in options else 0,
-                        key=f"{scope}_{source}_{family_name}_model", help="Type to search.")
+    key = f"{scope}_{source}_{family_name}_model"
+    index = options.index(wanted) if wanted in options and key not in st.session_state else 0
+    name = st.selectbox("Model", options, index=index, key=key, help="Type to search.")
     return f"{source}:{name}"
 
 
@@ -148,9 +152,8 @@ def _option_entry(option: Option, key: str) -> tuple[Any, str | None]:
     if option.kind is OptionKind.INT:
         entry = parse_whole_number(label, text, int(option.minimum or 0), int(option.maximum or 0))
         return entry.value, entry.problem
-    try:
-        value = float(text.strip())
-    except ValueError:
+    value = decimal_number(text.strip())  # the engine's one reading: ASCII decimals ('٣' and 'inf' refused)
+    if value is None:
         return None, f"{label} = '{text.strip()[:40]}' is not a number ({option.allowed()})"
     if not (option.minimum or 0) <= value <= (option.maximum or 0):
         return None, f"{label} = {value:g} is out of range ({option.allowed()})"

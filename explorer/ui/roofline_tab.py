@@ -16,6 +16,8 @@ from explorer.ui.cached_analysis import ModelAnalysis
 from explorer.ui.measured_devices import measured_cpu_peaks
 from explorer.ui.plotly_chart import show_figure
 
+__all__ = ["devices", "roofline_tab"]
+
 
 def devices() -> dict[str, DevicePeak]:
     """Datasheet GPUs first, then the measured CPUs."""

@@ -13,6 +13,11 @@ import streamlit as st
 
 from explorer.figures.layer_rows import shown_row
 
+__all__ = [
+    "EMPTY_TABLE_SELECTION", "chart_key", "on_chart_select", "on_table_select", "row_for_layer", "rows_key",
+    "select_layer", "selected_key", "selected_layer", "table_key",
+]
+
 EMPTY_TABLE_SELECTION: dict[str, Any] = {"selection": {"rows": [], "columns": [], "cells": []}}
 
 

@@ -8,6 +8,8 @@ from analyzers import Analysis
 from explorer.figures.shape_text import input_volume
 from explorer.ui.human import binary_bytes, compact, exact
 
+__all__ = ["CARDS_PER_ROW", "summary_metrics"]
+
 
 CARDS_PER_ROW = 4
 

@@ -12,6 +12,7 @@ import streamlit as st
 from analyzers.devices import Datasheet, DeviceKind, capacity_bytes, datasheets
 from analyzers.errors import UserError
 from analyzers.training.analyze import TrainingAnalysis, analyze_training
+from analyzers.reports.training import NOT_INCLUDED
 from analyzers.training.memory import Optimizer, largest_batch
 from explorer.figures.training import forward_backward_bars, memory_timeline
 from explorer.ui.cached_analysis import ModelRequest, built_model
@@ -19,6 +20,11 @@ from explorer.ui.human import binary_bytes, compact
 from explorer.ui.page_setup import show_user_error
 from explorer.ui.plotly_chart import show_figure
 from explorer.ui.whole_number import whole_number_input
+
+__all__ = [
+    "DEFAULT_OPTIMIZER", "MAX_BATCH", "OPTIMIZER_LABELS", "PRECISIONS", "largest_fitting_batch", "memory_breakdown",
+    "step_metrics", "training_analysis", "training_view",
+]
 
 OPTIMIZER_LABELS = {Optimizer.SGD: "SGD", Optimizer.MOMENTUM: "SGD + momentum", Optimizer.ADAM: "Adam",
                     Optimizer.ADAMW: "AdamW"}
@@ -64,14 +70,15 @@ def step_metrics(analysis: TrainingAnalysis) -> None:
 
 def memory_breakdown(analysis: TrainingAnalysis) -> None:
     m = analysis.memory
-    parts = [("parameters", m.parameter_bytes), ("gradients", m.gradient_bytes),
+    parts = [("parameters", m.parameter_bytes), ("buffers", m.buffer_bytes), ("gradients", m.gradient_bytes),
              ("optimizer state", m.optimizer_state_bytes), ("fp32 master weights", m.master_weight_bytes),
              ("input batch", m.input_bytes), ("saved for backward", m.saved_activation_bytes),
              ("optimizer step temporaries", m.optimizer_step_bytes)]
     st.markdown(" · ".join(f"**{label}** {binary_bytes(value)}" for label, value in parts if value))
     st.caption(f"Saved for backward: {m.saved_tensors:,} tensors as autograd keeps them (unique storages, "
-               "parameters excluded). The peak is the highest live total over the forward, the backward and the "
-               "optimizer step; not included: the CUDA context, allocator caching, cuDNN workspaces.")
+               "parameters and buffers excluded). The peak is the highest live total over the forward, the backward "
+               f"and the optimizer step ({analysis.optimizer.value}, {m.optimizer_impl.value} on "
+               f"{analysis.device}); not included: {NOT_INCLUDED[analysis.device]}.")
 
 
 def training_view(request: ModelRequest, *, scope: str) -> None:

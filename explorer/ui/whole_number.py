@@ -9,10 +9,11 @@ as a `problem` sentence the page shows in place of numbers computed for another 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import streamlit as st
+
+from analyzers.numbers import whole_number
 
 __all__ = ["Entry", "entry_problems", "parse_whole_number", "whole_number_input"]
 
@@ -27,31 +28,29 @@ class Entry:
 
 
 def parse_whole_number(label: str, text: str, low: int, high: int) -> Entry:
-    """Read `text` as a whole number from `low` to `high`: digits with optional thousands separators
-    ("4,096", "4 096", "4_096"), or any exact notation of a whole number ("1e3", "64.0")."""
+    """Read `text` as a whole number from `low` to `high`, as the engine reads every number a user gives
+    (`analyzers.numbers.whole_number`: ASCII digits only, so "3.7", "1e9", "٣" and "1_0" are refused, not read as
+    3, 1, 3 and 10); surrounding spaces are ignored."""
     allowed = f"allowed: whole numbers {low:,}–{high:,}"
-    cleaned = text.strip().replace(",", "").replace("_", "").replace(" ", "").replace("\u202f", "")
+    cleaned = text.strip()
     if not cleaned:
         return Entry(label, None, f"{label} is empty ({allowed})")
-    try:
-        number = Decimal(cleaned)
-    except InvalidOperation:
-        number = None
-    shown = " ".join(text.split())[:40]
-    if number is None or not number.is_finite():
-        return Entry(label, None, f"{label} = '{shown}' is not a number ({allowed})")
-    if number != number.to_integral_value():
-        return Entry(label, None, f"{label} = '{shown}' is not a whole number ({allowed})")
-    if not low <= number <= high:  # compared as decimals: "1e999999" never becomes a million-digit int
-        written = f"{int(number):,}" if number.adjusted() < 30 else shown
+    value = whole_number(cleaned)
+    if value is None:
+        return Entry(label, None, f"{label} = '{' '.join(cleaned.split())[:40]}' is not a whole number ({allowed})")
+    if not low <= value <= high:
+        written = f"{value:,}" if len(cleaned) <= 24 else cleaned[:20] + "…"
         return Entry(label, None, f"{label} = {written} is out of range ({allowed})")
-    return Entry(label, int(number))
+    return Entry(label, value)
 
 
 def whole_number_input(label: str, *, default: int, low: int, high: int, key: str, help: str | None = None,
                        container: Any = None, disabled: bool = False) -> Entry:
     """A text field holding a whole number (`default` at first); read back exactly, never clipped or rounded."""
     where = container if container is not None else st
+    held = st.session_state.get(key)
+    if held is not None and not isinstance(held, str):  # a number set by code (a preset, a test): as its text
+        st.session_state[key] = str(held)
     text = where.text_input(label, value=f"{default}", key=key, help=help or f"A whole number, {low:,} to {high:,}",
                             disabled=disabled)
     return parse_whole_number(label, text, low, high)

@@ -13,6 +13,8 @@ from torch import nn
 
 from explorer.zoo.registry import Family, register_model
 
+__all__ = ["AlexNet", "AlexNet2012", "alexnet", "alexnet_2012", "alexnet_2012_2gpu", "classifier_2012"]
+
 _PAPER = "Krizhevsky, Sutskever & Hinton, 2012"
 _TORCHVISION_PAPER = "Krizhevsky, 2014"  # "One weird trick for parallelizing CNNs", which torchvision's docstring cites
 

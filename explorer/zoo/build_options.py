@@ -23,13 +23,18 @@ from __future__ import annotations
 import enum
 import inspect
 import math
-import re
 import types
 import typing
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from analyzers.errors import UserError
+from analyzers.numbers import decimal_number, whole_number
+
+__all__ = [
+    "Bounds", "BuildOptionError", "MAX_RESOLUTION", "Option", "OptionKind", "RESOLUTION", "STANDARD_BOUNDS",
+    "check_options", "options_of",
+]
 
 
 class BuildOptionError(UserError):
@@ -111,19 +116,12 @@ class Option:
         if isinstance(value, bool):  # True is an int to Python, not a width to us
             return None
         if self.kind is OptionKind.INT:
-            if isinstance(value, int):
-                return value
-            return int(text) if text is not None and re.fullmatch(r"[+-]?[0-9]{1,12}", text) else None
+            return value if isinstance(value, int) else whole_number(text) if text is not None else None
         if isinstance(value, (int, float)):
-            number = float(value)
-        elif text is not None and len(text) <= 40:
-            try:
-                number = float(text)
-            except ValueError:
-                return None
+            number: float | None = float(value)
         else:
-            return None
-        return number if math.isfinite(number) else None
+            number = decimal_number(text) if text is not None else None
+        return number if number is not None and math.isfinite(number) else None
 
 
 def _number(value: float | None) -> str:

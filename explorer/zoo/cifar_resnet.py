@@ -20,6 +20,12 @@ from explorer.zoo.build_options import Bounds
 from explorer.zoo.registry import Family, register_model
 from explorer.zoo.resnet import PlainBlock, projection
 
+__all__ = [
+    "CIFAR_BOUNDS", "CIFAR_CLASSES", "CIFAR_INPUT", "CIFAR_WIDTHS", "CifarResNet", "CifarResidualBlock", "PAPER_DEPTHS",
+    "PLAIN_DEPTHS", "SHORTCUT_BOUNDS", "Shortcut", "ShortcutOption", "ZeroPadShortcut", "blocks_per_stage",
+    "build_cifar_resnet", "cifar_resnet",
+]
+
 _HE_2015 = "He, Zhang, Ren, Sun, 2015"
 CIFAR_INPUT = (3, 32, 32)
 CIFAR_WIDTHS = (16, 32, 64)

@@ -21,6 +21,13 @@ from explorer.zoo.build_options import Bounds
 from explorer.zoo.layers import ConvNormActivation, NormFactory, make_divisible
 from explorer.zoo.registry import Family, InputSize, register_model
 
+__all__ = [
+    "BASE_RESOLUTION", "DEPTH_COEFFICIENT", "DEPTH_MULT_BOUNDS", "EFFICIENTNET_B0_STAGES", "EfficientNet",
+    "HEAD_EXPANSION", "KnobSetting", "MBConv", "MBConvStage", "NOTES_PRESETS", "RESOLUTION_COEFFICIENT",
+    "STOCHASTIC_DEPTH_PROB", "Scaling", "SqueezeExcitation", "StochasticDepth", "VARIANTS", "Variant",
+    "WIDTH_COEFFICIENT", "compound_input_size", "efficientnet", "predicted_cost_factor",
+]
+
 _TAN_LE_2019 = "Tan, Le, 2019"
 _TORCHVISION_EFFICIENTNET = "torchvision/models/efficientnet.py"
 

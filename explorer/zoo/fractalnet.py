@@ -20,6 +20,8 @@ from explorer.zoo.build_options import Bounds
 from explorer.zoo.layers import ConvNormActivation
 from explorer.zoo.registry import Family, register_model
 
+__all__ = ["CIFAR_CHANNELS", "FRACTAL_BOUNDS", "FractalBlock", "FractalNet", "Join", "deepest_path", "fractalnet"]
+
 _LARSSON_2016 = "Larsson, Maire, Shakhnarovich, 2016"
 CIFAR_CHANNELS = (64, 128, 256, 512, 512)  # Larsson et al. 2016, §4
 FRACTAL_BOUNDS = {

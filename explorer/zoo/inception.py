@@ -20,6 +20,13 @@ from torch import nn
 
 from explorer.zoo.registry import Family, register_model
 
+__all__ = [
+    "AuxOutputs", "BasicConv2d", "Branches", "ConvBlock", "ConvReLU", "GOOGLENET_MODULES", "GoogLeNet", "GoogLeNetAux",
+    "Inception", "InceptionA", "InceptionB", "InceptionC", "InceptionD", "InceptionE", "InceptionSpec", "InceptionV3",
+    "InceptionV3Aux", "NaiveInception", "TrunkWithAuxHeads", "googlenet", "googlenet_2014", "inception_module",
+    "inception_module_naive", "inception_v3",
+]
+
 _GOOGLENET_PAPER = "Szegedy et al., 2014"
 _INCEPTION_V3_PAPER = "Szegedy, Vanhoucke, Ioffe, Shlens & Wojna, 2015"
 

@@ -10,6 +10,8 @@ from typing import Callable
 
 from torch import nn
 
+__all__ = ["ActivationFactory", "ConvNormActivation", "NormFactory", "conv1x1", "conv3x3", "make_divisible"]
+
 NormFactory = Callable[[int], nn.Module]
 ActivationFactory = Callable[..., nn.Module]  # called with inplace=True
 

@@ -15,6 +15,11 @@ from torch import nn
 
 from explorer.zoo.registry import Family, register_model
 
+__all__ = [
+    "C3_CONNECTIONS", "EuclideanRBF", "LeNet5", "LeNet5Paper", "PartiallyConnectedConv2d", "ScaledTanh", "Subsampling",
+    "lenet5", "lenet5_1998",
+]
+
 _PAPER = "LeCun, Bottou, Bengio & Haffner, 1998"
 
 # LeCun et al. 1998, Table I: the S2 maps (0–5) that each of C3's 16 maps reads. The first six read three contiguous

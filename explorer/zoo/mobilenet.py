@@ -13,6 +13,13 @@ from torch import Tensor, nn
 from explorer.zoo.layers import ConvNormActivation, make_divisible
 from explorer.zoo.registry import Family, register_model
 
+__all__ = [
+    "DepthwiseSeparable", "InvertedResidual", "InvertedResidualStage", "MOBILENET_V1_BODY",
+    "MOBILENET_V1_STEM_CHANNELS", "MOBILENET_V2_LAST_CHANNELS", "MOBILENET_V2_STAGES", "MOBILENET_V2_STEM_CHANNELS",
+    "MobileNetV1", "MobileNetV2", "SeparableLayer", "depthwise_separable_block", "mobilenet_v1", "mobilenet_v2",
+    "mobilenet_v2_block",
+]
+
 _HOWARD_2017 = "Howard et al., 2017"
 _SANDLER_2018 = "Sandler et al., 2018"
 

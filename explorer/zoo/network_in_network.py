@@ -15,6 +15,8 @@ from torch import nn
 
 from explorer.zoo.registry import Family, register_model
 
+__all__ = ["MlpConv", "NetworkInNetwork", "PointwiseConv", "conv1x1_28x28x192_to_32", "nin"]
+
 _PAPER = "Lin, Chen & Yan, 2013"
 
 

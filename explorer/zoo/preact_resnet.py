@@ -17,6 +17,12 @@ from torch import Tensor, nn
 
 from explorer.zoo.layers import conv1x1, conv3x3
 from explorer.zoo.registry import Family, register_model
+from explorer.zoo.resnet import Stage, four_stages
+
+__all__ = [
+    "BlockKind", "IMAGENET_DEPTHS", "PreActBlock", "PreActBottleneck", "PreActConfig", "PreActResNet", "Stem",
+    "cifar_stages", "preact_resnet110", "preact_resnet164",
+]
 
 _HE_2016 = "He, Zhang, Ren, Sun, 2016"
 
@@ -97,13 +103,6 @@ class Stem(enum.Enum):
 
 
 @dataclass(frozen=True)
-class Stage:
-    planes: int
-    blocks: int
-    stride: int
-
-
-@dataclass(frozen=True)
 class PreActConfig:
     stem: Stem
     block: BlockKind
@@ -164,11 +163,6 @@ def cifar_stages(blocks: int, widths: tuple[int, int, int] = (16, 32, 64)) -> tu
     return tuple(Stage(width, blocks, stride) for width, stride in zip(widths, (1, 2, 2)))
 
 
-def imagenet_stages(*blocks: int) -> tuple[Stage, ...]:
-    """The ResNet paper's Table 1 widths 64→512, stride 2 into stages 2–4."""
-    return tuple(Stage(planes, n, stride) for planes, n, stride in zip((64, 128, 256, 512), blocks, (1, 2, 2, 2)))
-
-
 def _check_classes(num_classes: int) -> int:
     if num_classes < 1:
         raise ValueError(f"num_classes must be at least 1, got {num_classes}")
@@ -216,7 +210,7 @@ IMAGENET_DEPTHS: dict[int, tuple[BlockKind, tuple[int, ...]]] = {
 
 def _register_imagenet(depth: int) -> None:
     kind, blocks = IMAGENET_DEPTHS[depth]
-    config = PreActConfig(Stem.IMAGENET, kind, imagenet_stages(*blocks))
+    config = PreActConfig(Stem.IMAGENET, kind, four_stages(*blocks))
 
     def build(*, num_classes: int = 1000) -> nn.Module:
         return PreActResNet(config, num_classes=_check_classes(num_classes))

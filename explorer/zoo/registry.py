@@ -17,7 +17,12 @@ from torch import nn
 
 from explorer.zoo.build_options import BuildOptionError, Bounds, Option, check_options, options_of
 
-from explorer.input_size import InputSize  # channels, height, width (re-exported: zoo files import it from here)
+from analyzers.counting.inputs import InputSize  # channels, height, width (re-exported: zoo files import it from here)
+
+__all__ = [
+    "BuildOptionError", "Family", "InputSize", "ModelInfo", "UnknownModelError", "ZooModel", "build_model",
+    "get_model_info", "list_models", "option_specs", "register_model",
+]
 
 
 class Family(str, enum.Enum):

@@ -15,6 +15,14 @@ from torch import Tensor, nn
 from explorer.zoo.layers import conv1x1, conv3x3
 from explorer.zoo.registry import Family, register_model
 
+__all__ = [
+    "BasicBlock", "BlockKind", "Bottleneck", "PLAIN18", "PLAIN34", "PlainBlock", "RESNET101", "RESNET152", "RESNET18",
+    "RESNET34", "RESNET50", "RESNET50_V1", "RESNEXT50_32X4D", "ResNet", "ResNetConfig", "Stage", "WIDE_RESNET50_2",
+    "bottleneck_block", "four_stages", "plain18", "plain34", "projection", "residual_block",
+    "residual_block_projection", "resnet101", "resnet152", "resnet18", "resnet34", "resnet50", "resnet50_v1",
+    "resnext50_32x4d", "wide_resnet50_2",
+]
+
 _HE_2015 = "He, Zhang, Ren, Sun, 2015"
 _TORCHVISION_RESNET = "torchvision/models/resnet.py"
 

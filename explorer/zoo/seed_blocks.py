@@ -11,6 +11,11 @@ from torch import nn
 
 from explorer.zoo.registry import Family, register_model
 
+__all__ = [
+    "conv_3x3_512_depthwise_separable", "conv_3x3_512_normal", "conv_6x6x3_depthwise_separable", "conv_6x6x3_normal",
+    "inception_5x5_bottleneck", "inception_5x5_naive", "inception_naive_28x28x256", "one_7x7_conv", "three_3x3_convs",
+]
+
 _INCEPTION_NOTES = "Szegedy et al., 2014 (as worked in the course notes)"
 _MOBILENET_NOTES = "Howard et al., 2017 (as worked in the course notes)"
 _VGG_NOTES = "Simonyan, Zisserman, 2014 (as worked in the course notes)"

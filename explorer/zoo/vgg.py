@@ -13,6 +13,8 @@ from torch import nn
 
 from explorer.zoo.registry import Family, register_model
 
+__all__ = ["VGG", "VGGConfig", "VGG_CONFIGS", "vgg_features"]
+
 _PAPER = "Simonyan & Zisserman, 2014"
 
 

@@ -14,6 +14,8 @@ from explorer.zoo.build_options import Bounds
 from explorer.zoo.preact_resnet import BlockKind, PreActConfig, PreActResNet, Stem, cifar_stages
 from explorer.zoo.registry import Family, register_model
 
+__all__ = ["PAPER_NETWORKS", "WRN_BOUNDS", "blocks_per_group", "build_wide_resnet", "wide_resnet_cifar"]
+
 _ZAGORUYKO_2016 = "Zagoruyko, Komodakis, 2016"
 
 # Zagoruyko & Komodakis 2016, Tables 4–6: the networks quoted with their parameter counts (CIFAR-10, 10 classes).

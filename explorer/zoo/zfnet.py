@@ -17,6 +17,8 @@ from torch import nn
 from explorer.zoo.alexnet import classifier_2012
 from explorer.zoo.registry import Family, register_model
 
+__all__ = ["ZFNet", "zfnet"]
+
 
 def _contrast_norm() -> nn.LocalResponseNorm:
     # Zeiler & Fergus normalize "across feature maps" without giving constants; we use AlexNet's (k = 2, n = 5,
