@@ -42,18 +42,13 @@ def _row_device_matches(row: Any, sheet: Datasheet) -> bool:
     return str(row["device"]).startswith("cuda") and lookup_peak(str(row["device_name"])).name == sheet.name
 
 
-def calibrate(path: str | Path, sheet: Datasheet, resolve: Callable[[str], Any], *, max_rows: int = 200
-              ) -> CalibrationResult:
-    """Fit `sheet`'s parameters to the ok rows of `path` measured on that device. `resolve(name)` builds a model
-    as the CLI does (an object with `.module`)."""
-    from analyzers.bench.row_schema import ResultsFileError
-    from analyzers.bench.schema import load_results
+def calibrate(results: Any, path: str | Path, sheet: Datasheet, resolve: Callable[[str], Any], *,
+              max_rows: int = 200) -> CalibrationResult:
+    """Fit `sheet`'s parameters to the ok rows of `results` (a results table read from `path` by
+    `analyzers.bench.schema.load_results`; bench/ stands above predict/, so the caller reads it) measured on that
+    device. `resolve(name)` builds a model as the CLI does (an object with `.module`)."""
     from analyzers.counting.analyze import analyze
 
-    try:
-        results = load_results(path)
-    except ResultsFileError as exc:
-        raise CalibrationError(f"{path}: {exc}") from None
     ok = results[results["status"] == "ok"]
     rows = [row for _, row in ok.iterrows() if _row_device_matches(row, sheet)]
     if not rows:

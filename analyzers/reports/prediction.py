@@ -4,6 +4,7 @@ the held-out error interval beside it, so no table can pass a prediction off as 
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -49,11 +50,16 @@ def prediction_summary(prediction: Prediction) -> dict[str, Any]:
     }
 
 
-def to_csv(prediction: Prediction, path: str | Path) -> None:
-    with Path(path).open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=ROW_FIELDS)
-        writer.writeheader()
-        writer.writerows(prediction_rows(prediction))
+def to_csv(prediction: Prediction, path: str | Path | None = None) -> str | None:
+    """The per-layer rows as CSV, written to `path` when given, else returned as text."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=ROW_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(prediction_rows(prediction))
+    if path is None:
+        return buffer.getvalue()
+    Path(path).write_text(buffer.getvalue(), encoding="utf-8")
+    return None
 
 
 def to_json(prediction: Prediction, path: str | Path | None = None) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from explorer.cli.common import CliError, limited, parse_options, positive_int, timeout_seconds, write_file
-from explorer.terminal_text import printable
+from analyzers.safe_text import printable
 
 __all__ = ["add_parser", "run", "device_choice"]
 
@@ -84,13 +84,13 @@ def run(args: argparse.Namespace) -> int:
             print(to_json(prediction))
             printed = True
         else:
-            write_file(args.json, lambda path: to_json(prediction, path))
+            write_file(args.json, to_json(prediction) + "\n")
     if args.csv:
         if args.csv == "-":
-            to_csv(prediction, "/dev/stdout")
+            sys.stdout.write(to_csv(prediction))
             printed = True
         else:
-            write_file(args.csv, lambda path: to_csv(prediction, path))
+            write_file(args.csv, to_csv(prediction))
     if not printed:
         print(prediction_text(prediction, args.top, measured_beside(prediction)))
     return 0
@@ -100,7 +100,7 @@ def _predict(args: argparse.Namespace, sheet):
     from analyzers.devices import DeviceKind, Precision
     from analyzers.predict.prediction import predict, predict_training
     from explorer.cli.models import resolve_model
-    from explorer.input_size import parse_input_size
+    from analyzers.counting.inputs import parse_input_size
 
     size = parse_input_size(args.input) if args.input else None
     model = resolve_model(args.name, args.spec, parse_options(args.set), size, args.build_device)
@@ -199,12 +199,16 @@ def _calibrate(args: argparse.Namespace, sheet) -> int:
 
         return limited(args, name, lambda: resolve_model(name, None, {}, None))
 
+    from analyzers.bench.row_schema import ResultsFileError
+    from analyzers.bench.schema import load_results
+
     try:
-        result = calibrate(path, sheet, resolve, max_rows=MAX_CALIBRATION_ROWS)
+        result = calibrate(load_results(path), path, sheet, resolve, max_rows=MAX_CALIBRATION_ROWS)
+    except ResultsFileError as exc:
+        raise CliError(f"{printable(str(path))}: {exc}") from None
     except CalibrationError as exc:
         raise CliError(str(exc)) from None
-    write_file(args.out, lambda target: target.write_text(json.dumps(result.document, indent=1) + "\n",
-                                                          encoding="utf-8"))
+    write_file(args.out, json.dumps(result.document, indent=1) + "\n")
     print(result.text)
     print(f"wrote {printable(args.out)}; use it with `python -m explorer predict NAME --device {sheet.key} "
           f"--parameters {printable(args.out)}`")
