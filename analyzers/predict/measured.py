@@ -41,9 +41,13 @@ class MeasuredRow:
         return f"{self.measured_ms:.3f} ms per batch of {self.batch} ({self.detail}, {self.source}){predicted}"
 
 
-def measured_rows(model: str, device_key: str, training: bool = False) -> list[MeasuredRow]:
-    """Shipped measurements of `model` (as the CLI names it) on the table device `device_key`."""
-    rows = [] if training else [r for r in _bench_rows() if r[0] == model and r[1] == device_key]
+def measured_rows(model: str, device_key: str, training: bool = False, bench_dir: Path | None = None
+                  ) -> list[MeasuredRow]:
+    """Shipped measurements of `model` (as the CLI names it) on the table device `device_key`: the results CSVs of
+    `bench_dir` (default assets/benchmarks/) and timm's published rows."""
+    folder = Path(bench_dir or BENCHMARKS)
+    rows = [] if training else [r for r in _bench_rows(folder, _signature(folder))
+                                if r[0] == model and r[1] == device_key]
     found = [MeasuredRow(source, batch, ms, None, detail) for _, _, batch, ms, detail, source in rows]
     evaluation = TRAINING_SET if training else device_key
     if model.startswith("timm:") and datasheet(device_key).kind is DeviceKind.GPU:
@@ -56,23 +60,50 @@ def measured_rows(model: str, device_key: str, training: bool = False) -> list[M
     return found
 
 
-@lru_cache(maxsize=1)
-def _bench_rows() -> tuple[tuple[str, str, int, float, str, str], ...]:
-    """(model, device key, batch, p50 ms, detail, file) of every ok row of the shipped results CSVs."""
+def _signature(folder: Path) -> tuple[tuple[str, int, int], ...]:
+    """Each CSV's name, modification time and size: a changed file is read again."""
+    return tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(folder.glob("*.csv")) if p.is_file())
+
+
+@lru_cache(maxsize=8)
+def _bench_rows(folder: Path, signature: tuple[tuple[str, int, int], ...]
+                ) -> tuple[tuple[str, str, int, float, str, str], ...]:
+    """(model, device key, batch, p50 ms, detail, file) of every ok row of the results CSVs in `folder`."""
     rows = []
-    for path in sorted(BENCHMARKS.glob("*.csv")):
-        with path.open(newline="", encoding="utf-8") as handle:
-            for cells in csv.DictReader(handle):
-                if cells.get("status") != "ok":
-                    continue
-                key = _device_key(cells.get("device", ""), cells.get("device_name", ""))
-                if key is None:
-                    continue
-                clock = "process CPU time, fastest repeat" if cells.get("clock") == "process_cpu" else "wall p50"
-                ms = float(cells["latency_ms_min"] if cells.get("clock") == "process_cpu" else cells["latency_ms_p50"])
-                rows.append((cells["model"], key, int(cells["batch"]), ms,
-                             f"{cells['dtype']}, {cells['input_size']}, {clock}", f"assets/benchmarks/{path.name}"))
+    for name, _, _ in signature:
+        path = folder / name
+        try:
+            with path.open(newline="", encoding="utf-8") as handle:
+                for cells in csv.DictReader(handle):
+                    row = _row(cells, path)
+                    if row is not None:
+                        rows.append(row)
+        except (OSError, UnicodeDecodeError, csv.Error):  # not a results file we can read: nothing to show from it
+            continue
     return tuple(rows)
+
+
+def _row(cells: dict[str, str], path: Path) -> tuple[str, str, int, float, str, str] | None:
+    """One ok row with a known device, or None (a row that is not one: a failed run, another device, a cell that is
+    not a number; the Benchmarks page names the problems in a file, this only stands measurements beside)."""
+    if cells.get("status") != "ok":
+        return None
+    key = _device_key(cells.get("device") or "", cells.get("device_name") or "")
+    if key is None:
+        return None
+    process_cpu = cells.get("clock") == "process_cpu"
+    clock = "process CPU time, fastest repeat" if process_cpu else "wall p50"
+    try:
+        ms = float(cells["latency_ms_min"] if process_cpu else cells["latency_ms_p50"])
+        batch = int(cells["batch"])
+        detail = f"{cells['dtype']}, {cells['input_size']}, {clock}"
+        return cells["model"], key, batch, ms, detail, _shown_path(path)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _shown_path(path: Path) -> str:
+    return f"assets/benchmarks/{path.name}" if path.parent == BENCHMARKS else path.name
 
 
 def _device_key(device: str, device_name: str) -> str | None:

@@ -48,7 +48,7 @@ def time_vs_macs(prediction: Prediction, *, top: int | None = 40) -> go.Figure:
                           "%{customdata[1]:.3g} ms · memory %{customdata[2]:.3g} ms · %{customdata[3]} kernel(s)"
                           "<extra>predicted</extra>"))
     fig.update_layout(barmode="group", bargap=0.15)
-    fig.update_yaxes(title_text="share of the model", tickformat=".0%")
+    fig.update_yaxes(title_text="share of the model", tickformat=".1%")  # layers hold a few per cent each
     fig.update_xaxes(title_text=None, showticklabels=len(layers) <= 60, tickangle=-45)
     shown = f"the {len(layers)} layers with the most predicted time" if top and len(layers) == top else "every layer"
     legend_below(fig)

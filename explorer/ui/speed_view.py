@@ -15,12 +15,14 @@ from analyzers.predict.measured import measured_rows
 from analyzers.predict.prediction import Prediction, predict
 from analyzers.reports.prediction import prediction_rows, prediction_summary
 from explorer.figures.speed import ThroughputPoint, throughput_vs_batch, time_vs_macs
+from explorer.ui.bench_results import bench_dir
 from explorer.ui.cached_analysis import ModelAnalysis
 from explorer.ui.downloads import download_buttons
 from explorer.ui.plotly_chart import show_figure
 
-__all__ = ["speed_view", "device_labels", "BATCHES"]
+__all__ = ["speed_view", "device_labels", "BATCHES", "DEFAULT_DEVICE"]
 
+DEFAULT_DEVICE = "rtx5090"  # the device with the most published measurements behind its fit
 BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 
 
@@ -37,7 +39,9 @@ def _prediction(key: str, device: str, precision: str, batch: int, _result: Mode
 def speed_view(result: ModelAnalysis, *, scope: str) -> None:
     labels = device_labels()
     cols = st.columns(3)
-    device = cols[0].selectbox("Device", list(labels), format_func=labels.get, key=f"{scope}_speed_device",
+    keys = list(labels)
+    device = cols[0].selectbox("Device", keys, index=keys.index(DEFAULT_DEVICE) if DEFAULT_DEVICE in keys else 0,
+                               format_func=labels.get, key=f"{scope}_speed_device",
                                help="A datasheet GPU, or this machine's CPU (one thread, as measured here)")
     sheet = next(s for s in datasheets() if s.key == device)
     precisions = [Precision.FP32.value] if sheet.kind is DeviceKind.CPU else [
@@ -56,13 +60,15 @@ def speed_view(result: ModelAnalysis, *, scope: str) -> None:
                       help=prediction.interval.text)
     st.caption(f"**Predicted** for {labels[device]}, {precision}, batch {batch}: 80 % of held-out measurements fell "
                f"between {summary['predicted_ms_low']:,.3g} and {summary['predicted_ms_high']:,.3g} ms "
+               f"({batch / summary['predicted_ms_high'] * 1e3:,.0f}–{batch / summary['predicted_ms_low'] * 1e3:,.0f}"
+               " samples/s) "
                f"({prediction.interval.basis}). Bound by compute {summary['predicted_share_compute']:.0%}, memory "
                f"{summary['predicted_share_memory']:.0%}, per-kernel overhead {summary['predicted_share_overhead']:.0%}"
                f" of the time. Parameters fitted on {prediction.parameters_from}.")
-    measured = measured_rows(result.analysis.model_name, device)
+    measured = measured_rows(result.analysis.model_name, device, bench_dir=bench_dir())
     if measured:
-        st.markdown("**Measured** (shipped with the project, beside the prediction, not part of it):\n"
-                    + "\n".join(f"- {row.text}" for row in measured))
+        st.markdown(f"**Measured** on the {labels[device]} (benchmark results, beside the prediction, never part "
+                    "of it):\n" + "\n".join(f"- {row.text}" for row in measured))
     show_figure(time_vs_macs(prediction), key=f"{scope}_speed_layers")
     points = []
     for b in BATCHES:
