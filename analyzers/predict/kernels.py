@@ -116,7 +116,7 @@ def layer_work(record: LayerRecord, element_bytes: int, *, fused_attention: bool
         kernels.extend(_autocast(op, made, element_bytes) if autocast else made)
     explained = sum(_written_bytes(op, element_bytes) for op in record.ops)  # as the analysis ran them, unfused
     copied = record.activation_bytes - explained
-    fused = [op.geometry for op in ops if op.op == _FUSED and op not in record.ops]
+    fused = [] if ops is record.ops else [op.geometry for op in ops if op.op == _FUSED and op not in record.ops]
     if fused:  # the math path's operand copies vanish with it; the output's reshape copy stays
         copied = min(copied, sum(g.heads * g.q_len * g.v_dim for g in fused) * element_bytes)
     if copied > 0:  # allocations no counted op explains: contiguous copies, padding, reshapes of strided views

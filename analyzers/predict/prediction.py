@@ -119,11 +119,12 @@ def predict_work(work: Sequence[LayerWork], element_bytes: int, model_name: str,
     kernels = np.bincount(arrays.layer, minlength=count)
     by_bound = np.zeros((count, len(BOUNDS)))
     np.add.at(by_bound, (arrays.layer, times.bound), times.time_ms)
+    columns = zip(kernels.tolist(), per_layer["compute"].tolist(), per_layer["memory"].tolist(),
+                  per_layer["overhead"].tolist(), per_layer["time"].tolist(), by_bound.argmax(axis=1).tolist())
+    # plain Python numbers, one column at a time: indexing numpy arrays element by element cost more than the rest
     layers = tuple(
-        LayerTime(name=w.name, type=w.type, category=w.category, macs=w.macs, kernels=int(kernels[i]),
-                  compute_ms=float(per_layer["compute"][i]), memory_ms=float(per_layer["memory"][i]),
-                  overhead_ms=float(per_layer["overhead"][i]), time_ms=float(per_layer["time"][i]),
-                  bound=BOUNDS[int(by_bound[i].argmax())] if kernels[i] else None)
-        for i, w in enumerate(work))
+        LayerTime(name=w.name, type=w.type, category=w.category, macs=w.macs, kernels=n, compute_ms=compute,
+                  memory_ms=memory, overhead_ms=overhead, time_ms=total, bound=BOUNDS[bound] if n else None)
+        for w, (n, compute, memory, overhead, total, bound) in zip(work, columns))
     return Prediction(model_name, description, chosen.key, batch, training, layers, chosen.interval,
                       chosen.fitted_on)
