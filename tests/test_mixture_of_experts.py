@@ -20,11 +20,11 @@ from analyzers.records import GroupedMatmulGeometry
 
 transformers = pytest.importorskip("transformers")
 
-H, I, LAYERS, HEADS, KV_HEADS, EXPERTS, TOP_K, VOCAB, S = 64, 96, 2, 4, 2, 4, 2, 100, 16
+H, FFN, LAYERS, HEADS, KV_HEADS, EXPERTS, TOP_K, VOCAB, S = 64, 96, 2, 4, 2, 4, 2, 100, 16
 
 
 def small_config(**overrides: object) -> object:
-    values = dict(hidden_size=H, intermediate_size=I, num_hidden_layers=LAYERS, num_attention_heads=HEADS,
+    values = dict(hidden_size=H, intermediate_size=FFN, num_hidden_layers=LAYERS, num_attention_heads=HEADS,
                   num_key_value_heads=KV_HEADS, num_local_experts=EXPERTS, num_experts_per_tok=TOP_K,
                   vocab_size=VOCAB)
     return transformers.MixtralConfig(**{**values, **overrides})
@@ -38,7 +38,7 @@ def on_meta(config: object) -> torch.nn.Module:
 def hand_macs(h: int, i: int, layers: int, heads: int, kv_heads: int, experts: int, k: int, vocab: int,
               s: int) -> int:
     """Per layer: q and o S·H², k and v S·H·(kv_heads·head_dim) each, QKᵀ and AV 2·S²·H, the router S·H·E, and
-    each token's k SwiGLU experts k·S·3·H·I; then the head S·H·V."""
+    each token's k SwiGLU experts k·S·3·H·I (I the intermediate size); then the head S·H·V."""
     kv = kv_heads * (h // heads)
     layer = 2 * s * h * h + 2 * s * h * kv + 2 * s * s * h + s * h * experts + k * s * 3 * h * i
     return layers * layer + s * h * vocab
@@ -54,12 +54,12 @@ def hand_params(h: int, i: int, layers: int, heads: int, kv_heads: int, experts:
 def test_small_mixtral_counts_its_experts_in_both_dtypes(dtype: torch.dtype) -> None:
     a = analyze(on_meta(small_config()), inputs={"input_ids": InputSpec((1, S), torch.int64)}, dtype=dtype)
     assert a.totals.uncounted_ops == 0  # _grouped_mm and histc have formulas
-    assert a.totals.macs == hand_macs(H, I, LAYERS, HEADS, KV_HEADS, EXPERTS, TOP_K, VOCAB, S) == 1_748_992
+    assert a.totals.macs == hand_macs(H, FFN, LAYERS, HEADS, KV_HEADS, EXPERTS, TOP_K, VOCAB, S) == 1_748_992
     experts = a.record("model.layers.0.mlp.experts.(functional)")
     grouped = [op for op in experts.ops if isinstance(op.geometry, GroupedMatmulGeometry)]
-    # gate+up: S·k rows · H · 2I; down: S·k rows · I · H, the rows spread over 4 experts by the routing
+    # gate+up: S·k rows · H · 2·FFN; down: S·k rows · FFN · H, the rows spread over 4 experts by the routing
     assert [(g.geometry.groups, g.geometry.rows, g.geometry.inner, g.geometry.cols, g.macs) for g in grouped] == [
-        (EXPERTS, S * TOP_K, H, 2 * I, S * TOP_K * H * 2 * I), (EXPERTS, S * TOP_K, I, H, S * TOP_K * I * H)]
+        (EXPERTS, S * TOP_K, H, 2 * FFN, S * TOP_K * H * 2 * FFN), (EXPERTS, S * TOP_K, FFN, H, S * TOP_K * FFN * H)]
     assert not any(g.geometry.split_known for g in grouped)  # meta: the offsets hold no data
     assert "split by the routing, unknown on meta" in layer_formula(experts)
     histc = next(op for op in experts.ops if "histc" in op.op)
@@ -69,10 +69,10 @@ def test_small_mixtral_counts_its_experts_in_both_dtypes(dtype: torch.dtype) -> 
 
 def test_params_and_active_params_per_token() -> None:
     a = analyze(on_meta(small_config()), inputs={"input_ids": InputSpec((1, S), torch.int64)})
-    total = hand_params(H, I, LAYERS, HEADS, KV_HEADS, EXPERTS, VOCAB)
+    total = hand_params(H, FFN, LAYERS, HEADS, KV_HEADS, EXPERTS, VOCAB)
     assert a.totals.params == total == 185_664
     # one token uses TOP_K of the EXPERTS expert MLPs in each layer
-    assert a.totals.active_params == total - LAYERS * (EXPERTS - TOP_K) * 3 * H * I == 111_936
+    assert a.totals.active_params == total - LAYERS * (EXPERTS - TOP_K) * 3 * H * FFN == 111_936
 
 
 def test_mixtral_8x7b_at_2048_tokens_is_the_hand_count() -> None:
@@ -102,7 +102,7 @@ def test_grouped_count_equals_flop_counter_on_the_eager_expert_loop() -> None:
     for layer in range(LAYERS):
         name = f"model.layers.{layer}.mlp.experts"
         reference = sum(flops[f"MixtralForCausalLM.{name}"].values()) // 2
-        assert ours.record(name).macs == reference == TOP_K * S * 3 * H * I
+        assert ours.record(name).macs == reference == TOP_K * S * 3 * H * FFN
 
 
 def test_on_the_cpu_the_offsets_are_read_and_the_count_is_the_same() -> None:
@@ -110,7 +110,7 @@ def test_on_the_cpu_the_offsets_are_read_and_the_count_is_the_same() -> None:
     a = analyze(model, inputs={"input_ids": InputSpec((1, S), torch.int64)}, device="cpu")
     grouped = [op for r in a.leaves() for op in r.ops if isinstance(op.geometry, GroupedMatmulGeometry)]
     assert grouped and all(op.geometry.split_known for op in grouped)
-    assert a.totals.macs == hand_macs(H, I, LAYERS, HEADS, KV_HEADS, EXPERTS, TOP_K, VOCAB, S)
+    assert a.totals.macs == hand_macs(H, FFN, LAYERS, HEADS, KV_HEADS, EXPERTS, TOP_K, VOCAB, S)
 
 
 def test_summary_shows_active_params_beside_params(tmp_path, capsys) -> None:

@@ -530,7 +530,8 @@ def test_alexnet_2012_by_hand() -> None:
 def test_lrn_maps_the_paper_s_alpha_to_pytorch_s() -> None:
     # the paper divides by (k + α·Σa²)^β; PyTorch by (k + alpha/n · Σa²)^β, so alpha = α·n
     spec = parse_spec("input 8x8x16\nlrn\nlrn 3 alpha=2e-3 beta=0.5 k=1\n")
-    assert [(l.size, l.alpha, l.beta, l.k) for l in spec.layers] == [(5, 1e-4, 0.75, 2.0), (3, 2e-3, 0.5, 1.0)]
+    assert [(layer.size, layer.alpha, layer.beta, layer.k) for layer in spec.layers] == [
+        (5, 1e-4, 0.75, 2.0), (3, 2e-3, 0.5, 1.0)]
     default, custom = load_meta("input 8x8x16\nlrn\nlrn 3 alpha=2e-3 beta=0.5 k=1\n").module
     assert (default.size, default.alpha, default.beta, default.k) == (5, pytest.approx(5e-4), 0.75, 2.0)
     assert (custom.size, custom.alpha, custom.beta, custom.k) == (3, pytest.approx(6e-3), 0.5, 1.0)
