@@ -68,7 +68,7 @@ class Prediction:
     def bound_shares(self) -> dict[Bound, float]:
         """Share of the predicted time in layers bound by compute, memory and overhead."""
         total = self.total_ms or 1.0
-        return {b: sum(l.time_ms for l in self.layers if l.bound is b) / total for b in Bound}
+        return {b: sum(layer.time_ms for layer in self.layers if layer.bound is b) / total for b in Bound}
 
     @property
     def kernels(self) -> int:

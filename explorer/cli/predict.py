@@ -11,7 +11,6 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 from explorer.cli.common import CliError, limited, parse_options, positive_int, timeout_seconds, write_file
 from analyzers.safe_text import printable
