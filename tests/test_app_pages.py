@@ -615,13 +615,15 @@ def test_benchmarks_with_many_models_keep_their_colours_room_and_quotes(tmp_path
 
 def test_scaling_bar_labels_are_short_lines_never_rotated() -> None:
     """The one-knob chart names each setting under its bars in lines of at most 16 characters (the longest setting,
-    'compound φ = 1 (α = 1.2, β = 1.1, γ = 1.15)', rotated and cut off before) with the axis kept horizontal."""
+    'compound φ = 1 (α = 1.2, β = 1.1, γ = 1.15)', rotated and cut off before) with the axis kept horizontal,
+    and no axis title under them (Chromium drew 'setting' on their third lines)."""
     at = run_page("scaling")
     spec = chart_spec(at, "EfficientNet: each dimension alone")
     labels = [x for trace in spec["data"] for x in trace["x"]]
     assert any(label.startswith("compound φ = 1") for label in labels)
     assert max(len(line) for label in labels for line in label.split("<br>")) <= 16
     assert spec["layout"]["xaxis"]["tickangle"] == 0
+    assert not spec["layout"]["xaxis"].get("title", {}).get("text")  # an axis title sat on the third lines
 
 
 def test_gradients_seed_and_batch_are_read_exactly() -> None:

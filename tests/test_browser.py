@@ -7,6 +7,7 @@ with the reason, except under CI (CI=true), where a missing browser is a failure
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterator
 
@@ -254,20 +255,50 @@ def test_the_panel_stays_beside_a_tall_diagram(page, app_url: str) -> None:
     assert page.console_errors == []
 
 
+def label_clashes(chart) -> tuple[int, list[tuple[str, str]]]:
+    """How many texts Chromium drew on `chart`, and the pairs of them that share a pixel."""
+    labels = chart.locator("g.textpoint text")
+    drawn = [(labels.nth(i).bounding_box(), labels.nth(i).text_content()) for i in range(labels.count())]
+    drawn = [(b, t) for b, t in drawn if b and b["width"] > 0]
+    clashes = [(s, t) for (a, s), (b, t) in itertools.combinations(drawn, 2)
+               if a["x"] < b["x"] + b["width"] - 1 and b["x"] < a["x"] + a["width"] - 1
+               and a["y"] < b["y"] + b["height"] - 1 and b["y"] < a["y"] + a["height"] - 1]
+    return len(drawn), clashes
+
+
 @pytest.mark.parametrize("model", ["googlenet", "wide_resnet28_10_cifar"])
 def test_default_diagrams_have_no_overlapping_labels(page, app_url: str, model: str) -> None:
     """The labels Chromium draws on the default diagram (every text of the chart) share no pixel."""
     open_model(page, app_url, model)
+    drawn, clashes = label_clashes(page.locator('[data-testid="stPlotlyChart"]').first)
+    assert drawn >= 20
+    assert clashes == []
+
+
+def test_vit_h_with_every_block_open_is_drawn_readable(page, app_url: str) -> None:
+    """ViT-H/14 with every block asked open was one squashed row of overlapping text (its 16 never-called
+    out_proj drawn in one 3,543 px row, the whole drawing shrunk to the column): now no two labels share a pixel
+    and the drawing is no narrower than its own width."""
+    from tests.app_server import wait_for_rerun
+
+    open_model(page, app_url, "torchvision:vit_h_14")
+    depth = page.locator('[data-testid="stSelectbox"]', has_text="Open blocks to depth")
+    depth.locator("input").click()
+    page.get_by_role("option").last.click()  # "N (every block)"
+    wait_for_rerun(page)
     chart = page.locator('[data-testid="stPlotlyChart"]').first
-    labels = chart.locator("g.textpoint text")
-    boxes = [b for b in (labels.nth(i).bounding_box() for i in range(labels.count())) if b and b["width"] > 0]
-    texts = [labels.nth(i).text_content() for i in range(labels.count())]
-    assert len(boxes) >= 20
-    clashes = [(texts[i], texts[j]) for i, j in __import__("itertools").combinations(range(len(boxes)), 2)
-               if boxes[i]["x"] < boxes[j]["x"] + boxes[j]["width"] - 1
-               and boxes[j]["x"] < boxes[i]["x"] + boxes[i]["width"] - 1
-               and boxes[i]["y"] < boxes[j]["y"] + boxes[j]["height"] - 1
-               and boxes[j]["y"] < boxes[i]["y"] + boxes[i]["height"] - 1]
+    drawn, clashes = label_clashes(chart)
+    assert drawn >= 40 and clashes == []
+    assert page.get_by_text("out_proj ×16").count() >= 1
+    assert page.console_errors == []
+
+
+def test_catalogue_point_names_never_overlap(page, app_url: str) -> None:
+    """The names beside the catalogue's points (each family's largest model) share no pixel in Chromium: beside
+    a big bubble a name sits farther out (efficientnet_l2 and maxvit_xlarge_tf_512 overlapped)."""
+    open_page(page, app_url, "catalogue")
+    drawn, clashes = label_clashes(page.locator('[data-testid="stPlotlyChart"]').first)
+    assert drawn >= 5
     assert clashes == []
 
 
@@ -302,6 +333,20 @@ def test_a_catalogue_model_opens_on_the_architecture_page(page, app_url: str) ->
     wait_for_rerun(page)
     assert page.locator(EXCEPTION).count() == 0
     assert "model=timm%3Aconvnext_tiny" in page.url or "model=timm:convnext_tiny" in page.url
+    assert page.console_errors == []
+
+
+def test_a_click_on_a_catalogue_point_offers_it_on_the_architecture_page(page, app_url: str) -> None:
+    """A click on the bubble of a named catalogue point (the largest model of a family) picks that model for the
+    link to the Architecture page, as typing its name does."""
+    open_page(page, app_url, "catalogue")
+    names = page.locator('[data-testid="stPlotlyChart"]').first.locator(".scatterlayer .trace").last
+    model = names.locator("g.textpoint text").first.text_content()
+    bubble = names.locator("path.point").first.bounding_box()  # the name's invisible marker, on its bubble
+    page.mouse.click(bubble["x"] + bubble["width"] / 2, bubble["y"] + bubble["height"] / 2)
+    wait_for_rerun(page)
+    assert page.get_by_role("link", name=f"Open timm:{model} on the Architecture page").count() == 1
+    assert page.locator(EXCEPTION).count() == 0
     assert page.console_errors == []
 
 

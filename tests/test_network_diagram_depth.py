@@ -129,3 +129,20 @@ def test_lenet_is_one_row() -> None:
     fig = network_diagram(analysed("lenet5"))
     targets = next(t for t in fig.data if t.name == "layers")
     assert len(set(round(y, 6) for y in targets.y)) == 1
+
+
+def test_inception_v3_modules_open_into_their_branches() -> None:
+    """torchvision's Inception v3 keeps each branch's convs as siblings (branch5x5_1 then branch5x5_2): opened,
+    Mixed_5b is four branches side by side joined by a concat (64 + 64 + 96 + 32 = 256 channels: 1×1; 5×5 after a
+    1×1; two 3×3 after a 1×1; a 1×1 after a 3×3 average pool), not seven modules in a row; Mixed_6a (a grid
+    reduction: 384 + 96 + the pooled input's 288 = 768) likewise with its two drawn branches."""
+    a = analysed("inception_v3")
+    fig = network_diagram(a, expanded=frozenset({"Mixed_5b", "Mixed_6a"}))
+    assert symbols(fig).count("⧺") == 2
+    assert {"Mixed_5b → 35×35×256", "Mixed_6a → 17×17×768"} <= set(texts(fig))
+    targets = next(t for t in fig.data if t.name == "layers")
+    row_of = {name: round(y, 6) for name, y in zip(targets.customdata, targets.y)}
+    branches = [["branch1x1"], ["branch5x5_1", "branch5x5_2"], ["branch3x3dbl_1", "branch3x3dbl_2", "branch3x3dbl_3"],
+                ["avgpool", "branch_pool"]]  # fmt: skip
+    rows = [{row_of[f"Mixed_5b.{name}"] for name in branch} for branch in branches]
+    assert all(len(r) == 1 for r in rows) and len(set().union(*rows)) == 4  # one row per branch, four rows

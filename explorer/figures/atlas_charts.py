@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
-from explorer.figures.point_labels import label_positions, padded_range
+from explorer.figures.point_labels import MARKER_PX, label_positions, padded_range
 from explorer.figures.theme import (
     INK,
     MUTED,
@@ -55,9 +55,21 @@ def _grouped(data: pd.DataFrame, colors: dict[str, str] | None) -> tuple[pd.Data
     return data, colors, order
 
 
-def _named(fig: go.Figure, data: pd.DataFrame, x: str, y: str, *, log_y: bool, plot_px: tuple[float, float]) -> None:
+BUBBLE_MAX_PX = 28  # the largest bubble's diameter (px.scatter's size_max)
+BUBBLE_MIN_PX = 3
+
+
+def _bubble_px(sizes: pd.Series, largest: float) -> list[float]:
+    """Each bubble's diameter as Plotly draws it: area mode with px.scatter's sizeref = 2·largest / size_max²."""
+    sizeref = 2.0 * largest / BUBBLE_MAX_PX**2
+    return [max((float(v) / sizeref) ** 0.5, BUBBLE_MIN_PX) for v in sizes]
+
+
+def _named(fig: go.Figure, data: pd.DataFrame, x: str, y: str, *, log_y: bool, plot_px: tuple[float, float],
+           size: str | None = None) -> None:
     """Names beside the points that have room: the largest model (by MACs) of each family in the legend (all of
-    them when few are shown), placed by `label_positions` on the axis ranges set here, so no two names overlap."""
+    them when few are shown), placed by `label_positions` on the axis ranges set here, so no two names overlap
+    (nor sit on a bubble: `size` is the column the bubbles' areas follow)."""
     pool = data if len(data) <= MAX_NAMED_POINTS else data[data["group"] != OTHER_FAMILIES]
     candidates = pool.sort_values("macs", ascending=False)
     if len(data) > MAX_NAMED_POINTS:
@@ -68,15 +80,17 @@ def _named(fig: go.Figure, data: pd.DataFrame, x: str, y: str, *, log_y: bool, p
     y_range = padded_range(data[y].astype(float), log=log_y, fraction=0.08)
     fig.update_xaxes(range=x_range)
     fig.update_yaxes(range=y_range)
+    diameters = _bubble_px(candidates[size], float(data[size].max())) if size else [MARKER_PX] * len(candidates)
     positions = label_positions(list(candidates[x].astype(float)), list(candidates[y].astype(float)),
                                 list(candidates["model"]), x_range=x_range, y_range=y_range, log_x=True,
-                                log_y=log_y, width_px=plot_px[0], height_px=plot_px[1])
-    named = [(row, p) for row, p in zip(candidates.itertuples(), positions) if p]
-    if named:
+                                log_y=log_y, width_px=plot_px[0], height_px=plot_px[1], marker_px=diameters)
+    named = [(row, p, d) for row, p, d in zip(candidates.itertuples(), positions, diameters) if p]
+    if named:  # invisible markers the size of the bubbles: Plotly sets each name off by its marker's radius
         fig.add_trace(go.Scatter(
-            x=[getattr(r, x) for r, _ in named], y=[getattr(r, y) for r, _ in named], mode="text",
-            text=[r.model for r, _ in named], textposition=[p for _, p in named], textfont=dict(size=11, color=INK),
-            hoverinfo="skip", showlegend=False, name="names"))
+            x=[getattr(r, x) for r, _, _ in named], y=[getattr(r, y) for r, _, _ in named], mode="markers+text",
+            marker=dict(size=[d for _, _, d in named], color="rgba(0,0,0,0)"), text=[r.model for r, _, _ in named],
+            textposition=[p for _, p, _ in named], textfont=dict(size=11, color=INK), hoverinfo="skip",
+            showlegend=False, name="names"))
 
 
 def _family_legend(fig: go.Figure, data: pd.DataFrame) -> go.Figure:
@@ -94,11 +108,11 @@ def macs_params_activations(frame: pd.DataFrame, colors: dict[str, str] | None =
         return empty_figure("No analysed models match the filter")
     data, colors, order = _grouped(data, colors)
     fig = px.scatter(data, x="macs", y="params", size="activation_bytes", color="group", hover_name="model",
-                     hover_data=_HOVER, log_x=True, log_y=True, size_max=28, custom_data=["model"],
+                     hover_data=_HOVER, log_x=True, log_y=True, size_max=BUBBLE_MAX_PX, custom_data=["model"],
                      color_discrete_map=colors, category_orders=order,
                      labels={"macs": "MACs (conv, linear, matmul, attention)", "params": "parameters"})
-    fig.update_traces(marker={"line": {"width": 0.5, "color": "white"}, "sizemin": 3})
-    _named(fig, data, "macs", "params", log_y=True, plot_px=(700.0, 400.0))
+    fig.update_traces(marker={"line": {"width": 0.5, "color": "white"}, "sizemin": BUBBLE_MIN_PX})
+    _named(fig, data, "macs", "params", log_y=True, plot_px=(700.0, 400.0), size="activation_bytes")
     return styled(_family_legend(fig, data), title="MACs vs params (bubble area: activation bytes)", height=520)
 
 

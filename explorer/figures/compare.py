@@ -42,9 +42,11 @@ def _model_points(
     name in the family's colour, each point named beside it where the name has room."""
     x_range = padded_range(models["macs"], log=True)
     y_range = padded_range(models[y_column], log=log_y, fraction=0.15)
+    diameters = [13.0] * len(models) if marker_size is None else [
+        max((max(float(v), 0.0) / sizeref) ** 0.5, 5.0) for v in models[marker_size]]  # as Plotly draws them
     positions = label_positions(models["macs"], models[y_column], list(models["model"]), x_range=x_range,
                                 y_range=y_range, log_x=True, log_y=log_y, width_px=HALF_PLOT_PX[0],
-                                height_px=HALF_PLOT_PX[1])  # fmt: skip
+                                height_px=HALF_PLOT_PX[1], marker_px=diameters)  # fmt: skip
     hover = _hover(models)
     for index, row in enumerate(models.itertuples()):
         size = 13 if marker_size is None else max(float(getattr(row, marker_size)), 0.0)

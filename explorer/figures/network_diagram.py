@@ -199,6 +199,37 @@ def _is_parallel(node: _Node) -> bool:
     return sum(o[1] for o in outs) == node.output_shape[1]  # type: ignore[index]
 
 
+def _chained_branches(node: _Node) -> list[list[_Node]] | None:
+    """torchvision's Inception v3 modules hold each branch's convs as siblings (branch5x5_1, branch5x5_2, …), not
+    in a Sequential: read in execution order, a child reading the container's input starts a branch and one reading
+    the previous child's output continues it (a parameter-free module keeping the input's shape, a pool, feeds the
+    next one rather than ending a branch of its own). They are branches when there are two or more, one is longer than a
+    module, and their ends concatenate along C to the output (an input-wide pool done functionally, as in a grid
+    reduction, may add the input's channels); otherwise None (drawn as a sequence)."""
+    inp, out = node.input_shape, node.output_shape
+    if inp is None or out is None or len(out) < 2:
+        return None
+    chains: list[list[_Node]] = []
+    for child in _called(node.children):
+        if child.is_functional:
+            continue
+        previous = chains[-1][-1] if chains else None
+        feeds = previous is not None and child.input_shape == previous.output_shape
+        if feeds and (child.input_shape != inp or previous.params == 0):  # a pool in front of its branch's conv
+            chains[-1].append(child)
+        elif child.input_shape == inp:
+            chains.append([child])
+        else:
+            return None
+    if len(chains) < 2 or all(len(chain) == 1 for chain in chains):
+        return None
+    ends = [chain[-1].output_shape for chain in chains]
+    if any(e is None or len(e) != len(out) or e[2:] != out[2:] for e in ends):
+        return None
+    channels = sum(e[1] for e in ends)  # type: ignore[index]
+    return chains if out[1] in (channels, channels + inp[1]) else None
+
+
 def _is_residual(node: _Node) -> bool:
     """A block whose own forward adds something (the shortcut) to the main path's output: the add comes last, as
     deep (in weight layers) as the deepest child. An add before the children (a positional embedding) is not one."""
@@ -495,6 +526,8 @@ def _parts(node: _Node, is_open: Opening) -> tuple[str, list[_Node], _Node | Non
     if _is_residual(node):
         shortcut = _shortcut_child(node)
         return "residual", [c for c in _called(node.children) if c is not shortcut and not c.is_functional], shortcut
+    if _chained_branches(node) is not None:
+        return "chains", _called(node.children), None
     return "sequence", _in_order(_called(node.children)), None
 
 
@@ -506,6 +539,8 @@ def _element(node: _Node, is_open: Opening) -> _Element:
     kind, parts, shortcut = _parts(node, is_open)
     if kind in ("paths", "parallel"):
         return _Parallel([_element(c, is_open) for c in parts], node, "⋈" if kind == "paths" else "⧺")
+    if kind == "chains":
+        return _Parallel([_Sequence(_sequence(chain, is_open)) for chain in _chained_branches(node) or []], node)
     if kind == "residual":
         body = _Sequence(_sequence(parts, is_open))
         return _Residual(body, _element(shortcut, is_open) if shortcut else None, node)
@@ -519,6 +554,9 @@ def _count(node: _Node, is_open: Opening) -> int:
     kind, parts, shortcut = _parts(node, is_open)
     if kind in ("paths", "parallel"):
         return 1 + sum(_count(c, is_open) for c in parts)
+    if kind == "chains":
+        return 1 + sum(1 if run > 1 else _count(child, is_open)
+                       for chain in _chained_branches(node) or [] for child, run in _runs(chain, is_open))
     inner = sum(1 if run > 1 else _count(child, is_open) for child, run in _runs(parts, is_open))
     if kind == "residual":
         return 1 + inner + (_count(shortcut, is_open) if shortcut else 0)
@@ -533,6 +571,21 @@ def _never_called(node: _Node, is_open: Opening) -> list[_Node]:
     if node.name and not is_open(node):
         return []
     return [found for child in node.children for found in _never_called(child, is_open)]
+
+
+def _unused_boxes(root: _Node, is_open: Opening) -> list[_Box]:
+    """The never-called modules as boxes named by their own name (a ViT's out_proj, not its 31-letter class),
+    each run of identical ones folded into one ×N box (ViT-H's 32 out_proj are one)."""
+    nodes = _never_called(root, is_open)
+    boxes, index = [], 0
+    while index < len(nodes):
+        run = 1
+        while index + run < len(nodes) and (nodes[index + run].short_name, _signature(nodes[index + run])) == (
+                nodes[index].short_name, _signature(nodes[index])):
+            run += 1
+        boxes.append(_Box(nodes[index], label=nodes[index].short_name, repeats=run))
+        index += run
+    return boxes
 
 
 def _root_open(is_open: Opening) -> Opening:
@@ -563,7 +616,7 @@ def drawn_count(analysis: Analysis, expanded: frozenset[str]) -> int:
     """How many boxes, dots and joins the diagram draws with the blocks in `expanded` open (plus the input)."""
     root = _build_tree(analysis)
     is_open: Opening = lambda node: node.name in expanded  # noqa: E731
-    return 1 + _count(root, _root_open(is_open)) + len(_never_called(root, is_open))
+    return 1 + _count(root, _root_open(is_open)) + len(_unused_boxes(root, is_open))
 
 
 def count_elements(analysis: Analysis, depth: int) -> int:
@@ -693,13 +746,15 @@ def _layout(analysis: Analysis, expanded: frozenset[str]) -> _Canvas:
             previous_end = (left + item.width, y)
         row_bottom = y - row_down
         y -= row_down + 0.4
-    unused = [_Box(n) for n in _never_called(root, is_open)]
-    if unused:  # a row of their own under the network, with no edge into the path
+    unused = _unused_boxes(root, is_open)
+    if unused:  # rows of their own under the network, with no edge into the path, wrapped like the network
         y -= GROUP_LABEL_ROOM + max(b.up for b in unused)
         canvas.group_labels.append((GROUP_CHAR_WIDTH * len(UNUSED_LABEL) / 2, y + max(b.up for b in unused) + 0.05,
                                     UNUSED_LABEL))
         x = 0.0
         for box in unused:
+            if x and x + box.width > ROW_WIDTH:
+                x, y = 0.0, y - 2 * max(b.up for b in unused) - 0.4
             box.place(canvas, x, y)
             x += box.width + GAP
     return canvas

@@ -4,7 +4,8 @@ Plotly draws a point's text at one of nine fixed positions and never moves it ou
 the positions in order of preference and keep the first whose estimated box (characters × a typical glyph
 width, in pixels of the expected plot size) stays clear of the labels and markers placed before it and inside
 the plot. A name with no free position is left to the hover (a dense cluster stays legible); axis ranges get
-room for the outermost labels.
+room for the outermost labels. Plotly pushes a name away from its marker by the marker's radius / 0.8 + 1 px, so
+a bubble chart passes each marker's diameter: a name beside a big bubble sits farther out than beside a dot.
 """
 
 from __future__ import annotations
@@ -33,9 +34,9 @@ class _Box:
         return self.x0 < other.x1 and other.x0 < self.x1 and self.y0 < other.y1 and other.y0 < self.y1
 
 
-def _label_box(x: float, y: float, text: str, position: str) -> _Box:
+def _label_box(x: float, y: float, text: str, position: str, marker_px: float = MARKER_PX) -> _Box:
     width, height = CHAR_PX * len(text), LINE_PX
-    gap = MARKER_PX / 2 + 2
+    gap = marker_px / 2 / 0.8 + 1.5  # Plotly's offset of a text from its marker's centre, plus a margin
     vertical, horizontal = position.split()
     if vertical == "top":
         y0 = y + gap
@@ -78,21 +79,24 @@ def label_positions(
     log_y: bool,
     width_px: float = 520.0,
     height_px: float = 330.0,
+    marker_px: Sequence[float] | None = None,
 ) -> list[str | None]:
     """A Plotly `textposition` per point: the first of POSITIONS whose label box is free and inside the plot, or
-    None where every position clashes (show no name there)."""
+    None where every position clashes (show no name there). `marker_px`: each marker's diameter in pixels
+    (MARKER_PX each when not given)."""
     def pixels(values: Sequence[float], log: bool, span: Sequence[float], size: float) -> list[float]:
         return [(v - span[0]) / (span[1] - span[0]) * size for v in _scale(values, log)]
 
     px, py = pixels(xs, log_x, x_range, width_px), pixels(ys, log_y, y_range, height_px)
-    taken = [_Box(x - MARKER_PX / 2, y - MARKER_PX / 2, x + MARKER_PX / 2, y + MARKER_PX / 2) for x, y in zip(px, py)]
+    sizes = [float(s) for s in marker_px] if marker_px is not None else [MARKER_PX] * len(texts)
+    taken = [_Box(x - s / 2, y - s / 2, x + s / 2, y + s / 2) for x, y, s in zip(px, py, sizes)]
     plot = _Box(0, 0, width_px, height_px)
     chosen: list[str | None] = [None] * len(texts)
     for index in sorted(range(len(texts)), key=lambda i: -py[i]):  # top points first: they have least room
         x, y, text = px[index], py[index], texts[index]
         fits = []
         for position in POSITIONS:
-            box = _label_box(x, y, text, position)
+            box = _label_box(x, y, text, position, sizes[index])
             inside = box.x0 >= plot.x0 and box.x1 <= plot.x1 and box.y0 >= plot.y0 and box.y1 <= plot.y1
             clashes = sum(box.overlaps(other) for other in taken)
             fits.append((clashes + (0 if inside else 10), POSITIONS.index(position), position, box))

@@ -126,7 +126,7 @@ def knob_scaling(table: pd.DataFrame, *, current: str | None = None) -> go.Figur
             )
         )
     fig.update_layout(barmode="group")
-    fig.update_xaxes(title_text="setting", tickangle=0, automargin=True)
+    fig.update_xaxes(tickangle=0, automargin=True)  # no axis title: it sat on the wrapped names
     fig.update_yaxes(title_text="MACs ÷ B0's MACs")
     lines = max(label.count("<br>") + 1 for label in labels) if labels else 1
     return styled(fig, title="EfficientNet: each dimension alone, counted against d·w²·r²", height=400 + 16 * lines)
