@@ -13,17 +13,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 from explorer.cli.common import positive_int  # noqa: E402
-from tests.app_server import PAGES, chromium, navigate_deep_network, open_page, running_app  # noqa: E402
+from tests.app_server import (PAGES, chromium, navigate_deep_network, open_page, open_speed_view,  # noqa: E402
+                              running_app)
 
 OUT_DIR = ROOT / "assets" / "screenshots"
 DEEP = "deep_network"  # not a page: ResNet-1202 navigated to one layer by name (tests.app_server.navigate_deep_network)
+SPEED = "speed"  # not a page: the Architecture page's Speed view of resnet50, switched on
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--width", type=positive_int, default=1440)
     parser.add_argument("--height", type=positive_int, default=2200, help="tall enough to show a page's main charts")
-    parser.add_argument("pages", nargs="*", default=[*PAGES, DEEP])
+    parser.add_argument("pages", nargs="*", default=[*PAGES, DEEP, SPEED])
     args = parser.parse_args()
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     with running_app() as url, chromium() as browser:
@@ -33,6 +35,8 @@ def main() -> None:
             if name == DEEP:
                 page.set_viewport_size({"width": args.width, "height": 1300})  # the diagram and its panel
                 navigate_deep_network(page, url)
+            elif name == SPEED:
+                open_speed_view(page, url, "resnet50")
             else:
                 open_page(page, url, name)
             path = OUT_DIR / f"{name}.png"

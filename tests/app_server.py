@@ -147,6 +147,24 @@ def wait_for_rerun(page) -> None:
     page.wait_for_timeout(800)
 
 
+def switch_on(page, label: str) -> None:
+    """Switch on the toggle labelled `label` (a click on its label, as a user does) and wait for the rerun."""
+    page.get_by_text(label, exact=True).click()
+    wait_for_rerun(page)
+
+
+SPEED_TOGGLE = "Predict the time per layer on a GPU or this CPU"  # the Architecture page's Speed view
+
+
+def open_speed_view(page, url: str, model: str) -> None:
+    """Open `model` on the Architecture page, switch its Speed view on and scroll to it."""
+    open_model(page, url, model)
+    switch_on(page, SPEED_TOGGLE)
+    wait_until_rendered(page)
+    page.get_by_role("heading", name="Speed").first.evaluate("element => element.scrollIntoView()")
+    page.wait_for_timeout(500)
+
+
 def click_diagram_box(page, label: str) -> None:
     """Click the diagram's box under the text `label` (its name above it; the click target sits at its centre)."""
     exact = re.compile(f"^{re.escape(label)}$")

@@ -6,7 +6,6 @@ the code under test.
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pytest
@@ -19,7 +18,6 @@ from analyzers.devices import DeviceKind, Precision
 from analyzers.predict.fit import FitSample, fit_parameters, predict_samples
 from analyzers.predict.kernels import KernelKind, model_work
 from analyzers.predict.time_model import (
-    Bound,
     DeviceDescription,
     KernelArrays,
     TimeParameters,
@@ -30,7 +28,7 @@ GPU = DeviceDescription("hand-made GPU", DeviceKind.GPU, tensor_tflops=1.0, vect
                         precision=Precision.FP32)
 CPU = DeviceDescription("hand-made CPU", DeviceKind.CPU, tensor_tflops=1.0, vector_tflops=0.5, memory_gb_per_s=100.0,
                         precision=Precision.FP32)
-PARAMS = TimeParameters(efficiency=(0.5,) * 8, memory_efficiency=0.8, overhead_us=2.0, sharpness=2.0)
+PARAMS = TimeParameters(efficiency=(0.5,) * 8, memory_efficiency=0.8, overhead_us=2.0, exposed=0.5)
 
 
 def kernels_of(module: nn.Module, size: tuple[int, ...], batch: int = 1):
@@ -94,49 +92,58 @@ def test_batch_one_work_scales_exactly_to_any_batch():
 
 def test_kernel_time_by_hand():
     # The conv above: compute 55,296 FLOP ÷ (1e12 · 0.5 · 0.375) = 2.94912e-7 s; memory 6,592 B ÷ (100e9 · 0.8)
-    # = 8.24e-8 s; busy = √(c² + m²) (sharpness 2). On the GPU the 2 µs overhead is longer: it bounds the kernel.
-    # On the CPU the overhead adds. The bias kernel: 1,024 ops ÷ (0.5e12 · 0.5) = 4.096e-9 s, 8,192 B ÷ 8e10 =
-    # 1.024e-7 s.
+    # = 8.24e-8 s; busy = max + 0.5 · min (half the shorter term exposed). The bias kernel: 1,024 ops ÷
+    # (0.5e12 · 0.5) = 4.096e-9 s of compute, 8,192 B ÷ 8e10 = 1.024e-7 s of memory.
+    # On the CPU each kernel adds the 2 µs overhead. On the GPU the host's 2 × 2 µs of launches take longer than
+    # the two kernels' busy time, so the total is 4 µs and each kernel carries half the excess: overhead-bound.
     (layer,) = kernels_of(nn.Conv2d(3, 16, 3, padding=1), (3, 8, 8))
     arrays = KernelArrays.from_layers([layer])
     c, m = 2.94912e-7 * 1e3, 8.24e-8 * 1e3
-    busy = math.hypot(c, m)
+    busy = c + 0.5 * m
+    bias_busy = 1.024e-7 * 1e3 + 0.5 * 4.096e-9 * 1e3
     gpu = kernel_times(arrays, GPU, PARAMS)
     assert gpu.compute_ms[0] == pytest.approx(c, rel=1e-12) and gpu.memory_ms[0] == pytest.approx(m, rel=1e-12)
-    assert gpu.time_ms[0] == 0.002 and Bound(("compute", "memory", "overhead")[gpu.bound[0]]) is Bound.OVERHEAD
+    assert gpu.busy_ms[0] == pytest.approx(busy, rel=1e-12) and gpu.busy_ms[1] == pytest.approx(bias_busy, rel=1e-12)
+    assert gpu.total_ms == pytest.approx(0.004, rel=1e-12)
+    excess = (0.004 - busy - bias_busy) / 2
+    assert gpu.time_ms[0] == pytest.approx(busy + excess, rel=1e-12)
+    assert list(gpu.bound) == [2, 2]  # overhead
     cpu = kernel_times(arrays, CPU, PARAMS)
     assert cpu.time_ms[0] == pytest.approx(busy + 0.002, rel=1e-12)
-    bias_busy = math.hypot(4.096e-9 * 1e3, 1.024e-7 * 1e3)
     assert cpu.time_ms[1] == pytest.approx(bias_busy + 0.002, rel=1e-12)
-    fast = TimeParameters(efficiency=(0.5,) * 8, memory_efficiency=0.8, overhead_us=0.0, sharpness=2.0)
-    assert kernel_times(arrays, GPU, fast).bound[0] == 0  # without the overhead, compute bounds the conv
+    fast = TimeParameters(efficiency=(0.5,) * 8, memory_efficiency=0.8, overhead_us=0.0, exposed=0.5)
+    quick = kernel_times(arrays, GPU, fast)
+    assert list(quick.bound) == [0, 1] and quick.total_ms == pytest.approx(busy + bias_busy, rel=1e-12)
 
 
-def test_sharpness_tends_to_the_plain_roofline():
+def test_nothing_exposed_is_the_plain_roofline():
     (layer,) = kernels_of(nn.Conv2d(3, 16, 3, padding=1), (3, 8, 8))
     arrays = KernelArrays.from_layers([layer])
-    sharp = TimeParameters(efficiency=(1.0,) * 8, memory_efficiency=1.0, overhead_us=0.0, sharpness=200.0)
+    sharp = TimeParameters(efficiency=(1.0,) * 8, memory_efficiency=1.0, overhead_us=0.0, exposed=0.0)
     times = kernel_times(arrays, GPU, sharp)
     # max(55,296 ÷ (1e12 · 0.375), 6,592 ÷ 1e11) s = 1.47456e-7 s
-    assert times.time_ms[0] == pytest.approx(1.47456e-4, rel=1e-2)
+    assert times.time_ms[0] == pytest.approx(1.47456e-4, rel=1e-12)
 
 
 def test_fit_recovers_the_parameters_that_made_the_data():
     # Samples timed by the model itself with known parameters: the fit must find them again (from its default
-    # start), which checks the gradient and the optimiser, not the physics. Kernels span small (overhead-bound) to
-    # large (compute- or memory-bound) so that every parameter shapes some totals.
+    # start), which checks the gradient and the optimiser, not the physics. Kernels span small to large, and every
+    # third sample is ten thousand times smaller (its launches outlast its kernels, as a tiny model's do), so that
+    # every parameter shapes some totals.
     rng = np.random.default_rng(0)
     truth = TimeParameters(efficiency=(0.6, 0.3, 0.08, 0.8, 0.5, 0.4, 0.05, 0.5), memory_efficiency=0.75,
-                           overhead_us=4.0, sharpness=3.0)
+                           overhead_us=4.0, exposed=0.3)
     samples = []
     for i in range(150):
         n = int(rng.integers(20, 60))
         kind = rng.choice([0, 1, 2, 3, 4, 5, 6, 7], size=n).astype(np.int8)
         tensor = np.isin(kind, [0, 1, 2, 3, 4, 5])
-        arrays = KernelArrays(kind, np.where(tensor, 10 ** rng.uniform(3, 9, n), 0.0),
-                              np.where(kind == 6, 10 ** rng.uniform(3, 7, n), 0.0), 10 ** rng.uniform(2, 7, n),
-                              np.where(kind <= 3, 10 ** rng.uniform(3, 6, n), 0.0), rng.uniform(0.3, 1.0, n),
-                              np.zeros(n, np.int32))
+        size = 1e-4 if i % 3 == 0 else 1.0
+        arrays = KernelArrays(kind, np.where(tensor, size * 10 ** rng.uniform(3, 9, n), 0.0),
+                              np.where(kind == 6, size * 10 ** rng.uniform(3, 7, n), 0.0),
+                              size * 10 ** rng.uniform(2, 7, n), np.where(kind <= 3, size * 10 ** rng.uniform(3, 6, n),
+                                                                         0.0),
+                              rng.uniform(0.3, 1.0, n), np.zeros(n, np.int32))
         sample = FitSample(f"s{i}", "g", arrays, 4, int(rng.integers(1, 64)), GPU, 1.0)
         measured = predict_samples([sample], truth)[0]
         samples.append(FitSample(f"s{i}", "g", arrays, 4, sample.batch, GPU, measured))
@@ -144,4 +151,4 @@ def test_fit_recovers_the_parameters_that_made_the_data():
     assert np.allclose(fitted.efficiency[:7], truth.efficiency[:7], rtol=2e-2)
     assert fitted.memory_efficiency == pytest.approx(0.75, rel=2e-2)
     assert fitted.overhead_us == pytest.approx(4.0, rel=2e-2)
-    assert fitted.sharpness == pytest.approx(3.0, rel=5e-2)
+    assert fitted.exposed == pytest.approx(0.3, rel=2e-2)

@@ -11,6 +11,8 @@ hardware's tiles. Everything comes from the records' `OpCost` geometry, never fr
 - norms, activations, arithmetic, pooling, reductions: their element-wise ops; bytes = one read per input operand
   (two for a binary op on tensors) and one write of the output; a reduction reads its input. Group norm and
   train-mode batch norm are two kernels (statistics, then normalise), reading their input twice.
+- under mixed-precision autocast (`autocast=True`, what timm's AMP benchmarks run), layer norm, group norm and
+  softmax write fp32 and the next op casts back: wider writes and one more kernel each.
 - copies: the layer's newly allocated bytes that its counted ops do not explain (`contiguous`, padding, `cat`
   copies) are read and written once.
 - `scaled_dot_product_attention` runs unfused on the meta device (two scalings, QKᵀ, a safe softmax, AV); on a GPU
@@ -95,19 +97,26 @@ class LayerWork:
     kernels: tuple[KernelWork, ...]
 
 
-def model_work(analysis: Analysis, *, fused_attention: bool = True) -> tuple[LayerWork, ...]:
+def model_work(analysis: Analysis, *, fused_attention: bool = True, autocast: bool = False
+               ) -> tuple[LayerWork, ...]:
     """Every leaf layer's kernels, in execution order, at the analysis's batch and dtype."""
     element = analysis.dtype.itemsize
-    return tuple(layer_work(record, element, fused_attention=fused_attention) for record in analysis.leaves())
+    return tuple(layer_work(record, element, fused_attention=fused_attention, autocast=autocast)
+                 for record in analysis.leaves())
 
 
-def layer_work(record: LayerRecord, element_bytes: int, *, fused_attention: bool = True) -> LayerWork:
+def layer_work(record: LayerRecord, element_bytes: int, *, fused_attention: bool = True, autocast: bool = False
+               ) -> LayerWork:
     """The kernels of one leaf record (`element_bytes`: the analysis dtype's width)."""
     ops = _fuse_attention_math(record.ops) if fused_attention else record.ops
-    kernels = [kernel for op in ops for kernel in _op_kernels(op, element_bytes, fused_attention)]
+    scaled = bool(record.param_tensors)  # a layer with its own weights multiplies by them (layer scale, gains)
+    kernels: list[KernelWork] = []
+    for op in ops:
+        made = _op_kernels(op, element_bytes, fused_attention, scaled)
+        kernels.extend(_autocast(op, made, element_bytes) if autocast else made)
     explained = sum(_written_bytes(op, element_bytes) for op in record.ops)  # as the analysis ran them, unfused
     copied = record.activation_bytes - explained
-    fused = [op.geometry for op in ops if op.op == _FUSED and op not in record.ops]
+    fused = [] if ops is record.ops else [op.geometry for op in ops if op.op == _FUSED and op not in record.ops]
     if fused:  # the math path's operand copies vanish with it; the output's reshape copy stays
         copied = min(copied, sum(g.heads * g.q_len * g.v_dim for g in fused) * element_bytes)
     if copied > 0:  # allocations no counted op explains: contiguous copies, padding, reshapes of strided views
@@ -136,14 +145,18 @@ _BINARY = ("Tensor", "self", "ScalarOther", "Scalar_Tensor")  # overloads whose 
 _TWO_OPERAND_OPS = frozenset({"where", "lerp", "addcmul", "addcdiv", "maximum", "minimum", "masked_fill"})
 
 
-def _reads(op: OpCost) -> int:
-    """How many full-size operands an element-wise op reads: two for tensor-tensor arithmetic, else one."""
+def _reads(op: OpCost, scaled: bool) -> int:
+    """How many full-size operands an element-wise op reads: two for tensor-tensor arithmetic, else one. In a layer
+    that owns parameters, a multiply or divide is by them (timm's LayerScale `x * gamma`, NFNet's gains), whose
+    broadcast operand is tiny."""
     parts = op.op.split(".")
     if len(parts) < 3:
         return 1
     name, overload = parts[1].rstrip("_"), parts[2]
     if name in _TWO_OPERAND_OPS:
         return 2
+    if scaled and name in {"mul", "div"}:
+        return 1
     return 2 if overload in _BINARY and name in {"add", "sub", "mul", "div", "rsub", "eq", "ne", "lt", "le", "gt",
                                                 "ge", "pow", "atan2", "bitwise_and", "bitwise_or"} else 1
 
@@ -165,7 +178,7 @@ def _written_bytes(op: OpCost, element: int) -> int:
     return 0 if _in_place(op) else product(op.shape) * element
 
 
-def _op_kernels(op: OpCost, element: int, fused_attention: bool) -> list[KernelWork]:
+def _op_kernels(op: OpCost, element: int, fused_attention: bool, scaled: bool = False) -> list[KernelWork]:
     """The kernels one op launches."""
     g = op.geometry
     if isinstance(g, ConvGeometry):
@@ -188,8 +201,25 @@ def _op_kernels(op: OpCost, element: int, fused_attention: bool) -> list[KernelW
         apply = KernelWork(KernelKind.ELEMENTWISE, 0, max(op.elementwise_ops - 2 * elements, 0),
                            2 * elements * element, 0)
         return [stats, apply]
-    moved = elements * element if op.reduction else (_reads(op) + 1) * elements * element
+    moved = elements * element if op.reduction else (_reads(op, scaled) + 1) * elements * element
     return [KernelWork(KernelKind.ELEMENTWISE, 0, op.elementwise_ops, moved, 0)]
+
+
+_FP32_UNDER_AUTOCAST = frozenset({"layer norm", "group norm", "softmax"})
+
+
+def _autocast(op: OpCost, kernels: list[KernelWork], element: int) -> list[KernelWork]:
+    """Under mixed-precision autocast, layer norm, group norm and softmax compute and write in fp32: their output
+    is twice as wide (1 read + 2 writes, in half-precision units, instead of 1 + 1), and the next half-precision op
+    casts it back in a kernel of its own (2 reads + 1 write)."""
+    if op.label not in _FP32_UNDER_AUTOCAST or not kernels or not op.shape:
+        return kernels
+    written = product(op.shape) * element
+    last = kernels[-1]
+    widened = KernelWork(last.kind, last.flops, last.vector_ops, last.activation_bytes + written, last.weight_bytes,
+                         last.alignment)
+    cast = KernelWork(KernelKind.COPY, 0, 0, 3 * written, 0)
+    return [*kernels[:-1], widened, cast]
 
 
 def _two_pass_norm(op: OpCost) -> bool:
@@ -244,19 +274,24 @@ def _attention_math(g: AttentionGeometry, element: int) -> list[KernelWork]:
 
 _SAFE_SOFTMAX = "aten._safe_softmax.default"
 _BMM = "aten.bmm.default"
+_MASK = ("aten.add.Tensor", "aten.add_.Tensor", "aten.masked_fill.Scalar", "aten.masked_fill_.Scalar")
 _SCALE = "aten.mul.Scalar"
 _FUSED = "aten._scaled_dot_product_attention (fused)"
 
 
 def _fuse_attention_math(ops: tuple[OpCost, ...]) -> tuple[OpCost, ...]:
-    """Replace each scaled-dot-product-attention math path (up to two scalar scalings, bmm, `_safe_softmax`, bmm:
-    what SDPA runs on the meta device, and only SDPA calls `_safe_softmax`) by the one fused op a GPU or CPU runs."""
+    """Replace each scaled-dot-product-attention math path (up to two scalar scalings, bmm, an optional mask or
+    bias added to the scores, `_safe_softmax`, bmm: what SDPA runs on the meta device, and only SDPA calls
+    `_safe_softmax`) by the one fused op a GPU or CPU runs (flash attention, or memory-efficient attention with a
+    mask)."""
     if not any(op.op == _SAFE_SOFTMAX for op in ops):
         return ops
     fused: list[OpCost] = []
     i = 0
     while i < len(ops):
         op = ops[i]
+        if op.op == _SAFE_SOFTMAX and fused and fused[-1].op in _MASK and len(fused) >= 2 and fused[-2].op == _BMM:
+            fused.pop()  # the mask is read by the fused kernel; its traffic is small beside Q, K and V
         if (op.op == _SAFE_SOFTMAX and fused and fused[-1].op == _BMM and i + 1 < len(ops) and ops[i + 1].op == _BMM
                 and isinstance(fused[-1].geometry, MatmulGeometry) and isinstance(ops[i + 1].geometry, MatmulGeometry)):
             qk, av = fused.pop().geometry, ops[i + 1].geometry
@@ -266,8 +301,8 @@ def _fuse_attention_math(ops: tuple[OpCost, ...]) -> tuple[OpCost, ...]:
             geometry = AttentionGeometry(heads=qk.batch, q_len=qk.rows, kv_len=qk.cols, head_dim=qk.inner,
                                          v_dim=av.cols)
             macs = qk.batch * qk.rows * qk.cols * (qk.inner + av.cols)
-            fused.append(OpCost(_FUSED, OpCategory.ATTENTION, macs=macs,
-                                elementwise_ops=op.elementwise_ops, label="fused attention", geometry=geometry))
+            fused.append(OpCost(_FUSED, OpCategory.ATTENTION, macs=macs, elementwise_ops=op.elementwise_ops,
+                                label="fused attention", geometry=geometry))
             i += 2
             continue
         fused.append(op)

@@ -6,13 +6,18 @@ For each kernel (`analyzers.predict.kernels`):
             + element-wise ops / (vector peak x efficiency[element-wise])   depthwise convs also on the vector peak
     memory  = bytes / (bandwidth x memory efficiency)            x cache factor when the kernel's bytes fit the
                                                                   device's last-level cache (L2): on-chip traffic
-    busy    = (compute^p + memory^p)^(1/p)                        p = `sharpness`: p → ∞ is the plain roofline's max
-    time    = max(busy, overhead)   on a GPU: the host queues kernels ahead, a kernel shorter than the host's
-                                    per-op work leaves the GPU waiting for the next launch
-            = busy + overhead       on a CPU: the same thread dispatches and computes
+    busy    = max(compute, memory) + exposed x min(compute, memory)   exposed = 0: the plain roofline's max (the
+                                                                  shorter term hidden under the longer); 1: they add
+and a model's time is the sum over its kernels, except for what the host spends launching them (the per-kernel
+overhead):
 
-and the kernel is *bound* by whichever of compute, memory or overhead is largest. A model's time is the sum of its
-kernels' (eager PyTorch runs them one after another). The parameters are a handful of numbers per device
+    GPU:  total = max(Σ busy, kernels x overhead)   the host queues kernels ahead of the GPU, so its launch work
+                                                  is hidden unless it takes longer than the GPU's: then the GPU
+                                                  waits, and the excess is shared out over the kernels
+    CPU:  total = Σ busy + kernels x overhead       the same thread dispatches and computes
+
+Each kernel is *bound* by whichever of compute, memory or its share of launch overhead is largest; layer times
+are their kernels' and add up to the total. The parameters are a handful of numbers per device
 (`TimeParameters`), fitted to measured model times (`analyzers.predict.fit`); the peaks and bandwidth come from the
 datasheet (`analyzers.devices`), so a device never measured is predicted from its datasheet and the parameters of
 the devices that were.
@@ -33,7 +38,7 @@ from analyzers.devices import Datasheet, DeviceKind, Precision
 from analyzers.predict.kernels import KernelKind, LayerWork
 
 __all__ = ["Bound", "DeviceDescription", "TimeParameters", "KernelArrays", "KernelTimes", "kernel_times",
-           "compute_and_memory_ms"]
+           "compute_and_memory_ms", "combined"]
 
 
 class Bound(enum.StrEnum):
@@ -80,33 +85,34 @@ KINDS = len(KernelKind)
 @dataclass(frozen=True)
 class TimeParameters:
     """The fitted constants: per kernel kind the share of its peak the arithmetic reaches (0 to 1), the share of
-    the bandwidth memory traffic reaches, the per-kernel overhead (µs), the corner's sharpness p (> 1), and the
-    factor on the memory time of a kernel whose bytes fit the last-level cache."""
+    the bandwidth memory traffic reaches, the per-kernel overhead (µs), how much of the shorter of compute and
+    memory time is exposed rather than hidden under the longer (0: none, the roofline's max; 1: all, they add), and
+    the factor on the memory time of a kernel whose bytes fit the last-level cache."""
 
     efficiency: tuple[float, ...]  # indexed by KernelKind; COPY's is unused (copies do no arithmetic)
     memory_efficiency: float
     overhead_us: float
-    sharpness: float
+    exposed: float
     cache_factor: float = 1.0
 
     def __post_init__(self) -> None:
         if len(self.efficiency) != KINDS:
             raise ValueError(f"need {KINDS} efficiencies (one per kernel kind), got {len(self.efficiency)}")
         if not (min(self.efficiency) > 0 and max(self.efficiency) <= 1) or self.memory_efficiency <= 0 or (
-                self.overhead_us < 0 or self.sharpness <= 1 or self.cache_factor <= 0):
-            raise ValueError("efficiencies must be in (0, 1], the memory efficiency and cache factor positive, the "
-                             "overhead non-negative and the sharpness above 1")
+                self.overhead_us < 0 or not 0 <= self.exposed <= 1 or not 0 < self.cache_factor <= 1):
+            raise ValueError("efficiencies and the cache factor must be in (0, 1], the exposed share in [0, 1], the "
+                             "memory efficiency positive and the overhead non-negative")
 
     def as_dict(self) -> dict[str, object]:
         return {"efficiency": {kind.name.lower(): round(self.efficiency[kind], 6) for kind in KernelKind},
                 "memory_efficiency": round(self.memory_efficiency, 6), "overhead_us": round(self.overhead_us, 6),
-                "sharpness": round(self.sharpness, 6), "cache_factor": round(self.cache_factor, 6)}
+                "exposed": round(self.exposed, 6), "cache_factor": round(self.cache_factor, 6)}
 
     @classmethod
     def from_dict(cls, values: dict[str, object]) -> "TimeParameters":
         efficiency = values["efficiency"]
         return cls(tuple(float(efficiency[kind.name.lower()]) for kind in KernelKind),
-                   float(values["memory_efficiency"]), float(values["overhead_us"]), float(values["sharpness"]),
+                   float(values["memory_efficiency"]), float(values["overhead_us"]), float(values["exposed"]),
                    float(values.get("cache_factor", 1.0)))
 
 
@@ -170,12 +176,14 @@ for _kind in (KernelKind.DENSE_CONV, KernelKind.GROUPED_CONV, KernelKind.GEMM, K
 
 @dataclass(frozen=True)
 class KernelTimes:
-    """Milliseconds per kernel: the compute and memory terms, the overhead, the resulting time, and the bound."""
+    """Milliseconds per kernel: the compute and memory terms, the busy time they combine into, the time charged to
+    the kernel (busy plus its share of launch overhead) and what bounds it."""
 
     compute_ms: np.ndarray
     memory_ms: np.ndarray
-    overhead_ms: float
-    time_ms: np.ndarray
+    busy_ms: np.ndarray
+    overhead_ms: np.ndarray  # each kernel's share of launch overhead (on a GPU: only the part not hidden)
+    time_ms: np.ndarray  # busy + overhead: what the kernel adds to the total
     bound: np.ndarray  # int8: 0 compute, 1 memory, 2 overhead (the order of `Bound`)
 
     @property
@@ -212,17 +220,18 @@ def kernel_times(kernels: KernelArrays, device: DeviceDescription, params: TimeP
     """Every kernel's predicted time on `device` (the kernels already at the batch and storage width to predict)."""
     compute, memory = compute_and_memory_ms(kernels, device.tensor_tflops, device.vector_tflops,
                                             device.memory_gb_per_s, params, device.cache_bytes)
-    overhead = params.overhead_us / 1e3
-    busy = smooth_max(compute, memory, params.sharpness)
-    time = np.maximum(busy, overhead) if device.kind is DeviceKind.GPU else busy + overhead
+    busy = combined(compute, memory, params.exposed)
+    launch = params.overhead_us / 1e3
+    if device.kind is DeviceKind.GPU:
+        excess = max(0.0, launch * len(kernels) - float(busy.sum()))  # host time the GPU waits for
+        overhead = np.full_like(busy, excess / len(kernels) if len(kernels) else 0.0)
+    else:
+        overhead = np.full_like(busy, launch)
     bound = np.where(memory > compute, 1, 0).astype(np.int8)
     bound = np.where(overhead > np.maximum(compute, memory), 2, bound).astype(np.int8)
-    return KernelTimes(compute, memory, overhead, time, bound)
+    return KernelTimes(compute, memory, busy, overhead, busy + overhead, bound)
 
 
-def smooth_max(a: np.ndarray, b: np.ndarray, p: float) -> np.ndarray:
-    """(a^p + b^p)^(1/p), computed as max · (1 + (min/max)^p)^(1/p) so large p does not overflow."""
-    high = np.maximum(a, b)
-    low = np.minimum(a, b)
-    ratio = np.divide(low, high, out=np.zeros_like(high), where=high > 0)
-    return high * (1.0 + ratio**p) ** (1.0 / p)
+def combined(compute: np.ndarray, memory: np.ndarray, exposed: float) -> np.ndarray:
+    """The longer of the two terms plus the exposed share of the shorter."""
+    return np.maximum(compute, memory) + exposed * np.minimum(compute, memory)

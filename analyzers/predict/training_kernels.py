@@ -30,8 +30,8 @@ _KERNELS_PER_TENSOR = {Optimizer.SGD: 1, Optimizer.MOMENTUM: 3, Optimizer.ADAM: 
 _TENSORS_PER_FOREACH_KERNEL = 100  # multi-tensor apply packs this many parameter tensors per launch, about
 
 
-def training_work(training: TrainingAnalysis, *, fused_attention: bool = True, foreach_optimizer: bool = True
-                  ) -> tuple[LayerWork, ...]:
+def training_work(training: TrainingAnalysis, *, fused_attention: bool = True, foreach_optimizer: bool = True,
+                  autocast: bool = False) -> tuple[LayerWork, ...]:
     """Every leaf layer's forward kernels, then the layers' backward kernels in reverse order, then the optimizer."""
     element = training.forward.dtype.itemsize
     forward, backward = [], []
@@ -40,7 +40,7 @@ def training_work(training: TrainingAnalysis, *, fused_attention: bool = True, f
         record = layer.record
         if record.kind is RecordKind.CONTAINER:
             continue
-        work = layer_work(record, element, fused_attention=fused_attention)
+        work = layer_work(record, element, fused_attention=fused_attention, autocast=autocast)
         forward.append(work)
         kernels = _backward_kernels(work.kernels, layer)
         if kernels:

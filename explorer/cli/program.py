@@ -8,7 +8,7 @@ import sys
 from typing import Sequence
 
 from analyzers.errors import UserError
-from explorer.cli import atlas, bench, ensemble, gradients, listing, report, summary, training
+from explorer.cli import atlas, bench, ensemble, gradients, listing, predict, report, summary, training
 from explorer.cli.common import EXIT_INTERRUPTED, EXIT_USAGE, CliError, OneLineParser
 from analyzers.safe_text import printable
 
@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_parser(commands)
     training.install(summary.add_parser(commands), training.run_summary)  # --train [--optimizer] [--freeze]…
     training.install(report.add_parser(commands), training.run_report)
-    for command in (atlas, bench, gradients, ensemble):
+    for command in (atlas, bench, gradients, ensemble, predict):
         command.add_parser(commands)
     return parser
 

@@ -24,6 +24,8 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--family", help="with --all: only this family")
     parser.add_argument("--crosscheck", choices=["fvcore"], help="add fvcore's count and explain the difference")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--predict", metavar="DEVICE", help="add the predicted time on a table device (rtx5090, "
+                        "h100-sxm, cpu…; `explorer predict` for the per-layer view)")
     parser.set_defaults(run=run)
     return parser
 
@@ -38,6 +40,8 @@ def _summary_line(model: ResolvedModel, args: argparse.Namespace) -> dict[str, A
         summary.update(roofline_device=args.roofline, roofline_ms=bound.bound_ms,
                        arithmetic_intensity=bound.arithmetic_intensity,
                        memory_bound_layers=sum(1 for layer in bound.layers if layer.memory_bound))
+    if args.predict:
+        summary.update(predicted_summary(analysis, args))
     if args.crosscheck == "fvcore":
         from analyzers.reports.crosscheck import fvcore_crosscheck
 
@@ -49,6 +53,27 @@ def _summary_line(model: ResolvedModel, args: argparse.Namespace) -> dict[str, A
         summary.update(fvcore_macs=check.fvcore_macs, fvcore_total=check.fvcore_total,
                        fvcore_other=check.fvcore_other, crosscheck=check.explanation())
     return summary
+
+
+def predicted_summary(analysis, args: argparse.Namespace) -> dict[str, Any]:
+    """The totals of `explorer predict` for --predict DEVICE: on a GPU in bf16 unless --dtype says fp16/bf16/tf32
+    (summary's default fp32 is a storage choice for the counts, not the precision a GPU model runs in)."""
+    from analyzers.devices import DeviceKind
+    from analyzers.predict.prediction import predict
+    from analyzers.reports.prediction import prediction_summary
+    from explorer.cli.predict import device_choice
+
+    sheet = device_choice(args.predict)
+    precision = None if sheet.kind is DeviceKind.GPU and args.dtype == "fp32" else args.dtype
+    if sheet.kind is DeviceKind.CPU and args.dtype != "fp32":
+        raise CliError("--predict cpu: the CPU is measured in fp32; leave out --dtype")
+    try:
+        s = prediction_summary(predict(analysis, sheet, precision))
+    except (KeyError, ValueError) as exc:
+        raise CliError(f"--predict {args.predict}: {str(exc).strip(chr(39))}") from None
+    return {"predicted_device": s["device_key"], "predicted_precision": s["precision"],
+            **{k: v for k, v in s.items() if k.startswith("predicted_") or k.startswith("held_out")},
+            "predicted_note": s["note"]}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -133,6 +158,10 @@ def _format_summary(s: dict[str, Any]) -> str:
         lines.append(f"  roofline bound    {s['roofline_ms']:>18.4f}  ms on {s['roofline_device']} "
                      f"({s['arithmetic_intensity']:.1f} FLOP/byte; {s['memory_bound_layers']} of {s['layers']} "
                      f"layers memory-bound)")
+    if "predicted_ms" in s:
+        lines.append(f"  predicted time    {s['predicted_ms']:>18.4f}  ms per batch on the {s['predicted_device']} "
+                     f"({s['predicted_precision']}; {s['predicted_samples_per_s']:,.0f} samples/s): PREDICTED, 80 % of "
+                     f"held-out measurements within {s['predicted_ms_low']:.4f}–{s['predicted_ms_high']:.4f} ms")
     if "crosscheck" in s:
         lines.append(f"  fvcore            {s['fvcore_macs']:>18,}  {s['crosscheck']}")
     return "\n".join(lines)

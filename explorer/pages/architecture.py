@@ -52,6 +52,12 @@ if result.analysis.caveat:
 analysis_view(result, scope=scope, file_stem=choice.title.replace(":", "_"))
 crosscheck_panel(request, result, key=f"{scope}_fvcore")
 
+st.subheader("Speed")  # predicted time per layer on a datasheet device; measured rows beside, never mixed
+if st.toggle("Predict the time per layer on a GPU or this CPU", key=f"{scope}_speed"):
+    from explorer.ui.speed_view import speed_view
+
+    speed_view(result, scope=scope)
+
 st.subheader("Training")  # one training step: backward MACs, step memory, the batch that fits a GPU
 if st.toggle("Analyse one training step (forward + backward + optimizer)", key=f"{scope}_train"):
     from explorer.ui.training_view import training_view

@@ -116,5 +116,9 @@ failed = shown[shown["status"] != "ok"]
 if not failed.empty:
     with st.expander(f"{len(failed):,} models that could not be analysed"):
         st.dataframe(failed[["model", "family", "status", "error"]], hide_index=True, width="stretch")
+if source == "timm":  # timm publishes throughput: each model's held-out prediction beside it
+    from explorer.ui.speed_tables import catalogue_speed
+
+    catalogue_speed()
 st.caption(f"Sources: {SOURCE_NOTE}. Our counts: this project's analyzer (torch 2.14.1, torchvision 0.29.1, "
            "timm 1.0.31).")

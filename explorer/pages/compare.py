@@ -26,6 +26,7 @@ from explorer.ui.cached_analysis import ModelRequest, analyze_model
 from explorer.ui.downloads import download_buttons
 from explorer.ui.page_setup import page_header
 from explorer.ui.plotly_chart import show_figure
+from explorer.ui.speed_tables import with_predicted_throughput
 from explorer.zoo import get_model_info, list_models
 
 CLASSICS = ("lenet5", "alexnet", "vgg16", "googlenet", "resnet18", "resnet50", "mobilenet_v2", "efficientnet_b0",
@@ -87,7 +88,7 @@ for problem in failed:
 if not rows:
     st.stop()
 
-models = pd.DataFrame(rows)
+models = with_predicted_throughput(pd.DataFrame(rows))  # labelled predicted, with its held-out band
 st.dataframe(
     models,
     hide_index=True,

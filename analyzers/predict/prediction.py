@@ -1,0 +1,130 @@
+"""A model's predicted time on a device, layer by layer: what each layer costs and what bounds it.
+
+`predict(analysis, device)` turns an analysis (or `predict_training` a training analysis) into kernels, times them
+with the device's fitted parameters (`analyzers.predict.parameters`) and adds them up per layer. Every number here
+is a prediction, and carries the error interval measured on models the fit never saw (`ErrorInterval`), so
+nothing downstream can show it as a measurement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from analyzers.devices import Datasheet, Precision
+from analyzers.predict.kernels import LayerWork, model_work
+from analyzers.predict.parameters import DeviceModel, ErrorInterval, device_model
+from analyzers.predict.time_model import BOUNDS, Bound, DeviceDescription, KernelArrays, kernel_times
+from analyzers.records import Analysis, OpCategory
+
+__all__ = ["LayerTime", "Prediction", "predict", "predict_training", "predict_work"]
+
+
+@dataclass(frozen=True)
+class LayerTime:
+    """One leaf layer's predicted milliseconds, split into its kernels' compute, memory and overhead terms."""
+
+    name: str
+    type: str
+    category: OpCategory | None
+    macs: int
+    kernels: int
+    compute_ms: float  # the kernels' arithmetic at the fitted efficiencies
+    memory_ms: float  # their bytes at the fitted share of the bandwidth
+    overhead_ms: float  # the layer's share of launch overhead (on a GPU, only what the kernels do not hide)
+    time_ms: float  # predicted
+    bound: Bound | None  # what most of the layer's time waits on; None for a layer that launches nothing
+
+    @property
+    def predicted(self) -> bool:
+        return True
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The predicted time of one forward (or training step) of `batch` samples on `device`."""
+
+    model_name: str
+    device: DeviceDescription
+    device_key: str
+    batch: int
+    training: bool
+    layers: tuple[LayerTime, ...]
+    interval: ErrorInterval  # how far measured times fell from predictions on held-out models
+    parameters_from: str  # which fit the parameters come from, in words
+
+    @property
+    def total_ms(self) -> float:
+        return sum(layer.time_ms for layer in self.layers)
+
+    @property
+    def throughput(self) -> float:
+        """Samples per second, predicted."""
+        return self.batch / (self.total_ms / 1e3) if self.total_ms > 0 else float("inf")
+
+    @property
+    def bound_shares(self) -> dict[Bound, float]:
+        """Share of the predicted time in layers bound by compute, memory and overhead."""
+        total = self.total_ms or 1.0
+        return {b: sum(layer.time_ms for layer in self.layers if layer.bound is b) / total for b in Bound}
+
+    @property
+    def kernels(self) -> int:
+        return sum(layer.kernels for layer in self.layers)
+
+
+def predict(analysis: Analysis, device: str | Datasheet, precision: Precision | str | None = None,
+            *, batch: int | None = None, model: DeviceModel | None = None) -> Prediction:
+    """Predict one forward of `analysis` (any dtype) on a table device (key or row) in `precision` (default: bf16
+    on a GPU, fp32 on a CPU), at the analysis's batch or at `batch` (the work per sample is exactly linear in the
+    batch, the weights are read once). `model` replaces the shipped parameters (a calibration)."""
+    chosen = model or device_model(device, training=False)
+    precision = Precision(precision) if precision is not None else chosen.default_precision
+    work = model_work(analysis, fused_attention=chosen.software.fused_attention,
+                      autocast=chosen.software.autocast and precision in (Precision.FP16, Precision.BF16))
+    return predict_work(work, analysis.dtype.itemsize, analysis.model_name, analysis.batch_size, chosen, precision,
+                        training=False, batch=batch)
+
+
+def predict_training(training, device: str | Datasheet, precision: Precision | str | None = None,
+                     *, model: DeviceModel | None = None) -> Prediction:
+    """Predict one training step (forward, backward, optimizer) of a `TrainingAnalysis`."""
+    from analyzers.predict.training_kernels import training_work
+
+    chosen = model or device_model(device, training=True)
+    precision = Precision(precision) if precision is not None else chosen.default_precision
+    work = training_work(training, fused_attention=chosen.software.fused_attention,
+                         foreach_optimizer=chosen.software.foreach_optimizer,
+                         autocast=chosen.software.autocast and precision in (Precision.FP16, Precision.BF16))
+    forward = training.forward
+    return predict_work(work, forward.dtype.itemsize, forward.model_name, forward.batch_size, chosen, precision,
+                        training=True)
+
+
+def predict_work(work: Sequence[LayerWork], element_bytes: int, model_name: str, analysed_batch: int,
+                 chosen: DeviceModel, precision: Precision, *, training: bool, batch: int | None = None
+                 ) -> Prediction:
+    """Time the kernels of `work` (at `analysed_batch`, stored `element_bytes` wide) on the chosen device model, at
+    `batch` (default: the analysed batch)."""
+    description = chosen.description(precision)
+    batch = batch or analysed_batch
+    arrays = KernelArrays.from_layers(work).scaled(batch / analysed_batch, description.element_bytes / element_bytes)
+    times = kernel_times(arrays, description, chosen.parameters)
+    count = len(work)
+    per_layer = {name: np.bincount(arrays.layer, weights=values, minlength=count) for name, values in (
+        ("compute", times.compute_ms), ("memory", times.memory_ms), ("overhead", times.overhead_ms),
+        ("time", times.time_ms))}
+    kernels = np.bincount(arrays.layer, minlength=count)
+    by_bound = np.zeros((count, len(BOUNDS)))
+    np.add.at(by_bound, (arrays.layer, times.bound), times.time_ms)
+    columns = zip(kernels.tolist(), per_layer["compute"].tolist(), per_layer["memory"].tolist(),
+                  per_layer["overhead"].tolist(), per_layer["time"].tolist(), by_bound.argmax(axis=1).tolist())
+    # plain Python numbers, one column at a time: indexing numpy arrays element by element cost more than the rest
+    layers = tuple(
+        LayerTime(name=w.name, type=w.type, category=w.category, macs=w.macs, kernels=n, compute_ms=compute,
+                  memory_ms=memory, overhead_ms=overhead, time_ms=total, bound=BOUNDS[bound] if n else None)
+        for w, (n, compute, memory, overhead, total, bound) in zip(work, columns))
+    return Prediction(model_name, description, chosen.key, batch, training, layers, chosen.interval,
+                      chosen.fitted_on)
