@@ -19,8 +19,6 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 import time_model_data as data  # noqa: E402
 
 from analyzers.predict.fit import fit_parameters  # noqa: E402

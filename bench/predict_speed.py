@@ -13,11 +13,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analyzers import analyze  # noqa: E402
 from analyzers.predict.prediction import predict  # noqa: E402

@@ -13,8 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 from explorer.cli.common import positive_int  # noqa: E402
-from tests.app_server import (PAGES, chromium, navigate_deep_network, open_page, open_speed_view,  # noqa: E402
-                              running_app)
+from tests.app_server import PAGES, chromium, navigate_deep_network, open_page, open_speed_view, running_app  # noqa: E402
 
 OUT_DIR = ROOT / "assets" / "screenshots"
 DEEP = "deep_network"  # not a page: ResNet-1202 navigated to one layer by name (tests.app_server.navigate_deep_network)

@@ -21,9 +21,9 @@ from __future__ import annotations
 import csv
 import enum
 import gzip
-import pickle
 import multiprocessing
 import os
+import pickle
 import sys
 import time
 from collections import Counter
@@ -31,9 +31,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable
 
-
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from analyzers.devices import Precision, datasheet  # noqa: E402
 from analyzers.predict.fit import FitSample  # noqa: E402

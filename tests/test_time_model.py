@@ -6,7 +6,6 @@ the code under test.
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 import torch

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 
-from analyzers.predict.kernels import KernelKind, KernelWork, LayerWork, TENSOR_KINDS, layer_work
+from analyzers.predict.kernels import TENSOR_KINDS, KernelKind, KernelWork, LayerWork, layer_work
 from analyzers.records import RecordKind
 from analyzers.training.analyze import TrainingAnalysis, TrainingLayer
 from analyzers.training.memory import Optimizer

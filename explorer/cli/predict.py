@@ -12,8 +12,8 @@ import json
 import sys
 from pathlib import Path
 
-from explorer.cli.common import CliError, limited, parse_options, positive_int, timeout_seconds, write_file
 from analyzers.safe_text import printable
+from explorer.cli.common import CliError, limited, parse_options, positive_int, timeout_seconds, write_file
 
 __all__ = ["add_parser", "run", "device_choice"]
 
@@ -96,10 +96,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace, sheet):
+    from analyzers.counting.inputs import parse_input_size
     from analyzers.devices import DeviceKind, Precision
     from analyzers.predict.prediction import predict, predict_training
     from explorer.cli.models import resolve_model
-    from analyzers.counting.inputs import parse_input_size
 
     size = parse_input_size(args.input) if args.input else None
     model = resolve_model(args.name, args.spec, parse_options(args.set), size, args.build_device)

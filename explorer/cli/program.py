@@ -8,9 +8,9 @@ import sys
 from typing import Sequence
 
 from analyzers.errors import UserError
+from analyzers.safe_text import printable
 from explorer.cli import atlas, bench, ensemble, gradients, listing, predict, report, summary, training
 from explorer.cli.common import EXIT_INTERRUPTED, EXIT_USAGE, CliError, OneLineParser
-from analyzers.safe_text import printable
 
 __all__ = ["build_parser", "main"]
 

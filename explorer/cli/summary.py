@@ -7,12 +7,18 @@ import json
 import sys
 from typing import Any
 
-from analyzers.errors import UserError, first_line
-from explorer.cli.common import EXIT_SOME_FAILED, CliError, limited, parse_options, print_line
 from analyzers.counting.inputs import parse_input_size
+from analyzers.errors import UserError, first_line
 from analyzers.safe_text import printable
-from explorer.cli.models import (ResolvedModel, add_model_arguments, analyze_model, refuse_crosscheck_over_budget,
-                                 resolve_model, roofline_bound)
+from explorer.cli.common import EXIT_SOME_FAILED, CliError, limited, parse_options, print_line
+from explorer.cli.models import (
+    ResolvedModel,
+    add_model_arguments,
+    analyze_model,
+    refuse_crosscheck_over_budget,
+    resolve_model,
+    roofline_bound,
+)
 
 __all__ = ["add_parser", "run"]
 
