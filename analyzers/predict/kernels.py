@@ -27,6 +27,9 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, replace
+from functools import cached_property, lru_cache
+
+import numpy as np
 
 from analyzers.numbers import product
 from analyzers.records import (
@@ -41,7 +44,8 @@ from analyzers.records import (
     PoolGeometry,
 )
 
-__all__ = ["KernelKind", "KernelWork", "LayerWork", "layer_work", "model_work", "TENSOR_KINDS", "CHANNEL_GRANULE"]
+__all__ = ["KernelKind", "KernelWork", "LayerWork", "LayerKernels", "layer_work", "layer_kernels", "record_kernels",
+           "model_work", "TENSOR_KINDS", "CHANNEL_GRANULE"]
 
 
 class KernelKind(enum.IntEnum):
@@ -63,6 +67,7 @@ class KernelKind(enum.IntEnum):
 
 TENSOR_KINDS = frozenset({KernelKind.DENSE_CONV, KernelKind.GROUPED_CONV, KernelKind.GEMM,
                           KernelKind.BATCHED_MATMUL, KernelKind.ATTENTION})
+KERNEL_MEMO_LIMIT = 4096  # distinct layers remembered (a few hundred bytes each)
 CHANNEL_GRANULE = 8  # tensor cores (and AVX2/AVX-512 blocked layouts) work on channels in groups of 8
 
 
@@ -105,23 +110,57 @@ def model_work(analysis: Analysis, *, fused_attention: bool = True, autocast: bo
                  for record in analysis.leaves())
 
 
+@dataclass(frozen=True)
+class LayerKernels:
+    """The kernels one leaf layer launches, in order; `table` holds the same numbers one column per kernel, so that
+    a model's layers become arrays by one concatenation (`KernelArrays.from_tables`)."""
+
+    kernels: tuple[KernelWork, ...]
+
+    @cached_property
+    def table(self) -> np.ndarray:
+        """Rows: kind, FLOPs, element-wise ops, activation bytes, weight bytes, alignment (float64, read-only)."""
+        table = np.array([(k.kind, k.flops, k.vector_ops, k.activation_bytes, k.weight_bytes, k.alignment)
+                          for k in self.kernels], np.float64).reshape(-1, TABLE_ROWS).T
+        table.flags.writeable = False
+        return table
+
+
+TABLE_ROWS = 6
+
+
 def layer_work(record: LayerRecord, element_bytes: int, *, fused_attention: bool = True, autocast: bool = False
                ) -> LayerWork:
     """The kernels of one leaf record (`element_bytes`: the analysis dtype's width)."""
-    ops = _fuse_attention_math(record.ops) if fused_attention else record.ops
-    scaled = bool(record.param_tensors)  # a layer with its own weights multiplies by them (layer scale, gains)
+    return LayerWork(record.name, record.type, record.category, record.macs,
+                     record_kernels(record, element_bytes, fused_attention, autocast).kernels)
+
+
+def record_kernels(record: LayerRecord, element_bytes: int, fused_attention: bool, autocast: bool) -> LayerKernels:
+    """The kernels of one leaf record, remembered (`layer_kernels`)."""
+    return layer_kernels(record.ops, record.activation_bytes, bool(record.param_tensors), element_bytes,
+                         fused_attention, autocast)
+
+
+@lru_cache(maxsize=KERNEL_MEMO_LIMIT)
+def layer_kernels(ops: tuple[OpCost, ...], activation_bytes: int, own_parameters: bool, element_bytes: int,
+                  fused_attention: bool, autocast: bool) -> LayerKernels:
+    """The kernels a leaf layer with these ops launches: a function of the (frozen) ops, the bytes the layer
+    allocates and whether it owns parameters, so it is remembered. A network repeats the same layer on the same
+    shapes many times, and every prediction of a model repeats its previous one (the analysis shares its ops)."""
+    ops_run = _fuse_attention_math(ops) if fused_attention else ops
     kernels: list[KernelWork] = []
-    for op in ops:
-        made = _op_kernels(op, element_bytes, fused_attention, scaled)
+    for op in ops_run:
+        made = _op_kernels(op, element_bytes, fused_attention, own_parameters)  # own weights: multiplies by them
         kernels.extend(_autocast(op, made, element_bytes) if autocast else made)
-    explained = sum(_written_bytes(op, element_bytes) for op in record.ops)  # as the analysis ran them, unfused
-    copied = record.activation_bytes - explained
-    fused = [] if ops is record.ops else [op.geometry for op in ops if op.op == _FUSED and op not in record.ops]
+    explained = sum(_written_bytes(op, element_bytes) for op in ops)  # as the analysis ran them, unfused
+    copied = activation_bytes - explained
+    fused = [] if ops_run is ops else [op.geometry for op in ops_run if op.op == _FUSED and op not in ops]
     if fused:  # the math path's operand copies vanish with it; the output's reshape copy stays
         copied = min(copied, sum(g.heads * g.q_len * g.v_dim for g in fused) * element_bytes)
     if copied > 0:  # allocations no counted op explains: contiguous copies, padding, reshapes of strided views
         kernels.append(KernelWork(KernelKind.COPY, 0, 0, 2 * copied, 0))
-    return LayerWork(record.name, record.type, record.category, record.macs, tuple(kernels))
+    return LayerKernels(tuple(kernels))
 
 
 # ---------------------------------------------------------------- one op

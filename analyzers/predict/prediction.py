@@ -8,18 +8,19 @@ nothing downstream can show it as a measurement.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Protocol, Sequence
 
 import numpy as np
 
 from analyzers.devices import Datasheet, Precision
-from analyzers.predict.kernels import LayerWork, model_work
+from analyzers.predict.kernels import LayerWork, record_kernels
 from analyzers.predict.parameters import DeviceModel, ErrorInterval, device_model
 from analyzers.predict.time_model import BOUNDS, Bound, DeviceDescription, KernelArrays, kernel_times
 from analyzers.records import Analysis, OpCategory
 
-__all__ = ["LayerTime", "Prediction", "predict", "predict_training", "predict_work"]
+__all__ = ["LayerTime", "LayerSums", "Prediction", "predict", "predict_training", "predict_work"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,28 @@ class LayerTime:
 
 
 @dataclass(frozen=True)
+class LayerSums:
+    """Per-layer sums of the kernel times, one plain-number list per column (layer i at index i): the totals read
+    these, and the `LayerTime` rows are built from them only when asked for."""
+
+    kernels: list[int]
+    compute_ms: list[float]
+    memory_ms: list[float]
+    overhead_ms: list[float]
+    time_ms: list[float]
+    bound: list[int]  # index into BOUNDS of the bound holding most of the layer's time
+
+
+class NamedLayer(Protocol):
+    """What a layer row takes from the layer it describes (a leaf `LayerRecord` or a `LayerWork`)."""
+
+    name: str
+    type: str
+    category: OpCategory | None
+    macs: int
+
+
+@dataclass(frozen=True)
 class Prediction:
     """The predicted time of one forward (or training step) of `batch` samples on `device`."""
 
@@ -51,13 +74,24 @@ class Prediction:
     device_key: str
     batch: int
     training: bool
-    layers: tuple[LayerTime, ...]
     interval: ErrorInterval  # how far measured times fell from predictions on held-out models
     parameters_from: str  # which fit the parameters come from, in words
+    sources: Sequence[NamedLayer] = field(repr=False)  # the layers, in order
+    sums: LayerSums = field(repr=False)
+
+    @cached_property
+    def layers(self) -> tuple[LayerTime, ...]:
+        """One row per layer (built on first use: a total or a throughput does not need them)."""
+        s = self.sums
+        return tuple(
+            LayerTime(name=w.name, type=w.type, category=w.category, macs=w.macs, kernels=n, compute_ms=compute,
+                      memory_ms=memory, overhead_ms=overhead, time_ms=total, bound=BOUNDS[bound] if n else None)
+            for w, n, compute, memory, overhead, total, bound in zip(
+                self.sources, s.kernels, s.compute_ms, s.memory_ms, s.overhead_ms, s.time_ms, s.bound))
 
     @property
     def total_ms(self) -> float:
-        return sum(layer.time_ms for layer in self.layers)
+        return sum(self.sums.time_ms)
 
     @property
     def throughput(self) -> float:
@@ -68,11 +102,13 @@ class Prediction:
     def bound_shares(self) -> dict[Bound, float]:
         """Share of the predicted time in layers bound by compute, memory and overhead."""
         total = self.total_ms or 1.0
-        return {b: sum(layer.time_ms for layer in self.layers if layer.bound is b) / total for b in Bound}
+        s = self.sums
+        return {b: sum(t for n, t, bound in zip(s.kernels, s.time_ms, s.bound) if n and BOUNDS[bound] is b) / total
+                for b in Bound}
 
     @property
     def kernels(self) -> int:
-        return sum(layer.kernels for layer in self.layers)
+        return sum(self.sums.kernels)
 
 
 def predict(analysis: Analysis, device: str | Datasheet, precision: Precision | str | None = None,
@@ -82,10 +118,13 @@ def predict(analysis: Analysis, device: str | Datasheet, precision: Precision | 
     batch, the weights are read once). `model` replaces the shipped parameters (a calibration)."""
     chosen = model or device_model(device, training=False)
     precision = Precision(precision) if precision is not None else chosen.default_precision
-    work = model_work(analysis, fused_attention=chosen.software.fused_attention,
-                      autocast=chosen.software.autocast and precision in (Precision.FP16, Precision.BF16))
-    return predict_work(work, analysis.dtype.itemsize, analysis.model_name, analysis.batch_size, chosen, precision,
-                        training=False, batch=batch)
+    fused = chosen.software.fused_attention
+    autocast = chosen.software.autocast and precision in (Precision.FP16, Precision.BF16)
+    element = analysis.dtype.itemsize
+    leaves = tuple(analysis.leaves())
+    arrays = KernelArrays.from_tables([record_kernels(r, element, fused, autocast).table for r in leaves])
+    return _timed(leaves, arrays, element, analysis.model_name, analysis.batch_size, chosen, precision,
+                  training=False, batch=batch)
 
 
 def predict_training(training, device: str | Datasheet, precision: Precision | str | None = None,
@@ -108,23 +147,26 @@ def predict_work(work: Sequence[LayerWork], element_bytes: int, model_name: str,
                  ) -> Prediction:
     """Time the kernels of `work` (at `analysed_batch`, stored `element_bytes` wide) on the chosen device model, at
     `batch` (default: the analysed batch)."""
+    return _timed(work, KernelArrays.from_layers(work), element_bytes, model_name, analysed_batch, chosen, precision,
+                  training=training, batch=batch)
+
+
+def _timed(layers: Sequence[NamedLayer], arrays: KernelArrays, element_bytes: int, model_name: str,
+           analysed_batch: int, chosen: DeviceModel, precision: Precision, *, training: bool, batch: int | None
+           ) -> Prediction:
+    """Time `arrays` (the kernels of `layers`, at `analysed_batch`, stored `element_bytes` wide) at `batch` and add
+    them up per layer."""
     description = chosen.description(precision)
     batch = batch or analysed_batch
-    arrays = KernelArrays.from_layers(work).scaled(batch / analysed_batch, description.element_bytes / element_bytes)
+    arrays = arrays.scaled(batch / analysed_batch, description.element_bytes / element_bytes)
     times = kernel_times(arrays, description, chosen.parameters)
-    count = len(work)
-    per_layer = {name: np.bincount(arrays.layer, weights=values, minlength=count) for name, values in (
-        ("compute", times.compute_ms), ("memory", times.memory_ms), ("overhead", times.overhead_ms),
-        ("time", times.time_ms))}
-    kernels = np.bincount(arrays.layer, minlength=count)
+    count = len(layers)
+    per_layer = [np.bincount(arrays.layer, weights=values, minlength=count).tolist()
+                 for values in (times.compute_ms, times.memory_ms, times.overhead_ms, times.time_ms)]
     by_bound = np.zeros((count, len(BOUNDS)))
     np.add.at(by_bound, (arrays.layer, times.bound), times.time_ms)
-    columns = zip(kernels.tolist(), per_layer["compute"].tolist(), per_layer["memory"].tolist(),
-                  per_layer["overhead"].tolist(), per_layer["time"].tolist(), by_bound.argmax(axis=1).tolist())
-    # plain Python numbers, one column at a time: indexing numpy arrays element by element cost more than the rest
-    layers = tuple(
-        LayerTime(name=w.name, type=w.type, category=w.category, macs=w.macs, kernels=n, compute_ms=compute,
-                  memory_ms=memory, overhead_ms=overhead, time_ms=total, bound=BOUNDS[bound] if n else None)
-        for w, (n, compute, memory, overhead, total, bound) in zip(work, columns))
-    return Prediction(model_name, description, chosen.key, batch, training, layers, chosen.interval,
-                      chosen.fitted_on)
+    # plain Python numbers, one column at a time: indexing numpy arrays element by element costs more than the rest
+    sums = LayerSums(np.bincount(arrays.layer, minlength=count).tolist(), *per_layer,
+                     by_bound.argmax(axis=1).tolist())
+    return Prediction(model_name, description, chosen.key, batch, training, chosen.interval, chosen.fitted_on,
+                      layers, sums)

@@ -140,6 +140,16 @@ class KernelArrays:
                    np.array(layer, np.int32))
 
     @classmethod
+    def from_tables(cls, tables: Sequence[np.ndarray]) -> "KernelArrays":
+        """The kernels of layers given as their `LayerKernels.table`s (layer i: tables[i]); the same arrays as
+        `from_layers`, by one concatenation instead of a Python row per kernel."""
+        if not tables:
+            return cls.empty()
+        kind, flops, vector, activation, weight, alignment = np.concatenate(tables, axis=1)
+        layer = np.repeat(np.arange(len(tables), dtype=np.int32), [t.shape[1] for t in tables])
+        return cls(kind.astype(np.int8), flops, vector, activation, weight, alignment, layer)
+
+    @classmethod
     def empty(cls) -> "KernelArrays":
         f = np.zeros(0, np.float64)
         return cls(np.zeros(0, np.int8), f, f, f, f, f, np.zeros(0, np.int32))
