@@ -110,10 +110,11 @@ def model_work(analysis: Analysis, *, fused_attention: bool = True, autocast: bo
                  for record in analysis.leaves())
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LayerKernels:
     """The kernels one leaf layer launches, in order; `table` holds the same numbers one column per kernel, so that
-    a model's layers become arrays by one concatenation (`KernelArrays.from_tables`)."""
+    a model's layers become arrays by one concatenation (`KernelArrays.from_tables`). Compared by identity: the memo
+    (`layer_kernels`) hands out one per distinct layer, so a model's layers make a cheap key (`model_arrays`)."""
 
     kernels: tuple[KernelWork, ...]
 

@@ -104,9 +104,11 @@ def load_intervals(path: Path = VALIDATION_FILE) -> dict[str, ErrorInterval]:
     return {name: ErrorInterval.from_dict(v) for name, v in values.items()}
 
 
+@lru_cache(maxsize=64)
 def device_model(device: str | Datasheet, *, training: bool = False) -> DeviceModel:
     """The parameters, software and interval for predicting on `device` (a table key, name or row). KeyError for a
-    device not in the table."""
+    device not in the table. Remembered: the table and the shipped files are read once per process, and the
+    (frozen) answer is the same every time."""
     sheet = device if isinstance(device, Datasheet) else datasheet(device)
     sets, intervals = load_sets(), load_intervals()
     if training:

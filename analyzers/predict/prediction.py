@@ -17,7 +17,14 @@ import numpy as np
 from analyzers.devices import Datasheet, Precision
 from analyzers.predict.kernels import LayerWork, record_kernels
 from analyzers.predict.parameters import DeviceModel, ErrorInterval, device_model
-from analyzers.predict.time_model import BOUNDS, Bound, DeviceDescription, KernelArrays, kernel_times
+from analyzers.predict.time_model import (
+    BOUNDS,
+    Bound,
+    DeviceDescription,
+    KernelArrays,
+    kernel_times,
+    model_arrays,
+)
 from analyzers.records import Analysis, OpCategory
 
 __all__ = ["LayerTime", "LayerSums", "Prediction", "predict", "predict_training", "predict_work"]
@@ -122,7 +129,7 @@ def predict(analysis: Analysis, device: str | Datasheet, precision: Precision | 
     autocast = chosen.software.autocast and precision in (Precision.FP16, Precision.BF16)
     element = analysis.dtype.itemsize
     leaves = tuple(analysis.leaves())
-    arrays = KernelArrays.from_tables([record_kernels(r, element, fused, autocast).table for r in leaves])
+    arrays = model_arrays(tuple(record_kernels(r, element, fused, autocast) for r in leaves))
     return _timed(leaves, arrays, element, analysis.model_name, analysis.batch_size, chosen, precision,
                   training=False, batch=batch)
 
@@ -163,8 +170,9 @@ def _timed(layers: Sequence[NamedLayer], arrays: KernelArrays, element_bytes: in
     count = len(layers)
     per_layer = [np.bincount(arrays.layer, weights=values, minlength=count).tolist()
                  for values in (times.compute_ms, times.memory_ms, times.overhead_ms, times.time_ms)]
-    by_bound = np.zeros((count, len(BOUNDS)))
-    np.add.at(by_bound, (arrays.layer, times.bound), times.time_ms)
+    # the bound holding most of each layer's time: its kernels' times summed per (layer, bound)
+    by_bound = np.bincount(arrays.layer * len(BOUNDS) + times.bound, weights=times.time_ms,
+                           minlength=count * len(BOUNDS)).reshape(count, len(BOUNDS))
     # plain Python numbers, one column at a time: indexing numpy arrays element by element costs more than the rest
     sums = LayerSums(np.bincount(arrays.layer, minlength=count).tolist(), *per_layer,
                      by_bound.argmax(axis=1).tolist())

@@ -30,14 +30,15 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from typing import Iterable, Sequence
 
 import numpy as np
 
 from analyzers.devices import Datasheet, DeviceKind, Precision
-from analyzers.predict.kernels import KernelKind, LayerWork
+from analyzers.predict.kernels import KernelKind, LayerKernels, LayerWork
 
-__all__ = ["Bound", "DeviceDescription", "TimeParameters", "KernelArrays", "KernelTimes", "kernel_times",
+__all__ = ["Bound", "DeviceDescription", "TimeParameters", "KernelArrays", "KernelTimes", "kernel_times", "model_arrays",
            "compute_and_memory_ms", "combined"]
 
 
@@ -63,8 +64,10 @@ class DeviceDescription:
     cache_bytes: float = 0.0  # last-level cache (L2); 0: unknown, nothing counts as cached
 
     @classmethod
+    @lru_cache(maxsize=64)
     def from_datasheet(cls, sheet: Datasheet, precision: Precision | str) -> "DeviceDescription":
-        """The description of a table device running `precision`; ValueError when the table has no peak for it."""
+        """The description of a table device running `precision`; ValueError when the table has no peak for it.
+        Remembered per (sheet, precision): both are immutable, and every prediction asks again."""
         precision = Precision(precision)
         peak = sheet.peak
         tensor, vector = peak.tflops(precision), peak.fp32_tflops
@@ -80,6 +83,7 @@ class DeviceDescription:
 
 
 KINDS = len(KernelKind)
+MODEL_MEMO_LIMIT = 32  # models whose kernel arrays are remembered (tens of kB each)
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,13 @@ class TimeParameters:
                 self.overhead_us < 0 or not 0 <= self.exposed <= 1 or not 0 < self.cache_factor <= 1):
             raise ValueError("efficiencies and the cache factor must be in (0, 1], the exposed share in [0, 1], the "
                              "memory efficiency positive and the overhead non-negative")
+
+    @cached_property
+    def efficiency_by_kind(self) -> np.ndarray:
+        """`efficiency` as a (read-only) array, to index by an array of kernel kinds."""
+        array = np.asarray(self.efficiency)
+        array.flags.writeable = False
+        return array
 
     def as_dict(self) -> dict[str, object]:
         return {"efficiency": {kind.name.lower(): round(self.efficiency[kind], 6) for kind in KernelKind},
@@ -149,6 +160,12 @@ class KernelArrays:
         layer = np.repeat(np.arange(len(tables), dtype=np.int32), [t.shape[1] for t in tables])
         return cls(kind.astype(np.int8), flops, vector, activation, weight, alignment, layer)
 
+    def read_only(self) -> "KernelArrays":
+        """The same arrays, locked (to be shared)."""
+        for name in _COLUMNS:
+            getattr(self, name).flags.writeable = False
+        return self
+
     @classmethod
     def empty(cls) -> "KernelArrays":
         f = np.zeros(0, np.float64)
@@ -174,6 +191,13 @@ class KernelArrays:
     @property
     def bytes(self) -> np.ndarray:
         return self.activation_bytes + self.weight_bytes
+
+
+@lru_cache(maxsize=MODEL_MEMO_LIMIT)
+def model_arrays(layers: tuple[LayerKernels, ...]) -> KernelArrays:
+    """The kernel arrays of a model's layers (layer i: layers[i]), remembered (read-only): a model predicted again
+    (on another device, at another batch, or analysed again) reuses them; only the device's arithmetic is redone."""
+    return KernelArrays.from_tables([layer.table for layer in layers]).read_only()
 
 
 _COLUMNS = ("kind", "flops", "vector_ops", "activation_bytes", "weight_bytes", "alignment", "layer")
@@ -210,7 +234,7 @@ def compute_and_memory_ms(kernels: KernelArrays, tensor_tflops: np.ndarray | flo
                           ) -> tuple[np.ndarray, np.ndarray]:
     """The compute and memory terms of every kernel (ms); device figures may be per-kernel arrays (kernels of
     several devices in one fit)."""
-    efficiency = np.asarray(params.efficiency)[kernels.kind]
+    efficiency = params.efficiency_by_kind[kernels.kind]
     tensor = _TENSOR[kernels.kind]
     matrix_rate = np.where(tensor, tensor_tflops, vector_tflops) * 1e9 * efficiency  # FLOP per ms
     matrix_rate = matrix_rate * np.where(tensor, kernels.alignment, 1.0)
@@ -237,8 +261,8 @@ def kernel_times(kernels: KernelArrays, device: DeviceDescription, params: TimeP
         overhead = np.full_like(busy, excess / len(kernels) if len(kernels) else 0.0)
     else:
         overhead = np.full_like(busy, launch)
-    bound = np.where(memory > compute, 1, 0).astype(np.int8)
-    bound = np.where(overhead > np.maximum(compute, memory), 2, bound).astype(np.int8)
+    bound = (memory > compute).astype(np.int8)  # the order of `Bound`: 0 compute, 1 memory, 2 overhead
+    bound[overhead > np.maximum(compute, memory)] = 2
     return KernelTimes(compute, memory, busy, overhead, busy + overhead, bound)
 
 
