@@ -22,6 +22,7 @@ from analyzers.predict.time_model import (
     Bound,
     DeviceDescription,
     KernelArrays,
+    KernelTimes,
     kernel_times,
     model_arrays,
 )
@@ -52,14 +53,13 @@ class LayerTime:
 
 @dataclass(frozen=True)
 class LayerSums:
-    """Per-layer sums of the kernel times, one plain-number list per column (layer i at index i): the totals read
-    these, and the `LayerTime` rows are built from them only when asked for."""
+    """Per-layer sums of the kernel times, one plain-number list per column (layer i at index i)."""
 
     kernels: list[int]
     compute_ms: list[float]
     memory_ms: list[float]
     overhead_ms: list[float]
-    time_ms: list[float]
+    time_ms: Sequence[float]
     bound: list[int]  # index into BOUNDS of the bound holding most of the layer's time
 
 
@@ -74,7 +74,8 @@ class NamedLayer(Protocol):
 
 @dataclass(frozen=True)
 class Prediction:
-    """The predicted time of one forward (or training step) of `batch` samples on `device`."""
+    """The predicted time of one forward (or training step) of `batch` samples on `device`. The totals read the
+    per-layer times; the per-layer detail (terms, bounds, rows) is added up from the kernels' times on first use."""
 
     model_name: str
     device: DeviceDescription
@@ -84,11 +85,24 @@ class Prediction:
     interval: ErrorInterval  # how far measured times fell from predictions on held-out models
     parameters_from: str  # which fit the parameters come from, in words
     sources: Sequence[NamedLayer] = field(repr=False)  # the layers, in order
-    sums: LayerSums = field(repr=False)
+    layer_time_ms: tuple[float, ...] = field(repr=False)  # each layer's predicted time: its kernels' times, in order
+    kernel_times: KernelTimes = field(repr=False, compare=False)  # per kernel
+    kernel_layer: np.ndarray = field(repr=False, compare=False)  # the index of each kernel's layer in `sources`
+
+    @cached_property
+    def sums(self) -> LayerSums:
+        count, layer, times = len(self.sources), self.kernel_layer, self.kernel_times
+        compute, memory, overhead = (np.bincount(layer, weights=values, minlength=count).tolist()
+                                     for values in (times.compute_ms, times.memory_ms, times.overhead_ms))
+        # the bound holding most of each layer's time: its kernels' times summed per (layer, bound)
+        by_bound = np.bincount(layer * len(BOUNDS) + times.bound, weights=times.time_ms,
+                               minlength=count * len(BOUNDS)).reshape(count, len(BOUNDS))
+        return LayerSums(np.bincount(layer, minlength=count).tolist(), compute, memory, overhead,
+                         self.layer_time_ms, by_bound.argmax(axis=1).tolist())
 
     @cached_property
     def layers(self) -> tuple[LayerTime, ...]:
-        """One row per layer (built on first use: a total or a throughput does not need them)."""
+        """One row per layer."""
         s = self.sums
         return tuple(
             LayerTime(name=w.name, type=w.type, category=w.category, macs=w.macs, kernels=n, compute_ms=compute,
@@ -98,7 +112,7 @@ class Prediction:
 
     @property
     def total_ms(self) -> float:
-        return sum(self.sums.time_ms)
+        return sum(self.layer_time_ms)
 
     @property
     def throughput(self) -> float:
@@ -115,7 +129,7 @@ class Prediction:
 
     @property
     def kernels(self) -> int:
-        return sum(self.sums.kernels)
+        return len(self.kernel_layer)
 
 
 def predict(analysis: Analysis, device: str | Datasheet, precision: Precision | str | None = None,
@@ -162,19 +176,12 @@ def _timed(layers: Sequence[NamedLayer], arrays: KernelArrays, element_bytes: in
            analysed_batch: int, chosen: DeviceModel, precision: Precision, *, training: bool, batch: int | None
            ) -> Prediction:
     """Time `arrays` (the kernels of `layers`, at `analysed_batch`, stored `element_bytes` wide) at `batch` and add
-    them up per layer."""
+    their times up per layer."""
     description = chosen.description(precision)
     batch = batch or analysed_batch
     arrays = arrays.scaled(batch / analysed_batch, description.element_bytes / element_bytes)
     times = kernel_times(arrays, description, chosen.parameters)
-    count = len(layers)
-    per_layer = [np.bincount(arrays.layer, weights=values, minlength=count).tolist()
-                 for values in (times.compute_ms, times.memory_ms, times.overhead_ms, times.time_ms)]
-    # the bound holding most of each layer's time: its kernels' times summed per (layer, bound)
-    by_bound = np.bincount(arrays.layer * len(BOUNDS) + times.bound, weights=times.time_ms,
-                           minlength=count * len(BOUNDS)).reshape(count, len(BOUNDS))
-    # plain Python numbers, one column at a time: indexing numpy arrays element by element costs more than the rest
-    sums = LayerSums(np.bincount(arrays.layer, minlength=count).tolist(), *per_layer,
-                     by_bound.argmax(axis=1).tolist())
+    # plain Python numbers: indexing numpy arrays element by element costs more than the rest
+    layer_time_ms = tuple(np.bincount(arrays.layer, weights=times.time_ms, minlength=len(layers)).tolist())
     return Prediction(model_name, description, chosen.key, batch, training, chosen.interval, chosen.fitted_on,
-                      layers, sums)
+                      layers, layer_time_ms, times, arrays.layer)

@@ -218,7 +218,13 @@ class KernelTimes:
     busy_ms: np.ndarray
     overhead_ms: np.ndarray  # each kernel's share of launch overhead (on a GPU: only the part not hidden)
     time_ms: np.ndarray  # busy + overhead: what the kernel adds to the total
-    bound: np.ndarray  # int8: 0 compute, 1 memory, 2 overhead (the order of `Bound`)
+
+    @cached_property
+    def bound(self) -> np.ndarray:
+        """int8: 0 compute, 1 memory, 2 overhead (the order of `Bound`): the largest of the three terms."""
+        bound = (self.memory_ms > self.compute_ms).astype(np.int8)
+        bound[self.overhead_ms > np.maximum(self.compute_ms, self.memory_ms)] = 2
+        return bound
 
     @property
     def total_ms(self) -> float:
@@ -261,9 +267,7 @@ def kernel_times(kernels: KernelArrays, device: DeviceDescription, params: TimeP
         overhead = np.full_like(busy, excess / len(kernels) if len(kernels) else 0.0)
     else:
         overhead = np.full_like(busy, launch)
-    bound = (memory > compute).astype(np.int8)  # the order of `Bound`: 0 compute, 1 memory, 2 overhead
-    bound[overhead > np.maximum(compute, memory)] = 2
-    return KernelTimes(compute, memory, busy, overhead, busy + overhead, bound)
+    return KernelTimes(compute, memory, busy, overhead, busy + overhead)
 
 
 def combined(compute: np.ndarray, memory: np.ndarray, exposed: float) -> np.ndarray:
