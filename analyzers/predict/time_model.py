@@ -216,14 +216,19 @@ class KernelTimes:
     compute_ms: np.ndarray
     memory_ms: np.ndarray
     busy_ms: np.ndarray
-    overhead_ms: np.ndarray  # each kernel's share of launch overhead (on a GPU: only the part not hidden)
+    kernel_overhead_ms: float  # every kernel's share of launch overhead (on a GPU: only the part not hidden)
     time_ms: np.ndarray  # busy + overhead: what the kernel adds to the total
+
+    @cached_property
+    def overhead_ms(self) -> np.ndarray:
+        """`kernel_overhead_ms` per kernel."""
+        return np.full_like(self.busy_ms, self.kernel_overhead_ms)
 
     @cached_property
     def bound(self) -> np.ndarray:
         """int8: 0 compute, 1 memory, 2 overhead (the order of `Bound`): the largest of the three terms."""
         bound = (self.memory_ms > self.compute_ms).astype(np.int8)
-        bound[self.overhead_ms > np.maximum(self.compute_ms, self.memory_ms)] = 2
+        bound[np.maximum(self.compute_ms, self.memory_ms) < self.kernel_overhead_ms] = 2
         return bound
 
     @property
@@ -264,9 +269,9 @@ def kernel_times(kernels: KernelArrays, device: DeviceDescription, params: TimeP
     launch = params.overhead_us / 1e3
     if device.kind is DeviceKind.GPU:
         excess = max(0.0, launch * len(kernels) - float(busy.sum()))  # host time the GPU waits for
-        overhead = np.full_like(busy, excess / len(kernels) if len(kernels) else 0.0)
+        overhead = excess / len(kernels) if len(kernels) else 0.0
     else:
-        overhead = np.full_like(busy, launch)
+        overhead = launch
     return KernelTimes(compute, memory, busy, overhead, busy + overhead)
 
 
