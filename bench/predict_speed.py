@@ -4,9 +4,10 @@ For each model, in each repeat: a freshly built module (not timed) is analysed o
 analysis is predicted once (kernels from the records, times per kernel, sums per layer), as a user's first look at
 a model runs. Both are process CPU time (`time.process_time`, which a loaded shared machine disturbs far less than
 wall time), the median of the repeats after one warm-up (first-use costs are not the steady state). Prints both
-and their ratio.
+and their ratio. A prediction adds up its per-layer detail only when asked: `--rows` also builds the per-layer rows
+a table shows (`prediction_rows`) and the bound shares, inside the timed prediction.
 
-Usage: python bench/predict_speed.py [--repeats 5] [--device rtx5090]
+Usage: python bench/predict_speed.py [--repeats 5] [--device rtx5090] [--rows]
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import time
 
 from analyzers import analyze  # noqa: E402
 from analyzers.predict.prediction import predict  # noqa: E402
+from analyzers.reports.prediction import prediction_rows  # noqa: E402
 from explorer.catalogue import build  # noqa: E402
 from explorer.zoo import build_model  # noqa: E402
 
@@ -29,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--device", default="rtx5090")
+    parser.add_argument("--rows", action="store_true", help="also build the per-layer rows and the bound shares")
     args = parser.parse_args(argv)
     print(f"{'model':30s} {'analysis ms':>12s} {'prediction ms':>14s} {'ratio':>7s}")
     ratios = []
@@ -40,7 +43,9 @@ def main(argv: list[str] | None = None) -> int:
             started = time.process_time()
             analysis = analyze(built.module, size, 1)
             analysed = time.process_time()
-            predict(analysis, args.device)
+            prediction = predict(analysis, args.device)
+            if args.rows:
+                prediction_rows(prediction), prediction.bound_shares
             predicted = time.process_time()
             if repeat:  # the first is the warm-up
                 analysis_times.append((analysed - started) * 1e3)
