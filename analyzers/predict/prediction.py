@@ -8,7 +8,7 @@ nothing downstream can show it as a measurement.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from typing import Protocol, Sequence
 
@@ -26,7 +26,7 @@ from analyzers.predict.time_model import (
     kernel_times,
     model_arrays,
 )
-from analyzers.records import Analysis, OpCategory
+from analyzers.records import Analysis, OpCategory, with_state
 
 __all__ = ["LayerTime", "LayerSums", "Prediction", "predict", "predict_training", "predict_work"]
 
@@ -49,6 +49,9 @@ class LayerTime:
     @property
     def predicted(self) -> bool:
         return True
+
+
+_LAYER_TIME_FIELDS = frozenset(f.name for f in fields(LayerTime))
 
 
 @dataclass(frozen=True)
@@ -102,11 +105,12 @@ class Prediction:
 
     @cached_property
     def layers(self) -> tuple[LayerTime, ...]:
-        """One row per layer."""
+        """One row per layer (built by `with_state`: one per layer, hundreds in a model)."""
         s = self.sums
         return tuple(
-            LayerTime(name=w.name, type=w.type, category=w.category, macs=w.macs, kernels=n, compute_ms=compute,
-                      memory_ms=memory, overhead_ms=overhead, time_ms=total, bound=BOUNDS[bound] if n else None)
+            with_state(LayerTime, dict(name=w.name, type=w.type, category=w.category, macs=w.macs, kernels=n,
+                                       compute_ms=compute, memory_ms=memory, overhead_ms=overhead, time_ms=total,
+                                       bound=BOUNDS[bound] if n else None), _LAYER_TIME_FIELDS)
             for w, n, compute, memory, overhead, total, bound in zip(
                 self.sources, s.kernels, s.compute_ms, s.memory_ms, s.overhead_ms, s.time_ms, s.bound))
 
