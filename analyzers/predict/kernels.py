@@ -44,8 +44,8 @@ from analyzers.records import (
     PoolGeometry,
 )
 
-__all__ = ["KernelKind", "KernelWork", "LayerWork", "LayerKernels", "layer_work", "layer_kernels", "record_kernels",
-           "model_work", "TENSOR_KINDS", "CHANNEL_GRANULE"]
+__all__ = ["KernelKind", "KernelWork", "LayerWork", "LayerKernels", "layer_work", "layer_kernels", "model_work",
+           "TENSOR_KINDS", "CHANNEL_GRANULE"]
 
 
 class KernelKind(enum.IntEnum):
@@ -133,14 +133,9 @@ TABLE_ROWS = 6
 def layer_work(record: LayerRecord, element_bytes: int, *, fused_attention: bool = True, autocast: bool = False
                ) -> LayerWork:
     """The kernels of one leaf record (`element_bytes`: the analysis dtype's width)."""
-    return LayerWork(record.name, record.type, record.category, record.macs,
-                     record_kernels(record, element_bytes, fused_attention, autocast).kernels)
-
-
-def record_kernels(record: LayerRecord, element_bytes: int, fused_attention: bool, autocast: bool) -> LayerKernels:
-    """The kernels of one leaf record, remembered (`layer_kernels`)."""
-    return layer_kernels(record.ops, record.activation_bytes, bool(record.param_tensors), element_bytes,
-                         fused_attention, autocast)
+    kernels = layer_kernels(record.ops, record.activation_bytes, bool(record.param_tensors), element_bytes,
+                            fused_attention, autocast)
+    return LayerWork(record.name, record.type, record.category, record.macs, kernels.kernels)
 
 
 @lru_cache(maxsize=KERNEL_MEMO_LIMIT)

@@ -15,7 +15,7 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from analyzers.devices import Datasheet, Precision
-from analyzers.predict.kernels import LayerWork, record_kernels
+from analyzers.predict.kernels import LayerWork, layer_kernels
 from analyzers.predict.parameters import DeviceModel, ErrorInterval, device_model
 from analyzers.predict.time_model import (
     BOUNDS,
@@ -147,7 +147,8 @@ def predict(analysis: Analysis, device: str | Datasheet, precision: Precision | 
     autocast = chosen.software.autocast and precision in (Precision.FP16, Precision.BF16)
     element = analysis.dtype.itemsize
     leaves = tuple(analysis.leaves())
-    arrays = model_arrays(tuple(record_kernels(r, element, fused, autocast) for r in leaves))
+    arrays = model_arrays(tuple([layer_kernels(r.ops, r.activation_bytes, bool(r.param_tensors), element, fused,
+                                               autocast) for r in leaves]))
     return _timed(leaves, arrays, element, analysis.model_name, analysis.batch_size, chosen, precision,
                   training=False, batch=batch)
 
