@@ -151,3 +151,21 @@ def test_fit_recovers_the_parameters_that_made_the_data():
     assert fitted.memory_efficiency == pytest.approx(0.75, rel=2e-2)
     assert fitted.overhead_us == pytest.approx(4.0, rel=2e-2)
     assert fitted.exposed == pytest.approx(0.3, rel=2e-2)
+
+
+@pytest.mark.parametrize("field", ["low", "high", "median_abs_error", "within_25"])
+def test_an_error_interval_with_nan_or_out_of_range_is_refused(field):
+    # NaN passes every comparison, so a calibrated file's NaN would otherwise print "within nan–nan ms"
+    from analyzers.predict.parameters import ErrorInterval
+
+    values = {"low": 0.8, "high": 1.2, "median_abs_error": 0.1, "within_10": 0.5, "within_25": 0.9, "samples": 4,
+              "basis": "test"}
+    assert ErrorInterval.from_dict(values).low == 0.8
+    for bad in (float("nan"), float("inf"), -0.5):
+        with pytest.raises(ValueError):
+            ErrorInterval.from_dict({**values, field: bad})
+
+
+def test_time_parameters_refuse_nan():
+    with pytest.raises(ValueError, match="finite"):
+        TimeParameters((0.5,) * len(KernelKind), 0.5, float("nan"), 0.5)
