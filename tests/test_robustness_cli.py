@@ -235,6 +235,13 @@ BAD_INPUTS = [
      "up to 9,223,372,036,854,775,807 separated by commas, e.g. 1,32,256"),
     (["bench", "lenet5", "--iters", "0", "--device", "cpu"], "error: --iters '0': expected an integer from 1 to "
      "9,223,372,036,854,775,807"),
+    # 3 · 20,000² · 4 B = 4.8e9 B = 4.5 GiB; 4,096 · 3 · 224² · 4 B = 2.3 GiB, and 2^31 / 602,112 B = 3,566.6 images
+    (["bench", "lenet5", "--input", "3x20000x20000", "--device", "cpu"], "error: --batch 1 of --input 3x20000x20000 "
+     "on the CPU: the input tensor alone needs about 4.5 GiB of memory, over the 2 GiB budget for CPU work; use a "
+     "smaller --input"),
+    (["bench", "vgg16", "--batch", "4096", "--device", "cpu"], "error: --batch 4096 of --input 3x224x224 on the CPU: "
+     "the input tensor alone needs about 2.3 GiB of memory, over the 2 GiB budget for CPU work; at most --batch 3566 "
+     "fits"),
     (["bench", "lenet5", "--device", "\x1b[2J"], "error: --device '\\x1b[2J': expected cuda or cpu"),
     (["bench", "lenet5", "--dtype", "int4", "--device", "cpu"], "error: --dtype 'int4': expected one of fp32 | tf32 | "
      "bf16 | fp16"),
