@@ -515,6 +515,27 @@ def cli_cases() -> list[Case]:
         E("ensemble", "lenet5", "--results", f"{F}/atlas.jsonl"), E("ensemble", "lenet5", "--results", LONG),
         E("ensemble", "user_code:small"), E("ensemble", "hf:x"),
         *predict_cases(),
+        # the options the table above had no case for (each command's every option is tried at least once)
+        O("summary", "lenet5", "--train", "--optimizer", "adam", "--optimizer-impl", "fused", "--step-device", "cuda",
+          has="backward"),
+        E("summary", "lenet5", "--optimizer-impl", "fused"), E("summary", "lenet5", "--train", "--optimizer-impl",
+                                                               "nope"),
+        E("summary", "lenet5", "--step-device", "cpu"), E("summary", "lenet5", "--train", "--step-device", "\x1b[2J"),
+        O("report", "efficientnet", "--set", "phi=1", has="formula"), E("report", "efficientnet", "--set", "phi=nan"),
+        E("report", "user_code:Forever", "--input", "4", "--timeout", "2"), E("report", "lenet5", "--timeout", "inf"),
+        O("report", "lenet5", "--build-device", "cpu", has="formula"), E("report", "lenet5", "--build-device", "cuda"),
+        O("report", "lenet5", "--train", "--optimizer", "adamw", "--optimizer-impl", "foreach", "--step-device", "cpu",
+          has="bwd"),
+        E("report", "lenet5", "--optimizer", "adam"), E("report", "lenet5", "--train", "--step-device", "tpu"),
+        O("report", "lenet5", "--train", "--freeze", "conv2", has="bwd"), E("report", "lenet5", "--train", "--freeze",
+                                                                             "\x1b[2J"),
+        O("report", "lenet5", "--train", "--freeze-stages", "1", has="bwd"),
+        E("report", "lenet5", "--train", "--freeze-stages", "\u0663"), E("report", "lenet5", "--freeze-stages", "1"),
+        O("bench", "lenet5", "--channels-last", "--iters", "2", "--warmup", "0", "--device", "cpu", has="lenet5"),
+        E("bench", "lenet5", "--channels-last", "--input", "3x20000x20000", "--device", "cpu"),
+        O("ensemble", "resnet18,vgg16", "--json", has='"macs'), E("ensemble", "nope", "--json"),
+        O("predict", "lenet5", "--build-device", "cpu", has="PREDICTED"), E("predict", "lenet5", "--build-device",
+                                                                           "cuda"),
     ]
     return cases
 
