@@ -691,6 +691,22 @@ def api_cases() -> list[Case]:
         API("read_csv('{F}/wide_header.csv')"), API("load_results('{F}/wide_header.csv')"),
         API("load_results('{F}/fifo')"), API("load_results(b'\\xff' * 1000)"),
         API("InputSpec((1, 2**41))"), API("InputSpec(('a',))"), API("InputSpec((1, 3), 'float32')", ANY),
+        # time prediction
+        API(f"print(predict(analyze({conv}, (3, 8, 8)), 't4').total_ms > 0)", OK, has="True"),
+        API(f"predict(analyze({conv}, (3, 8, 8)), 'nope')"), API(f"predict(analyze({conv}, (3, 8, 8)), '\\x1b[2J')"),
+        API(f"predict(analyze({conv}, (3, 8, 8)), None)"), API("predict(None, 'cpu')"),
+        API(f"predict(analyze({conv}, (3, 8, 8)), 'cpu', 'fp16')"),
+        API(f"predict(analyze({conv}, (3, 8, 8)), 'cpu', 'int8')"),
+        API(f"predict(analyze({conv}, (3, 8, 8)), 'rtx5090', batch=0)"),
+        API(f"predict(analyze({conv}, (3, 8, 8)), 'rtx5090', batch=1.5)"),
+        API(f"predict(analyze({conv}, (3, 8, 8)), 'rtx5090', batch=float('nan'))"),
+        API(f"predict(analyze({conv}, (3, 8, 8)), 'rtx5090', batch=10**30)", ANY),
+        API(f"predict_training(analyze({conv}, (3, 8, 8)), 'rtx5090')"),
+        API(f"print(predict_training(analyze_training({conv}, (3, 8, 8), 2), 'cpu').total_ms > 0)", OK, has="True"),
+        API("load_calibrated('{F}/fifo', datasheet('cpu'))"), API("load_calibrated('/dev/zero', datasheet('cpu'))"),
+        API("load_calibrated('{F}/nested.json', datasheet('cpu'))"),
+        API("load_calibrated('{F}/params_nan.json', datasheet('cpu'))"),
+        API("load_calibrated('{F}/params_ok.json', datasheet('rtx5090'))"),
     ]
 
 
@@ -701,6 +717,9 @@ from analyzers import analyze, InputSpec
 from analyzers.training.analyze import analyze_training
 from analyzers.reports.table import to_csv, to_json, to_markdown, read_csv
 from analyzers.bench.schema import load_results
+from analyzers.devices import datasheet
+from analyzers.predict.prediction import predict, predict_training
+from analyzers.predict.calibration import load_calibrated
 """
 
 
