@@ -317,20 +317,10 @@ def _own_keys(names: tuple[str, ...]) -> tuple[str, ...]:
     return found
 
 
-_PLAIN_TUPLES: dict[int, tuple] = {}  # id → a tuple of values shared as they are (held, so the id stays its own)
-
-
 def _plain_tuple(value: tuple) -> bool:
-    """Whether a tuple (a kernel size, a padding) holds only values shared as they are: a tuple is immutable, so
-    the answer for the same object never changes, and the same few tuples come back on every analysis."""
-    if _PLAIN_TUPLES.get(id(value)) is value:
-        return True
-    if not _SHARED_AS_IS.issuperset(map(type, value)):
-        return False
-    if len(_PLAIN_TUPLES) >= 65536:
-        _PLAIN_TUPLES.clear()
-    _PLAIN_TUPLES[id(value)] = value
-    return True
+    """Whether a tuple (a kernel size, a padding) holds only values shared as they are (a tuple is immutable).
+    Not remembered by id: a table of the user's tuples would keep them alive after the model is gone."""
+    return _SHARED_AS_IS.issuperset(map(type, value))
 
 
 def _unique(tensors: list[torch.Tensor | None]) -> dict[int, torch.Tensor]:

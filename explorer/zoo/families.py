@@ -3,21 +3,23 @@
 The import order is the listing order: the seeds' order, worked examples first.
 """
 
-from explorer.zoo import (
-    alexnet,  # noqa: F401
-    cifar_resnet,  # noqa: F401
-    efficientnet,  # noqa: F401
-    fractalnet,  # noqa: F401
-    inception,  # noqa: F401
-    lenet,  # noqa: F401
-    mobilenet,  # noqa: F401
-    network_in_network,  # noqa: F401
-    preact_resnet,  # noqa: F401
-    resnet,  # noqa: F401
-    seed_blocks,  # noqa: F401
-    vgg,  # noqa: F401
-    wide_resnet,  # noqa: F401
-    zfnet,  # noqa: F401
-)
+# The order below is the listing order, not the alphabet: import sorting is off for it.
+# isort: off
+
+from explorer.zoo import seed_blocks  # noqa: F401
+from explorer.zoo import lenet  # noqa: F401
+from explorer.zoo import alexnet  # noqa: F401
+from explorer.zoo import zfnet  # noqa: F401
+from explorer.zoo import vgg  # noqa: F401
+from explorer.zoo import resnet  # noqa: F401
+from explorer.zoo import cifar_resnet  # noqa: F401
+from explorer.zoo import preact_resnet  # noqa: F401
+from explorer.zoo import wide_resnet  # noqa: F401
+from explorer.zoo import fractalnet  # noqa: F401
+from explorer.zoo import network_in_network  # noqa: F401
+from explorer.zoo import inception  # noqa: F401
+from explorer.zoo import mobilenet  # noqa: F401
+from explorer.zoo import efficientnet  # noqa: F401
+# isort: on
 
 __all__: list[str] = []  # importing it registers every family; it offers no names of its own
