@@ -107,7 +107,7 @@ def _precision(precision: Precision | str | None, chosen: DeviceModel) -> Precis
 def predict(analysis: Analysis, device: str | Datasheet, precision: Precision | str | None = None,
             *, batch: int | None = None, model: DeviceModel | None = None) -> Prediction:
     """Predict one forward of `analysis` (any dtype) on a table device (key or row) in `precision` (default: bf16
-    on a GPU, fp32 on a CPU), at the analysis's batch or at `batch` (the work per sample is exactly linear in the
+    on a GPU, fp16 on one without bf16, fp32 on a CPU), at the analysis's batch or at `batch` (the work per sample is exactly linear in the
     batch, the weights are read once). `model` replaces the shipped parameters (a calibration)."""
     if not isinstance(analysis, Analysis):
         raise PredictionError(f"predict takes the Analysis that analyze() returns, got {type(analysis).__name__}")
