@@ -156,3 +156,24 @@ def test_calibration_names_the_row_a_model_cannot_take(capsys, tmp_path):
     assert code == 2
     assert err == (f"error: {results}, line 2 (lenet5 at 3x32x32): conv1: expected an input with 1 channels (weight "
                    "6×1×5×5, groups 1), got 3\n")
+
+
+def test_calibration_never_builds_a_user_factory_a_results_file_names(capsys, tmp_path, monkeypatch):
+    # a results file may come from anyone: a `package.module:factory` row must not import and run that code
+    from tests.bench_rows import bench_row
+
+    package = tmp_path / "evil_pkg"
+    package.mkdir()
+    marker = tmp_path / "ran"
+    (package / "__init__.py").write_text(f"open({str(marker)!r}, 'w').close()\ndef net():\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    rows = [bench_row("evil_pkg:net", 1, 0.5) | {"input_size": "1x32x32"}]
+    results = tmp_path / "results.csv"
+    with results.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    code, out, err = run(capsys, "predict", "--calibrate", str(results), "--device", "cpu")
+    assert (code, out) == (2, "") and err.count("\n") == 1
+    assert "a user factory (evil_pkg:net) is not built from a results file" in err
+    assert not marker.exists()
