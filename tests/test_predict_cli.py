@@ -84,6 +84,14 @@ def test_bad_input_is_one_line_and_exit_2(capsys, argv, message):
     assert err.startswith("error: ") and message in err and len(err.strip().splitlines()) == 1
 
 
+
+def write_rows(path, rows: list[dict]) -> None:
+    """A results CSV holding these bench rows, as `bench --csv` writes them."""
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
 def test_calibrate_refits_from_results_rows_and_predicts_with_them(capsys, tmp_path):
     # Five zoo models' one-thread CPU rows from the shipped measurements, as `explorer bench` would write them.
     source = "assets/benchmarks/cpu-1thread-time-model.csv"
@@ -135,10 +143,7 @@ def test_calibration_refuses_a_row_faster_than_the_peak_and_names_its_line(capsy
     rows = [bench_row("lenet5", 1, 0.5) | {"input_size": "1x32x32"},
             bench_row("resnet18", 1, 0.001) | {"input_size": "3x224x224"}]
     results = tmp_path / "results.csv"
-    with results.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_rows(results, rows)
     code, out, err = run(capsys, "predict", "--calibrate", str(results), "--device", "cpu")
     assert (code, out) == (2, "")
     assert err.startswith(f"error: {results}, line 3 (resnet18 at 3x224x224): 0.001 ms for batch 1 is faster than "
@@ -169,10 +174,7 @@ def test_calibration_never_builds_a_user_factory_a_results_file_names(capsys, tm
     monkeypatch.syspath_prepend(str(tmp_path))
     rows = [bench_row("evil_pkg:net", 1, 0.5) | {"input_size": "1x32x32"}]
     results = tmp_path / "results.csv"
-    with results.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_rows(results, rows)
     code, out, err = run(capsys, "predict", "--calibrate", str(results), "--device", "cpu")
     assert (code, out) == (2, "") and err.count("\n") == 1
     assert "a user factory (evil_pkg:net) is not built from a results file" in err
