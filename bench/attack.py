@@ -141,6 +141,63 @@ def fixtures(folder: Path) -> None:
         (folder / "hf_configs" / name / "config.json").write_text((folder / f"{name}.json").read_text())
     os.mkfifo(folder / "hf_configs" / "fifo_config")  # a folder entry that would block a reader
     os.mkfifo(folder / "fifo")
+    prediction_fixtures(folder)
+
+
+GPU = {"device": "cuda:0", "device_name": "NVIDIA H100 80GB HBM3"}  # a row `explorer bench` wrote on an H100
+
+
+def prediction_fixtures(folder: Path) -> None:
+    """Results CSVs and calibrated-parameters files for `predict --calibrate` / `--parameters`: valid ones, and
+    ones that parse as CSV or JSON but hold what a fit must not take (NaN, inf, negative, another device)."""
+    import csv
+
+    from tests.bench_rows import bench_row
+
+    def rows_file(name: str, rows: list[dict], tail: str = "") -> None:
+        with open(folder / name, "w", newline="", encoding="utf-8") as out:
+            writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+            out.write(tail)
+
+    def row(model: str, latency_ms: float, **changes: object) -> dict:
+        return {**bench_row(model, 1, 1.0), "latency_ms_p50": latency_ms, **changes}
+
+    rows_file("cpu_results.csv", [row("lenet5", 0.5, input_size="1x32x32"), row("resnet18", 25.0)])
+    rows_file("gpu_results.csv", [row("lenet5", 0.05, input_size="1x32x32", **GPU), row("resnet18", 0.4, **GPU)])
+    rows_file("bf16_cpu.csv", [row("resnet18", 25.0, dtype="bf16")])
+    rows_file("torn_results.csv", [row("lenet5", 0.5), row("resnet18", 25.0)], tail="alexnet,1,3x2")
+    rows_file("nan_latency.csv", [row("lenet5", float("nan"))])
+    rows_file("inf_latency.csv", [row("lenet5", float("inf"))])
+    rows_file("negative_latency.csv", [row("lenet5", -1.0)])
+    rows_file("zero_latency.csv", [row("lenet5", 0.0)])
+    rows_file("code_names.csv", [row("user_code:exits", 1.0), row("os:system", 1.0), row("builtins:print", 1.0)])
+    rows_file("hf_path_names.csv", [row("hf:/dev/zero", 1.0), row("hf:{F}/fifo".replace("{F}", str(folder)), 1.0)])
+    rows_file("huge_input.csv", [row("resnet18", 1.0, input_size="3x100000x100000")])
+    rows_file("bad_input.csv", [row("lenet5", 1.0, input_size="banana")])
+    rows_file("unknown_model.csv", [row("no_such_model", 1.0)])
+    rows_file("many_rows.csv", [row("lenet5", 1.0, batch=b) for b in range(1, 302)])
+    (folder / "header_only_results.csv").write_text(",".join(bench_row("lenet5", 1, 1.0)) + "\n")
+    (folder / "other_schema.csv").write_text("name,type,macs\nconv1,Conv2d,5\n")
+    from analyzers.devices import datasheet
+    from analyzers.predict.parameters import device_model
+
+    shipped = device_model(datasheet("cpu"))  # the shipped CPU parameters, as `predict --calibrate` writes them
+    good = {"version": 1, "device": "cpu", "parameters": shipped.parameters.as_dict(),
+            "software": {"fused_attention": shipped.software.fused_attention,
+                         "foreach_optimizer": shipped.software.foreach_optimizer, "autocast": False},
+            "fitted_on": "attack", "interval": {"low": 0.8, "high": 1.2, "median_abs_error": 0.1, "within_10": 0.5,
+                                                "within_25": 0.9, "samples": 4, "basis": "attack"}}
+    (folder / "params_ok.json").write_text(json.dumps(good))
+    for name, path, value in (("params_nan.json", ("parameters", "overhead_us"), float("nan")),
+                              ("params_negative.json", ("parameters", "memory_efficiency"), -1.0),
+                              ("params_inf.json", ("parameters", "exposed"), float("inf")),
+                              ("params_text.json", ("parameters", "overhead_us"), "fast"),
+                              ("params_interval.json", ("interval", "low"), float("nan"))):
+        document = json.loads(json.dumps(good))
+        document[path[0]][path[1]] = value
+        (folder / name).write_text(json.dumps(document))
 
 
 def results_file(path: Path) -> None:
@@ -457,8 +514,142 @@ def cli_cases() -> list[Case]:
         E("ensemble", "lenet5", "--results", f"{F}/wide_header.csv"),
         E("ensemble", "lenet5", "--results", f"{F}/atlas.jsonl"), E("ensemble", "lenet5", "--results", LONG),
         E("ensemble", "user_code:small"), E("ensemble", "hf:x"),
+        *predict_cases(),
+        # the options the table above had no case for (each command's every option is tried at least once)
+        O("summary", "lenet5", "--train", "--optimizer", "adam", "--optimizer-impl", "fused", "--step-device", "cuda",
+          has="backward"),
+        E("summary", "lenet5", "--optimizer-impl", "fused"), E("summary", "lenet5", "--train", "--optimizer-impl",
+                                                               "nope"),
+        E("summary", "lenet5", "--step-device", "cpu"), E("summary", "lenet5", "--train", "--step-device", "\x1b[2J"),
+        O("report", "efficientnet", "--set", "phi=1", has="formula"), E("report", "efficientnet", "--set", "phi=nan"),
+        E("report", "user_code:Forever", "--input", "4", "--timeout", "2"), E("report", "lenet5", "--timeout", "inf"),
+        O("report", "lenet5", "--build-device", "cpu", has="formula"), E("report", "lenet5", "--build-device", "cuda"),
+        O("report", "lenet5", "--train", "--optimizer", "adamw", "--optimizer-impl", "foreach", "--step-device", "cpu",
+          has="bwd"),
+        E("report", "lenet5", "--optimizer", "adam"), E("report", "lenet5", "--train", "--step-device", "tpu"),
+        O("report", "lenet5", "--train", "--freeze", "conv2", has="bwd"), E("report", "lenet5", "--train", "--freeze",
+                                                                             "\x1b[2J"),
+        O("report", "lenet5", "--train", "--freeze-stages", "1", has="bwd"),
+        E("report", "lenet5", "--train", "--freeze-stages", "\u0663"), E("report", "lenet5", "--freeze-stages", "1"),
+        O("bench", "lenet5", "--channels-last", "--iters", "2", "--warmup", "0", "--device", "cpu", has="lenet5"),
+        E("bench", "lenet5", "--channels-last", "--input", "3x20000x20000", "--device", "cpu"),
+        O("ensemble", "resnet18,vgg16", "--json", has='"macs'), E("ensemble", "nope", "--json"),
+        O("predict", "lenet5", "--build-device", "cpu", has="PREDICTED"), E("predict", "lenet5", "--build-device",
+                                                                           "cuda"),
     ]
     return cases
+
+
+def predict_cases() -> list[Case]:
+    """`predict` (and `summary --predict`): devices, precisions, numbers, output files, `--calibrate` results files
+    and `--parameters` files."""
+    return [
+        # what must work
+        O("predict", "lenet5", has="PREDICTED (not measured)"),
+        O("predict", "resnet18", "--device", "h100-sxm", "--batch", "32", "--dtype", "fp16", has="total (predicted)"),
+        O("predict", "resnet18", "--device", "cpu", has="fp32"), O("predict", "lenet5", "--device", "H200 SXM", has="h200"),
+        O("predict", "lenet5", "--train", "--optimizer", "adamw", has="training step"),
+        O("predict", "lenet5", "--top", "2", has="the 2 slowest of"),
+        O("predict", "lenet5", "--json", has='"predicted_ms"'), O("predict", "lenet5", "--csv", has="predicted_ms"),
+        O("predict", "lenet5", "--json", "p.json", "--csv", "p.csv"),
+        O("predict", "--spec", f"{F}/ok.spec", has="PREDICTED"),
+        O("predict", "user_code:small", "--input", "4", has="PREDICTED"),
+        O("predict", f"hf:{F}/tiny_bert.json", has="PREDICTED"),
+        O("predict", "torchvision:resnet18", "--device", "t4", has="PREDICTED"),
+        A("predict", "timm:resnet18", has="PREDICTED"),
+        O("predict", "lenet5", "--device", "cpu", "--parameters", f"{F}/params_ok.json", has="attack"),
+        O("predict", "--calibrate", f"{F}/cpu_results.csv", "--device", "cpu", "--out", "cal.json", has="wrote cal.json"),
+        O("predict", "--calibrate", f"{F}/gpu_results.csv", "--device", "h100-sxm", "--out", "cal.json",
+          has="calibrated the h100-sxm"),
+        O("predict", "lenet5", "--device", "t4", has="fp16"), O("summary", "lenet5", "--predict", "rtx5090",
+                                                                   has="predicted"),
+        O("summary", "lenet5", "--predict", "cpu", "--json", has='"predicted_device"'),
+        # the model
+        E("predict"), E("predict", "nope"), E("predict", ""), E("predict", "\x1b[2Jnope"), E("predict", "timm:nope"),
+        E("predict", "os:system"), E("predict", "user_code:exits", "--input", "4"),
+        E("predict", "user_code:Forever", "--input", "4", "--timeout", "2"), E("predict", "user_code:small"),
+        E("predict", "lenet5", "--spec", f"{F}/ok.spec"), E("predict", "--spec", f"{F}/fifo"),
+        E("predict", "--spec", "/dev/zero"), E("predict", "--spec", f"{F}/bomb.spec"),
+        E("predict", f"hf:{F}/deep_bert.json"), E("predict", "lenet5", "--set", "x"),
+        E("predict", "efficientnet", "--set", "phi=nan"), E("predict", "lenet5", "--input", "\u0661x\u0663\u0662"),
+        E("predict", "lenet5", "--input", "3x32x32"),
+        # the device and the precision
+        E("predict", "lenet5", "--device", "nope"), E("predict", "lenet5", "--device", ""),
+        E("predict", "lenet5", "--device", "\x1b[2J"), E("predict", "lenet5", "--device", "rtx5090\n"),
+        E("predict", "lenet5", "--device", "\u202ecpu"), E("predict", "lenet5", "--device", "n" * 100_000),
+        E("predict", "lenet5", "--device", "cuda"), E("predict", "lenet5", "--dtype", "int8"),
+        E("predict", "lenet5", "--dtype", ""), E("predict", "lenet5", "--device", "cpu", "--dtype", "tf32"),
+        E("predict", "lenet5", "--device", "cpu", "--dtype", "fp16"), E("predict", "lenet5", "--device", "t4",
+                                                                         "--dtype", "bf16"),
+        E("predict", "lenet5", "--optimizer", "adam"), E("predict", "lenet5", "--train", "--optimizer", "nope"),
+        # numbers
+        E("predict", "lenet5", "--batch", "0"), E("predict", "lenet5", "--batch", "-1"),
+        E("predict", "lenet5", "--batch", "\u0663"), E("predict", "lenet5", "--batch", "\uff13"),
+        E("predict", "lenet5", "--batch", "1" + "0" * 40), E("predict", "lenet5", "--batch", "1e3"),
+        E("predict", "lenet5", "--train", "--batch", "1" + "0" * 40), A("predict", "lenet5", "--batch", "1000000000"),
+        E("predict", "lenet5", "--top", "0"), E("predict", "lenet5", "--top", "\u0663"),
+        O("predict", "lenet5", "--top", "9" * 40, has="PREDICTED"), E("predict", "lenet5", "--timeout", "nan"),
+        # output files
+        E("predict", "lenet5", "--json", F), E("predict", "lenet5", "--csv", F), E("predict", "lenet5", "--json",
+                                                                                  f"{F}/fifo"),
+        E("predict", "lenet5", "--csv", f"{F}/fifo"), E("predict", "lenet5", "--json", "/dev/full"),
+        E("predict", "lenet5", "--csv", "/dev/full"), E("predict", "lenet5", "--csv", LONG),
+        E("predict", "lenet5", "--json", "/nonexistent-dir/x.json"), E("predict", "lenet5", "--csv", "/proc/version"),
+        E("predict", "lenet5", "--json", ""), E("predict", "lenet5", "--csv", ""),
+        # --calibrate: the results file
+        E("predict", "--calibrate", f"{F}/fifo", "--device", "cpu"), E("predict", "--calibrate", "/dev/zero"),
+        E("predict", "--calibrate", F), E("predict", "--calibrate", f"{F}/binary.csv"),
+        E("predict", "--calibrate", "/bin/ls"), E("predict", "--calibrate", f"{F}/missing.csv"),
+        E("predict", "--calibrate", LONG), E("predict", "--calibrate", ""), E("predict", "--calibrate", f"{F}/empty.csv"),
+        E("predict", "--calibrate", f"{F}/header_only.csv"), E("predict", "--calibrate", f"{F}/header_only_results.csv"),
+        E("predict", "--calibrate", f"{F}/other_schema.csv"), E("predict", "--calibrate", f"{F}/wide_header.csv"),
+        E("predict", "--calibrate", f"{F}/atlas.jsonl"), E("predict", "--calibrate", f"{F}/tiny_bert.json"),
+        E("predict", "--calibrate", RESULTS, "--device", "rtx5090"),
+        E("predict", "--calibrate", f"{F}/gpu_results.csv", "--device", "cpu"),
+        E("predict", "--calibrate", f"{F}/gpu_results.csv", "--device", "\x1b[2J"),
+        A("predict", "--calibrate", f"{F}/torn_results.csv", "--device", "cpu", "--out", "cal.json"),
+        E("predict", "--calibrate", f"{F}/nan_latency.csv", "--device", "cpu"),
+        E("predict", "--calibrate", f"{F}/inf_latency.csv", "--device", "cpu"),
+        E("predict", "--calibrate", f"{F}/negative_latency.csv", "--device", "cpu"),
+        E("predict", "--calibrate", f"{F}/zero_latency.csv", "--device", "cpu"),
+        E("predict", "--calibrate", f"{F}/code_names.csv", "--device", "cpu"),
+        E("predict", "--calibrate", f"{F}/hf_path_names.csv", "--device", "cpu"),
+        E("predict", "--calibrate", f"{F}/huge_input.csv", "--device", "cpu"),
+        E("predict", "--calibrate", f"{F}/bad_input.csv", "--device", "cpu"),
+        E("predict", "--calibrate", f"{F}/unknown_model.csv", "--device", "cpu"),
+        E("predict", "--calibrate", f"{F}/many_rows.csv", "--device", "cpu"),
+        E("predict", "--calibrate", f"{F}/bf16_cpu.csv", "--device", "cpu"),
+        E("predict", "--calibrate", RESULTS, "--device", "cpu"),  # lenet5 at 3x32x32: it takes one channel
+        E("predict", "lenet5", "--calibrate", RESULTS, "--device", "cpu"),
+        E("predict", "--calibrate", f"{F}/cpu_results.csv", "--device", "cpu", "--out", F),
+        E("predict", "--calibrate", f"{F}/cpu_results.csv", "--device", "cpu", "--out", f"{F}/fifo"),
+        E("predict", "--calibrate", f"{F}/cpu_results.csv", "--device", "cpu", "--out", "/dev/full"),
+        E("predict", "--calibrate", f"{F}/cpu_results.csv", "--device", "cpu", "--out", LONG),
+        E("predict", "--calibrate", f"{F}/cpu_results.csv", "--device", "cpu", "--out", ""),
+        # --parameters: a calibrated file
+        E("predict", "lenet5", "--device", "rtx5090", "--parameters", f"{F}/params_ok.json"),
+        E("predict", "lenet5", "--device", "cpu", "--parameters", f"{F}/fifo"),
+        E("predict", "lenet5", "--device", "cpu", "--parameters", "/dev/zero"),
+        E("predict", "lenet5", "--device", "cpu", "--parameters", F),
+        E("predict", "lenet5", "--device", "cpu", "--parameters", "/bin/ls"),
+        E("predict", "lenet5", "--device", "cpu", "--parameters", f"{F}/big.json"),
+        E("predict", "lenet5", "--device", "cpu", "--parameters", f"{F}/nested.json"),
+        E("predict", "lenet5", "--device", "cpu", "--parameters", f"{F}/list.json"),
+        E("predict", "lenet5", "--device", "cpu", "--parameters", f"{F}/missing.json"),
+        E("predict", "lenet5", "--device", "cpu", "--parameters", LONG),
+        E("predict", "lenet5", "--device", "cpu", "--parameters", f"{F}/params_nan.json"),
+        E("predict", "lenet5", "--device", "cpu", "--parameters", f"{F}/params_negative.json"),
+        E("predict", "lenet5", "--device", "cpu", "--parameters", f"{F}/params_inf.json"),
+        E("predict", "lenet5", "--device", "cpu", "--parameters", f"{F}/params_text.json"),
+        E("predict", "lenet5", "--device", "cpu", "--parameters", f"{F}/params_interval.json"),
+        # summary --predict
+        E("summary", "lenet5", "--predict", "nope"), E("summary", "lenet5", "--predict", ""),
+        E("summary", "lenet5", "--predict", "\x1b[2J"), E("summary", "lenet5", "--predict", "cpu\n"), E("summary", "lenet5", "--predict", "cpu", "--dtype", "bf16"),
+        E("summary", "lenet5", "--predict", "t4", "--dtype", "bf16"), E("summary", "lenet5", "--predict", "cpu",
+                                                                         "--train"),
+        A("summary", "--all", "--family", "inception", "--predict", "h100-sxm", "--json", has='"predicted_ms"'),
+        A("summary", f"hf:{F}/tiny_bert.json", "--predict", "rtx5090", has="predicted"),
+    ]
 
 
 def api_cases() -> list[Case]:
@@ -500,6 +691,22 @@ def api_cases() -> list[Case]:
         API("read_csv('{F}/wide_header.csv')"), API("load_results('{F}/wide_header.csv')"),
         API("load_results('{F}/fifo')"), API("load_results(b'\\xff' * 1000)"),
         API("InputSpec((1, 2**41))"), API("InputSpec(('a',))"), API("InputSpec((1, 3), 'float32')", ANY),
+        # time prediction
+        API(f"print(predict(analyze({conv}, (3, 8, 8)), 't4').total_ms > 0)", OK, has="True"),
+        API(f"predict(analyze({conv}, (3, 8, 8)), 'nope')"), API(f"predict(analyze({conv}, (3, 8, 8)), '\\x1b[2J')"),
+        API(f"predict(analyze({conv}, (3, 8, 8)), None)"), API("predict(None, 'cpu')"),
+        API(f"predict(analyze({conv}, (3, 8, 8)), 'cpu', 'fp16')"),
+        API(f"predict(analyze({conv}, (3, 8, 8)), 'cpu', 'int8')"),
+        API(f"predict(analyze({conv}, (3, 8, 8)), 'rtx5090', batch=0)"),
+        API(f"predict(analyze({conv}, (3, 8, 8)), 'rtx5090', batch=1.5)"),
+        API(f"predict(analyze({conv}, (3, 8, 8)), 'rtx5090', batch=float('nan'))"),
+        API(f"predict(analyze({conv}, (3, 8, 8)), 'rtx5090', batch=10**30)", ANY),
+        API(f"predict_training(analyze({conv}, (3, 8, 8)), 'rtx5090')"),
+        API(f"print(predict_training(analyze_training({conv}, (3, 8, 8), 2), 'cpu').total_ms > 0)", OK, has="True"),
+        API("load_calibrated('{F}/fifo', datasheet('cpu'))"), API("load_calibrated('/dev/zero', datasheet('cpu'))"),
+        API("load_calibrated('{F}/nested.json', datasheet('cpu'))"),
+        API("load_calibrated('{F}/params_nan.json', datasheet('cpu'))"),
+        API("load_calibrated('{F}/params_ok.json', datasheet('rtx5090'))"),
     ]
 
 
@@ -510,6 +717,9 @@ from analyzers import analyze, InputSpec
 from analyzers.training.analyze import analyze_training
 from analyzers.reports.table import to_csv, to_json, to_markdown, read_csv
 from analyzers.bench.schema import load_results
+from analyzers.devices import datasheet
+from analyzers.predict.prediction import predict, predict_training
+from analyzers.predict.calibration import load_calibrated
 """
 
 

@@ -59,6 +59,37 @@ FILES = {
 }
 LONG_NAME = "a" * 300 + ".csv"  # over the 255 bytes a file name may have
 
+
+def _results_csv(*changes: dict) -> str:
+    """A bench results CSV with one batch-1 CPU row per `changes` (cells replaced in tests.bench_rows' row)."""
+    from tests.bench_rows import bench_row
+
+    rows = [{**bench_row("resnet18", 1, 25.0), **change} for change in changes]
+    return "\n".join([",".join(rows[0]), *(",".join("" if v is None else str(v) for v in r.values()) for r in rows)]) \
+        + "\n"
+
+
+_EFFICIENCY = ("dense_conv", "grouped_conv", "depthwise_conv", "gemm", "batched_matmul", "attention", "elementwise",
+               "copy")
+
+
+def _parameters_json(overhead_us: str) -> str:
+    """A calibrated parameters file for the cpu as `predict --calibrate` writes it, with `overhead_us` as given."""
+    efficiency = ", ".join(f'"{kind}": 0.5' for kind in _EFFICIENCY)
+    return ('{"version": 1, "device": "cpu", "parameters": {"efficiency": {' + efficiency + '}, "memory_efficiency": '
+            '0.5, "overhead_us": ' + overhead_us + ', "exposed": 0.5, "cache_factor": 1.0}, "software": '
+            '{"fused_attention": false, "foreach_optimizer": false, "autocast": false}, "fitted_on": "test", '
+            '"interval": {"low": 0.8, "high": 1.2, "median_abs_error": 0.1, "within_10": 0.5, "within_25": 0.9, '
+            '"samples": 4, "basis": "test"}}')
+
+
+FILES.update({
+    # resnet18 at 3x100000x100000 is 2 × 1.8 GMACs × (100000 / 224)² ≈ 7e14 FLOPs: not in 1 ms on any CPU
+    "huge_input_results.csv": _results_csv({"input_size": "3x100000x100000", "latency_ms_p50": 1.0}),
+    "negative_latency.csv": _results_csv({"latency_ms_p50": -1.0}),
+    "nan_params.json": _parameters_json("NaN"),
+})
+
 BAD_INPUTS = [
     # the spec language
     (["summary", "--spec", "{tmp}/bomb.spec"], "error: line 3: the model grows past 2,000 modules, the limit for a "
@@ -204,6 +235,13 @@ BAD_INPUTS = [
      "up to 9,223,372,036,854,775,807 separated by commas, e.g. 1,32,256"),
     (["bench", "lenet5", "--iters", "0", "--device", "cpu"], "error: --iters '0': expected an integer from 1 to "
      "9,223,372,036,854,775,807"),
+    # 3 · 20,000² · 4 B = 4.8e9 B = 4.5 GiB; 4,096 · 3 · 224² · 4 B = 2.3 GiB, and 2^31 / 602,112 B = 3,566.6 images
+    (["bench", "lenet5", "--input", "3x20000x20000", "--device", "cpu"], "error: --batch 1 of --input 3x20000x20000 "
+     "on the CPU: the input tensor alone needs about 4.5 GiB of memory, over the 2 GiB budget for CPU work; use a "
+     "smaller --input"),
+    (["bench", "vgg16", "--batch", "4096", "--device", "cpu"], "error: --batch 4096 of --input 3x224x224 on the CPU: "
+     "the input tensor alone needs about 2.3 GiB of memory, over the 2 GiB budget for CPU work; at most --batch 3566 "
+     "fits"),
     (["bench", "lenet5", "--device", "\x1b[2J"], "error: --device '\\x1b[2J': expected cuda or cpu"),
     (["bench", "lenet5", "--dtype", "int4", "--device", "cpu"], "error: --dtype 'int4': expected one of fp32 | tf32 | "
      "bf16 | fp16"),
@@ -227,6 +265,36 @@ BAD_INPUTS = [
     (["ensemble", "lenet5", "--dtype", "int8"], "error: argument --dtype: invalid choice: 'int8'"),
     (["ensemble", "lenet5", "--results", "{tmp}/wide_header.csv"], "error: the header has 700,000 columns; a results "
      "CSV has "),
+    # predict: the device, the precision, numbers, results files for --calibrate, calibrated --parameters files
+    (["predict", "lenet5", "--device", "nope"], "error: --device 'nope': not in the device table; choose one of "
+     "h200, "),
+    (["predict", "lenet5", "--device", "rtx5090\n"], "error: --device 'rtx5090\\n': not in the device table"),
+    (["summary", "lenet5", "--predict", "\x1b[2J"], "error: --predict '\\x1b[2J': not in the device table"),
+    (["predict", "lenet5", "--device", "t4", "--dtype", "bf16"], "error: --dtype bf16: the t4's datasheet has no "
+     "peak for it; it has fp32, fp16"),
+    (["predict", "lenet5", "--batch", "\u0663"], "error: argument --batch: expected a positive integer, got "
+     "'\u0663'"),
+    (["predict", "lenet5", "--optimizer", "adam"], "error: --optimizer needs --train"),
+    (["summary", "lenet5", "--predict", "cpu", "--train"], "error: --predict adds a forward's predicted time; for a "
+     "training step's use `python -m explorer predict NAME --train --device DEVICE`"),
+    (["predict", "lenet5", "--json", "/dev/full"], "error: cannot write /dev/full: No space left on device"),
+    (["predict", "--calibrate", "{tmp}/fifo"], "error: --calibrate: {tmp}/fifo is not a regular file; give the path "
+     "of a bench results CSV"),
+    (["predict", "--calibrate", "{tmp}"], "error: --calibrate: {tmp} is a directory; give the path of a bench "
+     "results CSV"),
+    (["predict", "--calibrate", "{tmp}/" + LONG_NAME], "error: --calibrate: cannot read {tmp}/" + LONG_NAME + ": "
+     "File name too long"),
+    (["predict", "--calibrate", "{tmp}/negative_latency.csv", "--device", "cpu"], "error: --calibrate "
+     "{tmp}/negative_latency.csv: column 'latency_ms_p50', line 2: -1.0 is not above zero"),
+    (["predict", "--calibrate", "{tmp}/huge_input_results.csv", "--device", "cpu"], "error: "
+     "{tmp}/huge_input_results.csv, line 2 (resnet18 at 3x100000x100000): 1 ms for batch 1 is faster than the cpu's "
+     "peak allows ("),
+    (["predict", "lenet5", "--device", "cpu", "--parameters", "/dev/zero"], "error: --parameters: /dev/zero is not a "
+     "regular file; give the path of a calibrated parameters file"),
+    (["predict", "lenet5", "--device", "cpu", "--parameters", "{tmp}/fifo"], "error: --parameters: {tmp}/fifo is not "
+     "a regular file; give the path of a calibrated parameters file"),
+    (["predict", "lenet5", "--device", "cpu", "--parameters", "{tmp}/nan_params.json"], "error: --parameters "
+     "{tmp}/nan_params.json: not a calibrated parameters file (ValueError: every parameter must be a finite number)"),
     # Hugging Face configs
     (["summary", "hf:{tmp}/negative_layers.json"], "error: hf:{tmp}/negative_layers.json: num_hidden_layers must be a "
      "count of 0 or more, got -1"),

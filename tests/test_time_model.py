@@ -151,3 +151,49 @@ def test_fit_recovers_the_parameters_that_made_the_data():
     assert fitted.memory_efficiency == pytest.approx(0.75, rel=2e-2)
     assert fitted.overhead_us == pytest.approx(4.0, rel=2e-2)
     assert fitted.exposed == pytest.approx(0.3, rel=2e-2)
+
+
+@pytest.mark.parametrize("field", ["low", "high", "median_abs_error", "within_25"])
+def test_an_error_interval_with_nan_or_out_of_range_is_refused(field):
+    # NaN passes every comparison, so a calibrated file's NaN would otherwise print "within nan–nan ms"
+    from analyzers.predict.parameters import ErrorInterval
+
+    values = {"low": 0.8, "high": 1.2, "median_abs_error": 0.1, "within_10": 0.5, "within_25": 0.9, "samples": 4,
+              "basis": "test"}
+    assert ErrorInterval.from_dict(values).low == 0.8
+    for bad in (float("nan"), float("inf"), -0.5):
+        with pytest.raises(ValueError):
+            ErrorInterval.from_dict({**values, field: bad})
+
+
+def test_time_parameters_refuse_nan():
+    with pytest.raises(ValueError, match="finite"):
+        TimeParameters((0.5,) * len(KernelKind), 0.5, float("nan"), 0.5)
+
+
+@pytest.mark.parametrize(("device", "precision", "batch", "message"), [
+    ("nope", None, None, "unknown device 'nope'; known: h200, "),
+    (None, None, None, "device must be a table key such as 'rtx5090' or a Datasheet, got NoneType"),
+    ("cpu", "fp16", None, "cpu has no fp16 peak (its datasheet gives: fp32)"),
+    ("cpu", "int8", None, "precision 'int8': expected one of fp32, tf32, bf16, fp16"),
+    ("rtx5090", None, 0, "batch must be a whole number of at least 1, got 0"),
+    ("rtx5090", None, 1.5, "batch must be a whole number of at least 1, got 1.5"),
+    ("rtx5090", None, True, "batch must be a whole number of at least 1, got True"),
+])
+def test_predict_refuses_what_it_cannot_use_in_one_line(device, precision, batch, message):
+    # was: KeyError, ValueError or AttributeError tracebacks, and batch 0 or 1.5 predicted
+    from analyzers.predict.prediction import PredictionError, predict
+
+    analysis = analyze(nn.Sequential(nn.Conv2d(3, 8, 3)), (3, 8, 8))
+    with pytest.raises(PredictionError) as caught:
+        predict(analysis, device, precision, batch=batch)
+    assert str(caught.value).startswith(message) and "\n" not in str(caught.value)
+
+
+def test_predict_takes_numpy_batches_and_refuses_a_non_analysis():
+    from analyzers.predict.prediction import PredictionError, predict
+
+    analysis = analyze(nn.Sequential(nn.Conv2d(3, 8, 3)), (3, 8, 8))
+    assert predict(analysis, "rtx5090", batch=np.int64(4)).batch == 4
+    with pytest.raises(PredictionError, match="takes the Analysis that analyze"):
+        predict(None, "cpu")

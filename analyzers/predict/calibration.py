@@ -20,10 +20,13 @@ from analyzers.predict.fit import FitSample, fit_parameters, predict_samples
 from analyzers.predict.kernels import model_work
 from analyzers.predict.parameters import DeviceModel, ErrorInterval, Software, device_model
 from analyzers.predict.time_model import KernelArrays, TimeParameters
+from analyzers.safe_text import printable
+from analyzers.user_files import UnusableFileError, read_text
 
 __all__ = ["CalibrationError", "CalibrationResult", "calibrate", "load_calibrated", "MIN_MODELS_FOR_INTERVAL"]
 
 MIN_MODELS_FOR_INTERVAL = 4
+MAX_PARAMETERS_BYTES = 1 << 20  # a calibrated file is about 1 kB; a bigger one is not ours
 
 
 class CalibrationError(UserError):
@@ -50,27 +53,35 @@ def calibrate(results: Any, path: str | Path, sheet: Datasheet, resolve: Callabl
     from analyzers.counting.analyze import analyze
 
     ok = results[results["status"] == "ok"]
-    rows = [row for _, row in ok.iterrows() if _row_device_matches(row, sheet)]
+    rows = [(index + 2, row) for index, row in ok.iterrows() if _row_device_matches(row, sheet)]  # line 1: header
     if not rows:
-        found = ", ".join(sorted(set(ok["device_name"].astype(str)))) or "no ok rows"
+        found = ", ".join(sorted(printable(name) for name in set(ok["device_name"].astype(str)))) or "no ok rows"
         raise CalibrationError(f"{path}: no ok rows measured on the {sheet.key} ({sheet.name}); the file has: {found}")
     if len(rows) > max_rows:
         raise CalibrationError(f"{path}: {len(rows)} rows for the {sheet.key}; calibrate on at most {max_rows}")
     shipped = device_model(sheet)
     samples: list[FitSample] = []
     work_cache: dict[tuple[str, str], KernelArrays] = {}
-    for row in rows:
+    for line, row in rows:
         key = (str(row["model"]), str(row["input_size"]))
+        where = f"{path}, line {line} ({printable(key[0])} at {key[1]})"
         if key not in work_cache:
             size = tuple(int(d) for d in key[1].split("x"))
-            module = resolve(key[0]).module
-            analysis = analyze(module, size, 1, model_name=key[0])
+            try:
+                analysis = analyze(resolve(key[0]).module, size, 1, model_name=key[0])
+            except UserError as exc:
+                raise CalibrationError(f"{where}: {exc}") from None
             work = model_work(analysis, fused_attention=shipped.software.fused_attention)  # `explorer bench`
             # converts the model to the dtype (no autocast)
             work_cache[key] = KernelArrays.from_layers(work)
-        description = shipped.description(Precision(str(row["dtype"])))
-        samples.append(FitSample(f"{key[0]}@{int(row['batch'])}", key[0], work_cache[key], 4, int(row["batch"]),
-                                 description, float(row["latency_ms_p50"])))
+        try:
+            description = shipped.description(Precision(str(row["dtype"])))
+        except ValueError as exc:
+            raise CalibrationError(f"{where}: {exc}") from None
+        sample = FitSample(f"{key[0]}@{int(row['batch'])}", key[0], work_cache[key], 4, int(row["batch"]),
+                           description, float(row["latency_ms_p50"]))
+        _refuse_faster_than_peak(sample, sheet, where)
+        samples.append(sample)
     fitted = fit_parameters(samples, shipped.parameters).parameters
     measured = np.array([s.measured_ms for s in samples])
     before = predict_samples(samples, shipped.parameters) / measured - 1
@@ -97,6 +108,18 @@ def calibrate(results: Any, path: str | Path, sheet: Datasheet, resolve: Callabl
     return CalibrationResult(document, text)
 
 
+def _refuse_faster_than_peak(sample: FitSample, sheet: Datasheet, where: str) -> None:
+    """A row faster than the device's peak arithmetic allows is not a measurement of that device (a row of another
+    machine or configuration, or an edited file); a fit to it would pull every parameter out of range. Half the
+    peak time leaves room for a peak figure a little below what a chip reaches."""
+    flops = float(sample.kernels.flops.sum()) * sample.batch
+    fastest_ms = flops / (sample.device.tensor_tflops * 1e12) * 1e3
+    if sample.measured_ms < fastest_ms / 2:
+        raise CalibrationError(f"{where}: {sample.measured_ms:g} ms for batch {sample.batch} is faster than the "
+                               f"{sheet.key}'s peak allows ({flops:,.0f} FLOPs need at least {fastest_ms:.3g} ms); "
+                               f"this row was not measured on the {sheet.key}")
+
+
 def _interval(errors: np.ndarray, basis: str) -> dict[str, Any]:
     a = np.abs(errors)
     ratio = 1.0 / (1.0 + errors)
@@ -108,14 +131,16 @@ def _interval(errors: np.ndarray, basis: str) -> dict[str, Any]:
 def load_calibrated(path: str | Path, sheet: Datasheet) -> DeviceModel:
     """The device model a calibrated file describes; CalibrationError if it is unreadable or for another device."""
     try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
+        document = json.loads(read_text(path, "a calibrated parameters file", MAX_PARAMETERS_BYTES))
         device = document["device"]
         parameters = TimeParameters.from_dict(document["parameters"])
         software = Software(**document["software"])
         interval = ErrorInterval.from_dict(document["interval"])
         fitted_on = str(document["fitted_on"])
-    except OSError as exc:
-        raise CalibrationError(f"cannot read --parameters {path}: {exc.strerror or exc}") from None
+    except UnusableFileError as exc:
+        raise CalibrationError(f"--parameters: {exc}") from None
+    except RecursionError:
+        raise CalibrationError(f"--parameters {path}: nested too deeply to be a calibrated parameters file") from None
     except (ValueError, KeyError, TypeError) as exc:
         raise CalibrationError(f"--parameters {path}: not a calibrated parameters file ({type(exc).__name__}: "
                                f"{exc}); write one with `explorer predict --calibrate`") from None

@@ -14,6 +14,7 @@ training set (fitted on the RTX 3090's training steps) with the chosen device's 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -66,9 +67,14 @@ class ErrorInterval:
 
     @classmethod
     def from_dict(cls, values: dict) -> "ErrorInterval":
-        return cls(float(values["low"]), float(values["high"]), float(values["median_abs_error"]),
-                   float(values["within_10"]), float(values["within_25"]), int(values["samples"]),
-                   str(values["basis"]))
+        """ValueError unless 0 < low ≤ high (finite), the error and shares finite in [0, ∞) and [0, 1]."""
+        interval = cls(float(values["low"]), float(values["high"]), float(values["median_abs_error"]),
+                       float(values["within_10"]), float(values["within_25"]), int(values["samples"]),
+                       str(values["basis"]))
+        if not (0 < interval.low <= interval.high < math.inf and 0 <= interval.median_abs_error < math.inf
+                and 0 <= interval.within_10 <= 1 and 0 <= interval.within_25 <= 1 and interval.samples >= 0):
+            raise ValueError("the interval needs 0 < low ≤ high, a finite median error and shares from 0 to 1")
+        return interval
 
 
 @dataclass(frozen=True)
@@ -85,7 +91,10 @@ class DeviceModel:
 
     @property
     def default_precision(self) -> Precision:
-        return Precision.FP32 if self.sheet.kind is DeviceKind.CPU else Precision.BF16
+        """fp32 on a CPU; bf16 on a GPU, or fp16 on one without bf16 (a T4): what mixed precision runs there."""
+        if self.sheet.kind is DeviceKind.CPU:
+            return Precision.FP32
+        return Precision.BF16 if self.sheet.peak.tflops(Precision.BF16) is not None else Precision.FP16
 
     def description(self, precision: Precision | str) -> DeviceDescription:
         return DeviceDescription.from_datasheet(self.sheet, precision)

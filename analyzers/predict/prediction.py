@@ -8,6 +8,7 @@ nothing downstream can show it as a measurement.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field, fields
 from functools import cached_property
 from typing import Protocol, Sequence
@@ -15,6 +16,7 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from analyzers.devices import Datasheet, Precision
+from analyzers.errors import UserError
 from analyzers.predict.kernels import LayerWork, layer_kernels
 from analyzers.predict.parameters import DeviceModel, ErrorInterval, device_model
 from analyzers.predict.time_model import (
@@ -27,8 +29,9 @@ from analyzers.predict.time_model import (
     model_arrays,
 )
 from analyzers.records import Analysis, OpCategory, with_state
+from analyzers.safe_text import printable
 
-__all__ = ["LayerTime", "LayerSums", "Prediction", "predict", "predict_training", "predict_work"]
+__all__ = ["LayerTime", "LayerSums", "Prediction", "PredictionError", "predict", "predict_training", "predict_work"]
 
 
 @dataclass(frozen=True)
@@ -136,13 +139,41 @@ class Prediction:
         return len(self.kernel_layer)
 
 
+class PredictionError(UserError):
+    """A device, precision or batch that a prediction cannot use; `str()` is one line saying what is allowed."""
+
+
+def _chosen(device: str | Datasheet, model: DeviceModel | None, *, training: bool) -> DeviceModel:
+    if model is not None:
+        return model
+    if not isinstance(device, (str, Datasheet)):
+        raise PredictionError(f"device must be a table key such as 'rtx5090' or a Datasheet, got "
+                              f"{type(device).__name__}")
+    try:
+        return device_model(device, training=training)
+    except KeyError as exc:  # an unknown device, or one without fitted parameters
+        raise PredictionError(printable(str(exc).strip("'\""))) from None
+
+
+def _precision(precision: Precision | str | None, chosen: DeviceModel) -> Precision:
+    if precision is None:
+        return chosen.default_precision
+    try:
+        return Precision(precision)
+    except ValueError:
+        raise PredictionError(f"precision {printable(repr(precision))}: expected one of "
+                              f"{', '.join(p.value for p in Precision)}") from None
+
+
 def predict(analysis: Analysis, device: str | Datasheet, precision: Precision | str | None = None,
             *, batch: int | None = None, model: DeviceModel | None = None) -> Prediction:
     """Predict one forward of `analysis` (any dtype) on a table device (key or row) in `precision` (default: bf16
-    on a GPU, fp32 on a CPU), at the analysis's batch or at `batch` (the work per sample is exactly linear in the
-    batch, the weights are read once). `model` replaces the shipped parameters (a calibration)."""
-    chosen = model or device_model(device, training=False)
-    precision = Precision(precision) if precision is not None else chosen.default_precision
+    on a GPU, fp16 on one without bf16, fp32 on a CPU), at the analysis's batch or at `batch` (the work per sample is
+    exactly linear in the batch, the weights are read once). `model` replaces the shipped parameters (a calibration)."""
+    if not isinstance(analysis, Analysis):
+        raise PredictionError(f"predict takes the Analysis that analyze() returns, got {type(analysis).__name__}")
+    chosen = _chosen(device, model, training=False)
+    precision = _precision(precision, chosen)
     fused = chosen.software.fused_attention
     autocast = chosen.software.autocast and precision in (Precision.FP16, Precision.BF16)
     element = analysis.dtype.itemsize
@@ -157,9 +188,13 @@ def predict_training(training, device: str | Datasheet, precision: Precision | s
                      *, model: DeviceModel | None = None) -> Prediction:
     """Predict one training step (forward, backward, optimizer) of a `TrainingAnalysis`."""
     from analyzers.predict.training_kernels import training_work
+    from analyzers.training.analyze import TrainingAnalysis
 
-    chosen = model or device_model(device, training=True)
-    precision = Precision(precision) if precision is not None else chosen.default_precision
+    if not isinstance(training, TrainingAnalysis):
+        raise PredictionError(f"predict_training takes the TrainingAnalysis that analyze_training() returns, got "
+                              f"{type(training).__name__}")
+    chosen = _chosen(device, model, training=True)
+    precision = _precision(precision, chosen)
     work = training_work(training, fused_attention=chosen.software.fused_attention,
                          foreach_optimizer=chosen.software.foreach_optimizer,
                          autocast=chosen.software.autocast and precision in (Precision.FP16, Precision.BF16))
@@ -182,8 +217,13 @@ def _timed(layers: Sequence[NamedLayer], arrays: KernelArrays, element_bytes: in
            ) -> Prediction:
     """Time `arrays` (the kernels of `layers`, at `analysed_batch`, stored `element_bytes` wide) at `batch` and add
     their times up per layer."""
-    description = chosen.description(precision)
-    batch = batch or analysed_batch
+    if batch is not None and (isinstance(batch, bool) or not isinstance(batch, numbers.Integral) or batch < 1):
+        raise PredictionError(f"batch must be a whole number of at least 1, got {batch!r}")
+    try:
+        description = chosen.description(precision)
+    except ValueError as exc:  # no peak for that precision in the device's datasheet
+        raise PredictionError(str(exc)) from None
+    batch = int(batch) if batch is not None else analysed_batch  # a numpy integer too
     arrays = arrays.scaled(batch / analysed_batch, description.element_bytes / element_bytes)
     times = kernel_times(arrays, description, chosen.parameters)
     # plain Python numbers: indexing numpy arrays element by element costs more than the rest

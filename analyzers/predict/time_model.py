@@ -29,6 +29,7 @@ arithmetic.
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Iterable, Sequence
@@ -102,6 +103,9 @@ class TimeParameters:
     def __post_init__(self) -> None:
         if len(self.efficiency) != KINDS:
             raise ValueError(f"need {KINDS} efficiencies (one per kernel kind), got {len(self.efficiency)}")
+        values = (*self.efficiency, self.memory_efficiency, self.overhead_us, self.exposed, self.cache_factor)
+        if not all(math.isfinite(value) for value in values):  # NaN passes every comparison below
+            raise ValueError("every parameter must be a finite number")
         if not (min(self.efficiency) > 0 and max(self.efficiency) <= 1) or self.memory_efficiency <= 0 or (
                 self.overhead_us < 0 or not 0 <= self.exposed <= 1 or not 0 < self.cache_factor <= 1):
             raise ValueError("efficiencies and the cache factor must be in (0, 1], the exposed share in [0, 1], the "

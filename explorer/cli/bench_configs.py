@@ -5,6 +5,7 @@ Shared by the local sweep (`explorer.cli.bench`) and the cluster sweep (`explore
 from __future__ import annotations
 
 import argparse
+import math
 import re
 from pathlib import Path
 from typing import Callable
@@ -60,6 +61,8 @@ def build_configs(args: argparse.Namespace, device: str | None = None) -> list[B
     for name in args.models:
         input_size = explicit_input or default_input_size(name)
         for batch in batches:
+            if torch.device(device).type == "cpu":
+                _refuse_input_over_budget(batch, input_size, precision)
             configs.append(
                 BenchConfig(
                     model=name,
@@ -74,6 +77,17 @@ def build_configs(args: argparse.Namespace, device: str | None = None) -> list[B
                 )
             )
     return configs
+
+
+def _refuse_input_over_budget(batch: int, input_size: tuple[int, int, int], precision: Precision) -> None:
+    """A CPU run allocates its input before anything else: one over the budget for CPU work is refused before the
+    sweep starts (the model's own estimate comes later, per row; a 3x20000x20000 input alone is 4.5 GiB)."""
+    from analyzers.budget import CPU_WORK_BUDGET_BYTES, refuse_over_budget
+
+    per_image = math.prod(input_size) * precision.torch_dtype.itemsize
+    most = CPU_WORK_BUDGET_BYTES // per_image
+    refuse_over_budget(batch * per_image, f"--batch {batch} of --input {'x'.join(map(str, input_size))} on the CPU: "
+                       "the input tensor alone", f"at most --batch {most} fits" if most else "use a smaller --input")
 
 
 def parse_batches(text: str) -> list[int]:

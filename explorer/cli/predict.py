@@ -19,6 +19,7 @@ __all__ = ["add_parser", "run", "device_choice"]
 
 PRECISIONS = ("fp32", "tf32", "bf16", "fp16")
 MAX_CALIBRATION_ROWS = 200  # each row is one analysis: bounded work
+CATALOGUE_PREFIXES = ("torchvision", "timm", "hf")  # names a results file may hold besides the zoo's
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -31,9 +32,9 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--input", metavar="CxHxW", help="input size without batch, e.g. 3x224x224")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="zoo builder option")
     parser.add_argument("--dtype", choices=PRECISIONS, default=None,
-                        help="precision (default: bf16 on a GPU, fp32 on the CPU)")
+                        help="precision (default: bf16 on a GPU, fp16 on one without bf16, fp32 on the CPU)")
     parser.add_argument("--train", action="store_true", help="predict one training step: forward, backward, optimizer")
-    parser.add_argument("--optimizer", choices=("sgd", "momentum", "adam", "adamw"), default="sgd",
+    parser.add_argument("--optimizer", choices=("sgd", "momentum", "adam", "adamw"), default=None,
                         help="with --train (default sgd)")
     parser.add_argument("--json", nargs="?", const="-", metavar="FILE", help="JSON: totals and layers (- or no FILE: "
                         "print it)")
@@ -58,14 +59,17 @@ def _keys() -> list[str]:
     return [sheet.key for sheet in datasheets()]
 
 
-def device_choice(text: str | None):
+def device_choice(text: str | None, option: str = "--device"):
     """The datasheet a --device / --predict value names (a key like rtx5090, or a table name)."""
     from analyzers.devices import datasheet
 
+    refusal = f"{option} {printable(repr(text))}: not in the device table; choose one of {', '.join(_keys())}"
+    if text is not None and not text.isprintable():  # "rtx5090\n" would match once stripped
+        raise CliError(refusal)
     try:
         return datasheet(text or "rtx5090")
     except KeyError:
-        raise CliError(f"--device {text!r}: not in the device table; choose one of {', '.join(_keys())}") from None
+        raise CliError(refusal) from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -74,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
         return _calibrate(args, sheet)
     if not args.name and not args.spec:
         raise CliError("predict needs a model name or --spec FILE (see `python -m explorer list`)")
+    if args.optimizer and not args.train:
+        raise CliError("--optimizer needs --train")
     prediction = limited(args, args.name or args.spec, lambda: _predict(args, sheet))
     from analyzers.reports.prediction import to_csv, to_json
 
@@ -96,15 +102,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace, sheet):
-    from analyzers.counting.inputs import parse_input_size
+    from analyzers.counting.inputs import parse_input_size, with_batch
     from analyzers.devices import DeviceKind, Precision
     from analyzers.predict.prediction import predict, predict_training
     from explorer.cli.models import resolve_model
 
     size = parse_input_size(args.input) if args.input else None
     model = resolve_model(args.name, args.spec, parse_options(args.set), size, args.build_device)
-    if model.input_size is None:
+    if model.input_size is None and model.inputs is None:
         raise CliError(f"{model.name}: give the input size with --input CxHxW")
+    shape = dict(input_size=model.input_size, batch_size=args.batch) if model.inputs is None else \
+        dict(inputs=with_batch(model.inputs, args.batch))  # a transformers model: token ids, the batch in them
     chosen = _device_model(args, sheet)
     precision = Precision(args.dtype) if args.dtype else chosen.default_precision
     if precision is Precision.TF32 and sheet.kind is DeviceKind.CPU:
@@ -116,12 +124,12 @@ def _predict(args: argparse.Namespace, sheet):
         from analyzers.training.analyze import analyze_training
 
         storage = precision if precision is not Precision.TF32 else Precision.FP32
-        training = analyze_training(model.module, model.input_size, args.batch, optimizer=args.optimizer,
-                                    precision=storage, model_name=model.name)
+        training = analyze_training(model.module, **shape, optimizer=args.optimizer or "sgd", precision=storage,
+                                    model_name=model.name)
         return predict_training(training, sheet, precision, model=chosen)
     from analyzers import analyze
 
-    analysis = analyze(model.module, model.input_size, args.batch, model_name=model.name)
+    analysis = analyze(model.module, **shape, model_name=model.name)
     return predict(analysis, sheet, precision, model=chosen)
 
 
@@ -189,13 +197,16 @@ def _calibrate(args: argparse.Namespace, sheet) -> int:
 
     if args.name or args.spec:
         raise CliError("--calibrate fits the device's parameters from a results file; leave out the model name")
-    path = Path(args.calibrate)
-    if not path.is_file():
-        raise CliError(f"--calibrate {printable(args.calibrate)}: no such file (a CSV written by `explorer bench`)")
+    path = Path(args.calibrate)  # load_results refuses a missing file, a FIFO, /dev/zero or a folder in one line
 
     def resolve(name: str):
+        """A row's model, by name; never a user factory: a results file may come from anyone, and naming
+        `package.module:factory` in it must not make this command import and run code."""
         from explorer.cli.models import resolve_model
 
+        if ":" in name and name.partition(":")[0] not in CATALOGUE_PREFIXES:
+            raise CliError(f"a user factory ({printable(name)}) is not built from a results file, which could make "
+                           f"us run code someone else named; calibrate on zoo, torchvision:, timm: or hf: rows")
         return limited(args, name, lambda: resolve_model(name, None, {}, None))
 
     from analyzers.bench.row_schema import ResultsFileError
@@ -204,7 +215,8 @@ def _calibrate(args: argparse.Namespace, sheet) -> int:
     try:
         result = calibrate(load_results(path), path, sheet, resolve, max_rows=MAX_CALIBRATION_ROWS)
     except ResultsFileError as exc:
-        raise CliError(f"{printable(str(path))}: {exc}") from None
+        named = str(path) in str(exc)  # "X holds binary data" names it already; "missing column(s)" does not
+        raise CliError(f"--calibrate: {exc}" if named else f"--calibrate {printable(str(path))}: {exc}") from None
     except CalibrationError as exc:
         raise CliError(str(exc)) from None
     write_file(args.out, json.dumps(result.document, indent=1) + "\n")

@@ -69,7 +69,7 @@ def predicted_summary(analysis, args: argparse.Namespace) -> dict[str, Any]:
     from analyzers.reports.prediction import prediction_summary
     from explorer.cli.predict import device_choice
 
-    sheet = device_choice(args.predict)
+    sheet = device_choice(args.predict, "--predict")
     precision = None if sheet.kind is DeviceKind.GPU and args.dtype == "fp32" else args.dtype
     if sheet.kind is DeviceKind.CPU and args.dtype != "fp32":
         raise CliError("--predict cpu: the CPU is measured in fp32; leave out --dtype")

@@ -66,6 +66,9 @@ def _training_analysis(args: argparse.Namespace):
         raise CliError("--train counts on the meta device; leave out --device")
     if getattr(args, "roofline", None) or getattr(args, "crosscheck", None):
         raise CliError("--roofline and --crosscheck describe an inference pass; leave them out with --train")
+    if getattr(args, "predict", None):  # summary's --predict adds a forward's time; it would be dropped silently
+        raise CliError("--predict adds a forward's predicted time; for a training step's use `python -m explorer "
+                       "predict NAME --train --device DEVICE`")
     options = parse_options(args.set)
     choice = parse_input_options(getattr(args, "inputs", None), parse_input_size)  # the forward's --input forms
     if choice.inputs is not None and args.batch != 1:
