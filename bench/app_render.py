@@ -20,11 +20,13 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # for the test helpers in tests/ (the project is installed; its tests are not)
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 

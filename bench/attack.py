@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # for the test helpers in tests/ (the project is installed; its tests are not)
 
 CLEAN, TRACEBACK, HANG, BLOW_UP, WRONG = "clean", "traceback", "hang", "blow-up", "wrong"
 OUTCOMES = (CLEAN, TRACEBACK, HANG, BLOW_UP, WRONG)

@@ -7,10 +7,12 @@ Runs the real app (`streamlit run app.py`) and Debian's headless Chromium, as th
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # for the test helpers in tests/ (the project is installed; its tests are not)
 
 from explorer.cli.common import positive_int  # noqa: E402
 from tests.app_server import PAGES, chromium, navigate_deep_network, open_page, open_speed_view, running_app  # noqa: E402
