@@ -21,17 +21,7 @@ from analyzers.predict.measured import HELD_OUT
 from analyzers.predict.prediction import predict
 from explorer.zoo import build_model
 from tests.bench_rows import bench_row
-
-PAGES = Path(__file__).resolve().parents[1] / "explorer" / "pages"
-TIMEOUT_S = 120
-
-
-def run_page(name: str, **query: str) -> AppTest:
-    at = AppTest.from_file(str(PAGES / f"{name}.py"), default_timeout=TIMEOUT_S)
-    at.query_params.update(query)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+from tests.test_app_pages import run_page
 
 
 def rerun(at: AppTest) -> None:
