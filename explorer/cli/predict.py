@@ -19,7 +19,6 @@ __all__ = ["add_parser", "run", "device_choice"]
 
 PRECISIONS = ("fp32", "tf32", "bf16", "fp16")
 MAX_CALIBRATION_ROWS = 200  # each row is one analysis: bounded work
-CATALOGUE_PREFIXES = ("torchvision", "timm", "hf")  # names a results file may hold besides the zoo's
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -202,9 +201,10 @@ def _calibrate(args: argparse.Namespace, sheet) -> int:
     def resolve(name: str):
         """A row's model, by name; never a user factory: a results file may come from anyone, and naming
         `package.module:factory` in it must not make this command import and run code."""
+        from explorer.catalogue import Catalogue
         from explorer.cli.models import resolve_model
 
-        if ":" in name and name.partition(":")[0] not in CATALOGUE_PREFIXES:
+        if ":" in name and name.partition(":")[0] not in {catalogue.value for catalogue in Catalogue}:
             raise CliError(f"a user factory ({printable(name)}) is not built from a results file, which could make "
                            f"us run code someone else named; calibrate on zoo, torchvision:, timm: or hf: rows")
         return limited(args, name, lambda: resolve_model(name, None, {}, None))
